@@ -1,0 +1,1 @@
+"""Facilitator: a bot that facilitates connectivist learning communities."""

@@ -1,0 +1,108 @@
+"""Outbound actions: imperative, frozen; services return them, the dispatcher performs them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Button:
+    """A button; `action` is the command line it runs (every button has a command twin)."""
+
+    label: str
+    action: str
+    style: str = "secondary"  # "primary" | "secondary" | "danger"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attachment:
+    """A file to send (exports, charts)."""
+
+    filename: str
+    data: bytes
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Content:
+    """What to say, in the neutral markup of `bot.core.markup`.
+
+    `title` and `sections` let adapters render rich layouts (embeds, Block Kit); `text` alone
+    is always a complete, readable message.
+    """
+
+    text: str
+    title: str | None = None
+    sections: tuple[tuple[str, str], ...] = ()  # (heading, body) pairs
+    buttons: tuple[Button, ...] = ()
+    attachment: Attachment | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Post:
+    """Post a new message in a channel (in a thread when `thread` is given)."""
+
+    channel: ChannelRef
+    content: Content
+    thread: MessageRef | None = None
+    start_thread: str | None = None  # open a thread on the new message with this name
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class React:
+    """Add the bot's reaction to a message."""
+
+    message: MessageRef
+    emoji: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unreact:
+    """Remove the bot's reaction from a message."""
+
+    message: MessageRef
+    emoji: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendDirect:
+    """Send a member a direct message."""
+
+    member: MemberRef
+    content: Content
+    fallback: InteractionRef | None = None  # answer here privately when DMs are refused
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Answer:
+    """Answer a command or button press; `ephemeral` answers are seen by the caller only."""
+
+    to: InteractionRef
+    content: Content
+    ephemeral: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Edit:
+    """Replace the content of one of the bot's messages."""
+
+    message: MessageRef
+    content: Content
+
+
+Action = Post | React | Unreact | SendDirect | Answer | Edit
+
+
+def action_platform(action: Action) -> str:
+    """The platform that must perform an action."""
+    match action:
+        case Post():
+            return action.channel.platform
+        case React() | Unreact() | Edit():
+            return action.message.channel.platform
+        case SendDirect():
+            return action.member.platform
+        case Answer():
+            return action.to.platform

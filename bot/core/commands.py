@@ -1,0 +1,314 @@
+"""The neutral command layer: each command is declared once; adapters expose it natively.
+
+Arguments are positional or `key=value`, in straight or curly quotes. A command with
+subcommands is a group (Discord cannot invoke a bare parent), so groups carry an explicit
+`show`/`list` subcommand.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """Who may run a command."""
+
+    MEMBER = "member"
+    FACILITATOR = "facilitator"
+
+
+class ParamKind(StrEnum):
+    """How an argument is read."""
+
+    TEXT = "text"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    CHOICE = "choice"
+
+
+# Names that Discord (or Slack) reserve as built-in commands; ours must never take them.
+RESERVED_NAMES = frozenset(
+    {
+        "me",
+        "nick",
+        "shrug",
+        "tableflip",
+        "unflip",
+        "spoiler",
+        "tts",
+        "giphy",
+        "tenor",
+        "thread",
+        "kick",
+        "ban",
+        "timeout",
+        "msg",
+        "invite",
+        "leave",
+        "join",
+        "remind",
+        "status",
+        "away",
+        "dnd",
+        "who",
+        "open",
+        "topic",
+        "mute",
+        "collapse",
+        "expand",
+        "feed",
+        "search",
+    }
+)
+
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Param:
+    """One declared argument."""
+
+    name: str
+    help: str
+    kind: ParamKind = ParamKind.TEXT
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    rest: bool = False  # a trailing TEXT that takes the rest of the line
+    keyword_only: bool = False  # only as key=value (settings-like commands)
+
+    def usage(self) -> str:
+        """How this argument is written in a usage line."""
+        shown = f"{self.name}=…" if self.keyword_only else self.name
+        if self.kind is ParamKind.CHOICE:
+            shown = (
+                f"{self.name}={'|'.join(self.choices)}"
+                if self.keyword_only
+                else "|".join(self.choices)
+            )
+        elif self.kind is ParamKind.BOOLEAN and self.keyword_only:
+            shown = f"{self.name}=on|off"
+        return f"<{shown}>" if self.required else f"[{shown}]"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandSpec:
+    """A command (or a group of subcommands) as every platform will show it."""
+
+    name: str
+    help: str
+    example: str = ""
+    params: tuple[Param, ...] = ()
+    role: Role = Role.MEMBER
+    subcommands: tuple[CommandSpec, ...] = ()
+    private: bool = True  # the answer is shown to the caller only
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"command name {self.name!r} is not lower-case letters and dashes")
+        if self.subcommands and self.params:
+            raise ValueError(f"group {self.name!r} cannot take arguments itself")
+
+    @property
+    def is_group(self) -> bool:
+        """True when this command only holds subcommands."""
+        return bool(self.subcommands)
+
+    def subcommand(self, name: str) -> CommandSpec | None:
+        """The subcommand called `name`, if any."""
+        return next((sub for sub in self.subcommands if sub.name == name), None)
+
+
+def usage(path: Sequence[str], spec: CommandSpec, prefix: str = "/") -> str:
+    """A usage line such as `/goal set <text>`."""
+    parts = [prefix + " ".join(path)]
+    if spec.is_group:
+        parts.append("|".join(sub.name for sub in spec.subcommands))
+    parts.extend(param.usage() for param in spec.params)
+    return " ".join(parts)
+
+
+class UsageError(ValueError):
+    """A command's arguments were wrong; the message says what and how to fix it."""
+
+
+_QUOTES = {'"': '"', "'": "'", "“": "”", "”": "”", "‘": "’", "’": "’", "„": "“", "«": "»"}
+_KEY = re.compile(r"([a-z][a-z0-9_-]*)=", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One argument word, with where it started in the raw text."""
+
+    value: str
+    start: int
+    quoted: bool = False
+    key: str | None = None
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split arguments on white space, honouring straight and curly quotes."""
+    tokens: list[Token] = []
+    index, length = 0, len(text)
+    while index < length:
+        if text[index].isspace():
+            index += 1
+            continue
+        start = index
+        key: str | None = None
+        key_match = _KEY.match(text, index)
+        if key_match and index + len(key_match.group(0)) <= length:
+            key = key_match.group(1).lower()
+            index += len(key_match.group(0))
+        if index < length and text[index] in _QUOTES:
+            closing = _QUOTES[text[index]]
+            end = text.find(closing, index + 1)
+            if end == -1 and closing != text[index]:
+                end = text.find(text[index], index + 1)
+            if end == -1:
+                raise UsageError(f"a quote opened at character {index + 1} is never closed")
+            tokens.append(Token(text[index + 1 : end], start, True, key))
+            index = end + 1
+            continue
+        end = index
+        while end < length and not text[end].isspace():
+            end += 1
+        tokens.append(Token(text[index:end], start, False, key))
+        index = end
+    return tokens
+
+
+_TRUE = {"on", "yes", "true", "1", "y"}
+_FALSE = {"off", "no", "false", "0", "n"}
+
+ArgumentValue = str | int | bool
+
+
+def _convert(param: Param, raw: str) -> ArgumentValue:
+    if param.kind is ParamKind.INTEGER:
+        try:
+            return int(raw)
+        except ValueError:
+            raise UsageError(f"{param.name} must be a whole number, not {raw!r}") from None
+    if param.kind is ParamKind.BOOLEAN:
+        lowered = raw.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise UsageError(f"{param.name} must be on or off, not {raw!r}")
+    if param.kind is ParamKind.CHOICE:
+        lowered = raw.lower()
+        if lowered not in param.choices:
+            raise UsageError(f"{param.name} must be one of {', '.join(param.choices)}, not {raw!r}")
+        return lowered
+    if not raw.strip() and param.required:
+        raise UsageError(f"{param.name} cannot be empty")
+    return raw
+
+
+def parse_arguments(
+    spec: CommandSpec, text: str = "", options: Mapping[str, str] | None = None
+) -> dict[str, ArgumentValue]:
+    """Read a command's arguments from raw text or typed options; raise `UsageError`."""
+    params = {param.name: param for param in spec.params}
+    values: dict[str, ArgumentValue] = {}
+    if options is not None:
+        for name, raw in options.items():
+            if name not in params:
+                raise UsageError(f"unknown option {name!r}")
+            values[name] = _convert(params[name], raw)
+    else:
+        positional = [param for param in spec.params if not param.keyword_only]
+        tokens = tokenize(text)
+        pending: list[Token] = []
+        for token in tokens:
+            if token.key is not None and token.key.replace("-", "_") in params:
+                name = token.key.replace("-", "_")
+                if name in values:
+                    raise UsageError(f"{name} is given twice")
+                values[name] = _convert(params[name], token.value)
+            elif token.key is not None and not positional:
+                raise UsageError(f"unknown setting {token.key!r}")
+            else:
+                pending.append(token)
+        open_params = [param for param in positional if param.name not in values]
+        for position, token in enumerate(pending):
+            if position >= len(open_params):
+                raise UsageError(f"unexpected {token.value!r}")
+            param = open_params[position]
+            if param.rest:
+                remaining = pending[position:]
+                if len(remaining) == 1 and remaining[0].quoted:
+                    raw = remaining[0].value
+                else:
+                    raw = text[token.start :].strip()
+                values[param.name] = _convert(param, raw)
+                break
+            values[param.name] = _convert(param, token.value)
+    for param in spec.params:
+        if param.required and param.name not in values:
+            raise UsageError(f"missing {param.name}")
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A command path resolved against the declarations."""
+
+    path: tuple[str, ...]
+    spec: CommandSpec
+    group: CommandSpec | None = None
+
+
+@dataclass(slots=True)
+class CommandTable:
+    """All declared commands, by name."""
+
+    commands: dict[str, CommandSpec] = field(default_factory=dict)
+
+    def add(self, spec: CommandSpec) -> None:
+        """Declare a command; names must be unique and not Discord's own."""
+        if spec.name in RESERVED_NAMES:
+            raise ValueError(f"/{spec.name} is a platform's built-in command")
+        if spec.name in self.commands:
+            raise ValueError(f"/{spec.name} is declared twice")
+        self.commands[spec.name] = spec
+
+    def resolve(self, path: Sequence[str]) -> Resolved:
+        """Find the spec for a path such as ("goal", "set"); raise `UsageError` if unknown."""
+        if not path:
+            raise UsageError("no command given")
+        top = self.commands.get(path[0].lower())
+        if top is None:
+            raise UsageError(f"there is no command /{path[0]}")
+        if not top.is_group:
+            return Resolved((top.name,), top)
+        if len(path) < 2:
+            raise UsageError(
+                f"/{top.name} needs one of: {', '.join(s.name for s in top.subcommands)}"
+            )
+        sub = top.subcommand(path[1].lower())
+        if sub is None:
+            raise UsageError(
+                f"/{top.name} has no {path[1]!r}; use one of: "
+                + ", ".join(s.name for s in top.subcommands)
+            )
+        return Resolved((top.name, sub.name), sub, top)
+
+    def split_line(self, line: str) -> tuple[tuple[str, ...], str]:
+        """Split `goal set learn Rust` into the command path and the argument text."""
+        stripped = line.strip().lstrip("/")
+        head, _, rest = stripped.partition(" ")
+        top = self.commands.get(head.lower())
+        if top is not None and top.is_group:
+            sub, _, rest2 = rest.strip().partition(" ")
+            if sub:
+                return (head, sub), rest2
+            return (head,), ""
+        return (head,), rest
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.commands.values())

@@ -1,0 +1,115 @@
+"""Which community a channel belongs to, and who facilitates it.
+
+Adapters bind the channels they resolved at start (names to ids); the dispatcher asks here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.core.config import CommunitySettings, Config
+from bot.core.events import Author
+from bot.core.refs import ChannelRef
+
+
+class Purpose(StrEnum):
+    """What a bound channel is for."""
+
+    WATCHED = "watched"
+    ANNOUNCEMENTS = "announcements"
+    DIGEST = "digest"
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """A channel's community and purposes."""
+
+    community: str
+    purposes: frozenset[Purpose]
+
+
+class CommunityDirectory:
+    """Maps platform channels and spaces (guilds, teams) to communities."""
+
+    def __init__(self, config: Config) -> None:
+        self._communities = {community.name: community for community in config.communities}
+        self._channels: dict[ChannelRef, Binding] = {}
+        self._spaces: dict[tuple[str, str], str] = {}
+        self._channel_by_purpose: dict[tuple[str, str, Purpose], ChannelRef] = {}
+
+    @property
+    def communities(self) -> list[CommunitySettings]:
+        """Every configured community."""
+        return list(self._communities.values())
+
+    def settings(self, community: str) -> CommunitySettings:
+        """A community's settings."""
+        return self._communities[community]
+
+    def bind_channel(self, channel: ChannelRef, community: str, purposes: set[Purpose]) -> None:
+        """Record that `channel` belongs to `community` for `purposes`."""
+        if community not in self._communities:
+            raise KeyError(community)
+        existing = self._channels.get(channel)
+        if existing is not None and existing.community != community:
+            raise ValueError(
+                f"{channel} is configured for both {existing.community} and {community}"
+            )
+        merged = set(purposes) | (set(existing.purposes) if existing else set())
+        self._channels[channel] = Binding(community, frozenset(merged))
+        for purpose in purposes:
+            self._channel_by_purpose.setdefault((community, channel.platform, purpose), channel)
+
+    def bind_space(self, platform: str, space: str, community: str) -> None:
+        """Record that a whole guild/team belongs to `community` (for commands anywhere)."""
+        if community not in self._communities:
+            raise KeyError(community)
+        self._spaces[(platform, space)] = community
+
+    def community_for(self, channel: ChannelRef) -> str | None:
+        """The community a channel belongs to, by binding or by its space."""
+        binding = self._channels.get(channel)
+        if binding is not None:
+            return binding.community
+        return self._spaces.get((channel.platform, channel.space))
+
+    def default_community(self, platform: str) -> str | None:
+        """The first community present on `platform` (for direct messages)."""
+        for channel, binding in self._channels.items():
+            if channel.platform == platform:
+                return binding.community
+        for (bound_platform, _), community in self._spaces.items():
+            if bound_platform == platform:
+                return community
+        return None
+
+    def is_watched(self, channel: ChannelRef) -> bool:
+        """True when messages in `channel` are collected."""
+        binding = self._channels.get(channel)
+        return binding is not None and Purpose.WATCHED in binding.purposes
+
+    def channel(self, community: str, platform: str, purpose: Purpose) -> ChannelRef | None:
+        """The community's channel for `purpose` on `platform`, if one is bound."""
+        return self._channel_by_purpose.get((community, platform, purpose))
+
+    def channels(self, community: str, purpose: Purpose) -> list[ChannelRef]:
+        """The community's channels for `purpose` on every platform."""
+        return [
+            channel
+            for (name, _, bound_purpose), channel in self._channel_by_purpose.items()
+            if name == community and bound_purpose is purpose
+        ]
+
+    def is_facilitator(self, community: str, author: Author) -> bool:
+        """True when the configuration makes `author` a facilitator of `community`."""
+        settings = self._communities.get(community)
+        if settings is None:
+            return False
+        section = settings.platforms.get(author.ref.platform)
+        if section is None:
+            return False
+        names = {author.ref.member, author.name}
+        if names & set(section.facilitators):
+            return True
+        return bool(author.roles & set(section.facilitator_roles))

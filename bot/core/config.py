@@ -1,0 +1,419 @@
+"""`config.toml`, read with tomllib and validated once into frozen models.
+
+Every error names the file, the key path and the fix. Secrets never live here: they come
+from the environment (see `Secrets`), and a secret-looking value in the file is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigError(Exception):
+    """The configuration is wrong; the message says where and how to fix it."""
+
+
+_SECRET_KEY = re.compile(r"(^|_)(token|secret|password|passwd|api_key|apikey|private_key)$")
+_SECRET_VALUE = re.compile(
+    r"^(xox[abpors]-|xapp-)"  # Slack tokens
+    r"|^[\w-]{23,28}\.[\w-]{6,7}\.[\w-]{27,}$"  # Discord bot token
+)
+
+
+class _Table:
+    """Reads one TOML table, remembering the key path for error messages."""
+
+    def __init__(self, source: str, path: str, data: Mapping[str, Any]) -> None:
+        self.source, self.path, self.data = source, path, data
+        self._seen: set[str] = set()
+
+    def where(self, key: str) -> str:
+        return f"{self.source}: {self.path}{'.' if self.path else ''}{key}"
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.where(key)}: {problem}")
+
+    def _get(self, key: str) -> Any:
+        self._seen.add(key)
+        value = self.data.get(key)
+        if isinstance(value, str) and (_SECRET_KEY.search(key) or _SECRET_VALUE.search(value)):
+            raise self.fail(
+                key,
+                "looks like a secret; secrets are never kept in the config file. Remove it and "
+                "set the environment variable named in config.example.toml instead",
+            )
+        return value
+
+    def text(self, key: str, default: str | None = None, *, choices: tuple[str, ...] = ()) -> str:
+        value = self._get(key)
+        if value is None:
+            if default is None:
+                raise self.fail(key, 'is missing; add it, e.g. key = "value"')
+            return default
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise self.fail(key, f"must be text in quotes, not {value!r}")
+        if choices and value not in choices:
+            raise self.fail(key, f"{value!r} is not one of: {', '.join(choices)}")
+        return value
+
+    def optional_text(self, key: str) -> str | None:
+        if self.data.get(key) is None:
+            self._seen.add(key)
+            return None
+        return self.text(key)
+
+    def integer(self, key: str, default: int, *, minimum: int = 0, maximum: int = 10**9) -> int:
+        value = self._get(key)
+        if value is None:
+            return default
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.fail(key, f"must be a whole number, not {value!r}")
+        if not minimum <= value <= maximum:
+            raise self.fail(key, f"must be between {minimum} and {maximum}, not {value}")
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self._get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(key, f"must be true or false, not {value!r}")
+        return value
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self._get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list) or not all(
+            isinstance(item, str | int) and not isinstance(item, bool) for item in value
+        ):
+            raise self.fail(key, f'must be a list of text, e.g. ["a", "b"], not {value!r}')
+        return tuple(str(item) for item in value)
+
+    def table(self, key: str) -> _Table | None:
+        value = self._get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.fail(key, f"must be a table ([{self.path + '.' if self.path else ''}{key}])")
+        return _Table(self.source, f"{self.path}{'.' if self.path else ''}{key}", value)
+
+    def tables(self, key: str) -> Iterator[_Table]:
+        value = self._get(key)
+        if value is None:
+            return
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise self.fail(key, f"must be a list of tables ([[{key}]])")
+        for index, item in enumerate(value):
+            yield _Table(self.source, f"{self.path}{'.' if self.path else ''}{key}[{index}]", item)
+
+    def finish(self) -> None:
+        """Refuse keys nobody reads: they are typos that would silently do nothing."""
+        for key in self.data:
+            if key not in self._seen:
+                known = ", ".join(sorted(self._seen)) or "none"
+                raise self.fail(key, f"is not a known setting here (known: {known})")
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    """Where data lives."""
+
+    url: str = "sqlite+aiosqlite:///facilitator.db"
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionSettings:
+    """How long raw data is kept."""
+
+    message_text_days: int = 90
+    delivery_keys_days: int = 14
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """The built-in web server."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8080
+    base_url: str = "http://127.0.0.1:8080"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    """Link capture."""
+
+    react: bool = True
+    reaction: str = "bookmark"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSettings:
+    """The terminal adapter."""
+
+    enabled: str = "auto"  # "auto": only when no platform tokens are set
+    facilitators: tuple[str, ...] = ()
+    member: str = "you"
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordSettings:
+    """Platform-wide Discord settings (the token comes from DISCORD_TOKEN)."""
+
+    api_base_url: str = "https://discord.com/api/v10"
+
+
+@dataclass(frozen=True, slots=True)
+class SlackSettings:
+    """Platform-wide Slack settings (tokens from SLACK_BOT_TOKEN, SLACK_APP_TOKEN,
+    SLACK_SIGNING_SECRET)."""
+
+    mode: str = "socket"
+    command: str = "/facilitator"
+    api_base_url: str = "https://slack.com/api/"
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformChannels:
+    """The channels a community spans on one platform."""
+
+    channels: tuple[str, ...] = ()  # watched: messages and links are collected here
+    announcements: str | None = None
+    digest: str | None = None
+    space: str | None = None  # Discord guild id / Slack team id
+    facilitators: tuple[str, ...] = ()  # member ids or names
+    facilitator_roles: tuple[str, ...] = ()  # Discord roles / Slack user groups (names or ids)
+
+    def all_channels(self) -> tuple[str, ...]:
+        """Watched channels plus the announcement and digest channels, without repeats."""
+        seen = dict.fromkeys(self.channels)
+        for extra in (self.announcements, self.digest):
+            if extra:
+                seen.setdefault(extra)
+        return tuple(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class CommunitySettings:
+    """One learning community and the channels it spans."""
+
+    name: str
+    timezone: str = "UTC"
+    language: str = "en"
+    platforms: Mapping[str, PlatformChannels] = field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The community's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole validated configuration."""
+
+    source: str
+    communities: tuple[CommunitySettings, ...]
+    storage: StorageSettings = StorageSettings()
+    retention: RetentionSettings = RetentionSettings()
+    web: WebSettings = WebSettings()
+    links: LinkSettings = LinkSettings()
+    console: ConsoleSettings = ConsoleSettings()
+    discord: DiscordSettings = DiscordSettings()
+    slack: SlackSettings = SlackSettings()
+    log_level: str = "INFO"
+
+    def community(self, name: str) -> CommunitySettings:
+        """The community called `name`."""
+        for community in self.communities:
+            if community.name == name:
+                return community
+        raise KeyError(name)
+
+
+@dataclass(frozen=True, slots=True)
+class Secrets:
+    """Tokens from the environment; never logged, never stored."""
+
+    discord_token: str | None = field(default=None, repr=False)
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Secrets:
+        """Read the tokens (empty values count as unset)."""
+        env = os.environ if environ is None else environ
+        return cls(
+            discord_token=env.get("DISCORD_TOKEN") or None,
+            slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+            slack_app_token=env.get("SLACK_APP_TOKEN") or None,
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+        )
+
+    @property
+    def any_platform(self) -> bool:
+        """True when a Discord or Slack token is present."""
+        return bool(self.discord_token or self.slack_bot_token)
+
+
+_PLATFORMS = ("console", "discord", "slack")
+
+
+def _platform_channels(table: _Table) -> PlatformChannels:
+    channels = PlatformChannels(
+        channels=table.texts("channels"),
+        announcements=table.optional_text("announcements"),
+        digest=table.optional_text("digest"),
+        space=table.optional_text("guild") or table.optional_text("team"),
+        facilitators=table.texts("facilitators"),
+        facilitator_roles=table.texts("facilitator_roles"),
+    )
+    table.finish()
+    return channels
+
+
+def _community(table: _Table, index: int) -> CommunitySettings:
+    name = table.text("name")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", name):
+        raise table.fail("name", f"{name!r} must be lower-case letters, digits, - or _ (a slug)")
+    zone = table.text("timezone", "UTC")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise table.fail(
+            "timezone", f'{zone!r} is not a time zone; use an IANA name such as "Europe/Berlin"'
+        ) from None
+    language = table.text("language", "en")
+    platforms: dict[str, PlatformChannels] = {}
+    for platform in _PLATFORMS:
+        section = table.table(platform)
+        if section is not None:
+            platforms[platform] = _platform_channels(section)
+    table.finish()
+    return CommunitySettings(name=name, timezone=zone, language=language, platforms=platforms)
+
+
+def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config:
+    """Validate parsed TOML into a `Config`; raise `ConfigError`."""
+    root = _Table(source, "", data)
+    storage = StorageSettings()
+    if (section := root.table("storage")) is not None:
+        storage = StorageSettings(url=section.text("url", StorageSettings().url))
+        section.finish()
+    retention = RetentionSettings()
+    if (section := root.table("retention")) is not None:
+        retention = RetentionSettings(
+            message_text_days=section.integer("message_text_days", 90, minimum=1),
+            delivery_keys_days=section.integer("delivery_keys_days", 14, minimum=1),
+        )
+        section.finish()
+    web = WebSettings()
+    if (section := root.table("web")) is not None:
+        port = section.integer("port", 8080, minimum=0, maximum=65535)
+        host = section.text("host", "127.0.0.1")
+        web = WebSettings(
+            enabled=section.boolean("enabled", True),
+            host=host,
+            port=port,
+            base_url=section.text("base_url", f"http://{host}:{port}").rstrip("/"),
+        )
+        section.finish()
+    links = LinkSettings()
+    if (section := root.table("links")) is not None:
+        links = LinkSettings(
+            react=section.boolean("react", True), reaction=section.text("reaction", "bookmark")
+        )
+        section.finish()
+    console = ConsoleSettings()
+    if (section := root.table("console")) is not None:
+        enabled = section._get("enabled")
+        section._seen.add("enabled")
+        if enabled is None:
+            enabled_text = "auto"
+        elif isinstance(enabled, bool):
+            enabled_text = "on" if enabled else "off"
+        elif enabled == "auto":
+            enabled_text = "auto"
+        else:
+            raise section.fail("enabled", 'must be true, false or "auto"')
+        console = ConsoleSettings(
+            enabled=enabled_text,
+            facilitators=section.texts("facilitators"),
+            member=section.text("member", "you"),
+        )
+        section.finish()
+    discord = DiscordSettings()
+    if (section := root.table("discord")) is not None:
+        discord = DiscordSettings(
+            api_base_url=section.text("api_base_url", DiscordSettings().api_base_url).rstrip("/")
+        )
+        section.finish()
+    slack = SlackSettings()
+    if (section := root.table("slack")) is not None:
+        command = section.text("command", "/facilitator")
+        if not re.fullmatch(r"/[a-z0-9_-]{1,31}", command):
+            raise section.fail("command", f'{command!r} must look like "/facilitator"')
+        api = section.text("api_base_url", SlackSettings().api_base_url)
+        slack = SlackSettings(
+            mode=section.text("mode", "socket", choices=("socket", "http")),
+            command=command,
+            api_base_url=api if api.endswith("/") else api + "/",
+        )
+        section.finish()
+    log_level = "INFO"
+    if (section := root.table("bot")) is not None:
+        log_level = section.text("log_level", "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+        section.finish()
+    communities = tuple(_community(t, i) for i, t in enumerate(root.tables("communities")))
+    if not communities:
+        raise root.fail("communities", "is missing; add at least one [[communities]] with a name")
+    names = [c.name for c in communities]
+    for name in names:
+        if names.count(name) > 1:
+            raise root.fail("communities", f"the name {name!r} is used twice; names must differ")
+    root.finish()
+    return Config(
+        source=source,
+        communities=communities,
+        storage=storage,
+        retention=retention,
+        web=web,
+        links=links,
+        console=console,
+        discord=discord,
+        slack=slack,
+        log_level=log_level,
+    )
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; raise `ConfigError` with a fix for every problem."""
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{file}: no such file; copy config.example.toml to {file.name} and edit it"
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"{file}: cannot be read ({error.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: is not UTF-8 text; save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{file}: is not valid TOML ({error}); fix the syntax there") from None
+    return parse_config(data, source=str(file))

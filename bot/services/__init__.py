@@ -1,0 +1,1 @@
+"""Outbound service layer of the bot."""
