@@ -1,0 +1,1 @@
+"""Message catalogs, one TOML file per language."""
