@@ -150,6 +150,7 @@ class ConsolePlatform:
         self._reader: asyncio.Task[None] | None = None
         self._done = asyncio.Event()
         self._line_number = 0
+        self._handled = 0
 
     # --- Platform -----------------------------------------------------------------------
 
@@ -322,7 +323,8 @@ class ConsolePlatform:
         """Turn one input line into an event (or a console instruction)."""
         assert self._sink is not None
         now = self._clock.now()
-        key = f"console:{self._session}:{self._line_number}"
+        self._handled += 1
+        key = f"console:{self._session}:{self._handled}"
         if line.startswith("!"):
             self._console_instruction(line.strip())
             return
