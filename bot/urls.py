@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 # Query parameters that only track where a click came from.
@@ -73,6 +74,8 @@ def _trim(candidate: str) -> str:
 
 def extract_links(text: str) -> list[FoundLink]:
     """Every distinct http(s) link in a message, in order of appearance."""
+    if "://" not in text:  # most messages carry no link: skip the scans
+        return []
     found: list[FoundLink] = []
     taken: list[tuple[int, int]] = []
 
@@ -135,6 +138,7 @@ def _host(hostname: str) -> str | None:
     return host
 
 
+@lru_cache(maxsize=8192)  # shared links repeat; canonicalising is pure
 def canonicalise(url: str) -> str | None:
     """The canonical form of an http(s) URL, or None if it is not one. Never raises."""
     try:
