@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.types import TypeDecorator
@@ -71,6 +72,7 @@ members = Table(
     Column("allow_quotes", Boolean(), nullable=False, server_default=true()),
     Column("link_reactions", Boolean(), nullable=False, server_default=true()),
     Column("timezone", String(64), nullable=True),
+    Column("digest_dm", Boolean(), nullable=False, server_default=false()),
 )
 
 messages = Table(
@@ -87,6 +89,7 @@ messages = Table(
     Column("edited_at", UtcDateTime(), nullable=True),
     Index("ix_messages_community_sent_at", "community", "sent_at"),
     Index("ix_messages_author_ref", "author_ref"),
+    Index("ix_messages_community_thread", "community", "thread"),
 )
 
 links = Table(
@@ -157,4 +160,40 @@ channel_cursors = Table(
     Column("channel", String(200), primary_key=True),
     Column("cursor", String(100), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+
+digest_issues = Table(
+    "digest_issues",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("week", String(10), nullable=False),
+    Column("posted_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("community", "week", name="uq_digest_issues_community_week"),
+)
+
+digest_posts = Table(
+    "digest_posts",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("week", String(10), nullable=False),
+    Column("channel", String(200), nullable=False),
+    Column("posted_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("community", "week", "channel", name="uq_digest_posts_community_week_channel"),
+)
+
+digest_choices = Table(
+    "digest_choices",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("week", String(10), nullable=False),
+    Column("item", String(40), nullable=False),
+    Column("action", String(10), nullable=False),  # "exclude" | "feature"
+    Column("reason", Text(), nullable=True),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("chosen_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("community", "week", "item", name="uq_digest_choices_community_week_item"),
 )
