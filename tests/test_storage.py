@@ -1,4 +1,5 @@
-"""Storage on real SQLite files: migrations, batched writes, retention, two writers."""
+"""Storage on a real SQLite file and a real PostgreSQL server: migrations, batched writes,
+retention, two writers."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, select
@@ -17,6 +19,8 @@ from bot.storage.database import Database, StorageError
 from bot.storage.member_data import member_columns
 from bot.storage.schema import messages, metadata
 from tests.conftest import START
+
+pytestmark = pytest.mark.both_backends
 
 
 def _diff(connection: Connection) -> list[object]:

@@ -1,0 +1,154 @@
+"""A throwaway PostgreSQL server for the test session, and a fresh database per test.
+
+The server runs from Debian's binaries as the `postgres` system user when we are root
+(PostgreSQL refuses to run as root), with durability switched off: its data dies with the
+session. Where PostgreSQL is missing, tests skip with the install command; under CI they fail.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+INSTALL = "sudo apt-get install postgresql"
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A running server on 127.0.0.1 that trusts the `postgres` role."""
+
+    port: int
+    data: Path
+
+    def url(self, database: str) -> str:
+        """The SQLAlchemy URL of one database on this server."""
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
+
+    async def create_database(self) -> str:
+        """Create an empty database with a unique name; return its URL."""
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        conn = await asyncpg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", database="postgres"
+        )
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        return self.url(name)
+
+
+def find_bin() -> Path | None:
+    """The newest installed PostgreSQL `bin` folder with pg_ctl, if any."""
+    override = os.environ.get("PG_BIN")
+    if override:
+        return Path(override) if (Path(override) / "pg_ctl").exists() else None
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
+        key=lambda path: int(Path(path).parent.parent.name),
+    )
+    return Path(found[-1]).parent if found else None
+
+
+def unavailable(reason: str) -> None:
+    """Fail under CI (PostgreSQL must be tested there), otherwise skip with the fix."""
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL tests cannot run under CI: {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL tests skipped: {reason} (install it: {INSTALL})")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return command
+    return ["runuser", "-u", "postgres", "--", *command]
+
+
+def _run(command: list[str]) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+def start_server(bin_dir: Path) -> PostgresServer:
+    """initdb into a temporary folder and start the server on a free port."""
+    root = Path(tempfile.mkdtemp(prefix="facilitator-pg-"))
+    data = root / "data"
+    if os.geteuid() == 0:
+        try:
+            account = pwd.getpwnam("postgres")
+        except KeyError:
+            shutil.rmtree(root)
+            unavailable("we run as root and there is no `postgres` user to run the server")
+        os.chown(root, account.pw_uid, account.pw_gid)
+    _run(
+        _as_server_user(
+            [
+                str(bin_dir / "initdb"),
+                *("-D", str(data), "-A", "trust", "-U", "postgres"),
+                *("-E", "UTF8", "--locale=C.UTF-8", "--no-sync"),
+            ]
+        )
+    )
+    for attempt in range(3):  # another process may take the free port before the server does
+        port = _free_port()
+        options = " ".join(
+            [
+                "-c listen_addresses=127.0.0.1",
+                f"-c port={port}",
+                "-c unix_socket_directories=''",
+                "-c fsync=off",
+                "-c full_page_writes=off",
+                "-c synchronous_commit=off",
+                # A session time zone far from UTC, so a naive timestamp anywhere shows up.
+                "-c timezone=Pacific/Chatham",
+                "-c max_connections=200",
+                "-c shared_buffers=32MB",
+            ]
+        )
+        try:
+            _run(
+                _as_server_user(
+                    [
+                        str(bin_dir / "pg_ctl"),
+                        *("-D", str(data), "-l", str(root / "server.log")),
+                        *("-o", options, "-w", "-t", "60", "start"),
+                    ]
+                )
+            )
+        except RuntimeError:
+            if attempt == 2:
+                log = (root / "server.log").read_text(errors="replace")[-2000:]
+                shutil.rmtree(root, ignore_errors=True)
+                raise RuntimeError(f"PostgreSQL did not start; its log ends:\n{log}") from None
+            continue
+        return PostgresServer(port=port, data=data)
+    raise AssertionError("unreachable")
+
+
+def stop_server(server: PostgresServer, bin_dir: Path) -> None:
+    """Stop the server at once (nothing in it is worth keeping) and remove its files."""
+    try:
+        _run(
+            _as_server_user(
+                [str(bin_dir / "pg_ctl"), "-D", str(server.data), "-m", "immediate", "stop"]
+            )
+        )
+    finally:
+        shutil.rmtree(server.data.parent, ignore_errors=True)
