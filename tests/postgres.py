@@ -102,7 +102,10 @@ def start_server(bin_dir: Path) -> PostgresServer:
             [
                 str(bin_dir / "initdb"),
                 *("-D", str(data), "-A", "trust", "-U", "postgres"),
-                *("-E", "UTF8", "--locale=C.UTF-8", "--no-sync"),
+                # Linguistic (ICU) ordering, as on most real servers: string comparisons in
+                # SQL must not silently depend on byte order.
+                *("-E", "UTF8", "--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=en-US"),
+                "--no-sync",
             ]
         )
     )
