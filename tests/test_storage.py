@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -303,3 +304,27 @@ async def test_a_curation_choice_is_replaced_not_duplicated(database: Database) 
         assert await digests.claim_posts(conn, "demo", "2026-W48", ["a", "b"], START) == ["a", "b"]
         assert await digests.claim_posts(conn, "demo", "2026-W48", ["b", "c"], START) == ["c"]
         assert await digests.issues(conn, "demo") == [digests.Issue("demo", "2026-W48", START)]
+
+
+async def test_an_unreachable_postgresql_server_is_a_clear_error() -> None:
+    with socket.socket() as probe:  # a port nobody listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = Database(f"postgresql://facilitator:s3cret@127.0.0.1:{port}/facilitator")
+    with pytest.raises(StorageError) as raised:
+        await db.migrate()
+    await db.close()
+    message = str(raised.value)
+    assert "that the server is running" in message and f":{port}/facilitator" in message
+    assert "s3cret" not in message
+
+
+async def test_nul_characters_in_what_members_write_are_dropped(database: Database) -> None:
+    row = message_row("m1", START) | {"text": "a\x00b"}
+    async with database.transaction() as conn:
+        await repo.add_messages(conn, [row])
+        await repo.touch_members(conn, {"console:/nul": ("console", "N\x00ul")}, START)
+        await repo.edit_message(conn, "m1", "c\x00d", START)
+        member = await repo.get_member(conn, "console:/nul")
+        text = (await conn.execute(select(messages.c.text))).scalar_one()
+    assert (text, member and member.display_name) == ("cd", "Nul")
