@@ -6,6 +6,7 @@ Tests marked `both_backends` run twice: on a SQLite file and on a fresh PostgreS
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +44,8 @@ def postgres_server() -> Iterator[PostgresServer]:
     """One throwaway PostgreSQL server for the whole session."""
     bin_dir = find_bin()
     if bin_dir is None:
-        unavailable("no /usr/lib/postgresql/*/bin/pg_ctl on this machine")
+        where = os.environ.get("PG_BIN") or "/usr/lib/postgresql/*/bin"
+        unavailable(f"no {where}/pg_ctl on this machine")
         raise AssertionError("unreachable")
     server = start_server(bin_dir)
     yield server

@@ -3,6 +3,7 @@
 The server runs from Debian's binaries as the `postgres` system user when we are root
 (PostgreSQL refuses to run as root), with durability switched off: its data dies with the
 session. Where PostgreSQL is missing, tests skip with the install command; under CI they fail.
+PG_BIN names another folder holding initdb and pg_ctl.
 """
 
 from __future__ import annotations
