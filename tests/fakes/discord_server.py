@@ -350,10 +350,10 @@ class FakeDiscord:
         return [r for r in self.requests if r.method == method and compiled.fullmatch(r.path)]
 
     async def wait_for_request(
-        self, method: str, pattern: str, *, timeout: float = 5.0, count: int = 1
+        self, method: str, pattern: str, *, within: float = 5.0, count: int = 1
     ) -> list[Request]:
         """Wait until `count` matching requests were recorded; return them."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while True:
             found = self.requests_to(method, pattern)
             if len(found) >= count:
@@ -361,13 +361,13 @@ class FakeDiscord:
             if asyncio.get_running_loop().time() > deadline:
                 seen = [f"{r.method} {r.path}" for r in self.requests]
                 raise AssertionError(
-                    f"no {count}x {method} {pattern} within {timeout}s; saw {seen}"
+                    f"no {count}x {method} {pattern} within {within}s; saw {seen}"
                 )
             await asyncio.sleep(0.005)
 
-    async def wait_identified(self, timeout: float = 5.0) -> Payload:
+    async def wait_identified(self, within: float = 5.0) -> Payload:
         """Wait for the first IDENTIFY and return its payload."""
-        await asyncio.wait_for(self._identified.wait(), timeout)
+        await asyncio.wait_for(self._identified.wait(), within)
         return self.identifies[0]
 
     def rate_limit(
