@@ -184,6 +184,7 @@ class DiscordPlatform:
             await client.login(self._token)
         except discord.LoginFailure:
             await client.close()
+            self._client = None
             raise PlatformError(
                 f"discord: the token in DISCORD_TOKEN was refused by {Route.BASE} (401 "
                 "Unauthorized); copy a fresh one from the Developer Portal (your application → "
@@ -191,6 +192,7 @@ class DiscordPlatform:
             ) from None
         except (discord.HTTPException, OSError) as error:
             await client.close()
+            self._client = None
             raise PlatformError(
                 f"discord: cannot log in at {Route.BASE} ({error}); check the network and "
                 "[discord] api_base_url"
@@ -675,17 +677,19 @@ class DiscordPlatform:
         route_path = "/channels/{channel_id}/messages"
         for index, body in enumerate(translate.message_payloads(content)):
             route = Route("POST", route_path, channel_id=channel_id)
-            if index == 0 and content.attachment is not None:
-                sent.append(await self._request(route, form=self._form(body, content)))
-            else:
-                sent.append(await self._request(route, json=body))
+            with_file = content if index == 0 and content.attachment else None
+            sent.append(await self._send(route, body, with_file))
         return sent
 
     @staticmethod
     def _form(body: Payload, content: Content) -> list[dict[str, Any]]:
         attachment = content.attachment
         assert attachment is not None
-        payload = {**body, "attachments": [{"id": 0, "filename": attachment.filename}]}
+        listed = [{"id": 0, "filename": attachment.filename}]
+        if "data" in body:  # an interaction callback wraps the message in `data`
+            payload = {**body, "data": {**body["data"], "attachments": listed}}
+        else:
+            payload = {**body, "attachments": listed}
         return [
             {"name": "payload_json", "value": json.dumps(payload)},
             {
@@ -781,24 +785,24 @@ class DiscordPlatform:
         pending = self._interactions.get(interaction_id)
         if pending is None:  # answered after a restart, or long ago: followups still work
             pending = _Interaction(interaction_id, token, ephemeral, time.monotonic(), "answered")
-        bodies = translate.message_payloads(content)
         flags = translate.EPHEMERAL_FLAG if ephemeral else 0
         app = self._client.application_id if self._client else None
         webhook = "/webhooks/{webhook_id}/{webhook_token}"
         async with pending.lock:
             if pending.timer is not None:
                 pending.timer.cancel()
-            for body in bodies:
+            for index, body in enumerate(translate.message_payloads(content)):
+                with_file = content if index == 0 and content.attachment else None
                 if pending.state == "new":
+                    callback = Route(
+                        "POST",
+                        "/interactions/{interaction_id}/{interaction_token}/callback",
+                        interaction_id=interaction_id,
+                        interaction_token=token,
+                    )
                     try:
-                        await self._request(
-                            Route(
-                                "POST",
-                                "/interactions/{interaction_id}/{interaction_token}/callback",
-                                interaction_id=interaction_id,
-                                interaction_token=token,
-                            ),
-                            json={"type": 4, "data": {**body, "flags": flags}},
+                        await self._send(
+                            callback, {"type": 4, "data": {**body, "flags": flags}}, with_file
                         )
                         pending.state = "answered"
                         continue
@@ -807,21 +811,23 @@ class DiscordPlatform:
                             raise
                         pending.state = "answered"
                 if pending.state == "deferred":
-                    await self._request(
-                        Route(
-                            "PATCH",
-                            webhook + "/messages/@original",
-                            webhook_id=app,
-                            webhook_token=token,
-                        ),
-                        json=body,
+                    original = Route(
+                        "PATCH",
+                        webhook + "/messages/@original",
+                        webhook_id=app,
+                        webhook_token=token,
                     )
+                    await self._send(original, body, with_file)
                     pending.state = "answered"
                     continue
-                await self._request(
-                    Route("POST", webhook, webhook_id=app, webhook_token=token),
-                    json={**body, "flags": flags},
-                )
+                followup = Route("POST", webhook, webhook_id=app, webhook_token=token)
+                await self._send(followup, {**body, "flags": flags}, with_file)
+
+    async def _send(self, route: Route, body: Payload, with_file: Content | None) -> Any:
+        """Send JSON, or multipart when the body carries the content's attachment."""
+        if with_file is None:
+            return await self._request(route, json=body)
+        return await self._request(route, form=self._form(body, with_file))
 
 
 def create_platform(

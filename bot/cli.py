@@ -15,6 +15,7 @@ from pathlib import Path
 from bot.app import Application, console_wanted
 from bot.core.clock import SystemClock
 from bot.core.config import Config, ConfigError, Secrets, load_config
+from bot.core.platform import PlatformError
 from bot.core.refs import MemberRef
 from bot.services.members import export_document
 from bot.storage.database import Database, StorageError
@@ -24,6 +25,7 @@ from bot.web.server import WebServerError
 log = logging.getLogger("facilitator")
 
 EXIT_CONFIG = 2
+EXIT_PLATFORM = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -111,6 +113,10 @@ async def _run(config: Config, secrets: Secrets) -> int:
         print(error, file=sys.stderr)
         await app.stop()
         return EXIT_CONFIG
+    except PlatformError as error:  # a refused token, an unreachable platform
+        print(error, file=sys.stderr)
+        await app.stop()
+        return EXIT_PLATFORM
     names = ", ".join(platform.name for platform in app.platforms) or "none"
     if not secrets.any_platform and console_wanted(config, secrets):
         log.info("no platform tokens in the environment: running the console adapter")
