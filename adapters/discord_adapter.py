@@ -551,10 +551,27 @@ class DiscordPlatform:
         """Feed messages missed while offline through the normal path, oldest first."""
         async with self._backfill_lock:
             try:
+                assert self._sink is not None
+                watched = [w for w in self._watched if Purpose.WATCHED in w.purposes]
+                cursors = [await self._sink.cursor(w.ref) for w in watched]
+                known = [int(c) for c in cursors if c is not None]
+                # A channel with no message seen yet was quiet while the bot ran: read it
+                # from the oldest position seen anywhere. None seen at all: a first start,
+                # which begins now instead of importing the channels' whole past.
+                floor = min(known) if known else None
+                missed: list[Payload] = []
+                for channel, cursor in zip(watched, cursors, strict=True):
+                    after = int(cursor) if cursor is not None else floor
+                    if after is not None:
+                        missed.extend(await self._missed(channel, after))
+                missed.sort(key=lambda m: int(m["id"]))  # snowflakes: in the order sent
+                lookup = self._lookup()
                 total = 0
-                for watched in self._watched:
-                    if Purpose.WATCHED in watched.purposes:
-                        total += await self._backfill_channel(watched)
+                for payload in missed:
+                    event = translate.message_received(payload, lookup)
+                    if event is not None:
+                        await self._deliver(event)
+                        total += 1
                 self.backfills += 1
                 if total:
                     log.info("discord: backfilled %d message(s) (%s)", total, reason)
@@ -563,26 +580,15 @@ class DiscordPlatform:
             except Exception:
                 log.exception("discord: backfill failed (%s); it runs again on reconnect", reason)
 
-    async def _backfill_channel(self, watched: _Watched) -> int:
-        assert self._sink is not None
-        cursor = await self._sink.cursor(watched.ref)
-        if cursor is None:
-            return 0  # never seen: start from now rather than import the channel's whole past
-        after = int(cursor)
+    async def _missed(self, watched: _Watched, after: int) -> list[Payload]:
+        """Messages after `after` in a channel and in its active and archived threads."""
         messages = await self._history(watched.ref.channel, after)
         for thread in await self._threads(watched.ref, after):
             self._thread_parents[thread] = watched.ref.channel
             messages.extend(await self._history(thread, after))
-        messages.sort(key=lambda m: int(m["id"]))
-        lookup = self._lookup()
-        delivered = 0
         for payload in messages:
-            payload.setdefault("guild_id", watched.ref.space)
-            event = translate.message_received(payload, lookup)
-            if event is not None:
-                await self._deliver(event)
-                delivered += 1
-        return delivered
+            payload.setdefault("guild_id", watched.ref.space)  # history omits it
+        return messages
 
     async def _history(self, channel_id: str, after: int) -> list[Payload]:
         found: list[Payload] = []

@@ -11,6 +11,7 @@ import pytest
 from adapters.discord_adapter import intents
 from bot.core.actions import Action, Content, Post
 from bot.core.commands import CommandSpec, Param, Role
+from bot.core.platform import PlatformError
 from bot.core.refs import ChannelRef
 from bot.services.base import CommandHandler, Invocation, Service, Transaction
 from tests.discord.conftest import REACTION_PUT, DiscordStory, World, make_world
@@ -20,10 +21,44 @@ pytestmark = pytest.mark.timeout(20)
 Story = Callable[..., DiscordStory]
 
 
-async def settle(story: DiscordStory, world: World, gateway_events: int = 0) -> None:
-    """Wait until the dispatcher has committed everything the adapter has handed it."""
-    await asyncio.sleep(0)
-    await story.app.drain()
+class Announcements(Service):
+    """A facilitator-only command group, as later services will declare them."""
+
+    name = "announcements"
+
+    def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
+        spec = CommandSpec(
+            name="announce",
+            help="Post an announcement",
+            role=Role.FACILITATOR,
+            subcommands=(
+                CommandSpec(
+                    name="post",
+                    help="Post text in the announcements channel",
+                    params=(Param(name="text", help="What to say", rest=True),),
+                ),
+                CommandSpec(name="list", help="List recent announcements"),
+            ),
+        )
+        return ((spec, {("announce", "post"): self.post, ("announce", "list"): self.list}),)
+
+    async def post(self, call: Invocation, tx: Transaction) -> list[Action]:
+        channel = ChannelRef.parse(str(call.event.reply_to.channel))
+        return [
+            Post(channel=channel, content=Content(text=str(call.arguments["text"]))),
+            call.answer("Posted."),
+        ]
+
+    async def list(self, call: Invocation, tx: Transaction) -> list[Action]:
+        return [call.answer("Nothing yet.")]
+
+
+async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
+    """Poll `check` until it holds (bounded)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "condition never held"
+        await asyncio.sleep(0.01)
 
 
 async def test_login_and_identify_with_the_intended_intents(world: World, story_for: Story) -> None:
@@ -57,3 +92,216 @@ async def test_a_shared_link_is_stored_and_acknowledged(
             ]
     finally:
         await world.fake.stop()
+
+
+async def test_the_bots_own_echo_and_other_bots_are_ignored(world: World, story_for: Story) -> None:
+    other_bot = world.fake.add_member(world.guild, name="feedbot", bot=True)
+    async with story_for(world) as story:
+        channel = ChannelRef("discord", world.guild, world.resources)
+        posted = await story.platform.perform(
+            Post(channel=channel, content=Content(text="Read https://example.org/bot"))
+        )
+        assert posted is not None
+        await world.fake.message(world.resources, other_bot, "news https://example.org/feed")
+        human = await world.fake.message(world.resources, world.alice, "https://example.org/h")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=human["id"]))
+        await story.app.drain()
+        assert [url for url, _ in await story.shared_urls()] == ["https://example.org/h"]
+    assert len(world.fake.requests_to("PUT", r"/channels/.*/reactions/.*")) == 1
+
+
+async def test_commands_are_registered_once_and_resynced_only_on_change(
+    world: World, story_for: Story
+) -> None:
+    path = rf"/applications/\d+/guilds/{world.guild}/commands"
+    async with story_for(world):
+        pass
+    [put] = world.fake.requests_to("PUT", path)
+    registered = {command["name"]: command for command in put.body}
+    assert {"help", "profile", "settings", "export", "forget-me"} <= set(registered)
+    settings = {o["name"]: o for o in registered["settings"]["options"]}
+    assert settings["quotes"]["type"] == 5 and settings["quotes"]["required"] is False
+    forget = registered["forget-me"]["options"][0]
+    assert forget["choices"] == [{"name": "confirm", "value": "confirm"}]
+    assert world.fake.requests_to("PUT", r"/applications/\d+/commands") == []  # guild-scoped
+
+    async with story_for(world):  # same commands: Discord's copy is compared, not re-sent
+        pass
+    assert len(world.fake.requests_to("PUT", path)) == 1
+    assert len(world.fake.requests_to("GET", path)) == 2
+
+    async with story_for(world, services=[Announcements()]):  # a new command: one more sync
+        pass
+    puts = world.fake.requests_to("PUT", path)
+    assert len(puts) == 2
+    announce = next(c for c in puts[-1].body if c["name"] == "announce")
+    assert [(o["type"], o["name"]) for o in announce["options"]] == [(1, "post"), (1, "list")]
+    assert announce["options"][0]["options"][0]["type"] == 3
+
+
+async def test_a_slash_command_is_answered_privately(world: World, story_for: Story) -> None:
+    async with story_for(world):
+        sent = await world.fake.interaction(world.general, world.alice, "help")
+        await world.fake.wait_for_request("POST", rf"/interactions/{sent['id']}/[^/]+/callback")
+    [answer] = world.fake.interaction_responses[sent["token"]]
+    assert answer["type"] == 4
+    assert answer["data"]["flags"] == 64  # ephemeral
+    assert "/profile" in answer["data"]["content"]
+
+
+async def test_facilitator_commands_refuse_members_and_serve_facilitators(
+    world: World, story_for: Story
+) -> None:
+    async with story_for(world, services=[Announcements()]):
+        options = [
+            {
+                "type": 1,
+                "name": "post",
+                "options": [{"type": 3, "name": "text", "value": "Meet at 5"}],
+            }
+        ]
+        refused = await world.fake.interaction(world.general, world.alice, "announce", options)
+        allowed = await world.fake.interaction(world.general, world.fran, "announce", options)
+        await world.fake.wait_for_request("POST", rf"/interactions/{allowed['id']}/[^/]+/callback")
+        await world.fake.wait_for_request("POST", rf"/channels/{world.general}/messages")
+    [no] = world.fake.interaction_responses[refused["token"]]
+    assert "facilitator" in no["data"]["content"].lower()
+    [yes] = world.fake.interaction_responses[allowed["token"]]
+    assert yes["data"]["content"] == "Posted."
+    posts = world.fake.requests_to("POST", rf"/channels/{world.general}/messages")
+    assert [p.body["content"] for p in posts] == ["Meet at 5"]
+    assert posts[0].body["allowed_mentions"] == {"parse": []}
+
+
+async def test_slow_answers_are_deferred_then_edited(world: World, story_for: Story) -> None:
+    async with story_for(world, defer_after=0.0) as story:
+        sent = await world.fake.interaction(world.general, world.alice, "profile")
+        await world.fake.wait_for_request("PATCH", r"/webhooks/\d+/[^/]+/messages/@original")
+        await story.app.drain()
+    kinds = [r["kind"] for r in world.fake.interaction_responses[sent["token"]]]
+    assert kinds == ["callback", "edit_original"]
+    deferred = world.fake.interaction_responses[sent["token"]][0]
+    assert deferred == {"kind": "callback", "type": 5, "data": {"flags": 64}}
+
+
+async def test_a_button_press_runs_its_command(world: World, story_for: Story) -> None:
+    async with story_for(world):
+        asked = await world.fake.interaction(world.general, world.alice, "forget-me")
+        await world.fake.wait_for_request("POST", rf"/interactions/{asked['id']}/[^/]+/callback")
+        [question] = world.fake.interaction_responses[asked["token"]]
+        [row] = question["data"]["components"]
+        [button] = row["components"]
+        assert button["custom_id"] == "forget-me confirm" and button["style"] == 4
+        message = world.fake.message_payload(world.general, str(world.fake.bot_id), "confirm?")
+        pressed = await world.fake.interaction(
+            world.general, world.alice, "", component=button["custom_id"], message=message
+        )
+        await world.fake.wait_for_request("POST", rf"/interactions/{pressed['id']}/[^/]+/callback")
+    [done] = world.fake.interaction_responses[pressed["token"]]
+    assert done["type"] == 4 and "confirm" not in done["data"]["content"].lower()
+
+
+async def test_export_goes_by_dm_or_privately_when_dms_are_refused(
+    world: World, story_for: Story
+) -> None:
+    async with story_for(world):
+        await world.fake.interaction(world.general, world.alice, "export")
+        await world.fake.wait_for_request("POST", r"/users/@me/channels")
+        dm_channel = world.fake.dm_channels[world.alice]
+        [message] = await world.fake.wait_for_request("POST", rf"/channels/{dm_channel}/messages")
+        assert next(iter(message.body["files"])).endswith(".json")
+
+        world.fake.refuse_dms.add(world.fran)
+        refused = await world.fake.interaction(world.general, world.fran, "export")
+        await world.fake.wait_for_request("POST", rf"/webhooks/\d+/{refused['token']}")
+    answers = world.fake.interaction_responses[refused["token"]]
+    assert answers[0]["data"]["flags"] == 64 and answers[0]["files"]  # the file, privately
+    assert answers[1]["kind"] == "followup"
+
+
+async def test_reconnect_resumes_and_replayed_events_are_not_stored_twice(
+    world: World, story_for: Story
+) -> None:
+    async with story_for(world) as story:
+        first = await world.fake.message(world.resources, world.alice, "https://example.org/1")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=first["id"]))
+        await world.fake.reconnect(replay=3)  # Discord asks to reconnect; RESUME replays
+        await eventually(lambda: len(world.fake.resumes) == 1)
+        second = await world.fake.message(world.resources, world.alice, "https://example.org/2")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=second["id"]))
+        await eventually(lambda: story.platform.backfills >= 2)
+        await story.app.drain()
+        assert [url for url, _ in await story.shared_urls()] == [
+            "https://example.org/1",
+            "https://example.org/2",
+        ]
+    assert world.fake.resumes[0]["session_id"] == "session-1"
+    assert len(world.fake.identifies) == 1
+    assert len(world.fake.requests_to("PUT", REACTION_PUT.format(message=first["id"]))) == 1
+
+
+async def test_messages_sent_while_down_are_backfilled_after_restart(
+    world: World, story_for: Story
+) -> None:
+    async with story_for(world) as story:
+        seen = await world.fake.message(world.resources, world.alice, "https://example.org/seen")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=seen["id"]))
+        await story.app.drain()
+    # While the bot is down: two messages, and a reply in a thread on the first of them.
+    missed = world.fake.post(world.resources, world.alice, "https://example.org/missed")
+    thread = world.fake.add_thread(world.resources, missed["id"], "about missed")
+    reply = world.fake.post(thread, world.fran, "and https://example.org/reply")
+    later = world.fake.post(world.general, world.fran, "https://example.org/later")
+    async with story_for(world) as story:
+        for message in (missed, reply, later):
+            await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=message["id"]))
+        await eventually(lambda: story.platform.backfills >= 1)
+        await story.app.drain()
+        shared = await story.shared_urls()
+    assert [url for url, _ in shared] == [
+        "https://example.org/seen",
+        "https://example.org/missed",
+        "https://example.org/reply",
+        "https://example.org/later",
+    ]
+    assert shared[2][1] == f"discord:{world.guild}/{world.resources}/{reply['id']}"
+    assert len(world.fake.requests_to("PUT", REACTION_PUT.format(message=seen["id"]))) == 1
+
+
+async def test_a_429_is_waited_out_as_retry_after_says(world: World, story_for: Story) -> None:
+    world.fake.rate_limit("PUT", r"/channels/\d+/messages/\d+/reactions/.*", retry_after=0.4)
+    async with story_for(world):
+        sent = await world.fake.message(world.resources, world.alice, "https://example.org/slow")
+        first, second = await world.fake.wait_for_request(
+            "PUT", REACTION_PUT.format(message=sent["id"]), count=2
+        )
+    assert second.at - first.at >= 0.4
+
+
+async def test_a_bad_token_is_a_clear_error(world: World, story_for: Story) -> None:
+    story = story_for(world)
+    story.platform._token = "wrong"
+    with pytest.raises(PlatformError, match="DISCORD_TOKEN was refused"):
+        await story.app.start()
+    await story.app.stop()
+    assert world.fake.identifies == []
+
+
+async def test_set_up_problems_are_reported_one_line_each(
+    story_for: Story, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No message-content intent, a channel that does not exist, and no right to react.
+    world = await make_world(application_flags=0)
+    everyone = world.fake.guilds[world.guild]["roles"][0]
+    without = (1 << 3) | (1 << 6)  # ADMINISTRATOR (it implies all), ADD_REACTIONS
+    everyone["permissions"] = str(int(everyone["permissions"]) & ~without)
+    try:
+        with caplog.at_level(logging.INFO, logger="facilitator.discord"):
+            async with story_for(world, section={"channels": ["general", "nowhere"]}):
+                pass
+    finally:
+        await world.fake.stop()
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("Message Content Intent" in line for line in errors)
+    assert any("'nowhere'" in line and "create it" in line for line in errors)
+    assert any("#general" in line and "Add Reactions" in line for line in errors)
