@@ -64,6 +64,8 @@ _NEEDED = {
     "add_reactions": "Add Reactions",
     "create_public_threads": "Create Public Threads",
     "send_messages_in_threads": "Send Messages in Threads",
+    "embed_links": "Embed Links",
+    "attach_files": "Attach Files",
 }
 _DM_REFUSED = 50007
 _ALREADY_ACKNOWLEDGED = 40060
