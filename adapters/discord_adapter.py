@@ -157,6 +157,7 @@ class DiscordPlatform:
         self._thread_parents: dict[str, str] = {}
         self._watched: list[_Watched] = []
         self._guilds: set[str] = set()
+        self._session: str | None = None  # the gateway session the last READY opened
         self._backfill_lock = asyncio.Lock()
         self.backfills = 0  # completed backfill passes (observable by tests and logs)
 
@@ -319,11 +320,15 @@ class DiscordPlatform:
             return
         frame = json.loads(text)
         kind = frame.get("t")
+        if kind == "READY":
+            self._session = str(frame["d"].get("session_id", ""))
         if kind not in _HANDLED:
             return
-        await self._handle_dispatch(kind, frame["d"])
+        seq = frame.get("s")
+        delivery = f"{self._session}.{seq}" if self._session and seq is not None else None
+        await self._handle_dispatch(kind, frame["d"], delivery)
 
-    async def _handle_dispatch(self, kind: str, data: Payload) -> None:
+    async def _handle_dispatch(self, kind: str, data: Payload, delivery: str | None) -> None:
         lookup = self._lookup()
         now = self._clock.now()
         event: Event | None
@@ -334,7 +339,9 @@ class DiscordPlatform:
         elif kind == "MESSAGE_DELETE":
             event = translate.message_deleted(data, lookup, now)
         elif kind in ("MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE"):
-            event = translate.reaction(data, lookup, now, added=kind.endswith("ADD"))
+            event = translate.reaction(
+                data, lookup, now, added=kind.endswith("ADD"), delivery=delivery
+            )
         else:
             event = translate.interaction(data, lookup, now)
             if event is not None:

@@ -236,9 +236,19 @@ def message_deleted(payload: Mapping[str, Any], lookup: Lookup, now: datetime) -
 
 
 def reaction(
-    payload: Mapping[str, Any], lookup: Lookup, now: datetime, *, added: bool
+    payload: Mapping[str, Any],
+    lookup: Lookup,
+    now: datetime,
+    *,
+    added: bool,
+    delivery: str | None = None,
 ) -> ReactionAdded | ReactionRemoved | None:
-    """MESSAGE_REACTION_ADD/REMOVE as events; None for our own and other bots' reactions."""
+    """MESSAGE_REACTION_ADD/REMOVE as events; None for our own and other bots' reactions.
+
+    A member may add, remove and add the same reaction again, so the key carries the
+    gateway delivery (`<session>.<seq>`, which a RESUME replays unchanged): a replay stops at
+    the key while a real second add goes through. Without one, the time stands in.
+    """
     user_id = str(payload["user_id"])
     member = payload.get("member")
     guild_id = payload.get("guild_id")
@@ -251,10 +261,9 @@ def reaction(
     ref = _message_ref(str(payload["channel_id"]), message_id, guild_id, lookup)
     verb = "add" if added else "remove"
     key = f"discord:react:{message_id}:{user_id}:{emoji}:{verb}"
+    key += f":{delivery}" if delivery else f":{int(now.timestamp() * 1000)}"
     if added:
         return ReactionAdded(key=key, message=ref, author=author, emoji=emoji, reacted_at=now)
-    # A removal can be undone and redone; its key carries the time so each one counts.
-    key = f"{key}:{int(now.timestamp() * 1000)}"
     return ReactionRemoved(key=key, message=ref, author=author, emoji=emoji, removed_at=now)
 
 
@@ -488,11 +497,13 @@ def _cut(text: str, limit: int) -> int:
             if not inside(position):
                 return position
             position = text.rfind(separator, 0, position)
-    # One word longer than the limit: keep a link whole when it fits, else cut it hard.
+    # A link longer than the limit: cut it before it starts, else between its words, and
+    # only a single word longer than the limit is cut hard.
     for start, end in guarded:
         if start < limit < end and start > 0:
             return start
-    return limit
+    position = max(text.rfind(" ", 0, limit + 1), text.rfind("\n", 0, limit + 1))
+    return position if position > 0 else limit
 
 
 def _embed_size(embed: Payload) -> int:

@@ -147,13 +147,14 @@ def test_reactions_use_neutral_emoji_names_and_skip_our_own() -> None:
         "member": {"user": user(), "roles": []},
         "type": 0,
     }
-    added = t.reaction(payload, LOOKUP, NOW, added=True)
+    added = t.reaction(payload, LOOKUP, NOW, added=True, delivery="s1.7")
     assert isinstance(added, ReactionAdded) and added.emoji == "bookmark"
-    assert added.key == f"discord:react:42:{ALICE}:bookmark:add"
-    removed = t.reaction({**payload, "member": None}, LOOKUP, NOW, added=False)
-    assert isinstance(removed, ReactionRemoved) and removed.key.startswith(
-        f"discord:react:42:{ALICE}:bookmark:remove"
-    )
+    assert added.key == f"discord:react:42:{ALICE}:bookmark:add:s1.7"
+    removed = t.reaction({**payload, "member": None}, LOOKUP, NOW, added=False, delivery="s1.8")
+    assert isinstance(removed, ReactionRemoved)
+    assert removed.key == f"discord:react:42:{ALICE}:bookmark:remove:s1.8"
+    again = t.reaction(payload, LOOKUP, NOW, added=True, delivery="s1.9")
+    assert again is not None and again.key != added.key  # a real second add is not a replay
     assert t.reaction({**payload, "user_id": BOT, "member": None}, LOOKUP, NOW, added=True) is None
     custom = t.emoji_from_discord({"id": "123", "name": "party"})
     assert custom == "party:123" and t.emoji_to_discord(custom) == "party:123"
@@ -304,14 +305,21 @@ tokens = st.lists(st.one_of(words, urls, words.map(lambda w: f"[{w} {w}](https:/
 
 
 @settings(max_examples=150, deadline=None)
-@given(tokens, st.sampled_from([" ", "\n", "\n\n"]), st.integers(min_value=60, max_value=400))
+@given(tokens, st.sampled_from([" ", "\n", "\n\n"]), st.integers(min_value=120, max_value=400))
 def test_chunks_fit_and_never_split_words_or_links(
     parts: list[str], separator: str, limit: int
 ) -> None:
     text = separator.join(parts)
-    pieces = t.chunk(text, limit)
+    pieces = t.chunk(text, limit)  # every generated word and link fits in `limit`
     assert all(len(piece) <= limit for piece in pieces)
+    for piece in pieces:  # a masked link's "(url)" is never cut apart
+        assert piece.count("(") == piece.count(")")
     assert re.split(r"\s+", " ".join(pieces).strip()) == re.split(r"\s+", text.strip())
+
+
+def test_a_link_longer_than_the_limit_is_cut_between_words_first() -> None:
+    text = "intro [a long label here](https://example.org/" + "x" * 80 + ")"
+    assert t.chunk(text, 60)[0] == "intro"
 
 
 def test_long_text_is_chunked_at_2000_characters() -> None:
