@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import discord
+import yarl
+from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters import discord_translate as translate
@@ -84,6 +86,19 @@ def intents() -> discord.Intents:
     return wanted
 
 
+class _Client(discord.AutoShardedClient):
+    """The client, with the pause before a re-IDENTIFY made configurable (tests use 0)."""
+
+    def __init__(self, *, identify_delay: float, **options: Any) -> None:
+        super().__init__(**options)
+        self._identify_delay = identify_delay
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Pause before identifying again: Discord allows one IDENTIFY per 5 s per bucket."""
+        if not initial:
+            await asyncio.sleep(self._identify_delay)
+
+
 @dataclass(slots=True)
 class _Interaction:
     """An interaction we may still answer: acknowledged once, then edited / followed up."""
@@ -134,6 +149,7 @@ class DiscordPlatform:
         ready_timeout: float = 60.0,
         defer_after: float = 1.5,
         shard_count: int | None = None,
+        identify_delay: float = 5.0,
     ) -> None:
         self._config = config
         self._token = token
@@ -144,7 +160,8 @@ class DiscordPlatform:
         self._ready_timeout = ready_timeout
         self._defer_after = defer_after
         self._shard_count = shard_count
-        self._client: discord.AutoShardedClient | None = None
+        self._identify_delay = identify_delay
+        self._client: _Client | None = None
         self._sink: EventSink | None = None
         self._inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
         self._live = asyncio.Event()
@@ -168,7 +185,8 @@ class DiscordPlatform:
         self._sink = sink
         # discord.py builds every REST URL (and so the gateway URL it asks for) from this.
         Route.BASE = self._config.discord.api_base_url
-        client = discord.AutoShardedClient(
+        client = _Client(
+            identify_delay=self._identify_delay,
             intents=intents(),
             shard_count=self._shard_count,
             guild_ready_timeout=self._guild_ready_timeout,
@@ -200,6 +218,17 @@ class DiscordPlatform:
                 f"discord: cannot log in at {Route.BASE} ({error}); check the network and "
                 "[discord] api_base_url"
             ) from None
+        try:
+            _, gateway_url, _ = await client.http.get_bot_gateway()
+        except discord.GatewayNotFound:
+            await client.close()
+            self._client = None
+            raise PlatformError(
+                f"discord: {Route.BASE}/gateway/bot did not answer; check [discord] api_base_url"
+            ) from None
+        # discord.py falls back to this class attribute after an invalidated session; make it
+        # the gateway this API announces, so a Discord-compatible server is never left.
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
         self._connect_task = asyncio.create_task(self._run_client(client))
         ready = asyncio.create_task(self._ready.wait())
         done, _ = await asyncio.wait(
@@ -227,7 +256,7 @@ class DiscordPlatform:
         self._spawn(self._backfill("start"))
         log.info("discord: connected as %s to %d guild(s)", client.user, len(client.guilds))
 
-    async def _run_client(self, client: discord.AutoShardedClient) -> None:
+    async def _run_client(self, client: _Client) -> None:
         try:
             await client.connect(reconnect=True)
         except Exception:

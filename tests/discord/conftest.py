@@ -97,6 +97,7 @@ class DiscordStory:
             guild_ready_timeout=0.05,
             ready_timeout=5.0,
             defer_after=defer_after,
+            identify_delay=0.0,
         )
         self.app._given_platforms = [self.platform]
 

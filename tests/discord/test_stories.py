@@ -7,13 +7,15 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 
 import pytest
+from sqlalchemy import select
 
 from adapters.discord_adapter import intents
-from bot.core.actions import Action, Content, Post
+from bot.core.actions import Action, Content, Edit, Post, React, Unreact
 from bot.core.commands import CommandSpec, Param, Role
 from bot.core.platform import PlatformError
-from bot.core.refs import ChannelRef
+from bot.core.refs import ChannelRef, MessageRef
 from bot.services.base import CommandHandler, Invocation, Service, Transaction
+from bot.storage.schema import reactions
 from tests.discord.conftest import REACTION_PUT, DiscordStory, World, make_world
 
 pytestmark = pytest.mark.timeout(20)
@@ -305,3 +307,100 @@ async def test_set_up_problems_are_reported_one_line_each(
     assert any("Message Content Intent" in line for line in errors)
     assert any("'nowhere'" in line and "create it" in line for line in errors)
     assert any("#general" in line and "Add Reactions" in line for line in errors)
+
+
+async def test_edits_deletes_and_reactions_reach_the_services(
+    world: World, story_for: Story
+) -> None:
+    async with story_for(world) as story:
+        sent = await world.fake.message(world.resources, world.alice, "no link yet")
+        await world.fake.edit(world.resources, sent["id"], "now https://example.org/edited")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=sent["id"]))
+        await story.app.drain()
+        assert [url for url, _ in await story.shared_urls()] == ["https://example.org/edited"]
+
+        for remove in (False, True, False):  # add, take back, add again
+            await world.fake.react(world.resources, sent["id"], world.fran, "👍", remove=remove)
+            await asyncio.sleep(0.02)
+        await world.fake.reconnect(replay=4)  # the replay must change nothing
+        await eventually(lambda: len(world.fake.resumes) == 1)
+        await eventually(lambda: story.platform.backfills >= 2)
+        await story.app.drain()
+        async with story.app.database.reading() as conn:
+            rows = (await conn.execute(select(reactions.c.member_ref, reactions.c.emoji))).all()
+        assert [tuple(row) for row in rows] == [(f"discord:/{world.fran}", "thumbsup")]
+
+        await world.fake.delete(world.resources, sent["id"])
+        deadline = asyncio.get_running_loop().time() + 5
+        while await story.shared_urls():  # the delete arrives through the gateway
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.01)
+            await story.app.drain()
+
+
+async def test_messages_missed_during_a_reconnect_are_backfilled(
+    world: World, story_for: Story
+) -> None:
+    async with story_for(world) as story:
+        first = await world.fake.message(world.resources, world.alice, "https://example.org/a")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=first["id"]))
+        await story.app.drain()
+        await world.fake.drop_connections()  # an outage; the session is forgotten too
+        world.fake.sessions.clear()
+        missed = world.fake.post(world.resources, world.alice, "https://example.org/b")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=missed["id"]))
+    assert len(world.fake.identifies) == 2  # RESUME was refused, so it identified again
+    assert len(world.fake.requests_to("PUT", REACTION_PUT.format(message=first["id"]))) == 1
+
+
+async def test_replies_in_threads_and_new_threads(world: World, story_for: Story) -> None:
+    async with story_for(world) as story:
+        channel = ChannelRef("discord", world.guild, world.general)
+        prompt = await story.platform.perform(
+            Post(
+                channel=channel,
+                content=Content(text="What did you learn this week?"),
+                start_thread="Reflections",
+            )
+        )
+        assert prompt is not None
+        assert world.fake.channels[prompt.message]["name"] == "Reflections"
+        reply = await story.platform.perform(
+            Post(channel=channel, content=Content(text="Mine first."), thread=prompt)
+        )
+        assert reply is not None and reply.thread == prompt.message
+        assert reply.message in world.fake.messages[prompt.message]
+        # A member answers in the thread: the reflection belongs to #general, thread = prompt.
+        answer = await world.fake.message(prompt.message, world.alice, "https://example.org/r")
+        await world.fake.wait_for_request(
+            "PUT", rf"/channels/{prompt.message}/messages/{answer['id']}/reactions/.*"
+        )
+        await story.app.drain()
+        [(_, ref)] = await story.shared_urls()
+        assert ref == f"discord:{world.guild}/{world.general}/{answer['id']}"
+        # A reply to a message that has no thread yet opens one.
+        plain = world.fake.post(world.general, world.alice, "question")
+        target = MessageRef(channel, plain["id"])
+        await story.platform.perform(
+            Post(channel=channel, content=Content(text="ok"), thread=target)
+        )
+        assert world.fake.channels[plain["id"]]["type"] == 11
+
+
+async def test_edit_and_unreact_act_on_the_bots_own_messages(
+    world: World, story_for: Story
+) -> None:
+    async with story_for(world) as story:
+        channel = ChannelRef("discord", world.guild, world.general)
+        posted = await story.platform.perform(Post(channel=channel, content=Content(text="v1")))
+        assert posted is not None
+        await story.platform.perform(Edit(message=posted, content=Content(text="**v2**")))
+        assert world.fake.messages[world.general][posted.message]["content"] == "**v2**"
+        await story.platform.perform(React(message=posted, emoji="tada"))
+        await story.platform.perform(Unreact(message=posted, emoji="tada"))
+        assert world.fake.reactions[(world.general, posted.message)] == set()
+        with pytest.raises(PlatformError, match="unknown emoji"):
+            await story.platform.perform(React(message=posted, emoji="no-such-emoji"))
+        gone = MessageRef(ChannelRef("discord", world.guild, world.general), "1")
+        with pytest.raises(PlatformError, match="Unknown Message"):
+            await story.platform.perform(React(message=gone, emoji="tada"))
