@@ -172,6 +172,7 @@ class DiscordPlatform:
         self._interactions: dict[str, _Interaction] = {}
         self._dm_channels: dict[str, str] = {}
         self._thread_parents: dict[str, str] = {}
+        self._plain: set[str] = set()  # looked-up channels that are not threads
         self._watched: list[_Watched] = []
         self._guilds: set[str] = set()
         self._session: str | None = None  # the gateway session the last READY opened
@@ -343,10 +344,6 @@ class DiscordPlatform:
 
     async def _handle_frame(self, raw: str | bytes) -> None:
         text = raw.decode() if isinstance(raw, bytes) else raw
-        # Cheap test before parsing: most frames (guild state, typing, acks) are not ours.
-        head = text[:200]
-        if '"t":' not in head and '"t": ' not in head:
-            return
         frame = json.loads(text)
         kind = frame.get("t")
         if kind == "READY":
@@ -358,6 +355,8 @@ class DiscordPlatform:
         await self._handle_dispatch(kind, frame["d"], delivery)
 
     async def _handle_dispatch(self, kind: str, data: Payload, delivery: str | None) -> None:
+        if data.get("guild_id") and data.get("channel_id"):
+            await self._learn_channel(str(data["channel_id"]))
         lookup = self._lookup()
         now = self._clock.now()
         event: Event | None
@@ -377,6 +376,25 @@ class DiscordPlatform:
                 self._track_interaction(data, event)
         if event is not None:
             await self._deliver(event)
+
+    async def _learn_channel(self, channel_id: str) -> None:
+        """Find the parent of a thread the cache does not know (created while we were away)."""
+        client = self._client
+        if client is None or channel_id in self._thread_parents or channel_id in self._plain:
+            return
+        if client.get_channel(int(channel_id)) is not None:
+            return
+        try:
+            channel = await self._request(
+                Route("GET", "/channels/{channel_id}", channel_id=channel_id)
+            )
+        except discord.HTTPException as error:
+            log.warning("discord: cannot look up channel %s: %s", channel_id, error)
+            return
+        if channel.get("type") in (10, 11, 12) and channel.get("parent_id"):
+            self._thread_parents[channel_id] = str(channel["parent_id"])
+        else:
+            self._plain.add(channel_id)
 
     async def _deliver(self, event: Event) -> None:
         assert self._sink is not None

@@ -385,6 +385,15 @@ async def test_replies_in_threads_and_new_threads(world: World, story_for: Story
             Post(channel=channel, content=Content(text="ok"), thread=target)
         )
         assert world.fake.channels[plain["id"]]["type"] == 11
+        # A member opens a thread the bot was never told about: its replies still count.
+        root = world.fake.post(world.resources, world.alice, "thread root")
+        theirs = world.fake.add_thread(world.resources, root["id"], "members' own")
+        inside = await world.fake.message(theirs, world.fran, "https://example.org/inside")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=inside["id"]))
+        await story.app.drain()
+        assert (await story.shared_urls())[-1][1] == (
+            f"discord:{world.guild}/{world.resources}/{inside['id']}"
+        )
 
 
 async def test_edit_and_unreact_act_on_the_bots_own_messages(

@@ -360,9 +360,7 @@ class FakeDiscord:
                 return found
             if asyncio.get_running_loop().time() > deadline:
                 seen = [f"{r.method} {r.path}" for r in self.requests]
-                raise AssertionError(
-                    f"no {count}x {method} {pattern} within {within}s; saw {seen}"
-                )
+                raise AssertionError(f"no {count}x {method} {pattern} within {within}s; saw {seen}")
             await asyncio.sleep(0.005)
 
     async def wait_identified(self, within: float = 5.0) -> Payload:
@@ -455,6 +453,7 @@ class FakeDiscord:
             ("GET", r"/applications/@me", self._application),
             ("GET", r"/gateway/bot", self._gateway_bot),
             ("GET", r"/gateway", self._gateway_bot),
+            ("GET", rf"/channels/{snow}", self._get_channel),
             ("POST", rf"/channels/{snow}/messages", self._create_message),
             ("GET", rf"/channels/{snow}/messages", self._history),
             ("PATCH", rf"/channels/{snow}/messages/{snow}", self._edit_message),
@@ -556,6 +555,12 @@ class FakeDiscord:
             if member is not None:
                 payload["member"] = {k: v for k, v in member.items() if k != "user"}
         return payload
+
+    async def _get_channel(self, request: Request, channel_id: str) -> web.Response:
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            return self._error(404, 10003, "Unknown Channel")
+        return self._json(channel)
 
     async def _create_message(self, request: Request, channel_id: str) -> web.Response:
         if channel_id not in self.messages:
