@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from adapters.discord_adapter import intents
-from bot.core.actions import Action, Content, Edit, Post, React, Unreact
+from bot.core.actions import Action, Content, Edit, Post, React, SendDirect, Unreact
 from bot.core.commands import CommandSpec, Param, Role
 from bot.core.platform import PlatformError
-from bot.core.refs import ChannelRef, MessageRef
+from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.services.base import CommandHandler, Invocation, Service, Transaction
 from bot.storage.schema import reactions
 from tests.discord.conftest import REACTION_PUT, DiscordStory, World, make_world
@@ -151,10 +151,16 @@ async def test_a_slash_command_is_answered_privately(world: World, story_for: St
     assert "/profile" in answer["data"]["content"]
 
 
+@pytest.mark.parametrize("by", ["role name", "role id", "user id"])
 async def test_facilitator_commands_refuse_members_and_serve_facilitators(
-    world: World, story_for: Story
+    by: str, world: World, story_for: Story
 ) -> None:
-    async with story_for(world, services=[Announcements()]):
+    section = {
+        "role name": {"facilitator_roles": ["Facilitators"]},
+        "role id": {"facilitator_roles": [world.facilitator_role]},
+        "user id": {"facilitator_roles": [], "facilitators": [world.fran]},
+    }[by]
+    async with story_for(world, services=[Announcements()], section=section):
         options = [
             {
                 "type": 1,
@@ -413,3 +419,17 @@ async def test_edit_and_unreact_act_on_the_bots_own_messages(
         gone = MessageRef(ChannelRef("discord", world.guild, world.general), "1")
         with pytest.raises(PlatformError, match="Unknown Message"):
             await story.platform.perform(React(message=gone, emoji="tada"))
+
+
+async def test_a_command_in_the_bots_dms_is_answered(world: World, story_for: Story) -> None:
+    async with story_for(world) as story:
+        channel = await story.platform.perform(
+            SendDirect(member=MemberRef("discord", "", world.alice), content=Content(text="Hi!"))
+        )
+        assert channel is not None and channel.channel.space == ""
+        dm = channel.channel.channel
+        asked = await world.fake.interaction(dm, world.alice, "profile")
+        await world.fake.wait_for_request("POST", rf"/interactions/{asked['id']}/[^/]+/callback")
+        await story.app.drain()
+    [answer] = world.fake.interaction_responses[asked["token"]]
+    assert answer["data"]["flags"] == 64 and answer["data"]["content"]
