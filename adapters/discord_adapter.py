@@ -266,7 +266,14 @@ class DiscordPlatform:
             raise
 
     async def stop(self) -> None:
-        """Disconnect and cancel background work."""
+        """Hand over what the gateway already sent, then disconnect and cancel background work."""
+        if self._consumer is not None and not self._consumer.done():
+            try:
+                await asyncio.wait_for(self._inbox.join(), timeout=5.0)
+            except TimeoutError:
+                log.warning(
+                    "discord: stopped with %d gateway events unhandled", self._inbox.qsize()
+                )
         self._live.clear()
         for pending in self._interactions.values():
             if pending.timer is not None:
@@ -341,6 +348,8 @@ class DiscordPlatform:
                 raise
             except Exception:
                 log.exception("discord: could not handle a gateway event; skipped it")
+            finally:
+                self._inbox.task_done()
 
     async def _handle_frame(self, raw: str | bytes) -> None:
         text = raw.decode() if isinstance(raw, bytes) else raw
