@@ -4,7 +4,9 @@ dispatcher and SQLite; latency is from MESSAGE_CREATE sent to the bookmark react
 
 Baseline, measured in the same run at the same load: a bare discord.py client on the same
 server that reacts straight from `on_message` (no translation, storage or dispatcher), so
-the ratio shows what the bot adds over the library itself.
+the ratio shows what the bot adds over the library itself. A middle run ("adapter") puts
+our adapter in front of a sink that reacts at once, to separate the adapter's share from
+the dispatcher's and the database's.
 
 Usage: python bench/discord_e2e.py [messages_per_second] [seconds]   (default 200 30)
 The server runs on the same event loop as the client, so its own work counts against the
@@ -30,8 +32,13 @@ from discord.http import Route
 
 from adapters.discord_adapter import DiscordPlatform, intents
 from bot.app import Application
+from bot.core.actions import React
 from bot.core.clock import SystemClock
+from bot.core.commands import CommandTable
+from bot.core.communities import CommunityDirectory
 from bot.core.config import Secrets, parse_config
+from bot.core.events import Event, MessageReceived
+from bot.core.refs import ChannelRef
 from tests.fakes.discord_server import FakeDiscord, Request
 
 REACTION = "/reactions/"
@@ -149,6 +156,54 @@ async def bare_client(fake: FakeDiscord, guild: str) -> Callable[[], Awaitable[N
     return teardown
 
 
+class ReactingSink:
+    """An EventSink with no storage: reacts to every member message at once (adapter only)."""
+
+    def __init__(self) -> None:
+        self.platform: DiscordPlatform | None = None
+
+    async def deliver(self, event: Event) -> None:
+        """React straight away."""
+        if isinstance(event, MessageReceived) and self.platform is not None:
+            await self.platform.perform(React(message=event.ref, emoji="bookmark"))
+
+    async def cursor(self, channel: ChannelRef) -> str | None:
+        """No backfill."""
+        return None
+
+
+def adapter_setup(
+    directory: Path,
+) -> Callable[[FakeDiscord, str], Awaitable[Callable[[], Awaitable[None]]]]:
+    """The adapter and discord.py, without dispatcher or storage."""
+
+    async def setup(fake: FakeDiscord, guild: str) -> Callable[[], Awaitable[None]]:
+        config = parse_config(
+            {
+                "storage": {"url": f"sqlite+aiosqlite:///{directory / 'unused.db'}"},
+                "discord": {"api_base_url": fake.api_base},
+                "communities": [
+                    {"name": "bench", "discord": {"guild": guild, "channels": ["resources"]}}
+                ],
+            },
+            source="bench.toml",
+        )
+        sink = ReactingSink()
+        platform = DiscordPlatform(
+            config,
+            fake.token,
+            CommunityDirectory(config),
+            CommandTable(),
+            SystemClock(),
+            guild_ready_timeout=0.05,
+        )
+        sink.platform = platform
+        await platform.start(sink)
+        return platform.stop
+
+    return setup
+
+
 def bot_setup(
     directory: Path,
 ) -> Callable[[FakeDiscord, str], Awaitable[Callable[[], Awaitable[None]]]]:
@@ -205,8 +260,15 @@ async def main(rate: float, seconds: float) -> None:
     baseline = await measure(rate, seconds, bare_client)
     show("baseline", baseline)
     with tempfile.TemporaryDirectory() as directory:
+        adapter = await measure(rate, seconds, adapter_setup(Path(directory)))
+        show("adapter", adapter)
         bot = await measure(rate, seconds, bot_setup(Path(directory)))
     show("bot", bot)
+    if baseline.get("done") and adapter.get("done"):
+        print(
+            f"ratio adapter/baseline: p50 {adapter['p50'] / baseline['p50']:.2f}x, "
+            f"p99 {adapter['p99'] / baseline['p99']:.2f}x"
+        )
     if baseline.get("done") and bot.get("done"):
         print(
             f"ratio bot/baseline: p50 {bot['p50'] / baseline['p50']:.2f}x, "
