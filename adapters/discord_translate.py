@@ -513,7 +513,9 @@ def _embed_size(embed: Payload) -> int:
 
 def _embeds(content: Content) -> list[Payload]:
     title = render(content.title)[:EMBED_TITLE] if content.title else None
-    if not content.sections:
+    # `text` is the complete message (sections repeat part of it), so it is what the embeds
+    # show; sections become fields only when there is no text.
+    if content.text.strip() or not content.sections:
         embeds: list[Payload] = [
             {"description": part} for part in chunk(render(content.text), EMBED_DESCRIPTION)
         ] or [{}]
@@ -574,8 +576,9 @@ NO_MENTIONS: Payload = {"parse": []}
 def message_payloads(content: Content) -> list[Payload]:
     """A `Content` as one or more message bodies within Discord's limits.
 
-    Text is chunked at 2,000 characters; a title or sections become embeds (packed ten per
-    message and 6,000 characters in total); buttons go on the last message. Pings are off.
+    Text is chunked at 2,000 characters; with a title or sections it goes into embeds instead
+    (descriptions of up to 4,096, packed ten per message and 6,000 characters in total, the
+    title on the first); buttons go on the last message. Pings are off.
     """
     bodies: list[Payload] = []
     if content.title or content.sections:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
 from adapters.discord_adapter import intents
 from bot.core.actions import Action, Content, Edit, Post, React, SendDirect, Unreact
+from bot.core.clock import ManualClock
 from bot.core.commands import CommandSpec, Param, Role
 from bot.core.platform import PlatformError
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
@@ -433,3 +435,28 @@ async def test_a_command_in_the_bots_dms_is_answered(world: World, story_for: St
         await story.app.drain()
     [answer] = world.fake.interaction_responses[asked["token"]]
     assert answer["data"]["flags"] == 64 and answer["data"]["content"]
+
+
+async def test_the_weekly_digest_is_posted_as_embeds(
+    world: World, story_for: Story, clock: ManualClock
+) -> None:
+    clock.set(datetime.now(UTC))  # the fake stamps messages with the real time
+    digest = world.fake.add_channel(world.guild, "digest")
+    async with story_for(world, section={"digest": "digest"}) as story:
+        for path in ("networks", "connectivism"):
+            sent = await world.fake.message(
+                world.resources, world.alice, f"worth reading: https://example.org/{path}"
+            )
+            await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=sent["id"]))
+        await story.app.drain()
+        week = [
+            {"type": 1, "name": "post", "options": [{"type": 3, "name": "week", "value": "this"}]}
+        ]
+        asked = await world.fake.interaction(world.general, world.fran, "digest", week)
+        [posted] = await world.fake.wait_for_request("POST", rf"/channels/{digest}/messages")
+        await world.fake.wait_for_request("POST", rf"/interactions/{asked['id']}/[^/]+/callback")
+    [embed, *_] = posted.body["embeds"]
+    assert embed["title"] and "https://example.org/networks" in embed["description"]
+    assert "https://example.org/connectivism" in embed["description"]
+    [answer] = world.fake.interaction_responses[asked["token"]]
+    assert "flags" not in answer["data"] or answer["data"]["flags"] == 0  # a public answer

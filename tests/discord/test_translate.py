@@ -330,19 +330,38 @@ def test_long_text_is_chunked_at_2000_characters() -> None:
     assert all(b["allowed_mentions"] == {"parse": []} for b in bodies)
 
 
-def test_sections_become_embeds_within_discords_limits() -> None:
-    short = [(f"Link {i}", "A short note. " * 20) for i in range(40)]
-    sections = (*short, ("A long one", "Long text here. " * 700))
-    bodies = t.message_payloads(Content(text="fallback", title="Weekly digest", sections=sections))
-    assert bodies[0]["embeds"][0]["title"] == "Weekly digest"
+def check_limits(bodies: list[dict[str, Any]]) -> None:
     for body in bodies:
         embeds = body["embeds"]
         assert len(embeds) <= 10
         assert sum(t._embed_size(e) for e in embeds) <= 6000
         for embed in embeds:
+            assert len(embed.get("title", "")) <= 256
             assert len(embed.get("description", "")) <= 4096
             assert len(embed.get("fields", [])) <= 25
             assert all(len(f["value"]) <= 1024 for f in embed.get("fields", []))
+
+
+def test_a_long_digest_becomes_embeds_with_all_its_text_within_discords_limits() -> None:
+    paragraphs = [
+        f"**Section {i}**\n" + "[A post](https://example.org/p) · shared " * 30 for i in range(12)
+    ]
+    text = "Intro line.\n\n" + "\n\n".join(paragraphs) + "\n\nSee the archive."
+    sections = tuple((f"Section {i}", p) for i, p in enumerate(paragraphs))
+    bodies = t.message_payloads(Content(text=text, title="Weekly digest", sections=sections))
+    check_limits(bodies)
+    assert bodies[0]["embeds"][0]["title"] == "Weekly digest"
+    shown = " ".join(e["description"] for b in bodies for e in b["embeds"])
+    assert shown.split() == t.render(text).split()  # nothing lost, nothing repeated
+    assert len(bodies) > 1
+
+
+def test_sections_without_text_become_fields() -> None:
+    short = [(f"Link {i}", "A short note. " * 20) for i in range(40)]
+    sections = (*short, ("A long one", "Long text here. " * 700))
+    bodies = t.message_payloads(Content(text="", title="Weekly digest", sections=sections))
+    check_limits(bodies)
+    assert bodies[0]["embeds"][0]["title"] == "Weekly digest"
     fields = [f["name"] for b in bodies for e in b["embeds"] for f in e.get("fields", [])]
     assert fields == [f"Link {i}" for i in range(40)]
 
