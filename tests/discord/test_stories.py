@@ -460,3 +460,17 @@ async def test_the_weekly_digest_is_posted_as_embeds(
     assert "https://example.org/connectivism" in embed["description"]
     [answer] = world.fake.interaction_responses[asked["token"]]
     assert "flags" not in answer["data"] or answer["data"]["flags"] == 0  # a public answer
+
+
+async def test_a_payload_that_cannot_be_translated_is_logged_and_skipped(
+    world: World, story_for: Story, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with story_for(world) as story:
+        broken = world.fake.message_payload(world.resources, world.alice, "https://example.org/x")
+        broken["timestamp"] = "yesterday-ish"  # discord.py tolerates it; we cannot
+        await world.fake.dispatch("MESSAGE_CREATE", broken)
+        fine = await world.fake.message(world.resources, world.alice, "https://example.org/ok")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=fine["id"]))
+        await story.app.drain()
+        assert [url for url, _ in await story.shared_urls()] == ["https://example.org/ok"]
+    assert any("could not handle a gateway event" in r.getMessage() for r in caplog.records)
