@@ -220,7 +220,7 @@ class DiscordPlatform:
                 "[discord] api_base_url"
             ) from None
         try:
-            _, gateway_url, _ = await client.http.get_bot_gateway()
+            shards, gateway_url, _ = await client.http.get_bot_gateway()
         except discord.GatewayNotFound:
             await client.close()
             self._client = None
@@ -230,6 +230,8 @@ class DiscordPlatform:
         # discord.py falls back to this class attribute after an invalidated session; make it
         # the gateway this API announces, so a Discord-compatible server is never left.
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+        if self._shard_count is None:  # saves the client asking /gateway/bot a second time
+            client.shard_count = shards
         self._connect_task = asyncio.create_task(self._run_client(client))
         ready = asyncio.create_task(self._ready.wait())
         done, _ = await asyncio.wait(
