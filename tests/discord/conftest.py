@@ -65,6 +65,7 @@ def discord_config(db_url: str, world: World, **section: Any) -> Config:
         "facilitator_roles": ["Facilitators"],
         **section,
     }
+    discord_section = {k: v for k, v in discord_section.items() if v is not None}
     return make_config(
         db_url,
         discord={"api_base_url": world.fake.api_base},

@@ -474,3 +474,13 @@ async def test_a_payload_that_cannot_be_translated_is_logged_and_skipped(
         await story.app.drain()
         assert [url for url, _ in await story.shared_urls()] == ["https://example.org/ok"]
     assert any("could not handle a gateway event" in r.getMessage() for r in caplog.records)
+
+
+async def test_without_a_configured_guild_commands_are_global(
+    world: World, story_for: Story
+) -> None:
+    async with story_for(world, section={"guild": None}):  # the bot's only guild is used
+        link = await world.fake.message(world.resources, world.alice, "https://example.org/g")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=link["id"]))
+    assert len(world.fake.requests_to("PUT", r"/applications/\d+/commands")) == 1
+    assert world.fake.requests_to("PUT", r"/applications/\d+/guilds/\d+/commands") == []

@@ -379,3 +379,14 @@ def test_buttons_become_components_with_their_command_as_custom_id() -> None:
     }
     with pytest.raises(ValueError, match="100-character"):
         t.message_payloads(Content(text="x", buttons=(Button(label="l", action="a" * 101),)))
+
+
+def test_a_command_in_the_bots_dms_comes_from_the_user_and_is_direct() -> None:
+    payload = interaction({"name": "profile", "type": 1})
+    del payload["guild_id"], payload["member"]
+    payload["user"] = user()
+    payload["channel_id"] = "55"
+    event = t.interaction(payload, LOOKUP, NOW)
+    assert isinstance(event, CommandInvoked)
+    assert event.is_direct and event.channel == ChannelRef("discord", "", "55")
+    assert event.author.ref.member == ALICE and event.author.roles == set()
