@@ -381,6 +381,9 @@ class DiscordPlatform:
             event = translate.reaction(
                 data, lookup, now, added=kind.endswith("ADD"), delivery=delivery
             )
+        elif data.get("type") == 4:
+            await self._autocomplete(data)
+            return
         else:
             event = translate.interaction(data, lookup, now)
             if event is not None:
@@ -410,6 +413,27 @@ class DiscordPlatform:
     async def _deliver(self, event: Event) -> None:
         assert self._sink is not None
         await self._sink.deliver(event)
+
+    async def _autocomplete(self, data: Payload) -> None:
+        """Suggest choices for the option being typed (long choice lists)."""
+        focus = translate.autocomplete_focus(data)
+        choices: list[Payload] = []
+        if focus is not None:
+            path, name, typed = focus
+            with contextlib.suppress(UsageError):
+                spec = self._commands.resolve(path).spec
+                param = next((p for p in spec.params if p.name == name), None)
+                if param is not None:
+                    choices = translate.autocomplete_choices(param, typed)
+        await self._request(
+            Route(
+                "POST",
+                "/interactions/{interaction_id}/{interaction_token}/callback",
+                interaction_id=str(data["id"]),
+                interaction_token=str(data["token"]),
+            ),
+            json={"type": 8, "data": {"choices": choices}},
+        )
 
     def _track_interaction(self, data: Payload, event: Event) -> None:
         private = True

@@ -40,6 +40,7 @@ FIELD_VALUE = 1024
 FIELDS_PER_EMBED = 25
 EMBEDS_PER_MESSAGE = 10
 EPHEMERAL_FLAG = 1 << 6
+MAX_CHOICES = 25
 MESSAGE_CONTENT_FLAGS = (1 << 18) | (1 << 19)  # GATEWAY_MESSAGE_CONTENT(_LIMITED)
 
 Payload = dict[str, Any]
@@ -354,9 +355,33 @@ def _option(param: Param) -> Payload:
         "description": _description(param.help),
         "required": param.required,
     }
-    if param.kind is ParamKind.CHOICE and param.choices:
-        option["choices"] = [{"name": c, "value": c} for c in param.choices[:25]]
+    if param.kind is ParamKind.CHOICE and len(param.choices) > MAX_CHOICES:
+        option["autocomplete"] = True  # Discord lists at most 25 choices; suggest instead
+    elif param.kind is ParamKind.CHOICE and param.choices:
+        option["choices"] = [{"name": c, "value": c} for c in param.choices]
     return option
+
+
+def autocomplete_focus(payload: Mapping[str, Any]) -> tuple[tuple[str, ...], str, str] | None:
+    """For an autocomplete interaction: the command path, the focused option and its text."""
+    data = payload.get("data") or {}
+    path = [str(data.get("name", ""))]
+    options = list(data.get("options") or ())
+    while options and options[0].get("type") in (1, 2):
+        path.append(str(options[0]["name"]))
+        options = list(options[0].get("options") or ())
+    for option in options:
+        if option.get("focused"):
+            return tuple(path), str(option["name"]), str(option.get("value") or "")
+    return None
+
+
+def autocomplete_choices(param: Param, typed: str) -> list[Payload]:
+    """Up to 25 of a parameter's choices: those starting with `typed` first, then containing."""
+    wanted = typed.strip().lower()
+    starting = [c for c in param.choices if c.lower().startswith(wanted)]
+    containing = [c for c in param.choices if wanted in c.lower() and c not in starting]
+    return [{"name": c, "value": c} for c in (starting + containing)[:MAX_CHOICES]]
 
 
 def _params(spec: CommandSpec) -> list[Payload]:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from adapters.discord_adapter import intents
 from bot.core.actions import Action, Content, Edit, Post, React, SendDirect, Unreact
 from bot.core.clock import ManualClock
-from bot.core.commands import CommandSpec, Param, Role
+from bot.core.commands import CommandSpec, Param, ParamKind, Role
 from bot.core.platform import PlatformError
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.services.base import CommandHandler, Invocation, Service, Transaction
@@ -484,3 +484,38 @@ async def test_without_a_configured_guild_commands_are_global(
         await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=link["id"]))
     assert len(world.fake.requests_to("PUT", r"/applications/\d+/commands")) == 1
     assert world.fake.requests_to("PUT", r"/applications/\d+/guilds/\d+/commands") == []
+
+
+class Zones(Service):
+    """A command whose choice list is too long for Discord to list."""
+
+    name = "zones"
+
+    def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
+        zones = (*(f"zone-{i:02d}" for i in range(30)), "europe-berlin")
+        param = Param(name="zone", help="Your zone", kind=ParamKind.CHOICE, choices=zones)
+        spec = CommandSpec(name="zone", help="Set your zone", params=(param,))
+        return ((spec, {("zone",): self.zone}),)
+
+    async def zone(self, call: Invocation, tx: Transaction) -> list[Action]:
+        return [call.answer(f"Zone {call.arguments['zone']}.")]
+
+
+async def test_long_choice_lists_autocomplete(world: World, story_for: Story) -> None:
+    async with story_for(world, services=[Zones()]):
+        typed = [{"type": 3, "name": "zone", "value": "berl", "focused": True}]
+        asked = await world.fake.interaction(
+            world.general, world.alice, "zone", typed, autocomplete=True
+        )
+        await world.fake.wait_for_request("POST", rf"/interactions/{asked['id']}/[^/]+/callback")
+        chosen = [{"type": 3, "name": "zone", "value": "europe-berlin"}]
+        ran = await world.fake.interaction(world.general, world.alice, "zone", chosen)
+        await world.fake.wait_for_request("POST", rf"/interactions/{ran['id']}/[^/]+/callback")
+    [suggested] = world.fake.interaction_responses[asked["token"]]
+    assert suggested == {
+        "kind": "callback",
+        "type": 8,
+        "data": {"choices": [{"name": "europe-berlin", "value": "europe-berlin"}]},
+    }
+    [answer] = world.fake.interaction_responses[ran["token"]]
+    assert answer["data"]["content"] == "Zone europe-berlin."

@@ -390,3 +390,19 @@ def test_a_command_in_the_bots_dms_comes_from_the_user_and_is_direct() -> None:
     assert isinstance(event, CommandInvoked)
     assert event.is_direct and event.channel == ChannelRef("discord", "", "55")
     assert event.author.ref.member == ALICE and event.author.roles == set()
+
+
+def test_long_choice_lists_are_suggested_as_the_member_types() -> None:
+    zones = (*(f"zone-{i:02d}" for i in range(40)), "europe-berlin")
+    param = Param(name="zone", help="Your zone", kind=ParamKind.CHOICE, choices=zones)
+    [payload] = t.command_payloads([CommandSpec(name="tz", help="Set", params=(param,))])
+    option = payload["options"][0]
+    assert option["autocomplete"] is True and "choices" not in option
+    focus = t.autocomplete_focus(
+        {"data": {"name": "tz", "options": [{"name": "zone", "value": "ber", "focused": True}]}}
+    )
+    assert focus == (("tz",), "zone", "ber")
+    assert t.autocomplete_choices(param, "ber") == [
+        {"name": "europe-berlin", "value": "europe-berlin"}
+    ]
+    assert len(t.autocomplete_choices(param, "zone")) == 25

@@ -929,8 +929,10 @@ class FakeDiscord:
         *,
         component: str | None = None,
         message: Payload | None = None,
+        autocomplete: bool = False,
     ) -> Payload:
-        """A member runs a slash command (or presses the button `component`)."""
+        """A member runs a slash command, presses the button `component`, or types into an
+        option marked `focused` (`autocomplete=True`)."""
         channel = self.channels[channel_id]
         interaction_id = self.new_id()
         data: Payload
@@ -938,7 +940,7 @@ class FakeDiscord:
             kind = 3
             data = {"custom_id": component, "component_type": 2}
         else:
-            kind = 2
+            kind = 4 if autocomplete else 2
             data = {"id": self.new_id(), "name": name, "type": 1, "options": options or []}
         payload: Payload = {
             "id": interaction_id,
