@@ -41,7 +41,7 @@ from bot.core.clock import Clock
 from bot.core.commands import CommandTable, UsageError
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import Config, Secrets
-from bot.core.events import Event
+from bot.core.events import ButtonPressed, CommandInvoked, Event
 from bot.core.platform import Capability, EventSink, PlatformError
 from bot.core.refs import ChannelRef, InteractionRef, MessageRef
 
@@ -436,12 +436,14 @@ class DiscordPlatform:
         )
 
     def _track_interaction(self, data: Payload, event: Event) -> None:
+        if str(data["id"]) in self._interactions:
+            return  # a RESUME replay: it is answered (or being answered) already
         private = True
         line: tuple[str, ...] = ()
-        if data.get("type") == 2:
-            line = getattr(event, "path", ())
-        elif data.get("type") == 3:
-            line = self._commands.split_line(str(data["data"].get("custom_id", "")))[0]
+        if isinstance(event, CommandInvoked):
+            line = event.path
+        elif isinstance(event, ButtonPressed):
+            line = self._commands.split_line(event.action)[0]
         with contextlib.suppress(UsageError):
             private = self._commands.resolve(line).spec.private
         pending = _Interaction(str(data["id"]), str(data["token"]), private, time.monotonic())

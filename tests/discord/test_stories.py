@@ -519,3 +519,20 @@ async def test_long_choice_lists_autocomplete(world: World, story_for: Story) ->
     }
     [answer] = world.fake.interaction_responses[ran["token"]]
     assert answer["data"]["content"] == "Zone europe-berlin."
+
+
+async def test_a_replayed_interaction_is_neither_run_nor_acknowledged_twice(
+    world: World, story_for: Story
+) -> None:
+    async with story_for(world, defer_after=0.0) as story:
+        asked = await world.fake.interaction(world.general, world.alice, "help")
+        callback = rf"/interactions/{asked['id']}/[^/]+/callback"
+        await world.fake.wait_for_request("PATCH", r"/webhooks/\d+/[^/]+/messages/@original")
+        await world.fake.reconnect(replay=2)
+        await eventually(lambda: len(world.fake.resumes) == 1)
+        later = await world.fake.message(world.resources, world.alice, "https://example.org/z")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=later["id"]))
+        await story.app.drain()
+    assert len(world.fake.requests_to("POST", callback)) == 1
+    kinds = [r["kind"] for r in world.fake.interaction_responses[asked["token"]]]
+    assert kinds == ["callback", "edit_original"]
