@@ -278,7 +278,9 @@ async def test_messages_sent_while_down_are_backfilled_after_restart(
     assert len(world.fake.requests_to("PUT", REACTION_PUT.format(message=seen["id"]))) == 1
 
 
-async def test_a_429_is_waited_out_as_retry_after_says(world: World, story_for: Story) -> None:
+async def test_a_429_is_waited_out_as_retry_after_says(
+    world: World, story_for: Story, caplog: pytest.LogCaptureFixture
+) -> None:
     world.fake.rate_limit("PUT", r"/channels/\d+/messages/\d+/reactions/.*", retry_after=0.4)
     async with story_for(world):
         sent = await world.fake.message(world.resources, world.alice, "https://example.org/slow")
@@ -286,6 +288,8 @@ async def test_a_429_is_waited_out_as_retry_after_says(world: World, story_for: 
             "PUT", REACTION_PUT.format(message=sent["id"]), count=2
         )
     assert second.at - first.at >= 0.4
+    waits = [r for r in caplog.records if "rate limited" in r.getMessage()]
+    assert waits and waits[0].levelno == logging.WARNING and "0.40" in waits[0].getMessage()
 
 
 async def test_a_bad_token_is_a_clear_error(world: World, story_for: Story) -> None:
