@@ -17,7 +17,8 @@ from bot.core.commands import CommandSpec, Param, ParamKind, Role
 from bot.core.platform import PlatformError
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.services.base import CommandHandler, Invocation, Service, Transaction
-from bot.storage.schema import reactions
+from bot.storage.schema import links, reactions
+from tests.conftest import make_config
 from tests.discord.conftest import REACTION_PUT, DiscordStory, World, make_world
 
 pytestmark = pytest.mark.timeout(20)
@@ -540,3 +541,34 @@ async def test_a_replayed_interaction_is_neither_run_nor_acknowledged_twice(
     assert len(world.fake.requests_to("POST", callback)) == 1
     kinds = [r["kind"] for r in world.fake.interaction_responses[asked["token"]]]
     assert kinds == ["callback", "edit_original"]
+
+
+async def test_two_communities_in_two_guilds_never_mix(
+    world: World, db_url: str, clock: ManualClock
+) -> None:
+    other_guild = world.fake.add_guild("Evening class")
+    other_channel = world.fake.add_channel(other_guild, "links")
+    bob = world.fake.add_member(other_guild, name="bob")
+    config = make_config(
+        db_url,
+        discord={"api_base_url": world.fake.api_base},
+        console={"enabled": False},
+        communities=[
+            {"name": "day", "discord": {"guild": world.guild, "channels": ["resources"]}},
+            {"name": "evening", "discord": {"guild": other_guild, "channels": ["links"]}},
+        ],
+    )
+    async with DiscordStory(config, clock) as story:
+        day = await world.fake.message(world.resources, world.alice, "https://example.org/day")
+        night = await world.fake.message(other_channel, bob, "https://example.org/night")
+        for sent in (day, night):
+            await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=sent["id"]))
+        await story.app.drain()
+        async with story.app.database.reading() as conn:
+            rows = (await conn.execute(select(links.c.community, links.c.canonical_url))).all()
+    assert sorted(tuple(row) for row in rows) == [
+        ("day", "https://example.org/day"),
+        ("evening", "https://example.org/night"),
+    ]
+    for guild in (world.guild, other_guild):  # each guild gets the commands, at once
+        assert world.fake.requests_to("PUT", rf"/applications/\d+/guilds/{guild}/commands")
