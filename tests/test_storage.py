@@ -18,7 +18,7 @@ from sqlalchemy.exc import StatementError
 
 from bot.core.config import RetentionSettings
 from bot.services.retention import purge_expired
-from bot.storage import digests
+from bot.storage import digests, feeds
 from bot.storage import repositories as repo
 from bot.storage.database import Database, StorageError
 from bot.storage.member_data import erase_member, export_member, member_columns
@@ -328,3 +328,36 @@ async def test_nul_characters_in_what_members_write_are_dropped(database: Databa
         member = await repo.get_member(conn, "console:/nul")
         text = (await conn.execute(select(messages.c.text))).scalar_one()
     assert (text, member and member.display_name) == ("cd", "Nul")
+
+
+async def test_whatever_a_remote_feed_sends_is_stored_within_the_columns(
+    database: Database,
+) -> None:
+    async with database.transaction() as conn:
+        feed = await feeds.add_feed(
+            conn,
+            community="demo",
+            url="https://blog.example.org/feed",
+            title="T" * 600,
+            site_url="https://blog.example.org/" + "s" * 3000,
+            owner_ref="console:/alice",
+            backfill=False,
+            now=START,
+        )
+        assert feed is not None and feed.title == "T" * 500 and feed.site_url is None
+        assert (feed.paused, feed.backfill, feed.failures) == (False, False, 0)
+        await feeds.update_feed(conn, feed.id, etag='"' + "e" * 600, last_error="bad\x00byte")
+        entry = feeds.NewEntry(
+            key="post-1",
+            link="https://blog.example.org/" + "p" * 3000,
+            canonical_link="https://blog.example.org/" + "p" * 3000,
+            title="A\x00 title",
+            summary="<p>nul\x00</p>",
+            content_hash="h1",
+            published_at=START + timedelta(hours=1),
+        )
+        assert await feeds.store_entries(conn, feed, [entry], START) == 1
+        [due] = await feeds.due_feeds(conn, START)
+        [post] = await feeds.week_posts(conn, "demo", START, START + timedelta(days=7))
+    assert (len(due.etag or ""), due.last_error) == (500, "badbyte")
+    assert (post.title, post.link, post.owner_allows_quotes) == ("A title", None, None)

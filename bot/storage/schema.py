@@ -67,7 +67,7 @@ def _without_nul(value: str | None) -> str | None:
 
 
 class WrittenText(TypeDecorator[str]):
-    """Unbounded text that people wrote (it may hold anything, even NUL characters)."""
+    """Unbounded text that people or remote sites wrote (it may hold even NUL characters)."""
 
     impl = Text
     cache_ok = True
@@ -77,13 +77,17 @@ class WrittenText(TypeDecorator[str]):
 
 
 class WrittenString(TypeDecorator[str]):
-    """A bounded string that people wrote, such as a display name."""
+    """A bounded string that people or remote sites wrote, such as a display name or a title:
+    cut to the column's length (PostgreSQL refuses longer values; SQLite would keep them)."""
 
     impl = String
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return _without_nul(value)
+        value = _without_nul(value)
+        kind = self.impl_instance
+        length = kind.length if isinstance(kind, String) else None
+        return value[:length] if value is not None and length else value
 
 
 members = Table(
@@ -229,17 +233,17 @@ feeds = Table(
     Column("id", Integer(), primary_key=True, autoincrement=True),
     Column("community", String(64), nullable=False),
     Column("url", String(2048), nullable=False),
-    Column("title", String(500), nullable=True),
+    Column("title", WrittenString(500), nullable=True),
     Column("site_url", String(2048), nullable=True),
     Column("owner_ref", String(200), nullable=True, info=MEMBER),  # None: a community feed
     Column("added_at", UtcDateTime(), nullable=False),
     Column("backfill", Boolean(), nullable=False, server_default=false()),
-    Column("etag", String(500), nullable=True),
-    Column("last_modified", String(100), nullable=True),
+    Column("etag", WrittenString(500), nullable=True),
+    Column("last_modified", WrittenString(100), nullable=True),
     Column("next_poll_at", UtcDateTime(), nullable=False),
     Column("failures", Integer(), nullable=False, server_default="0"),
     Column("paused", Boolean(), nullable=False, server_default=false()),
-    Column("last_error", Text(), nullable=True),
+    Column("last_error", WrittenText(), nullable=True),
     UniqueConstraint("community", "url", name="uq_feeds_community_url"),
     Index("ix_feeds_next_poll_at", "next_poll_at"),
 )
@@ -253,8 +257,8 @@ feed_entries = Table(
     Column("entry_key", String(500), nullable=False),
     Column("link", String(2048), nullable=True),
     Column("canonical_link", String(2048), nullable=True),
-    Column("title", String(500), nullable=False),
-    Column("summary", Text(), nullable=True),  # sanitised HTML
+    Column("title", WrittenString(500), nullable=False),
+    Column("summary", WrittenText(), nullable=True),  # sanitised HTML
     Column("content_hash", String(64), nullable=False),
     Column("published_at", UtcDateTime(), nullable=False),
     Column("seen_at", UtcDateTime(), nullable=False),
@@ -267,10 +271,10 @@ link_previews = Table(
     "link_previews",
     metadata,
     Column("canonical_url", String(2048), primary_key=True),
-    Column("title", String(500), nullable=True),
-    Column("description", Text(), nullable=True),
-    Column("site_name", String(200), nullable=True),
+    Column("title", WrittenString(500), nullable=True),
+    Column("description", WrittenText(), nullable=True),
+    Column("site_name", WrittenString(200), nullable=True),
     Column("fetched_at", UtcDateTime(), nullable=False),
     Column("ok", Boolean(), nullable=False),
-    Column("error", Text(), nullable=True),
+    Column("error", WrittenText(), nullable=True),
 )
