@@ -1,5 +1,6 @@
 """A throwaway PostgreSQL server for the test session, and a fresh database per test.
 
+Each test gets its own role and schema in one shared database (see `create_database`).
 The server runs from Debian's binaries as the `postgres` system user when we are root
 (PostgreSQL refuses to run as root), with durability switched off: its data dies with the
 session. Where PostgreSQL is missing, tests skip with the install command; under CI they fail.
@@ -8,6 +9,7 @@ PG_BIN names another folder holding initdb and pg_ctl.
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 import pwd
@@ -25,27 +27,38 @@ import pytest
 INSTALL = "sudo apt-get install postgresql"
 
 
+DATABASE = "facilitator_tests"
+
+
 @dataclass(frozen=True)
 class PostgresServer:
-    """A running server on 127.0.0.1 that trusts the `postgres` role."""
+    """A running server on 127.0.0.1 that trusts every role (`postgres` is the superuser)."""
 
     port: int
     data: Path
 
-    def url(self, database: str) -> str:
-        """The SQLAlchemy URL of one database on this server."""
-        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
+    def url(self, role: str, database: str = DATABASE) -> str:
+        """The SQLAlchemy URL of `database` as `role`."""
+        return f"postgresql+asyncpg://{role}@127.0.0.1:{self.port}/{database}"
 
-    async def create_database(self) -> str:
-        """Create an empty database with a unique name; return its URL."""
-        name = f"t_{uuid.uuid4().hex[:16]}"
+    async def _as_superuser(self, *statements: str, database: str = DATABASE) -> None:
         conn = await asyncpg.connect(
-            host="127.0.0.1", port=self.port, user="postgres", database="postgres"
+            host="127.0.0.1", port=self.port, user="postgres", database=database
         )
         try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            for statement in statements:
+                await conn.execute(statement)
         finally:
             await conn.close()
+
+    async def create_database(self) -> str:
+        """An empty place of one's own: a fresh login role (not a superuser, like a real bot)
+        owning a schema of its name, which its default search_path ("$user", public) finds
+        first. Much faster than CREATE DATABASE, which copies a template each time."""
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        await self._as_superuser(
+            f'CREATE ROLE "{name}" LOGIN', f'CREATE SCHEMA "{name}" AUTHORIZATION "{name}"'
+        )
         return self.url(name)
 
 
@@ -142,7 +155,9 @@ def start_server(bin_dir: Path) -> PostgresServer:
                 shutil.rmtree(root, ignore_errors=True)
                 raise RuntimeError(f"PostgreSQL did not start; its log ends:\n{log}") from None
             continue
-        return PostgresServer(port=port, data=data)
+        server = PostgresServer(port=port, data=data)
+        asyncio.run(server._as_superuser(f"CREATE DATABASE {DATABASE}", database="postgres"))
+        return server
     raise AssertionError("unreachable")
 
 
