@@ -15,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import StatementError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.config import RetentionSettings
 from bot.services.retention import purge_expired
@@ -361,3 +362,27 @@ async def test_whatever_a_remote_feed_sends_is_stored_within_the_columns(
         [post] = await feeds.week_posts(conn, "demo", START, START + timedelta(days=7))
     assert (len(due.etag or ""), due.last_error) == (500, "badbyte")
     assert (post.title, post.link, post.owner_allows_quotes) == ("A title", None, None)
+
+
+async def test_a_read_sees_one_snapshot_while_others_write(
+    database: Database, backend: str
+) -> None:
+    async def add(ref: str) -> None:
+        async with database.transaction() as conn:
+            await repo.add_messages(conn, [message_row(ref, START)])
+
+    async def count(conn: AsyncConnection) -> int:
+        return len((await conn.execute(select(messages.c.ref))).all())
+
+    await add("m1")
+    async with database.reading() as conn:
+        before = await count(conn)
+        writer = asyncio.create_task(add("m2"))
+        if backend == "postgresql":  # writers do not wait for readers there
+            await asyncio.wait_for(writer, timeout=10)
+        during = await count(conn)
+    await asyncio.wait_for(writer, timeout=10)
+    async with database.reading() as conn:
+        assert (before, during, await count(conn)) == (1, 1, 2)
+    async with database.transaction() as conn:  # the pooled connection can write again
+        await repo.add_messages(conn, [message_row("m3", START)])

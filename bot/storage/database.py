@@ -4,8 +4,8 @@ SQLite (aiosqlite) is the default: WAL, foreign keys, a busy timeout, and every 
 transaction opened with BEGIN IMMEDIATE so two processes on one file wait instead of failing
 half-way. PostgreSQL (asyncpg) runs the same repositories at READ COMMITTED: they write with
 single-statement upserts (ON CONFLICT) rather than read-then-write, so concurrent writers
-cannot collide, and migrations take an advisory lock so two processes starting at once
-migrate one after the other.
+cannot collide; reads get a REPEATABLE READ snapshot; migrations take an advisory lock so two
+processes starting at once migrate one after the other.
 """
 
 from __future__ import annotations
@@ -134,8 +134,14 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for reads (SQLite still takes its snapshot in a transaction)."""
+        """A connection for reads that all see one snapshot of the database."""
         async with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                # SQLite's IMMEDIATE transaction shuts writers out; here they carry on, and
+                # REPEATABLE READ keeps the reader's queries on one snapshot regardless.
+                await conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
             yield conn
 
     async def close(self) -> None:
