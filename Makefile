@@ -47,6 +47,7 @@ test: lint typecheck unit
 ## bench: the benchmarks (never part of `make test`)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest_postgres.py
 	$(BIN)/python bench/digest.py
 	$(BIN)/python bench/discord_e2e.py
 
