@@ -1,7 +1,8 @@
 """Shared fixtures: a manual clock, a fresh database per test, and config builders.
 
 Tests marked `both_backends` run twice: on a SQLite file and on a fresh PostgreSQL database
-(a throwaway server started once per session, see tests/postgres.py). Others use SQLite.
+(its own role and schema on a throwaway server started once per session, see
+tests/postgres.py). Others use SQLite.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def postgres(backend: str, request: pytest.FixtureRequest) -> PostgresServer | N
 
 @pytest.fixture
 async def db_url(tmp_path: Path, postgres: PostgresServer | None) -> str:
-    """A fresh SQLite file, or a fresh PostgreSQL database."""
+    """A fresh SQLite file, or a fresh PostgreSQL role and schema."""
     if postgres is not None:
         return await postgres.create_database()
     return f"sqlite+aiosqlite:///{tmp_path / 'facilitator.db'}"
