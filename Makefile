@@ -47,6 +47,7 @@ test: lint typecheck unit
 ## bench: the benchmarks (never part of `make test`)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/feeds.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis

@@ -138,7 +138,9 @@ def _candidate_texts(data: bytes, charset: str | None) -> list[str]:
     if match := _XML_ENCODING.search(head):
         names.append(match.group(1).decode("ascii"))
     texts = []
-    for name in (*_WIDE, *names):
+    # In UTF-16 and UTF-32, ASCII markup always comes with NUL bytes; without any, skip them.
+    wide = _WIDE if b"\x00" in data else ()
+    for name in (*wide, *names):
         try:
             codec = codecs.lookup(name)
         except LookupError:
@@ -167,44 +169,24 @@ def _closed_entries(data: bytes, charset: str | None) -> int:
     return max(counts)
 
 
-class _PixelFilter(HTMLParser):
-    """Re-emits nh3's output without tracking images (tiny, known trackers, no source)."""
+# nh3 serialises attributes double-quoted with `<`, `>` and `"` escaped, so on its output a
+# tag ends at the first `>`; a regex pass is exact there and far cheaper than re-parsing.
+_IMG_TAG = re.compile(r"<img\b[^>]*>")
+_ATTRIBUTE = re.compile(r'([a-z-]+)="([^"]*)"')
+_LEADING_NUMBER = re.compile(r"\s*(\d+)")
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.out: list[str] = []
 
-    @staticmethod
-    def _tracking(attrs: list[tuple[str, str | None]]) -> bool:
-        values = {name: value or "" for name, value in attrs}
-        src = values.get("src", "")
-        if not src or TRACKER_SOURCES.match(src):
-            return True
-        for side in ("width", "height"):
-            digits = re.match(r"\s*(\d+)", values.get(side, ""))
-            if digits and int(digits.group(1)) <= 2:
-                return True
-        return False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "img" and self._tracking(attrs):
-            return
-        self.out.append(self.get_starttag_text() or "")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-
-    def handle_endtag(self, tag: str) -> None:
-        self.out.append(f"</{tag}>")
-
-    def handle_data(self, data: str) -> None:
-        self.out.append(data)
-
-    def handle_entityref(self, name: str) -> None:
-        self.out.append(f"&{name};")
-
-    def handle_charref(self, name: str) -> None:
-        self.out.append(f"&#{name};")
+def _tracking_image(tag: re.Match[str]) -> str:
+    """The tag itself, or nothing when it is a tracking image (tiny, known tracker, no src)."""
+    values = dict(_ATTRIBUTE.findall(tag.group(0)))
+    src = html.unescape(values.get("src", ""))
+    if not src or TRACKER_SOURCES.match(src):
+        return ""
+    for side in ("width", "height"):
+        number = _LEADING_NUMBER.match(values.get(side, ""))
+        if number and int(number.group(1)) <= 2:
+            return ""
+    return tag.group(0)
 
 
 def clean_html(fragment: str, base_url: str | None = None) -> str:
@@ -217,12 +199,7 @@ def clean_html(fragment: str, base_url: str | None = None) -> str:
         cleaned = _clean(fragment[:MAX_ENTRY_HTML], relative)
     except ValueError:  # nh3 refuses a base it cannot parse
         cleaned = _clean(fragment[:MAX_ENTRY_HTML], "deny")
-    if "<img" not in cleaned:
-        return cleaned.strip()
-    pixels = _PixelFilter()
-    pixels.feed(cleaned)
-    pixels.close()
-    return "".join(pixels.out).strip()
+    return _IMG_TAG.sub(_tracking_image, cleaned).strip()
 
 
 def _clean(fragment: str, relative: Any) -> str:

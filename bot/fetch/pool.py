@@ -8,8 +8,10 @@ cannot cancel a running call), and the pool starts afresh for the next task.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -24,11 +26,22 @@ class ParseFailed(Exception):
     """A parse did not finish: it took too long or its worker died."""
 
 
+def _background() -> None:
+    """Worker start-up: parsing yields the CPU to the event loop's process when both want it."""
+    with contextlib.suppress(OSError):
+        os.nice(10)
+
+
+def default_workers() -> int:
+    """One core is left for the event loop."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
 class ParserPool:
     """A small forkserver process pool with a time limit per task; not tied to one loop."""
 
-    def __init__(self, workers: int = 2, *, timeout: float = 10.0) -> None:
-        self.workers = workers
+    def __init__(self, workers: int | None = None, *, timeout: float = 10.0) -> None:
+        self.workers = workers or default_workers()
         self.timeout = timeout
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0
@@ -36,7 +49,9 @@ class ParserPool:
     def _current(self) -> tuple[ProcessPoolExecutor, int]:
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("forkserver")
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_background,
             )
             self._generation += 1
         return self._executor, self._generation
