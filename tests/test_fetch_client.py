@@ -335,3 +335,51 @@ async def test_server_closing_mid_answer_is_a_failure(
         with pytest.raises(FetchFailed) as failed:
             await fetcher.fetch(site.url("/broken", "blog.test"), accept=HTML)
     assert failed.value.reason is Reason.CONNECTION
+
+
+class RebindingResolver:
+    """Answers differently on every lookup, as a DNS-rebinding attacker's server would."""
+
+    def __init__(self, *answers: str) -> None:
+        self.answers = list(answers)
+        self.lookups = 0
+
+    async def resolve(self, host: str) -> list[str]:
+        answer = self.answers[min(self.lookups, len(self.answers) - 1)]
+        self.lookups += 1
+        return [answer]
+
+
+async def test_connects_to_the_address_it_checked(site: FakeSite) -> None:
+    site.page("/hello", "hi")
+    settings = FetchSettings(
+        policy=AddressPolicy.allowing("127.0.0.1/32"), extra_ports=frozenset({site.port})
+    )
+    friendly_first = RebindingResolver("127.0.0.1", "169.254.169.254")
+    async with SafeFetcher(settings, resolver=friendly_first) as fetcher:
+        result = await fetcher.fetch(site.url("/hello", "rebind.test"), accept=HTML)
+    assert result.body == b"hi"
+    assert friendly_first.lookups == 1  # aiohttp did not look the name up again
+
+    hostile_first = RebindingResolver("169.254.169.254", "127.0.0.1")
+    async with SafeFetcher(settings, resolver=hostile_first) as fetcher:
+        with pytest.raises(FetchRefused):
+            await fetcher.fetch(site.url("/hello", "rebind.test"), accept=HTML)
+    assert site.hits == ["/hello"]
+
+
+async def test_waiting_for_a_busy_host_does_not_count_as_slowness(
+    site: FakeSite, make_fetcher: MakeFetcher
+) -> None:
+    async def steady(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(0.1)  # each answer takes a while; six in a row exceed the budget
+        return web.Response(text="ok", content_type="text/html")
+
+    site.route("/steady", steady)
+    async with make_fetcher(
+        "127.0.0.1/32", port=site.port, per_host=1, total_timeout=0.45
+    ) as fetcher:
+        results = await asyncio.gather(
+            *(fetcher.fetch(site.url(f"/steady?{i}", "blog.test"), accept=HTML) for i in range(6))
+        )
+    assert all(result.body == b"ok" for result in results)

@@ -143,8 +143,8 @@ def test_an_entity_declaration_is_found_wherever_it_hides(
 def test_not_xml_is_a_clear_error() -> None:
     for data, words in (
         (b"<!doctype html><html><body>My blog</body></html>", "web page"),
-        (b"\x00\x01\x02 definitely not xml", "no RSS, Atom or JSON feed"),
-        (b"/etc/passwd", "no RSS, Atom or JSON feed"),  # never opened as a file
+        (b"\x00\x01\x02 definitely not xml", "no RSS or Atom feed"),
+        (b"/etc/passwd", "no RSS or Atom feed"),  # never opened as a file
         (b"   ", "empty"),
     ):
         with pytest.raises(FeedError) as error:
@@ -261,6 +261,7 @@ async def test_a_member_adds_their_blog_by_its_home_page(blog: FakeSite, pool: P
     blog.page("/broken.xml", b"<feed", content_type="application/atom+xml")
     blog.page("/feed.xml", RSS, content_type="application/rss+xml")
     blog.page("/nothing", "<html><head><title>No feed</title></head></html>")
+    blog.page("/mislabelled.xml", RSS, content_type="text/html")
     fetcher, reader = reader_for(blog, pool)
     async with fetcher:
         feed = await reader.discover(blog.url("/", "ada.test"))
@@ -268,6 +269,8 @@ async def test_a_member_adds_their_blog_by_its_home_page(blog: FakeSite, pool: P
         assert [e.title for e in feed.entries] == ["Week one", "Week two"]
         direct = await reader.discover(blog.url("/feed.xml", "ada.test"))
         assert direct.url == feed.url
+        mislabelled = await reader.discover(blog.url("/mislabelled.xml", "ada.test"))
+        assert len(mislabelled.entries) == 2
         with pytest.raises(FeedError) as none:
             await reader.discover(blog.url("/nothing", "ada.test"))
     assert none.value.reason == "no-feed"

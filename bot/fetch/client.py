@@ -15,7 +15,7 @@ import re
 import socket
 from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
@@ -238,6 +238,7 @@ class SafeFetcher:
         self._clock: Clock = clock or SystemClock()
         self._pins = _PinnedResolver()
         self._slots = _HostSlots(self.settings.per_host)
+        self._all = asyncio.Semaphore(self.settings.connections)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> SafeFetcher:
@@ -337,15 +338,9 @@ class SafeFetcher:
         """
         if self._session is None:
             raise RuntimeError("SafeFetcher used before start()")
-        try:
-            async with asyncio.timeout(self.settings.total_timeout):
-                return await self._follow(
-                    url, accept, etag, last_modified, max_bytes or self.settings.max_body, truncate
-                )
-        except TimeoutError:
-            raise FetchFailed(
-                url, Reason.TIMEOUT, f"no complete answer within {self.settings.total_timeout:g} s"
-            ) from None
+        return await self._follow(
+            url, accept, etag, last_modified, max_bytes or self.settings.max_body, truncate
+        )
 
     async def _follow(
         self,
@@ -356,7 +351,6 @@ class SafeFetcher:
         cap: int,
         truncate: bool,
     ) -> FetchResult:
-        assert self._session is not None
         current = self.check_url(url)
         redirects: list[str] = []
         headers = {"Accept": ", ".join(accept) + ", */*;q=0.1"}
@@ -364,44 +358,66 @@ class SafeFetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        loop = asyncio.get_running_loop()
+        budget = self.settings.total_timeout
+        while True:
+            host = (current.raw_host or "").lower()
+            # Waiting for a turn is not the server's fault: the budget runs only while a hop
+            # is resolving, connecting or reading.
+            async with self._slots.hold(host), self._all:
+                started = loop.time()
+                try:
+                    async with asyncio.timeout(budget):
+                        outcome = await self._hop(url, current, headers, accept, cap, truncate)
+                except TimeoutError:
+                    raise FetchFailed(
+                        str(current),
+                        Reason.TIMEOUT,
+                        f"no complete answer within {self.settings.total_timeout:g} s",
+                    ) from None
+                budget -= loop.time() - started
+            if isinstance(outcome, FetchResult):
+                return replace(outcome, redirects=tuple(redirects))
+            if len(redirects) >= self.settings.max_redirects:
+                raise FetchRefused(
+                    url, Reason.REDIRECTS, f"more than {self.settings.max_redirects} redirects"
+                )
+            redirects.append(str(current))
+            current = self.check_url(outcome)
+
+    async def _hop(
+        self,
+        requested: str,
+        url: URL,
+        headers: Mapping[str, str],
+        accept: Collection[str],
+        cap: int,
+        truncate: bool,
+    ) -> FetchResult | URL:
+        """One request: the answer, or where it redirects to (not yet checked)."""
+        assert self._session is not None
+        addresses = await self.checked_addresses(url)
+        host = (url.raw_host or "").lower()
         timeout = aiohttp.ClientTimeout(
             total=None,
-            connect=self.settings.connect_timeout,
             sock_connect=self.settings.connect_timeout,
             sock_read=self.settings.read_timeout,
         )
-        while True:
-            addresses = await self.checked_addresses(current)
-            host = (current.raw_host or "").lower()
-            async with self._slots.hold(host):
-                with self._pins.pin(host, addresses):
-                    try:
-                        async with self._session.get(
-                            current, headers=headers, allow_redirects=False, timeout=timeout
-                        ) as response:
-                            self._check_peer(response, current)
-                            if response.status in REDIRECT_STATUSES:
-                                target = self._redirect_target(response, current)
-                                if len(redirects) >= self.settings.max_redirects:
-                                    raise FetchRefused(
-                                        url,
-                                        Reason.REDIRECTS,
-                                        f"more than {self.settings.max_redirects} redirects",
-                                    )
-                                redirects.append(str(current))
-                                current = self.check_url(target)
-                                continue
-                            return await self._answer(
-                                url, current, response, accept, cap, truncate, tuple(redirects)
-                            )
-                    except TimeoutError:
-                        raise FetchFailed(
-                            str(current), Reason.TIMEOUT, "the server was too slow"
-                        ) from None
-                    except aiohttp.ClientError as error:
-                        raise FetchFailed(
-                            str(current), Reason.CONNECTION, f"{type(error).__name__}: {error}"
-                        ) from None
+        with self._pins.pin(host, addresses):
+            try:
+                async with self._session.get(
+                    url, headers=headers, allow_redirects=False, timeout=timeout
+                ) as response:
+                    self._check_peer(response, url)
+                    if response.status in REDIRECT_STATUSES:
+                        return self._redirect_target(response, url)
+                    return await self._answer(requested, url, response, accept, cap, truncate)
+            except TimeoutError:
+                raise FetchFailed(str(url), Reason.TIMEOUT, "the server was too slow") from None
+            except aiohttp.ClientError as error:
+                raise FetchFailed(
+                    str(url), Reason.CONNECTION, f"{type(error).__name__}: {error}"
+                ) from None
 
     def _check_peer(self, response: aiohttp.ClientResponse, url: URL) -> None:
         """Belt and braces: the socket really ended up at an allowed address."""
@@ -435,7 +451,6 @@ class SafeFetcher:
         accept: Collection[str],
         cap: int,
         truncate: bool,
-        redirects: tuple[str, ...],
     ) -> FetchResult:
         status = response.status
         result_etag = response.headers.get("ETag")
@@ -450,7 +465,6 @@ class SafeFetcher:
                 body=b"",
                 etag=result_etag,
                 last_modified=result_modified,
-                redirects=redirects,
             )
         if status in (429, 503):
             retry_after = parse_retry_after(
@@ -496,5 +510,4 @@ class SafeFetcher:
             etag=result_etag,
             last_modified=result_modified,
             truncated=truncated,
-            redirects=redirects,
         )

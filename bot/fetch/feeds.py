@@ -35,8 +35,6 @@ FEED_TYPES = frozenset(
         "application/xml",
         "text/xml",
         "application/x-rss+xml",
-        "application/feed+json",
-        "application/json",
         "text/plain",  # common misconfiguration of static hosts
     }
 )
@@ -316,9 +314,9 @@ def parse_feed(
             raise FeedError("not-a-feed", "this is a web page, not a feed")
         problem = parsed.get("bozo_exception")
         why = f" ({type(problem).__name__}: {problem})" if problem else ""
-        raise FeedError("not-a-feed", f"no RSS, Atom or JSON feed found{why}")
+        raise FeedError("not-a-feed", f"no RSS or Atom feed found{why}")
     complete = not parsed.get("bozo")
-    if not complete and raw_entries and not content_type_is_json(content_type):
+    if not complete and raw_entries:
         raw_entries = raw_entries[: _closed_entries(data, charset)]
     feed_info = parsed.get("feed") or {}
     entries = tuple(_entry(entry, url) for entry in raw_entries[:max_entries])
@@ -329,11 +327,6 @@ def parse_feed(
         entries=entries,
         complete=complete,
     )
-
-
-def content_type_is_json(content_type: str | None) -> bool:
-    """True for JSON Feed media types (no closing tags to count)."""
-    return bool(content_type) and "json" in (content_type or "")
 
 
 class _FeedLinks(HTMLParser):
@@ -348,7 +341,7 @@ class _FeedLinks(HTMLParser):
             self.base = values["href"]
         elif tag == "link" and "alternate" in values.get("rel", "").lower().split():
             kind = values.get("type", "").split(";")[0].strip().lower()
-            if kind in FEED_TYPES - {"text/plain", "application/json"} and values.get("href"):
+            if kind in FEED_TYPES - {"text/plain"} and values.get("href"):
                 self.links.append((kind, values["href"]))
 
 
@@ -415,7 +408,10 @@ class FeedReader:
             return await self._parse(result)
         candidates = await self._pool.run(discover_feeds, result.body, result.url, result.charset)
         if not candidates:
-            raise FeedError("no-feed", f"{result.url} links no RSS or Atom feed")
+            try:  # some servers label their feed text/html
+                return await self._parse(result)
+            except FeedError:
+                raise FeedError("no-feed", f"{result.url} links no RSS or Atom feed") from None
         last: Exception | None = None
         for candidate in candidates[:3]:
             try:
