@@ -4,8 +4,10 @@ table: what it fetches, and every way it refuses or gives up."""
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -22,6 +24,7 @@ from bot.fetch.client import (
     parse_retry_after,
 )
 from tests.fakes.sites import FakeSite
+from tests.fakes.tls import make_pki
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -383,3 +386,46 @@ async def test_waiting_for_a_busy_host_does_not_count_as_slowness(
             *(fetcher.fetch(site.url(f"/steady?{i}", "blog.test"), accept=HTML) for i in range(6))
         )
     assert all(result.body == b"ok" for result in results)
+
+
+async def test_a_compression_bomb_is_cut_at_the_cap(
+    site: FakeSite, make_fetcher: MakeFetcher
+) -> None:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip
+    bomb = b"".join(packer.compress(bytes(1 << 20)) for _ in range(16)) + packer.flush()
+
+    async def inflating(request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            body=bomb, headers={"Content-Encoding": "gzip", "Content-Type": "text/html"}
+        )
+
+    site.route("/bomb", inflating)
+    async with make_fetcher("127.0.0.1/32", port=site.port, max_body=256 * 1024) as fetcher:
+        with pytest.raises(FetchRefused) as refused:
+            await fetcher.fetch(site.url("/bomb", "blog.test"), accept=HTML)
+    assert len(bomb) < 64 * 1024 and refused.value.reason is Reason.TOO_LARGE
+
+
+async def test_https_to_a_pinned_address_still_checks_the_certificate_name(
+    tmp_path: Path,
+) -> None:
+    pki = make_pki(tmp_path, "blog.test")
+    site = FakeSite(ssl_context=pki.server_context())
+    site.page("/hello", "secure hi")
+    await site.start()
+    try:
+        settings = FetchSettings(
+            policy=AddressPolicy.allowing("127.0.0.1/32"),
+            extra_ports=frozenset({site.port}),
+            ssl_context=pki.client_context(),
+        )
+        resolver = StaticResolver({"blog.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
+        async with SafeFetcher(settings, resolver=resolver) as fetcher:
+            result = await fetcher.fetch(site.url("/hello", "blog.test"), accept=HTML)
+            assert result.body == b"secure hi"
+            with pytest.raises(FetchFailed) as failed:
+                await fetcher.fetch(site.url("/hello", "other.test"), accept=HTML)
+        assert failed.value.reason is Reason.CONNECTION
+        assert "certificate" in failed.value.detail.lower()
+    finally:
+        await site.stop()

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import re
 import socket
+import ssl
 from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
@@ -119,6 +120,7 @@ class FetchSettings:
     connections: int = 32  # open connections overall
     max_retry_after: timedelta = timedelta(days=7)
     user_agent: str = "Facilitator/0.1 (link previews and member blog feeds)"
+    ssl_context: ssl.SSLContext | None = None  # e.g. a private CA; None: the system's trust
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -261,6 +263,7 @@ class SafeFetcher:
                 use_dns_cache=False,  # every hop is resolved and checked afresh
                 limit=self.settings.connections,
                 limit_per_host=self.settings.per_host,
+                ssl=self.settings.ssl_context or True,  # verification is never switched off
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ class FakeSite:
     """An aiohttp server on `host`, port 0; add routes with `route`, read `hits`."""
 
     host: str = "127.0.0.1"
+    ssl_context: ssl.SSLContext | None = None
     hits: list[str] = field(default_factory=list)
     requests: list[web.Request] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)  # frees handlers that hang
@@ -55,7 +57,8 @@ class FakeSite:
     def url(self, path: str, host: str | None = None) -> str:
         """The URL of `path`, optionally under another host name that resolves here."""
         name = host or (f"[{self.host}]" if ":" in self.host else self.host)
-        return f"http://{name}:{self.port}{path}"
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://{name}:{self.port}{path}"
 
     async def start(self) -> None:
         """Listen on an ephemeral port."""
@@ -63,7 +66,7 @@ class FakeSite:
         app.router.add_get("/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
+        site = web.TCPSite(self._runner, self.host, 0, ssl_context=self.ssl_context)
         await site.start()
         self.port = self._runner.addresses[0][1]
 
