@@ -47,6 +47,8 @@ test: lint typecheck unit
 ## bench: the benchmarks (never part of `make test`)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/digest.py
+	$(BIN)/python bench/discord_e2e.py
 	$(BIN)/python bench/feeds.py
 
 clean:

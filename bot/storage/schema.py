@@ -197,3 +197,55 @@ digest_choices = Table(
     Column("chosen_at", UtcDateTime(), nullable=False),
     UniqueConstraint("community", "week", "item", name="uq_digest_choices_community_week_item"),
 )
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("title", String(500), nullable=True),
+    Column("site_url", String(2048), nullable=True),
+    Column("owner_ref", String(200), nullable=True, info=MEMBER),  # None: a community feed
+    Column("added_at", UtcDateTime(), nullable=False),
+    Column("backfill", Boolean(), nullable=False, server_default=false()),
+    Column("etag", String(500), nullable=True),
+    Column("last_modified", String(100), nullable=True),
+    Column("next_poll_at", UtcDateTime(), nullable=False),
+    Column("failures", Integer(), nullable=False, server_default="0"),
+    Column("paused", Boolean(), nullable=False, server_default=false()),
+    Column("last_error", Text(), nullable=True),
+    UniqueConstraint("community", "url", name="uq_feeds_community_url"),
+    Index("ix_feeds_next_poll_at", "next_poll_at"),
+)
+
+feed_entries = Table(
+    "feed_entries",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("feed_id", Integer(), ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("community", String(64), nullable=False),
+    Column("entry_key", String(500), nullable=False),
+    Column("link", String(2048), nullable=True),
+    Column("canonical_link", String(2048), nullable=True),
+    Column("title", String(500), nullable=False),
+    Column("summary", Text(), nullable=True),  # sanitised HTML
+    Column("content_hash", String(64), nullable=False),
+    Column("published_at", UtcDateTime(), nullable=False),
+    Column("seen_at", UtcDateTime(), nullable=False),
+    Column("hidden", Boolean(), nullable=False, server_default=false()),  # older than the feed
+    UniqueConstraint("feed_id", "entry_key", name="uq_feed_entries_feed_entry_key"),
+    Index("ix_feed_entries_community_published_at", "community", "published_at"),
+)
+
+link_previews = Table(
+    "link_previews",
+    metadata,
+    Column("canonical_url", String(2048), primary_key=True),
+    Column("title", String(500), nullable=True),
+    Column("description", Text(), nullable=True),
+    Column("site_name", String(200), nullable=True),
+    Column("fetched_at", UtcDateTime(), nullable=False),
+    Column("ok", Boolean(), nullable=False),
+    Column("error", Text(), nullable=True),
+)
