@@ -299,7 +299,10 @@ def parse_feed(
         raise FeedError("empty", "the document is empty")
     if declares_entities(data, charset):
         raise FeedError("entities", "the document declares XML entities; refused unparsed")
-    headers = {"content-location": url}
+    # No content-location: feedparser would resolve guids against it (a guid is a permalink
+    # by default), and ids would change whenever the feed's address does. Links are made
+    # absolute here instead.
+    headers: dict[str, str] = {}
     if content_type:
         headers["content-type"] = content_type + (f"; charset={charset}" if charset else "")
     parsed = feedparser.parse(
