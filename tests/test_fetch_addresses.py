@@ -174,3 +174,9 @@ def test_opened_loopback_covers_all_of_it(low: int) -> None:
     address = IPv4Address((127 << 24) | low)
     assert AddressPolicy.allowing("127.0.0.0/8").allows(address)
     assert not STRICT.allows(address)
+
+
+@given(st.text(max_size=60))
+def test_parsing_any_host_text_never_raises(text: str) -> None:
+    parsed = parse_ip_literal(text)
+    assert parsed is None or isinstance(parsed, IPv4Address | IPv6Address)

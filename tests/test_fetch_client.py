@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.core.clock import ManualClock
 from bot.fetch.addresses import AddressPolicy
@@ -429,3 +431,18 @@ async def test_https_to_a_pinned_address_still_checks_the_certificate_name(
         assert "certificate" in failed.value.detail.lower()
     finally:
         await site.stop()
+
+
+@given(
+    st.sampled_from(["http://", "https://", "ftp://", "HTTP://", "//", "", "http:"]),
+    st.text(max_size=40),
+)
+def test_any_url_text_is_checked_or_refused(prefix: str, rest: str) -> None:
+    fetcher = SafeFetcher(FetchSettings(), resolver=RESOLVER)
+    try:
+        url = fetcher.check_url(prefix + rest)
+    except FetchRefused:
+        return
+    assert url.scheme in ("http", "https")
+    assert url.user is None and url.password is None
+    assert url.port in (80, 443)

@@ -299,3 +299,17 @@ async def test_polling_a_bomb_is_refused(blog: FakeSite, pool: ParserPool) -> No
         with pytest.raises(FeedError) as refused:
             await reader.read(blog.url("/feed.xml", "ada.test"))
     assert refused.value.reason == "entities"
+
+
+@given(st.integers(min_value=0, max_value=len(RSS)), st.binary(max_size=40))
+def test_any_cut_or_garbled_feed_gives_entries_or_a_feed_error(cut: int, noise: bytes) -> None:
+    data = RSS.encode()[:cut] + noise
+    try:
+        feed = parse_feed(data, FEED_URL)
+    except FeedError as error:
+        assert error.reason in {"empty", "entities", "not-a-feed"}
+        return
+    for entry in feed.entries:
+        assert entry.entry_id and entry.content_hash
+        assert "<script" not in entry.summary_html
+        assert entry.published is None or entry.published.tzinfo is UTC
