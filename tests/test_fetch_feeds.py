@@ -313,3 +313,18 @@ def test_any_cut_or_garbled_feed_gives_entries_or_a_feed_error(cut: int, noise: 
         assert entry.entry_id and entry.content_hash
         assert "<script" not in entry.summary_html
         assert entry.published is None or entry.published.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "encoding",
+    ["base64", "rot13", "zlib", "hex", "idna", "utf-7", "punycode", "undefined", "bogus", "cp037"],
+)
+def test_odd_declared_encodings_give_entries_or_a_feed_error(encoding: str) -> None:
+    document = RSS.replace('encoding="utf-8"', f'encoding="{encoding}"').encode()
+    for charset in (None, encoding):
+        try:
+            feed = parse_feed(document, FEED_URL, "application/rss+xml", charset)
+        except FeedError as error:
+            assert error.reason == "not-a-feed"
+        else:
+            assert all("<script" not in entry.summary_html for entry in feed.entries)

@@ -141,11 +141,11 @@ def _candidate_texts(data: bytes, charset: str | None) -> list[str]:
     for name in (*wide, *names):
         try:
             codec = codecs.lookup(name)
-        except LookupError:
-            continue
-        if name in names and "<!ENTITY".encode(codec.name, errors="ignore") == b"<!ENTITY":
-            continue  # ASCII-compatible: the byte search covers it
-        texts.append(data.decode(codec.name, errors="ignore"))
+            if name in names and "<!ENTITY".encode(codec.name, errors="ignore") == b"<!ENTITY":
+                continue  # ASCII-compatible: the byte search covers it
+            texts.append(data.decode(codec.name, errors="ignore"))
+        except (LookupError, ValueError, TypeError):
+            continue  # not a text encoding (base64, rot13...): no parser can read it as one
     return texts
 
 
@@ -305,12 +305,15 @@ def parse_feed(
     headers: dict[str, str] = {}
     if content_type:
         headers["content-type"] = content_type + (f"; charset={charset}" if charset else "")
-    parsed = feedparser.parse(
-        io.BytesIO(data),
-        response_headers=headers,
-        sanitize_html=False,
-        resolve_relative_uris=False,  # nh3 makes links absolute, far faster
-    )
+    try:
+        parsed = feedparser.parse(
+            io.BytesIO(data),
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,  # nh3 makes links absolute, far faster
+        )
+    except Exception as error:  # hostile input finds feedparser's corners (odd codecs)
+        raise FeedError("not-a-feed", f"unreadable ({type(error).__name__}: {error})") from None
     raw_entries = list(parsed.get("entries") or [])
     if not parsed.get("version") and not raw_entries:
         if _LOOKS_LIKE_HTML.search(data[:2048]):
