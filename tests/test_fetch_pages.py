@@ -66,6 +66,8 @@ def test_charset_comes_from_header_then_meta() -> None:
     assert decode_html("é".encode("latin-1"), "latin-1") == "é"
     assert decode_html(b"\xef\xbb\xbfok", "latin-1") == "ok"
     assert decode_html(b"ok", "no-such-charset") == "ok"
+    for odd in ("undefined", "punycode", "idna", "base64"):
+        assert decode_html(b"<meta charset=" + odd.encode() + b">\xff", None).endswith("\ufffd")
 
 
 def test_long_fields_are_shortened() -> None:
@@ -75,7 +77,10 @@ def test_long_fields_are_shortened() -> None:
     assert preview.description is not None and len(preview.description) <= 1000
 
 
-@given(st.binary(max_size=2000), st.sampled_from([None, "utf-8", "latin-1", "bogus"]))
+ODD_CHARSETS = [None, "utf-8", "latin-1", "bogus", "undefined", "punycode", "idna", "base64"]
+
+
+@given(st.binary(max_size=2000), st.sampled_from(ODD_CHARSETS))
 def test_any_bytes_give_a_preview(body: bytes, charset: str | None) -> None:
     preview = parse_preview(body, URL, charset)
     assert preview.title

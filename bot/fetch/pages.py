@@ -99,7 +99,7 @@ def decode_html(body: bytes, charset: str | None) -> str:
     for candidate in candidates:
         try:
             return body.decode(candidate, errors="replace")
-        except LookupError:
+        except (LookupError, ValueError):  # unknown, or no text codec (base64, idna...)
             continue
     return body.decode("utf-8", errors="replace")
 
