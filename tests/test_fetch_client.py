@@ -446,3 +446,18 @@ def test_any_url_text_is_checked_or_refused(prefix: str, rest: str) -> None:
     assert url.scheme in ("http", "https")
     assert url.user is None and url.password is None
     assert url.port in (80, 443)
+
+
+async def test_cookies_are_not_kept_between_fetches(
+    site: FakeSite, make_fetcher: MakeFetcher
+) -> None:
+    async def tracking(request: web.Request) -> web.StreamResponse:
+        response = web.Response(text="hi", content_type="text/html")
+        response.set_cookie("visitor", "42")
+        return response
+
+    site.route("/tracked", tracking)
+    async with make_fetcher("127.0.0.1/32", port=site.port) as fetcher:
+        await fetcher.fetch(site.url("/tracked", "blog.test"), accept=HTML)
+        await fetcher.fetch(site.url("/tracked", "blog.test"), accept=HTML)
+    assert [dict(request.cookies) for request in site.requests] == [{}, {}]

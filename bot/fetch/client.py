@@ -268,6 +268,7 @@ class SafeFetcher:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 trust_env=False,  # no proxies from the environment: they would skip our checks
+                cookie_jar=aiohttp.DummyCookieJar(),  # sites must not recognise us across fetches
                 headers={"User-Agent": self.settings.user_agent},
             )
 
