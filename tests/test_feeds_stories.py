@@ -196,3 +196,34 @@ feeds = ["http://127.0.0.1:{blog.port}/feed.xml"]
     assert process.returncode == 0, err.decode()
     assert "polled 1 feed(s): 1 new post(s), 0 unchanged, 0 failed" in out.decode()
     assert "[##############################] 1/1 feeds" in err.decode()
+
+
+async def test_one_bad_feed_never_stops_the_round(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path, blog: FakeSite
+) -> None:
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        '<!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><rss><channel><title>&lol2;</title></channel></rss>'
+    )
+    blog.page(
+        "/good.xml", atom(("p1", "Good post", "2026-11-24T10:00:00Z")), "application/atom+xml"
+    )
+    blog.page("/bomb.xml", bomb, "application/rss+xml")
+    blog.redirect("/sneaky.xml", "http://169.254.169.254/latest/meta-data/")
+    blog.page("/notxml.xml", "this is not xml at all", "application/rss+xml")
+    config = config_for(
+        fetch={"allow_networks": ["127.0.0.0/8"], "allow_ports": [str(blog.port)]},
+        communities=[
+            {
+                "name": "demo",
+                "console": {"channels": ["general"]},
+                "feeds": [
+                    f"http://blog.test:{blog.port}/{name}.xml"
+                    for name in ("bomb", "sneaky", "notxml", "good")
+                ],
+            }
+        ],
+    )
+    async with ConsoleStory(config, clock, tmp_path, HOSTS) as story:
+        report = await story.app.feeds.poll_due()
+        assert (report.polled, report.failed, report.new_entries) == (4, 3, 1)
