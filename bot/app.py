@@ -196,11 +196,11 @@ class Application:
         # The loop only wakes the process; which feeds are due comes from the database and the
         # injected clock, so tests call `feeds.poll_due()` directly instead of waiting.
         while True:
+            await asyncio.sleep(FEED_POLL_WAKE.total_seconds())
             try:
                 await self.feeds.poll_due()
             except Exception:
                 log.exception("feed polling failed; will try again in a minute")
-            await asyncio.sleep(FEED_POLL_WAKE.total_seconds())
 
     async def _keep_house(self) -> None:
         while True:
