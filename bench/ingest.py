@@ -61,6 +61,7 @@ async def through_dispatcher(events: list[MessageReceived], url: str) -> float:
             "storage": {"url": url},
             "web": {"enabled": False},
             "links": {"react": False},
+            "fetch": {"previews": False},  # previews are background work, measured elsewhere
             "console": {"enabled": False},
             "communities": [{"name": "bench"}],
         }
