@@ -19,11 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.config import RetentionSettings
 from bot.services.retention import purge_expired
-from bot.storage import digests, feeds
+from bot.storage import digests, feeds, previews
 from bot.storage import repositories as repo
 from bot.storage.database import Database, StorageError
 from bot.storage.member_data import erase_member, export_member, member_columns
-from bot.storage.schema import messages, metadata
+from bot.storage.schema import link_previews, messages, metadata
+from bot.storage.schema import links as links_table
 from tests.conftest import START
 
 pytestmark = pytest.mark.both_backends
@@ -386,3 +387,42 @@ async def test_a_read_sees_one_snapshot_while_others_write(
         assert (before, during, await count(conn)) == (1, 1, 2)
     async with database.transaction() as conn:  # the pooled connection can write again
         await repo.add_messages(conn, [message_row("m3", START)])
+
+
+async def test_link_previews_are_cached_once_per_url_even_with_two_writers(
+    database: Database,
+) -> None:
+    url = "https://example.org/a"
+    async with database.transaction() as conn:
+        await repo.record_shares(conn, [share("m1", url=url)])
+
+    async def describe(writer: str) -> None:
+        for round_ in range(15):
+            async with database.transaction() as conn:
+                if round_ % 3:
+                    await previews.save_preview(
+                        conn,
+                        url,
+                        title=f"{writer}{'T' * 600}",
+                        description="d\x00",
+                        site_name=None,
+                        now=START,
+                    )
+                else:
+                    await previews.save_failure(conn, url, "timed out", START)
+                await asyncio.sleep(0)  # let the other writer in while this one is open
+
+    await asyncio.gather(describe("a"), describe("b"))
+    async with database.transaction() as conn:
+        await previews.save_preview(
+            conn, url, title="Title", description="About", site_name="Example", now=START
+        )
+        assert await previews.recently_described(conn, url, START + timedelta(days=1))
+        [cached] = (await conn.execute(select(link_previews))).all()
+        [link] = (await conn.execute(select(links_table.c.title, links_table.c.site_name))).all()
+    assert (cached.title, cached.ok, cached.error, tuple(link)) == (
+        "Title",
+        True,
+        None,
+        ("Title", "Example"),
+    )
