@@ -40,9 +40,11 @@ class RecordingSink:
         self.stored: dict[str, Event] = {}
         self.cursors: dict[ChannelRef, str] = {}
         self.fail_with: Exception | None = None
+        self.refused = 0
 
     async def deliver(self, event: Event) -> None:
         if self.fail_with is not None:
+            self.refused += 1
             raise self.fail_with
         self.deliveries.append(event)
         if event.key in self.stored:
