@@ -1,0 +1,125 @@
+"""The async engine, transactions and migrations.
+
+SQLite (aiosqlite) is the default: WAL, foreign keys, a busy timeout, and every write
+transaction opened with BEGIN IMMEDIATE so two processes on one file wait instead of failing
+half-way. PostgreSQL (asyncpg) uses the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+log = logging.getLogger(__name__)
+
+
+class StorageError(Exception):
+    """The database cannot be opened or written; the message says what to check."""
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or not parsed.database:
+        return None
+    if parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine; SQLite gets its pragmas and explicit IMMEDIATE transactions."""
+    if url.startswith("sqlite") and "+aiosqlite" not in url:
+        url = url.replace("sqlite", "sqlite+aiosqlite", 1)
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        sync_engine = engine.sync_engine
+
+        @event.listens_for(sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Let us issue BEGIN ourselves (pysqlite's implicit BEGIN breaks SAVEPOINTs).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(sync_engine, "begin")
+        def _on_begin(connection: Connection) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_async_engine(url, pool_pre_ping=True)
+
+
+def _alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    config = AlembicConfig()
+    location = resources.files("bot.storage").joinpath("migrations")
+    config.set_main_option("script_location", str(location))
+    config.attributes["connection"] = connection
+    return config
+
+
+class Database:
+    """One database: transactions for services, migrations at start."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_engine(url)
+        self.dialect = self.engine.dialect.name
+
+    def describe(self) -> str:
+        """The URL without any password, for logs."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    async def migrate(self) -> None:
+        """Bring the schema to the newest migration (Alembic, inside the running loop)."""
+        sqlite_file = _sqlite_file(self.url)
+        if sqlite_file is not None and sqlite_file.parent and not sqlite_file.parent.exists():
+            raise StorageError(
+                f"storage.url: the folder {sqlite_file.parent} does not exist; create it or "
+                "change [storage] url"
+            )
+        try:
+            async with self.engine.connect() as conn:
+                await conn.run_sync(self._upgrade)
+                await conn.commit()
+        except SQLAlchemyError as error:
+            raise StorageError(
+                f"storage.url: cannot open or write the database {self.describe()} "
+                f"({getattr(error, 'orig', error)}); check the path and its permissions"
+            ) from None
+
+    @staticmethod
+    def _upgrade(connection: Connection) -> None:
+        command.upgrade(_alembic_config(connection), "head")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction: committed when the block ends, rolled back on error."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads (SQLite still takes its snapshot in a transaction)."""
+        async with self.engine.connect() as conn:
+            yield conn
+
+    async def close(self) -> None:
+        """Release every pooled connection."""
+        await self.engine.dispose()

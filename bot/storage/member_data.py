@@ -1,0 +1,58 @@
+"""A member's data, everywhere it lives: export and deletion walk every column marked
+`info={"member": True}` in the schema, so new tables are covered without edits here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Table, delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.storage.repositories import insert_ignoring_conflicts, remove_orphan_links
+from bot.storage.schema import metadata, tombstones
+
+
+def member_columns() -> list[tuple[Table, Column[Any]]]:
+    """Every (table, column) that identifies a member."""
+    found: list[tuple[Table, Column[Any]]] = []
+    for table in metadata.sorted_tables:
+        for column in table.columns:
+            if column.info.get("member"):
+                found.append((table, column))
+    return found
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+async def export_member(conn: AsyncConnection, member_ref: str) -> dict[str, list[dict[str, Any]]]:
+    """Every row about `member_ref`, by table, as JSON-ready dicts."""
+    data: dict[str, list[dict[str, Any]]] = {}
+    for table, column in member_columns():
+        result = await conn.execute(select(table).where(column == member_ref))
+        rows = [{key: _plain(value) for key, value in row._mapping.items()} for row in result]
+        if rows:
+            data.setdefault(table.name, []).extend(rows)
+    return data
+
+
+async def erase_member(conn: AsyncConnection, member_ref: str, now: datetime) -> int:
+    """Delete every row about `member_ref` and leave a tombstone; return rows deleted."""
+    removed = 0
+    for table, column in reversed(member_columns()):
+        result = await conn.execute(delete(table).where(column == member_ref))
+        removed += result.rowcount or 0
+    await remove_orphan_links(conn)
+    await insert_ignoring_conflicts(
+        conn, tombstones, [{"member_ref": member_ref, "forgotten_at": now}]
+    )
+    return removed
+
+
+async def lift_tombstone(conn: AsyncConnection, member_ref: str) -> None:
+    """Let a forgotten member start afresh (they spoke to the bot again after forgetting)."""
+    await conn.execute(delete(tombstones).where(tombstones.c.member_ref == member_ref))

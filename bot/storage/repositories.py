@@ -1,0 +1,379 @@
+"""Repositories for the foundation's tables. All SQL lives in repositories; they return
+dataclasses and write in batches (one statement for many rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.storage.schema import (
+    channel_cursors,
+    deliveries,
+    links,
+    members,
+    messages,
+    reactions,
+    shares,
+    tombstones,
+)
+
+_CHUNK = 500  # keeps IN (...) lists and multi-row VALUES under every backend's limits
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _insert(conn: AsyncConnection, table: Table) -> Any:
+    """A dialect insert that supports ON CONFLICT."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def insert_ignoring_conflicts(
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    returning: Sequence[str] = (),
+) -> list[Any]:
+    """Insert rows, skipping any that collide with a unique key; return the inserted rows."""
+    if not rows:
+        return []
+    inserted: list[Any] = []
+    for chunk in _chunks(rows):
+        statement = _insert(conn, table).on_conflict_do_nothing()
+        if returning:
+            result = await conn.execute(
+                statement.returning(*(table.c[name] for name in returning)), list(chunk)
+            )
+            inserted.extend(result.all())
+        else:
+            await conn.execute(statement, list(chunk))
+    return inserted
+
+
+# --- deliveries -----------------------------------------------------------------------------
+
+
+async def claim_deliveries(conn: AsyncConnection, keys: Sequence[str], now: datetime) -> set[str]:
+    """Record delivery keys; return those not seen before (a replay returns nothing)."""
+    unique = list(dict.fromkeys(keys))
+    rows = [{"key": key, "received_at": now} for key in unique]
+    return {row.key for row in await insert_ignoring_conflicts(conn, deliveries, rows, ["key"])}
+
+
+async def purge_deliveries(conn: AsyncConnection, before: datetime) -> int:
+    """Forget delivery keys older than `before`."""
+    result = await conn.execute(delete(deliveries).where(deliveries.c.received_at < before))
+    return result.rowcount or 0
+
+
+# --- channel cursors ------------------------------------------------------------------------
+
+
+async def advance_cursors(conn: AsyncConnection, cursors: dict[str, str], now: datetime) -> None:
+    """Move each channel's backfill cursor forward (never back)."""
+    if not cursors:
+        return
+    existing = {
+        row.channel: row.cursor
+        for row in await conn.execute(
+            select(channel_cursors.c.channel, channel_cursors.c.cursor).where(
+                channel_cursors.c.channel.in_(list(cursors))
+            )
+        )
+    }
+    fresh = [
+        {"channel": channel, "cursor": cursor, "updated_at": now}
+        for channel, cursor in cursors.items()
+        if channel not in existing
+    ]
+    if fresh:
+        await conn.execute(channel_cursors.insert(), fresh)
+    for channel, cursor in cursors.items():
+        if channel in existing and cursor > existing[channel]:
+            await conn.execute(
+                update(channel_cursors)
+                .where(channel_cursors.c.channel == channel)
+                .values(cursor=cursor, updated_at=now)
+            )
+
+
+async def read_cursor(conn: AsyncConnection, channel: str) -> str | None:
+    """The last committed backfill position of a channel."""
+    result = await conn.execute(
+        select(channel_cursors.c.cursor).where(channel_cursors.c.channel == channel)
+    )
+    return result.scalar_one_or_none()
+
+
+# --- members --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecord:
+    """What the bot keeps about a member's account."""
+
+    ref: str
+    platform: str
+    display_name: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    allow_quotes: bool
+    link_reactions: bool
+    timezone: str | None
+
+
+async def touch_members(
+    conn: AsyncConnection, seen: dict[str, tuple[str, str]], now: datetime
+) -> None:
+    """Create or refresh members: `seen` maps ref to (platform, display name)."""
+    if not seen:
+        return
+    rows = [
+        {
+            "ref": ref,
+            "platform": platform,
+            "display_name": name[:200],
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+        for ref, (platform, name) in seen.items()
+    ]
+    for chunk in _chunks(rows):
+        statement = _insert(conn, members)
+        statement = statement.on_conflict_do_update(
+            index_elements=[members.c.ref],
+            set_={
+                "display_name": statement.excluded.display_name,
+                "last_seen_at": statement.excluded.last_seen_at,
+            },
+        )
+        await conn.execute(statement, list(chunk))
+
+
+async def get_member(conn: AsyncConnection, ref: str) -> MemberRecord | None:
+    """One member, if the bot has seen them."""
+    row = (await conn.execute(select(members).where(members.c.ref == ref))).first()
+    return MemberRecord(**row._mapping) if row else None
+
+
+async def get_members(conn: AsyncConnection, refs: Sequence[str]) -> dict[str, MemberRecord]:
+    """Several members by ref."""
+    found: dict[str, MemberRecord] = {}
+    for chunk in _chunks(list(dict.fromkeys(refs))):
+        for row in await conn.execute(select(members).where(members.c.ref.in_(list(chunk)))):
+            found[row.ref] = MemberRecord(**row._mapping)
+    return found
+
+
+async def update_member_settings(conn: AsyncConnection, ref: str, **values: Any) -> None:
+    """Change a member's settings (columns of `members`)."""
+    await conn.execute(update(members).where(members.c.ref == ref).values(**values))
+
+
+async def forgotten_members(conn: AsyncConnection, refs: Sequence[str]) -> dict[str, datetime]:
+    """The members among `refs` who asked to be forgotten, with when."""
+    found: dict[str, datetime] = {}
+    for chunk in _chunks(list(dict.fromkeys(refs))):
+        for row in await conn.execute(
+            select(tombstones).where(tombstones.c.member_ref.in_(list(chunk)))
+        ):
+            found[row.member_ref] = row.forgotten_at
+    return found
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+async def add_messages(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Store received messages (a replayed one is ignored)."""
+    await insert_ignoring_conflicts(conn, messages, rows)
+
+
+async def edit_message(conn: AsyncConnection, ref: str, text: str, edited_at: datetime) -> None:
+    """Replace a stored message's text."""
+    await conn.execute(
+        update(messages).where(messages.c.ref == ref).values(text=text, edited_at=edited_at)
+    )
+
+
+async def delete_messages(conn: AsyncConnection, refs: Sequence[str]) -> None:
+    """Remove messages, their shares and reactions."""
+    for chunk in _chunks(list(refs)):
+        await conn.execute(delete(messages).where(messages.c.ref.in_(list(chunk))))
+        await conn.execute(delete(shares).where(shares.c.message_ref.in_(list(chunk))))
+        await conn.execute(delete(reactions).where(reactions.c.message_ref.in_(list(chunk))))
+
+
+async def purge_message_text(conn: AsyncConnection, before: datetime) -> int:
+    """Clear the raw text of messages sent before `before` (links and shares stay)."""
+    result = await conn.execute(
+        update(messages)
+        .where(and_(messages.c.sent_at < before, messages.c.text.is_not(None)))
+        .values(text=None)
+    )
+    return result.rowcount or 0
+
+
+# --- links and shares -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewShare:
+    """A link a member shared, before it is stored."""
+
+    community: str
+    canonical_url: str
+    url: str
+    member_ref: str
+    message_ref: str
+    channel: str
+    context: str
+    shared_at: datetime
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredShare:
+    """A share that was stored (not a replay)."""
+
+    id: int
+    link_id: int
+    member_ref: str
+    message_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRecord:
+    """A link collected in a community, with how many members shared it."""
+
+    id: int
+    community: str
+    canonical_url: str
+    url: str
+    title: str | None
+    first_shared_at: datetime
+    sharers: int
+
+
+async def record_shares(conn: AsyncConnection, new: Sequence[NewShare]) -> list[StoredShare]:
+    """Store links (one per community and canonical URL) and shares; return the new shares."""
+    if not new:
+        return []
+    link_rows = {
+        (share.community, share.canonical_url): {
+            "community": share.community,
+            "canonical_url": share.canonical_url,
+            "url": share.url,
+            "first_shared_at": share.shared_at,
+        }
+        for share in reversed(new)  # the first share of a URL wins
+    }
+    await insert_ignoring_conflicts(conn, links, list(link_rows.values()))
+    ids: dict[tuple[str, str], int] = {}
+    keys = list(link_rows)
+    for chunk in _chunks(keys):
+        result = await conn.execute(
+            select(links.c.id, links.c.community, links.c.canonical_url).where(
+                tuple_(links.c.community, links.c.canonical_url).in_(list(chunk))
+            )
+        )
+        for row in result:
+            ids[(row.community, row.canonical_url)] = row.id
+    share_rows = [
+        {
+            "link_id": ids[(share.community, share.canonical_url)],
+            "community": share.community,
+            "member_ref": share.member_ref,
+            "message_ref": share.message_ref,
+            "channel": share.channel,
+            "url": share.url[:2048],
+            "context": share.context,
+            "note": share.note,
+            "shared_at": share.shared_at,
+        }
+        for share in new
+    ]
+    stored = await insert_ignoring_conflicts(
+        conn, shares, share_rows, ["id", "link_id", "member_ref", "message_ref"]
+    )
+    return [StoredShare(row.id, row.link_id, row.member_ref, row.message_ref) for row in stored]
+
+
+async def shares_of_message(conn: AsyncConnection, message_ref: str) -> list[str]:
+    """Canonical URLs shared in one message."""
+    result = await conn.execute(
+        select(links.c.canonical_url)
+        .join(shares, shares.c.link_id == links.c.id)
+        .where(shares.c.message_ref == message_ref)
+    )
+    return list(result.scalars())
+
+
+async def remove_shares(conn: AsyncConnection, message_ref: str, canonical_urls: set[str]) -> None:
+    """Remove a message's shares of the given links (an edit took them out)."""
+    if not canonical_urls:
+        return
+    link_ids = select(links.c.id).where(links.c.canonical_url.in_(list(canonical_urls)))
+    await conn.execute(
+        delete(shares).where(shares.c.message_ref == message_ref, shares.c.link_id.in_(link_ids))
+    )
+
+
+async def remove_orphan_links(conn: AsyncConnection) -> None:
+    """Drop links nobody shares any more."""
+    await conn.execute(
+        delete(links).where(~select(shares.c.id).where(shares.c.link_id == links.c.id).exists())
+    )
+
+
+async def list_links(conn: AsyncConnection, community: str, limit: int = 20) -> list[LinkRecord]:
+    """The newest links of a community with their number of sharers."""
+    sharers = func.count(func.distinct(shares.c.member_ref)).label("sharers")
+    result = await conn.execute(
+        select(
+            links.c.id,
+            links.c.community,
+            links.c.canonical_url,
+            links.c.url,
+            links.c.title,
+            links.c.first_shared_at,
+            sharers,
+        )
+        .join(shares, shares.c.link_id == links.c.id)
+        .where(links.c.community == community)
+        .group_by(links.c.id)
+        .order_by(links.c.first_shared_at.desc(), links.c.id.desc())
+        .limit(limit)
+    )
+    return [LinkRecord(**row._mapping) for row in result]
+
+
+# --- reactions ------------------------------------------------------------------------------
+
+
+async def add_reactions(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Store members' reactions (a replay is ignored)."""
+    await insert_ignoring_conflicts(conn, reactions, rows)
+
+
+async def remove_reaction(
+    conn: AsyncConnection, message_ref: str, member_ref: str, emoji: str
+) -> None:
+    """Remove one member's reaction."""
+    await conn.execute(
+        delete(reactions).where(
+            reactions.c.message_ref == message_ref,
+            reactions.c.member_ref == member_ref,
+            reactions.c.emoji == emoji,
+        )
+    )
