@@ -256,10 +256,13 @@ def reply_ref(team: str, user: str, channel: str, response_url: str | None) -> I
 
 
 def command_path(commands: CommandTable, text: str) -> tuple[tuple[str, ...], str]:
-    """The command path and argument text of `/facilitator <text>` (empty means help)."""
+    """The command path and argument text of `/facilitator <text>` (empty means help).
+
+    Slack escapes `&`, `<` and `>` in the text as in messages; they are undone here.
+    """
     if not text.strip():
         return ("help",), ""
-    return commands.split_line(text)
+    return commands.split_line(inbound_text(text))
 
 
 def translate_command(

@@ -136,6 +136,7 @@ def test_reactions_and_joins() -> None:
 def test_slash_command_text_becomes_a_path_and_arguments() -> None:
     table = commands()
     assert tr.command_path(table, "") == (("help",), "")
+    assert tr.command_path(table, "goal set a &lt;b&gt; &amp; c") == (("goal", "set"), "a <b> & c")
     assert tr.command_path(table, "goal set learn “Rust” well") == (
         ("goal", "set"),
         "learn “Rust” well",
