@@ -34,7 +34,6 @@ ALL_SCOPES = (
     "groups:history",
     "groups:read",
     "im:history",
-    "im:read",
     "im:write",
     "reactions:read",
     "reactions:write",
