@@ -176,7 +176,13 @@ class SlackPlatform:
 
     async def start(self, sink: EventSink) -> None:
         """Check the installation, bind channels, connect, and start backfilling."""
-        auth = await self.client.auth_test()
+        try:
+            auth = await self.client.auth_test()
+        except SlackApiError as error:
+            raise ConfigError(
+                f"slack: SLACK_BOT_TOKEN was refused ({error.response.get('error')}); copy the "
+                "Bot User OAuth Token from the app's OAuth & Permissions page again"
+            ) from None
         self._team = str(auth["team_id"])
         self._bot_user = str(auth["user_id"])
         self._check_scopes(auth.headers)
@@ -184,6 +190,7 @@ class SlackPlatform:
         await self._bind_channels()
         self._sink = sink
         if self._settings.mode == "socket":
+            await self._check_app_token()
             self._handler = AsyncSocketModeHandler(
                 self.app, self._secrets.slack_app_token, ping_interval=self._ping_interval
             )
@@ -222,6 +229,17 @@ class SlackPlatform:
         return await to_aiohttp_response(response)
 
     # -- start-up self-check -----------------------------------------------------------
+
+    async def _check_app_token(self) -> None:
+        # The Socket Mode client retries a refused token forever; refuse it here, once.
+        try:
+            await self.client.apps_connections_open(app_token=self._secrets.slack_app_token or "")
+        except SlackApiError as error:
+            raise ConfigError(
+                f"slack: SLACK_APP_TOKEN was refused ({error.response.get('error')}); create an "
+                "app-level token with connections:write under Basic Information and set it, "
+                'or use [slack] mode = "http"'
+            ) from None
 
     def _check_scopes(self, headers: Any) -> None:
         granted_raw = ""

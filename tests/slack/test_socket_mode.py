@@ -22,7 +22,7 @@ async def test_events_are_delivered_and_acknowledged(
     fake: FakeSlack, start_platform: Factory
 ) -> None:
     _, sink, _ = await start_platform("socket")
-    assert len(fake.calls_to("apps.connections.open")) == 1
+    assert fake.socket_connections == 1
     parent = fake.next_ts()
     first = await fake.push_envelope(
         "events_api",

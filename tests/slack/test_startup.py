@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from adapters.slack_adapter import create_platform
+from adapters.slack_adapter import SlackPlatform, create_platform
 from bot.core import (
     ChannelRef,
     CommunityDirectory,
@@ -192,3 +192,21 @@ async def test_backfill_survives_a_rate_limit(fake: FakeSlack, start_platform: F
     await start_platform(sink=sink)
     await eventually(lambda: len(sink.deliveries) == 1)
     assert len(fake.calls_to("conversations.history")) == 2
+
+
+async def test_refused_tokens_stop_the_start_with_the_fix(fake: FakeSlack) -> None:
+    config = slack_config(fake)
+    for wrong, named in (
+        (
+            Secrets(slack_bot_token="xoxb-wrong", slack_app_token="xapp-test-app-token"),
+            "SLACK_BOT_TOKEN",
+        ),
+        (Secrets(slack_bot_token=BOT_TOKEN, slack_app_token="xapp-wrong"), "SLACK_APP_TOKEN"),
+    ):
+        platform = SlackPlatform(
+            config, wrong, CommunityDirectory(config), commands(), ManualClock(START)
+        )
+        with pytest.raises(ConfigError, match=f"{named} was refused \\(invalid_auth\\)"):
+            await platform.start(RecordingSink())
+        await platform.stop()
+    assert fake.socket_connections == 0
