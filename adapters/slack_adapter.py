@@ -45,6 +45,7 @@ from bot.core import (
     ConfigError,
     Content,
     Edit,
+    Event,
     EventSink,
     MemberRef,
     MessageRef,
@@ -567,12 +568,15 @@ class SlackPlatform:
         since_ts = tr.cursor_to_ts(since)
         lookback = float(since_ts) - self._thread_lookback.total_seconds()
         missed: dict[str, dict[str, Any]] = {}
+        edited: dict[str, dict[str, Any]] = {}
         async for message in self._pages(
             self.client.conversations_history, channel=channel, oldest=f"{max(lookback, 0):.6f}"
         ):
             ts = str(message.get("ts"))
             if tr.ts_to_cursor(ts) > since:
                 missed[ts] = message
+            elif self._edited_since(message, since):
+                edited[ts] = message
             latest = message.get("latest_reply")
             if message.get("reply_count") and latest and tr.ts_to_cursor(str(latest)) > since:
                 async for reply in self._pages(
@@ -582,16 +586,25 @@ class SlackPlatform:
                     if reply_ts != ts and tr.ts_to_cursor(reply_ts) > since:
                         missed[reply_ts] = reply
         ordered = sorted(missed.values(), key=lambda m: tr.ts_to_cursor(str(m.get("ts"))))
-        users = [str(m["user"]) for m in ordered if isinstance(m.get("user"), str)]
+        changed = sorted(edited.values(), key=lambda m: tr.ts_to_cursor(str(m["edited"]["ts"])))
+        users = [str(m["user"]) for m in [*ordered, *changed] if isinstance(m.get("user"), str)]
         authors = await self._authors(self._team, users)
-        delivered = 0
+        events: list[Event] = []
         for message in ordered:
-            event = tr.translate_message(message, self._team, channel, authors)
-            if event is not None:
-                await sink.deliver(event)
-                delivered += 1
-        if delivered:
-            log.info("slack: backfilled %d missed messages in %s", delivered, channel)
+            if (new := tr.translate_message(message, self._team, channel, authors)) is not None:
+                events.append(new)
+        for message in changed:
+            if (edit := tr.translate_edit(message, self._team, channel, authors)) is not None:
+                events.append(edit)
+        for event in events:
+            await sink.deliver(event)
+        if events:
+            log.info("slack: backfilled %d missed messages and edits in %s", len(events), channel)
+
+    @staticmethod
+    def _edited_since(message: dict[str, Any], since: str) -> bool:
+        edited = (message.get("edited") or {}).get("ts")
+        return bool(edited) and tr.ts_to_cursor(str(edited)) > since
 
     # -- outbound ----------------------------------------------------------------------
 

@@ -94,6 +94,14 @@ def message_key(team: str, channel: str, ts: str) -> str:
     return f"slack:message:{team}/{channel}/{ts}"
 
 
+def edit_key(team: str, channel: str, ts: str, edited_ts: str) -> str:
+    """De-duplication key of an edit: the message and the edit's own time.
+
+    Like `message_key`, it lets a live edit and the same edit found by backfill meet.
+    """
+    return f"slack:edit:{team}/{channel}/{ts}/{edited_ts}"
+
+
 def inbound_text(text: str) -> str:
     """Slack message text with its `&amp;`, `&lt;`, `&gt;` escapes undone.
 
@@ -147,6 +155,34 @@ def translate_message(
     )
 
 
+def translate_edit(
+    message: Mapping[str, Any],
+    team: str,
+    channel: str,
+    authors: Authors,
+    *,
+    fallback_key: str = "",
+    when: datetime | None = None,
+) -> MessageEdited | None:
+    """An edited member message (from `message_changed` or from history), or None."""
+    user = message.get("user")
+    ts = message.get("ts")
+    edited = (message.get("edited") or {}).get("ts")
+    if not isinstance(user, str) or not isinstance(ts, str) or user not in authors:
+        return None
+    if _is_from_bot(message, authors) or not (edited or fallback_key):
+        return None
+    thread = message.get("thread_ts")
+    return MessageEdited(
+        key=edit_key(team, channel, ts, str(edited)) if edited else fallback_key,
+        ref=MessageRef(channel_ref(team, channel), ts, thread if thread and thread != ts else None),
+        author=authors[user],
+        text=inbound_text(str(message.get("text") or "")),
+        sent_at=ts_to_datetime(ts),
+        edited_at=ts_to_datetime(str(edited)) if edited else (when or ts_to_datetime(ts)),
+    )
+
+
 def translate_event(body: Mapping[str, Any], team: str, authors: Authors) -> Event | None:
     """An Events API `event_callback` as a core event, or None when the bot ignores it."""
     event = body.get("event") or {}
@@ -160,24 +196,9 @@ def translate_event(body: Mapping[str, Any], team: str, authors: Authors) -> Eve
         if subtype == "message_changed":
             new = event.get("message") or {}
             old = event.get("previous_message") or {}
-            user = new.get("user")
-            if not isinstance(user, str) or _is_from_bot(new, authors) or user not in authors:
-                return None
             if new.get("text") == old.get("text"):
                 return None  # link unfurls and reactions also send message_changed
-            ts = str(new.get("ts"))
-            edited = (new.get("edited") or {}).get("ts")
-            thread = new.get("thread_ts")
-            return MessageEdited(
-                key=key,
-                ref=MessageRef(
-                    channel_ref(team, channel), ts, thread if thread and thread != ts else None
-                ),
-                author=authors[user],
-                text=inbound_text(str(new.get("text") or "")),
-                sent_at=ts_to_datetime(ts),
-                edited_at=ts_to_datetime(str(edited)) if edited else when,
-            )
+            return translate_edit(new, team, channel, authors, fallback_key=key, when=when)
         if subtype == "message_deleted":
             old = event.get("previous_message") or {}
             if _is_from_bot(old, authors):
@@ -402,7 +423,14 @@ def escape(text: str) -> str:
 
 
 def _link_url(url: str) -> str:
-    return url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+    # Slack writes `&` in link targets as `&amp;` itself; `|`, `<`, `>` and spaces would end it
+    return (
+        url.replace("&", "&amp;")
+        .replace("|", "%7C")
+        .replace("<", "%3C")
+        .replace(">", "%3E")
+        .replace(" ", "%20")
+    )
 
 
 def _moment(span: markup.Moment) -> str:

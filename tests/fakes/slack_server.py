@@ -204,6 +204,25 @@ class FakeSlack:
         self.channels[channel].messages.append(message)
         return message
 
+    def edit_message(self, channel: str, ts: str, text: str) -> dict[str, Any]:
+        """A member edits a message; returns the `message_changed` event Slack would send."""
+        message = self._find(channel, ts)
+        assert message is not None, f"no message {ts} in {channel}"
+        previous = dict(message)
+        edited_ts = self.next_ts()
+        message["text"] = text
+        message["edited"] = {"user": message["user"], "ts": edited_ts}
+        return {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": channel,
+            "hidden": True,
+            "message": dict(message),
+            "previous_message": previous,
+            "event_ts": edited_ts,
+            "ts": edited_ts,
+        }
+
     def _find(self, channel: str, ts: str) -> dict[str, Any] | None:
         return next((m for m in self.channels[channel].messages if m["ts"] == ts), None)
 

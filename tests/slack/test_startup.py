@@ -13,6 +13,7 @@ from bot.core import (
     ConfigError,
     ManualClock,
     MemberRef,
+    MessageEdited,
     MessageReceived,
     Purpose,
     Secrets,
@@ -143,6 +144,7 @@ async def test_messages_missed_while_stopped_are_backfilled_once(
     fake.add_message("C0GENERAL", "UBOT", "a bot post", bot_id="BBOT")
     fake.add_message("C0GENERAL", "UALICE", "reply to new", thread_ts=missed["ts"])
     fake.add_message("C0RESOURCE", "UALICE", "resources has no cursor yet")
+    changed = fake.edit_message("C0GENERAL", old_root["ts"], "old question, see https://y.org")
 
     platform, _, _ = await start_platform(sink=sink)
     await platform.wait_backfilled()
@@ -159,14 +161,20 @@ async def test_messages_missed_while_stopped_are_backfilled_once(
         None,
         missed["ts"],
     ]
-    assert len(sink.deliveries) == 5
+    [edit] = sink.events(MessageEdited)
+    assert (edit.ref.message, edit.text) == (old_root["ts"], "old question, see https://y.org")
+    assert len(sink.deliveries) == 6
 
-    # a late live delivery of a backfilled message is the same key: stored once
+    # late live deliveries of what backfill found have the same keys: stored once
     late = event_callback(
         message_event("C0GENERAL", "UCARL", missed["text"], missed["ts"]), event_id="Elate"
     )
     await fake.wait_ack(await fake.push_envelope("events_api", late))
-    assert len(sink.events(MessageReceived)) == 5
+    await fake.wait_ack(
+        await fake.push_envelope("events_api", event_callback(changed, event_id="Elate2"))
+    )
+    assert len(sink.deliveries) == 8
+    assert len(sink.events(MessageReceived)) == 5 and len(sink.events(MessageEdited)) == 1
 
 
 async def test_backfill_pages_through_long_history(

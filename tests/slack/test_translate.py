@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters import slack_translate as tr
@@ -34,6 +34,7 @@ def test_cursor_sorts_like_time_and_round_trips() -> None:
     assert tr.cursor_to_ts(tr.ts_to_cursor(late)) == late
 
 
+@settings(deadline=None)
 @given(
     st.integers(0, 10**11), st.integers(0, 999_999), st.integers(0, 10**11), st.integers(0, 999_999)
 )
@@ -97,7 +98,7 @@ def test_edits_deletes_and_unfurls() -> None:
     event = tr.translate_event(event_callback(changed, event_id="Ev9"), "T1", AUTHORS)
     assert isinstance(event, MessageEdited)
     assert (event.key, event.text, event.edited_at.timestamp()) == (
-        "slack:Ev9",
+        "slack:edit:T1/C1/5.000000/6.000000",
         "a https://x.org",
         6.0,
     )
@@ -192,6 +193,7 @@ def test_mrkdwn_escapes_member_text_and_renders_markup() -> None:
     )
 
 
+@settings(deadline=None)
 @given(st.text(alphabet="ab <>&\n*_", max_size=9000), st.integers(20, 3000))
 def test_split_mrkdwn_keeps_limits_and_entities(text: str, limit: int) -> None:
     rendered = tr.render_mrkdwn(text)
@@ -222,3 +224,21 @@ def test_long_content_is_split_into_messages_within_block_kit_limits() -> None:
     assert len({e["action_id"] for a in actions for e in a["elements"]}) == 30
     assert all(len(message.text) <= 3000 for message in messages)
     json.dumps([m.blocks for m in messages])
+
+
+_SEGMENTS = st.one_of(
+    st.text(alphabet="ab &<>", min_size=1, max_size=30),
+    st.builds(lambda n: f"[label {n} & co](https://example.org/{n}?a=1&b=2)", st.integers(0, 999)),
+    st.builds(lambda n: f"<t:{n}>", st.integers(0, 2_000_000_000)),
+    st.just("\n"),
+)
+
+
+@settings(deadline=None)
+@given(st.lists(_SEGMENTS, max_size=300), st.integers(100, 400))  # longer than any entity
+def test_split_never_cuts_a_link_or_a_date(segments: list[str], limit: int) -> None:
+    pieces = tr.split_mrkdwn(tr.render_mrkdwn(" ".join(segments)), limit)
+    for piece in pieces:
+        assert len(piece) <= limit
+        assert piece.count("<") == piece.count(">")
+        assert piece.count("&") == piece.count(";")
