@@ -37,6 +37,7 @@ test: lint typecheck unit
 ## bench: the benchmarks (never part of `make test`)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/slack_events.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis

@@ -22,6 +22,9 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.middleware.authorization.async_single_team_authorization import (
+    AsyncSingleTeamAuthorization,
+)
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -169,6 +172,7 @@ class SlackPlatform:
         self._groups: dict[str, str] = {}  # configured group id -> handle
         self._group_members: dict[str, tuple[float, frozenset[str]]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._lookups: dict[str, asyncio.Lock] = {}
         self._last_post: dict[str, float] = {}
         self._watched: list[str] = []
         self._backfill: asyncio.Task[None] | None = None
@@ -186,6 +190,11 @@ class SlackPlatform:
             ) from None
         self._team = str(auth["team_id"])
         self._bot_user = str(auth["user_id"])
+        for middleware in self.app._async_middleware_list:
+            # bolt asks auth.test lazily, once per request until the first answer is back: a
+            # burst of events at start would make one call each. Hand it the answer we have.
+            if isinstance(middleware, AsyncSingleTeamAuthorization):
+                middleware.auth_test_result = middleware.auth_test_result or auth
         self._check_scopes(auth.headers)
         await self._resolve_groups()
         await self._bind_channels()
@@ -386,38 +395,58 @@ class SlackPlatform:
 
     # -- members -----------------------------------------------------------------------
 
+    def _fresh(self, fetched: float) -> bool:
+        return time.monotonic() - fetched < self._cache_seconds
+
+    def _lookup_lock(self, key: str) -> asyncio.Lock:
+        # One lookup per key at a time: a burst of events from one member (a redelivery, a
+        # backfill) must not become a burst of identical API calls.
+        return self._lookups.setdefault(key, asyncio.Lock())
+
     async def _member(self, user: str) -> _Member:
         cached = self._members.get(user)
-        if cached is not None and time.monotonic() - cached.fetched < self._cache_seconds:
+        if cached is not None and self._fresh(cached.fetched):
             return cached
-        try:
-            info = (await self.client.users_info(user=user)).get("user") or {}
-        except SlackApiError as error:
-            log.warning("slack: users.info %s failed: %s", user, error.response.get("error"))
-            info = {}
-        profile = info.get("profile") or {}
-        name = str(profile.get("display_name") or info.get("name") or user)
-        member = _Member(name, info.get("tz"), bool(info.get("is_bot")), time.monotonic())
-        self._members[user] = member
-        return member
+        async with self._lookup_lock("user:" + user):
+            cached = self._members.get(user)
+            if cached is not None and self._fresh(cached.fetched):
+                return cached
+            try:
+                info = (await self.client.users_info(user=user)).get("user") or {}
+            except SlackApiError as error:
+                log.warning("slack: users.info %s failed: %s", user, error.response.get("error"))
+                info = {}
+            profile = info.get("profile") or {}
+            name = str(profile.get("display_name") or info.get("name") or user)
+            member = _Member(name, info.get("tz"), bool(info.get("is_bot")), time.monotonic())
+            self._members[user] = member
+            return member
+
+    async def _group_members_of(self, group_id: str) -> frozenset[str]:
+        cached = self._group_members.get(group_id)
+        if cached is not None and self._fresh(cached[0]):
+            return cached[1]
+        async with self._lookup_lock("group:" + group_id):
+            cached = self._group_members.get(group_id)
+            if cached is not None and self._fresh(cached[0]):
+                return cached[1]
+            try:
+                listing = await self.client.usergroups_users_list(usergroup=group_id)
+                users = frozenset(str(user) for user in listing.get("users") or [])
+            except SlackApiError as error:
+                log.warning(
+                    "slack: usergroups.users.list %s failed: %s",
+                    group_id,
+                    error.response.get("error"),
+                )
+                users = cached[1] if cached else frozenset()
+            self._group_members[group_id] = (time.monotonic(), users)
+            return users
 
     async def _roles(self, user: str) -> frozenset[str]:
         roles: set[str] = set()
         for group_id, handle in self._groups.items():
-            cached = self._group_members.get(group_id)
-            if cached is None or time.monotonic() - cached[0] >= self._cache_seconds:
-                try:
-                    listing = await self.client.usergroups_users_list(usergroup=group_id)
-                    cached = (time.monotonic(), frozenset(listing.get("users") or []))
-                except SlackApiError as error:
-                    log.warning(
-                        "slack: usergroups.users.list %s failed: %s",
-                        group_id,
-                        error.response.get("error"),
-                    )
-                    cached = (time.monotonic(), cached[1] if cached else frozenset())
-                self._group_members[group_id] = cached
-            if user in cached[1]:
+            if user in await self._group_members_of(group_id):
                 roles.update((group_id, handle))
         return frozenset(roles)
 

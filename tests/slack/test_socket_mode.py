@@ -176,3 +176,21 @@ async def test_the_client_reconnects_after_the_socket_drops(
     )
     await fake.wait_ack(await fake.push_envelope("events_api", body))
     assert [e.text for e in sink.events(MessageReceived)] == ["back"]
+
+
+async def test_a_burst_of_events_makes_one_lookup_per_member(
+    fake: FakeSlack, start_platform: Factory
+) -> None:
+    _, sink, _ = await start_platform("socket")
+    envelopes = []
+    for n in range(30):
+        event = message_event("C0GENERAL", ("UALICE", "UFRAN")[n % 2], f"m{n}", fake.next_ts())
+        envelopes.append(
+            await fake.push_envelope("events_api", event_callback(event, event_id=f"B{n}"))
+        )
+    for envelope in envelopes:
+        await fake.wait_ack(envelope)
+    assert len(sink.events(MessageReceived)) == 30
+    assert sorted(c.args["user"] for c in fake.calls_to("users.info")) == ["UALICE", "UFRAN"]
+    assert len(fake.calls_to("usergroups.users.list")) == 1
+    assert len(fake.calls_to("auth.test")) == 1  # the start-up check's answer serves bolt too
