@@ -149,6 +149,7 @@ class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     base_url: str = "http://127.0.0.1:8080"
+    archive: str = "public"  # "public", "private" (ARCHIVE_TOKEN in the URL) or "off"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +158,15 @@ class LinkSettings:
 
     react: bool = True
     reaction: str = "bookmark"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSettings:
+    """How the weekly digest picks its links."""
+
+    top_links: int = 10
+    per_domain: int = 2  # at most this many links from one site
+    per_sharer: int = 3  # at most this many links led by one member
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +240,7 @@ class Config:
     retention: RetentionSettings = RetentionSettings()
     web: WebSettings = WebSettings()
     links: LinkSettings = LinkSettings()
+    digest: DigestSettings = DigestSettings()
     console: ConsoleSettings = ConsoleSettings()
     discord: DiscordSettings = DiscordSettings()
     slack: SlackSettings = SlackSettings()
@@ -251,6 +262,7 @@ class Secrets:
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
+    archive_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Secrets:
@@ -261,6 +273,7 @@ class Secrets:
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
             slack_app_token=env.get("SLACK_APP_TOKEN") or None,
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+            archive_token=env.get("ARCHIVE_TOKEN") or None,
         )
 
     @property
@@ -329,12 +342,21 @@ def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config
             host=host,
             port=port,
             base_url=section.text("base_url", f"http://{host}:{port}").rstrip("/"),
+            archive=section.text("archive", "public", choices=("public", "private", "off")),
         )
         section.finish()
     links = LinkSettings()
     if (section := root.table("links")) is not None:
         links = LinkSettings(
             react=section.boolean("react", True), reaction=section.text("reaction", "bookmark")
+        )
+        section.finish()
+    digest = DigestSettings()
+    if (section := root.table("digest")) is not None:
+        digest = DigestSettings(
+            top_links=section.integer("top_links", 10, minimum=1, maximum=50),
+            per_domain=section.integer("per_domain", 2, minimum=1, maximum=50),
+            per_sharer=section.integer("per_sharer", 3, minimum=1, maximum=50),
         )
         section.finish()
     console = ConsoleSettings()
@@ -392,6 +414,7 @@ def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config
         retention=retention,
         web=web,
         links=links,
+        digest=digest,
         console=console,
         discord=discord,
         slack=slack,
