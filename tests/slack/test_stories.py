@@ -328,3 +328,24 @@ async def test_http_mode_needs_the_web_server(fake: FakeSlack, tmp_path: Path) -
             await app.start()
     finally:
         await app.stop()
+
+
+async def test_a_display_name_never_makes_a_facilitator(fake: FakeSlack, tmp_path: Path) -> None:
+    config = story_config(fake, tmp_path)
+    config = parse_config(
+        {
+            "storage": {"url": config.storage.url},
+            "web": {"enabled": False},
+            "console": {"enabled": False},
+            "slack": {"mode": "socket", "api_base_url": fake.api_url},
+            "communities": [
+                {"name": "demo", "slack": {"channels": ["general"], "facilitators": ["UFRAN"]}}
+            ],
+        }
+    )
+    fake.add_user("UMALLORY", "UFRAN")  # Mallory's display name is Fran's member id
+    async with SlackStory(fake, config) as story:
+        refused = await story.command("schedule Kick-off tomorrow", "UMALLORY")
+        assert "Only facilitators can use" in answer_text(refused)
+        done = await story.command("schedule Kick-off tomorrow", "UFRAN")
+        assert answer_text(done) == "Scheduled Kick-off at tomorrow"
