@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from adapters import slack_translate
 from adapters.console import ConsolePlatform
 from adapters.slack_adapter import SlackPlatform
 from bot.app import Application
@@ -349,3 +350,52 @@ async def test_a_display_name_never_makes_a_facilitator(fake: FakeSlack, tmp_pat
         assert "Only facilitators can use" in answer_text(refused)
         done = await story.command("schedule Kick-off tomorrow", "UFRAN")
         assert answer_text(done) == "Scheduled Kick-off at tomorrow"
+
+
+async def test_the_weekly_digest_is_posted_as_block_kit_once(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    config = story_config(fake, tmp_path)
+    config = parse_config(
+        {
+            "storage": {"url": config.storage.url},
+            "web": {"enabled": False},
+            "console": {"enabled": False},
+            "slack": {"mode": "socket", "api_base_url": fake.api_url},
+            "communities": [
+                {
+                    "name": "demo",
+                    "slack": {
+                        "channels": ["general", "resources"],
+                        "digest": "resources",
+                        "facilitator_roles": ["S0FACILS"],
+                    },
+                }
+            ],
+        }
+    )
+    async with SlackStory(fake, config) as story:
+        shared = []
+        for n, user in enumerate(("UALICE", "UFRAN", "UALICE")):
+            text = f"worth it <https://site{n}.example.org/post&amp;x|post {n}> & <more>"
+            shared.append(fake.add_message("C0GENERAL", user, text))
+            await story.event(message_event("C0GENERAL", user, text, shared[-1]["ts"]), f"Ed{n}")
+        year, week, _ = slack_translate.ts_to_datetime(shared[0]["ts"]).isocalendar()
+        iso = f"{year}-W{week:02d}"
+        refused = await story.command(f"digest post {iso}", "UALICE")
+        assert "Only facilitators can use `/facilitator digest post`" in answer_text(refused)
+        answer = await story.command(f"digest post {iso}", "UFRAN")
+        assert answer_text(answer) == f"Posted the {iso} digest to 1 channel(s)."
+        [digest] = fake.posted("C0RESOURCE")
+        blocks = digest["blocks"]
+        assert blocks[0] == {
+            "type": "header",
+            "text": {"type": "plain_text", "text": f"Weekly digest · demo · {iso}"},
+        }
+        body = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+        assert "<https://site0.example.org/post&amp;x>" in body
+        assert "<more>" not in body  # member text is escaped, never markup
+        assert "“alice: worth it post 0 &amp; &lt;more&gt;”" in body
+        again = await story.command(f"digest post {iso}", "UFRAN")
+        assert answer_text(again) == f"The {iso} digest was already posted to every digest channel."
+        assert len(fake.posted("C0RESOURCE")) == 1
