@@ -399,3 +399,26 @@ async def test_the_weekly_digest_is_posted_as_block_kit_once(
         again = await story.command(f"digest post {iso}", "UFRAN")
         assert answer_text(again) == f"The {iso} digest was already posted to every digest channel."
         assert len(fake.posted("C0RESOURCE")) == 1
+
+
+async def test_edits_add_shares_and_deletions_remove_them(fake: FakeSlack, tmp_path: Path) -> None:
+    async with SlackStory(fake, story_config(fake, tmp_path)) as story:
+        message = fake.add_message("C0GENERAL", "UALICE", "nothing yet")
+        await story.event(
+            message_event("C0GENERAL", "UALICE", message["text"], message["ts"]), "Ee1"
+        )
+        changed = fake.edit_message("C0GENERAL", message["ts"], "now <https://example.org/e>")
+        await story.event(changed, "Ee2")
+        await story.event(changed, "Ee2", retry=1)
+        assert await story.count(shares) == 1
+        deleted = {
+            "type": "message",
+            "subtype": "message_deleted",
+            "channel": "C0GENERAL",
+            "hidden": True,
+            "deleted_ts": message["ts"],
+            "event_ts": fake.next_ts(),
+            "previous_message": dict(message),
+        }
+        await story.event(deleted, "Ee3")
+        assert await story.count(shares) == 0
