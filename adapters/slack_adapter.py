@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -187,6 +188,12 @@ class SlackPlatform:
             raise ConfigError(
                 f"slack: SLACK_BOT_TOKEN was refused ({error.response.get('error')}); copy the "
                 "Bot User OAuth Token from the app's OAuth & Permissions page again"
+            ) from None
+        except (aiohttp.ClientError, TimeoutError, SlackClientError) as error:
+            problem = str(error) or type(error).__name__
+            raise PlatformError(
+                f"slack: cannot reach {self._settings.api_base_url} ({problem}); "
+                "check the network, or [slack] api_base_url in the config"
             ) from None
         self._team = str(auth["team_id"])
         self._bot_user = str(auth["user_id"])

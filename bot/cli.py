@@ -16,6 +16,7 @@ from bot.app import Application, console_wanted
 from bot.core import markup
 from bot.core.clock import SystemClock
 from bot.core.config import Config, ConfigError, Secrets, load_config
+from bot.core.platform import PlatformError
 from bot.core.refs import MemberRef
 from bot.digest.render import to_html, to_json, to_markdown
 from bot.digest.weeks import resolve_week
@@ -120,6 +121,10 @@ async def _run(config: Config, secrets: Secrets) -> int:
         print(error, file=sys.stderr)
         await app.stop()
         return EXIT_CONFIG
+    except PlatformError as error:  # a platform could not connect (network, service down)
+        print(error, file=sys.stderr)
+        await app.stop()
+        return 1
     names = ", ".join(platform.name for platform in app.platforms) or "none"
     if not secrets.any_platform and console_wanted(config, secrets):
         log.info("no platform tokens in the environment: running the console adapter")

@@ -15,11 +15,20 @@ from bot.core import (
     MemberRef,
     MessageEdited,
     MessageReceived,
+    PlatformError,
     Purpose,
     Secrets,
 )
 from tests.fakes.slack_server import BOT_TOKEN, FakeSlack, event_callback, message_event
-from tests.slack.conftest import START, Factory, RecordingSink, commands, eventually, slack_config
+from tests.slack.conftest import (
+    START,
+    Factory,
+    RecordingSink,
+    commands,
+    eventually,
+    secrets,
+    slack_config,
+)
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -218,3 +227,16 @@ async def test_refused_tokens_stop_the_start_with_the_fix(fake: FakeSlack) -> No
             await platform.start(RecordingSink())
         await platform.stop()
     assert fake.socket_connections == 0
+
+
+async def test_an_unreachable_slack_is_one_clear_error(fake: FakeSlack) -> None:
+    config = slack_config(fake)
+    await fake.stop()  # nothing listens there any more
+    platform = SlackPlatform(
+        config, secrets(), CommunityDirectory(config), commands(), ManualClock(START)
+    )
+    with pytest.raises(
+        PlatformError, match=r"cannot reach http://127\.0\.0\.1:\d+/api/ .*api_base_url"
+    ):
+        await platform.start(RecordingSink())
+    await platform.stop()
