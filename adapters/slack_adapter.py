@@ -505,7 +505,18 @@ class SlackPlatform:
         sink = self._require_sink()
         team = str(body.get("team_id") or self._team)
         authors = await self._authors(team, tr.users_in_event(body))
-        event = tr.translate_event(body, team, authors)
+        try:
+            event = tr.translate_event(body, team, authors)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            # acknowledged and dropped: a payload that cannot be read will not improve on retry
+            log.warning(
+                "slack: ignored a malformed %s event %s (%s: %s)",
+                (body.get("event") or {}).get("type"),
+                body.get("event_id"),
+                type(error).__name__,
+                error,
+            )
+            return
         if event is not None:
             await sink.deliver(event)
 
@@ -609,6 +620,8 @@ class SlackPlatform:
             self.client.conversations_history, channel=channel, oldest=f"{max(lookback, 0):.6f}"
         ):
             ts = str(message.get("ts"))
+            if not tr.is_ts(ts):
+                continue
             if tr.ts_to_cursor(ts) > since:
                 missed[ts] = message
             elif self._edited_since(message, since):
@@ -619,7 +632,7 @@ class SlackPlatform:
                     self.client.conversations_replies, channel=channel, ts=ts, oldest=since_ts
                 ):
                     reply_ts = str(reply.get("ts"))
-                    if reply_ts != ts and tr.ts_to_cursor(reply_ts) > since:
+                    if tr.is_ts(reply_ts) and reply_ts != ts and tr.ts_to_cursor(reply_ts) > since:
                         missed[reply_ts] = reply
         ordered = sorted(missed.values(), key=lambda m: tr.ts_to_cursor(str(m.get("ts"))))
         changed = sorted(edited.values(), key=lambda m: tr.ts_to_cursor(str(m["edited"]["ts"])))
@@ -639,8 +652,8 @@ class SlackPlatform:
 
     @staticmethod
     def _edited_since(message: dict[str, Any], since: str) -> bool:
-        edited = (message.get("edited") or {}).get("ts")
-        return bool(edited) and tr.ts_to_cursor(str(edited)) > since
+        edited = str((message.get("edited") or {}).get("ts"))
+        return tr.is_ts(edited) and tr.ts_to_cursor(edited) > since
 
     # -- outbound ----------------------------------------------------------------------
 

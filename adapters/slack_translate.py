@@ -7,6 +7,7 @@ tested on recorded payloads.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,6 +60,14 @@ def channel_ref(team: str, channel: str) -> ChannelRef:
 def member_ref(team: str, user: str) -> MemberRef:
     """A Slack member as a core reference."""
     return MemberRef(PLATFORM, team, user)
+
+
+_TS = re.compile(r"^\d{1,12}(\.\d{1,6})?$")
+
+
+def is_ts(value: object) -> bool:
+    """True for a well-formed Slack message timestamp such as "1790000001.000100"."""
+    return isinstance(value, str) and _TS.match(value) is not None
 
 
 def ts_to_cursor(ts: str) -> str:

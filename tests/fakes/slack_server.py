@@ -494,9 +494,9 @@ class FakeSlack:
         top = [
             m
             for m in channel.messages
-            if oldest < float(m["ts"]) < latest and m.get("thread_ts", m["ts"]) == m["ts"]
+            if oldest < _number(m["ts"]) < latest and m.get("thread_ts", m["ts"]) == m["ts"]
         ]
-        top.sort(key=lambda m: float(m["ts"]), reverse=True)
+        top.sort(key=lambda m: _number(m["ts"]), reverse=True)
         page, cursor = self._page(top, args)
         return {
             "ok": True,
@@ -517,9 +517,9 @@ class FakeSlack:
         replies = [
             m
             for m in channel.messages
-            if m.get("thread_ts") == ts and m["ts"] != ts and float(m["ts"]) > oldest
+            if m.get("thread_ts") == ts and m["ts"] != ts and _number(m["ts"]) > oldest
         ]
-        replies.sort(key=lambda m: float(m["ts"]))
+        replies.sort(key=lambda m: _number(m["ts"]))
         page, cursor = self._page([parent, *replies], args)
         return {
             "ok": True,
@@ -604,6 +604,14 @@ class FakeSlack:
             if item["id"] not in self.uploads:
                 return {"ok": False, "error": "file_not_found"}
         return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+
+
+def _number(ts: str) -> float:
+    """A ts as a number; an unreadable one (a test planting garbage) sorts as the newest."""
+    try:
+        return float(ts)
+    except ValueError:
+        return 1e11
 
 
 def _valid_blocks(blocks: list[dict[str, Any]]) -> bool:

@@ -200,3 +200,31 @@ async def test_a_failing_sink_gets_no_ack_so_slack_retries(
 async def test_socket_mode_serves_no_http_routes(start_platform: Factory) -> None:
     platform, _, _ = await start_platform("socket")
     assert platform.http_routes() == []
+
+
+async def test_a_malformed_event_is_acknowledged_logged_and_skipped(
+    fake: FakeSlack,
+    start_platform: Factory,
+    http_endpoint,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    platform, sink, _ = await start_platform("http")
+    url = await http_endpoint(platform)
+    broken = {
+        "type": "reaction_added",
+        "user": "UALICE",
+        "reaction": "x",
+        "event_ts": "soon",
+        "item": {"type": "message", "channel": "C0GENERAL", "ts": "1.0"},
+    }
+    status, _ = await post_signed(
+        session, url, json.dumps(event_callback(broken, event_id="EvBad"))
+    )
+    assert status == 200 and sink.deliveries == []
+    assert "ignored a malformed reaction_added event EvBad" in caplog.text
+    ok = event_callback(
+        message_event("C0GENERAL", "UALICE", "fine", fake.next_ts()), event_id="EvOk"
+    )
+    assert (await post_signed(session, url, json.dumps(ok)))[0] == 200
+    assert len(sink.events(MessageReceived)) == 1

@@ -194,6 +194,7 @@ async def test_backfill_pages_through_long_history(
     sink.cursors[GENERAL] = "00" + anchor["ts"]
     for n in range(450):
         fake.add_message("C0GENERAL", "UALICE", f"m{n}")
+    fake.channels["C0GENERAL"].messages.append({"type": "message", "ts": "later", "text": "?"})
     platform, _, _ = await start_platform(sink=sink)
     await platform.wait_backfilled()
     assert [e.text for e in sink.events(MessageReceived)] == [f"m{n}" for n in range(450)]

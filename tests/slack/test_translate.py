@@ -242,3 +242,14 @@ def test_split_never_cuts_a_link_or_a_date(segments: list[str], limit: int) -> N
         assert len(piece) <= limit
         assert piece.count("<") == piece.count(">")
         assert piece.count("&") == piece.count(";")
+
+
+@settings(deadline=None)
+@given(st.text(max_size=2000), st.integers(0, 10**11), st.integers(0, 999_999))
+def test_any_member_text_becomes_a_message(text: str, seconds: int, micros: int) -> None:
+    ts = f"{seconds}.{micros:06d}"
+    body = event_callback(message_event("C1", "UALICE", text, ts), event_id="E")
+    event = tr.translate_event(body, "T1", AUTHORS)
+    assert isinstance(event, MessageReceived)
+    assert event.text == tr.inbound_text(text) and event.cursor == tr.ts_to_cursor(ts)
+    assert tr.is_ts(ts) and not tr.is_ts("soon") and not tr.is_ts("1.2.3")
