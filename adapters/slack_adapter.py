@@ -488,8 +488,7 @@ class SlackPlatform:
             await self._on_action(body)
 
         async def on_view(ack: AsyncAck, body: dict[str, Any]) -> None:
-            await ack()
-            await self._on_view(body)
+            await self._on_view(ack, body)
 
         self.app.event(re.compile(r".+"))(on_event)
         self.app.command(self._settings.command)(on_command)
@@ -566,12 +565,18 @@ class SlackPlatform:
         if event is not None:
             await sink.deliver(event)
 
-    async def _on_view(self, body: dict[str, Any]) -> None:
+    async def _on_view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         sink = self._require_sink()
+        try:
+            path, text, channel, response_url = tr.modal_submission(body, self._commands)
+        except tr.ModalError as problem:
+            # the form stays open with the problem shown under the field
+            await ack(response_action="errors", errors={problem.field: str(problem)})
+            return
+        await ack()
         user = body.get("user") or {}
         team = str((body.get("team") or {}).get("id") or user.get("team_id") or self._team)
         author = await self.author(team, str(user.get("id")))
-        path, text, channel, response_url = tr.modal_submission(body, self._commands)
         view_id = (body.get("view") or {}).get("id")
         await sink.deliver(
             CommandInvoked(

@@ -395,21 +395,32 @@ def command_modal(
 _QUOTE_PAIRS = (('"', '"'), ("'", "'"), ("“", "”"), ("‘", "’"), ("«", "»"))
 
 
-def _quoted(value: str) -> str:
+class ModalError(ValueError):
+    """A form field that cannot become a command argument; `field` names its block."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(problem)
+        self.field = field
+
+
+def _quoted(field: str, value: str) -> str:
     for opening, closing in _QUOTE_PAIRS:
         if opening not in value and closing not in value:
             return f"{opening}{value}{closing}"
-    raise ValueError("a value uses every kind of quote; remove some of them")
+    raise ModalError(field, "This uses every kind of quote mark; remove some of them.")
 
 
 def modal_submission(
-    payload: Mapping[str, Any], spec_for: CommandTable
+    payload: Mapping[str, Any], commands: CommandTable
 ) -> tuple[tuple[str, ...], str, str, str | None]:
-    """A submitted command modal as (path, argument text, channel, response_url)."""
+    """A submitted command modal as (path, argument text, channel, response_url).
+
+    Raises `ModalError` for a value that cannot be written as an argument.
+    """
     view = payload.get("view") or {}
     metadata = json.loads(str(view.get("private_metadata") or "{}"))
     path = tuple(str(part) for part in metadata.get("path") or ())
-    spec = spec_for.resolve(path).spec
+    spec = commands.resolve(path).spec
     state = (view.get("state") or {}).get("values") or {}
     words: list[str] = []
     for param in spec.params:
@@ -419,7 +430,7 @@ def modal_submission(
             value = entry["selected_option"].get("value")
         if value is None or value == "":
             continue
-        words.append(f"{param.name}={_quoted(str(value))}")
+        words.append(f"{param.name}={_quoted(param.name, str(value))}")
     return path, " ".join(words), str(metadata.get("channel") or ""), metadata.get("response_url")
 
 
@@ -470,7 +481,7 @@ def render_mrkdwn(text: str) -> str:
             case markup.Code():
                 out.append(_wrapped(span.text, "`"))
             case markup.Link():
-                if span.label == span.url:
+                if span.is_bare:
                     out.append(f"<{_link_url(span.url)}>")
                 else:
                     out.append(f"<{_link_url(span.url)}|{escape(span.label)}>")

@@ -194,3 +194,26 @@ async def test_a_burst_of_events_makes_one_lookup_per_member(
     assert sorted(c.args["user"] for c in fake.calls_to("users.info")) == ["UALICE", "UFRAN"]
     assert len(fake.calls_to("usergroups.users.list")) == 1
     assert len(fake.calls_to("auth.test")) == 1  # the start-up check's answer serves bolt too
+
+
+async def test_a_form_value_that_cannot_be_an_argument_keeps_the_form_open(
+    fake: FakeSlack, start_platform: Factory
+) -> None:
+    _, sink, _ = await start_platform("socket")
+    command = slash_command(
+        "/facilitator",
+        "schedule",
+        user="UFRAN",
+        channel="C0GENERAL",
+        response_url=fake.new_response_url(),
+    )
+    await fake.wait_ack(await fake.push_envelope("slash_commands", command))
+    [view] = fake.views
+    title = "\"'“”‘’«»"
+    submitted = view_submission(view, {"title": title, "when": "now", "minutes": "5"}, user="UFRAN")
+    ack = await fake.wait_ack(await fake.push_envelope("interactive", submitted))
+    assert ack == {
+        "response_action": "errors",
+        "errors": {"title": "This uses every kind of quote mark; remove some of them."},
+    }
+    assert sink.deliveries == []
