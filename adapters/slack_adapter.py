@@ -124,6 +124,7 @@ class SlackPlatform:
         thread_lookback: timedelta = timedelta(days=7),
         ping_interval: float = 10.0,
         max_rate_limit_retries: int = 3,
+        max_connection_retries: int = 2,
     ) -> None:
         settings = config.slack
         if not secrets.slack_bot_token:
@@ -150,7 +151,7 @@ class SlackPlatform:
         self._ping_interval = ping_interval
         self._retry_handlers = [
             AsyncRateLimitErrorRetryHandler(max_retry_count=max_rate_limit_retries),
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncConnectionErrorRetryHandler(max_retry_count=max_connection_retries),
         ]
         self.client = AsyncWebClient(
             token=secrets.slack_bot_token,

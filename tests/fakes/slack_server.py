@@ -132,9 +132,7 @@ class FakeSlack:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = int(self._runner.addresses[0][1])
         return self
 
     async def stop(self) -> None:
@@ -287,6 +285,11 @@ class FakeSlack:
         """Wait for the bot to acknowledge an envelope; returns the ack's payload, if any."""
         await self.wait_for(lambda: envelope_id in self.acks, within)
         return self.acks[envelope_id]
+
+    @property
+    def connected(self) -> bool:
+        """True while a Socket Mode client is connected."""
+        return bool(self._sockets)
 
     async def wait_connected(self, within: float = 5.0) -> None:
         """Wait until a Socket Mode client is connected."""

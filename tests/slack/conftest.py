@@ -201,8 +201,7 @@ async def http_endpoint() -> AsyncIterator[Callable[[SlackPlatform], Awaitable[s
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         runners.append(runner)
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return f"http://127.0.0.1:{port}/slack/events"
+        return f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
 
     yield serve
     for runner in runners:

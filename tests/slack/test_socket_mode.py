@@ -170,7 +170,7 @@ async def test_the_client_reconnects_after_the_socket_drops(
 ) -> None:
     _, sink, _ = await start_platform("socket", ping_interval=0.2)
     await fake.drop_connections()
-    await eventually(lambda: fake.socket_connections >= 2 and bool(fake._sockets), within=10)
+    await eventually(lambda: fake.socket_connections >= 2 and fake.connected, within=10)
     body = event_callback(
         message_event("C0GENERAL", "UALICE", "back", fake.next_ts()), event_id="Ev7"
     )

@@ -234,7 +234,12 @@ async def test_an_unreachable_slack_is_one_clear_error(fake: FakeSlack) -> None:
     config = slack_config(fake)
     await fake.stop()  # nothing listens there any more
     platform = SlackPlatform(
-        config, secrets(), CommunityDirectory(config), commands(), ManualClock(START)
+        config,
+        secrets(),
+        CommunityDirectory(config),
+        commands(),
+        ManualClock(START),
+        max_connection_retries=0,
     )
     with pytest.raises(
         PlatformError, match=r"cannot reach http://127\.0\.0\.1:\d+/api/ .*api_base_url"
