@@ -6,6 +6,7 @@ from the environment (see `Secrets`), and a secret-looking value in the file is 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -170,6 +171,25 @@ class DigestSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedSettings:
+    """How member and community feeds are polled."""
+
+    poll_minutes: int = 60
+    max_failures: int = 5  # then the feed is paused and its owner told
+    concurrency: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    """Outbound HTTP (link previews, feeds)."""
+
+    allow_networks: tuple[str, ...] = ()  # e.g. ["10.0.0.0/8"] to reach a private blog on purpose
+    timeout_seconds: int = 15
+    max_bytes: int = 2_000_000
+    previews: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class ConsoleSettings:
     """The terminal adapter."""
 
@@ -223,6 +243,7 @@ class CommunitySettings:
     timezone: str = "UTC"
     language: str = "en"
     platforms: Mapping[str, PlatformChannels] = field(default_factory=dict)
+    feeds: tuple[str, ...] = ()  # community feeds facilitators follow for the digest
 
     @property
     def zone(self) -> ZoneInfo:
@@ -241,6 +262,8 @@ class Config:
     web: WebSettings = WebSettings()
     links: LinkSettings = LinkSettings()
     digest: DigestSettings = DigestSettings()
+    feeds: FeedSettings = FeedSettings()
+    fetch: FetchSettings = FetchSettings()
     console: ConsoleSettings = ConsoleSettings()
     discord: DiscordSettings = DiscordSettings()
     slack: SlackSettings = SlackSettings()
@@ -310,13 +333,19 @@ def _community(table: _Table, index: int) -> CommunitySettings:
             "timezone", f'{zone!r} is not a time zone; use an IANA name such as "Europe/Berlin"'
         ) from None
     language = table.text("language", "en")
+    feeds = table.texts("feeds")
+    for url in feeds:
+        if not url.startswith(("http://", "https://")):
+            raise table.fail("feeds", f"{url!r} is not an http(s) address")
     platforms: dict[str, PlatformChannels] = {}
     for platform in _PLATFORMS:
         section = table.table(platform)
         if section is not None:
             platforms[platform] = _platform_channels(section)
     table.finish()
-    return CommunitySettings(name=name, timezone=zone, language=language, platforms=platforms)
+    return CommunitySettings(
+        name=name, timezone=zone, language=language, platforms=platforms, feeds=feeds
+    )
 
 
 def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config:
@@ -357,6 +386,31 @@ def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config
             top_links=section.integer("top_links", 10, minimum=1, maximum=50),
             per_domain=section.integer("per_domain", 2, minimum=1, maximum=50),
             per_sharer=section.integer("per_sharer", 3, minimum=1, maximum=50),
+        )
+        section.finish()
+    feeds = FeedSettings()
+    if (section := root.table("feeds")) is not None:
+        feeds = FeedSettings(
+            poll_minutes=section.integer("poll_minutes", 60, minimum=5, maximum=10_080),
+            max_failures=section.integer("max_failures", 5, minimum=1, maximum=100),
+            concurrency=section.integer("concurrency", 20, minimum=1, maximum=200),
+        )
+        section.finish()
+    fetch = FetchSettings()
+    if (section := root.table("fetch")) is not None:
+        networks = section.texts("allow_networks")
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise section.fail(
+                    "allow_networks", f'{network!r} is not a network; write e.g. "10.0.0.0/8"'
+                ) from None
+        fetch = FetchSettings(
+            allow_networks=networks,
+            timeout_seconds=section.integer("timeout_seconds", 15, minimum=1, maximum=300),
+            max_bytes=section.integer("max_bytes", 2_000_000, minimum=10_000, maximum=50_000_000),
+            previews=section.boolean("previews", True),
         )
         section.finish()
     console = ConsoleSettings()
@@ -415,6 +469,8 @@ def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config
         web=web,
         links=links,
         digest=digest,
+        feeds=feeds,
+        fetch=fetch,
         console=console,
         discord=discord,
         slack=slack,
