@@ -8,11 +8,14 @@ import time
 import aiohttp
 import pytest
 
+from adapters.slack_adapter import SlackPlatform
 from bot.core import (
     Answer,
     ButtonPressed,
     CommandInvoked,
+    CommunityDirectory,
     Content,
+    ManualClock,
     MessageReceived,
     ReactionAdded,
 )
@@ -25,7 +28,7 @@ from tests.fakes.slack_server import (
     post_signed,
     slash_command,
 )
-from tests.slack.conftest import Factory, eventually
+from tests.slack.conftest import START, Factory, commands, eventually, secrets, slack_config
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -228,3 +231,17 @@ async def test_a_malformed_event_is_acknowledged_logged_and_skipped(
     )
     assert (await post_signed(session, url, json.dumps(ok)))[0] == 200
     assert len(sink.events(MessageReceived)) == 1
+
+
+async def test_requests_before_start_are_turned_away_with_503(
+    fake: FakeSlack, http_endpoint, session: aiohttp.ClientSession
+) -> None:
+    config = slack_config(fake, "http")
+    platform = SlackPlatform(
+        config, secrets(), CommunityDirectory(config), commands(), ManualClock(START)
+    )
+    url = await http_endpoint(platform)
+    body = json.dumps(
+        event_callback(message_event("C0GENERAL", "UALICE", "x", "1.000000"), event_id="E")
+    )
+    assert (await post_signed(session, url, body))[0] == 503  # Slack retries it later
