@@ -422,3 +422,33 @@ async def test_edits_add_shares_and_deletions_remove_them(fake: FakeSlack, tmp_p
         }
         await story.event(deleted, "Ee3")
         assert await story.count(shares) == 0
+
+
+async def test_two_communities_in_one_workspace_never_mix(fake: FakeSlack, tmp_path: Path) -> None:
+    config = parse_config(
+        {
+            "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'two.db'}"},
+            "web": {"enabled": False},
+            "console": {"enabled": False},
+            "slack": {"mode": "socket", "api_base_url": fake.api_url},
+            "communities": [
+                {"name": "alpha", "slack": {"channels": ["general"], "facilitators": ["UFRAN"]}},
+                {"name": "beta", "slack": {"channels": ["resources"], "facilitators": ["UALICE"]}},
+            ],
+        }
+    )
+    async with SlackStory(fake, config) as story:
+        for channel, event_id in (("C0GENERAL", "Ea"), ("C0RESOURCE", "Eb")):
+            await story.event(
+                message_event(channel, "UALICE", "https://same.org", fake.next_ts()), event_id
+            )
+        async with story.app.database.reading() as conn:
+            rows = sorted(
+                (await conn.execute(select(links.c.community, links.c.canonical_url))).all()
+            )
+        assert rows == [("alpha", "https://same.org/"), ("beta", "https://same.org/")]
+        # Alice facilitates beta, not alpha: what she may do depends on where she asks
+        in_alpha = await story.command("schedule Kick-off now", "UALICE", channel="C0GENERAL")
+        in_beta = await story.command("schedule Kick-off now", "UALICE", channel="C0RESOURCE")
+        assert "Only facilitators" in answer_text(in_alpha)
+        assert answer_text(in_beta) == "Scheduled Kick-off at now"
