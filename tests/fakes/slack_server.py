@@ -110,6 +110,8 @@ class FakeSlack:
         self.views: list[dict[str, Any]] = []
         self.acks: dict[str, dict[str, Any] | None] = {}
         self.socket_connections = 0
+        self.echo_own_messages = True
+        self.echoed: list[str] = []  # envelope ids of echoed bot posts
         self._rate_limits: dict[str, list[int]] = {}  # method -> [remaining, retry_after]
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
@@ -263,6 +265,15 @@ class FakeSlack:
 
     # -- Socket Mode -------------------------------------------------------------------
 
+    async def _echo(self, channel: str, message: dict[str, Any]) -> None:
+        """Like Slack, send the bot's own post back to it as a message event."""
+        if not self._sockets:
+            return
+        event = {**message, "channel": channel, "event_ts": message["ts"]}
+        event["channel_type"] = "im" if channel.startswith("D") else "channel"
+        body = event_callback(event, event_id=f"Echo{next(self._ids)}", team_id=self.team_id)
+        self.echoed.append(await self.push_envelope("events_api", body))
+
     async def push_envelope(
         self, kind: str, payload: Mapping[str, Any], *, retry_attempt: int = 0
     ) -> str:
@@ -368,6 +379,8 @@ class FakeSlack:
         else:
             body = handler(args)
         args["_ok"] = body.get("ok", False)
+        if method == "chat.postMessage" and body.get("ok") and self.echo_own_messages:
+            await self._echo(body["channel"], body["message"])
         headers = {}
         if method == "auth.test":
             headers["x-oauth-scopes"] = ",".join(self.scopes)

@@ -20,7 +20,7 @@ from bot.core import CommandSpec, ConfigError, ManualClock, Param, Role
 from bot.core.actions import Action
 from bot.core.config import Config, parse_config
 from bot.services.base import CommandHandler, Invocation, Service, Transaction
-from bot.storage.schema import links, shares
+from bot.storage.schema import links, messages, shares
 from tests.fakes.slack_server import (
     FakeSlack,
     block_actions,
@@ -396,6 +396,11 @@ async def test_the_weekly_digest_is_posted_as_block_kit_once(
         assert "<https://site0.example.org/post&amp;x>" in body
         assert "<more>" not in body  # member text is escaped, never markup
         assert "“alice: worth it post 0 &amp; &lt;more&gt;”" in body
+        # Slack echoes the bot's own post back; it is acknowledged and not stored
+        [echo] = fake.echoed
+        await fake.wait_ack(echo)
+        await story.app.drain()
+        assert await story.count(messages) == 3
         again = await story.command(f"digest post {iso}", "UFRAN")
         assert answer_text(again) == f"The {iso} digest was already posted to every digest channel."
         assert len(fake.posted("C0RESOURCE")) == 1
