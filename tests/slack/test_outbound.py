@@ -190,3 +190,19 @@ async def test_posting_where_the_bot_is_not_is_a_platform_error(
         await platform.perform(
             Post(channel=ChannelRef("slack", "T0001", "C0PRIVATE"), content=Content(text="x"))
         )
+
+
+async def test_a_public_answer_and_an_answer_with_a_file(
+    fake: FakeSlack, start_platform: Factory
+) -> None:
+    platform, _, _ = await start_platform()
+    url = fake.new_response_url()
+    to = reply_ref("T0001", "UALICE", "C0GENERAL", url)
+    await platform.perform(Answer(to=to, content=Content(text="for everyone"), ephemeral=False))
+    chart = Attachment(filename="chart.png", data=b"\x89PNG...", mime_type="image/png")
+    await platform.perform(Answer(to=to, content=Content(text="your chart", attachment=chart)))
+    public, private = fake.responses[url.rsplit("/", 1)[1]]
+    assert (public["response_type"], private["response_type"]) == ("in_channel", "ephemeral")
+    assert list(fake.uploads.values()) == [b"\x89PNG..."]
+    [complete] = fake.calls_to("files.completeUploadExternal")
+    assert complete.args["channel_id"] == "DUALICE"  # files go privately, by direct message
