@@ -29,6 +29,7 @@ from bot.web.server import WebServerError
 log = logging.getLogger("facilitator")
 
 EXIT_CONFIG = 2
+EXIT_PLATFORM = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -121,10 +122,10 @@ async def _run(config: Config, secrets: Secrets) -> int:
         print(error, file=sys.stderr)
         await app.stop()
         return EXIT_CONFIG
-    except PlatformError as error:  # a platform could not connect (network, service down)
+    except PlatformError as error:  # a refused token, an unreachable platform
         print(error, file=sys.stderr)
         await app.stop()
-        return 1
+        return EXIT_PLATFORM
     names = ", ".join(platform.name for platform in app.platforms) or "none"
     if not secrets.any_platform and console_wanted(config, secrets):
         log.info("no platform tokens in the environment: running the console adapter")
