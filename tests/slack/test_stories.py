@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,14 @@ def story_config(fake: FakeSlack, tmp_path: Path, mode: str = "socket", **extra:
 class SlackStory:
     """The application with a Slack platform (pacing off) against the fake."""
 
-    def __init__(self, fake: FakeSlack, config: Config, *, console: bool = False) -> None:
+    def __init__(
+        self,
+        fake: FakeSlack,
+        config: Config,
+        *,
+        console: bool = False,
+        also: Callable[[Application, ManualClock], list[Any]] | None = None,
+    ) -> None:
         self.fake = fake
         self.clock = ManualClock(START)
         self.app = Application(config, secrets=secrets(), clock=self.clock)
@@ -104,6 +111,8 @@ class SlackStory:
                 export_dir=Path("."),
             )
             platforms.append(self.console)
+        if also is not None:  # more platforms on the same application (Discord)
+            platforms.extend(also(self.app, self.clock))
         self.app._given_platforms = platforms
 
     async def __aenter__(self) -> SlackStory:
