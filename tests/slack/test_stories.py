@@ -108,7 +108,7 @@ class SlackStory:
                 self.clock,
                 lines=_no_input(),
                 out=self.console_out,
-                export_dir=Path("."),
+                export_dir=Path(config.storage.url.split("///", 1)[1]).parent,
             )
             platforms.append(self.console)
         if also is not None:  # more platforms on the same application (Discord)
