@@ -186,7 +186,7 @@ class SlackPlatform:
         try:
             auth = await self.client.auth_test()
         except SlackApiError as error:
-            raise ConfigError(
+            raise PlatformError(
                 f"slack: SLACK_BOT_TOKEN was refused ({error.response.get('error')}); copy the "
                 "Bot User OAuth Token from the app's OAuth & Permissions page again"
             ) from None
@@ -253,7 +253,7 @@ class SlackPlatform:
         try:
             await self.client.apps_connections_open(app_token=self._secrets.slack_app_token or "")
         except SlackApiError as error:
-            raise ConfigError(
+            raise PlatformError(
                 f"slack: SLACK_APP_TOKEN was refused ({error.response.get('error')}); create an "
                 "app-level token with connections:write under Basic Information and set it, "
                 'or use [slack] mode = "http"'

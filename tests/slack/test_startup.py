@@ -224,7 +224,7 @@ async def test_refused_tokens_stop_the_start_with_the_fix(fake: FakeSlack) -> No
         platform = SlackPlatform(
             config, wrong, CommunityDirectory(config), commands(), ManualClock(START)
         )
-        with pytest.raises(ConfigError, match=f"{named} was refused \\(invalid_auth\\)"):
+        with pytest.raises(PlatformError, match=f"{named} was refused \\(invalid_auth\\)"):
             await platform.start(RecordingSink())
         await platform.stop()
     assert fake.socket_connections == 0
