@@ -42,6 +42,26 @@ ALL_SCOPES = (
 )
 
 
+# The scope each Web API method needs (one of them, where several would do).
+NEEDED_SCOPES: dict[str, tuple[str, ...]] = {
+    "chat.postMessage": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "reactions.add": ("reactions:write",),
+    "reactions.remove": ("reactions:write",),
+    "conversations.history": ("channels:history", "groups:history", "im:history"),
+    "conversations.replies": ("channels:history", "groups:history", "im:history"),
+    "conversations.list": ("channels:read", "groups:read"),
+    "conversations.info": ("channels:read", "groups:read"),
+    "conversations.open": ("im:write",),
+    "users.info": ("users:read",),
+    "usergroups.list": ("usergroups:read",),
+    "usergroups.users.list": ("usergroups:read",),
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
+}
+
+
 @dataclass
 class Call:
     """One Web API call as the fake received it."""
@@ -374,7 +394,10 @@ class FakeSlack:
             await self._notify()
             return web.json_response({"ok": False, "error": "invalid_auth"})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
-        if handler is None:
+        needed = NEEDED_SCOPES.get(method, ())
+        if needed and not set(needed) & set(self.scopes):
+            body = {"ok": False, "error": "missing_scope", "needed": needed[0]}
+        elif handler is None:
             body: dict[str, Any] = {"ok": False, "error": "unknown_method"}
         else:
             body = handler(args)

@@ -62,7 +62,9 @@ async def run(config: Path, bot_token: str) -> asyncio.subprocess.Process:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
-    server = FakeSlack(scopes=("channels:history", "channels:read", "chat:write", "commands"))
+    server = FakeSlack(
+        scopes=("channels:history", "channels:read", "chat:write", "reactions:write")
+    )
     server.add_channel("C0GENERAL", "general")
     server.add_user("UALICE", "alice")
     await server.start()
@@ -96,6 +98,7 @@ async def test_run_connects_collects_and_stops_cleanly(fake: FakeSlack, tmp_path
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     log = stderr.decode()
     assert process.returncode == 0, log
-    assert "lacks the scope reactions:write" in log
+    assert "lacks the scope files:write" in log and "lacks the scope reactions:write" not in log
+    assert "users.info UALICE failed: missing_scope" in log  # no users:read: named by id
     assert "channel missing in" in log and "was not found" in log
     assert BOT_TOKEN not in log and APP_TOKEN not in log

@@ -206,3 +206,14 @@ async def test_a_public_answer_and_an_answer_with_a_file(
     assert list(fake.uploads.values()) == [b"\x89PNG..."]
     [complete] = fake.calls_to("files.completeUploadExternal")
     assert complete.args["channel_id"] == "DUALICE"  # files go privately, by direct message
+
+
+async def test_a_missing_scope_is_a_platform_error_naming_it(
+    fake: FakeSlack, start_platform: Factory
+) -> None:
+    fake.scopes = tuple(scope for scope in fake.scopes if scope != "reactions:write")
+    platform, _, _ = await start_platform()
+    message = fake.add_message("C0GENERAL", "UALICE", "https://x.org")
+    with pytest.raises(PlatformError, match="missing_scope"):
+        await platform.perform(React(message=MessageRef(GENERAL, message["ts"]), emoji="bookmark"))
+    assert "reactions" not in message
