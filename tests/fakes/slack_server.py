@@ -326,6 +326,12 @@ class FakeSlack:
         """Wait until a Socket Mode client is connected."""
         await self.wait_for(lambda: bool(self._sockets), within)
 
+    async def ask_to_reconnect(self) -> None:
+        """Send Slack's periodic `disconnect` (refresh_requested) on the current socket."""
+        await self._sockets[-1].send_str(
+            json.dumps({"type": "disconnect", "reason": "refresh_requested"})
+        )
+
     async def drop_connections(self) -> None:
         """Close every websocket (the client should reconnect)."""
         for socket in list(self._sockets):

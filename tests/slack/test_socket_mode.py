@@ -217,3 +217,16 @@ async def test_a_form_value_that_cannot_be_an_argument_keeps_the_form_open(
         "errors": {"title": "This uses every kind of quote mark; remove some of them."},
     }
     assert sink.deliveries == []
+
+
+async def test_a_refresh_request_moves_to_a_new_socket(
+    fake: FakeSlack, start_platform: Factory
+) -> None:
+    _, sink, _ = await start_platform("socket")
+    await fake.ask_to_reconnect()
+    await eventually(lambda: fake.socket_connections == 2 and fake.connected, within=10)
+    body = event_callback(
+        message_event("C0GENERAL", "UALICE", "fresh", fake.next_ts()), event_id="Ev8"
+    )
+    await fake.wait_ack(await fake.push_envelope("events_api", body))
+    assert [e.text for e in sink.events(MessageReceived)] == ["fresh"]
