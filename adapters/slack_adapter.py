@@ -177,6 +177,7 @@ class SlackPlatform:
         self._lookups: dict[str, asyncio.Lock] = {}
         self._last_post: dict[str, float] = {}
         self._watched: list[str] = []
+        self._scopes: frozenset[str] | None = None  # granted scopes, when Slack tells them
         self._backfill: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -260,11 +261,15 @@ class SlackPlatform:
             ) from None
 
     def _check_scopes(self, headers: Any) -> None:
-        granted_raw = ""
+        granted_raw: str | None = None
         for key, value in dict(headers).items():
             if key.lower() == "x-oauth-scopes":
                 granted_raw = value[0] if isinstance(value, list) else str(value)
+        if granted_raw is None:
+            log.info("slack: auth.test did not list the granted scopes; not checking them")
+            return
         granted = {scope.strip() for scope in granted_raw.split(",") if scope.strip()}
+        self._scopes = frozenset(granted)
         for scope, purpose in REQUIRED_SCOPES.items():
             if scope not in granted:
                 log.warning(
@@ -279,7 +284,10 @@ class SlackPlatform:
         cursor = ""
         for _ in range(_HISTORY_PAGES):
             page = await self.client.conversations_list(
-                types="public_channel,private_channel",
+                # without groups:read, asking for private channels fails the whole call
+                types="public_channel"
+                if self._scopes is not None and "groups:read" not in self._scopes
+                else "public_channel,private_channel",
                 exclude_archived=True,
                 limit=200,
                 cursor=cursor or None,

@@ -51,7 +51,7 @@ NEEDED_SCOPES: dict[str, tuple[str, ...]] = {
     "reactions.remove": ("reactions:write",),
     "conversations.history": ("channels:history", "groups:history", "im:history"),
     "conversations.replies": ("channels:history", "groups:history", "im:history"),
-    "conversations.list": ("channels:read", "groups:read"),
+    "conversations.list": ("channels:read",),
     "conversations.info": ("channels:read", "groups:read"),
     "conversations.open": ("im:write",),
     "users.info": ("users:read",),
@@ -590,7 +590,14 @@ class FakeSlack:
         return {"ok": True, "channel": self._channel_json(channel)}
 
     def _m_conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
-        channels = [self._channel_json(c) for c in self.channels.values() if not c.is_im]
+        types = str(args.get("types") or "public_channel").split(",")
+        if "private_channel" in types and "groups:read" not in self.scopes:
+            return {"ok": False, "error": "missing_scope", "needed": "groups:read"}
+        channels = [
+            self._channel_json(c)
+            for c in self.channels.values()
+            if not c.is_im and ("private_channel" if c.is_private else "public_channel") in types
+        ]
         page, cursor = self._page(channels, args)
         return {"ok": True, "channels": page, "response_metadata": {"next_cursor": cursor}}
 

@@ -246,3 +246,14 @@ async def test_an_unreachable_slack_is_one_clear_error(fake: FakeSlack) -> None:
     ):
         await platform.start(RecordingSink())
     await platform.stop()
+
+
+async def test_public_channels_are_found_without_groups_read(
+    fake: FakeSlack, start_platform: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.scopes = tuple(s for s in fake.scopes if s != "groups:read")
+    with caplog.at_level(logging.WARNING, logger="adapters.slack_adapter"):
+        _, _, directory = await start_platform()
+    assert directory.is_watched(GENERAL) and directory.is_watched(RESOURCES)
+    lines = [r.getMessage() for r in caplog.records if r.name == "adapters.slack_adapter"]
+    assert len(lines) == 1 and "lacks the scope groups:read" in lines[0]
