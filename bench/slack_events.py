@@ -56,6 +56,7 @@ def config(fake: FakeSlack, folder: Path, name: str) -> Config:
         {
             "storage": {"url": f"sqlite+aiosqlite:///{folder / name}"},
             "web": {"enabled": False},
+            "fetch": {"previews": False},  # no outbound lookups while measuring
             "links": {"react": False},
             "console": {"enabled": False},
             "slack": {"mode": "socket", "api_base_url": fake.api_url},

@@ -26,6 +26,8 @@ def write_config(fake: FakeSlack, tmp_path: Path) -> Path:
 url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"
 [web]
 enabled = false
+[fetch]
+previews = false
 [slack]
 api_base_url = "{fake.api_url}"
 [[communities]]

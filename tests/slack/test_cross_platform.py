@@ -47,6 +47,7 @@ async def test_one_link_shared_on_slack_discord_and_the_console_is_one_link_with
         {
             "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'one.db'}"},
             "web": {"enabled": False},
+            "fetch": {"previews": False},  # no outbound lookups from tests
             "console": {"enabled": True, "facilitators": ["fran"]},
             "slack": {"mode": "socket", "api_base_url": slack.api_url},
             "discord": {"api_base_url": discord.fake.api_base},

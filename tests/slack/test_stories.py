@@ -57,6 +57,7 @@ def story_config(fake: FakeSlack, tmp_path: Path, mode: str = "socket", **extra:
     data: dict[str, Any] = {
         "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'facilitator.db'}"},
         "web": {"enabled": mode == "http", "host": "127.0.0.1", "port": 0},
+        "fetch": {"previews": False},  # no outbound lookups from tests
         "console": {"enabled": False, "facilitators": ["fran"]},
         "slack": {"mode": mode, "api_base_url": fake.api_url},
         "communities": [
@@ -327,6 +328,7 @@ async def test_http_mode_needs_the_web_server(fake: FakeSlack, tmp_path: Path) -
         {
             "storage": {"url": config.storage.url},
             "web": {"enabled": False},
+            "fetch": {"previews": False},  # no outbound lookups from tests
             "console": {"enabled": False},
             "slack": {"mode": "http", "api_base_url": fake.api_url},
             "communities": [{"name": "demo", "slack": {"channels": ["general"]}}],
@@ -346,6 +348,7 @@ async def test_a_display_name_never_makes_a_facilitator(fake: FakeSlack, tmp_pat
         {
             "storage": {"url": config.storage.url},
             "web": {"enabled": False},
+            "fetch": {"previews": False},  # no outbound lookups from tests
             "console": {"enabled": False},
             "slack": {"mode": "socket", "api_base_url": fake.api_url},
             "communities": [
@@ -369,6 +372,7 @@ async def test_the_weekly_digest_is_posted_as_block_kit_once(
         {
             "storage": {"url": config.storage.url},
             "web": {"enabled": False},
+            "fetch": {"previews": False},  # no outbound lookups from tests
             "console": {"enabled": False},
             "slack": {"mode": "socket", "api_base_url": fake.api_url},
             "communities": [
@@ -443,6 +447,7 @@ async def test_two_communities_in_one_workspace_never_mix(fake: FakeSlack, tmp_p
         {
             "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'two.db'}"},
             "web": {"enabled": False},
+            "fetch": {"previews": False},  # no outbound lookups from tests
             "console": {"enabled": False},
             "slack": {"mode": "socket", "api_base_url": fake.api_url},
             "communities": [
