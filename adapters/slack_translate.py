@@ -302,8 +302,10 @@ def translate_command(
     team = str(payload.get("team_id"))
     channel = str(payload.get("channel_id"))
     path, text = command_path(commands, str(payload.get("text") or ""))
+    # trigger_id is unique per invocation; without one, who and when stand in for it
+    trigger = payload.get("trigger_id") or f"{author.ref.member}@{now.isoformat()}"
     return CommandInvoked(
-        key=f"slack:command:{payload.get('trigger_id')}",
+        key=f"slack:command:{trigger}",
         path=path,
         author=author,
         channel=channel_ref(team, channel),
