@@ -283,7 +283,7 @@ class CommandTable:
             raise UsageError("no command given")
         top = self.commands.get(path[0].lower())
         if top is None:
-            raise UsageError(f"there is no command /{path[0]}")
+            raise UsageError(f"there is no command called {path[0]!r}")
         if not top.is_group:
             return Resolved((top.name,), top)
         if len(path) < 2:

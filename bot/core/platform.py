@@ -33,6 +33,10 @@ class EventSink(Protocol):
         """The backfill position of the last committed message in `channel`, if any."""
         ...
 
+    async def drain(self) -> None:
+        """Wait until everything delivered so far is committed and its actions performed."""
+        ...
+
 
 class Platform(Protocol):
     """A chat platform adapter."""

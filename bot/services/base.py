@@ -60,6 +60,7 @@ class Invocation:
     community: CommunitySettings
     texts: Catalog
     is_facilitator: bool
+    prefix: str = "/"
 
     @property
     def author(self) -> Author:

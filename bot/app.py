@@ -1,0 +1,179 @@
+"""The composition root: builds storage, services, the dispatcher, platforms and the web
+server from one validated `Config`, and runs them together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, Protocol
+
+from bot.core.clock import Clock
+from bot.core.commands import CommandTable
+from bot.core.communities import CommunityDirectory
+from bot.core.config import Config, Secrets
+from bot.core.platform import Platform
+from bot.dispatcher import Dispatcher
+from bot.services.conversation import ConversationService
+from bot.services.help import HelpService
+from bot.services.links import LinkService
+from bot.services.members import MemberService
+from bot.services.retention import purge_expired
+from bot.storage.database import Database
+from bot.web.server import WebServer
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_EVERY = timedelta(hours=1)
+
+
+class PlatformFactory(Protocol):
+    """What an adapter module exposes as `create_platform`."""
+
+    def __call__(
+        self,
+        config: Config,
+        secrets: Secrets,
+        directory: CommunityDirectory,
+        commands: CommandTable,
+        clock: Clock,
+    ) -> Platform: ...
+
+
+def _factory(module: str) -> PlatformFactory:
+    # Adapters are looked up by name: bot/ never imports discord or slack_bolt itself.
+    factory: PlatformFactory = importlib.import_module(module).create_platform
+    return factory
+
+
+def console_wanted(config: Config, secrets: Secrets) -> bool:
+    """The console runs when asked, or by default when no platform token is set."""
+    if config.console.enabled == "on":
+        return True
+    if config.console.enabled == "off":
+        return False
+    return not secrets.any_platform
+
+
+class Application:
+    """One running Facilitator: every community, platform and service in one process."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        secrets: Secrets,
+        clock: Clock,
+        platforms: Sequence[Platform] | None = None,
+        batch_size: int = 500,
+    ) -> None:
+        self.config = config
+        self.secrets = secrets
+        self.clock = clock
+        self.database = Database(config.storage.url)
+        self.directory = CommunityDirectory(config)
+        self.dispatcher = Dispatcher(
+            database=self.database,
+            directory=self.directory,
+            clock=clock,
+            batch_size=batch_size,
+            command_prefixes={"slack": config.slack.command + " "},
+        )
+        self.commands = self.dispatcher.commands
+        for service in (
+            ConversationService(),
+            LinkService(config.links),
+            MemberService(),
+            HelpService(self.commands),
+        ):
+            self.dispatcher.add_service(service)
+        self.web = WebServer(config.web, self.health)
+        self._given_platforms = platforms
+        self.platforms: list[Platform] = []
+        self._housekeeping: asyncio.Task[None] | None = None
+
+    def build_platforms(self) -> list[Platform]:
+        """The platforms this configuration and environment ask for."""
+        wanted: list[Platform] = []
+        on = {name for c in self.config.communities for name in c.platforms}
+        args = (self.config, self.secrets, self.directory, self.commands, self.clock)
+        if self.secrets.discord_token and "discord" in on:
+            wanted.append(_factory("adapters.discord_adapter")(*args))
+        if self.secrets.slack_bot_token and "slack" in on:
+            wanted.append(_factory("adapters.slack_adapter")(*args))
+        if console_wanted(self.config, self.secrets):
+            wanted.append(_factory("adapters.console")(*args))
+        return wanted
+
+    async def health(self) -> dict[str, Any]:
+        """What `/healthz` reports."""
+        try:
+            async with self.database.reading() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+            database = "ok"
+        except Exception as error:  # the report must answer even when storage is down
+            database = f"error: {type(error).__name__}"
+        return {
+            "status": "ok" if database == "ok" else "degraded",
+            "database": database,
+            "platforms": [platform.name for platform in self.platforms],
+            "communities": [community.name for community in self.config.communities],
+        }
+
+    async def start(self) -> None:
+        """Migrate, start the dispatcher, the web server and every platform."""
+        await self.database.migrate()
+        await purge_expired(self.database, self.config.retention, self.clock.now())
+        await self.dispatcher.start()
+        if self.config.web.enabled:
+            await self.web.start()
+        self.platforms = (
+            list(self._given_platforms)
+            if self._given_platforms is not None
+            else self.build_platforms()
+        )
+        for platform in self.platforms:
+            self.dispatcher.attach(platform)
+            await platform.start(self.dispatcher)
+        self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
+
+    async def _keep_house(self) -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_EVERY.total_seconds())
+            try:
+                await purge_expired(self.database, self.config.retention, self.clock.now())
+            except Exception:
+                log.exception("retention purge failed; will try again in an hour")
+
+    async def wait_done(self) -> None:
+        """Return when a platform that can finish (the console) has finished; else never."""
+        finishing = [
+            asyncio.ensure_future(platform.wait_done())
+            for platform in self.platforms
+            if hasattr(platform, "wait_done")
+        ]
+        if not finishing:
+            await asyncio.Event().wait()
+        await asyncio.wait(finishing, return_when=asyncio.FIRST_COMPLETED)
+
+    async def drain(self) -> None:
+        """Wait until everything delivered so far is committed and its actions performed."""
+        await self.dispatcher.drain()
+
+    async def stop(self) -> None:
+        """Stop platforms, finish queued work, close the web server and the database."""
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+        for platform in self.platforms:
+            try:
+                await platform.stop()
+            except Exception:
+                log.exception("%s did not stop cleanly", platform.name)
+        await self.dispatcher.stop()
+        await self.web.stop()
+        await self.database.close()

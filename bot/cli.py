@@ -1,0 +1,189 @@
+"""The `facilitator` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from bot.app import Application, console_wanted
+from bot.core.clock import SystemClock
+from bot.core.config import Config, ConfigError, Secrets, load_config
+from bot.core.refs import MemberRef
+from bot.services.members import export_document
+from bot.storage.database import Database, StorageError
+from bot.storage.member_data import export_member
+from bot.web.server import WebServerError
+
+log = logging.getLogger("facilitator")
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="facilitator",
+        description="A bot that facilitates connectivist learning communities.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, summary: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=summary)
+        sub.add_argument(
+            "--config", default="config.toml", help="the configuration file (default: config.toml)"
+        )
+        return sub
+
+    add("run", "start the bot (the console when no platform tokens are set)")
+    add("check", "validate the configuration and print what would run")
+    db = add("db", "manage the database schema")
+    db.add_argument("action", choices=["upgrade"], help="upgrade: apply every migration")
+    export = add("export", "write everything kept about one member as JSON")
+    export.add_argument("--member", required=True, help="a member reference, e.g. console:/alice")
+    export.add_argument("--output", help="a file to write (default: standard output)")
+    return parser
+
+
+def _logging(config: Config | None) -> None:
+    logging.basicConfig(
+        level=getattr(logging, config.log_level if config else "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("alembic", "aiosqlite", "discord.gateway", "discord.client"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def describe(config: Config, secrets: Secrets) -> str:
+    """What `check` prints: communities, platforms and channels."""
+    lines = [f"{config.source}: OK"]
+    platforms = []
+    if secrets.discord_token:
+        platforms.append("discord")
+    if secrets.slack_bot_token:
+        platforms.append(f"slack ({config.slack.mode} mode)")
+    if console_wanted(config, secrets):
+        platforms.append("console")
+    lines.append(f"platforms: {', '.join(platforms) or 'none'}")
+    lines.append(f"storage: {Database(config.storage.url).describe()}")
+    if config.web.enabled:
+        lines.append(
+            f"web: {config.web.base_url} (listening on {config.web.host}:{config.web.port})"
+        )
+    else:
+        lines.append("web: off")
+    for community in config.communities:
+        local = datetime.now(community.zone)
+        lines.append(
+            f"community {community.name}: time zone {community.timezone} "
+            f"(now {local:%a %H:%M %Z}), language {community.language}"
+        )
+        for platform, section in community.platforms.items():
+            where = f" in {section.space}" if section.space else ""
+            lines.append(
+                f"  {platform}{where}: watching {', '.join(section.channels) or 'no channels'}"
+                + (f"; announcements {section.announcements}" if section.announcements else "")
+                + (f"; digest {section.digest}" if section.digest else "")
+            )
+    return "\n".join(lines)
+
+
+async def _run(config: Config, secrets: Secrets) -> int:
+    app = Application(config, secrets=secrets, clock=SystemClock())
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stopping.set)
+    try:
+        await app.start()
+    except (StorageError, WebServerError) as error:
+        print(error, file=sys.stderr)
+        await app.stop()
+        return EXIT_CONFIG
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        await app.stop()
+        return EXIT_CONFIG
+    names = ", ".join(platform.name for platform in app.platforms) or "none"
+    if not secrets.any_platform and console_wanted(config, secrets):
+        log.info("no platform tokens in the environment: running the console adapter")
+    log.info("running: platforms %s", names)
+    done = asyncio.ensure_future(app.wait_done())
+    stop = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait([done, stop], return_when=asyncio.FIRST_COMPLETED)
+    for task in (done, stop):
+        task.cancel()
+    try:
+        await asyncio.wait_for(app.drain(), timeout=30)
+    except TimeoutError:
+        log.warning("some work was still running after 30 s; stopping anyway")
+    await app.stop()
+    return 0
+
+
+async def _db_upgrade(config: Config) -> int:
+    database = Database(config.storage.url)
+    try:
+        await database.migrate()
+    finally:
+        await database.close()
+    print(f"{database.describe()}: schema is up to date")
+    return 0
+
+
+async def _export(config: Config, member: str, output: str | None) -> int:
+    try:
+        MemberRef.parse(member)
+    except ValueError:
+        print(f"--member {member!r}: write a reference such as console:/alice", file=sys.stderr)
+        return EXIT_CONFIG
+    database = Database(config.storage.url)
+    try:
+        await database.migrate()
+        async with database.reading() as conn:
+            data = await export_member(conn, member)
+    finally:
+        await database.close()
+    document = export_document(member, data, datetime.now().astimezone())
+    if output:
+        Path(output).write_bytes(document)  # noqa: ASYNC240 - a one-shot CLI write
+        rows = sum(len(rows) for rows in data.values())
+        print(f"wrote {rows} records about {member} to {output}")
+    else:
+        sys.stdout.write(document.decode("utf-8") + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `facilitator` command."""
+    arguments = _parser().parse_args(argv)
+    try:
+        config = load_config(arguments.config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    _logging(config)
+    secrets = Secrets.from_environment()
+    try:
+        if arguments.command == "check":
+            print(describe(config, secrets))
+            return 0
+        if arguments.command == "run":
+            return asyncio.run(_run(config, secrets))
+        if arguments.command == "db":
+            return asyncio.run(_db_upgrade(config))
+        if arguments.command == "export":
+            return asyncio.run(_export(config, arguments.member, arguments.output))
+    except StorageError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+    raise AssertionError(arguments.command)

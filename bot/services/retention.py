@@ -1,0 +1,31 @@
+"""Retention: raw message text and de-duplication keys expire; links, shares and notes stay."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.core.config import RetentionSettings
+from bot.storage.database import Database
+from bot.storage.repositories import purge_deliveries, purge_message_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Purged:
+    """How much one purge removed."""
+
+    message_texts: int
+    delivery_keys: int
+
+
+async def purge_expired(database: Database, settings: RetentionSettings, now: datetime) -> Purged:
+    """Clear message text and delivery keys older than their retention."""
+    async with database.transaction() as conn:
+        texts = await purge_message_text(conn, now - timedelta(days=settings.message_text_days))
+        keys = await purge_deliveries(conn, now - timedelta(days=settings.delivery_keys_days))
+    if texts or keys:
+        log.info("retention: cleared %d message texts and %d delivery keys", texts, keys)
+    return Purged(texts, keys)

@@ -1,0 +1,58 @@
+"""Drive the real application through the console adapter, line by line."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from adapters.console import ConsolePlatform
+from bot.app import Application
+from bot.core.clock import ManualClock
+from bot.core.config import Config, Secrets
+
+
+async def _no_input() -> AsyncIterator[bytes]:
+    return
+    yield b""  # pragma: no cover - makes this an async generator
+
+
+class ConsoleStory:
+    """A running bot with a console; `say()` returns what the bot printed in answer."""
+
+    def __init__(self, config: Config, clock: ManualClock, export_dir: Path) -> None:
+        self.out = io.StringIO()
+        self.app = Application(config, secrets=Secrets(), clock=clock)
+        self.console = ConsolePlatform(
+            config,
+            self.app.directory,
+            self.app.commands,
+            clock,
+            lines=_no_input(),
+            out=self.out,
+            export_dir=export_dir,
+        )
+        self.app._given_platforms = [self.console]
+        self.clock = clock
+        self._seen = 0
+
+    async def __aenter__(self) -> ConsoleStory:
+        await self.app.start()
+        await self.console.wait_done()  # the empty script: only the banner
+        self.output()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.app.stop()
+
+    def output(self) -> str:
+        """What was printed since the last call."""
+        text = self.out.getvalue()
+        new, self._seen = text[self._seen :], len(text)
+        return new
+
+    async def say(self, line: str) -> str:
+        """Type one line; return everything printed because of it."""
+        await self.console.handle_line(line)
+        await self.app.drain()
+        return self.output()
