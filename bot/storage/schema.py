@@ -15,9 +15,11 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -157,4 +159,47 @@ channel_cursors = Table(
     Column("channel", String(200), primary_key=True),
     Column("cursor", String(100), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# --- scheduling ---------------------------------------------------------------------------
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("job_id", String(200), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("claimed_by", String(100), nullable=False),
+    Column("lease_until", UtcDateTime(), nullable=False),
+    Column("status", String(20), nullable=False),  # running | done | failed | skipped
+    Column("attempts", Integer(), nullable=False, server_default="1"),
+    Column("claimed_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    Column("error", Text(), nullable=True),
+    PrimaryKeyConstraint("job_id", "due_at", name="pk_job_runs"),
+    Index("ix_job_runs_status_lease_until", "status", "lease_until"),
+)
+
+job_run_parts = Table(
+    "job_run_parts",
+    metadata,
+    Column("job_id", String(200), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("part", String(200), nullable=False),
+    Column("ref", String(300), nullable=True),  # what was posted, e.g. a message ref
+    Column("sent_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("job_id", "due_at", "part", name="pk_job_run_parts"),
+    ForeignKeyConstraint(
+        ["job_id", "due_at"],
+        ["job_runs.job_id", "job_runs.due_at"],
+        name="fk_job_run_parts_job_runs",
+        ondelete="CASCADE",
+    ),
+)
+
+job_marks = Table(
+    "job_marks",
+    metadata,
+    Column("job_id", String(200), primary_key=True),
+    Column("first_seen_at", UtcDateTime(), nullable=False),  # nothing before it is a miss
+    Column("checked_through", UtcDateTime(), nullable=False),  # misses before it are logged
 )
