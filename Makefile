@@ -28,7 +28,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict bot adapters
 
-unit: $(STAMP)
+# Browser tests use Debian's chromium; install it when we can (root with apt), else say how.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "browser tests need chromium: sudo apt-get install chromium"; \
+	  fi; }
+
+unit: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 ## test: set up, lint, type-check, then run the whole suite
@@ -37,6 +47,7 @@ test: lint typecheck unit
 ## bench: the benchmarks (never part of `make test`)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/digest.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis

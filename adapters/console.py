@@ -261,7 +261,7 @@ class ConsolePlatform:
                 case markup.Plain() | markup.Bold() | markup.Italic() | markup.Code():
                     out.append(span.text)
                 case markup.Link():
-                    out.append(span.url if span.label == span.url else f"{span.label} <{span.url}>")
+                    out.append(span.label if span.is_bare else f"{span.label} <{span.url}>")
                 case markup.Moment():
                     local = datetime.fromtimestamp(span.unix, self._zone())
                     shown = "%a %d %b %Y" if span.style == "d" else "%a %d %b %Y %H:%M %Z"

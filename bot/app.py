@@ -14,15 +14,17 @@ from typing import Any, Protocol
 from bot.core.clock import Clock
 from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
-from bot.core.config import Config, Secrets
+from bot.core.config import Config, ConfigError, Secrets
 from bot.core.platform import Platform
 from bot.dispatcher import Dispatcher
 from bot.services.conversation import ConversationService
+from bot.services.digests import DigestService
 from bot.services.help import HelpService
 from bot.services.links import LinkService
 from bot.services.members import MemberService
 from bot.services.retention import purge_expired
 from bot.storage.database import Database
+from bot.web.archive import Archive
 from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -83,14 +85,39 @@ class Application:
             command_prefixes={"slack": config.slack.command + " "},
         )
         self.commands = self.dispatcher.commands
+        self.web = WebServer(config.web, self.health)
+        self.archive: Archive | None = None
+        archive_on = config.web.enabled and config.web.archive != "off"
+        token = secrets.archive_token if config.web.archive == "private" else None
+        if archive_on and config.web.archive == "private" and not token:
+            raise ConfigError(
+                f'{config.source}: web.archive: "private" needs a secret token; set the '
+                "ARCHIVE_TOKEN environment variable (e.g. to the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe())'`)"
+            )
+        archive_url = f"{config.web.base_url}{f'/a/{token}' if token else ''}/digests"
+        self.digests = DigestService(
+            config.digest, self.directory, archive_url=archive_url if archive_on else None
+        )
+        if archive_on:
+            self.archive = Archive(
+                database=self.database,
+                digests=self.digests,
+                directory=self.directory,
+                texts=self.dispatcher.texts,
+                clock=clock,
+                base_url=config.web.base_url,
+                token=token,
+            )
+            self.web.add_routes(self.archive.routes())
         for service in (
             ConversationService(),
             LinkService(config.links),
             MemberService(),
+            self.digests,
             HelpService(self.commands),
         ):
             self.dispatcher.add_service(service)
-        self.web = WebServer(config.web, self.health)
         self._given_platforms = platforms
         self.platforms: list[Platform] = []
         self._housekeeping: asyncio.Task[None] | None = None

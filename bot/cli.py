@@ -13,9 +13,13 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.app import Application, console_wanted
+from bot.core import markup
 from bot.core.clock import SystemClock
 from bot.core.config import Config, ConfigError, Secrets, load_config
 from bot.core.refs import MemberRef
+from bot.digest.render import to_html, to_json, to_markdown
+from bot.digest.weeks import resolve_week
+from bot.i18n import Catalog
 from bot.services.members import export_document
 from bot.storage.database import Database, StorageError
 from bot.storage.member_data import export_member
@@ -44,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     add("check", "validate the configuration and print what would run")
     db = add("db", "manage the database schema")
     db.add_argument("action", choices=["upgrade"], help="upgrade: apply every migration")
+    digest = add("digest", "preview a week's digest as Markdown, HTML or JSON")
+    digest.add_argument("action", choices=["preview"], help="preview: print the digest")
+    digest.add_argument("--week", help="an ISO week such as 2026-W48 (default: the last full one)")
+    digest.add_argument("--format", choices=["md", "html", "json"], default="md")
+    digest.add_argument("--community", help="the community's name (default: the first)")
     export = add("export", "write everything kept about one member as JSON")
     export.add_argument("--member", required=True, help="a member reference, e.g. console:/alice")
     export.add_argument("--output", help="a file to write (default: standard output)")
@@ -138,6 +147,41 @@ async def _db_upgrade(config: Config) -> int:
     return 0
 
 
+async def _digest_preview(
+    config: Config, week_text: str | None, output_format: str, community_name: str | None
+) -> int:
+    try:
+        community = config.community(community_name) if community_name else config.communities[0]
+    except KeyError:
+        names = ", ".join(c.name for c in config.communities)
+        print(
+            f"--community {community_name!r}: not configured; choose one of {names}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    clock = SystemClock()
+    try:
+        week = resolve_week(week_text, clock.now(), community.zone)
+    except ValueError as problem:
+        print(f"--week: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    app = Application(config, secrets=Secrets.from_environment(), clock=clock, platforms=[])
+    await app.database.migrate()
+    texts = Catalog(community.language)
+    try:
+        async with app.database.reading() as conn:
+            digest = await app.digests.build(conn, community, week, texts, clock.now())
+    finally:
+        await app.database.close()
+    if output_format == "json":
+        sys.stdout.write(to_json(digest) + "\n")
+    elif output_format == "html":
+        sys.stdout.write(to_html(digest, texts))
+    else:
+        sys.stdout.write(markup.to_plain(to_markdown(digest, texts)))
+    return 0
+
+
 async def _export(config: Config, member: str, output: str | None) -> int:
     try:
         MemberRef.parse(member)
@@ -179,6 +223,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_run(config, secrets))
         if arguments.command == "db":
             return asyncio.run(_db_upgrade(config))
+        if arguments.command == "digest":
+            return asyncio.run(
+                _digest_preview(config, arguments.week, arguments.format, arguments.community)
+            )
         if arguments.command == "export":
             return asyncio.run(_export(config, arguments.member, arguments.output))
     except StorageError as error:

@@ -70,7 +70,7 @@ async def test_profile_settings_and_no_reaction_when_switched_off(
         assert await rows(story, shares) == 2
         said = await story.say("alice: /settings quotes=maybe")
         assert "Quotes must be on or off, not 'maybe'" in said
-        assert "Usage: /settings [quotes=on|off] [link_reactions=on|off]" in said
+        assert "Usage: /settings [quotes=on|off] [link_reactions=on|off] [digest_dm=on|off]" in said
 
 
 async def test_help_lists_commands_and_explains_one(
@@ -81,7 +81,7 @@ async def test_help_lists_commands_and_explains_one(
         for name in ("/profile", "/settings", "/export", "/forget-me", "/help"):
             assert name in said
         said = await story.say("alice: /help settings")
-        assert "Usage: /settings [quotes=on|off] [link_reactions=on|off]" in said
+        assert "Usage: /settings [quotes=on|off] [link_reactions=on|off] [digest_dm=on|off]" in said
         assert "Example: /settings quotes=off link_reactions=on" in said
         said = await story.say("alice: /frobnicate now")
         assert "there is no command called 'frobnicate'" in said and "/help" in said

@@ -29,7 +29,8 @@ class ParamKind(StrEnum):
     CHOICE = "choice"
 
 
-# Names that Discord (or Slack) reserve as built-in commands; ours must never take them.
+# Discord's own slash commands: ours must never take these names. (On Slack every command is
+# a subcommand of our one slash command, so Slack's built-ins cannot collide.)
 RESERVED_NAMES = frozenset(
     {
         "me",
@@ -46,21 +47,6 @@ RESERVED_NAMES = frozenset(
         "ban",
         "timeout",
         "msg",
-        "invite",
-        "leave",
-        "join",
-        "remind",
-        "status",
-        "away",
-        "dnd",
-        "who",
-        "open",
-        "topic",
-        "mute",
-        "collapse",
-        "expand",
-        "feed",
-        "search",
     }
 )
 

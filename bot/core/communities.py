@@ -34,6 +34,7 @@ class CommunityDirectory:
 
     def __init__(self, config: Config) -> None:
         self._communities = {community.name: community for community in config.communities}
+        self._console_facilitators = frozenset(config.console.facilitators)
         self._channels: dict[ChannelRef, Binding] = {}
         self._spaces: dict[tuple[str, str], str] = {}
         self._channel_by_purpose: dict[tuple[str, str, Purpose], ChannelRef] = {}
@@ -106,6 +107,8 @@ class CommunityDirectory:
         settings = self._communities.get(community)
         if settings is None:
             return False
+        if author.ref.platform == "console" and author.ref.member in self._console_facilitators:
+            return True
         section = settings.platforms.get(author.ref.platform)
         if section is None:
             return False

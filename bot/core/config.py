@@ -6,6 +6,7 @@ from the environment (see `Secrets`), and a secret-looking value in the file is 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -149,6 +150,7 @@ class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     base_url: str = "http://127.0.0.1:8080"
+    archive: str = "public"  # "public", "private" (ARCHIVE_TOKEN in the URL) or "off"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,34 @@ class LinkSettings:
 
     react: bool = True
     reaction: str = "bookmark"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSettings:
+    """How the weekly digest picks its links."""
+
+    top_links: int = 10
+    per_domain: int = 2  # at most this many links from one site
+    per_sharer: int = 3  # at most this many links led by one member
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSettings:
+    """How member and community feeds are polled."""
+
+    poll_minutes: int = 60
+    max_failures: int = 5  # then the feed is paused and its owner told
+    concurrency: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    """Outbound HTTP (link previews, feeds)."""
+
+    allow_networks: tuple[str, ...] = ()  # e.g. ["10.0.0.0/8"] to reach a private blog on purpose
+    timeout_seconds: int = 15
+    max_bytes: int = 2_000_000
+    previews: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +243,7 @@ class CommunitySettings:
     timezone: str = "UTC"
     language: str = "en"
     platforms: Mapping[str, PlatformChannels] = field(default_factory=dict)
+    feeds: tuple[str, ...] = ()  # community feeds facilitators follow for the digest
 
     @property
     def zone(self) -> ZoneInfo:
@@ -230,6 +261,9 @@ class Config:
     retention: RetentionSettings = RetentionSettings()
     web: WebSettings = WebSettings()
     links: LinkSettings = LinkSettings()
+    digest: DigestSettings = DigestSettings()
+    feeds: FeedSettings = FeedSettings()
+    fetch: FetchSettings = FetchSettings()
     console: ConsoleSettings = ConsoleSettings()
     discord: DiscordSettings = DiscordSettings()
     slack: SlackSettings = SlackSettings()
@@ -251,6 +285,7 @@ class Secrets:
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
+    archive_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Secrets:
@@ -261,6 +296,7 @@ class Secrets:
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
             slack_app_token=env.get("SLACK_APP_TOKEN") or None,
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+            archive_token=env.get("ARCHIVE_TOKEN") or None,
         )
 
     @property
@@ -297,13 +333,19 @@ def _community(table: _Table, index: int) -> CommunitySettings:
             "timezone", f'{zone!r} is not a time zone; use an IANA name such as "Europe/Berlin"'
         ) from None
     language = table.text("language", "en")
+    feeds = table.texts("feeds")
+    for url in feeds:
+        if not url.startswith(("http://", "https://")):
+            raise table.fail("feeds", f"{url!r} is not an http(s) address")
     platforms: dict[str, PlatformChannels] = {}
     for platform in _PLATFORMS:
         section = table.table(platform)
         if section is not None:
             platforms[platform] = _platform_channels(section)
     table.finish()
-    return CommunitySettings(name=name, timezone=zone, language=language, platforms=platforms)
+    return CommunitySettings(
+        name=name, timezone=zone, language=language, platforms=platforms, feeds=feeds
+    )
 
 
 def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config:
@@ -329,12 +371,46 @@ def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config
             host=host,
             port=port,
             base_url=section.text("base_url", f"http://{host}:{port}").rstrip("/"),
+            archive=section.text("archive", "public", choices=("public", "private", "off")),
         )
         section.finish()
     links = LinkSettings()
     if (section := root.table("links")) is not None:
         links = LinkSettings(
             react=section.boolean("react", True), reaction=section.text("reaction", "bookmark")
+        )
+        section.finish()
+    digest = DigestSettings()
+    if (section := root.table("digest")) is not None:
+        digest = DigestSettings(
+            top_links=section.integer("top_links", 10, minimum=1, maximum=50),
+            per_domain=section.integer("per_domain", 2, minimum=1, maximum=50),
+            per_sharer=section.integer("per_sharer", 3, minimum=1, maximum=50),
+        )
+        section.finish()
+    feeds = FeedSettings()
+    if (section := root.table("feeds")) is not None:
+        feeds = FeedSettings(
+            poll_minutes=section.integer("poll_minutes", 60, minimum=5, maximum=10_080),
+            max_failures=section.integer("max_failures", 5, minimum=1, maximum=100),
+            concurrency=section.integer("concurrency", 20, minimum=1, maximum=200),
+        )
+        section.finish()
+    fetch = FetchSettings()
+    if (section := root.table("fetch")) is not None:
+        networks = section.texts("allow_networks")
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise section.fail(
+                    "allow_networks", f'{network!r} is not a network; write e.g. "10.0.0.0/8"'
+                ) from None
+        fetch = FetchSettings(
+            allow_networks=networks,
+            timeout_seconds=section.integer("timeout_seconds", 15, minimum=1, maximum=300),
+            max_bytes=section.integer("max_bytes", 2_000_000, minimum=10_000, maximum=50_000_000),
+            previews=section.boolean("previews", True),
         )
         section.finish()
     console = ConsoleSettings()
@@ -392,6 +468,9 @@ def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config
         retention=retention,
         web=web,
         links=links,
+        digest=digest,
+        feeds=feeds,
+        fetch=fetch,
         console=console,
         discord=discord,
         slack=slack,

@@ -46,6 +46,12 @@ class Link:
     label: str
     url: str
 
+    @property
+    def is_bare(self) -> bool:
+        """True when the label is just the URL (show it once)."""
+        decoded = self.url.replace("%28", "(").replace("%29", ")").replace("%20", " ")
+        return self.label in (self.url, decoded)
+
 
 @dataclass(frozen=True, slots=True)
 class Moment:
@@ -72,6 +78,12 @@ _UNESCAPE = re.compile(r"\\([\\*_`\[\]<>()])")
 def escape(text: str) -> str:
     """Make member text safe to embed in markup."""
     return _ESCAPABLE.sub(r"\\\1", text)
+
+
+def link(label: str, url: str) -> str:
+    """A safe `[label](url)`: the label escaped, parentheses and spaces in the URL encoded."""
+    safe_url = url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+    return f"[{escape(label)}]({safe_url})"
 
 
 def _unescape(text: str) -> str:
@@ -118,7 +130,7 @@ def to_plain(text: str) -> str:
             case Plain() | Bold() | Italic() | Code():
                 out.append(span.text)
             case Link():
-                out.append(span.label if span.label == span.url else f"{span.label} ({span.url})")
+                out.append(span.label if span.is_bare else f"{span.label} ({span.url})")
             case Moment():
                 moment = datetime.fromtimestamp(span.unix, UTC)
                 out.append(

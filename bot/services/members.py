@@ -41,6 +41,13 @@ SETTINGS = CommandSpec(
             required=False,
             keyword_only=True,
         ),
+        Param(
+            name="digest_dm",
+            help="Get the weekly digest by direct message in weeks you were away? on or off",
+            kind=ParamKind.BOOLEAN,
+            required=False,
+            keyword_only=True,
+        ),
     ),
 )
 EXPORT = CommandSpec(
@@ -63,7 +70,11 @@ FORGET = CommandSpec(
     ),
 )
 
-SETTING_COLUMNS = {"quotes": "allow_quotes", "link_reactions": "link_reactions"}
+SETTING_COLUMNS = {
+    "quotes": "allow_quotes",
+    "link_reactions": "link_reactions",
+    "digest_dm": "digest_dm",
+}
 
 
 def export_document(member_ref: str, data: Mapping[str, Any], now: datetime) -> bytes:
@@ -161,6 +172,7 @@ class MemberService(Service):
                     key,
                     quotes=_on_off(member.allow_quotes),
                     link_reactions=_on_off(member.link_reactions),
+                    digest_dm=_on_off(member.digest_dm),
                     prefix=call.prefix,
                 )
             )

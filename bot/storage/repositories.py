@@ -130,6 +130,7 @@ class MemberRecord:
     allow_quotes: bool
     link_reactions: bool
     timezone: str | None
+    digest_dm: bool = False
 
 
 async def touch_members(

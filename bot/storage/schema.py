@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.types import TypeDecorator
@@ -73,6 +74,7 @@ members = Table(
     Column("allow_quotes", Boolean(), nullable=False, server_default=true()),
     Column("link_reactions", Boolean(), nullable=False, server_default=true()),
     Column("timezone", String(64), nullable=True),
+    Column("digest_dm", Boolean(), nullable=False, server_default=false()),
 )
 
 messages = Table(
@@ -89,6 +91,7 @@ messages = Table(
     Column("edited_at", UtcDateTime(), nullable=True),
     Index("ix_messages_community_sent_at", "community", "sent_at"),
     Index("ix_messages_author_ref", "author_ref"),
+    Index("ix_messages_community_thread", "community", "thread"),
 )
 
 links = Table(
@@ -159,6 +162,94 @@ channel_cursors = Table(
     Column("channel", String(200), primary_key=True),
     Column("cursor", String(100), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+
+digest_issues = Table(
+    "digest_issues",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("week", String(10), nullable=False),
+    Column("posted_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("community", "week", name="uq_digest_issues_community_week"),
+)
+
+digest_posts = Table(
+    "digest_posts",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("week", String(10), nullable=False),
+    Column("channel", String(200), nullable=False),
+    Column("posted_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("community", "week", "channel", name="uq_digest_posts_community_week_channel"),
+)
+
+digest_choices = Table(
+    "digest_choices",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("week", String(10), nullable=False),
+    Column("item", String(40), nullable=False),
+    Column("action", String(10), nullable=False),  # "exclude" | "feature"
+    Column("reason", Text(), nullable=True),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("chosen_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("community", "week", "item", name="uq_digest_choices_community_week_item"),
+)
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("title", String(500), nullable=True),
+    Column("site_url", String(2048), nullable=True),
+    Column("owner_ref", String(200), nullable=True, info=MEMBER),  # None: a community feed
+    Column("added_at", UtcDateTime(), nullable=False),
+    Column("backfill", Boolean(), nullable=False, server_default=false()),
+    Column("etag", String(500), nullable=True),
+    Column("last_modified", String(100), nullable=True),
+    Column("next_poll_at", UtcDateTime(), nullable=False),
+    Column("failures", Integer(), nullable=False, server_default="0"),
+    Column("paused", Boolean(), nullable=False, server_default=false()),
+    Column("last_error", Text(), nullable=True),
+    UniqueConstraint("community", "url", name="uq_feeds_community_url"),
+    Index("ix_feeds_next_poll_at", "next_poll_at"),
+)
+
+feed_entries = Table(
+    "feed_entries",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("feed_id", Integer(), ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("community", String(64), nullable=False),
+    Column("entry_key", String(500), nullable=False),
+    Column("link", String(2048), nullable=True),
+    Column("canonical_link", String(2048), nullable=True),
+    Column("title", String(500), nullable=False),
+    Column("summary", Text(), nullable=True),  # sanitised HTML
+    Column("content_hash", String(64), nullable=False),
+    Column("published_at", UtcDateTime(), nullable=False),
+    Column("seen_at", UtcDateTime(), nullable=False),
+    Column("hidden", Boolean(), nullable=False, server_default=false()),  # older than the feed
+    UniqueConstraint("feed_id", "entry_key", name="uq_feed_entries_feed_entry_key"),
+    Index("ix_feed_entries_community_published_at", "community", "published_at"),
+)
+
+link_previews = Table(
+    "link_previews",
+    metadata,
+    Column("canonical_url", String(2048), primary_key=True),
+    Column("title", String(500), nullable=True),
+    Column("description", Text(), nullable=True),
+    Column("site_name", String(200), nullable=True),
+    Column("fetched_at", UtcDateTime(), nullable=False),
+    Column("ok", Boolean(), nullable=False),
+    Column("error", Text(), nullable=True),
 )
 
 # --- scheduling ---------------------------------------------------------------------------

@@ -1,0 +1,74 @@
+"""ISO weeks in a community's time zone: what a digest covers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class IsoWeek:
+    """An ISO year and week number, e.g. 2026-W48."""
+
+    year: int
+    week: int
+
+    def __str__(self) -> str:
+        return f"{self.year}-W{self.week:02d}"
+
+    @classmethod
+    def parse(cls, text: str) -> IsoWeek:
+        """Read `2026-W48`; raise ValueError with the expected form."""
+        match = _WEEK.match(text.strip())
+        if match is None:
+            raise ValueError(f"{text!r} is not a week; write it like 2026-W48")
+        year, week = int(match.group(1)), int(match.group(2))
+        try:
+            date.fromisocalendar(year, week, 1)
+        except ValueError:
+            raise ValueError(f"{year} has no week {week}") from None
+        return cls(year, week)
+
+    @classmethod
+    def containing(cls, moment: datetime, zone: ZoneInfo) -> IsoWeek:
+        """The week a moment falls in, in `zone`."""
+        year, week, _ = moment.astimezone(zone).isocalendar()
+        return cls(year, week)
+
+    def monday(self) -> date:
+        """The week's first day."""
+        return date.fromisocalendar(self.year, self.week, 1)
+
+    def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        """Local Monday 00:00 to the next Monday 00:00, as aware UTC."""
+        start = datetime.combine(self.monday(), time(0), zone)
+        end = datetime.combine(self.monday() + timedelta(days=7), time(0), zone)
+        return start.astimezone(UTC), end.astimezone(UTC)
+
+    def previous(self) -> IsoWeek:
+        """The week before."""
+        year, week, _ = (self.monday() - timedelta(days=7)).isocalendar()
+        return IsoWeek(year, week)
+
+    def next(self) -> IsoWeek:
+        """The week after."""
+        year, week, _ = (self.monday() + timedelta(days=7)).isocalendar()
+        return IsoWeek(year, week)
+
+
+def last_complete_week(now: datetime, zone: ZoneInfo) -> IsoWeek:
+    """The latest week that has fully ended at `now` in `zone`."""
+    return IsoWeek.containing(now, zone).previous()
+
+
+def resolve_week(text: str | None, now: datetime, zone: ZoneInfo) -> IsoWeek:
+    """`None`/"last" is the last complete week, "this" the current one, else `2026-W48`."""
+    if text is None or text.strip().lower() in ("", "last"):
+        return last_complete_week(now, zone)
+    if text.strip().lower() in ("this", "current"):
+        return IsoWeek.containing(now, zone)
+    return IsoWeek.parse(text)
