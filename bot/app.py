@@ -17,11 +17,13 @@ from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, ConfigError, Secrets
 from bot.core.platform import Platform
 from bot.dispatcher import Dispatcher
+from bot.scheduling.scheduler import Scheduler
 from bot.services.conversation import ConversationService
 from bot.services.digests import DigestService
 from bot.services.help import HelpService
 from bot.services.links import LinkService
 from bot.services.members import MemberService
+from bot.services.prompts import PromptService
 from bot.services.retention import purge_expired
 from bot.storage.database import Database
 from bot.web.archive import Archive
@@ -110,11 +112,20 @@ class Application:
                 token=token,
             )
             self.web.add_routes(self.archive.routes())
+        self.scheduler = Scheduler(clock, self.database)
+        self.prompts = PromptService(
+            database=self.database,
+            directory=self.directory,
+            scheduler=self.scheduler,
+            perform=self.dispatcher.perform_one,
+            texts=self.dispatcher.texts,
+        )
         for service in (
             ConversationService(),
             LinkService(config.links),
             MemberService(),
             self.digests,
+            self.prompts,
             HelpService(self.commands),
         ):
             self.dispatcher.add_service(service)
@@ -166,6 +177,8 @@ class Application:
             self.dispatcher.attach(platform)
             await platform.start(self.dispatcher)
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
+        await self.prompts.load()
+        await self.scheduler.start()
 
     async def _keep_house(self) -> None:
         while True:
@@ -192,6 +205,7 @@ class Application:
 
     async def stop(self) -> None:
         """Stop platforms, finish queued work, close the web server and the database."""
+        await self.scheduler.stop()
         if self._housekeeping is not None:
             self._housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):

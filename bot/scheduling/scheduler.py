@@ -389,6 +389,17 @@ class Scheduler:
         self._ticks.add(task)
         task.add_done_callback(self._ticks.discard)
 
+    async def idle(self) -> None:
+        """Wait until no wake-up is running or queued (after a poke, before checking effects)."""
+        while self._ticks:
+            await asyncio.gather(*list(self._ticks), return_exceptions=True)
+        async with self._tick_lock:
+            pass
+
+    async def _wake(self) -> None:
+        # APScheduler calls this; going through poke() keeps every tick tracked.
+        self.poke()
+
     async def _tick(self) -> None:
         async with self._tick_lock:
             if self._aps is None:
@@ -414,7 +425,7 @@ class Scheduler:
         # APScheduler counts on the wall clock; the injected clock may be shifted from it.
         run_date = datetime.now(UTC) + delay
         self._aps.add_job(
-            self._tick,
+            self._wake,
             trigger=DateTrigger(run_date=run_date, timezone=UTC),
             id=_WAKE_JOB,
             replace_existing=True,
@@ -428,7 +439,4 @@ class Scheduler:
         aps, self._aps = self._aps, None
         if aps is not None:
             aps.shutdown(wait=False)
-        if self._ticks:
-            await asyncio.gather(*self._ticks, return_exceptions=True)
-        async with self._tick_lock:
-            pass
+        await self.idle()
