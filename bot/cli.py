@@ -16,6 +16,7 @@ from bot.app import Application, console_wanted
 from bot.core import markup
 from bot.core.clock import SystemClock
 from bot.core.config import Config, ConfigError, Secrets, load_config
+from bot.core.platform import PlatformError
 from bot.core.refs import MemberRef
 from bot.digest.render import to_html, to_json, to_markdown
 from bot.digest.weeks import resolve_week
@@ -28,6 +29,7 @@ from bot.web.server import WebServerError
 log = logging.getLogger("facilitator")
 
 EXIT_CONFIG = 2
+EXIT_PLATFORM = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -120,6 +122,10 @@ async def _run(config: Config, secrets: Secrets) -> int:
         print(error, file=sys.stderr)
         await app.stop()
         return EXIT_CONFIG
+    except PlatformError as error:  # a refused token, an unreachable platform
+        print(error, file=sys.stderr)
+        await app.stop()
+        return EXIT_PLATFORM
     names = ", ".join(platform.name for platform in app.platforms) or "none"
     if not secrets.any_platform and console_wanted(config, secrets):
         log.info("no platform tokens in the environment: running the console adapter")

@@ -143,3 +143,23 @@ async def test_members_who_were_away_get_the_digest_by_dm_when_they_asked(
         assert "✉ to carol:" not in said  # active in week 49
         said = await story.say("fran: /digest post")
         assert "✉" not in said
+
+
+async def test_two_communities_in_one_process_never_mix_data_or_posts(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    config = config_for(
+        communities=[
+            {"name": "north", "console": {"channels": ["n-chat"], "digest": "n-digest"}},
+            {"name": "south", "console": {"channels": ["s-chat"], "digest": "s-digest"}},
+        ]
+    )
+    async with ConsoleStory(config, clock, tmp_path) as story:
+        await story.say("alice@n-chat: https://north.example.org/a")
+        await story.say("bob@s-chat: https://south.example.org/b")
+        clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+        north = await story.say("fran@n-chat: /digest post")
+        south = await story.say("fran@s-chat: /digest post")
+    assert "#n-digest" in north and "#s-digest" not in north
+    assert "north.example.org" in north and "south.example.org" not in north
+    assert "#s-digest" in south and "north.example.org" not in south

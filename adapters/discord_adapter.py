@@ -1,0 +1,945 @@
+"""The Discord platform: discord.py's `AutoShardedClient` as a thin shell over `discord_translate`.
+
+Inbound, every gateway dispatch reaches us as its raw JSON (`on_socket_raw_receive`), goes
+into one ordered queue, is translated to a core event and handed to the sink; REST history
+(backfill) uses the very same translation. Outbound, actions are rendered to raw message
+bodies and sent through discord.py's HTTP client, which handles rate limits per route.
+
+Commands are registered as raw application-command JSON built from the neutral
+`CommandTable` (one bulk upsert, only when what Discord holds differs from what we would
+send) and answered centrally from INTERACTION_CREATE: a neutral command layer needs no
+`app_commands` callbacks, and typed options arrive as the `options` of `CommandInvoked`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters import discord_translate as translate
+from bot.core.actions import (
+    Action,
+    Answer,
+    Content,
+    Edit,
+    Post,
+    React,
+    SendDirect,
+    Unreact,
+)
+from bot.core.clock import Clock
+from bot.core.commands import CommandTable, UsageError
+from bot.core.communities import CommunityDirectory, Purpose
+from bot.core.config import Config, Secrets
+from bot.core.events import ButtonPressed, CommandInvoked, Event
+from bot.core.platform import Capability, EventSink, PlatformError
+from bot.core.refs import ChannelRef, InteractionRef, MessageRef
+
+log = logging.getLogger("facilitator.discord")
+
+Payload = dict[str, Any]
+
+_HANDLED = frozenset(
+    {
+        "MESSAGE_CREATE",
+        "MESSAGE_UPDATE",
+        "MESSAGE_DELETE",
+        "MESSAGE_REACTION_ADD",
+        "MESSAGE_REACTION_REMOVE",
+        "INTERACTION_CREATE",
+    }
+)
+_NEEDED = {
+    "view_channel": "View Channel",
+    "read_message_history": "Read Message History",
+    "send_messages": "Send Messages",
+    "add_reactions": "Add Reactions",
+    "create_public_threads": "Create Public Threads",
+    "send_messages_in_threads": "Send Messages in Threads",
+    "embed_links": "Embed Links",
+    "attach_files": "Attach Files",
+}
+_DM_REFUSED = 50007
+_ALREADY_ACKNOWLEDGED = 40060
+_UNKNOWN_CHANNEL = 10003
+_INTERACTION_LIFETIME = 15 * 60.0
+
+
+def intents() -> discord.Intents:
+    """Guilds, guild messages, message content, reactions, DMs: and nothing privileged else."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_messages = True
+    wanted.message_content = True
+    wanted.reactions = True  # guild and DM reactions
+    wanted.dm_messages = True
+    return wanted
+
+
+class _Client(discord.AutoShardedClient):
+    """The client, with the pause before a re-IDENTIFY made configurable (tests use 0)."""
+
+    def __init__(self, *, identify_delay: float, **options: Any) -> None:
+        super().__init__(**options)
+        self._identify_delay = identify_delay
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Pause before identifying again: Discord allows one IDENTIFY per 5 s per bucket."""
+        if not initial:
+            await asyncio.sleep(self._identify_delay)
+
+
+@dataclass(slots=True)
+class _Interaction:
+    """An interaction we may still answer: acknowledged once, then edited / followed up."""
+
+    interaction_id: str
+    token: str
+    private: bool
+    created: float
+    state: str = "new"  # "new" | "deferred" | "answered"
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    timer: asyncio.TimerHandle | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Watched:
+    """A resolved channel of a community."""
+
+    ref: ChannelRef
+    community: str
+    name: str
+    purposes: frozenset[Purpose]
+
+
+class DiscordPlatform:
+    """A `bot.core.platform.Platform` for Discord."""
+
+    name = "discord"
+    capabilities = frozenset(
+        {
+            Capability.THREADS,
+            Capability.REACTIONS,
+            Capability.BUTTONS,
+            Capability.EPHEMERAL,
+            Capability.FILES,
+            Capability.DIRECT_MESSAGES,
+        }
+    )
+
+    def __init__(
+        self,
+        config: Config,
+        token: str,
+        directory: CommunityDirectory,
+        commands: CommandTable,
+        clock: Clock,
+        *,
+        guild_ready_timeout: float = 2.0,
+        ready_timeout: float = 60.0,
+        defer_after: float = 1.5,
+        shard_count: int | None = None,
+        identify_delay: float = 5.0,
+    ) -> None:
+        self._config = config
+        self._token = token
+        self._directory = directory
+        self._commands = commands
+        self._clock = clock
+        self._guild_ready_timeout = guild_ready_timeout
+        self._ready_timeout = ready_timeout
+        self._defer_after = defer_after
+        self._shard_count = shard_count
+        self._identify_delay = identify_delay
+        self._client: _Client | None = None
+        self._sink: EventSink | None = None
+        self._inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
+        self._live = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._connect_task: asyncio.Task[None] | None = None
+        self._consumer: asyncio.Task[None] | None = None
+        self._interactions: dict[str, _Interaction] = {}
+        self._dm_channels: dict[str, str] = {}
+        self._thread_parents: dict[str, str] = {}
+        self._plain: set[str] = set()  # looked-up channels that are not threads
+        self._watched: list[_Watched] = []
+        self._guilds: set[str] = set()
+        self._session: str | None = None  # the gateway session the last READY opened
+        self._backfill_lock = asyncio.Lock()
+        self.backfills = 0  # completed backfill passes (observable by tests and logs)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, sink: EventSink) -> None:
+        """Log in, connect the gateway, bind channels, check set-up, sync commands, backfill."""
+        self._sink = sink
+        # discord.py builds every REST URL (and so the gateway URL it asks for) from this.
+        Route.BASE = self._config.discord.api_base_url
+        client = _Client(
+            identify_delay=self._identify_delay,
+            intents=intents(),
+            shard_count=self._shard_count,
+            guild_ready_timeout=self._guild_ready_timeout,
+            chunk_guilds_at_startup=False,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            max_messages=None,
+            enable_debug_events=True,
+            max_ratelimit_timeout=None,
+        )
+        self._client = client
+        client.event(self.on_socket_raw_receive)
+        client.event(self.on_ready)
+        client.event(self.on_shard_ready)
+        client.event(self.on_shard_resumed)
+        try:
+            await client.login(self._token)
+        except discord.LoginFailure:
+            await client.close()
+            self._client = None
+            raise PlatformError(
+                f"discord: the token in DISCORD_TOKEN was refused by {Route.BASE} (401 "
+                "Unauthorized); copy a fresh one from the Developer Portal (your application → "
+                "Bot → Reset Token) into DISCORD_TOKEN"
+            ) from None
+        except (discord.HTTPException, OSError) as error:
+            await client.close()
+            self._client = None
+            raise PlatformError(
+                f"discord: cannot log in at {Route.BASE} ({error}); check the network and "
+                "[discord] api_base_url"
+            ) from None
+        try:
+            shards, gateway_url, _ = await client.http.get_bot_gateway()
+        except discord.GatewayNotFound:
+            await client.close()
+            self._client = None
+            raise PlatformError(
+                f"discord: {Route.BASE}/gateway/bot did not answer; check [discord] api_base_url"
+            ) from None
+        # discord.py falls back to this class attribute after an invalidated session; make it
+        # the gateway this API announces, so a Discord-compatible server is never left.
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+        if self._shard_count is None:  # saves the client asking /gateway/bot a second time
+            client.shard_count = shards
+        self._connect_task = asyncio.create_task(self._run_client(client))
+        ready = asyncio.create_task(self._ready.wait())
+        done, _ = await asyncio.wait(
+            {ready, self._connect_task},
+            timeout=self._ready_timeout,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if ready not in done:
+            ready.cancel()
+            failure = self._connect_task.exception() if self._connect_task in done else None
+            await self.stop()
+            if isinstance(failure, discord.PrivilegedIntentsRequired):
+                raise PlatformError(
+                    "discord: the gateway refused the Message Content intent; turn on "
+                    "Developer Portal → your application → Bot → Message Content Intent"
+                )
+            raise PlatformError(
+                f"discord: the gateway did not become ready within {self._ready_timeout:.0f} s"
+                + (f" ({failure})" if failure else "")
+            )
+        self._bind_and_check()
+        await self._sync_commands()
+        self._consumer = asyncio.create_task(self._consume())
+        self._live.set()
+        self._spawn(self._backfill("start"))
+        log.info("discord: connected as %s to %d guild(s)", client.user, len(client.guilds))
+
+    async def _run_client(self, client: _Client) -> None:
+        try:
+            await client.connect(reconnect=True)
+        except Exception:
+            if self._live.is_set():
+                log.exception("discord: the gateway connection ended with an error")
+            raise
+
+    async def stop(self) -> None:
+        """Hand over what the gateway already sent, then disconnect and cancel background work."""
+        if self._consumer is not None and not self._consumer.done():
+            try:
+                await asyncio.wait_for(self._inbox.join(), timeout=5.0)
+            except TimeoutError:
+                log.warning(
+                    "discord: stopped with %d gateway events unhandled", self._inbox.qsize()
+                )
+        self._live.clear()
+        for pending in self._interactions.values():
+            if pending.timer is not None:
+                pending.timer.cancel()
+        tasks = [*self._tasks, *([self._consumer] if self._consumer else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._client is not None:
+            await self._client.close()
+        if self._connect_task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._connect_task
+        self._consumer = None
+        self._tasks.clear()
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ gateway callbacks
+
+    async def on_socket_raw_receive(self, raw: str | bytes) -> None:
+        """Queue every gateway frame in arrival order (handlers run as separate tasks)."""
+        self._inbox.put_nowait(raw)
+
+    async def on_ready(self) -> None:
+        """All shards are ready (first connection)."""
+        self._ready.set()
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        """A shard (re)identified: a new session may have missed events, so backfill."""
+        if self._live.is_set():
+            self._spawn(self._backfill(f"shard {shard_id} ready"))
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        """A shard resumed: Discord replays what it kept; backfill covers what it did not."""
+        if self._live.is_set():
+            self._spawn(self._backfill(f"shard {shard_id} resumed"))
+
+    # ------------------------------------------------------------------ inbound
+
+    def _lookup(self) -> translate.Lookup:
+        client = self._client
+        assert client is not None and client.user is not None
+
+        def role_name(guild_id: str, role_id: str) -> str | None:
+            guild = client.get_guild(int(guild_id))
+            role = guild.get_role(int(role_id)) if guild else None
+            return role.name if role else None
+
+        def thread_parent(channel_id: str) -> str | None:
+            if channel_id in self._thread_parents:
+                return self._thread_parents[channel_id]
+            channel = client.get_channel(int(channel_id)) if channel_id.isdigit() else None
+            if isinstance(channel, discord.Thread):
+                return str(channel.parent_id)
+            return None
+
+        return translate.Lookup(str(client.user.id), role_name, thread_parent)
+
+    async def _consume(self) -> None:
+        await self._live.wait()
+        while True:
+            raw = await self._inbox.get()
+            try:
+                await self._handle_frame(raw)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("discord: could not handle a gateway event; skipped it")
+            finally:
+                self._inbox.task_done()
+
+    async def _handle_frame(self, raw: str | bytes) -> None:
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        frame = json.loads(text)
+        kind = frame.get("t")
+        if kind == "READY":
+            self._session = str(frame["d"].get("session_id", ""))
+        if kind not in _HANDLED:
+            return
+        seq = frame.get("s")
+        delivery = f"{self._session}.{seq}" if self._session and seq is not None else None
+        await self._handle_dispatch(kind, frame["d"], delivery)
+
+    async def _handle_dispatch(self, kind: str, data: Payload, delivery: str | None) -> None:
+        if data.get("guild_id") and data.get("channel_id"):
+            await self._learn_channel(str(data["channel_id"]))
+        lookup = self._lookup()
+        now = self._clock.now()
+        event: Event | None
+        if kind == "MESSAGE_CREATE":
+            event = translate.message_received(data, lookup)
+        elif kind == "MESSAGE_UPDATE":
+            event = translate.message_edited(data, lookup)
+        elif kind == "MESSAGE_DELETE":
+            event = translate.message_deleted(data, lookup, now)
+        elif kind in ("MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE"):
+            event = translate.reaction(
+                data, lookup, now, added=kind.endswith("ADD"), delivery=delivery
+            )
+        elif data.get("type") == 4:
+            await self._autocomplete(data)
+            return
+        else:
+            event = translate.interaction(data, lookup, now)
+            if event is not None:
+                self._track_interaction(data, event)
+        if event is not None:
+            await self._deliver(event)
+
+    async def _learn_channel(self, channel_id: str) -> None:
+        """Find the parent of a thread the cache does not know (created while we were away)."""
+        client = self._client
+        if client is None or channel_id in self._thread_parents or channel_id in self._plain:
+            return
+        if client.get_channel(int(channel_id)) is not None:
+            return
+        try:
+            channel = await self._request(
+                Route("GET", "/channels/{channel_id}", channel_id=channel_id)
+            )
+        except discord.HTTPException as error:
+            log.warning("discord: cannot look up channel %s: %s", channel_id, error)
+            return
+        if channel.get("type") in (10, 11, 12) and channel.get("parent_id"):
+            self._thread_parents[channel_id] = str(channel["parent_id"])
+        else:
+            self._plain.add(channel_id)
+
+    async def _deliver(self, event: Event) -> None:
+        assert self._sink is not None
+        await self._sink.deliver(event)
+
+    async def _autocomplete(self, data: Payload) -> None:
+        """Suggest choices for the option being typed (long choice lists)."""
+        focus = translate.autocomplete_focus(data)
+        choices: list[Payload] = []
+        if focus is not None:
+            path, name, typed = focus
+            with contextlib.suppress(UsageError):
+                spec = self._commands.resolve(path).spec
+                param = next((p for p in spec.params if p.name == name), None)
+                if param is not None:
+                    choices = translate.autocomplete_choices(param, typed)
+        await self._request(
+            Route(
+                "POST",
+                "/interactions/{interaction_id}/{interaction_token}/callback",
+                interaction_id=str(data["id"]),
+                interaction_token=str(data["token"]),
+            ),
+            json={"type": 8, "data": {"choices": choices}},
+        )
+
+    def _track_interaction(self, data: Payload, event: Event) -> None:
+        if str(data["id"]) in self._interactions:
+            return  # a RESUME replay: it is answered (or being answered) already
+        private = True
+        line: tuple[str, ...] = ()
+        if isinstance(event, CommandInvoked):
+            line = event.path
+        elif isinstance(event, ButtonPressed):
+            line = self._commands.split_line(event.action)[0]
+        with contextlib.suppress(UsageError):
+            private = self._commands.resolve(line).spec.private
+        pending = _Interaction(str(data["id"]), str(data["token"]), private, time.monotonic())
+        self._forget_old_interactions()
+        self._interactions[pending.interaction_id] = pending
+        loop = asyncio.get_running_loop()
+        pending.timer = loop.call_later(
+            self._defer_after, lambda: self._spawn(self._defer(pending))
+        )
+
+    def _forget_old_interactions(self) -> None:
+        horizon = time.monotonic() - _INTERACTION_LIFETIME
+        for key in [k for k, p in self._interactions.items() if p.created < horizon]:
+            del self._interactions[key]
+
+    async def _defer(self, pending: _Interaction) -> None:
+        """Acknowledge before Discord's 3 s limit when no answer is ready yet."""
+        async with pending.lock:
+            if pending.state != "new":
+                return
+            body: Payload = {"type": 5}
+            if pending.private:
+                body["data"] = {"flags": translate.EPHEMERAL_FLAG}
+            try:
+                await self._request(
+                    Route(
+                        "POST",
+                        "/interactions/{interaction_id}/{interaction_token}/callback",
+                        interaction_id=pending.interaction_id,
+                        interaction_token=pending.token,
+                    ),
+                    json=body,
+                )
+                pending.state = "deferred"
+            except discord.HTTPException as error:
+                log.warning(
+                    "discord: could not defer interaction %s: %s", pending.interaction_id, error
+                )
+
+    # ------------------------------------------------------------------ set-up
+
+    def _bind_and_check(self) -> None:
+        client = self._client
+        assert client is not None
+        flags = client.application_flags
+        if not (flags.gateway_message_content or flags.gateway_message_content_limited):
+            log.error(
+                "discord: the Message Content intent is off for this application, so messages "
+                "arrive without text; turn on Developer Portal → your application → Bot → "
+                "Message Content Intent"
+            )
+        self._watched = []
+        for community in self._directory.communities:
+            section = community.platforms.get("discord")
+            if section is None:
+                continue
+            guild = self._find_guild(community.name, section.space)
+            if guild is None:
+                continue
+            self._directory.bind_space("discord", str(guild.id), community.name)
+            self._guilds.add(str(guild.id))
+            if not guild.me.guild_permissions.manage_events:
+                log.warning(
+                    "discord: %s: the bot lacks Manage Events in guild %s; grant it to the "
+                    "bot's role (Server Settings → Roles) so gatherings become Discord events",
+                    community.name,
+                    guild.name,
+                )
+            wanted: dict[str, set[Purpose]] = {}
+            for name in section.channels:
+                wanted.setdefault(name, set()).add(Purpose.WATCHED)
+            if section.announcements:
+                wanted.setdefault(section.announcements, set()).add(Purpose.ANNOUNCEMENTS)
+            if section.digest:
+                wanted.setdefault(section.digest, set()).add(Purpose.DIGEST)
+            for name, purposes in wanted.items():
+                channel = self._find_channel(guild, name)
+                if channel is None:
+                    log.error(
+                        "discord: %s: channel %r is not in guild %s (or the bot cannot see "
+                        "it); create it, let the bot's role view it, or fix "
+                        "[communities.discord] in %s",
+                        community.name,
+                        name,
+                        guild.name,
+                        self._config.source,
+                    )
+                    continue
+                ref = ChannelRef("discord", str(guild.id), str(channel.id))
+                self._directory.bind_channel(ref, community.name, purposes)
+                self._watched.append(
+                    _Watched(ref, community.name, channel.name, frozenset(purposes))
+                )
+                missing = [
+                    label
+                    for permission, label in _NEEDED.items()
+                    if not getattr(channel.permissions_for(guild.me), permission)
+                ]
+                if missing:
+                    log.error(
+                        "discord: %s: in #%s the bot lacks %s; grant them to the bot's role in "
+                        "the channel's permissions",
+                        community.name,
+                        channel.name,
+                        ", ".join(missing),
+                    )
+
+    def _find_guild(self, community: str, wanted: str | None) -> discord.Guild | None:
+        client = self._client
+        assert client is not None
+        guilds = list(client.guilds)
+        if wanted is None:
+            if len(guilds) == 1:
+                return guilds[0]
+            log.error(
+                "discord: %s: no guild configured and the bot is in %d guilds; set "
+                "[communities.discord] guild to one of: %s",
+                community,
+                len(guilds),
+                ", ".join(f"{g.id} ({g.name})" for g in guilds) or "none",
+            )
+            return None
+        for guild in guilds:
+            if str(guild.id) == wanted or guild.name == wanted:
+                return guild
+        log.error(
+            "discord: %s: the bot is not in guild %r; invite it (OAuth2 → URL Generator, scopes "
+            "bot and applications.commands) or fix [communities.discord] guild (it is in: %s)",
+            community,
+            wanted,
+            ", ".join(f"{g.id} ({g.name})" for g in guilds) or "none",
+        )
+        return None
+
+    @staticmethod
+    def _find_channel(guild: discord.Guild, wanted: str) -> discord.TextChannel | None:
+        bare = wanted.lstrip("#")
+        for channel in guild.text_channels:
+            if str(channel.id) == bare or channel.name == bare:
+                return channel
+        return None
+
+    async def _sync_commands(self) -> None:
+        """Register every neutral command, only when Discord's copy differs."""
+        client = self._client
+        assert client is not None and client.application_id is not None
+        wanted = translate.command_payloads(self._commands)
+        app = client.application_id
+        sections = [
+            c.platforms["discord"] for c in self._directory.communities if "discord" in c.platforms
+        ]
+        # Guild commands update at once; global ones only when no community names its guild.
+        guild_ids = sorted(self._guilds) if all(s.space for s in sections) else []
+        scopes: list[tuple[str, Route, Route]] = []
+        if guild_ids:
+            for gid in guild_ids:
+                path = "/applications/{application_id}/guilds/{guild_id}/commands"
+                scopes.append(
+                    (
+                        f"guild {gid}",
+                        Route("GET", path, application_id=app, guild_id=gid),
+                        Route("PUT", path, application_id=app, guild_id=gid),
+                    )
+                )
+        else:
+            path = "/applications/{application_id}/commands"
+            scopes.append(
+                (
+                    "global",
+                    Route("GET", path, application_id=app),
+                    Route("PUT", path, application_id=app),
+                )
+            )
+        for scope, get, put in scopes:
+            try:
+                current = await self._request(get)
+                if not translate.commands_differ(wanted, list(current or [])):
+                    log.info("discord: %d commands already registered (%s)", len(wanted), scope)
+                    continue
+                await self._request(put, json=wanted)
+                log.info(
+                    "discord: registered %d commands (%s, set %s)",
+                    len(wanted),
+                    scope,
+                    translate.commands_hash(wanted),
+                )
+            except discord.HTTPException as error:
+                log.error(
+                    "discord: could not register commands (%s): %s; re-invite the bot with the "
+                    "applications.commands scope",
+                    scope,
+                    error,
+                )
+
+    # ------------------------------------------------------------------ backfill
+
+    async def _backfill(self, reason: str) -> None:
+        """Feed messages missed while offline through the normal path, oldest first."""
+        async with self._backfill_lock:
+            try:
+                assert self._sink is not None
+                watched = [w for w in self._watched if Purpose.WATCHED in w.purposes]
+                cursors = [await self._sink.cursor(w.ref) for w in watched]
+                known = [int(c) for c in cursors if c is not None]
+                # A channel with no message seen yet was quiet while the bot ran: read it
+                # from the oldest position seen anywhere. None seen at all: a first start,
+                # which begins now instead of importing the channels' whole past.
+                floor = min(known) if known else None
+                missed: list[Payload] = []
+                for channel, cursor in zip(watched, cursors, strict=True):
+                    after = int(cursor) if cursor is not None else floor
+                    if after is not None:
+                        missed.extend(await self._missed(channel, after))
+                missed.sort(key=lambda m: int(m["id"]))  # snowflakes: in the order sent
+                lookup = self._lookup()
+                total = 0
+                for payload in missed:
+                    event = translate.message_received(payload, lookup)
+                    if event is not None:
+                        await self._deliver(event)
+                        total += 1
+                self.backfills += 1
+                if total:
+                    log.info("discord: backfilled %d message(s) (%s)", total, reason)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("discord: backfill failed (%s); it runs again on reconnect", reason)
+
+    async def _missed(self, watched: _Watched, after: int) -> list[Payload]:
+        """Messages after `after` in a channel and in its active and archived threads."""
+        messages = await self._history(watched.ref.channel, after)
+        for thread in await self._threads(watched.ref, after):
+            self._thread_parents[thread] = watched.ref.channel
+            messages.extend(await self._history(thread, after))
+        for payload in messages:
+            payload.setdefault("guild_id", watched.ref.space)  # history omits it
+        return messages
+
+    async def _history(self, channel_id: str, after: int) -> list[Payload]:
+        found: list[Payload] = []
+        while True:
+            try:
+                page = await self._request(
+                    Route("GET", "/channels/{channel_id}/messages", channel_id=channel_id),
+                    params={"after": str(after), "limit": "100"},
+                )
+            except discord.HTTPException as error:
+                log.warning("discord: cannot read history of channel %s: %s", channel_id, error)
+                return found
+            page = sorted(page or [], key=lambda m: int(m["id"]))
+            found.extend(page)
+            if len(page) < 100:
+                return found
+            after = int(page[-1]["id"])
+
+    async def _threads(self, channel: ChannelRef, after: int) -> list[str]:
+        """Active threads of the channel and those archived since `after`."""
+        threads: list[str] = []
+        since = translate.snowflake_time(after)
+        try:
+            active = await self._request(
+                Route("GET", "/guilds/{guild_id}/threads/active", guild_id=channel.space)
+            )
+            archived = await self._request(
+                Route(
+                    "GET",
+                    "/channels/{channel_id}/threads/archived/public",
+                    channel_id=channel.channel,
+                ),
+                params={"limit": "100"},
+            )
+        except discord.HTTPException as error:
+            log.warning("discord: cannot list threads of channel %s: %s", channel.channel, error)
+            return threads
+        for thread in active.get("threads", []):
+            if str(thread.get("parent_id")) == channel.channel:
+                threads.append(str(thread["id"]))
+        for thread in archived.get("threads", []):
+            archived_at = translate.parse_time(
+                (thread.get("thread_metadata") or {}).get("archive_timestamp")
+            )
+            if archived_at is None or archived_at >= since:
+                threads.append(str(thread["id"]))
+        return threads
+
+    # ------------------------------------------------------------------ outbound
+
+    async def _request(self, route: Route, **kwargs: Any) -> Any:
+        client = self._client
+        if client is None:
+            raise PlatformError("discord: not connected")
+        return await client.http.request(route, **kwargs)
+
+    async def perform(self, action: Action) -> MessageRef | None:
+        """Carry out one action; Discord's refusals become `PlatformError` with the reason."""
+        try:
+            match action:
+                case Post():
+                    return await self._post(action)
+                case React():
+                    await self._react(action.message, action.emoji, add=True)
+                    return None
+                case Unreact():
+                    await self._react(action.message, action.emoji, add=False)
+                    return None
+                case Edit():
+                    await self._edit(action)
+                    return None
+                case SendDirect():
+                    return await self._send_direct(action)
+                case Answer():
+                    await self._answer(action.to, action.content, action.ephemeral)
+                    return None
+        except discord.HTTPException as error:
+            raise PlatformError(f"discord: {type(action).__name__} failed: {error}") from error
+        except ValueError as error:
+            raise PlatformError(f"discord: {type(action).__name__}: {error}") from error
+        raise PlatformError(f"discord: cannot perform {type(action).__name__}")
+
+    @staticmethod
+    def _location(message: MessageRef) -> str:
+        """The channel id a message lives in (a thread's root message lives in the parent)."""
+        if message.thread and message.thread != message.message:
+            return message.thread
+        return message.channel.channel
+
+    async def _send_bodies(self, channel_id: str, content: Content) -> list[Payload]:
+        sent: list[Payload] = []
+        route_path = "/channels/{channel_id}/messages"
+        for index, body in enumerate(translate.message_payloads(content)):
+            route = Route("POST", route_path, channel_id=channel_id)
+            with_file = content if index == 0 and content.attachment else None
+            sent.append(await self._send(route, body, with_file))
+        return sent
+
+    @staticmethod
+    def _form(body: Payload, content: Content) -> list[dict[str, Any]]:
+        attachment = content.attachment
+        assert attachment is not None
+        listed = [{"id": 0, "filename": attachment.filename}]
+        if "data" in body:  # an interaction callback wraps the message in `data`
+            payload = {**body, "data": {**body["data"], "attachments": listed}}
+        else:
+            payload = {**body, "attachments": listed}
+        return [
+            {"name": "payload_json", "value": json.dumps(payload)},
+            {
+                "name": "files[0]",
+                "value": attachment.data,
+                "filename": attachment.filename,
+                "content_type": attachment.mime_type,
+            },
+        ]
+
+    async def _post(self, action: Post) -> MessageRef:
+        thread_id: str | None = None
+        channel_id = action.channel.channel
+        if action.thread is not None:
+            thread_id = action.thread.thread or action.thread.message
+            channel_id = thread_id
+        try:
+            sent = await self._send_bodies(channel_id, action.content)
+        except discord.NotFound as error:
+            if action.thread is None or error.code != _UNKNOWN_CHANNEL:
+                raise
+            # No thread on that message yet: open one, then reply in it.
+            assert thread_id is not None
+            await self._start_thread(action.channel.channel, thread_id, action.content.text)
+            sent = await self._send_bodies(thread_id, action.content)
+        first = str(sent[0]["id"])
+        if action.start_thread and thread_id is None:
+            await self._start_thread(action.channel.channel, first, action.start_thread)
+        return MessageRef(action.channel, first, thread_id)
+
+    async def _start_thread(self, channel_id: str, message_id: str, name: str) -> None:
+        title = " ".join(name.split())[:100] or "Thread"
+        await self._request(
+            Route(
+                "POST",
+                "/channels/{channel_id}/messages/{message_id}/threads",
+                channel_id=channel_id,
+                message_id=message_id,
+            ),
+            json={"name": title, "auto_archive_duration": 10080},
+        )
+        self._thread_parents[message_id] = channel_id
+
+    async def _react(self, message: MessageRef, emoji: str, *, add: bool) -> None:
+        await self._request(
+            Route(
+                "PUT" if add else "DELETE",
+                "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
+                channel_id=self._location(message),
+                message_id=message.message,
+                emoji=translate.emoji_to_discord(emoji),
+            )
+        )
+
+    async def _edit(self, action: Edit) -> None:
+        body = translate.message_payloads(action.content)[0]
+        body.setdefault("content", "")
+        body.setdefault("embeds", [])
+        body.setdefault("components", [])
+        await self._request(
+            Route(
+                "PATCH",
+                "/channels/{channel_id}/messages/{message_id}",
+                channel_id=self._location(action.message),
+                message_id=action.message.message,
+            ),
+            json=body,
+        )
+
+    async def _send_direct(self, action: SendDirect) -> MessageRef | None:
+        member = action.member.member
+        channel_id = self._dm_channels.get(member)
+        try:
+            if channel_id is None:
+                channel = await self._request(
+                    Route("POST", "/users/@me/channels"), json={"recipient_id": member}
+                )
+                channel_id = str(channel["id"])
+                self._dm_channels[member] = channel_id
+            sent = await self._send_bodies(channel_id, action.content)
+        except discord.Forbidden as error:
+            if error.code != _DM_REFUSED:
+                raise
+            if action.fallback is not None:
+                await self._answer(action.fallback, action.content, ephemeral=True)
+                return None
+            log.warning("discord: member %s does not accept direct messages; skipped one", member)
+            return None
+        return MessageRef(ChannelRef("discord", "", channel_id), str(sent[0]["id"]))
+
+    async def _answer(self, to: InteractionRef, content: Content, ephemeral: bool) -> None:
+        interaction_id, token = translate.split_interaction_token(to)
+        pending = self._interactions.get(interaction_id)
+        if pending is None:  # answered after a restart, or long ago: followups still work
+            pending = _Interaction(interaction_id, token, ephemeral, time.monotonic(), "answered")
+        flags = translate.EPHEMERAL_FLAG if ephemeral else 0
+        app = self._client.application_id if self._client else None
+        webhook = "/webhooks/{webhook_id}/{webhook_token}"
+        async with pending.lock:
+            if pending.timer is not None:
+                pending.timer.cancel()
+            for index, body in enumerate(translate.message_payloads(content)):
+                with_file = content if index == 0 and content.attachment else None
+                if pending.state == "new":
+                    callback = Route(
+                        "POST",
+                        "/interactions/{interaction_id}/{interaction_token}/callback",
+                        interaction_id=interaction_id,
+                        interaction_token=token,
+                    )
+                    try:
+                        await self._send(
+                            callback, {"type": 4, "data": {**body, "flags": flags}}, with_file
+                        )
+                        pending.state = "answered"
+                        continue
+                    except discord.HTTPException as error:
+                        if error.code != _ALREADY_ACKNOWLEDGED:
+                            raise
+                        pending.state = "answered"
+                if pending.state == "deferred":
+                    original = Route(
+                        "PATCH",
+                        webhook + "/messages/@original",
+                        webhook_id=app,
+                        webhook_token=token,
+                    )
+                    await self._send(original, body, with_file)
+                    pending.state = "answered"
+                    continue
+                followup = Route("POST", webhook, webhook_id=app, webhook_token=token)
+                await self._send(followup, {**body, "flags": flags}, with_file)
+
+    async def _send(self, route: Route, body: Payload, with_file: Content | None) -> Any:
+        """Send JSON, or multipart when the body carries the content's attachment."""
+        if with_file is None:
+            return await self._request(route, json=body)
+        return await self._request(route, form=self._form(body, with_file))
+
+
+def create_platform(
+    config: Config,
+    secrets: Secrets,
+    directory: CommunityDirectory,
+    commands: CommandTable,
+    clock: Clock,
+) -> DiscordPlatform:
+    """The Discord platform for the application (needs DISCORD_TOKEN)."""
+    if not secrets.discord_token:
+        raise PlatformError("discord: DISCORD_TOKEN is not set; put the bot token there")
+    return DiscordPlatform(config, secrets.discord_token, directory, commands, clock)
+
+
+__all__ = ["DiscordPlatform", "create_platform", "intents"]
