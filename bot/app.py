@@ -9,15 +9,15 @@ import importlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from bot.core.clock import Clock
+from bot.core.clock import AdjustableClock, Clock
 from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, ConfigError, Secrets
 from bot.core.platform import Platform
 from bot.dispatcher import Dispatcher
-from bot.scheduling.scheduler import Scheduler
+from bot.scheduling.scheduler import PokingClock, Scheduler
 from bot.services.conversation import ConversationService
 from bot.services.digests import DigestService
 from bot.services.help import HelpService
@@ -76,6 +76,8 @@ class Application:
     ) -> None:
         self.config = config
         self.secrets = secrets
+        if hasattr(clock, "advance"):
+            clock = PokingClock(cast(AdjustableClock, clock), lambda: self.scheduler.poke())
         self.clock = clock
         self.database = Database(config.storage.url)
         self.directory = CommunityDirectory(config)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.core.clock import Clock
+from bot.core.clock import AdjustableClock, Clock
 from bot.scheduling.ledger import Claim, LeaseLost, Ledger
 from bot.scheduling.rules import Rule, RuleError
 from bot.storage import runs as repo
@@ -127,6 +127,25 @@ class RunOutcome:
     status: str  # done | failed | lost | taken
     attempt: int = 0
     error: str | None = None
+
+
+class PokingClock:
+    """An adjustable clock that makes the scheduler look again whenever it is moved, so the
+    console's `!clock +1d` runs what became due at once."""
+
+    def __init__(self, inner: AdjustableClock, on_move: Callable[[], None]) -> None:
+        self._inner = inner
+        self._on_move = on_move
+
+    def now(self) -> datetime:
+        """The inner clock's time."""
+        return self._inner.now()
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move the inner clock, then tell the scheduler."""
+        moment = self._inner.advance(delta)
+        self._on_move()
+        return moment
 
 
 def _default_owner() -> str:

@@ -3,8 +3,9 @@ starters, library rotation, pause/resume/remove, and replies stored as reflectio
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,10 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from adapters.console import ConsolePlatform
+from bot.app import Application
 from bot.core.actions import Action, Post
 from bot.core.clock import ManualClock
 from bot.core.communities import CommunityDirectory, Purpose
-from bot.core.config import Config
+from bot.core.config import Config, Secrets
 from bot.core.refs import ChannelRef, MessageRef
 from bot.i18n import Catalog
 from bot.scheduling.scheduler import Scheduler
@@ -271,3 +274,42 @@ async def test_a_reply_recorded_twice_is_stored_once(
             [row] = (await conn.execute(select(reflections))).mappings().all()
             again = {key: value for key, value in row.items() if key != "id"}
             assert await store.add_reflections(conn, [again]) == 0
+
+
+async def _no_lines() -> AsyncIterator[bytes]:
+    return
+    yield b""  # pragma: no cover - makes this an async generator
+
+
+async def test_moving_the_console_clock_posts_what_became_due(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    config = config_for()
+    out = io.StringIO()
+    app = Application(config, secrets=Secrets(), clock=clock)
+    # The console gets the application's clock, as `facilitator run` wires it.
+    console = ConsolePlatform(
+        config,
+        app.directory,
+        app.commands,
+        app.clock,
+        lines=_no_lines(),
+        out=out,
+        export_dir=tmp_path,
+    )
+    app._given_platforms = [console]
+    await app.start()
+    try:
+        await console.handle_line('fran: /prompt add stage=seek when="daily 12:00"')
+        await app.drain()
+        await app.scheduler.idle()
+        assert "Facilitator: 🔎 Seek" not in out.getvalue()
+        await console.handle_line("!clock +2h")  # 10:00 -> 12:00 in Berlin
+        await app.scheduler.idle()
+        await app.drain()
+        assert out.getvalue().count("#general Facilitator: 🔎 Seek") == 1
+        await console.handle_line("!clock +1h")
+        await app.scheduler.idle()
+        assert out.getvalue().count("#general Facilitator: 🔎 Seek") == 1
+    finally:
+        await app.stop()
