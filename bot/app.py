@@ -114,7 +114,9 @@ class Application:
                 token=token,
             )
             self.web.add_routes(self.archive.routes())
-        self.scheduler = Scheduler(clock, self.database)
+        self.scheduler = Scheduler(
+            clock, self.database, grace=timedelta(hours=config.scheduler.grace_hours)
+        )
         self.prompts = PromptService(
             database=self.database,
             directory=self.directory,

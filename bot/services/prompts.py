@@ -7,17 +7,20 @@ crash neither posts twice nor picks a different prompt.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import tomllib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from importlib import resources
 
 from bot.core.actions import Action, Content, Post
 from bot.core.commands import CommandSpec, Param, ParamKind, Role
-from bot.core.communities import CommunityDirectory
+from bot.core.communities import CommunityDirectory, Purpose
+from bot.core.config import PromptSettings
 from bot.core.events import MessageDeleted, MessageEdited, MessageReceived
 from bot.core.markup import escape
 from bot.core.refs import ChannelRef, MessageRef
@@ -174,6 +177,23 @@ def job_id(schedule_id: int) -> str:
     return f"{JOB_PREFIX}{schedule_id}"
 
 
+def config_job_id(community: str, spec: PromptSettings) -> str:
+    """A config prompt's job id: stable across restarts and reordering of the config."""
+    digest = hashlib.sha1(f"{spec.stage}|{spec.when}|{spec.text or ''}".encode()).hexdigest()
+    return f"{JOB_PREFIX}config:{community}:{digest[:12]}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What one prompt run posts: a database schedule or a config one."""
+
+    schedule_id: int | None
+    community: str
+    stage: str
+    text: str | None
+    channel: str | None  # None: the community's announcement channels on every platform
+
+
 def _split_ref(text: str) -> tuple[str, str]:
     """`str(MessageRef)` back into (channel, message id)."""
     channel, _, message = text.rpartition("/")
@@ -229,7 +249,8 @@ class PromptService(Service):
     # --- jobs ----------------------------------------------------------------------------
 
     async def load(self) -> int:
-        """Give the scheduler a job for every active schedule; returns how many."""
+        """Give the scheduler a job for every active schedule (database and config); returns
+        how many."""
         async with self._database.reading() as conn:
             schedules = await store.list_schedules(conn)
         wanted: dict[str, Job] = {}
@@ -238,6 +259,15 @@ class PromptService(Service):
                 continue
             job = self._job(schedule)
             if job is not None:
+                wanted[job.id] = job
+        for community in self._directory.communities:
+            for spec in community.prompts:
+                job = Job(
+                    config_job_id(community.name, spec),
+                    parse_rule(spec.when),
+                    community.timezone,
+                    partial(self._run_config, community.name, spec),
+                )
                 wanted[job.id] = job
         for existing in self._scheduler.jobs:
             if existing.id.startswith(JOB_PREFIX) and existing.id not in wanted:
@@ -273,58 +303,102 @@ class PromptService(Service):
         if schedule is None or schedule.paused:
             log.info("prompt schedule %d was removed or paused; nothing to post", schedule_id)
             return
-        settings = self._directory.settings(schedule.community)
-        t = self._texts(settings.language)
-        key = await context.part("choose", partial(self._choose, schedule, settings.language))
-        if schedule.text is not None:
-            text, library_key = schedule.text, None
-        else:
-            found = self.library(settings.language).find(schedule.stage, key or "")
-            if found is None:  # the library changed between a crash and the resume
-                raise LookupError(f"library prompt {key!r} ({schedule.stage}) is gone")
-            text, library_key = found.text, found.key
-        local = context.due_at.astimezone(settings.zone)
-        post = Post(
-            channel=ChannelRef.parse(schedule.channel),
-            content=Content(text=t(f"prompts.post_{schedule.stage}", text=text)),
-            start_thread=t(f"prompts.thread_{schedule.stage}", date=local.strftime("%Y-%m-%d")),
+        target = _Target(
+            schedule.id, schedule.community, schedule.stage, schedule.text, schedule.channel
         )
-        posted = await context.part("post", partial(self._post, post))
-        if posted is None:
-            raise RuntimeError("the post part finished without a message reference")
-        channel, message = _split_ref(posted)
+        await self._post_prompt(target, context)
 
-        async def record() -> None:
-            async with self._database.transaction() as conn:
-                await store.record_post(
-                    conn,
-                    schedule_id=schedule.id,
-                    community=schedule.community,
-                    stage=schedule.stage,
-                    due_at=context.due_at,
-                    channel=channel,
-                    message=message,
-                    text=text,
-                    library_key=library_key,
-                    now=self._scheduler.clock.now(),
-                )
+    async def _run_config(self, community: str, spec: PromptSettings, context: RunContext) -> None:
+        await self._post_prompt(_Target(None, community, spec.stage, spec.text, None), context)
 
-        await context.part("record", record)
+    def _channels(self, target: _Target) -> list[ChannelRef]:
+        if target.channel is not None:
+            return [ChannelRef.parse(target.channel)]
+        # Config prompts: the announcements channel, else the first watched one, per platform.
+        chosen: dict[str, ChannelRef] = {}
+        for channel in self._directory.channels(target.community, Purpose.ANNOUNCEMENTS):
+            chosen.setdefault(channel.platform, channel)
+        for channel in self._directory.channels(target.community, Purpose.WATCHED):
+            chosen.setdefault(channel.platform, channel)
+        return [chosen[platform] for platform in sorted(chosen)]
 
-    async def _choose(self, schedule: store.PromptSchedule, language: str) -> str:
-        """The next library prompt of the stage, not repeated until all have been used."""
-        if schedule.text is not None:
-            return ""
-        prompts = self.library(language).stage(schedule.stage)
+    async def _post_prompt(self, target: _Target, context: RunContext) -> None:
+        settings = self._directory.settings(target.community)
+        t = self._texts(settings.language)
+        key = await context.part("choose", partial(self._choose, target, settings.language))
+        if target.text is not None:
+            text, library_key = target.text, None
+        else:
+            found = self.library(settings.language).find(target.stage, key or "")
+            if found is None:  # the library changed between a crash and the resume
+                raise LookupError(f"library prompt {key!r} ({target.stage}) is gone")
+            text, library_key = found.text, found.key
+        channels = self._channels(target)
+        if not channels:
+            raise LookupError(
+                f"{target.community} has no announcements or watched channel to post prompts in"
+            )
+        local = context.due_at.astimezone(settings.zone)
+        for where in channels:
+            post = Post(
+                channel=where,
+                content=Content(text=t(f"prompts.post_{target.stage}", text=text)),
+                start_thread=t(f"prompts.thread_{target.stage}", date=local.strftime("%Y-%m-%d")),
+            )
+            # One part per channel: a resumed run posts only where it has not posted yet.
+            posted = await context.part(f"post:{where}", partial(self._post, post))
+            if posted is None:
+                raise RuntimeError("the post part finished without a message reference")
+            channel, message = _split_ref(posted)
+            record = partial(
+                self._record,
+                target,
+                due_at=context.due_at,
+                channel=channel,
+                message=message,
+                text=text,
+                library_key=library_key,
+            )
+            await context.part(f"record:{where}", record)
+
+    async def _record(
+        self,
+        target: _Target,
+        *,
+        due_at: datetime,
+        channel: str,
+        message: str,
+        text: str,
+        library_key: str | None,
+    ) -> None:
         async with self._database.transaction() as conn:
-            used = await store.used_library_keys(conn, schedule.community, schedule.stage)
+            await store.record_post(
+                conn,
+                schedule_id=target.schedule_id,
+                community=target.community,
+                stage=target.stage,
+                due_at=due_at,
+                channel=channel,
+                message=message,
+                text=text,
+                library_key=library_key,
+                now=self._scheduler.clock.now(),
+            )
+
+    async def _choose(self, target: _Target, language: str) -> str:
+        """The next library prompt of the stage, not repeated until all have been used."""
+        if target.text is not None:
+            return ""
+        prompts = self.library(language).stage(target.stage)
+        async with self._database.transaction() as conn:
+            used = await store.used_library_keys(conn, target.community, target.stage)
             fresh = [prompt for prompt in prompts if prompt.key not in used]
             if not fresh:
-                await store.start_new_round(conn, schedule.community, schedule.stage)
+                await store.start_new_round(conn, target.community, target.stage)
                 fresh = list(prompts)
             chosen = fresh[0]
             await store.use_library_key(
-                conn, schedule.community, schedule.stage, chosen.key, self._scheduler.clock.now()
+                conn, target.community, target.stage, chosen.key, self._scheduler.clock.now()
             )
         return chosen.key
 
@@ -398,10 +472,23 @@ class PromptService(Service):
         """Show the community's schedules with their next posting time."""
         t = call.texts
         schedules = await store.list_schedules(tx.conn, call.community.name)
-        if not schedules:
+        configured = call.community.prompts
+        if not schedules and not configured:
             return [call.answer(t("prompts.none", prefix=call.prefix))]
         zone = call.community.zone
         lines = [t("prompts.list_heading", zone=call.community.timezone)]
+        for spec in configured:
+            rule = parse_rule(spec.when)
+            moment = rule.next_after(tx.now, zone).astimezone(zone)
+            lines.append(
+                t(
+                    "prompts.config_line",
+                    stage=spec.stage,
+                    when=rule.describe(),
+                    upcoming=t("prompts.next", next=moment.strftime("%a %d %b %H:%M")),
+                    source=escape(spec.text[:60]) if spec.text else t("prompts.library_text"),
+                )
+            )
         for schedule in schedules:
             rule = parse_rule(schedule.rule)
             if schedule.paused:

@@ -15,10 +15,11 @@ from sqlalchemy import select
 
 from adapters.console import ConsolePlatform
 from bot.app import Application
+from bot.cli import describe
 from bot.core.actions import Action, Post
 from bot.core.clock import ManualClock
 from bot.core.communities import CommunityDirectory, Purpose
-from bot.core.config import Config, Secrets
+from bot.core.config import Config, ConfigError, Secrets
 from bot.core.refs import ChannelRef, MessageRef
 from bot.i18n import Catalog
 from bot.scheduling.scheduler import Scheduler
@@ -313,3 +314,64 @@ async def test_moving_the_console_clock_posts_what_became_due(
         assert out.getvalue().count("#general Facilitator: 🔎 Seek") == 1
     finally:
         await app.stop()
+
+
+def _with_prompts(prompts: list[dict[str, str]], **extra: object) -> dict[str, object]:
+    return {
+        "communities": [
+            {
+                "name": "demo",
+                "timezone": "Europe/Berlin",
+                "console": {"channels": ["general", "resources"], "announcements": "resources"},
+                "prompts": prompts,
+            }
+        ],
+        **extra,
+    }
+
+
+async def test_config_prompts_post_in_the_announcements_channel_and_are_listed(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    data = _with_prompts([{"stage": "share", "when": "weekdays 07:30"}])
+    config = config_for(communities=data["communities"], scheduler={"grace_hours": 2})
+    async with ConsoleStory(config, clock, tmp_path) as story:
+        assert story.app.scheduler.grace == timedelta(hours=2)
+        said = await story.say("fran: /prompt list")
+        assert "(config) share · Weekdays at 07:30 · announcements channel" in said
+        assert "next Tue 24 Nov 07:30" in said
+        said = await tick(story, berlin(11, 24, 7, 30))
+        assert (
+            "] #resources Facilitator: 🎁 Share · "
+            + PromptLibrary.load("en").stage("share")[0].text
+            in said
+        )
+        assert await tick(story, berlin(11, 28, 7, 30)) == ""  # Saturday
+        said = await tick(story, berlin(11, 30, 9, 29))  # Monday, missed by just under 2 h
+        assert "#resources Facilitator: 🎁 Share" in said
+
+
+@pytest.mark.parametrize(
+    ("prompt", "problem"),
+    [
+        ({"stage": "share", "when": "mon 9"}, "communities[0].prompts[0].when: 'mon 9' is not"),
+        ({"stage": "ponder", "when": "mon 09:00"}, "prompts[0].stage: 'ponder' is not one of"),
+        ({"stage": "seek"}, "prompts[0].when: is missing"),
+        ({"stage": "seek", "when": "mon 09:00", "channel": "x"}, "channel: is not a known"),
+    ],
+)
+def test_config_prompt_errors_name_the_key(
+    config_for: Callable[..., Config], prompt: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        config_for(communities=_with_prompts([prompt])["communities"])
+
+
+def test_check_lists_the_next_prompt_times_in_local_time(
+    config_for: Callable[..., Config],
+) -> None:
+    data = _with_prompts([{"stage": "seek", "when": "0 9 1 * *"}])
+    shown = describe(config_for(communities=data["communities"]), Secrets())
+    [line] = [line for line in shown.splitlines() if "prompt seek" in line]
+    assert line.startswith("  prompt seek: On day 1 of the month at 09:00; next ")
+    assert line.count(" 09:00") == 4 and line.count(" 01 ") == 3
