@@ -375,3 +375,17 @@ def test_check_lists_the_next_prompt_times_in_local_time(
     [line] = [line for line in shown.splitlines() if "prompt seek" in line]
     assert line.startswith("  prompt seek: On day 1 of the month at 09:00; next ")
     assert line.count(" 09:00") == 4 and line.count(" 01 ") == 3
+
+
+async def test_forget_me_removes_a_members_reflections(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(config_for(), clock, tmp_path) as story:
+        await story.say('fran: /prompt add stage=sense when="daily 12:00"')
+        number = post_number(await tick(story, berlin(11, 23, 12)))
+        await story.say(f"alice>{number}: mine")
+        await story.say(f"bob>{number}: his")
+        assert "Done" in await story.say("alice: /forget-me confirm")
+        async with story.app.database.reading() as conn:
+            left = (await conn.execute(select(reflections.c.member_ref))).scalars().all()
+        assert left == ["console:/bob"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +23,7 @@ from tests.conftest import START
 pytestmark = pytest.mark.timeout(60)
 
 BERLIN = ZoneInfo("Europe/Berlin")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def berlin(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -396,3 +399,40 @@ async def test_adding_a_job_while_running_wakes_for_it(
         assert len(outbox.sent) == 1
     finally:
         await scheduler.stop()
+
+
+async def test_two_real_processes_on_one_sqlite_file_post_each_part_once(
+    db_url: str, database: Database, tmp_path: Path
+) -> None:
+    out = tmp_path / "sent.txt"
+    steps = 120  # 14 hours in 7-minute steps
+    workers = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.scheduling.two_process_worker",
+            db_url,
+            owner,
+            str(out),
+            str(steps),
+            cwd=str(ROOT),
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for owner in ("one", "two")
+    ]
+    for worker in workers:
+        _, errors = await asyncio.wait_for(worker.communicate(), 90)
+        assert worker.returncode == 0, errors.decode()
+    lines = out.read_text().splitlines()
+    sent = Counter(tuple(line.split()[:3]) for line in lines)
+    assert sent and max(sent.values()) == 1, [key for key, n in sent.items() if n > 1]
+    end = START + timedelta(minutes=7 * (steps - 1))
+    half_hours = {
+        (START + timedelta(minutes=30 * n)).isoformat()
+        for n in range(int((end - START) / timedelta(minutes=30)) + 1)
+    }
+    assert {due for job, due, _ in sent if job == "every-half-hour"} == half_hours
+    assert {(due, part) for job, due, part in sent if job == "daily"} == {
+        (START.isoformat(), "a"),
+        (START.isoformat(), "b"),
+    }
