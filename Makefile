@@ -48,6 +48,7 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/digest.py
+	$(BIN)/python bench/scheduling.py
 	$(BIN)/python bench/discord_e2e.py
 
 clean:
