@@ -376,9 +376,9 @@ class Dispatcher:
                 log.exception("%s could not perform %s", platform.name, type(action).__name__)
 
     async def perform_one(self, action: Action) -> MessageRef | None:
-        """Perform one action for scheduled work and return what it posted; errors propagate
-        so the run fails and is retried. A thread asked of a platform without threads is
-        dropped and the message posted plain."""
+        """Perform one action for scheduled work and return what it posted; errors propagate."""
+        # Raising lets the scheduled run fail and be retried; a platform without threads gets
+        # the message plain rather than an error.
         platform = self._platforms.get(action_platform(action))
         if platform is None:
             raise PlatformError(f"no {action_platform(action)} platform is connected")

@@ -151,7 +151,7 @@ class Rule:
         raise RuleError(f"{self.text!r} never fires")  # parse_rule refuses such rules
 
     def describe(self) -> str:
-        """A short English description for humans, e.g. "Mondays and Thursdays at 18:30"."""
+        """English that reads inside a sentence, e.g. "Mondays at 18:30", "every day at 08:00"."""
         times = self.wall_times()
         if len(times) <= 4:
             at = "at " + _join([f"{hour:02d}:{minute:02d}" for hour, minute in times])
@@ -174,17 +174,17 @@ class Rule:
             joiner = " or " if self.days_either else " and "
             return f"{week_text}{joiner}{month_text}"
         if month:
-            return month_text.capitalize()
+            return month_text
         return week_text
 
     def _describe_weekdays(self) -> str:
         days = self.weekdays
         if days == _ALL_WEEKDAYS:
-            return "Every day"
+            return "every day"
         if days == _DAY_GROUPS["weekdays"]:
-            return "Weekdays"
+            return "weekdays"
         if days == _DAY_GROUPS["weekends"]:
-            return "Weekends"
+            return "weekends"
         order = sorted(days, key=lambda d: (d + 6) % 7)  # Monday first
         return _join([_FULL_DAY_NAMES[d].capitalize() + "s" for d in order])
 

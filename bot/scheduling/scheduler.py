@@ -130,8 +130,7 @@ class RunOutcome:
 
 
 class PokingClock:
-    """An adjustable clock that makes the scheduler look again whenever it is moved, so the
-    console's `!clock +1d` runs what became due at once."""
+    """An adjustable clock that pokes the scheduler when moved (the console's `!clock +1d`)."""
 
     def __init__(self, inner: AdjustableClock, on_move: Callable[[], None]) -> None:
         self._inner = inner
@@ -211,8 +210,8 @@ class Scheduler:
     # --- the source of truth ------------------------------------------------------------
 
     async def due(self, now: datetime | None = None) -> list[DueRun]:
-        """Runs due at `now`: started runs to resume, and per job its latest occurrence within
-        the grace window that the ledger has no row for. Older misses are skipped and logged."""
+        """Runs due at `now` (resumable ones, and each job's latest unrun occurrence in grace)."""
+        # Older misses are skipped and logged once, through each job's checked-through mark.
         now = (now or self.clock.now()).astimezone(UTC)
         jobs = self.jobs
         if not jobs:

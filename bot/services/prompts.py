@@ -249,8 +249,7 @@ class PromptService(Service):
     # --- jobs ----------------------------------------------------------------------------
 
     async def load(self) -> int:
-        """Give the scheduler a job for every active schedule (database and config); returns
-        how many."""
+        """Give the scheduler a job per active schedule (database and config); return how many."""
         async with self._database.reading() as conn:
             schedules = await store.list_schedules(conn)
         wanted: dict[str, Job] = {}

@@ -126,7 +126,7 @@ async def test_pause_resume_remove_and_list(
         )
         assert "in #resources (your text)" in said
         said = await story.say("fran: /prompt list")
-        assert "1. seek · Every day at 12:00 · #resources · What are you looking for" in said
+        assert "1. seek · every day at 12:00 · #resources · What are you looking for" in said
         assert "next Mon 23 Nov 12:00" in said
         said = await tick(story, berlin(11, 23, 12))
         assert "] #resources Facilitator: 🔎 Seek · What are you looking for this week?" in said
@@ -338,7 +338,7 @@ async def test_config_prompts_post_in_the_announcements_channel_and_are_listed(
     async with ConsoleStory(config, clock, tmp_path) as story:
         assert story.app.scheduler.grace == timedelta(hours=2)
         said = await story.say("fran: /prompt list")
-        assert "(config) share · Weekdays at 07:30 · announcements channel" in said
+        assert "(config) share · weekdays at 07:30 · announcements channel" in said
         assert "next Tue 24 Nov 07:30" in said
         said = await tick(story, berlin(11, 24, 7, 30))
         assert (
@@ -373,7 +373,7 @@ def test_check_lists_the_next_prompt_times_in_local_time(
     data = _with_prompts([{"stage": "seek", "when": "0 9 1 * *"}])
     shown = describe(config_for(communities=data["communities"]), Secrets())
     [line] = [line for line in shown.splitlines() if "prompt seek" in line]
-    assert line.startswith("  prompt seek: On day 1 of the month at 09:00; next ")
+    assert line.startswith("  prompt seek: on day 1 of the month at 09:00; next ")
     assert line.count(" 09:00") == 4 and line.count(" 01 ") == 3
 
 

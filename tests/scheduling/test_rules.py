@@ -144,15 +144,15 @@ def test_day_of_month_or_day_of_week_when_both_restricted() -> None:
 
 def test_describe() -> None:
     assert parse_rule("mon,thu 18:30").describe() == "Mondays and Thursdays at 18:30"
-    assert parse_rule("daily 08:00").describe() == "Every day at 08:00"
-    assert parse_rule("weekdays 07:30").describe() == "Weekdays at 07:30"
-    assert parse_rule("0 9 1 * *").describe() == "On day 1 of the month at 09:00"
+    assert parse_rule("daily 08:00").describe() == "every day at 08:00"
+    assert parse_rule("weekdays 07:30").describe() == "weekdays at 07:30"
+    assert parse_rule("0 9 1 * *").describe() == "on day 1 of the month at 09:00"
     assert (
         parse_rule("*/15 9-17 * * mon-fri").describe()
-        == "Weekdays at minute 0,15,30,45 of hour 9-17"
+        == "weekdays at minute 0,15,30,45 of hour 9-17"
     )
     assert (
-        parse_rule("0 0 1 jan,jul *").describe() == "On day 1 of the month at 00:00 in Jan and Jul"
+        parse_rule("0 0 1 jan,jul *").describe() == "on day 1 of the month at 00:00 in Jan and Jul"
     )
 
 
