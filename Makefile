@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/digest.py
 	$(BIN)/python bench/scheduling.py
 	$(BIN)/python bench/discord_e2e.py
+	$(BIN)/python bench/feeds.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis

@@ -595,11 +595,12 @@ class DiscordPlatform:
         sections = [
             c.platforms["discord"] for c in self._directory.communities if "discord" in c.platforms
         ]
-        # Guild commands update at once; global ones only when no community names its guild.
-        guild_ids = sorted(self._guilds) if all(s.space for s in sections) else []
+        # Guild commands update at once; global ones (up to an hour) are for set-ups that
+        # leave a community's guild unnamed.
+        per_guild = all(section.space for section in sections)
         scopes: list[tuple[str, Route, Route]] = []
-        if guild_ids:
-            for gid in guild_ids:
+        if per_guild:
+            for gid in sorted(self._guilds):
                 path = "/applications/{application_id}/guilds/{guild_id}/commands"
                 scopes.append(
                     (

@@ -130,7 +130,6 @@ class FakeDiscord:
         self.connections: list[GatewayConnection] = []
         self._runner: web.AppRunner | None = None
         self.port = 0
-        self._request_waiters: list[tuple[Callable[[Request], bool], asyncio.Future[Request]]] = []
         self._identified = asyncio.Event()
         self.replay_on_resume = 0  # replay this many already-sent events on the next RESUME
         self.gateway_frames_sent = 0
