@@ -23,6 +23,7 @@ from bot.digest.weeks import resolve_week
 from bot.i18n import Catalog
 from bot.scheduling.rules import parse_rule
 from bot.services.members import export_document
+from bot.services.prompts import stored_schedule_lines
 from bot.storage.database import Database, StorageError
 from bot.storage.member_data import export_member
 from bot.web.server import WebServerError
@@ -232,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if arguments.command == "check":
             print(describe(config, secrets))
+            for line in asyncio.run(stored_schedule_lines(config, datetime.now(UTC))):
+                print(line)
             return 0
         if arguments.command == "run":
             return asyncio.run(_run(config, secrets))

@@ -16,11 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from importlib import resources
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.actions import Action, Content, Post
 from bot.core.commands import CommandSpec, Param, ParamKind, Role
 from bot.core.communities import CommunityDirectory, Purpose
-from bot.core.config import PromptSettings
+from bot.core.config import Config, PromptSettings
 from bot.core.events import MessageDeleted, MessageEdited, MessageReceived
 from bot.core.markup import escape
 from bot.core.refs import ChannelRef, MessageRef
@@ -585,3 +589,43 @@ class PromptService(Service):
         event = delivered.event
         assert isinstance(event, MessageReceived) and event.ref.thread is not None
         return str(event.ref.channel), event.ref.thread
+
+
+def _no_sqlite_file(url: str) -> bool:
+    # Opening a missing SQLite file would create it: `check` must not leave one behind.
+    if not url.startswith("sqlite"):
+        return False
+    path = make_url(url).database
+    return not path or path == ":memory:" or not Path(path).exists()
+
+
+async def stored_schedule_lines(config: Config, now: datetime, count: int = 3) -> list[str]:
+    """`facilitator check`'s lines for schedules added with /prompt: next local times."""
+    if _no_sqlite_file(config.storage.url):
+        return ["prompt schedules in the database: none yet (no database file)"]
+    database = Database(config.storage.url)
+    try:
+        async with database.reading() as conn:
+            schedules = await store.list_schedules(conn)
+    except SQLAlchemyError as error:
+        reason = getattr(error, "orig", error)
+        return [f"prompt schedules in the database: not readable ({reason}); run `db upgrade`"]
+    finally:
+        await database.close()
+    zones = {community.name: community.zone for community in config.communities}
+    lines = [f"prompt schedules in the database: {len(schedules)}"]
+    for schedule in schedules:
+        zone = zones.get(schedule.community)
+        rule = parse_rule(schedule.rule)
+        head = f"  {schedule.community} #{schedule.id} {schedule.stage}: {rule.describe()}"
+        if zone is None:
+            lines.append(f"{head}; community no longer configured, not posting")
+        elif schedule.paused:
+            lines.append(f"{head}; paused")
+        else:
+            moment, upcoming = now, []
+            for _ in range(count):
+                moment = rule.next_after(moment, zone)
+                upcoming.append(f"{moment.astimezone(zone):%a %d %b %H:%M}")
+            lines.append(f"{head}; next {', '.join(upcoming)}")
+    return lines

@@ -23,7 +23,12 @@ from bot.core.config import Config, ConfigError, Secrets
 from bot.core.refs import ChannelRef, MessageRef
 from bot.i18n import Catalog
 from bot.scheduling.scheduler import Scheduler
-from bot.services.prompts import LibraryError, PromptLibrary, PromptService
+from bot.services.prompts import (
+    LibraryError,
+    PromptLibrary,
+    PromptService,
+    stored_schedule_lines,
+)
 from bot.storage import prompts as store
 from bot.storage.database import Database
 from bot.storage.schema import prompt_posts, reflections, shares
@@ -389,3 +394,23 @@ async def test_forget_me_removes_a_members_reflections(
         async with story.app.database.reading() as conn:
             left = (await conn.execute(select(reflections.c.member_ref))).scalars().all()
         assert left == ["console:/bob"]
+
+
+async def test_check_lists_schedules_added_with_commands(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    config = config_for()
+    assert await stored_schedule_lines(config, clock.now()) == [
+        "prompt schedules in the database: none yet (no database file)"
+    ]
+    async with ConsoleStory(config, clock, tmp_path) as story:
+        await story.say('fran: /prompt add stage=seek when="mon 09:00"')
+        await story.say('fran: /prompt add stage=share when="fri 16:00"')
+        await story.say("fran: /prompt pause 2")
+    lines = await stored_schedule_lines(config, clock.now())
+    assert lines == [
+        "prompt schedules in the database: 2",
+        "  demo #1 seek: Mondays at 09:00; next Mon 30 Nov 09:00, Mon 07 Dec 09:00, "
+        "Mon 14 Dec 09:00",
+        "  demo #2 share: Fridays at 16:00; paused",
+    ]
