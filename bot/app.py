@@ -17,12 +17,17 @@ from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, ConfigError, Secrets
 from bot.core.platform import Platform
 from bot.dispatcher import Dispatcher
+from bot.fetch.client import HostResolver, SafeFetcher
+from bot.fetch.pool import ParserPool
+from bot.fetch.reader import SafeFeedReader, fetch_settings
 from bot.scheduling.scheduler import PokingClock, Scheduler
 from bot.services.conversation import ConversationService
 from bot.services.digests import DigestService
+from bot.services.feeds import FeedService
 from bot.services.help import HelpService
 from bot.services.links import LinkService
 from bot.services.members import MemberService
+from bot.services.previews import PreviewService
 from bot.services.prompts import PromptService
 from bot.services.retention import purge_expired
 from bot.storage.database import Database
@@ -32,6 +37,7 @@ from bot.web.server import WebServer
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_EVERY = timedelta(hours=1)
+FEED_POLL_WAKE = timedelta(minutes=1)
 
 
 class PlatformFactory(Protocol):
@@ -73,6 +79,7 @@ class Application:
         clock: Clock,
         platforms: Sequence[Platform] | None = None,
         batch_size: int = 500,
+        resolver: HostResolver | None = None,
     ) -> None:
         self.config = config
         self.secrets = secrets
@@ -124,18 +131,33 @@ class Application:
             perform=self.dispatcher.perform_one,
             texts=self.dispatcher.texts,
         )
+        # Outbound HTTP: one fetcher and one parser pool, shared by previews and feeds.
+        self.pool = ParserPool()
+        self.fetcher = SafeFetcher(fetch_settings(config.fetch), resolver=resolver, clock=clock)
+        self.previews = PreviewService(self.fetcher, self.pool, self.dispatcher.run_in_transaction)
+        self.feeds = FeedService(
+            config.feeds,
+            SafeFeedReader(self.fetcher, self.pool, clock),
+            clock,
+            self.dispatcher.run_in_transaction,
+            config.communities,
+        )
+        self.digests.add_section(self.feeds)
+        links = LinkService(config.links, self.previews.schedule if config.fetch.previews else None)
         for service in (
             ConversationService(),
-            LinkService(config.links),
+            links,
             MemberService(),
             self.digests,
             self.prompts,
+            self.feeds,
             HelpService(self.commands),
         ):
             self.dispatcher.add_service(service)
         self._given_platforms = platforms
         self.platforms: list[Platform] = []
         self._housekeeping: asyncio.Task[None] | None = None
+        self._polling: asyncio.Task[None] | None = None
 
     def build_platforms(self) -> list[Platform]:
         """The platforms this configuration and environment ask for."""
@@ -170,6 +192,8 @@ class Application:
         await self.database.migrate()
         await purge_expired(self.database, self.config.retention, self.clock.now())
         await self.dispatcher.start()
+        await self.fetcher.start()
+        await self.feeds.sync_configured()
         if self.config.web.enabled:
             await self.web.start()
         self.platforms = (
@@ -183,6 +207,17 @@ class Application:
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
         await self.prompts.load()
         await self.scheduler.start()
+        self._polling = asyncio.create_task(self._poll_feeds(), name="feed polling")
+
+    async def _poll_feeds(self) -> None:
+        # The loop only wakes the process; which feeds are due comes from the database and the
+        # injected clock, so tests call `feeds.poll_due()` directly instead of waiting.
+        while True:
+            await asyncio.sleep(FEED_POLL_WAKE.total_seconds())
+            try:
+                await self.feeds.poll_due()
+            except Exception:
+                log.exception("feed polling failed; will try again in a minute")
 
     async def _keep_house(self) -> None:
         while True:
@@ -210,15 +245,19 @@ class Application:
     async def stop(self) -> None:
         """Stop platforms, finish queued work, close the web server and the database."""
         await self.scheduler.stop()
-        if self._housekeeping is not None:
-            self._housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._housekeeping
+        for task in (self._housekeeping, self._polling):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for platform in self.platforms:
             try:
                 await platform.stop()
             except Exception:
                 log.exception("%s did not stop cleanly", platform.name)
+        await self.previews.close()
         await self.dispatcher.stop()
         await self.web.stop()
+        await self.fetcher.close()
+        self.pool.close()
         await self.database.close()

@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("--week", help="an ISO week such as 2026-W48 (default: the last full one)")
     digest.add_argument("--format", choices=["md", "html", "json"], default="md")
     digest.add_argument("--community", help="the community's name (default: the first)")
+    feeds = add("feeds", "poll every due member and community feed once, with a progress bar")
+    feeds.add_argument("action", choices=["poll"], help="poll: one polling round now")
     export = add("export", "write everything kept about one member as JSON")
     export.add_argument("--member", required=True, help="a member reference, e.g. console:/alice")
     export.add_argument("--output", help="a file to write (default: standard output)")
@@ -197,6 +199,37 @@ async def _digest_preview(
     return 0
 
 
+def _progress_bar(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r[{'#' * filled}{'-' * (width - filled)}] {done}/{total} feeds")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+async def _feeds_poll(config: Config) -> int:
+    app = Application(config, secrets=Secrets.from_environment(), clock=SystemClock(), platforms=[])
+    await app.database.migrate()
+    await app.dispatcher.start()
+    await app.fetcher.start()
+    try:
+        await app.feeds.sync_configured()
+        report = await app.feeds.poll_due(progress=_progress_bar)
+        await app.dispatcher.drain()
+    finally:
+        await app.dispatcher.stop()
+        await app.fetcher.close()
+        app.pool.close()
+        await app.database.close()
+    print(
+        f"polled {report.polled} feed(s): {report.new_entries} new post(s), "
+        f"{report.not_modified} unchanged, {report.failed} failed"
+        + (f", {len(report.paused)} paused" if report.paused else "")
+    )
+    return 0
+
+
 async def _export(config: Config, member: str, output: str | None) -> int:
     try:
         MemberRef.parse(member)
@@ -244,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(
                 _digest_preview(config, arguments.week, arguments.format, arguments.community)
             )
+        if arguments.command == "feeds":
+            return asyncio.run(_feeds_poll(config))
         if arguments.command == "export":
             return asyncio.run(_export(config, arguments.member, arguments.output))
     except StorageError as error:

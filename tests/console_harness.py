@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
 from adapters.console import ConsolePlatform
 from bot.app import Application
 from bot.core.clock import ManualClock
 from bot.core.config import Config, Secrets
+from bot.fetch.client import StaticResolver
 
 
 async def _no_input() -> AsyncIterator[bytes]:
@@ -20,9 +21,17 @@ async def _no_input() -> AsyncIterator[bytes]:
 class ConsoleStory:
     """A running bot with a console; `say()` returns what the bot printed in answer."""
 
-    def __init__(self, config: Config, clock: ManualClock, export_dir: Path) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: ManualClock,
+        export_dir: Path,
+        hosts: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.out = io.StringIO()
-        self.app = Application(config, secrets=Secrets(), clock=clock)
+        # Name resolution is a table: no test ever asks real DNS.
+        resolver = StaticResolver(hosts or {})
+        self.app = Application(config, secrets=Secrets(), clock=clock, resolver=resolver)
         self.console = ConsolePlatform(
             config,
             self.app.directory,

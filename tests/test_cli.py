@@ -31,6 +31,7 @@ def config_file(tmp_path: Path, db: str = "facilitator.db") -> Path:
     text = (ROOT / "config.example.toml").read_text("utf-8")
     text = text.replace("sqlite+aiosqlite:///facilitator.db", f"sqlite+aiosqlite:///{db}")
     text = text.replace("enabled = true ", "enabled = false ")
+    text = text.replace("previews = true ", "previews = false ")  # tests never reach the internet
     path = tmp_path / "config.toml"
     path.write_text(text, "utf-8")
     return path

@@ -186,6 +186,7 @@ class FetchSettings:
     """Outbound HTTP (link previews, feeds)."""
 
     allow_networks: tuple[str, ...] = ()  # e.g. ["10.0.0.0/8"] to reach a private blog on purpose
+    allow_ports: tuple[int, ...] = ()  # ports besides 80 and 443
     timeout_seconds: int = 15
     max_bytes: int = 2_000_000
     previews: bool = True
@@ -445,8 +446,14 @@ def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config
                 raise section.fail(
                     "allow_networks", f'{network!r} is not a network; write e.g. "10.0.0.0/8"'
                 ) from None
+        ports = []
+        for allowed in section.texts("allow_ports"):
+            if not allowed.isdigit() or not 0 < int(allowed) < 65536:
+                raise section.fail("allow_ports", f"{allowed!r} is not a port number")
+            ports.append(int(allowed))
         fetch = FetchSettings(
             allow_networks=networks,
+            allow_ports=tuple(ports),
             timeout_seconds=section.integer("timeout_seconds", 15, minimum=1, maximum=300),
             max_bytes=section.integer("max_bytes", 2_000_000, minimum=10_000, maximum=50_000_000),
             previews=section.boolean("previews", True),

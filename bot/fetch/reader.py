@@ -45,6 +45,7 @@ def fetch_settings(config: FetchConfig) -> FetchSettings:
     """Outbound-HTTP limits from the `[fetch]` section of config.toml."""
     return FetchSettings(
         policy=AddressPolicy.allowing(*config.allow_networks),
+        extra_ports=frozenset(config.allow_ports),
         total_timeout=float(config.timeout_seconds),
         max_body=config.max_bytes,
     )

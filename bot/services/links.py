@@ -4,7 +4,7 @@ share per member and message, and acknowledged with a reaction."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.core.actions import Action, React
 from bot.core.config import LinkSettings
@@ -34,8 +34,13 @@ class LinkService(Service):
 
     name = "links"
 
-    def __init__(self, settings: LinkSettings) -> None:
+    def __init__(
+        self,
+        settings: LinkSettings,
+        on_new_links: Callable[[Sequence[str]], None] | None = None,
+    ) -> None:
         self._settings = settings
+        self._on_new_links = on_new_links
 
     def _shares(
         self, delivered: Delivered, event: MessageReceived | MessageEdited
@@ -77,6 +82,13 @@ class LinkService(Service):
         if any(isinstance(d.event, MessageEdited | MessageDeleted) for d in batch):
             await repo.remove_orphan_links(tx.conn)
         stored = await repo.record_shares(tx.conn, new)
+        if stored and self._on_new_links is not None:
+            notify, urls = self._on_new_links, sorted({share.canonical_url for share in new})
+
+            async def describe() -> None:
+                notify(urls)
+
+            tx.after_commit(describe)
         if not stored or not self._settings.react:
             return []
         sharers = await repo.get_members(tx.conn, [share.member_ref for share in stored])

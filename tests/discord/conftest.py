@@ -13,6 +13,7 @@ from adapters.discord_adapter import DiscordPlatform
 from bot.app import Application
 from bot.core.clock import ManualClock
 from bot.core.config import Config, Secrets
+from bot.fetch.client import StaticResolver
 from bot.services.base import Service
 from bot.storage.schema import links, shares
 from tests.conftest import make_config
@@ -86,7 +87,12 @@ class DiscordStory:
         services: Sequence[Service] = (),
         defer_after: float = 1.5,
     ) -> None:
-        self.app = Application(config, secrets=Secrets(discord_token=token), clock=clock)
+        self.app = Application(
+            config,
+            secrets=Secrets(discord_token=token),
+            clock=clock,
+            resolver=StaticResolver({}),  # no test asks real DNS
+        )
         for service in services:
             self.app.dispatcher.add_service(service)
         self.platform = DiscordPlatform(

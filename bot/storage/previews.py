@@ -1,0 +1,59 @@
+"""The link-preview cache, and the descriptions it gives links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.storage.schema import link_previews, links
+
+
+async def recently_described(conn: AsyncConnection, url: str, since: datetime) -> bool:
+    """True when the URL was described (or failed) after `since` or described successfully."""
+    row = (
+        await conn.execute(
+            select(link_previews.c.ok, link_previews.c.fetched_at).where(
+                link_previews.c.canonical_url == url
+            )
+        )
+    ).first()
+    return row is not None and (row.ok or row.fetched_at >= since)
+
+
+async def save_preview(
+    conn: AsyncConnection,
+    url: str,
+    *,
+    title: str | None,
+    description: str | None,
+    site_name: str | None,
+    now: datetime,
+) -> None:
+    """Cache a page's description and give it to every community's link to that URL."""
+    await conn.execute(delete(link_previews).where(link_previews.c.canonical_url == url))
+    await conn.execute(
+        link_previews.insert().values(
+            canonical_url=url,
+            title=title,
+            description=description,
+            site_name=site_name,
+            fetched_at=now,
+            ok=True,
+            error=None,
+        )
+    )
+    await conn.execute(
+        update(links)
+        .where(links.c.canonical_url == url)
+        .values(title=title, description=description, site_name=site_name)
+    )
+
+
+async def save_failure(conn: AsyncConnection, url: str, error: str, now: datetime) -> None:
+    """Remember that a page could not be described (the link keeps its URL as title)."""
+    await conn.execute(delete(link_previews).where(link_previews.c.canonical_url == url))
+    await conn.execute(
+        link_previews.insert().values(canonical_url=url, fetched_at=now, ok=False, error=error)
+    )
