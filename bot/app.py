@@ -122,7 +122,10 @@ class Application:
             )
             self.web.add_routes(self.archive.routes())
         self.scheduler = Scheduler(
-            clock, self.database, grace=timedelta(hours=config.scheduler.grace_hours)
+            clock,
+            self.database,
+            grace=timedelta(hours=config.scheduler.grace_hours),
+            track=self.dispatcher.track,
         )
         self.prompts = PromptService(
             database=self.database,

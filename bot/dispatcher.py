@@ -149,6 +149,11 @@ class Dispatcher:
         await self._queue.join()
         await self._settle_background()
 
+    def track(self, task: asyncio.Task[None]) -> None:
+        """Count work started elsewhere (scheduler wake-ups) in `drain()`."""
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def _settle_background(self) -> None:
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)

@@ -164,6 +164,7 @@ class Scheduler:
         grace: timedelta = DEFAULT_GRACE,
         lease: timedelta = DEFAULT_LEASE,
         ledger: Ledger | None = None,
+        track: Callable[[asyncio.Task[None]], None] | None = None,
     ) -> None:
         if grace < timedelta():
             raise ValueError("grace must not be negative")
@@ -176,6 +177,9 @@ class Scheduler:
         self.lease = lease
         self.ledger = ledger or Ledger(database, clock)
         self._aps: Any = None
+        # Lets the dispatcher's drain() wait for wake-ups too (the console shows a moved
+        # clock's effects before reading the next line).
+        self._track = track
         self._tick_lock = asyncio.Lock()
         self._ticks: set[asyncio.Task[None]] = set()
         self._marks: dict[str, repo.JobMark] = {}
@@ -406,6 +410,8 @@ class Scheduler:
         task = asyncio.get_running_loop().create_task(self._tick())
         self._ticks.add(task)
         task.add_done_callback(self._ticks.discard)
+        if self._track is not None:
+            self._track(task)
 
     async def idle(self) -> None:
         """Wait until no wake-up is running or queued (after a poke, before checking effects)."""
@@ -420,12 +426,14 @@ class Scheduler:
 
     async def _tick(self) -> None:
         async with self._tick_lock:
-            if self._aps is None:
-                return
+            # A wake-up already asked for still runs during stop(): what is due now is
+            # in-flight work; only the next wake-up is not armed.
             try:
                 await self.run_due()
             except Exception:
                 log.exception("the scheduler could not run what was due")
+            if self._aps is None:
+                return
             try:
                 wake = await self.next_wake()
             except Exception:

@@ -414,3 +414,33 @@ async def test_check_lists_schedules_added_with_commands(
         "Mon 14 Dec 09:00",
         "  demo #2 share: Fridays at 16:00; paused",
     ]
+
+
+async def test_a_piped_console_script_sees_a_moved_clocks_prompt_before_the_next_line(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    script = [
+        b'fran: /prompt add stage=seek when="daily 12:00"\n',
+        b"!clock +2h\n",  # 10:00 -> 12:00 in Berlin: the prompt is due
+        b"alice>1: a reply in the prompt's thread\n",
+    ]
+
+    async def lines() -> AsyncIterator[bytes]:
+        for line in script:
+            yield line
+
+    config = config_for()
+    out = io.StringIO()
+    app = Application(config, secrets=Secrets(), clock=clock)
+    console = ConsolePlatform(
+        config, app.directory, app.commands, app.clock, lines=lines(), out=out, export_dir=tmp_path
+    )
+    app._given_platforms = [console]
+    await app.start()
+    await app.wait_done()
+    await app.drain()
+    await app.stop()
+    text = out.getvalue()
+    assert "[1] #general Facilitator: 🔎 Seek · " in text
+    assert "[2] #general (thread of 1) alice: a reply in the prompt's thread" in text
+    assert "there is no post" not in text
