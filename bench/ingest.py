@@ -60,6 +60,7 @@ async def through_dispatcher(events: list[MessageReceived], folder: Path) -> flo
             "storage": {"url": f"sqlite+aiosqlite:///{folder / 'bench.db'}"},
             "web": {"enabled": False},
             "links": {"react": False},
+            "fetch": {"previews": False},  # previews are background work, measured elsewhere
             "console": {"enabled": False},
             "communities": [{"name": "bench"}],
         }

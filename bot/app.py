@@ -9,7 +9,9 @@ import importlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, cast, runtime_checkable
+
+from aiohttp import web
 
 from bot.core.clock import AdjustableClock, Clock
 from bot.core.commands import CommandTable
@@ -38,6 +40,13 @@ log = logging.getLogger(__name__)
 
 HOUSEKEEPING_EVERY = timedelta(hours=1)
 FEED_POLL_WAKE = timedelta(minutes=1)
+
+
+@runtime_checkable
+class ServesHttp(Protocol):
+    """A platform with HTTP endpoints for the app's web server (Slack in HTTP mode)."""
+
+    def http_routes(self) -> Sequence[web.AbstractRouteDef]: ...
 
 
 class PlatformFactory(Protocol):
@@ -197,13 +206,14 @@ class Application:
         await self.dispatcher.start()
         await self.fetcher.start()
         await self.feeds.sync_configured()
-        if self.config.web.enabled:
-            await self.web.start()
         self.platforms = (
             list(self._given_platforms)
             if self._given_platforms is not None
             else self.build_platforms()
         )
+        self._mount_platform_routes()
+        if self.config.web.enabled:
+            await self.web.start()
         for platform in self.platforms:
             self.dispatcher.attach(platform)
             await platform.start(self.dispatcher)
@@ -221,6 +231,21 @@ class Application:
                 await self.feeds.poll_due()
             except Exception:
                 log.exception("feed polling failed; will try again in a minute")
+
+    def _mount_platform_routes(self) -> None:
+        """Mount the HTTP endpoints platforms serve (Slack's /slack/events in HTTP mode)."""
+        for platform in self.platforms:
+            if not isinstance(platform, ServesHttp):
+                continue
+            routes = platform.http_routes()
+            if not routes:
+                continue
+            if not self.config.web.enabled:
+                raise ConfigError(
+                    f"{self.config.source}: web.enabled is false, but {platform.name} needs the "
+                    "web server for its HTTP endpoint; set [web] enabled = true"
+                )
+            self.web.add_routes(routes)
 
     async def _keep_house(self) -> None:
         while True:

@@ -55,6 +55,10 @@ log = logging.getLogger(__name__)
 _STOP = object()
 
 
+class _IsolationNeeded(Exception):
+    """A service failed on the fast path: roll back and run the batch again, isolated."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Command:
     spec: CommandSpec
@@ -80,6 +84,7 @@ class Dispatcher:
         self._directory = directory
         self._clock = clock
         self._services: list[Service] = []
+        self._listeners: list[Service] = []
         self._handlers: dict[tuple[str, ...], _Command] = {}
         self.commands = CommandTable()
         self._platforms: dict[str, Platform] = {}
@@ -97,6 +102,9 @@ class Dispatcher:
     def add_service(self, service: Service) -> None:
         """Register a service and its commands."""
         self._services.append(service)
+        if type(service).on_events is not Service.on_events:
+            # Only services that listen get a savepoint per batch: each is a database round trip.
+            self._listeners.append(service)
         for spec, handlers in service.commands():
             self.commands.add(spec)
             if spec.is_group:
@@ -185,11 +193,28 @@ class Dispatcher:
                 return
 
     async def process(self, batch: Sequence[Event]) -> None:
-        """Process events in one transaction, then perform their actions in order."""
+        """Process events in one transaction, then perform their actions in order.
+
+        The first attempt runs services without savepoints (each is a database round trip);
+        only when a service or command fails is the batch rolled back and run again with a
+        savepoint around each, so the failure is isolated and the rest commits.
+        """
+        try:
+            actions, after = await self._attempt(batch, isolate=False)
+        except _IsolationNeeded:
+            actions, after = await self._attempt(batch, isolate=True)
+        if actions or after:
+            task = asyncio.create_task(self._perform_all(actions, after))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _attempt(
+        self, batch: Sequence[Event], *, isolate: bool
+    ) -> tuple[list[Action], list[Callable[[], Awaitable[None]]]]:
         now = self._clock.now()
         actions: list[Action] = []
         async with self._database.transaction() as conn:
-            tx = Transaction(conn=conn, now=now)
+            tx = Transaction(conn=conn, now=now, isolate=isolate)
             fresh_keys = await claim_deliveries(conn, [event.key for event in batch], now)
             fresh: list[Event] = []
             for event in batch:
@@ -198,11 +223,7 @@ class Dispatcher:
                     fresh.append(event)
             if fresh:
                 actions = await self._handle(fresh, tx)
-        after = tx.take_after_commit()
-        if actions or after:
-            task = asyncio.create_task(self._perform_all(actions, after))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+        return actions, tx.take_after_commit()
 
     async def _handle(self, events: list[Event], tx: Transaction) -> list[Action]:
         conn = tx.conn
@@ -257,7 +278,7 @@ class Dispatcher:
         await advance_cursors(conn, cursors, tx.now)
         actions: list[Action] = []
         if passive:
-            for service in self._services:
+            for service in self._listeners:
                 actions.extend(await self._run_service(service, passive, tx))
         for event, delivered in commands:
             actions.extend(await self._run_command(event, delivered, tx))
@@ -282,6 +303,11 @@ class Dispatcher:
     async def _run_service(
         self, service: Service, batch: list[Delivered], tx: Transaction
     ) -> list[Action]:
+        if not tx.isolate:
+            try:
+                return await service.on_events(batch, tx)
+            except Exception as error:
+                raise _IsolationNeeded from error
         try:
             async with tx.conn.begin_nested():
                 return await service.on_events(batch, tx)
@@ -356,6 +382,11 @@ class Dispatcher:
             is_facilitator=delivered.is_facilitator,
             prefix=prefix,
         )
+        if not tx.isolate:
+            try:
+                return await command.handler(invocation, tx)
+            except Exception as error:
+                raise _IsolationNeeded from error
         try:
             async with tx.conn.begin_nested():
                 return await command.handler(invocation, tx)

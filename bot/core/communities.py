@@ -118,7 +118,8 @@ class CommunityDirectory:
         section = settings.platforms.get(author.ref.platform)
         if section is None:
             return False
-        names = {author.ref.member, author.name}
-        if names & set(section.facilitators):
+        # Ids only: display names are chosen by members themselves (on Slack anyone can call
+        # themselves "U0123456"), so a name must never grant a role. Console ids are names.
+        if author.ref.member in section.facilitators:
             return True
         return bool(author.roles & set(section.facilitator_roles))

@@ -226,7 +226,7 @@ class PlatformChannels:
     announcements: str | None = None
     digest: str | None = None
     space: str | None = None  # Discord guild id / Slack team id
-    facilitators: tuple[str, ...] = ()  # member ids or names
+    facilitators: tuple[str, ...] = ()  # member ids (names never count: members choose them)
     facilitator_roles: tuple[str, ...] = ()  # Discord roles / Slack user groups (names or ids)
 
     def all_channels(self) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from bot.storage import digests as store
 QUOTE_CHARS = 200
 MIN_QUOTE_CHARS = 20
 _URL = re.compile(r"<?https?://\S+>?")
+_LABELLED = re.compile(r"<https?://[^\s<>|]+\|([^<>]*)>")  # Slack's <url|label>: keep the label
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ def domain_of(url: str) -> str:
 def _quote(text: str | None) -> str | None:
     if not text:
         return None
-    cleaned = " ".join(_URL.sub("", text).split()).strip(" ,;:-–—([{")
+    cleaned = " ".join(_URL.sub("", _LABELLED.sub(r"\1", text)).split()).strip(" ,;:-–—([{")
     if len(cleaned) < MIN_QUOTE_CHARS:  # "see", "also and (": nothing worth quoting
         return None
     return cleaned if len(cleaned) <= QUOTE_CHARS else cleaned[: QUOTE_CHARS - 1].rstrip() + "…"

@@ -26,6 +26,7 @@ class Transaction:
 
     conn: AsyncConnection
     now: datetime
+    isolate: bool = True  # False on the dispatcher's fast path: no savepoints around services
     _after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def after_commit(self, work: Callable[[], Awaitable[None]]) -> None:

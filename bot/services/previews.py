@@ -19,6 +19,8 @@ from bot.storage import previews as store
 log = logging.getLogger(__name__)
 
 RETRY_FAILED_AFTER = timedelta(days=7)
+CONCURRENT = 4  # previews are a nicety: never let them crowd out the conversation
+BACKLOG = 1000  # beyond this, new links wait for their first digest without a title
 
 
 class PreviewService:
@@ -29,10 +31,14 @@ class PreviewService:
         self._pool = pool
         self._run = runner
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(CONCURRENT)
 
     def schedule(self, canonical_urls: Sequence[str]) -> None:
         """Describe these links in the background (once each, however often they are shared)."""
         for url in dict.fromkeys(canonical_urls):
+            if len(self._tasks) >= BACKLOG:
+                log.warning("preview backlog full: %s stays untitled for now", url)
+                continue
             if url not in self._tasks:
                 task = asyncio.create_task(self._describe(url), name=f"preview {url}")
                 self._tasks[url] = task
@@ -55,6 +61,10 @@ class PreviewService:
         await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     async def _describe(self, url: str) -> None:
+        async with self._slots:
+            await self._describe_now(url)
+
+    async def _describe_now(self, url: str) -> None:
         fresh: list[bool] = []
 
         async def cached(tx: Transaction) -> list[Action]:

@@ -1,0 +1,837 @@
+"""The Slack platform: slack-bolt's `AsyncApp` in Socket Mode or behind `/slack/events`.
+
+A thin shell over `adapters.slack_translate`: listeners look members up, translate, and hand
+events to the sink before Slack gets its ack (`process_before_response`), so an event that was
+acknowledged is already queued, and one that failed is retried by Slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.middleware.authorization.async_single_team_authorization import (
+    AsyncSingleTeamAuthorization,
+)
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters import slack_translate as tr
+from bot.core import (
+    Action,
+    Answer,
+    Attachment,
+    Author,
+    Capability,
+    Clock,
+    CommandInvoked,
+    CommandTable,
+    CommunityDirectory,
+    Config,
+    ConfigError,
+    Content,
+    Edit,
+    Event,
+    EventSink,
+    MemberRef,
+    MessageRef,
+    Platform,
+    PlatformError,
+    Post,
+    Purpose,
+    React,
+    Role,
+    Secrets,
+    SendDirect,
+    Unreact,
+    UsageError,
+)
+
+log = logging.getLogger(__name__)
+
+# Scope -> what breaks without it; checked against auth.test's x-oauth-scopes header.
+REQUIRED_SCOPES: dict[str, str] = {
+    "channels:history": "reading messages in public channels",
+    "channels:read": "finding configured channels by name",
+    "groups:history": "reading messages in private channels",
+    "groups:read": "finding private channels by name",
+    "im:history": "reading direct messages to the bot",
+    "im:write": "sending direct messages",
+    "chat:write": "posting messages",
+    "commands": "the slash command",
+    "reactions:read": "seeing reactions",
+    "reactions:write": "reacting to shared links",
+    "users:read": "member names and time zones",
+    "usergroups:read": "facilitator user groups",
+    "files:write": "sending exports and charts",
+}
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
+_HISTORY_PAGES = 50  # at most 10,000 messages per channel per backfill
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    name: str
+    tz: str | None
+    is_bot: bool
+    fetched: float
+
+
+class SlackPlatform:
+    """Slack through slack-bolt; Socket Mode or the Events API over HTTP."""
+
+    name = "slack"
+    capabilities = frozenset(
+        {
+            Capability.THREADS,
+            Capability.REACTIONS,
+            Capability.BUTTONS,
+            Capability.EPHEMERAL,
+            Capability.FILES,
+            Capability.DIRECT_MESSAGES,
+        }
+    )
+
+    def __init__(
+        self,
+        config: Config,
+        secrets: Secrets,
+        directory: CommunityDirectory,
+        commands: CommandTable,
+        clock: Clock,
+        *,
+        post_interval: float = 1.0,
+        cache_seconds: float = 300.0,
+        thread_lookback: timedelta = timedelta(days=7),
+        ping_interval: float = 10.0,
+        max_rate_limit_retries: int = 3,
+        max_connection_retries: int = 2,
+    ) -> None:
+        settings = config.slack
+        if not secrets.slack_bot_token:
+            raise ConfigError("SLACK_BOT_TOKEN is not set; copy the Bot User OAuth Token into it")
+        if settings.mode == "socket" and not secrets.slack_app_token:
+            raise ConfigError(
+                f'{config.source}: slack.mode is "socket" but SLACK_APP_TOKEN is not set; '
+                "create an app-level token with connections:write and set it"
+            )
+        if settings.mode == "http" and not secrets.slack_signing_secret:
+            raise ConfigError(
+                f'{config.source}: slack.mode is "http" but SLACK_SIGNING_SECRET is not set; '
+                "copy the Signing Secret from the app's Basic Information page"
+            )
+        self._config = config
+        self._settings = settings
+        self._secrets = secrets
+        self._directory = directory
+        self._commands = commands
+        self._clock = clock
+        self._post_interval = post_interval
+        self._cache_seconds = cache_seconds
+        self._thread_lookback = thread_lookback
+        self._ping_interval = ping_interval
+        self._retry_handlers = [
+            AsyncRateLimitErrorRetryHandler(max_retry_count=max_rate_limit_retries),
+            AsyncConnectionErrorRetryHandler(max_retry_count=max_connection_retries),
+        ]
+        self.client = AsyncWebClient(
+            token=secrets.slack_bot_token,
+            base_url=settings.api_base_url,
+            retry_handlers=list(self._retry_handlers),
+        )
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=secrets.slack_signing_secret or "",
+            process_before_response=True,
+            request_verification_enabled=settings.mode == "http",
+            logger=logging.getLogger("adapters.slack.bolt"),
+        )
+        self._register_listeners()
+        self._sink: EventSink | None = None
+        self._handler: AsyncSocketModeHandler | None = None
+        self._team = ""
+        self._bot_user = ""
+        self._members: dict[str, _Member] = {}
+        self._groups: dict[str, str] = {}  # configured group id -> handle
+        self._group_members: dict[str, tuple[float, frozenset[str]]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._lookups: dict[str, asyncio.Lock] = {}
+        self._last_post: dict[str, float] = {}
+        self._watched: list[str] = []
+        self._scopes: frozenset[str] | None = None  # granted scopes, when Slack tells them
+        self._backfill: asyncio.Task[None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self, sink: EventSink) -> None:
+        """Check the installation, bind channels, connect, and start backfilling."""
+        try:
+            auth = await self.client.auth_test()
+        except SlackApiError as error:
+            raise PlatformError(
+                f"slack: SLACK_BOT_TOKEN was refused ({error.response.get('error')}); copy the "
+                "Bot User OAuth Token from the app's OAuth & Permissions page again"
+            ) from None
+        except (aiohttp.ClientError, TimeoutError, SlackClientError) as error:
+            problem = str(error) or type(error).__name__
+            raise PlatformError(
+                f"slack: cannot reach {self._settings.api_base_url} ({problem}); "
+                "check the network, or [slack] api_base_url in the config"
+            ) from None
+        self._team = str(auth["team_id"])
+        self._bot_user = str(auth["user_id"])
+        for middleware in self.app._async_middleware_list:
+            # bolt asks auth.test lazily, once per request until the first answer is back: a
+            # burst of events at start would make one call each. Hand it the answer we have.
+            if isinstance(middleware, AsyncSingleTeamAuthorization):
+                middleware.auth_test_result = middleware.auth_test_result or auth
+        self._check_scopes(auth.headers)
+        await self._resolve_groups()
+        await self._bind_channels()
+        self._sink = sink
+        if self._settings.mode == "socket":
+            await self._check_app_token()
+            self._handler = AsyncSocketModeHandler(
+                self.app, self._secrets.slack_app_token, ping_interval=self._ping_interval
+            )
+            await self._handler.connect_async()  # type: ignore[no-untyped-call]
+            log.info("slack: connected in Socket Mode to team %s", self._team)
+        else:
+            log.info("slack: serving the Events API at /slack/events for team %s", self._team)
+        self._backfill = asyncio.create_task(self._run_backfill(sink), name="slack-backfill")
+
+    async def stop(self) -> None:
+        """Disconnect and stop background work."""
+        if self._backfill is not None:
+            self._backfill.cancel()
+            await asyncio.gather(self._backfill, return_exceptions=True)
+        if self._handler is not None:
+            await self._handler.close_async()  # type: ignore[no-untyped-call]
+            self._handler = None
+        self._sink = None
+
+    async def wait_backfilled(self) -> None:
+        """Return once the start-up backfill has delivered everything it found."""
+        if self._backfill is not None:
+            await asyncio.shield(self._backfill)
+
+    def http_routes(self) -> list[web.RouteDef]:
+        """Routes for the app's web server in HTTP mode (none in Socket Mode)."""
+        if self._settings.mode != "http":
+            return []
+        return [web.post("/slack/events", self.handle_http)]
+
+    async def handle_http(self, request: web.Request) -> web.StreamResponse:
+        """Events, slash commands and interactivity over HTTP; bolt checks the signature."""
+        if self._sink is None:
+            return web.Response(status=503, text="starting")
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    # -- start-up self-check -----------------------------------------------------------
+
+    async def _check_app_token(self) -> None:
+        # The Socket Mode client retries a refused token forever; refuse it here, once.
+        try:
+            await self.client.apps_connections_open(app_token=self._secrets.slack_app_token or "")
+        except SlackApiError as error:
+            raise PlatformError(
+                f"slack: SLACK_APP_TOKEN was refused ({error.response.get('error')}); create an "
+                "app-level token with connections:write under Basic Information and set it, "
+                'or use [slack] mode = "http"'
+            ) from None
+
+    def _check_scopes(self, headers: Any) -> None:
+        granted_raw: str | None = None
+        for key, value in dict(headers).items():
+            if key.lower() == "x-oauth-scopes":
+                granted_raw = value[0] if isinstance(value, list) else str(value)
+        if granted_raw is None:
+            log.info("slack: auth.test did not list the granted scopes; not checking them")
+            return
+        granted = {scope.strip() for scope in granted_raw.split(",") if scope.strip()}
+        self._scopes = frozenset(granted)
+        for scope, purpose in REQUIRED_SCOPES.items():
+            if scope not in granted:
+                log.warning(
+                    "slack: the app lacks the scope %s (needed for %s); add it under OAuth & "
+                    "Permissions (see adapters/slack_manifest.yaml) and reinstall the app",
+                    scope,
+                    purpose,
+                )
+
+    async def _list_channels(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        cursor = ""
+        for _ in range(_HISTORY_PAGES):
+            page = await self.client.conversations_list(
+                # without groups:read, asking for private channels fails the whole call
+                types="public_channel"
+                if self._scopes is not None and "groups:read" not in self._scopes
+                else "public_channel,private_channel",
+                exclude_archived=True,
+                limit=200,
+                cursor=cursor or None,
+            )
+            found.extend(page.get("channels") or [])
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                break
+        return found
+
+    async def _bind_channels(self) -> None:
+        try:
+            listed = await self._list_channels()
+        except SlackApiError as error:
+            log.error(
+                "slack: cannot list channels (%s); add the channels:read and groups:read scopes",
+                error.response.get("error"),
+            )
+            listed = []
+        by_id = {str(c["id"]): c for c in listed}
+        by_name = {str(c["name"]): c for c in listed}
+        slack_communities = [
+            (index, community)
+            for index, community in enumerate(self._config.communities)
+            if "slack" in community.platforms
+        ]
+        for index, community in slack_communities:
+            section = community.platforms["slack"]
+            where = f"{self._config.source}: communities[{index}].slack"
+            if section.space and section.space != self._team:
+                log.error(
+                    "slack: %s.team is %s but the token belongs to team %s; fix the team id",
+                    where,
+                    section.space,
+                    self._team,
+                )
+                continue
+            if section.space or len(slack_communities) == 1:
+                self._directory.bind_space("slack", self._team, community.name)
+            wanted: list[tuple[str, Purpose]] = [
+                (name, Purpose.WATCHED) for name in section.channels
+            ]
+            if section.announcements:
+                wanted.append((section.announcements, Purpose.ANNOUNCEMENTS))
+            if section.digest:
+                wanted.append((section.digest, Purpose.DIGEST))
+            for configured, purpose in wanted:
+                info = await self._find_channel(configured, by_id, by_name)
+                if info is None:
+                    log.error(
+                        "slack: channel %s in %s was not found; check its name or id, or invite "
+                        "the bot first if it is private",
+                        configured,
+                        where,
+                    )
+                    continue
+                channel_id = str(info["id"])
+                if not info.get("is_member"):
+                    log.error(
+                        "slack: the bot is not in #%s (%s); type /invite @%s in that channel",
+                        info.get("name", channel_id),
+                        where,
+                        self._bot_name(),
+                    )
+                self._directory.bind_channel(
+                    tr.channel_ref(self._team, channel_id), community.name, {purpose}
+                )
+                if purpose is Purpose.WATCHED and channel_id not in self._watched:
+                    self._watched.append(channel_id)
+
+    async def _find_channel(
+        self, configured: str, by_id: dict[str, Any], by_name: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        name = configured.lstrip("#")
+        if name in by_id:
+            return dict(by_id[name])
+        if name in by_name:
+            return dict(by_name[name])
+        if _CHANNEL_ID.match(name):
+            try:
+                info = await self.client.conversations_info(channel=name)
+            except SlackApiError:
+                return None
+            channel = info.get("channel")
+            return dict(channel) if isinstance(channel, dict) else None
+        return None
+
+    def _bot_name(self) -> str:
+        member = self._members.get(self._bot_user)
+        return member.name if member else "facilitator"
+
+    async def _resolve_groups(self) -> None:
+        configured = {
+            role.lstrip("@")
+            for community in self._config.communities
+            if "slack" in community.platforms
+            for role in community.platforms["slack"].facilitator_roles
+        }
+        if not configured:
+            return
+        try:
+            listing = await self.client.usergroups_list()
+        except SlackApiError as error:
+            log.error(
+                "slack: cannot read user groups (%s); add the usergroups:read scope, or list "
+                "facilitators by user id",
+                error.response.get("error"),
+            )
+            return
+        for group in listing.get("usergroups") or []:
+            group_id, handle = str(group.get("id")), str(group.get("handle"))
+            if group_id in configured or handle in configured:
+                self._groups[group_id] = handle
+        known = set(self._groups) | set(self._groups.values())
+        for role in sorted(configured - known):
+            log.error(
+                "slack: facilitator user group %s does not exist; fix facilitator_roles in %s",
+                role,
+                self._config.source,
+            )
+
+    # -- members -----------------------------------------------------------------------
+
+    def _fresh(self, fetched: float) -> bool:
+        return time.monotonic() - fetched < self._cache_seconds
+
+    def _lookup_lock(self, key: str) -> asyncio.Lock:
+        # One lookup per key at a time: a burst of events from one member (a redelivery, a
+        # backfill) must not become a burst of identical API calls.
+        return self._lookups.setdefault(key, asyncio.Lock())
+
+    async def _member(self, user: str) -> _Member:
+        cached = self._members.get(user)
+        if cached is not None and self._fresh(cached.fetched):
+            return cached
+        async with self._lookup_lock("user:" + user):
+            cached = self._members.get(user)
+            if cached is not None and self._fresh(cached.fetched):
+                return cached
+            try:
+                info = (await self.client.users_info(user=user)).get("user") or {}
+            except SlackApiError as error:
+                log.warning("slack: users.info %s failed: %s", user, error.response.get("error"))
+                info = {}
+            profile = info.get("profile") or {}
+            name = str(profile.get("display_name") or info.get("name") or user)
+            member = _Member(name, info.get("tz"), bool(info.get("is_bot")), time.monotonic())
+            self._members[user] = member
+            return member
+
+    async def _group_members_of(self, group_id: str) -> frozenset[str]:
+        cached = self._group_members.get(group_id)
+        if cached is not None and self._fresh(cached[0]):
+            return cached[1]
+        async with self._lookup_lock("group:" + group_id):
+            cached = self._group_members.get(group_id)
+            if cached is not None and self._fresh(cached[0]):
+                return cached[1]
+            try:
+                listing = await self.client.usergroups_users_list(usergroup=group_id)
+                users = frozenset(str(user) for user in listing.get("users") or [])
+            except SlackApiError as error:
+                log.warning(
+                    "slack: usergroups.users.list %s failed: %s",
+                    group_id,
+                    error.response.get("error"),
+                )
+                users = cached[1] if cached else frozenset()
+            self._group_members[group_id] = (time.monotonic(), users)
+            return users
+
+    async def _roles(self, user: str) -> frozenset[str]:
+        roles: set[str] = set()
+        for group_id, handle in self._groups.items():
+            if user in await self._group_members_of(group_id):
+                roles.update((group_id, handle))
+        return frozenset(roles)
+
+    async def author(self, team: str, user: str) -> Author:
+        """A member as a core `Author`, with their facilitator user groups as roles."""
+        member = await self._member(user)
+        return Author(
+            ref=tr.member_ref(team or self._team, user),
+            name=member.name,
+            is_bot=member.is_bot,
+            roles=await self._roles(user),
+        )
+
+    async def member_timezone(self, member: MemberRef) -> str | None:
+        """The IANA time zone Slack has for a member (cached), if known."""
+        return (await self._member(member.member)).tz
+
+    async def _authors(self, team: str, users: list[str]) -> dict[str, Author]:
+        return {user: await self.author(team, user) for user in dict.fromkeys(users)}
+
+    # -- inbound -----------------------------------------------------------------------
+
+    def _register_listeners(self) -> None:
+        async def on_event(body: dict[str, Any]) -> None:
+            await self._on_event(body)
+
+        async def on_command(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await self._on_command(ack, body)
+
+        async def on_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await ack()
+            await self._on_action(body)
+
+        async def on_view(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await self._on_view(ack, body)
+
+        self.app.event(re.compile(r".+"))(on_event)
+        self.app.command(self._settings.command)(on_command)
+        self.app.action(re.compile("^" + re.escape(tr.BUTTON_PREFIX)))(on_action)
+        self.app.view(tr.MODAL_CALLBACK)(on_view)
+
+    def _require_sink(self) -> EventSink:
+        if self._sink is None:
+            raise RuntimeError("the Slack platform is not started")
+        return self._sink
+
+    async def _on_event(self, body: dict[str, Any]) -> None:
+        sink = self._require_sink()
+        team = str(body.get("team_id") or self._team)
+        authors = await self._authors(team, tr.users_in_event(body))
+        try:
+            event = tr.translate_event(body, team, authors)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            # acknowledged and dropped: a payload that cannot be read will not improve on retry
+            log.warning(
+                "slack: ignored a malformed %s event %s (%s: %s)",
+                (body.get("event") or {}).get("type"),
+                body.get("event_id"),
+                type(error).__name__,
+                error,
+            )
+            return
+        if event is not None:
+            await sink.deliver(event)
+
+    async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        sink = self._require_sink()
+        team = str(body.get("team_id") or self._team)
+        author = await self.author(team, str(body.get("user_id")))
+        path, text = tr.command_path(self._commands, str(body.get("text") or ""))
+        trigger = body.get("trigger_id")
+        if trigger and await self._wants_modal(path, text, author, team, body):
+            await ack()
+            spec = self._commands.resolve(path).spec
+            view = tr.command_modal(
+                self._commands.resolve(path).path,
+                spec,
+                channel=str(body.get("channel_id")),
+                response_url=body.get("response_url"),
+            )
+            await self.client.views_open(trigger_id=str(trigger), view=view)
+            return
+        await sink.deliver(tr.translate_command(body, self._commands, author, self._clock.now()))
+        await ack()
+
+    async def _wants_modal(
+        self, path: tuple[str, ...], text: str, author: Author, team: str, body: dict[str, Any]
+    ) -> bool:
+        try:
+            resolved = self._commands.resolve(path)
+        except UsageError:
+            return False
+        if not tr.wants_modal(resolved.spec, text):
+            return False
+        if resolved.spec.role is Role.FACILITATOR:
+            # a member would fill the form only to be refused: let the refusal come at once
+            community = self._directory.community_for(
+                tr.channel_ref(team, str(body.get("channel_id")))
+            ) or self._directory.default_community("slack")
+            return community is not None and self._directory.is_facilitator(community, author)
+        return True
+
+    async def _on_action(self, body: dict[str, Any]) -> None:
+        sink = self._require_sink()
+        user = body.get("user") or {}
+        team = str((body.get("team") or {}).get("id") or user.get("team_id") or self._team)
+        author = await self.author(team, str(user.get("id")))
+        event = tr.translate_button(body, author, self._clock.now())
+        if event is not None:
+            await sink.deliver(event)
+
+    async def _on_view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        sink = self._require_sink()
+        try:
+            path, text, channel, response_url = tr.modal_submission(body, self._commands)
+        except tr.ModalError as problem:
+            # the form stays open with the problem shown under the field
+            await ack(response_action="errors", errors={problem.field: str(problem)})
+            return
+        await ack()
+        user = body.get("user") or {}
+        team = str((body.get("team") or {}).get("id") or user.get("team_id") or self._team)
+        author = await self.author(team, str(user.get("id")))
+        view_id = (body.get("view") or {}).get("id")
+        await sink.deliver(
+            CommandInvoked(
+                key=f"slack:view:{view_id}",
+                path=path,
+                author=author,
+                channel=tr.channel_ref(team, channel),
+                invoked_at=self._clock.now(),
+                reply_to=tr.reply_ref(team, author.ref.member, channel, response_url),
+                text=text,
+                is_direct=tr.is_direct_channel(channel),
+            )
+        )
+
+    # -- backfill ----------------------------------------------------------------------
+
+    async def _run_backfill(self, sink: EventSink) -> None:
+        for channel in self._watched:
+            try:
+                await self._backfill_channel(sink, channel)
+            except (SlackClientError, ValueError) as error:
+                log.error("slack: backfill of %s failed: %s", channel, error)
+
+    async def _pages(
+        self, call: Callable[..., Awaitable[Any]], **kwargs: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        cursor = ""
+        for _ in range(_HISTORY_PAGES):
+            page = await call(limit=200, cursor=cursor or None, **kwargs)
+            for message in page.get("messages") or []:
+                yield dict(message)
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not page.get("has_more") or not cursor:
+                return
+
+    async def _backfill_channel(self, sink: EventSink, channel: str) -> None:
+        ref = tr.channel_ref(self._team, channel)
+        since = await sink.cursor(ref)
+        if since is None:
+            return  # first start: the community begins now, not with the channel's history
+        since_ts = tr.cursor_to_ts(since)
+        lookback = float(since_ts) - self._thread_lookback.total_seconds()
+        missed: dict[str, dict[str, Any]] = {}
+        edited: dict[str, dict[str, Any]] = {}
+        async for message in self._pages(
+            self.client.conversations_history, channel=channel, oldest=f"{max(lookback, 0):.6f}"
+        ):
+            ts = str(message.get("ts"))
+            if not tr.is_ts(ts):
+                continue
+            if tr.ts_to_cursor(ts) > since:
+                missed[ts] = message
+            elif self._edited_since(message, since):
+                edited[ts] = message
+            latest = message.get("latest_reply")
+            if message.get("reply_count") and latest and tr.ts_to_cursor(str(latest)) > since:
+                async for reply in self._pages(
+                    self.client.conversations_replies, channel=channel, ts=ts, oldest=since_ts
+                ):
+                    reply_ts = str(reply.get("ts"))
+                    if tr.is_ts(reply_ts) and reply_ts != ts and tr.ts_to_cursor(reply_ts) > since:
+                        missed[reply_ts] = reply
+        ordered = sorted(missed.values(), key=lambda m: tr.ts_to_cursor(str(m.get("ts"))))
+        changed = sorted(edited.values(), key=lambda m: tr.ts_to_cursor(str(m["edited"]["ts"])))
+        users = [str(m["user"]) for m in [*ordered, *changed] if isinstance(m.get("user"), str)]
+        authors = await self._authors(self._team, users)
+        events: list[Event] = []
+        for message in ordered:
+            if (new := tr.translate_message(message, self._team, channel, authors)) is not None:
+                events.append(new)
+        for message in changed:
+            if (edit := tr.translate_edit(message, self._team, channel, authors)) is not None:
+                events.append(edit)
+        for event in events:
+            await sink.deliver(event)
+        if events:
+            log.info("slack: backfilled %d missed messages and edits in %s", len(events), channel)
+
+    @staticmethod
+    def _edited_since(message: dict[str, Any], since: str) -> bool:
+        edited = str((message.get("edited") or {}).get("ts"))
+        return tr.is_ts(edited) and tr.ts_to_cursor(edited) > since
+
+    # -- outbound ----------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _paced(self, channel: str) -> AsyncIterator[None]:
+        """At most one post per `post_interval` per channel, in arrival order."""
+        lock = self._locks.setdefault(channel, asyncio.Lock())
+        async with lock:
+            wait = self._last_post.get(channel, float("-inf")) + self._post_interval
+            delay = wait - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                yield
+            finally:
+                self._last_post[channel] = time.monotonic()
+
+    async def perform(self, action: Action) -> MessageRef | None:
+        """Carry out one action; Slack's refusals become `PlatformError`."""
+        try:
+            return await self._perform(action)
+        except SlackApiError as error:
+            problem = error.response.get("error")
+            raise PlatformError(f"slack: {problem} ({type(action).__name__})") from None
+
+    async def _perform(self, action: Action) -> MessageRef | None:
+        match action:
+            case Post():
+                thread = None
+                if action.thread is not None:
+                    thread = action.thread.thread or action.thread.message
+                return await self._post(action.channel.channel, action.content, thread)
+            case React():
+                await self._react(action.message, action.emoji, add=True)
+                return None
+            case Unreact():
+                await self._react(action.message, action.emoji, add=False)
+                return None
+            case SendDirect():
+                return await self._send_direct(action)
+            case Answer():
+                await self._answer(action)
+                return None
+            case Edit():
+                message = tr.render_content(action.content)[0]
+                await self.client.chat_update(
+                    channel=action.message.channel.channel,
+                    ts=action.message.message,
+                    text=message.text,
+                    blocks=message.blocks,
+                )
+                return action.message
+
+    async def _post(self, channel: str, content: Content, thread: str | None) -> MessageRef:
+        first: MessageRef | None = None
+        for message in tr.render_content(content):
+            async with self._paced(channel):
+                sent = await self.client.chat_postMessage(
+                    channel=channel,
+                    text=message.text,
+                    blocks=message.blocks,
+                    thread_ts=thread,
+                    unfurl_links=False,
+                )
+            if first is None:
+                first = MessageRef(tr.channel_ref(self._team, channel), str(sent["ts"]), thread)
+        if content.attachment is not None:
+            await self._upload(channel, content.attachment, thread)
+        assert first is not None  # render_content always yields a message
+        return first
+
+    async def _upload(self, channel: str, attachment: Attachment, thread: str | None) -> None:
+        async with self._paced(channel):
+            await self.client.files_upload_v2(
+                channel=channel,
+                file=attachment.data,
+                filename=attachment.filename,
+                title=attachment.filename,
+                thread_ts=thread,
+            )
+
+    async def _react(self, message: MessageRef, emoji: str, *, add: bool) -> None:
+        name = emoji.strip(":")
+        try:
+            if add:
+                await self.client.reactions_add(
+                    channel=message.channel.channel, timestamp=message.message, name=name
+                )
+            else:
+                await self.client.reactions_remove(
+                    channel=message.channel.channel, timestamp=message.message, name=name
+                )
+        except SlackApiError as error:
+            if error.response.get("error") not in ("already_reacted", "no_reaction"):
+                raise
+
+    async def _open_direct(self, user: str) -> str:
+        opened = await self.client.conversations_open(users=user)
+        return str((opened.get("channel") or {}).get("id"))
+
+    async def _send_direct(self, action: SendDirect) -> MessageRef | None:
+        try:
+            channel = await self._open_direct(action.member.member)
+            return await self._post(channel, action.content, None)
+        except SlackApiError as error:
+            if action.fallback is None:
+                raise
+            log.info(
+                "slack: direct message refused (%s); answering privately instead",
+                error.response.get("error"),
+            )
+            await self._answer(Answer(to=action.fallback, content=action.content))
+            return None
+
+    async def _answer(self, action: Answer) -> None:
+        try:
+            target = tr.ReplyTarget.decode(action.to.token)
+        except ValueError as error:
+            raise PlatformError(f"slack: cannot answer: {error}") from None
+        messages = tr.render_content(action.content)
+        for message in messages:
+            if target.response_url and await self._respond(target.response_url, message, action):
+                continue
+            if action.ephemeral:
+                await self.client.chat_postEphemeral(
+                    channel=target.channel,
+                    user=target.user,
+                    text=message.text,
+                    blocks=message.blocks,
+                )
+            else:
+                async with self._paced(target.channel):
+                    await self.client.chat_postMessage(
+                        channel=target.channel, text=message.text, blocks=message.blocks
+                    )
+        if action.content.attachment is not None:
+            channel = await self._open_direct(target.user)
+            await self._upload(channel, action.content.attachment, None)
+
+    async def _respond(self, url: str, message: tr.SlackMessage, action: Answer) -> bool:
+        """Answer through a response_url; False when it has expired or is used up."""
+        webhook = AsyncWebhookClient(url=url, retry_handlers=list(self._retry_handlers))
+        try:
+            response = await webhook.send(
+                text=message.text,
+                blocks=message.blocks,
+                response_type="ephemeral" if action.ephemeral else "in_channel",
+                replace_original=False,
+            )
+        except SlackClientError as error:
+            log.info("slack: response_url failed (%s); posting instead", error)
+            return False
+        if response.status_code != 200:
+            log.info("slack: response_url answered %s; posting instead", response.status_code)
+            return False
+        return True
+
+
+def create_platform(
+    config: Config,
+    secrets: Secrets,
+    directory: CommunityDirectory,
+    commands: CommandTable,
+    clock: Clock,
+) -> Platform:
+    """The Slack platform for `facilitator run` (called when SLACK_BOT_TOKEN is set)."""
+    return SlackPlatform(config, secrets, directory, commands, clock)
