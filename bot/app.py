@@ -9,11 +9,11 @@ import importlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from aiohttp import web
 
-from bot.core.clock import Clock
+from bot.core.clock import AdjustableClock, Clock
 from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, ConfigError, Secrets
@@ -22,6 +22,7 @@ from bot.dispatcher import Dispatcher
 from bot.fetch.client import HostResolver, SafeFetcher
 from bot.fetch.pool import ParserPool
 from bot.fetch.reader import SafeFeedReader, fetch_settings
+from bot.scheduling.scheduler import PokingClock, Scheduler
 from bot.services.conversation import ConversationService
 from bot.services.digests import DigestService
 from bot.services.feeds import FeedService
@@ -29,6 +30,7 @@ from bot.services.help import HelpService
 from bot.services.links import LinkService
 from bot.services.members import MemberService
 from bot.services.previews import PreviewService
+from bot.services.prompts import PromptService
 from bot.services.retention import purge_expired
 from bot.storage.database import Database
 from bot.web.archive import Archive
@@ -90,6 +92,8 @@ class Application:
     ) -> None:
         self.config = config
         self.secrets = secrets
+        if hasattr(clock, "advance"):
+            clock = PokingClock(cast(AdjustableClock, clock), lambda: self.scheduler.poke())
         self.clock = clock
         self.database = Database(config.storage.url)
         self.directory = CommunityDirectory(config)
@@ -126,6 +130,19 @@ class Application:
                 token=token,
             )
             self.web.add_routes(self.archive.routes())
+        self.scheduler = Scheduler(
+            clock,
+            self.database,
+            grace=timedelta(hours=config.scheduler.grace_hours),
+            track=self.dispatcher.track,
+        )
+        self.prompts = PromptService(
+            database=self.database,
+            directory=self.directory,
+            scheduler=self.scheduler,
+            perform=self.dispatcher.perform_one,
+            texts=self.dispatcher.texts,
+        )
         # Outbound HTTP: one fetcher and one parser pool, shared by previews and feeds.
         self.pool = ParserPool()
         self.fetcher = SafeFetcher(fetch_settings(config.fetch), resolver=resolver, clock=clock)
@@ -144,6 +161,7 @@ class Application:
             links,
             MemberService(),
             self.digests,
+            self.prompts,
             self.feeds,
             HelpService(self.commands),
         ):
@@ -200,6 +218,8 @@ class Application:
             self.dispatcher.attach(platform)
             await platform.start(self.dispatcher)
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
+        await self.prompts.load()
+        await self.scheduler.start()
         self._polling = asyncio.create_task(self._poll_feeds(), name="feed polling")
 
     async def _poll_feeds(self) -> None:
@@ -252,6 +272,7 @@ class Application:
 
     async def stop(self) -> None:
         """Stop platforms, finish queued work, close the web server and the database."""
+        await self.scheduler.stop()
         for task in (self._housekeeping, self._polling):
             if task is not None:
                 task.cancel()

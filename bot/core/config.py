@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.scheduling.rules import RuleError, parse_rule
+
 
 class ConfigError(Exception):
     """The configuration is wrong; the message says where and how to fix it."""
@@ -238,6 +240,23 @@ class PlatformChannels:
 
 
 @dataclass(frozen=True, slots=True)
+class PromptSettings:
+    """A prompt schedule from the config: posted in the community's announcements channel
+    (else its first watched channel) on every platform it spans."""
+
+    stage: str  # seek | sense | share
+    when: str  # the schedule, as `bot.scheduling.rules.parse_rule` reads it
+    text: str | None = None  # None: rotate through the prompt library
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerSettings:
+    """How scheduled work catches up after downtime."""
+
+    grace_hours: int = 6  # a run missed by less than this runs once; older ones are skipped
+
+
+@dataclass(frozen=True, slots=True)
 class CommunitySettings:
     """One learning community and the channels it spans."""
 
@@ -246,6 +265,7 @@ class CommunitySettings:
     language: str = "en"
     platforms: Mapping[str, PlatformChannels] = field(default_factory=dict)
     feeds: tuple[str, ...] = ()  # community feeds facilitators follow for the digest
+    prompts: tuple[PromptSettings, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -266,6 +286,7 @@ class Config:
     digest: DigestSettings = DigestSettings()
     feeds: FeedSettings = FeedSettings()
     fetch: FetchSettings = FetchSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     console: ConsoleSettings = ConsoleSettings()
     discord: DiscordSettings = DiscordSettings()
     slack: SlackSettings = SlackSettings()
@@ -344,10 +365,28 @@ def _community(table: _Table, index: int) -> CommunitySettings:
         section = table.table(platform)
         if section is not None:
             platforms[platform] = _platform_channels(section)
+    prompts = tuple(_prompt(section) for section in table.tables("prompts"))
     table.finish()
     return CommunitySettings(
-        name=name, timezone=zone, language=language, platforms=platforms, feeds=feeds
+        name=name,
+        timezone=zone,
+        language=language,
+        platforms=platforms,
+        feeds=feeds,
+        prompts=prompts,
     )
+
+
+def _prompt(table: _Table) -> PromptSettings:
+    stage = table.text("stage", choices=("seek", "sense", "share"))
+    when = table.text("when")
+    try:
+        rule = parse_rule(when)
+    except RuleError as error:
+        raise table.fail("when", str(error)) from None
+    text = table.optional_text("text")
+    table.finish()
+    return PromptSettings(stage=stage, when=rule.text, text=text.strip() or None if text else None)
 
 
 def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config:
@@ -427,6 +466,12 @@ def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config
             previews=section.boolean("previews", True),
         )
         section.finish()
+    scheduler = SchedulerSettings()
+    if (section := root.table("scheduler")) is not None:
+        scheduler = SchedulerSettings(
+            grace_hours=section.integer("grace_hours", 6, minimum=0, maximum=24 * 7)
+        )
+        section.finish()
     console = ConsoleSettings()
     if (section := root.table("console")) is not None:
         enabled = section._get("enabled")
@@ -485,6 +530,7 @@ def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config
         digest=digest,
         feeds=feeds,
         fetch=fetch,
+        scheduler=scheduler,
         console=console,
         discord=discord,
         slack=slack,
