@@ -26,9 +26,12 @@ from bot.scheduling.scheduler import PokingClock, Scheduler
 from bot.services.conversation import ConversationService
 from bot.services.digests import DigestService
 from bot.services.feeds import FeedService
+from bot.services.goals import GoalService
 from bot.services.help import HelpService
 from bot.services.links import LinkService
+from bot.services.loop import LoopService, OpenQuestionsSection, ReflectionsSection
 from bot.services.members import MemberService
+from bot.services.onboarding import OnboardingService
 from bot.services.previews import PreviewService
 from bot.services.prompts import PromptService
 from bot.services.retention import purge_expired
@@ -161,10 +164,30 @@ class Application:
             config.communities,
         )
         self.digests.add_section(self.feeds)
+        self.digests.add_section(ReflectionsSection())
+        self.digests.add_section(OpenQuestionsSection())
+        self.loop = LoopService(
+            database=self.database, directory=self.directory, perform=self.dispatcher.perform_one
+        )
+        self.goals = GoalService(
+            database=self.database,
+            directory=self.directory,
+            perform=self.dispatcher.perform_one,
+            texts=self.dispatcher.texts,
+        )
+        self.onboarding = OnboardingService(
+            database=self.database,
+            directory=self.directory,
+            perform=self.dispatcher.perform_one,
+            clock=clock,
+        )
         links = LinkService(config.links, self.previews.schedule if config.fetch.previews else None)
         for service in (
             ConversationService(),
             links,
+            self.loop,  # after links: it asks about the shares links just stored
+            self.onboarding,
+            self.goals,
             MemberService(),
             self.digests,
             self.prompts,
@@ -225,7 +248,7 @@ class Application:
             await platform.start(self.dispatcher)
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
         await self.prompts.load()
-        for job in self.digests.jobs():
+        for job in [*self.digests.jobs(), *self.goals.jobs()]:
             self.scheduler.add(job)
         await self.scheduler.start()
         self._polling = asyncio.create_task(self._poll_feeds(), name="feed polling")

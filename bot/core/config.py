@@ -250,6 +250,16 @@ class PromptSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberSupportSettings:
+    """How the bot supports members of one community (`[communities.members]`)."""
+
+    welcome: bool = True  # welcome newcomers once (DM where allowed, else in the channel)
+    introductions: bool = False  # invite newcomers to introduce themselves in a thread
+    literacy_questions: bool = True  # may ask one short question about a link shared bare
+    goal_checkin: str = "mon 10:00"  # when opted-in members get their weekly goal check-in
+
+
+@dataclass(frozen=True, slots=True)
 class SchedulerSettings:
     """How scheduled work catches up after downtime."""
 
@@ -267,6 +277,7 @@ class CommunitySettings:
     feeds: tuple[str, ...] = ()  # community feeds facilitators follow for the digest
     prompts: tuple[PromptSettings, ...] = ()
     digest_when: str | None = None  # when the weekly digest is posted, e.g. "mon 09:00"
+    members: MemberSupportSettings = MemberSupportSettings()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -375,6 +386,20 @@ def _community(table: _Table, index: int) -> CommunitySettings:
         except RuleError as error:
             raise digest.fail("when", str(error)) from None
         digest.finish()
+    support = MemberSupportSettings()
+    if (section := table.table("members")) is not None:
+        checkin = section.text("goal_checkin", support.goal_checkin)
+        try:
+            checkin = parse_rule(checkin).text
+        except RuleError as error:
+            raise section.fail("goal_checkin", str(error)) from None
+        support = MemberSupportSettings(
+            welcome=section.boolean("welcome", support.welcome),
+            introductions=section.boolean("introductions", support.introductions),
+            literacy_questions=section.boolean("literacy_questions", support.literacy_questions),
+            goal_checkin=checkin,
+        )
+        section.finish()
     table.finish()
     return CommunitySettings(
         name=name,
@@ -384,6 +409,7 @@ def _community(table: _Table, index: int) -> CommunitySettings:
         feeds=feeds,
         prompts=prompts,
         digest_when=digest_when,
+        members=support,
     )
 
 

@@ -18,6 +18,7 @@ from bot.digest.model import Digest, Entry, Section
 from bot.digest.weeks import IsoWeek
 from bot.i18n import Catalog
 from bot.storage import digests as store
+from bot.storage import loop as loop_store
 
 QUOTE_CHARS = 200
 MIN_QUOTE_CHARS = 20
@@ -145,6 +146,11 @@ class TopLinks:
             if len(chosen) >= limits.top_links:
                 break
         t = request.texts
+        notes: dict[int, list[str]] = {}
+        for note in await loop_store.annotations_of(request.conn, [c.link_id for c in chosen]):
+            words = _quote(note.text)
+            if note.name is not None and words:  # annotations are quoted only with consent
+                notes.setdefault(note.link_id, []).append(f"{note.name}: {words}")
         entries = []
         for candidate in chosen:
             info = infos[candidate.link_id]
@@ -167,7 +173,7 @@ class TopLinks:
                     url=info.canonical_url,
                     people=people,
                     unnamed=unnamed,
-                    quotes=quotes[:3],
+                    quotes=(quotes[:3] + tuple(notes.get(candidate.link_id, ())))[:5],
                     detail=" · ".join(details),
                     featured=f"L{candidate.link_id}" in request.featured,
                 )

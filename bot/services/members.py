@@ -48,6 +48,20 @@ SETTINGS = CommandSpec(
             required=False,
             keyword_only=True,
         ),
+        Param(
+            name="goal_checkin",
+            help="A weekly direct message asking how your goal is going? on or off",
+            kind=ParamKind.BOOLEAN,
+            required=False,
+            keyword_only=True,
+        ),
+        Param(
+            name="literacy_questions",
+            help="May I ask one short question about a link you share without a note? on or off",
+            kind=ParamKind.BOOLEAN,
+            required=False,
+            keyword_only=True,
+        ),
     ),
 )
 EXPORT = CommandSpec(
@@ -74,6 +88,8 @@ SETTING_COLUMNS = {
     "quotes": "allow_quotes",
     "link_reactions": "link_reactions",
     "digest_dm": "digest_dm",
+    "goal_checkin": "goal_checkin",
+    "literacy_questions": "literacy_questions",
 }
 
 
@@ -173,6 +189,8 @@ class MemberService(Service):
                     quotes=_on_off(member.allow_quotes),
                     link_reactions=_on_off(member.link_reactions),
                     digest_dm=_on_off(member.digest_dm),
+                    goal_checkin=_on_off(member.goal_checkin),
+                    literacy_questions=_on_off(member.literacy_questions),
                     prefix=call.prefix,
                 )
             )

@@ -156,6 +156,8 @@ class MemberRecord:
     link_reactions: bool
     timezone: str | None
     digest_dm: bool = False
+    goal_checkin: bool = False
+    literacy_questions: bool = True
 
 
 async def touch_members(
@@ -349,6 +351,16 @@ async def shares_of_message(conn: AsyncConnection, message_ref: str) -> list[str
         .where(shares.c.message_ref == message_ref)
     )
     return list(result.scalars())
+
+
+async def stored_shares_of_message(conn: AsyncConnection, message_ref: str) -> list[StoredShare]:
+    """The shares one message holds."""
+    result = await conn.execute(
+        select(shares.c.id, shares.c.link_id, shares.c.member_ref, shares.c.message_ref)
+        .where(shares.c.message_ref == message_ref)
+        .order_by(shares.c.id)
+    )
+    return [StoredShare(row.id, row.link_id, row.member_ref, row.message_ref) for row in result]
 
 
 async def remove_shares(conn: AsyncConnection, message_ref: str, canonical_urls: set[str]) -> None:

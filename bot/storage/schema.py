@@ -104,6 +104,8 @@ members = Table(
     Column("link_reactions", Boolean(), nullable=False, server_default=true()),
     Column("timezone", String(64), nullable=True),
     Column("digest_dm", Boolean(), nullable=False, server_default=false()),
+    Column("goal_checkin", Boolean(), nullable=False, server_default=false()),
+    Column("literacy_questions", Boolean(), nullable=False, server_default=true()),
 )
 
 messages = Table(
@@ -379,6 +381,99 @@ reflections = Table(
     Column("text", Text(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("edited_at", UtcDateTime(), nullable=True),
+    Column("link_url", String(2048), nullable=True),  # canonical URL it is about (/reflect)
     Index("ix_reflections_member_ref", "member_ref"),
     Index("ix_reflections_prompt_post_id", "prompt_post_id"),
+)
+
+# --- member loop: questions, goals, annotations, onboarding ---------------------------------
+
+questions = Table(
+    "questions",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("text", WrittenText(), nullable=False),
+    Column("command_key", String(300), nullable=False, unique=True),
+    Column("channel", String(200), nullable=True),  # where it was posted (None: not yet)
+    Column("message", String(100), nullable=True),  # the thread starter's id in `channel`
+    Column("asked_at", UtcDateTime(), nullable=False),
+    Index("ix_questions_community_asked_at", "community", "asked_at"),
+    Index("ix_questions_member_ref", "member_ref"),
+)
+
+question_answers = Table(
+    "question_answers",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column(
+        "question_id", Integer(), ForeignKey("questions.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("message_ref", String(300), nullable=False, unique=True),
+    Column("answered_at", UtcDateTime(), nullable=False),
+    Index("ix_question_answers_question_id", "question_id"),
+    Index("ix_question_answers_member_ref", "member_ref"),
+)
+
+goals = Table(
+    "goals",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("text", WrittenText(), nullable=False),
+    Column("set_at", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("status", String(10), nullable=False),  # active | done | replaced
+    Index("ix_goals_member_ref", "member_ref"),
+    Index("ix_goals_community_status", "community", "status"),
+)
+
+link_annotations = Table(
+    "link_annotations",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("link_id", Integer(), ForeignKey("links.id", ondelete="CASCADE"), nullable=False),
+    Column("community", String(64), nullable=False),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("text", WrittenText(), nullable=False),
+    Column("source_key", String(300), nullable=False, unique=True),  # the event it came from
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_link_annotations_link_id", "link_id"),
+    Index("ix_link_annotations_member_ref", "member_ref"),
+)
+
+literacy_asks = Table(
+    "literacy_asks",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("link_id", Integer(), ForeignKey("links.id", ondelete="CASCADE"), nullable=False),
+    Column("share_id", Integer(), nullable=False, unique=True),
+    Column("asked_at", UtcDateTime(), nullable=False),
+    Column("answered_at", UtcDateTime(), nullable=True),
+    Index("ix_literacy_asks_member_ref_asked_at", "member_ref", "asked_at"),
+)
+
+welcomes = Table(
+    "welcomes",
+    metadata,
+    Column("community", String(64), nullable=False),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("welcomed_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("community", "member_ref", name="pk_welcomes"),
+)
+
+community_threads = Table(
+    "community_threads",
+    metadata,
+    Column("community", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),  # "introductions"
+    Column("channel", String(200), nullable=False),
+    Column("message", String(100), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("community", "kind", "channel", name="pk_community_threads"),
 )
