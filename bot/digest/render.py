@@ -49,7 +49,8 @@ def entry_markup(entry: Entry, texts: Catalog, *, show_keys: bool = False) -> st
         bits.append(escape(texts("digest.shared_by", people=people)))
     if entry.featured:
         bits.append(f"_{texts('digest.featured')}_")
-    if show_keys and not entry.key.startswith("V"):  # new voices are not curated
+    # New voices and the "and N more" lines (key 0) are not curated.
+    if show_keys and not entry.key.startswith("V") and entry.key[1:] != "0":
         bits.append(f"`{entry.key}`")
     lines = [" · ".join(bits)]
     lines.extend(f"  “{escape(quote)}”" for quote in entry.quotes)

@@ -174,7 +174,8 @@ class LoopService(Service):
                     canonical_url=link.canonical,
                     url=link.url,
                     member_ref=str(call.author.ref),
-                    message_ref=f"share:{event.key}",
+                    # A message ref of the usual "<channel>/<id>" form, so rankings can parse it.
+                    message_ref=f"{channel}/share:{event.key}",
                     channel=str(channel),
                     context=note or "",
                     shared_at=tx.now,

@@ -116,6 +116,17 @@ class Question:
     answers: int = 0
 
 
+_QUESTION = (
+    questions.c.id,
+    questions.c.community,
+    questions.c.member_ref,
+    questions.c.text,
+    questions.c.channel,
+    questions.c.message,
+    questions.c.asked_at,
+)
+
+
 async def add_question(
     conn: AsyncConnection,
     *,
@@ -155,7 +166,7 @@ async def questions_for_threads(
     if not threads:
         return {}
     result = await conn.execute(
-        select(questions).where(
+        select(*_QUESTION).where(
             questions.c.channel.in_(sorted({c for c, _ in threads})),
             questions.c.message.in_(sorted({m for _, m in threads})),
         )
@@ -194,7 +205,7 @@ async def questions_asked(
         .scalar_subquery()
     )
     result = await conn.execute(
-        select(questions, answers.label("answers"))
+        select(*_QUESTION, answers.label("answers"))
         .where(
             questions.c.community == community,
             questions.c.asked_at >= start,
