@@ -14,15 +14,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bot.app import Application
+from bot.core.actions import Action, Post, SendDirect
 from bot.core.clock import ManualClock
-from bot.core.config import Config, ConfigError
+from bot.core.communities import Purpose
+from bot.core.config import Config, ConfigError, Secrets
 from bot.core.events import Author, MemberJoined, MessageReceived
+from bot.core.platform import Capability, EventSink, PlatformError
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.storage.member_data import export_member
 from bot.storage.schema import link_annotations, question_answers, reflections, shares
 from tests.console_harness import ConsoleStory
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -273,3 +277,54 @@ def test_bad_member_settings_in_the_config_are_explained(
         loop_config(config_for, goal_checkin="someday 9")
     with pytest.raises(ConfigError, match=r"members\.welcom: is not a known setting"):
         loop_config(config_for, welcom=True)
+
+
+class NoDirectMessages:
+    """A platform that refuses direct messages (members closed them), recording the rest."""
+
+    name = "test"
+    capabilities = frozenset({Capability.THREADS})
+
+    def __init__(self) -> None:
+        self.performed: list[Action] = []
+
+    async def start(self, sink: EventSink) -> None:
+        self.sink = sink
+
+    async def perform(self, action: Action) -> MessageRef | None:
+        if isinstance(action, SendDirect):
+            raise PlatformError("this member does not accept direct messages")
+        self.performed.append(action)
+        if isinstance(action, Post):
+            return MessageRef(action.channel, f"m{len(self.performed)}")
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+async def test_a_welcome_that_cannot_be_sent_by_dm_is_posted_in_the_channel(
+    config_for: Callable[..., Config], clock: ManualClock
+) -> None:
+    platform = NoDirectMessages()
+    app = Application(loop_config(config_for), secrets=Secrets(), clock=clock, platforms=[platform])
+    await app.start()
+    general = ChannelRef("test", "space", "general")
+    app.directory.bind_channel(general, "demo", {Purpose.WATCHED})
+    try:
+        joined = MemberJoined(
+            key="join:pia",
+            member=Author(ref=MemberRef("test", "", "pia"), name="pia"),
+            channel=general,
+            joined_at=clock.now(),
+        )
+        await app.dispatcher.deliver(joined)
+        await app.drain()
+        [post] = platform.performed
+        assert isinstance(post, Post) and post.channel == general
+        assert (
+            post.content.text.startswith("Hello pia!")
+            and "Welcome to **demo**" in post.content.text
+        )
+    finally:
+        await app.stop()

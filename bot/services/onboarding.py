@@ -13,6 +13,7 @@ from bot.core.actions import Action, Content, Post, SendDirect
 from bot.core.clock import Clock
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.events import MemberJoined, MessageReceived
+from bot.core.markup import escape
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.i18n import Catalog
 from bot.services.base import Delivered, Service, Transaction
@@ -47,7 +48,7 @@ class OnboardingService(Service):
 
     async def on_events(self, batch: Sequence[Delivered], tx: Transaction) -> list[Action]:
         """Find newcomers in the batch and welcome each once."""
-        wanted: dict[tuple[str, str], tuple[Delivered, ChannelRef]] = {}
+        wanted: dict[tuple[str, str], tuple[Delivered, ChannelRef, str]] = {}
         speakers: list[tuple[Delivered, MessageReceived]] = []
         for delivered in batch:
             event = delivered.event
@@ -55,7 +56,7 @@ class OnboardingService(Service):
                 continue
             if isinstance(event, MemberJoined) and not event.member.is_bot:
                 key = (delivered.community.name, str(event.member.ref))
-                wanted.setdefault(key, (delivered, event.channel))
+                wanted.setdefault(key, (delivered, event.channel, event.member.name))
             elif (
                 isinstance(event, MessageReceived)
                 and delivered.is_watched
@@ -69,7 +70,7 @@ class OnboardingService(Service):
                 record = known.get(str(event.author.ref))
                 if record is not None and tx.now - record.first_seen_at < NEW_MEMBER:
                     key = (delivered.community.name, str(event.author.ref))
-                    wanted.setdefault(key, (delivered, event.ref.channel))
+                    wanted.setdefault(key, (delivered, event.ref.channel, event.author.name))
         by_community: dict[str, list[str]] = {}
         for community, member_ref in wanted:
             by_community.setdefault(community, []).append(member_ref)
@@ -77,16 +78,16 @@ class OnboardingService(Service):
             fresh = await store.claim_welcomes(tx.conn, community, refs, tx.now)
             for member_ref in refs:
                 if member_ref in fresh:
-                    delivered, channel = wanted[(community, member_ref)]
+                    delivered, channel, name = wanted[(community, member_ref)]
                     member = MemberRef.parse(member_ref)
-                    tx.after_commit(self._welcomer(delivered, member, channel))
+                    tx.after_commit(self._welcomer(delivered, member, channel, name))
         return []
 
     def _welcomer(
-        self, delivered: Delivered, member: MemberRef, channel: ChannelRef
+        self, delivered: Delivered, member: MemberRef, channel: ChannelRef, name: str
     ) -> Callable[[], Awaitable[None]]:
         async def welcome() -> None:
-            await self.welcome(delivered.community.name, delivered.texts, member, channel)
+            await self.welcome(delivered.community.name, delivered.texts, member, channel, name)
 
         return welcome
 
@@ -116,7 +117,7 @@ class OnboardingService(Service):
             )
 
     async def welcome(
-        self, community: str, texts: Catalog, member: MemberRef, channel: ChannelRef
+        self, community: str, texts: Catalog, member: MemberRef, channel: ChannelRef, name: str
     ) -> None:
         """Send the welcome by DM; post it in the channel when the DM cannot be sent."""
         settings = self._directory.settings(community)
@@ -134,7 +135,7 @@ class OnboardingService(Service):
             await self._perform(SendDirect(member=member, content=content))
         except Exception:
             log.info("could not DM the welcome to %s; posting it in %s", member, channel)
-            mention = texts("onboarding.welcome_in_channel", name=member.member)
+            mention = texts("onboarding.welcome_in_channel", name=escape(name))
             await self._perform(
                 Post(channel=channel, content=Content(text=mention + "\n\n" + content.text))
             )
