@@ -109,6 +109,7 @@ def describe(config: Config, secrets: Secrets) -> str:
         schedules = [(f"prompt {prompt.stage}", prompt.when) for prompt in community.prompts]
         if community.digest_when:
             schedules.append(("weekly digest", community.digest_when))
+        schedules.append(("goal check-ins (members who opted in)", community.members.goal_checkin))
         for label, when in schedules:
             rule = parse_rule(when)
             moment, upcoming = datetime.now(UTC), []

@@ -4,6 +4,7 @@ questions and annotations, welcomes, and the digest sections they feed (consent 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,13 +16,20 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Application
+from bot.cli import describe
 from bot.core.actions import Action, Post, SendDirect
 from bot.core.clock import ManualClock
-from bot.core.communities import Purpose
+from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import Config, ConfigError, Secrets
 from bot.core.events import Author, MemberJoined, MessageReceived
 from bot.core.platform import Capability, EventSink, PlatformError
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
+from bot.i18n import Catalog
+from bot.scheduling.scheduler import Scheduler
+from bot.services.goals import GoalService
+from bot.storage import loop as loop_store
+from bot.storage import repositories as repo
+from bot.storage.database import Database
 from bot.storage.member_data import export_member
 from bot.storage.schema import link_annotations, question_answers, reflections, shares
 from tests.console_harness import ConsoleStory
@@ -328,3 +336,46 @@ async def test_a_welcome_that_cannot_be_sent_by_dm_is_posted_in_the_channel(
         )
     finally:
         await app.stop()
+
+
+def test_check_lists_the_goal_check_in_times(config_for: Callable[..., Config]) -> None:
+    shown = describe(loop_config(config_for, goal_checkin="fri 17:00"), Secrets())
+    [line] = [line for line in shown.splitlines() if "goal check-ins" in line]
+    assert line.startswith("  goal check-ins (members who opted in): Fridays at 17:00; next Fri")
+
+
+async def test_two_processes_send_each_weekly_check_in_once(
+    config_for: Callable[..., Config], database: Database, clock: ManualClock
+) -> None:
+    config = loop_config(config_for, goal_checkin="mon 10:00")
+    async with database.transaction() as conn:
+        for name in ("alice", "bob", "carol"):
+            ref = f"console:/{name}"
+            await repo.touch_members(conn, {ref: ("console", name)}, clock.now())
+            await repo.update_member_settings(conn, ref, goal_checkin=name != "carol")
+            await loop_store.set_goal(conn, "demo", ref, f"{name}'s goal", clock.now())
+    sent: list[SendDirect] = []
+
+    async def perform(action: Action) -> MessageRef | None:
+        assert isinstance(action, SendDirect)
+        await asyncio.sleep(0)  # let the other process interleave
+        sent.append(action)
+        return None
+
+    schedulers = []
+    for owner in ("one", "two"):
+        scheduler = Scheduler(clock, database, owner=owner)
+        goals = GoalService(
+            database=database, directory=CommunityDirectory(config), perform=perform, texts=Catalog
+        )
+        for job in goals.jobs():
+            scheduler.add(job)
+        schedulers.append(scheduler)
+    assert clock.now() == berlin(11, 23, 10)  # a Monday, 10:00 in Berlin: due now
+    for week in (berlin(11, 23, 10), berlin(11, 30, 10)):
+        clock.set(week)
+        await asyncio.gather(*(s.run_due() for s in schedulers))
+        clock.advance(timedelta(minutes=5))
+        await asyncio.gather(*(s.run_due() for s in schedulers))
+        assert sorted(action.member.member for action in sent) == ["alice", "bob"]
+        sent.clear()
