@@ -227,6 +227,8 @@ async def test_goals_and_an_opt_in_weekly_check_in_sent_once(
         said = await story.say("alice: /goal done")
         assert "Well done" in said
         assert "goals reached so far: 1" in await story.say("alice: /goal show")
+        said = await story.say("alice: /profile")
+        assert "goal_checkin=on" in said and "goal: none (set one with" in said
         assert "✉" not in await tick(story, berlin(12, 7, 10))  # no active goal: no check-in
 
 
@@ -266,6 +268,8 @@ async def test_member_loop_data_is_exported_and_forgotten(
         await story.say("alice: /goal set Learn to interview")
         await story.say("alice: https://example.org/x")
         await story.say("alice: /annotate L1 Key idea: listening first")
+        said = await story.say("alice: /profile")
+        assert "Reflections: 1 · questions asked: 1 · goal: Learn to interview" in said
         async with story.app.database.reading() as conn:
             data = await export_member(conn, "console:/alice")
         for table in ("reflections", "questions", "goals", "link_annotations", "literacy_asks"):
@@ -379,3 +383,21 @@ async def test_two_processes_send_each_weekly_check_in_once(
         await asyncio.gather(*(s.run_due() for s in schedulers))
         assert sorted(action.member.member for action in sent) == ["alice", "bob"]
         sent.clear()
+
+
+async def test_old_messages_read_back_after_a_restart_welcome_nobody(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(loop_config(config_for), clock, tmp_path) as story:
+        old = MessageReceived(
+            key="backfill:1",
+            ref=MessageRef(ChannelRef("console", "", "general"), "old1"),
+            author=Author(ref=MemberRef("console", "", "ulla"), name="ulla"),
+            text="something from last week",
+            sent_at=clock.now() - timedelta(days=3),
+        )
+        await story.app.dispatcher.deliver(old)
+        await story.app.drain()
+        assert "Welcome" not in story.output()
+        async with story.app.database.reading() as conn:
+            assert "welcomes" not in await export_member(conn, "console:/ulla")

@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 
 from bot.core.actions import Action, Attachment, Button, Content, SendDirect
 from bot.core.commands import CommandSpec, Param, ParamKind
+from bot.core.markup import escape
 from bot.services.base import CommandHandler, Invocation, Service, Transaction
 from bot.storage import repositories as repo
+from bot.storage.loop import active_goal
 from bot.storage.member_data import erase_member, export_member
-from bot.storage.schema import messages, reactions, shares
+from bot.storage.schema import messages, questions, reactions, reflections, shares
 
 PROFILE = CommandSpec(
     name="profile",
@@ -142,6 +144,16 @@ class MemberService(Service):
                 .select_from(reactions)
                 .where(reactions.c.member_ref == ref, reactions.c.community == community)
             ),
+            "reflections": await count(
+                select(func.count())
+                .select_from(reflections)
+                .where(reflections.c.member_ref == ref, reflections.c.community == community)
+            ),
+            "questions": await count(
+                select(func.count())
+                .select_from(questions)
+                .where(questions.c.member_ref == ref, questions.c.community == community)
+            ),
         }
 
     async def profile(self, call: Invocation, tx: Transaction) -> list[Action]:
@@ -152,6 +164,7 @@ class MemberService(Service):
         if member is None:
             return [call.answer(t("members.profile_empty"))]
         counts = await self._counts(tx, ref, call.community.name)
+        goal = await active_goal(tx.conn, call.community.name, ref)
         text = t(
             "members.profile",
             name=member.display_name,
@@ -162,6 +175,11 @@ class MemberService(Service):
             reactions=counts["reactions"],
             quotes=_on_off(member.allow_quotes),
             link_reactions=_on_off(member.link_reactions),
+            goal_checkin=_on_off(member.goal_checkin),
+            literacy_questions=_on_off(member.literacy_questions),
+            reflections=counts["reflections"],
+            questions=counts["questions"],
+            goal=escape(goal.text) if goal is not None else t("members.goal_unset"),
             timezone=member.timezone or t("members.timezone_unset"),
             prefix=call.prefix,
         )

@@ -21,7 +21,6 @@ from bot.storage.schema import (
     question_answers,
     questions,
     reflections,
-    shares,
     welcomes,
 )
 
@@ -457,13 +456,6 @@ async def annotations_of(conn: AsyncConnection, link_ids: Sequence[int]) -> list
         )
         for row in result
     ]
-
-
-async def note_of_share(conn: AsyncConnection, share_id: int) -> str | None:
-    """A share's note."""
-    result = await conn.execute(select(shares.c.note).where(shares.c.id == share_id))
-    value: str | None = result.scalar_one_or_none()
-    return value
 
 
 # --- onboarding -------------------------------------------------------------------------------
