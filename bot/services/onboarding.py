@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from functools import partial
 
 from bot.core.actions import Action, Content, Post, SendDirect
 from bot.core.clock import Clock
@@ -29,6 +30,10 @@ RECENT = timedelta(days=1)  # older messages (backfill) never trigger a welcome
 NEW_MEMBER = timedelta(seconds=5)  # first seen this recently: the bot has never seen them
 
 
+async def _settle(settled: set[tuple[str, str]], keys: set[tuple[str, str]]) -> None:
+    settled.update(keys)
+
+
 def _prefix(member: MemberRef) -> str:
     return "/facilitator " if member.platform == "slack" else "/"
 
@@ -42,6 +47,7 @@ class OnboardingService(Service):
         self, *, database: Database, directory: CommunityDirectory, perform: Perform, clock: Clock
     ) -> None:
         self._clock = clock
+        self._settled: set[tuple[str, str]] = set()  # (community, member) never to check again
         self._database = database
         self._directory = directory
         self._perform = perform
@@ -62,15 +68,21 @@ class OnboardingService(Service):
                 and delivered.is_watched
                 and not event.is_direct
                 and tx.now - event.sent_at < RECENT
+                and (delivered.community.name, str(event.author.ref)) not in self._settled
             ):
                 speakers.append((delivered, event))
         if speakers:
             known = await repo.get_members(tx.conn, [str(e.author.ref) for _, e in speakers])
+            checked: set[tuple[str, str]] = set()
             for delivered, event in speakers:
+                key = (delivered.community.name, str(event.author.ref))
+                checked.add(key)
                 record = known.get(str(event.author.ref))
                 if record is not None and tx.now - record.first_seen_at < NEW_MEMBER:
-                    key = (delivered.community.name, str(event.author.ref))
                     wanted.setdefault(key, (delivered, event.ref.channel, event.author.name))
+            # Whether welcomed now or known before, speaking again never welcomes: once this
+            # commits, skip the lookup for these members (a cache of this process only).
+            tx.after_commit(partial(_settle, self._settled, checked))
         by_community: dict[str, list[str]] = {}
         for community, member_ref in wanted:
             by_community.setdefault(community, []).append(member_ref)
