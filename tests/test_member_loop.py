@@ -122,6 +122,8 @@ async def test_share_records_the_note_and_a_bare_share_gets_one_literacy_questio
         assert "Attached your note to L2" in said
         said = await story.say("bob: /annotate L99 nothing")
         assert "There is no link L99" in said
+        said = await story.say("bob: /annotate L99999999999999 nothing")
+        assert "There is no link L99999999999999" in said
         clock.advance(timedelta(days=1, minutes=1))
         said = await story.say("bob: /settings literacy_questions=off")
         assert "literacy_questions=off" in said

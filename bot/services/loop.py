@@ -249,11 +249,9 @@ class LoopService(Service):
         t = call.texts
         raw = str(call.arguments["link"]).strip().upper().removeprefix("L")
         text = str(call.arguments["text"]).strip()
-        url = (
-            await store.link_in_community(tx.conn, call.community.name, int(raw))
-            if (raw.isdigit())
-            else None
-        )
+        url = None
+        if raw.isdigit() and int(raw) < 2**31:  # beyond an INTEGER column: no such link
+            url = await store.link_in_community(tx.conn, call.community.name, int(raw))
         if url is None:
             return [call.answer(t("loop.unknown_link", link=escape(str(call.arguments["link"]))))]
         await store.add_annotation(
