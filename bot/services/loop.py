@@ -20,7 +20,7 @@ from bot.core.commands import CommandSpec, Param
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.events import CommandInvoked, MessageDeleted, MessageReceived
 from bot.core.markup import escape
-from bot.core.refs import ChannelRef, MemberRef, MessageRef
+from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 from bot.digest.builder import DigestRequest
 from bot.digest.model import Entry, Section
 from bot.i18n import Catalog
@@ -196,7 +196,11 @@ class LoopService(Service):
             text = t("loop.shared", name=name, url=link.url, id=share.link_id)
         actions: list[Action] = [call.answer(text, ephemeral=direct)]
         if note is None:
-            actions.extend(await self._maybe_ask(tx, call.community.name, call.texts, [share]))
+            actions.extend(
+                await self._maybe_ask(
+                    tx, call.community.name, call.texts, [share], fallback=event.reply_to
+                )
+            )
         return actions
 
     def _seek_channel(self, community: str, platform: str) -> ChannelRef | None:
@@ -274,6 +278,7 @@ class LoopService(Service):
         community: str,
         texts: Catalog,
         stored: Sequence[repo.StoredShare],
+        fallback: InteractionRef | None = None,
     ) -> list[Action]:
         """One short question about a link shared without a note, at most daily per member."""
         if not self._directory.settings(community).members.literacy_questions:
@@ -302,7 +307,7 @@ class LoopService(Service):
             url = await store.link_in_community(tx.conn, community, share.link_id)
             ref = MemberRef.parse(share.member_ref)
             text = texts("loop.literacy_ask", url=url or "", id=share.link_id, prefix=_prefix(ref))
-            actions.append(SendDirect(member=ref, content=Content(text=text)))
+            actions.append(SendDirect(member=ref, content=Content(text=text), fallback=fallback))
         return actions
 
     # --- events ---------------------------------------------------------------------------
