@@ -25,6 +25,7 @@ from bot.fetch.reader import SafeFeedReader, fetch_settings
 from bot.services.conversation import ConversationService
 from bot.services.digests import DigestService
 from bot.services.feeds import FeedService
+from bot.services.gatherings import GatheringService, TakeawaySection, UpcomingSection
 from bot.services.help import HelpService
 from bot.services.links import LinkService
 from bot.services.members import MemberService
@@ -32,6 +33,7 @@ from bot.services.previews import PreviewService
 from bot.services.retention import purge_expired
 from bot.storage.database import Database
 from bot.web.archive import Archive
+from bot.web.calendars import Calendars
 from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,16 @@ class Application:
             config.communities,
         )
         self.digests.add_section(self.feeds)
+        self.gatherings = GatheringService(
+            config.gatherings,
+            self.directory,
+            web_url=config.web.base_url if config.web.enabled else None,
+        )
+        self.digests.add_section(UpcomingSection())
+        self.digests.add_section(TakeawaySection())
+        if config.web.enabled:
+            self.calendars = Calendars(database=self.database, clock=clock)
+            self.web.add_routes(self.calendars.routes())
         links = LinkService(config.links, self.previews.schedule if config.fetch.previews else None)
         for service in (
             ConversationService(),
@@ -145,6 +157,7 @@ class Application:
             MemberService(),
             self.digests,
             self.feeds,
+            self.gatherings,
             HelpService(self.commands),
         ):
             self.dispatcher.add_service(service)
