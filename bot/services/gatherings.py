@@ -575,7 +575,11 @@ class GatheringService(Service):
                 for answer in await store.rsvps_for(tx.conn, updated.id, occurrence):
                     if answer.status == NO or answer.waitlisted:
                         continue
-                    actions.append(self._edit_dm(t, updated, occurrence, answer.member_ref))
+                    actions.append(
+                        self._edit_dm(
+                            t, updated, occurrence, answer.member_ref, going=answer.status == GOING
+                        )
+                    )
                 post = t(
                     "gatherings.edit_post",
                     title=escape(updated.title),
@@ -605,14 +609,20 @@ class GatheringService(Service):
         return actions
 
     def _edit_dm(
-        self, t: Catalog, gathering: GatheringRecord, occurrence: datetime, member: str
+        self,
+        t: Catalog,
+        gathering: GatheringRecord,
+        occurrence: datetime,
+        member: str,
+        *,
+        going: bool,
     ) -> SendDirect:
         text = t(
             "gatherings.edit_dm",
             title=escape(gathering.title),
             unix=int(occurrence.timestamp()),
             duration=format_duration(gathering.duration_minutes),
-            link=self._link(t, gathering),
+            link=self._link(t, gathering) if going else "",
         )
         return SendDirect(member=MemberRef.parse(member), content=Content(text=text))
 
