@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONFIG ?= config.example.toml
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck unit bench check clean browser
+.PHONY: run test lint typecheck unit bench check clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,17 +28,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict bot adapters
 
-# Browser tests use Debian's chromium; install it when we can (root with apt), else say how.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's chromium for the browser tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else \
-	    echo "browser tests need chromium: sudo apt-get install chromium"; \
-	  fi; }
+# Browser, HTTPS and PostgreSQL tests drive Debian's chromium, openssl and PostgreSQL:
+# install them when we can (root with apt), else say how.
+system-deps:
+	@bash .ci/system-deps
 
-unit: $(STAMP) browser
+unit: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
 
 ## test: set up, lint, type-check, then run the whole suite
@@ -47,6 +42,7 @@ test: lint typecheck unit
 ## bench: the benchmarks (never part of `make test`)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest_postgres.py
 	$(BIN)/python bench/digest.py
 	$(BIN)/python bench/discord_e2e.py
 	$(BIN)/python bench/feeds.py

@@ -54,10 +54,11 @@ def synthetic(count: int) -> list[MessageReceived]:
     return events
 
 
-async def through_dispatcher(events: list[MessageReceived], folder: Path) -> float:
+async def through_dispatcher(events: list[MessageReceived], url: str) -> float:
+    """Seconds to deliver `events` to the real application on `url` and commit them all."""
     config = parse_config(
         {
-            "storage": {"url": f"sqlite+aiosqlite:///{folder / 'bench.db'}"},
+            "storage": {"url": url},
             "web": {"enabled": False},
             "links": {"react": False},
             "fetch": {"previews": False},  # previews are background work, measured elsewhere
@@ -125,7 +126,7 @@ def main() -> None:
     events = synthetic(count)
     with tempfile.TemporaryDirectory() as folder:
         baseline = bare_executemany(events, Path(folder))
-        ours = asyncio.run(through_dispatcher(events, Path(folder)))
+        ours = asyncio.run(through_dispatcher(events, f"sqlite+aiosqlite:///{folder}/bench.db"))
     rate, base_rate = count / ours, count / baseline
     print(f"ingest: {count} messages through the dispatcher into SQLite")
     print(f"  dispatcher:          {rate:10,.0f} messages/s ({ours:.2f} s)")

@@ -1,8 +1,14 @@
-"""Shared fixtures: a manual clock, a fresh SQLite file per test, and config builders."""
+"""Shared fixtures: a manual clock, a fresh database per test, and config builders.
+
+Tests marked `both_backends` run twice: on a SQLite file and on a fresh PostgreSQL database
+(its own role and schema on a throwaway server started once per session, see
+tests/postgres.py). Others use SQLite.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +18,7 @@ import pytest
 from bot.core.clock import ManualClock
 from bot.core.config import Config, parse_config
 from bot.storage.database import Database
+from tests.postgres import PostgresServer, find_bin, start_server, stop_server, unavailable
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -22,16 +29,58 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run tests marked `both_backends` once per storage backend."""
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_backends"
+    ):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the whole session."""
+    bin_dir = find_bin()
+    if bin_dir is None:
+        where = os.environ.get("PG_BIN") or "/usr/lib/postgresql/*/bin"
+        unavailable(f"no {where}/pg_ctl on this machine")
+        raise AssertionError("unreachable")
+    server = start_server(bin_dir)
+    yield server
+    stop_server(server, bin_dir)
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """A fresh SQLite file."""
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend of this test: "sqlite" unless the test is marked both_backends."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def postgres(backend: str, request: pytest.FixtureRequest) -> PostgresServer | None:
+    """The session's PostgreSQL server when this test runs on PostgreSQL."""
+    if backend != "postgresql":
+        return None
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server
+
+
+@pytest.fixture
+async def db_url(tmp_path: Path, postgres: PostgresServer | None) -> str:
+    """A fresh SQLite file, or a fresh PostgreSQL role and schema."""
+    if postgres is not None:
+        return await postgres.create_database()
     return f"sqlite+aiosqlite:///{tmp_path / 'facilitator.db'}"
 
 
 @pytest.fixture
-async def database(db_url: str) -> AsyncIterator[Database]:
-    """A migrated database on a real SQLite file."""
+async def database(db_url: str, backend: str) -> AsyncIterator[Database]:
+    """A migrated database on a real SQLite file or a real PostgreSQL server."""
     db = Database(db_url)
+    assert db.dialect == backend, f"expected {backend}, got {db.dialect}"
     await db.migrate()
     yield db
     await db.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import feedparser
+import pytest
 
 from bot.app import Application
 from bot.core.clock import ManualClock
@@ -49,6 +50,7 @@ async def posted_story(story: ConsoleStory, clock: ManualClock) -> str:
     return f"http://127.0.0.1:{story.app.web.port}"
 
 
+@pytest.mark.both_backends
 async def test_index_issue_json_and_atom(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
@@ -75,6 +77,7 @@ async def test_index_issue_json_and_atom(
         assert "example.org/connectivism" in entry.content[0].value
 
 
+@pytest.mark.both_backends
 async def test_pages_follow_forget_me_and_consent_at_once(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
@@ -88,6 +91,7 @@ async def test_pages_follow_forget_me_and_consent_at_once(
         assert "alice" not in page and "clear overview" not in page
 
 
+@pytest.mark.both_backends
 async def test_a_private_archive_needs_its_token(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:

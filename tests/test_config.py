@@ -49,11 +49,13 @@ def test_errors_name_the_key_and_the_fix(tmp_path: Path, text: str, expected: st
     [
         "[discord]\ntoken='abc'\n[[communities]]\nname='a'\n",
         "[slack]\ncommand='xoxb-123-456-abcdef'\n[[communities]]\nname='a'\n",
+        "[storage]\nurl='postgresql+asyncpg://bot:hunter2@db/f'\n[[communities]]\nname='a'\n",
     ],
 )
 def test_secrets_in_the_file_are_refused(tmp_path: Path, text: str) -> None:
-    with pytest.raises(ConfigError, match="secret"):
+    with pytest.raises(ConfigError, match="secret") as caught:
         load_config(write(tmp_path, text))
+    assert "hunter2" not in str(caught.value)
 
 
 def test_missing_corrupt_and_non_utf8_files(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from adapters.console import ConsolePlatform
@@ -17,6 +18,8 @@ from bot.core.clock import ManualClock
 from bot.core.config import Config, Secrets
 from bot.storage.schema import links, members, messages, shares, tombstones
 from tests.console_harness import ConsoleStory
+
+pytestmark = pytest.mark.both_backends
 
 
 async def rows(story: ConsoleStory, table: object) -> int:

@@ -16,6 +16,8 @@ from tests.console_harness import ConsoleStory
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
+pytestmark = pytest.mark.both_backends
+
 
 def digest_config(config_for: Callable[..., Config], **extra: object) -> Config:
     return config_for(

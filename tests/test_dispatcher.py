@@ -21,6 +21,8 @@ from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 from bot.services.base import CommandHandler, Delivered, Invocation, Service, Transaction
 from bot.storage.schema import links, messages, shares
 
+pytestmark = pytest.mark.both_backends
+
 
 class RecordingPlatform:
     """A platform that is only a record of what the bot did (the wire is in-process)."""

@@ -19,6 +19,8 @@ from tests.fakes.sites import FakeSite
 
 ROOT = Path(__file__).resolve().parents[1]
 
+pytestmark = pytest.mark.both_backends
+
 
 def atom(*entries: tuple[str, str, str]) -> str:
     """An Atom feed of (id, title, updated) entries."""

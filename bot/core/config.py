@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -414,6 +415,12 @@ def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config
     storage = StorageSettings()
     if (section := root.table("storage")) is not None:
         storage = StorageSettings(url=section.text("url", StorageSettings().url))
+        if urlsplit(storage.url).password:
+            raise section.fail(
+                "url",
+                "holds a password; secrets are never kept in the config file. Remove it and "
+                "put it in PGPASSWORD or ~/.pgpass (the driver reads both)",
+            )
         section.finish()
     retention = RetentionSettings()
     if (section := root.table("retention")) is not None:

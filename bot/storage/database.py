@@ -2,7 +2,10 @@
 
 SQLite (aiosqlite) is the default: WAL, foreign keys, a busy timeout, and every write
 transaction opened with BEGIN IMMEDIATE so two processes on one file wait instead of failing
-half-way. PostgreSQL (asyncpg) uses the same code.
+half-way. PostgreSQL (asyncpg) runs the same repositories at READ COMMITTED: they write with
+single-statement upserts (ON CONFLICT) rather than read-then-write, so concurrent writers
+cannot collide; reads get a REPEATABLE READ snapshot; migrations take an advisory lock so two
+processes starting at once migrate one after the other.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 log = logging.getLogger(__name__)
+
+# The pg_advisory_xact_lock key that serialises migrations (any constant of our own).
+_MIGRATION_LOCK = 0xFAC1_1174
 
 
 class StorageError(Exception):
@@ -98,14 +104,26 @@ class Database:
             async with self.engine.connect() as conn:
                 await conn.run_sync(self._upgrade)
                 await conn.commit()
-        except SQLAlchemyError as error:
+        except (SQLAlchemyError, OSError) as error:
             raise StorageError(
                 f"storage.url: cannot open or write the database {self.describe()} "
-                f"({getattr(error, 'orig', error)}); check the path and its permissions"
+                f"({getattr(error, 'orig', None) or error}); {self._hint()}"
             ) from None
+
+    def _hint(self) -> str:
+        if self.dialect == "sqlite":
+            return "check the path and its permissions"
+        return "check the URL, that the server is running, and the role's rights"
 
     @staticmethod
     def _upgrade(connection: Connection) -> None:
+        # One transaction around every step (Alembic leaves a transaction it did not open
+        # alone; on SQLite it would otherwise commit after each migration and let a second
+        # process run the remaining ones twice). It is committed by `migrate`.
+        connection.begin()  # BEGIN IMMEDIATE on SQLite: a second process waits here
+        if connection.dialect.name == "postgresql":
+            # Held until the commit: a second process waits, then finds the schema current.
+            connection.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
         command.upgrade(_alembic_config(connection), "head")
 
     @asynccontextmanager
@@ -116,8 +134,14 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for reads (SQLite still takes its snapshot in a transaction)."""
+        """A connection for reads that all see one snapshot of the database."""
         async with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                # SQLite's IMMEDIATE transaction shuts writers out; here they carry on, and
+                # REPEATABLE READ keeps the reader's queries on one snapshot regardless.
+                await conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
             yield conn
 
     async def close(self) -> None:

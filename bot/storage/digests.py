@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.repositories import _chunks, insert_ignoring_conflicts
+from bot.storage.repositories import _chunks, _insert, insert_ignoring_conflicts
 from bot.storage.schema import (
     digest_choices,
     digest_issues,
@@ -190,25 +190,27 @@ async def record_choice(
     member_ref: str,
     now: datetime,
 ) -> None:
-    """Record (or replace) a curation choice."""
-    await conn.execute(
-        digest_choices.delete().where(
-            and_(
-                digest_choices.c.community == community,
-                digest_choices.c.week == week,
-                digest_choices.c.item == item,
-            )
-        )
+    """Record (or replace) a curation choice, in one upsert."""
+    statement = _insert(conn, digest_choices).values(
+        community=community,
+        week=week,
+        item=item,
+        action=action,
+        reason=reason,
+        member_ref=member_ref,
+        chosen_at=now,
     )
     await conn.execute(
-        digest_choices.insert().values(
-            community=community,
-            week=week,
-            item=item,
-            action=action,
-            reason=reason,
-            member_ref=member_ref,
-            chosen_at=now,
+        statement.on_conflict_do_update(
+            index_elements=[
+                digest_choices.c.community,
+                digest_choices.c.week,
+                digest_choices.c.item,
+            ],
+            set_={
+                name: statement.excluded[name]
+                for name in ("action", "reason", "member_ref", "chosen_at")
+            },
         )
     )
 

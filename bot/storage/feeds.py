@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Column, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.repositories import insert_ignoring_conflicts
+from bot.storage.repositories import _max_length, insert_ignoring_conflicts
 from bot.storage.schema import feed_entries, feeds, members
 
 
@@ -60,6 +60,11 @@ class WeekPost:
     owner_allows_quotes: bool | None
 
 
+def _url_or_none(url: str | None, column: Column[str]) -> str | None:
+    # A cut URL would lead nowhere, and PostgreSQL refuses one longer than the column.
+    return url if url is None or len(url) <= _max_length(column) else None
+
+
 async def add_feed(
     conn: AsyncConnection,
     *,
@@ -80,7 +85,7 @@ async def add_feed(
                 "community": community,
                 "url": url,
                 "title": title,
-                "site_url": site_url,
+                "site_url": _url_or_none(site_url, feeds.c.site_url),
                 "owner_ref": owner_ref,
                 "added_at": now,
                 "backfill": backfill,
@@ -167,8 +172,8 @@ async def store_entries(
                 "feed_id": feed.id,
                 "community": feed.community,
                 "entry_key": entry.key[:500],
-                "link": entry.link,
-                "canonical_link": entry.canonical_link,
+                "link": _url_or_none(entry.link, feed_entries.c.link),
+                "canonical_link": _url_or_none(entry.canonical_link, feed_entries.c.canonical_link),
                 "title": entry.title[:500],
                 "summary": entry.summary,
                 "content_hash": entry.content_hash,

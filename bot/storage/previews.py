@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.storage.repositories import _insert
 from bot.storage.schema import link_previews, links
 
 
@@ -22,6 +24,18 @@ async def recently_described(conn: AsyncConnection, url: str, since: datetime) -
     return row is not None and (row.ok or row.fetched_at >= since)
 
 
+async def _cache(conn: AsyncConnection, url: str, **values: Any) -> None:
+    # One upsert: a delete then insert could collide with a concurrent fetch of the same URL
+    # on PostgreSQL, where nothing serialises the two transactions.
+    statement = _insert(conn, link_previews).values(canonical_url=url, **values)
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["canonical_url"],
+            set_={name: statement.excluded[name] for name in values},
+        )
+    )
+
+
 async def save_preview(
     conn: AsyncConnection,
     url: str,
@@ -32,17 +46,15 @@ async def save_preview(
     now: datetime,
 ) -> None:
     """Cache a page's description and give it to every community's link to that URL."""
-    await conn.execute(delete(link_previews).where(link_previews.c.canonical_url == url))
-    await conn.execute(
-        link_previews.insert().values(
-            canonical_url=url,
-            title=title,
-            description=description,
-            site_name=site_name,
-            fetched_at=now,
-            ok=True,
-            error=None,
-        )
+    await _cache(
+        conn,
+        url,
+        title=title,
+        description=description,
+        site_name=site_name,
+        fetched_at=now,
+        ok=True,
+        error=None,
     )
     await conn.execute(
         update(links)
@@ -53,7 +65,13 @@ async def save_preview(
 
 async def save_failure(conn: AsyncConnection, url: str, error: str, now: datetime) -> None:
     """Remember that a page could not be described (the link keeps its URL as title)."""
-    await conn.execute(delete(link_previews).where(link_previews.c.canonical_url == url))
-    await conn.execute(
-        link_previews.insert().values(canonical_url=url, fetched_at=now, ok=False, error=error)
+    await _cache(
+        conn,
+        url,
+        title=None,
+        description=None,
+        site_name=None,
+        fetched_at=now,
+        ok=False,
+        error=error,
     )

@@ -1,14 +1,30 @@
 """Repositories for the foundation's tables. All SQL lives in repositories; they return
-dataclasses and write in batches (one statement for many rows)."""
+dataclasses and write in batches (one statement for many rows).
+
+The same statements run on SQLite and PostgreSQL: inserts go through `_insert` (each dialect's
+ON CONFLICT), writes that depend on what is stored are single upserts (safe at PostgreSQL's
+READ COMMITTED), and strings are compared in byte order whatever the server's collation."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, select, tuple_, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    String,
+    Table,
+    and_,
+    delete,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,6 +39,8 @@ from bot.storage.schema import (
     tombstones,
 )
 
+log = logging.getLogger(__name__)
+
 _CHUNK = 500  # keeps IN (...) lists and multi-row VALUES under every backend's limits
 
 
@@ -36,6 +54,13 @@ def _insert(conn: AsyncConnection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def _byte_order(conn: AsyncConnection, value: ColumnElement[str]) -> ColumnElement[str]:
+    """`value` compared as Python compares strings (SQLite's default; "C" on PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        return value.collate("C")
+    return value
 
 
 async def insert_ignoring_conflicts(
@@ -60,6 +85,12 @@ async def insert_ignoring_conflicts(
     return inserted
 
 
+def _max_length(column: Column[str]) -> int:
+    kind = column.type
+    assert isinstance(kind, String) and kind.length, f"{column} has no length"
+    return kind.length
+
+
 # --- deliveries -----------------------------------------------------------------------------
 
 
@@ -80,31 +111,25 @@ async def purge_deliveries(conn: AsyncConnection, before: datetime) -> int:
 
 
 async def advance_cursors(conn: AsyncConnection, cursors: dict[str, str], now: datetime) -> None:
-    """Move each channel's backfill cursor forward (never back)."""
+    """Move each channel's backfill cursor forward (never back), in one upsert."""
     if not cursors:
         return
-    existing = {
-        row.channel: row.cursor
-        for row in await conn.execute(
-            select(channel_cursors.c.channel, channel_cursors.c.cursor).where(
-                channel_cursors.c.channel.in_(list(cursors))
-            )
-        )
-    }
-    fresh = [
+    rows = [
         {"channel": channel, "cursor": cursor, "updated_at": now}
-        for channel, cursor in cursors.items()
-        if channel not in existing
+        for channel, cursor in sorted(cursors.items())  # one lock order for every writer
     ]
-    if fresh:
-        await conn.execute(channel_cursors.insert(), fresh)
-    for channel, cursor in cursors.items():
-        if channel in existing and cursor > existing[channel]:
-            await conn.execute(
-                update(channel_cursors)
-                .where(channel_cursors.c.channel == channel)
-                .values(cursor=cursor, updated_at=now)
-            )
+    statement = _insert(conn, channel_cursors)
+    newer = _byte_order(conn, channel_cursors.c.cursor) < _byte_order(
+        conn, statement.excluded.cursor
+    )
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[channel_cursors.c.channel],
+            set_={"cursor": statement.excluded.cursor, "updated_at": statement.excluded.updated_at},
+            where=newer,
+        ),
+        rows,
+    )
 
 
 async def read_cursor(conn: AsyncConnection, channel: str) -> str | None:
@@ -268,13 +293,19 @@ class LinkRecord:
 
 async def record_shares(conn: AsyncConnection, new: Sequence[NewShare]) -> list[StoredShare]:
     """Store links (one per community and canonical URL) and shares; return the new shares."""
+    limit = _max_length(links.c.canonical_url)
+    too_long = [share for share in new if len(share.canonical_url) > limit]
+    if too_long:
+        # Not a usable link, and PostgreSQL would refuse the whole statement for it.
+        log.warning("ignored %d link(s) longer than %d characters", len(too_long), limit)
+        new = [share for share in new if len(share.canonical_url) <= limit]
     if not new:
         return []
     link_rows = {
         (share.community, share.canonical_url): {
             "community": share.community,
             "canonical_url": share.canonical_url,
-            "url": share.url,
+            "url": share.url[: _max_length(links.c.url)],
             "first_shared_at": share.shared_at,
         }
         for share in reversed(new)  # the first share of a URL wins
@@ -297,7 +328,7 @@ async def record_shares(conn: AsyncConnection, new: Sequence[NewShare]) -> list[
             "member_ref": share.member_ref,
             "message_ref": share.message_ref,
             "channel": share.channel,
-            "url": share.url[:2048],
+            "url": share.url[: _max_length(shares.c.url)],
             "context": share.context,
             "note": share.note,
             "shared_at": share.shared_at,

@@ -61,12 +61,41 @@ class UtcDateTime(TypeDecorator[datetime]):
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _without_nul(value: str | None) -> str | None:
+    # PostgreSQL cannot store U+0000 in text; drop it on every backend so both keep the same.
+    return value.replace("\x00", "") if value and "\x00" in value else value
+
+
+class WrittenText(TypeDecorator[str]):
+    """Unbounded text that people or remote sites wrote (it may hold even NUL characters)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return _without_nul(value)
+
+
+class WrittenString(TypeDecorator[str]):
+    """A bounded string that people or remote sites wrote, such as a display name or a title:
+    cut to the column's length (PostgreSQL refuses longer values; SQLite would keep them)."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        value = _without_nul(value)
+        kind = self.impl_instance
+        length = kind.length if isinstance(kind, String) else None
+        return value[:length] if value is not None and length else value
+
+
 members = Table(
     "members",
     metadata,
     Column("ref", String(200), primary_key=True, info=MEMBER),
     Column("platform", String(20), nullable=False),
-    Column("display_name", String(200), nullable=False),
+    Column("display_name", WrittenString(200), nullable=False),
     Column("first_seen_at", UtcDateTime(), nullable=False),
     Column("last_seen_at", UtcDateTime(), nullable=False),
     Column("allow_quotes", Boolean(), nullable=False, server_default=true()),
@@ -84,7 +113,7 @@ messages = Table(
     Column("channel", String(200), nullable=False),
     Column("thread", String(100), nullable=True),
     Column("author_ref", String(200), nullable=False, info=MEMBER),
-    Column("text", Text(), nullable=True),  # cleared after the retention period
+    Column("text", WrittenText(), nullable=True),  # cleared after the retention period
     Column("sent_at", UtcDateTime(), nullable=False),
     Column("edited_at", UtcDateTime(), nullable=True),
     Index("ix_messages_community_sent_at", "community", "sent_at"),
@@ -99,9 +128,9 @@ links = Table(
     Column("community", String(64), nullable=False),
     Column("canonical_url", String(2048), nullable=False),
     Column("url", String(2048), nullable=False),
-    Column("title", String(500), nullable=True),
-    Column("description", Text(), nullable=True),
-    Column("site_name", String(200), nullable=True),
+    Column("title", WrittenString(500), nullable=True),
+    Column("description", WrittenText(), nullable=True),
+    Column("site_name", WrittenString(200), nullable=True),
     Column("first_shared_at", UtcDateTime(), nullable=False),
     UniqueConstraint("community", "canonical_url", name="uq_links_community_canonical_url"),
 )
@@ -116,8 +145,8 @@ shares = Table(
     Column("message_ref", String(300), nullable=False),
     Column("channel", String(200), nullable=False),
     Column("url", String(2048), nullable=False),  # as the member wrote it
-    Column("context", Text(), nullable=True),  # the text around the link
-    Column("note", Text(), nullable=True),
+    Column("context", WrittenText(), nullable=True),  # the text around the link
+    Column("note", WrittenText(), nullable=True),
     Column("shared_at", UtcDateTime(), nullable=False),
     UniqueConstraint("link_id", "member_ref", "message_ref", name="uq_shares_link_member_message"),
     Index("ix_shares_message_ref", "message_ref"),
@@ -192,7 +221,7 @@ digest_choices = Table(
     Column("week", String(10), nullable=False),
     Column("item", String(40), nullable=False),
     Column("action", String(10), nullable=False),  # "exclude" | "feature"
-    Column("reason", Text(), nullable=True),
+    Column("reason", WrittenText(), nullable=True),
     Column("member_ref", String(200), nullable=False, info=MEMBER),
     Column("chosen_at", UtcDateTime(), nullable=False),
     UniqueConstraint("community", "week", "item", name="uq_digest_choices_community_week_item"),
@@ -204,17 +233,17 @@ feeds = Table(
     Column("id", Integer(), primary_key=True, autoincrement=True),
     Column("community", String(64), nullable=False),
     Column("url", String(2048), nullable=False),
-    Column("title", String(500), nullable=True),
+    Column("title", WrittenString(500), nullable=True),
     Column("site_url", String(2048), nullable=True),
     Column("owner_ref", String(200), nullable=True, info=MEMBER),  # None: a community feed
     Column("added_at", UtcDateTime(), nullable=False),
     Column("backfill", Boolean(), nullable=False, server_default=false()),
-    Column("etag", String(500), nullable=True),
-    Column("last_modified", String(100), nullable=True),
+    Column("etag", WrittenString(500), nullable=True),
+    Column("last_modified", WrittenString(100), nullable=True),
     Column("next_poll_at", UtcDateTime(), nullable=False),
     Column("failures", Integer(), nullable=False, server_default="0"),
     Column("paused", Boolean(), nullable=False, server_default=false()),
-    Column("last_error", Text(), nullable=True),
+    Column("last_error", WrittenText(), nullable=True),
     UniqueConstraint("community", "url", name="uq_feeds_community_url"),
     Index("ix_feeds_next_poll_at", "next_poll_at"),
 )
@@ -228,8 +257,8 @@ feed_entries = Table(
     Column("entry_key", String(500), nullable=False),
     Column("link", String(2048), nullable=True),
     Column("canonical_link", String(2048), nullable=True),
-    Column("title", String(500), nullable=False),
-    Column("summary", Text(), nullable=True),  # sanitised HTML
+    Column("title", WrittenString(500), nullable=False),
+    Column("summary", WrittenText(), nullable=True),  # sanitised HTML
     Column("content_hash", String(64), nullable=False),
     Column("published_at", UtcDateTime(), nullable=False),
     Column("seen_at", UtcDateTime(), nullable=False),
@@ -242,12 +271,12 @@ link_previews = Table(
     "link_previews",
     metadata,
     Column("canonical_url", String(2048), primary_key=True),
-    Column("title", String(500), nullable=True),
-    Column("description", Text(), nullable=True),
-    Column("site_name", String(200), nullable=True),
+    Column("title", WrittenString(500), nullable=True),
+    Column("description", WrittenText(), nullable=True),
+    Column("site_name", WrittenString(200), nullable=True),
     Column("fetched_at", UtcDateTime(), nullable=False),
     Column("ok", Boolean(), nullable=False),
-    Column("error", Text(), nullable=True),
+    Column("error", WrittenText(), nullable=True),
 )
 
 # A column marked `MEMBER_KEEP` still identifies a member (export lists its rows) but
