@@ -16,7 +16,7 @@ from bot.core.clock import ManualClock
 from bot.core.config import Config
 from tests.console_harness import ConsoleStory
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 LINK = "https://meet.example.org/guest-talk"
 CREATE = (
