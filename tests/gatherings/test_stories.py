@@ -58,7 +58,7 @@ async def test_a_facilitator_schedules_a_talk_members_rsvp_and_the_wait_list_mov
 
         said = await story.say(CREATE + " confirm=yes")
         assert "[1] #news Facilitator: Guest talk: Ana · event 1" in said
-        assert "Thu 26 Nov 2026 17:00 CET · 1h30m · 2 places" in said
+        assert "Thu 26 Nov 2026 17:00 CET · 1h30m · 2 place(s)" in said
         assert "[button 1: Going → /rsvp 1 going]" in said
         assert "[button 3: Can't → /rsvp 1 no]" in said
         assert LINK not in said  # the meeting link is private
@@ -72,7 +72,7 @@ async def test_a_facilitator_schedules_a_talk_members_rsvp_and_the_wait_list_mov
         said = await story.say("bob: /rsvp 1 going")
         assert "(only bob sees this) You're going" in said
         said = await story.say("cleo: /rsvp 1 going")
-        assert "is full (2 places). You're number 1 on the wait-list" in said
+        assert "is full (2 place(s)). You're number 1 on the wait-list" in said
         assert LINK not in said
         said = await story.say("dan: /rsvp 1 going")
         assert "number 2 on the wait-list" in said

@@ -1,0 +1,73 @@
+"""Live sessions on Discord: a facilitator schedules one with a slash command, members press
+the announcement's RSVP buttons, the wait-list moves up by DM."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.discord.conftest import DiscordStory, World
+
+Story = Callable[..., DiscordStory]
+pytestmark = pytest.mark.timeout(60)
+
+LINK = "https://meet.example.org/talk"
+
+
+def _create_options(**values: Any) -> list[dict[str, Any]]:
+    kinds = {"capacity": 4}
+    return [
+        {
+            "type": 1,
+            "name": "create",
+            "options": [
+                {"type": kinds.get(name, 3), "name": name, "value": value}
+                for name, value in values.items()
+            ],
+        }
+    ]
+
+
+async def _press(world: World, user: str, message: dict[str, Any], label: str) -> dict[str, Any]:
+    [row] = message["components"]
+    button = next(b for b in row["components"] if b["label"] == label)
+    pressed = await world.fake.interaction(
+        world.general, user, "", component=button["custom_id"], message=message
+    )
+    await world.fake.wait_for_request("POST", rf"/interactions/{pressed['id']}/[^/]+/callback")
+    [answer] = world.fake.interaction_responses[pressed["token"]]
+    return answer
+
+
+async def test_members_rsvp_with_the_announcements_buttons(world: World, story_for: Story) -> None:
+    bob = world.fake.add_member(world.guild, name="bob")
+    async with story_for(world) as story:
+        options = _create_options(
+            title="Guest talk", when="2026-11-26 17:00", where=LINK, capacity=1, confirm="yes"
+        )
+        asked = await world.fake.interaction(world.general, world.fran, "event", options)
+        await world.fake.wait_for_request("POST", rf"/channels/{world.general}/messages")
+        await world.fake.wait_for_request("POST", rf"/interactions/{asked['id']}/[^/]+/callback")
+        [announcement] = [
+            m for m in world.fake.messages[world.general].values() if m.get("components")
+        ]
+        assert "Guest talk" in str(announcement["embeds"] or announcement["content"])
+        assert LINK not in str(announcement)  # the meeting link stays private
+        assert "<t:1795708800" in str(announcement)  # each reader's own zone
+        labels = [b["label"] for b in announcement["components"][0]["components"]]
+        assert labels == ["Going", "Maybe", "Can't"]
+
+        going = await _press(world, world.alice, announcement, "Going")
+        assert going["data"]["flags"] == 64 and LINK in going["data"]["content"]
+        full = await _press(world, bob, announcement, "Going")
+        assert "wait-list" in full["data"]["content"] and LINK not in full["data"]["content"]
+
+        await _press(world, world.alice, announcement, "Can't")
+        await story.app.drain()
+        await world.fake.wait_for_request("POST", r"/users/@me/channels")
+        dm = world.fake.dm_channels[bob]
+        [told] = await world.fake.wait_for_request("POST", rf"/channels/{dm}/messages")
+        text = str(told.body)
+        assert "A place opened up" in text and LINK in text
