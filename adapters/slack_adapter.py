@@ -53,6 +53,7 @@ from bot.core import (
     EventSink,
     MemberRef,
     MessageRef,
+    MirrorGathering,
     Platform,
     PlatformError,
     Post,
@@ -720,6 +721,8 @@ class SlackPlatform:
                     blocks=message.blocks,
                 )
                 return action.message
+            case MirrorGathering():
+                raise PlatformError("slack: there are no scheduled events to mirror into")
 
     async def _post(self, channel: str, content: Content, thread: str | None) -> MessageRef:
         first: MessageRef | None = None

@@ -13,11 +13,13 @@ from typing import Any, Protocol, runtime_checkable
 
 from aiohttp import web
 
+from bot.core.actions import MirrorGathering
 from bot.core.clock import Clock
 from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, ConfigError, Secrets
-from bot.core.platform import Platform
+from bot.core.platform import Capability, Platform
+from bot.core.refs import MessageRef
 from bot.dispatcher import Dispatcher
 from bot.fetch.client import HostResolver, SafeFetcher
 from bot.fetch.pool import ParserPool
@@ -144,6 +146,8 @@ class Application:
             config.gatherings,
             self.directory,
             web_url=config.web.base_url if config.web.enabled else None,
+            runner=self.dispatcher.run_in_transaction,
+            mirror=self._mirror,
         )
         self.digests.add_section(UpcomingSection())
         self.digests.add_section(TakeawaySection())
@@ -165,6 +169,15 @@ class Application:
         self.platforms: list[Platform] = []
         self._housekeeping: asyncio.Task[None] | None = None
         self._polling: asyncio.Task[None] | None = None
+
+    async def _mirror(self, action: MirrorGathering) -> MessageRef | None:
+        """Perform a mirror action where the platform has scheduled events; else None."""
+        for platform in self.platforms:
+            if platform.name == action.platform and (
+                Capability.SCHEDULED_EVENTS in platform.capabilities
+            ):
+                return await platform.perform(action)
+        return None
 
     def build_platforms(self) -> list[Platform]:
         """The platforms this configuration and environment ask for."""

@@ -8,15 +8,16 @@ going, and into personal calendars, never into channel posts or the public calen
 from __future__ import annotations
 
 import difflib
+import logging
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.core.actions import Action, Button, Content, Post, SendDirect
+from bot.core.actions import Action, Button, Content, MirrorGathering, Post, SendDirect
 from bot.core.commands import ArgumentValue, CommandSpec, Param, ParamKind, Role
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import CommunitySettings, GatheringSettings
@@ -40,6 +41,11 @@ from bot.services.base import CommandHandler, Delivered, Invocation, Service, Tr
 from bot.storage import gatherings as store
 from bot.storage import repositories as repo
 from bot.storage.gatherings import GOING, MAYBE, NO, GatheringRecord
+
+log = logging.getLogger(__name__)
+
+Runner = Callable[[Callable[[Transaction], Awaitable[list[Action]]]], Awaitable[list[Action]]]
+Mirror = Callable[[MirrorGathering], Awaitable[MessageRef | None]]
 
 DEFAULT_DURATION = "60m"
 MAX_TITLE = 200
@@ -232,10 +238,14 @@ class GatheringService(Service):
         directory: CommunityDirectory,
         *,
         web_url: str | None = None,
+        runner: Runner | None = None,
+        mirror: Mirror | None = None,
     ) -> None:
         self._settings = settings
         self._directory = directory
         self._web_url = web_url.rstrip("/") if web_url else None
+        self._run = runner
+        self._mirror = mirror
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """/event (create, edit, cancel, list, calendar, suggest-times), /rsvp, /timezone, /ask."""
@@ -452,6 +462,7 @@ class GatheringService(Service):
             created_at=tx.now,
             updated_at=tx.now,
         )
+        self._keep_mirror(tx, gathering.id)
         posts = self._announce(
             gathering.community, self._announcement(t, gathering, gathering.starts_at, "/")
         )
@@ -562,6 +573,7 @@ class GatheringService(Service):
             capacity=plan.capacity,
             description=plan.description,
         )
+        self._keep_mirror(tx, updated.id)
         actions: list[Action] = []
         occurrence = self.current(updated, tx.now)
         moved = (
@@ -633,6 +645,7 @@ class GatheringService(Service):
         if gathering is None:
             return problem
         updated = await store.update_gathering(tx.conn, gathering.id, tx.now, cancelled=True)
+        self._keep_mirror(tx, updated.id)
         since = tx.now - timedelta(minutes=gathering.duration_minutes)
         told: dict[str, datetime] = {}
         for answer in await store.rsvps_since(tx.conn, gathering.id, since):
@@ -947,6 +960,64 @@ class GatheringService(Service):
             await store.set_calendar_token(tx.conn, ref, token, tx.now)
         url = f"{self._web_url}/calendar/{token}.ics"
         return [call.answer(t("gatherings.calendar", url=url, prefix=call.prefix))]
+
+    # --- platform mirrors (Discord's scheduled events) -----------------------------------
+
+    def _keep_mirror(self, tx: Transaction, gathering_id: int) -> None:
+        if self._mirror is not None and self._run is not None:
+            tx.after_commit(lambda: self.sync_mirror(gathering_id))
+
+    async def sync_mirror(self, gathering_id: int) -> None:
+        """Create, move or cancel the platform copy of a gathering's next occurrence."""
+        if self._mirror is None or self._run is None:
+            return
+        found: list[GatheringRecord] = []
+
+        async def read(tx: Transaction) -> list[Action]:
+            gathering = await store.get_gathering(tx.conn, gathering_id)
+            if gathering is not None:
+                found.append(gathering)
+            return []
+
+        await self._run(read)
+        if not found:
+            return
+        gathering = found[0]
+        community = self._directory.settings(gathering.community)
+        occurrence = self.current(gathering, gathering.updated_at)
+        t = Catalog(community.language)
+        for platform, section in community.platforms.items():
+            if section.space is None:
+                continue
+            if gathering.mirror_id is None and (gathering.cancelled or occurrence is None):
+                continue
+            start = occurrence or gathering.starts_at
+            action = MirrorGathering(
+                platform=platform,
+                space=section.space,
+                mirror_id=gathering.mirror_id,
+                title=gathering.title,
+                description=gathering.description or "",
+                starts_at=start,
+                ends_at=start + timedelta(minutes=gathering.duration_minutes),
+                location=t("gatherings.mirror_location"),
+                cancelled=gathering.cancelled or occurrence is None,
+            )
+            try:
+                made = await self._mirror(action)
+            except Exception:
+                log.exception("could not mirror gathering %d on %s", gathering.id, platform)
+                continue
+            if made is None and not action.cancelled:
+                continue  # this platform has no scheduled events
+            mirror_id = None if action.cancelled or made is None else made.message
+
+            async def remember(tx: Transaction, value: str | None = mirror_id) -> list[Action]:
+                await store.set_mirror(tx.conn, gathering_id, value)
+                return []
+
+            await self._run(remember)
+            return  # one mirror per gathering
 
     # --- takeaways ----------------------------------------------------------------------
 
