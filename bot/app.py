@@ -9,12 +9,12 @@ import importlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from aiohttp import web
 
 from bot.core.actions import MirrorGathering
-from bot.core.clock import Clock
+from bot.core.clock import AdjustableClock, Clock
 from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, ConfigError, Secrets
@@ -24,6 +24,7 @@ from bot.dispatcher import Dispatcher
 from bot.fetch.client import HostResolver, SafeFetcher
 from bot.fetch.pool import ParserPool
 from bot.fetch.reader import SafeFeedReader, fetch_settings
+from bot.scheduling.scheduler import PokingClock, Scheduler
 from bot.services.conversation import ConversationService
 from bot.services.digests import DigestService
 from bot.services.feeds import FeedService
@@ -32,6 +33,7 @@ from bot.services.help import HelpService
 from bot.services.links import LinkService
 from bot.services.members import MemberService
 from bot.services.previews import PreviewService
+from bot.services.prompts import PromptService
 from bot.services.retention import purge_expired
 from bot.storage.database import Database
 from bot.web.archive import Archive
@@ -94,6 +96,8 @@ class Application:
     ) -> None:
         self.config = config
         self.secrets = secrets
+        if hasattr(clock, "advance"):
+            clock = PokingClock(cast(AdjustableClock, clock), lambda: self.scheduler.poke())
         self.clock = clock
         self.database = Database(config.storage.url)
         self.directory = CommunityDirectory(config)
@@ -130,6 +134,19 @@ class Application:
                 token=token,
             )
             self.web.add_routes(self.archive.routes())
+        self.scheduler = Scheduler(
+            clock,
+            self.database,
+            grace=timedelta(hours=config.scheduler.grace_hours),
+            track=self.dispatcher.track,
+        )
+        self.prompts = PromptService(
+            database=self.database,
+            directory=self.directory,
+            scheduler=self.scheduler,
+            perform=self.dispatcher.perform_one,
+            texts=self.dispatcher.texts,
+        )
         # Outbound HTTP: one fetcher and one parser pool, shared by previews and feeds.
         self.pool = ParserPool()
         self.fetcher = SafeFetcher(fetch_settings(config.fetch), resolver=resolver, clock=clock)
@@ -160,6 +177,7 @@ class Application:
             links,
             MemberService(),
             self.digests,
+            self.prompts,
             self.feeds,
             self.gatherings,
             HelpService(self.commands),
@@ -226,6 +244,8 @@ class Application:
             self.dispatcher.attach(platform)
             await platform.start(self.dispatcher)
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
+        await self.prompts.load()
+        await self.scheduler.start()
         self._polling = asyncio.create_task(self._poll_feeds(), name="feed polling")
 
     async def _poll_feeds(self) -> None:
@@ -278,6 +298,7 @@ class Application:
 
     async def stop(self) -> None:
         """Stop platforms, finish queued work, close the web server and the database."""
+        await self.scheduler.stop()
         for task in (self._housekeeping, self._polling):
             if task is not None:
                 task.cancel()

@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import Application, console_wanted
@@ -21,7 +21,9 @@ from bot.core.refs import MemberRef
 from bot.digest.render import to_html, to_json, to_markdown
 from bot.digest.weeks import resolve_week
 from bot.i18n import Catalog
+from bot.scheduling.rules import parse_rule
 from bot.services.members import export_document
+from bot.services.prompts import stored_schedule_lines
 from bot.storage.database import Database, StorageError
 from bot.storage.member_data import export_member
 from bot.web.server import WebServerError
@@ -104,6 +106,13 @@ def describe(config: Config, secrets: Secrets) -> str:
                 + (f"; announcements {section.announcements}" if section.announcements else "")
                 + (f"; digest {section.digest}" if section.digest else "")
             )
+        for prompt in community.prompts:
+            rule = parse_rule(prompt.when)
+            moment, upcoming = datetime.now(UTC), []
+            for _ in range(3):
+                moment = rule.next_after(moment, community.zone)
+                upcoming.append(f"{moment.astimezone(community.zone):%a %d %b %H:%M}")
+            lines.append(f"  prompt {prompt.stage}: {rule.describe()}; next {', '.join(upcoming)}")
     return "\n".join(lines)
 
 
@@ -257,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if arguments.command == "check":
             print(describe(config, secrets))
+            for line in asyncio.run(stored_schedule_lines(config, datetime.now(UTC))):
+                print(line)
             return 0
         if arguments.command == "run":
             return asyncio.run(_run(config, secrets))

@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot.core.actions import Action, Answer, Content, action_platform
+from bot.core.actions import Action, Answer, Content, Post, action_platform
 from bot.core.clock import Clock
 from bot.core.commands import (
     CommandSpec,
@@ -37,8 +37,8 @@ from bot.core.events import (
     event_channel,
     event_time,
 )
-from bot.core.platform import Platform
-from bot.core.refs import ChannelRef
+from bot.core.platform import Capability, Platform, PlatformError
+from bot.core.refs import ChannelRef, MessageRef
 from bot.i18n import Catalog
 from bot.services.base import CommandHandler, Delivered, Invocation, Service, Transaction
 from bot.storage.database import Database
@@ -156,6 +156,11 @@ class Dispatcher:
         """Wait until everything delivered so far is committed and its actions performed."""
         await self._queue.join()
         await self._settle_background()
+
+    def track(self, task: asyncio.Task[None]) -> None:
+        """Count work started elsewhere (scheduler wake-ups) in `drain()`."""
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _settle_background(self) -> None:
         while self._background:
@@ -405,6 +410,21 @@ class Dispatcher:
                 await platform.perform(action)
             except Exception:
                 log.exception("%s could not perform %s", platform.name, type(action).__name__)
+
+    async def perform_one(self, action: Action) -> MessageRef | None:
+        """Perform one action for scheduled work and return what it posted; errors propagate."""
+        # Raising lets the scheduled run fail and be retried; a platform without threads gets
+        # the message plain rather than an error.
+        platform = self._platforms.get(action_platform(action))
+        if platform is None:
+            raise PlatformError(f"no {action_platform(action)} platform is connected")
+        if (
+            isinstance(action, Post)
+            and action.start_thread
+            and Capability.THREADS not in platform.capabilities
+        ):
+            action = replace(action, start_thread=None)
+        return await platform.perform(action)
 
     async def _perform_all(
         self, actions: Sequence[Action], after: Sequence[Callable[[], Awaitable[None]]]

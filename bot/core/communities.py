@@ -102,6 +102,12 @@ class CommunityDirectory:
             if name == community and bound_purpose is purpose
         ]
 
+    def bound_channels(self, community: str) -> list[ChannelRef]:
+        """Every channel bound to `community`, whatever its purpose."""
+        return [
+            channel for channel, bound in self._channels.items() if bound.community == community
+        ]
+
     def is_facilitator(self, community: str, author: Author) -> bool:
         """True when the configuration makes `author` a facilitator of `community`."""
         settings = self._communities.get(community)

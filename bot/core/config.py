@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.scheduling.rules import RuleError, parse_rule
+
 
 class ConfigError(Exception):
     """The configuration is wrong; the message says where and how to fix it."""
@@ -250,6 +252,23 @@ class PlatformChannels:
 
 
 @dataclass(frozen=True, slots=True)
+class PromptSettings:
+    """A prompt schedule from the config: posted in the community's announcements channel
+    (else its first watched channel) on every platform it spans."""
+
+    stage: str  # seek | sense | share
+    when: str  # the schedule, as `bot.scheduling.rules.parse_rule` reads it
+    text: str | None = None  # None: rotate through the prompt library
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerSettings:
+    """How scheduled work catches up after downtime."""
+
+    grace_hours: int = 6  # a run missed by less than this runs once; older ones are skipped
+
+
+@dataclass(frozen=True, slots=True)
 class CommunitySettings:
     """One learning community and the channels it spans."""
 
@@ -258,6 +277,7 @@ class CommunitySettings:
     language: str = "en"
     platforms: Mapping[str, PlatformChannels] = field(default_factory=dict)
     feeds: tuple[str, ...] = ()  # community feeds facilitators follow for the digest
+    prompts: tuple[PromptSettings, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -279,6 +299,7 @@ class Config:
     feeds: FeedSettings = FeedSettings()
     fetch: FetchSettings = FetchSettings()
     gatherings: GatheringSettings = GatheringSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     console: ConsoleSettings = ConsoleSettings()
     discord: DiscordSettings = DiscordSettings()
     slack: SlackSettings = SlackSettings()
@@ -357,9 +378,15 @@ def _community(table: _Table, index: int) -> CommunitySettings:
         section = table.table(platform)
         if section is not None:
             platforms[platform] = _platform_channels(section)
+    prompts = tuple(_prompt(section) for section in table.tables("prompts"))
     table.finish()
     return CommunitySettings(
-        name=name, timezone=zone, language=language, platforms=platforms, feeds=feeds
+        name=name,
+        timezone=zone,
+        language=language,
+        platforms=platforms,
+        feeds=feeds,
+        prompts=prompts,
     )
 
 
@@ -407,6 +434,18 @@ def _gatherings(section: _Table | None) -> GatheringSettings:
     )
     section.finish()
     return settings
+
+
+def _prompt(table: _Table) -> PromptSettings:
+    stage = table.text("stage", choices=("seek", "sense", "share"))
+    when = table.text("when")
+    try:
+        rule = parse_rule(when)
+    except RuleError as error:
+        raise table.fail("when", str(error)) from None
+    text = table.optional_text("text")
+    table.finish()
+    return PromptSettings(stage=stage, when=rule.text, text=text.strip() or None if text else None)
 
 
 def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config:
@@ -487,6 +526,12 @@ def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config
         )
         section.finish()
     gatherings = _gatherings(root.table("gatherings"))
+    scheduler = SchedulerSettings()
+    if (section := root.table("scheduler")) is not None:
+        scheduler = SchedulerSettings(
+            grace_hours=section.integer("grace_hours", 6, minimum=0, maximum=24 * 7)
+        )
+        section.finish()
     console = ConsoleSettings()
     if (section := root.table("console")) is not None:
         enabled = section._get("enabled")
@@ -546,6 +591,7 @@ def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config
         feeds=feeds,
         fetch=fetch,
         gatherings=gatherings,
+        scheduler=scheduler,
         console=console,
         discord=discord,
         slack=slack,

@@ -15,9 +15,11 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -290,13 +292,13 @@ gatherings = Table(
     Column("id", Integer(), primary_key=True, autoincrement=True),
     Column("community", String(64), nullable=False),
     Column("uid", String(200), nullable=False, unique=True),  # stable across edits (ICS UID)
-    Column("title", String(200), nullable=False),
-    Column("description", Text(), nullable=True),
+    Column("title", WrittenString(200), nullable=False),
+    Column("description", WrittenText(), nullable=True),
     Column("starts_at", UtcDateTime(), nullable=False),  # the first occurrence
     Column("duration_minutes", Integer(), nullable=False),
     Column("timezone", String(64), nullable=False),  # the wall clock a series keeps across DST
     Column("recurrence", String(500), nullable=True),  # weekly | biweekly | monthly | RRULE
-    Column("where_url", String(2048), nullable=True),  # private: DMs and personal calendars
+    Column("where_url", WrittenString(2048), nullable=True),  # private: DMs and personal calendars
     Column("capacity", Integer(), nullable=True),
     Column("host_ref", String(200), nullable=True, info=MEMBER_KEEP),
     Column("created_at", UtcDateTime(), nullable=False),
@@ -335,7 +337,7 @@ gathering_questions = Table(
     ),
     Column("occurrence_at", UtcDateTime(), nullable=False),
     Column("member_ref", String(200), nullable=False, info=MEMBER),
-    Column("text", Text(), nullable=False),
+    Column("text", WrittenText(), nullable=False),
     Column("asked_at", UtcDateTime(), nullable=False),
     Index("ix_gathering_questions_member_ref", "member_ref"),
 )
@@ -362,7 +364,7 @@ takeaways = Table(
     Column("community", String(64), nullable=False),
     Column("member_ref", String(200), nullable=False, info=MEMBER),
     Column("message_ref", String(300), nullable=False, unique=True),
-    Column("text", Text(), nullable=False),
+    Column("text", WrittenText(), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
     Index("ix_takeaways_community_at", "community", "at"),
     Index("ix_takeaways_member_ref", "member_ref"),
@@ -374,4 +376,106 @@ calendar_tokens = Table(
     Column("member_ref", String(200), primary_key=True, info=MEMBER),
     Column("token", String(64), nullable=False, unique=True),  # random, per member
     Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# --- scheduling ---------------------------------------------------------------------------
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("job_id", String(200), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("claimed_by", String(100), nullable=False),
+    Column("lease_until", UtcDateTime(), nullable=False),
+    Column("status", String(20), nullable=False),  # running | done | failed | skipped
+    Column("attempts", Integer(), nullable=False, server_default="1"),
+    Column("claimed_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    Column("error", Text(), nullable=True),
+    PrimaryKeyConstraint("job_id", "due_at", name="pk_job_runs"),
+    Index("ix_job_runs_status_lease_until", "status", "lease_until"),
+)
+
+job_run_parts = Table(
+    "job_run_parts",
+    metadata,
+    Column("job_id", String(200), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("part", String(200), nullable=False),
+    Column("ref", String(300), nullable=True),  # what was posted, e.g. a message ref
+    Column("sent_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("job_id", "due_at", "part", name="pk_job_run_parts"),
+    ForeignKeyConstraint(
+        ["job_id", "due_at"],
+        ["job_runs.job_id", "job_runs.due_at"],
+        name="fk_job_run_parts_job_runs",
+        ondelete="CASCADE",
+    ),
+)
+
+job_marks = Table(
+    "job_marks",
+    metadata,
+    Column("job_id", String(200), primary_key=True),
+    Column("first_seen_at", UtcDateTime(), nullable=False),  # nothing before it is a miss
+    Column("checked_through", UtcDateTime(), nullable=False),  # misses before it are logged
+)
+
+# --- prompts and reflections ---------------------------------------------------------------
+
+prompt_schedules = Table(
+    "prompt_schedules",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("stage", String(10), nullable=False),  # seek | sense | share
+    Column("rule", String(200), nullable=False),  # the schedule text, as parse_rule reads it
+    Column("channel", String(200), nullable=False),
+    Column("text", Text(), nullable=True),  # None: rotate through the prompt library
+    Column("paused", Boolean(), nullable=False, server_default=false()),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_prompt_schedules_community", "community"),
+)
+
+prompt_posts = Table(
+    "prompt_posts",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("schedule_id", Integer(), nullable=True),  # kept after the schedule is removed
+    Column("community", String(64), nullable=False),
+    Column("stage", String(10), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("channel", String(200), nullable=False),
+    Column("message", String(100), nullable=False),  # the thread starter's id in `channel`
+    Column("text", Text(), nullable=False),
+    Column("library_key", String(100), nullable=True),
+    Column("posted_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("channel", "message", name="uq_prompt_posts_channel_message"),
+    UniqueConstraint("schedule_id", "due_at", name="uq_prompt_posts_schedule_id_due_at"),
+)
+
+prompt_library_uses = Table(
+    "prompt_library_uses",
+    metadata,
+    Column("community", String(64), nullable=False),
+    Column("stage", String(10), nullable=False),
+    Column("prompt_key", String(100), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("community", "stage", "prompt_key", name="pk_prompt_library_uses"),
+)
+
+reflections = Table(
+    "reflections",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("prompt_post_id", Integer(), ForeignKey("prompt_posts.id"), nullable=True),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("message_ref", String(300), nullable=False, unique=True),
+    Column("text", Text(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("edited_at", UtcDateTime(), nullable=True),
+    Index("ix_reflections_member_ref", "member_ref"),
+    Index("ix_reflections_prompt_post_id", "prompt_post_id"),
 )

@@ -1,0 +1,1 @@
+"""Schedules: local-time rules, the run ledger and the scheduler."""
