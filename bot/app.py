@@ -121,7 +121,13 @@ class Application:
             )
         archive_url = f"{config.web.base_url}{f'/a/{token}' if token else ''}/digests"
         self.digests = DigestService(
-            config.digest, self.directory, archive_url=archive_url if archive_on else None
+            config.digest,
+            self.directory,
+            archive_url=archive_url if archive_on else None,
+            database=self.database,
+            perform=self.dispatcher.perform_one,
+            texts=self.dispatcher.texts,
+            clock=clock,
         )
         if archive_on:
             self.archive = Archive(
@@ -245,6 +251,8 @@ class Application:
             await platform.start(self.dispatcher)
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
         await self.prompts.load()
+        for job in self.digests.jobs():
+            self.scheduler.add(job)
         await self.scheduler.start()
         self._polling = asyncio.create_task(self._poll_feeds(), name="feed polling")
 

@@ -106,13 +106,16 @@ def describe(config: Config, secrets: Secrets) -> str:
                 + (f"; announcements {section.announcements}" if section.announcements else "")
                 + (f"; digest {section.digest}" if section.digest else "")
             )
-        for prompt in community.prompts:
-            rule = parse_rule(prompt.when)
+        schedules = [(f"prompt {prompt.stage}", prompt.when) for prompt in community.prompts]
+        if community.digest_when:
+            schedules.append(("weekly digest", community.digest_when))
+        for label, when in schedules:
+            rule = parse_rule(when)
             moment, upcoming = datetime.now(UTC), []
             for _ in range(3):
                 moment = rule.next_after(moment, community.zone)
                 upcoming.append(f"{moment.astimezone(community.zone):%a %d %b %H:%M}")
-            lines.append(f"  prompt {prompt.stage}: {rule.describe()}; next {', '.join(upcoming)}")
+            lines.append(f"  {label}: {rule.describe()}; next {', '.join(upcoming)}")
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core.clock import ManualClock
-from bot.core.config import Config
+from bot.core.config import Config, ConfigError
 from bot.digest.weeks import IsoWeek, last_complete_week, resolve_week
 from tests.console_harness import ConsoleStory
 
@@ -165,3 +165,61 @@ async def test_two_communities_in_one_process_never_mix_data_or_posts(
     assert "#n-digest" in north and "#s-digest" not in north
     assert "north.example.org" in north and "south.example.org" not in north
     assert "#s-digest" in south and "north.example.org" not in south
+
+
+async def tick(story: ConsoleStory, when: datetime) -> str:
+    """Move the clock and let the scheduler do what is due; return what was printed."""
+    story.clock.set(when)
+    story.app.scheduler.poke()
+    await story.app.scheduler.idle()
+    await story.app.drain()
+    return story.output()
+
+
+def scheduled_config(config_for: Callable[..., Config]) -> Config:
+    return config_for(
+        communities=[
+            {
+                "name": "demo",
+                "timezone": "Europe/Berlin",
+                "console": {"channels": ["general"], "digest": "digest"},
+                "digest": {"when": "mon 09:00"},
+            }
+        ]
+    )
+
+
+async def test_the_digest_is_posted_on_schedule_once_even_across_a_restart(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    config = scheduled_config(config_for)
+    async with ConsoleStory(config, clock, tmp_path) as story:
+        await story.say("alice: https://example.org/a about networked learning, worth a read")
+        said = await tick(story, datetime(2026, 11, 30, 7, 59, tzinfo=UTC))  # 08:59 in Berlin
+        assert "#digest" not in said
+        said = await tick(story, datetime(2026, 11, 30, 8, 0, tzinfo=UTC))  # Monday 09:00
+        assert said.count("#digest Facilitator: WEEKLY DIGEST · DEMO · 2026-W48") == 1
+        assert "https://example.org/a" in said
+        said = await tick(story, datetime(2026, 11, 30, 8, 30, tzinfo=UTC))
+        assert "#digest" not in said
+    async with ConsoleStory(config, clock, tmp_path) as again:  # a restart: same database
+        said = await tick(again, datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+        assert "#digest" not in said
+        said = await again.say("fran: /digest post")
+        assert "already posted" in said
+
+
+async def test_a_manual_post_stops_the_scheduled_one_from_repeating_it(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(scheduled_config(config_for), clock, tmp_path) as story:
+        clock.set(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))
+        said = await story.say("fran: /digest post")
+        assert "#digest" in said and "2026-W48" in said
+        said = await tick(story, datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+        assert "#digest" not in said
+
+
+def test_a_bad_digest_schedule_is_a_config_error(config_for: Callable[..., Config]) -> None:
+    with pytest.raises(ConfigError, match=r"communities\[0\]\.digest\.when"):
+        config_for(communities=[{"name": "demo", "digest": {"when": "mon 9"}}])

@@ -278,6 +278,7 @@ class CommunitySettings:
     platforms: Mapping[str, PlatformChannels] = field(default_factory=dict)
     feeds: tuple[str, ...] = ()  # community feeds facilitators follow for the digest
     prompts: tuple[PromptSettings, ...] = ()
+    digest_when: str | None = None  # when the weekly digest is posted, e.g. "mon 09:00"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -379,6 +380,14 @@ def _community(table: _Table, index: int) -> CommunitySettings:
         if section is not None:
             platforms[platform] = _platform_channels(section)
     prompts = tuple(_prompt(section) for section in table.tables("prompts"))
+    digest_when = None
+    if (digest := table.table("digest")) is not None:
+        when = digest.text("when")
+        try:
+            digest_when = parse_rule(when).text
+        except RuleError as error:
+            raise digest.fail("when", str(error)) from None
+        digest.finish()
     table.finish()
     return CommunitySettings(
         name=name,
@@ -387,6 +396,7 @@ def _community(table: _Table, index: int) -> CommunitySettings:
         platforms=platforms,
         feeds=feeds,
         prompts=prompts,
+        digest_when=digest_when,
     )
 
 

@@ -3,23 +3,28 @@ once per week and channel; members who asked get it by DM in weeks they were awa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.actions import Action, Content, Post, SendDirect
+from bot.core.clock import Clock
 from bot.core.commands import CommandSpec, Param, Role
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import CommunitySettings, DigestSettings
-from bot.core.refs import ChannelRef, MemberRef
+from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.digest.builder import SectionProvider, build_digest, default_providers
 from bot.digest.model import Digest
 from bot.digest.render import to_content
-from bot.digest.weeks import IsoWeek, resolve_week
+from bot.digest.weeks import IsoWeek, last_complete_week, resolve_week
 from bot.i18n import Catalog
+from bot.scheduling.rules import parse_rule
+from bot.scheduling.scheduler import Job, RunContext
 from bot.services.base import CommandHandler, Invocation, Service, Transaction
 from bot.storage import digests as store
+from bot.storage.database import Database
 
 WEEK = Param(
     name="week", help="A week like 2026-W48, or last (the default) or this", required=False
@@ -79,11 +84,66 @@ class DigestService(Service):
         *,
         archive_url: str | None = None,
         providers: Sequence[SectionProvider] | None = None,
+        database: Database | None = None,
+        perform: Callable[[Action], Awaitable[MessageRef | None]] | None = None,
+        texts: Callable[[str], Catalog] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._settings = settings
         self._directory = directory
         self._archive_url = archive_url
         self._providers: list[SectionProvider] = list(providers or default_providers())
+        self._database = database
+        self._perform = perform
+        self._texts = texts or Catalog
+        self._clock = clock
+
+    def jobs(self) -> list[Job]:
+        """A scheduler job per community with a `[communities.digest] when`."""
+        return [
+            Job(
+                f"digest:{community.name}",
+                parse_rule(community.digest_when),
+                community.timezone,
+                partial(self._run_scheduled, community.name),
+            )
+            for community in self._directory.communities
+            if community.digest_when
+        ]
+
+    async def _run_scheduled(self, name: str, context: RunContext) -> None:
+        """Post last week's digest to every digest channel and DM those who were away.
+
+        Each channel and each DM is one part of the run: a resumed run sends only the parts
+        not recorded yet, and a channel already posted to by `/digest post` is skipped.
+        """
+        assert self._database is not None and self._perform is not None
+        community = self._directory.settings(name)
+        week = last_complete_week(context.due_at, community.zone)
+        texts = self._texts(community.language)
+        async with self._database.reading() as conn:
+            done = await store.posted_channels(conn, name, str(week))
+            digest = await self.build(conn, community, week, texts, context.due_at)
+        content = to_content(digest, texts, archive_url=self.archive_link(name, week))
+        for channel in self._directory.channels(name, Purpose.DIGEST):
+            if str(channel) not in done:
+                post = Post(channel=channel, content=content)
+                await context.part(f"post:{channel}", partial(self._send, name, week, post))
+        async with self._database.transaction() as conn:
+            tx = Transaction(conn=conn, now=context.due_at)
+            direct = await self._direct_digests(tx, community, digest, content, texts)
+        for action in direct:
+            assert isinstance(action, SendDirect)
+            await context.part(f"dm:{action.member}", partial(self._perform, action))
+
+    async def _send(self, community: str, week: IsoWeek, post: Post) -> MessageRef | None:
+        assert self._database is not None and self._perform is not None
+        assert self._clock is not None
+        ref = await self._perform(post)
+        async with self._database.transaction() as conn:
+            now = self._clock.now()
+            await store.claim_posts(conn, community, str(week), [str(post.channel)], now)
+        return ref
 
     def add_section(self, provider: SectionProvider) -> None:
         """Let another service contribute a section (blog posts, reflections, events...)."""

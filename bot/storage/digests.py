@@ -297,3 +297,13 @@ async def community_members_wanting_dm(conn: AsyncConnection, community: str) ->
         )
     )
     return list(result.scalars())
+
+
+async def posted_channels(conn: AsyncConnection, community: str, week: str) -> set[str]:
+    """The channels (and "dm:" members) this week's digest already went to."""
+    result = await conn.execute(
+        select(digest_posts.c.channel).where(
+            digest_posts.c.community == community, digest_posts.c.week == week
+        )
+    )
+    return set(result.scalars())
