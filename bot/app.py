@@ -28,6 +28,7 @@ from bot.scheduling.scheduler import PokingClock, Scheduler
 from bot.services.conversation import ConversationService
 from bot.services.digests import DigestService
 from bot.services.feeds import FeedService
+from bot.services.gathering_reminders import GatheringReminders
 from bot.services.gatherings import GatheringService, TakeawaySection, UpcomingSection
 from bot.services.help import HelpService
 from bot.services.links import LinkService
@@ -171,6 +172,18 @@ class Application:
             web_url=config.web.base_url if config.web.enabled else None,
             runner=self.dispatcher.run_in_transaction,
             mirror=self._mirror,
+            clock=clock,
+            on_change=self._reload_reminders,
+        )
+        self.reminders = GatheringReminders(
+            config.gatherings,
+            directory=self.directory,
+            database=self.database,
+            scheduler=self.scheduler,
+            perform=self.dispatcher.perform_one,
+            clock=clock,
+            texts=self.dispatcher.texts,
+            on_end=self.gatherings.sync_mirror,
         )
         self.digests.add_section(UpcomingSection())
         self.digests.add_section(TakeawaySection())
@@ -193,6 +206,9 @@ class Application:
         self.platforms: list[Platform] = []
         self._housekeeping: asyncio.Task[None] | None = None
         self._polling: asyncio.Task[None] | None = None
+
+    async def _reload_reminders(self) -> None:
+        await self.reminders.reload()
 
     async def _mirror(self, action: MirrorGathering) -> MessageRef | None:
         """Perform a mirror action where the platform has scheduled events; else None."""
@@ -253,6 +269,7 @@ class Application:
         await self.prompts.load()
         for job in self.digests.jobs():
             self.scheduler.add(job)
+        await self.reminders.load()
         await self.scheduler.start()
         self._polling = asyncio.create_task(self._poll_feeds(), name="feed polling")
 

@@ -18,6 +18,7 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.core.actions import Action, Button, Content, MirrorGathering, Post, SendDirect
+from bot.core.clock import Clock
 from bot.core.commands import ArgumentValue, CommandSpec, Param, ParamKind, Role
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import CommunitySettings, GatheringSettings
@@ -240,12 +241,16 @@ class GatheringService(Service):
         web_url: str | None = None,
         runner: Runner | None = None,
         mirror: Mirror | None = None,
+        clock: Clock | None = None,
+        on_change: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._settings = settings
         self._directory = directory
         self._web_url = web_url.rstrip("/") if web_url else None
         self._run = runner
         self._mirror = mirror
+        self._clock = clock
+        self._on_change = on_change
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """/event (create, edit, cancel, list, calendar, suggest-times), /rsvp, /timezone, /ask."""
@@ -964,6 +969,14 @@ class GatheringService(Service):
     # --- platform mirrors (Discord's scheduled events) -----------------------------------
 
     def _keep_mirror(self, tx: Transaction, gathering_id: int) -> None:
+        # Named "mirror", it also lets reminders follow: both run once the change is durable.
+        if self._on_change is not None:
+            changed = self._on_change
+
+            async def follow() -> None:
+                await changed()
+
+            tx.after_commit(follow)
         if self._mirror is not None and self._run is not None:
             tx.after_commit(lambda: self.sync_mirror(gathering_id))
 
@@ -984,7 +997,8 @@ class GatheringService(Service):
             return
         gathering = found[0]
         community = self._directory.settings(gathering.community)
-        occurrence = self.current(gathering, gathering.updated_at)
+        now = self._clock.now() if self._clock is not None else gathering.updated_at
+        occurrence = self.current(gathering, now)
         t = Catalog(community.language)
         for platform, section in community.platforms.items():
             if section.space is None:
