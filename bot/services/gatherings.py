@@ -1106,6 +1106,8 @@ class UpcomingSection:
                 found.append((moment, gathering))
         found.sort(key=lambda pair: (pair[0], pair[1].id))
         for moment, gathering in found:
+            if f"E{gathering.id}" in request.excluded:
+                continue
             entries.append(
                 Entry(
                     key=f"E{gathering.id}",
@@ -1135,6 +1137,8 @@ class TakeawaySection:
             by_gathering.setdefault(takeaway.gathering_id, []).append(takeaway)
         entries: list[Entry] = []
         for gathering_id, items in by_gathering.items():
+            if f"T{gathering_id}" in request.excluded:
+                continue
             refs = list(dict.fromkeys(item.member_ref for item in items))
             people, unnamed = await request.name_of(refs)
             quotes = tuple(
@@ -1152,4 +1156,6 @@ class TakeawaySection:
                     detail=request.texts("gatherings.digest_takeaway_count", count=len(items)),
                 )
             )
+        if not entries:
+            return None
         return Section(self.kind, request.texts("gatherings.digest_takeaways"), tuple(entries))

@@ -78,11 +78,20 @@ async def test_those_going_are_reminded_a_day_and_an_hour_before_and_the_host_ge
         number = said.split("[")[1].split("]")[0]
         said = await story.say(f"alice>{number}: Start with the question, not the tool.")
         said = await story.say(f"bob>{number}: Small groups work better than one big call.")
+        reply = said.split("[")[1].split("]")[0]
+        said = await story.say(f"cleo>{number}: Slides are optional.")
+        await story.say(f"cleo-{said.split('[')[1].split(']')[0]}")  # cleo deletes hers
+        await story.say(f"bob~{reply}: Small groups beat one big call.")  # bob edits his
         clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
         said = await story.say("fran: /digest preview")
         assert "Takeaways from live sessions" in said
         assert "alice: Start with the question, not the tool." in said
+        assert "bob: Small groups beat one big call." in said
+        assert "Slides are optional" not in said
         assert "2 takeaway(s)" in said
+        await story.say("fran: /digest exclude T1 already shared")
+        said = await story.say("fran: /digest preview")
+        assert "Takeaways from live sessions" not in said
 
 
 async def test_a_restart_between_scheduling_and_the_reminder_still_reminds_exactly_once(
