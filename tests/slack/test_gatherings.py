@@ -1,0 +1,84 @@
+"""Live sessions on Slack: the announcement's RSVP buttons, and the wait-list by DM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.core.config import Config, parse_config
+from tests.fakes.slack_server import FakeSlack, block_actions
+from tests.slack.test_stories import SlackStory, answer_text, story_config
+
+pytestmark = pytest.mark.timeout(60)
+
+LINK = "https://meet.example.org/talk"
+
+
+def with_announcements(fake: FakeSlack, tmp_path: Path) -> Config:
+    base = story_config(fake, tmp_path)
+    data: dict[str, Any] = {
+        "storage": {"url": base.storage.url},
+        "web": {"enabled": False},
+        "fetch": {"previews": False},
+        "console": {"enabled": False},
+        "slack": {"mode": "socket", "api_base_url": fake.api_url},
+        "communities": [
+            {
+                "name": "demo",
+                "timezone": "Europe/Berlin",
+                "slack": {
+                    "channels": ["general", "resources"],
+                    "announcements": "general",
+                    "facilitator_roles": ["facilitators"],
+                },
+            }
+        ],
+    }
+    return parse_config(data, source="story.toml")
+
+
+async def _press(story: SlackStory, fake: FakeSlack, value: str, user: str) -> str:
+    url = fake.new_response_url()
+    press = block_actions(
+        value, user=user, channel="C0GENERAL", message_ts=fake.next_ts(), response_url=url
+    )
+    await fake.wait_ack(await fake.push_envelope("interactive", press))
+    await story.app.drain()
+    return answer_text(fake.responses[url.rsplit("/", 1)[1]])
+
+
+async def test_members_rsvp_with_the_buttons_of_a_slack_announcement(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    fake.add_user("UBOB", "bob")
+    async with SlackStory(fake, with_announcements(fake, tmp_path)) as story:
+        answer = await story.command(
+            f'event create title="Guest talk" when="2026-12-03 17:00" where={LINK} capacity=1 '
+            "confirm=yes",
+            "UFRAN",
+        )
+        assert "Created event 1" in answer_text(answer)
+        [announcement] = fake.posted("C0GENERAL")
+        shown = json.dumps(announcement)
+        assert LINK not in shown  # the meeting link stays private
+        assert "<!date^1796313600^" in shown  # each reader's own zone
+        [actions] = (
+            [b for b in json.loads(announcement["blocks"]) if b["type"] == "actions"]
+            if (isinstance(announcement["blocks"], str))
+            else [b for b in announcement["blocks"] if b["type"] == "actions"]
+        )
+        values = [element["value"] for element in actions["elements"]]
+        assert values == ["rsvp 1 going", "rsvp 1 maybe", "rsvp 1 no"]
+
+        going = await _press(story, fake, "rsvp 1 going", "UALICE")
+        assert "You're going to *Guest talk*" in going or "You're going to" in going
+        assert LINK in going
+        full = await _press(story, fake, "rsvp 1 going", "UBOB")
+        assert "wait-list" in full and LINK not in full
+        await _press(story, fake, "rsvp 1 no", "UALICE")
+        dms = [p for p in fake.posted() if p.get("channel") == "DUBOB"]
+        assert len(dms) == 1 and "A place opened up" in json.dumps(dms[0])
+        assert LINK in json.dumps(dms[0])
