@@ -65,16 +65,14 @@ async def test_members_rsvp_with_the_buttons_of_a_slack_announcement(
         shown = json.dumps(announcement)
         assert LINK not in shown  # the meeting link stays private
         assert "<!date^1796313600^" in shown  # each reader's own zone
-        [actions] = (
-            [b for b in json.loads(announcement["blocks"]) if b["type"] == "actions"]
-            if (isinstance(announcement["blocks"], str))
-            else [b for b in announcement["blocks"] if b["type"] == "actions"]
-        )
+        blocks = announcement["blocks"]
+        blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+        [actions] = [b for b in blocks if b["type"] == "actions"]
         values = [element["value"] for element in actions["elements"]]
         assert values == ["rsvp 1 going", "rsvp 1 maybe", "rsvp 1 no"]
 
         going = await _press(story, fake, "rsvp 1 going", "UALICE")
-        assert "You're going to *Guest talk*" in going or "You're going to" in going
+        assert "You're going to" in going and "Guest talk" in going
         assert LINK in going
         full = await _press(story, fake, "rsvp 1 going", "UBOB")
         assert "wait-list" in full and LINK not in full
