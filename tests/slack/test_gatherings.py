@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.core.config import Config, parse_config
-from tests.fakes.slack_server import FakeSlack, block_actions
+from tests.fakes.slack_server import FakeSlack, block_actions, slash_command, view_submission
 from tests.slack.test_stories import SlackStory, answer_text, story_config
 
 pytestmark = pytest.mark.timeout(60)
@@ -80,3 +80,34 @@ async def test_members_rsvp_with_the_buttons_of_a_slack_announcement(
         dms = [p for p in fake.posted() if p.get("channel") == "DUBOB"]
         assert len(dms) == 1 and "A place opened up" in json.dumps(dms[0])
         assert LINK in json.dumps(dms[0])
+
+
+async def test_event_create_with_no_arguments_opens_a_form_then_asks_to_confirm(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    async with SlackStory(fake, with_announcements(fake, tmp_path)) as story:
+        url = fake.new_response_url()
+        form = slash_command(
+            "/facilitator", "event create", user="UFRAN", channel="C0GENERAL", response_url=url
+        )
+        await fake.wait_ack(await fake.push_envelope("slash_commands", form))
+        await story.app.drain()
+        [view] = fake.views
+        names = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+        assert names[:2] == ["title", "when"] and "where" in names
+        submitted = view_submission(
+            view, {"title": "Kick-off", "when": "2026-12-03 18:00"}, user="UFRAN"
+        )
+        await fake.wait_ack(await fake.push_envelope("interactive", submitted))
+        await story.app.drain()
+        [preview] = fake.responses[url.rsplit("/", 1)[1]]
+        assert "Thu 03 Dec 2026 18:00 CET (Europe/Berlin) · 2026-12-03 17:00 UTC" in answer_text(
+            [preview]
+        )
+        assert fake.posted("C0GENERAL") == []  # nothing is saved before the confirmation
+        [actions] = [b for b in preview["blocks"] if b["type"] == "actions"]
+        confirm = actions["elements"][0]["value"]
+        assert confirm.endswith("confirm=yes")
+        done = await _press(story, fake, confirm, "UFRAN")
+        assert "Created event 1" in done
+        assert len(fake.posted("C0GENERAL")) == 1
