@@ -233,10 +233,23 @@ def normalise_recurrence(text: str | None) -> str | None:
         raise WhenError(
             f"{text!r} repeats more often than daily; live sessions repeat at most daily"
         )
+    for part in ("COUNT", "INTERVAL"):
+        found = re.search(rf"(?:^|;){part}=(-?\d+)", rule)
+        if found is not None and int(found.group(1)) < 1:
+            raise WhenError(f"{text!r}: {part} must be at least 1")
+    # Check that it ever fires, within five years (an impossible rule such as the 30th of
+    # February would otherwise be walked to the year 9999 on every look-up).
+    bounded = ";".join(
+        piece for piece in rule.split(";") if not piece.startswith(("COUNT=", "UNTIL="))
+    )
+    start = datetime(2026, 1, 1)
     try:
-        rrulestr(rule, dtstart=datetime(2026, 1, 1))
+        rrulestr(rule, dtstart=start)
+        first = rrulestr(f"{bounded};UNTIL=20310101T000000", dtstart=start).after(start, inc=True)
     except (ValueError, TypeError) as error:
         raise WhenError(f"{text!r} is not a valid RRULE ({error})") from None
+    if first is None:
+        raise WhenError(f"{text!r} never happens; check its BYMONTH/BYMONTHDAY/BYDAY parts")
     return rule
 
 

@@ -114,6 +114,34 @@ def test_repeats_are_named_or_rrules() -> None:
     )
     assert normalise_recurrence(None) is None
     assert normalise_recurrence("once") is None
-    for bad in ("sometimes", "FREQ=HOURLY", "FREQ=WEEKLY;BYDAY=XX"):
+    assert normalise_recurrence("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29") is not None  # leap days
+    for bad in (
+        "sometimes",
+        "FREQ=HOURLY",
+        "FREQ=WEEKLY;BYDAY=XX",
+        "FREQ=WEEKLY;;",
+        "FREQ=WEEKLY;COUNT=0",
+        "FREQ=WEEKLY;INTERVAL=0",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",  # never happens
+    ):
         with pytest.raises(WhenError):
             normalise_recurrence(bad)
+
+
+@given(st.text(max_size=40))
+def test_any_text_is_read_or_refused_with_a_clear_error(text: str) -> None:
+    try:
+        found = parse_when(text, NOW)
+    except WhenError as error:
+        assert str(error)
+    else:
+        assert found.tzinfo is None and found.second == 0
+
+
+@given(st.text(max_size=30))
+def test_any_duration_or_repeat_text_is_read_or_refused_with_a_clear_error(text: str) -> None:
+    for parse in (parse_duration, normalise_recurrence):
+        try:
+            parse(text)
+        except WhenError as error:
+            assert str(error)
