@@ -120,6 +120,8 @@ async def test_changes_and_cancellations_reach_those_who_answered(
 
         said = await story.say('fran: /event edit 1 when="yesterday 10:00"')
         assert "not a date I can read" in said or "in the past" in said
+        said = await story.say("fran: /event edit 1 tz=America/New_York")
+        assert "Thu 26 Nov 2026 18:30 EST America/New_York · 2026-11-26 23:30 UTC" in said
         said = await story.say("fran: /event edit 1 tz=Mars/Olympus")
         assert "'Mars/Olympus' is not a time zone" in said
         said = await story.say("alice: /event cancel 1")
@@ -128,7 +130,7 @@ async def test_changes_and_cancellations_reach_those_who_answered(
         )
 
         said = await story.say("fran: /event cancel 1")
-        assert "✉ to alice: Guest talk: Ana on Thu 26 Nov 2026 18:30 CET is cancelled" in said
+        assert "✉ to alice: Guest talk: Ana on Fri 27 Nov 2026 00:30 CET is cancelled" in said
         assert "✉ to bob:" in said and "✉ to cleo" not in said
         assert "#news Facilitator: Guest talk: Ana (event 1) is cancelled." in said
         assert "2 member(s) told" in said
@@ -275,6 +277,10 @@ async def test_calendars_parse_back_and_keep_meeting_links_private(
         said = await story.say("bob: /event calendar reset")
         assert (await _get(url.replace("http://127.0.0.1:0", base)))[0] == 404
         assert (await _get(f"{base}/calendar/not-a-token.ics"))[0] == 404
+        fresh = said.split("going to): ")[1].split()[0].replace("http://127.0.0.1:0", base)
+        assert (await _get(fresh))[0] == 200
+        await story.say("bob: /forget-me confirm")
+        assert (await _get(fresh))[0] == 404  # the token went with everything else
 
 
 async def test_upcoming_sessions_appear_in_the_digest(
