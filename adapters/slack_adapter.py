@@ -475,6 +475,7 @@ class SlackPlatform:
             name=member.name,
             is_bot=member.is_bot,
             roles=await self._roles(user),
+            timezone=member.tz,
         )
 
     async def member_timezone(self, member: MemberRef) -> str | None:

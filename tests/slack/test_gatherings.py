@@ -111,3 +111,19 @@ async def test_event_create_with_no_arguments_opens_a_form_then_asks_to_confirm(
         done = await _press(story, fake, confirm, "UFRAN")
         assert "Created event 1" in done
         assert len(fake.posted("C0GENERAL")) == 1
+
+
+async def test_a_members_zone_comes_from_their_slack_profile_unless_they_set_one(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    async with SlackStory(fake, with_announcements(fake, tmp_path)) as story:
+        shown = answer_text(await story.command("timezone", "UALICE"))
+        assert "Your time zone: Europe/Berlin" in shown  # from Slack's users.info
+        assert "Your time zone: America/New_York" in answer_text(
+            await story.command("timezone", "UFRAN")
+        )
+        await story.command("timezone Asia/Tokyo", "UALICE")
+        shown = answer_text(await story.command("timezone", "UALICE"))
+        assert "Your time zone: Asia/Tokyo" in shown  # her own choice wins over the profile
+        shown = answer_text(await story.command("event suggest-times", "UFRAN"))
+        assert "of the 2 member(s) with a known zone" in shown
