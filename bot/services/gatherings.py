@@ -467,7 +467,7 @@ class GatheringService(Service):
             created_at=tx.now,
             updated_at=tx.now,
         )
-        self._keep_mirror(tx, gathering.id)
+        self._after_change(tx, gathering.id)
         posts = self._announce(
             gathering.community, self._announcement(t, gathering, gathering.starts_at, "/")
         )
@@ -578,7 +578,7 @@ class GatheringService(Service):
             capacity=plan.capacity,
             description=plan.description,
         )
-        self._keep_mirror(tx, updated.id)
+        self._after_change(tx, updated.id)
         actions: list[Action] = []
         occurrence = self.current(updated, tx.now)
         moved = (
@@ -650,7 +650,7 @@ class GatheringService(Service):
         if gathering is None:
             return problem
         updated = await store.update_gathering(tx.conn, gathering.id, tx.now, cancelled=True)
-        self._keep_mirror(tx, updated.id)
+        self._after_change(tx, updated.id)
         since = tx.now - timedelta(minutes=gathering.duration_minutes)
         told: dict[str, datetime] = {}
         for answer in await store.rsvps_since(tx.conn, gathering.id, since):
@@ -968,8 +968,8 @@ class GatheringService(Service):
 
     # --- platform mirrors (Discord's scheduled events) -----------------------------------
 
-    def _keep_mirror(self, tx: Transaction, gathering_id: int) -> None:
-        # Named "mirror", it also lets reminders follow: both run once the change is durable.
+    def _after_change(self, tx: Transaction, gathering_id: int) -> None:
+        # Reminders and the platform mirror follow, once the change is durable.
         if self._on_change is not None:
             changed = self._on_change
 
