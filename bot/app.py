@@ -170,6 +170,7 @@ class Application:
             config.gatherings,
             self.directory,
             web_url=config.web.base_url if config.web.enabled else None,
+            calendar_prefix=f"/a/{token}" if token else "",
             runner=self.dispatcher.run_in_transaction,
             mirror=self._mirror,
             clock=clock,
@@ -188,7 +189,10 @@ class Application:
         self.digests.add_section(UpcomingSection())
         self.digests.add_section(TakeawaySection())
         if config.web.enabled:
-            self.calendars = Calendars(database=self.database, clock=clock)
+            # A private archive keeps the public calendar private too (under the same secret).
+            self.calendars = Calendars(
+                database=self.database, clock=clock, prefix=f"/a/{token}" if token else ""
+            )
             self.web.add_routes(self.calendars.routes())
         links = LinkService(config.links, self.previews.schedule if config.fetch.previews else None)
         for service in (

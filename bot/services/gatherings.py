@@ -243,6 +243,7 @@ class GatheringService(Service):
         mirror: Mirror | None = None,
         clock: Clock | None = None,
         on_change: Callable[[], Awaitable[object]] | None = None,
+        calendar_prefix: str = "",
     ) -> None:
         self._settings = settings
         self._directory = directory
@@ -251,6 +252,7 @@ class GatheringService(Service):
         self._mirror = mirror
         self._clock = clock
         self._on_change = on_change
+        self._calendar_prefix = calendar_prefix
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """/event (create, edit, cancel, list, calendar, suggest-times), /rsvp, /timezone, /ask."""
@@ -275,7 +277,9 @@ class GatheringService(Service):
 
     def event_url(self, gathering: GatheringRecord) -> str | None:
         """The public calendar file of one gathering, if the web server is on."""
-        return f"{self._web_url}/events/{gathering.uid}.ics" if self._web_url else None
+        if self._web_url is None:
+            return None
+        return f"{self._web_url}{self._calendar_prefix}/events/{gathering.uid}.ics"
 
     @staticmethod
     def current(gathering: GatheringRecord, now: datetime) -> datetime | None:

@@ -31,16 +31,19 @@ def _upcoming(gathering: GatheringRecord, now: datetime) -> bool:
 class Calendars:
     """Serves the ICS files."""
 
-    def __init__(self, *, database: Database, clock: Clock, name: str = "Facilitator") -> None:
+    def __init__(
+        self, *, database: Database, clock: Clock, name: str = "Facilitator", prefix: str = ""
+    ) -> None:
         self._database = database
         self._clock = clock
         self._name = name
+        self._prefix = prefix  # "/a/<token>" when the archive is private
 
     def routes(self) -> list[web.RouteDef]:
         """The calendar routes."""
         return [
-            web.get("/events.ics", self._all),
-            web.get(r"/events/{uid:[A-Za-z0-9@._-]+}.ics", self._one),
+            web.get(f"{self._prefix}/events.ics", self._all),
+            web.get(self._prefix + r"/events/{uid:[A-Za-z0-9@._-]+}.ics", self._one),
             web.get(r"/calendar/{token}.ics", self._personal),
         ]
 

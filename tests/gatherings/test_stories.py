@@ -12,8 +12,10 @@ import aiohttp
 import pytest
 from icalendar import Calendar
 
+from bot.app import Application
 from bot.core.clock import ManualClock
-from bot.core.config import Config
+from bot.core.config import Config, Secrets
+from bot.storage import gatherings as store
 from tests.console_harness import ConsoleStory
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
@@ -295,3 +297,41 @@ async def test_upcoming_sessions_appear_in_the_digest(
         said = await story.say("fran: /digest preview")
         assert "Coming up" in said
         assert "Weekly circle" in said and "Tue 01 Dec 2026 18:00 CET" in said
+
+
+async def test_a_private_archive_keeps_the_public_calendar_behind_its_token(
+    config_for: Callable[..., Config], clock: ManualClock
+) -> None:
+    config = config_for(web={"enabled": True, "port": 0, "archive": "private"})
+    app = Application(
+        config, secrets=Secrets(archive_token="s3cret-token"), clock=clock, platforms=[]
+    )
+    await app.start()
+    try:
+        async with app.database.transaction() as conn:
+            gathering = await store.create_gathering(
+                conn,
+                community="demo",
+                uid="abc@facilitator",
+                title="Closed circle",
+                description=None,
+                starts_at=datetime(2026, 12, 1, 17, 0, tzinfo=UTC),
+                duration_minutes=60,
+                timezone="Europe/Berlin",
+                recurrence=None,
+                where_url="https://meet.example.org/closed",
+                capacity=None,
+                host_ref=None,
+                created_at=clock.now(),
+                updated_at=clock.now(),
+            )
+        assert app.gatherings.event_url(gathering) == (
+            "http://127.0.0.1:0/a/s3cret-token/events/abc@facilitator.ics"
+        )
+        base = f"http://127.0.0.1:{app.web.port}"
+        assert (await _get(f"{base}/events.ics"))[0] == 404
+        assert (await _get(f"{base}/events/abc@facilitator.ics"))[0] == 404
+        status, body = await _get(f"{base}/a/s3cret-token/events.ics")
+        assert status == 200 and b"Closed circle" in body and b"meet.example.org" not in body
+    finally:
+        await app.stop()
