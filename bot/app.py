@@ -171,6 +171,7 @@ class Application:
             self.directory,
             web_url=config.web.base_url if config.web.enabled else None,
             calendar_prefix=f"/a/{token}" if token else "",
+            prefixes={"slack": config.slack.command + " "},
             runner=self.dispatcher.run_in_transaction,
             mirror=self._mirror,
             clock=clock,
@@ -185,6 +186,7 @@ class Application:
             clock=clock,
             texts=self.dispatcher.texts,
             on_end=self.gatherings.sync_mirror,
+            announce=self.gatherings.announcement_posts,
         )
         self.digests.add_section(UpcomingSection())
         self.digests.add_section(TakeawaySection())

@@ -115,6 +115,7 @@ class GatheringReminders:
         clock: Clock,
         texts: Callable[[str], Catalog] = Catalog,
         on_end: Callable[[int], Awaitable[None]] | None = None,
+        announce: Callable[[Catalog, GatheringRecord, datetime], list[Post]] | None = None,
         horizon: timedelta = timedelta(days=2),
     ) -> None:
         self._settings = settings
@@ -125,6 +126,7 @@ class GatheringReminders:
         self._clock = clock
         self._texts = texts
         self._on_end = on_end
+        self._announce = announce
         self._horizon = horizon
         self._jobs: set[str] = set()
 
@@ -223,6 +225,11 @@ class GatheringReminders:
         elif moment.kind == "end":
             if self._settings.takeaways:
                 await self._takeaways(context, gathering, moment, t)
+            following = self._following(gathering, moment)
+            if following is not None and self._announce is not None:
+                # A series announces its next session, with fresh RSVP buttons.
+                for post in self._announce(t, gathering, following):
+                    await context.part(f"next:{post.channel}", partial(self._perform, post))
             if self._on_end is not None:
                 await self._on_end(gathering.id)
             await self.reload()
@@ -247,6 +254,17 @@ class GatheringReminders:
     async def _record(self, root: str, gathering: GatheringRecord, occurrence: datetime) -> None:
         async with self._database.transaction() as conn:
             await store.add_thread(conn, root, gathering.id, occurrence, gathering.community)
+
+    @staticmethod
+    def _following(gathering: GatheringRecord, moment: Moment) -> datetime | None:
+        if gathering.recurrence is None:
+            return None
+        zone = ZoneInfo(gathering.timezone)
+        after = moment.occurrence + timedelta(seconds=1)
+        found = occurrences(
+            gathering.starts_at, zone, gathering.recurrence, after, after + timedelta(days=400)
+        )
+        return next(found, None)
 
     @staticmethod
     def _still_occurs(gathering: GatheringRecord, moment: Moment) -> bool:

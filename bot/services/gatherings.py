@@ -244,6 +244,7 @@ class GatheringService(Service):
         clock: Clock | None = None,
         on_change: Callable[[], Awaitable[object]] | None = None,
         calendar_prefix: str = "",
+        prefixes: Mapping[str, str] | None = None,
     ) -> None:
         self._settings = settings
         self._directory = directory
@@ -253,6 +254,7 @@ class GatheringService(Service):
         self._clock = clock
         self._on_change = on_change
         self._calendar_prefix = calendar_prefix
+        self._prefixes = dict(prefixes or {})
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """/event (create, edit, cancel, list, calendar, suggest-times), /rsvp, /timezone, /ask."""
@@ -413,9 +415,24 @@ class GatheringService(Service):
             for channel in self._directory.channels(community, Purpose.ANNOUNCEMENTS)
         ]
 
-    @staticmethod
-    def _prefix(member: MemberRef) -> str:
-        return "/facilitator " if member.platform == "slack" else "/"
+    def prefix_for(self, platform: str) -> str:
+        """How commands are typed on a platform ("/" or "/facilitator ")."""
+        return self._prefixes.get(platform, "/")
+
+    def announcement_posts(
+        self, t: Catalog, gathering: GatheringRecord, occurrence: datetime
+    ) -> list[Post]:
+        """The announcement of one occurrence, with RSVP buttons, for each announcements
+        channel (commands written as that platform types them)."""
+        return [
+            Post(
+                channel=channel,
+                content=self._announcement(
+                    t, gathering, occurrence, self.prefix_for(channel.platform)
+                ),
+            )
+            for channel in self._directory.channels(gathering.community, Purpose.ANNOUNCEMENTS)
+        ]
 
     def _link(self, t: Catalog, gathering: GatheringRecord) -> str:
         if not gathering.where_url:
@@ -472,9 +489,7 @@ class GatheringService(Service):
             updated_at=tx.now,
         )
         self._after_change(tx, gathering.id)
-        posts = self._announce(
-            gathering.community, self._announcement(t, gathering, gathering.starts_at, "/")
-        )
+        posts = self.announcement_posts(t, gathering, gathering.starts_at)
         posted = (
             t("gatherings.announced", count=len(posts))
             if posts

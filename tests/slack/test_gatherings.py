@@ -64,6 +64,7 @@ async def test_members_rsvp_with_the_buttons_of_a_slack_announcement(
         [announcement] = fake.posted("C0GENERAL")
         shown = json.dumps(announcement)
         assert LINK not in shown  # the meeting link stays private
+        assert "/facilitator rsvp 1 going" in shown  # commands as Slack types them
         assert "<!date^1796313600^" in shown  # each reader's own zone
         blocks = announcement["blocks"]
         blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
