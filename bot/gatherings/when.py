@@ -233,6 +233,8 @@ def normalise_recurrence(text: str | None) -> str | None:
         raise WhenError(
             f"{text!r} repeats more often than daily; live sessions repeat at most daily"
         )
+    if re.search(r"(?:^|;)COUNT=", rule) and re.search(r"(?:^|;)UNTIL=", rule):
+        raise WhenError(f"{text!r}: give COUNT or UNTIL, not both")
     for part in ("COUNT", "INTERVAL"):
         found = re.search(rf"(?:^|;){part}=(-?\d+)", rule)
         if found is not None and int(found.group(1)) < 1:
@@ -259,3 +261,11 @@ def describe_recurrence(rule: str | None) -> str:
         return "once"
     named = {value: key for key, value in RECURRENCES.items() if key != "fortnightly"}
     return named.get(rule, rule)
+
+
+def first_wall(rule: str, wall: datetime) -> datetime | None:
+    """The rule's first wall time at or after `wall` (its DTSTART), within five years."""
+    found: datetime | None = rrulestr(rule, dtstart=wall).after(wall, inc=True)
+    if found is None or found > wall + timedelta(days=5 * 366):
+        return None
+    return found

@@ -32,6 +32,7 @@ from bot.gatherings.recurrence import next_occurrence, occurrences, to_utc
 from bot.gatherings.when import (
     WhenError,
     describe_recurrence,
+    first_wall,
     format_duration,
     normalise_recurrence,
     parse_duration,
@@ -343,6 +344,14 @@ class GatheringService(Service):
         recurrence = base.recurrence if base is not None else None
         if "repeat" in args:
             recurrence = normalise_recurrence(str(args["repeat"]))
+        if recurrence is not None:
+            # The first session is the rule's first day at or after `when` (a Monday start
+            # for "every Tuesday and Thursday" would be a session no calendar agrees on).
+            first = first_wall(recurrence, wall)
+            if first is None:
+                raise WhenError("that repeat has no session on or after the start")
+            if first != wall:
+                wall, starts_at = first, to_utc(first, zone)
         capacity = base.capacity if base is not None else None
         if "capacity" in args:
             value = int(args["capacity"])

@@ -153,6 +153,15 @@ async def test_natural_dates_other_zones_and_repeats_are_confirmed_in_community_
         assert "repeats weekly" in said
         # The confirm command holds the resolved date, so confirming later is the same time.
         assert 'when="2026-11-26 12:00" tz=America/New_York' in said
+        said = await story.say(
+            'fran: /event create title=Labs when="in 2 hours" repeat=FREQ=WEEKLY;BYDAY=TU,TH'
+        )
+        # Monday is not a Tuesday or a Thursday: the series starts on its first real day.
+        assert "Starts Tue 24 Nov 2026 12:00 CET (Europe/Berlin)" in said
+        said = await story.say(
+            'fran: /event create title=X when="tomorrow 10:00" repeat=FREQ=WEEKLY;UNTIL=20260101'
+        )
+        assert "that repeat has no session on or after the start" in said
         said = await story.say("fran: /event create title=X when=tomorrow duration=1h")
         assert "has no time of day" in said
         said = await story.say('fran: /event create title=X when="2026-11-20 10:00"')

@@ -121,6 +121,7 @@ def test_repeats_are_named_or_rrules() -> None:
         "FREQ=WEEKLY;BYDAY=XX",
         "FREQ=WEEKLY;;",
         "FREQ=WEEKLY;COUNT=0",
+        "FREQ=WEEKLY;COUNT=2;UNTIL=20270101T000000",
         "FREQ=WEEKLY;INTERVAL=0",
         "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",  # never happens
     ):
