@@ -32,6 +32,7 @@ from bot.core.actions import (
     Answer,
     Content,
     Edit,
+    MirrorGathering,
     Post,
     React,
     SendDirect,
@@ -68,11 +69,13 @@ _NEEDED = {
     "send_messages_in_threads": "Send Messages in Threads",
     "embed_links": "Embed Links",
     "attach_files": "Attach Files",
+    "manage_events": "Manage Events",
 }
 _DM_REFUSED = 50007
 _ALREADY_ACKNOWLEDGED = 40060
 _UNKNOWN_CHANNEL = 10003
 _INTERACTION_LIFETIME = 15 * 60.0
+_SCHEDULED_EVENTS_CAP = 100  # Discord's limit of upcoming scheduled events per server
 
 
 def intents() -> discord.Intents:
@@ -134,6 +137,7 @@ class DiscordPlatform:
             Capability.EPHEMERAL,
             Capability.FILES,
             Capability.DIRECT_MESSAGES,
+            Capability.SCHEDULED_EVENTS,
         }
     )
 
@@ -759,11 +763,63 @@ class DiscordPlatform:
                 case Answer():
                     await self._answer(action.to, action.content, action.ephemeral)
                     return None
+                case MirrorGathering():
+                    return await self._mirror(action)
         except discord.HTTPException as error:
             raise PlatformError(f"discord: {type(action).__name__} failed: {error}") from error
         except ValueError as error:
             raise PlatformError(f"discord: {type(action).__name__}: {error}") from error
         raise PlatformError(f"discord: cannot perform {type(action).__name__}")
+
+    async def _mirror(self, action: MirrorGathering) -> MessageRef | None:
+        """Keep a Guild Scheduled Event in step with a live session."""
+        guild = action.space
+        if action.cancelled:
+            if action.mirror_id is not None:
+                route = Route(
+                    "DELETE",
+                    "/guilds/{guild_id}/scheduled-events/{event_id}",
+                    guild_id=guild,
+                    event_id=action.mirror_id,
+                )
+                # Already gone (deleted by hand, or it ended) is fine too.
+                with contextlib.suppress(discord.NotFound):
+                    await self._request(route)
+            return None
+        body: Payload = {
+            "name": action.title[:100],
+            "description": action.description[:1000],
+            "scheduled_start_time": action.starts_at.isoformat(),
+            "scheduled_end_time": action.ends_at.isoformat(),
+            "entity_metadata": {"location": action.location[:100]},
+        }
+        if action.mirror_id is not None:
+            route = Route(
+                "PATCH",
+                "/guilds/{guild_id}/scheduled-events/{event_id}",
+                guild_id=guild,
+                event_id=action.mirror_id,
+            )
+            try:
+                await self._request(route, json=body)
+                return MessageRef(
+                    ChannelRef("discord", guild, "scheduled-events"), action.mirror_id
+                )
+            except discord.NotFound:
+                pass  # deleted by hand: make a new one
+        listed = await self._request(
+            Route("GET", "/guilds/{guild_id}/scheduled-events", guild_id=guild)
+        )
+        if len(listed) >= _SCHEDULED_EVENTS_CAP:
+            raise PlatformError(
+                f"discord: the server already has {_SCHEDULED_EVENTS_CAP} scheduled events; "
+                f"{action.title!r} is not mirrored (members still see it in /event list)"
+            )
+        created = await self._request(
+            Route("POST", "/guilds/{guild_id}/scheduled-events", guild_id=guild),
+            json={**body, "privacy_level": 2, "entity_type": 3},  # guild only, external
+        )
+        return MessageRef(ChannelRef("discord", guild, "scheduled-events"), str(created["id"]))
 
     @staticmethod
     def _location(message: MessageRef) -> str:

@@ -53,6 +53,7 @@ from bot.core import (
     EventSink,
     MemberRef,
     MessageRef,
+    MirrorGathering,
     Platform,
     PlatformError,
     Post,
@@ -474,6 +475,7 @@ class SlackPlatform:
             name=member.name,
             is_bot=member.is_bot,
             roles=await self._roles(user),
+            timezone=member.tz,
         )
 
     async def member_timezone(self, member: MemberRef) -> str | None:
@@ -720,6 +722,8 @@ class SlackPlatform:
                     blocks=message.blocks,
                 )
                 return action.message
+            case MirrorGathering():
+                raise PlatformError("slack: there are no scheduled events to mirror into")
 
     async def _post(self, channel: str, content: Content, thread: str | None) -> MessageRef:
         first: MessageRef | None = None

@@ -214,6 +214,7 @@ def bot_setup(
             {
                 "storage": {"url": f"sqlite+aiosqlite:///{directory / f'{guild}.db'}"},
                 "web": {"enabled": False},
+                "fetch": {"previews": False},  # background work; not on the reaction path
                 "console": {"enabled": False},
                 "discord": {"api_base_url": fake.api_base},
                 "communities": [

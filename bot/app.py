@@ -13,11 +13,13 @@ from typing import Any, Protocol, cast, runtime_checkable
 
 from aiohttp import web
 
+from bot.core.actions import MirrorGathering
 from bot.core.clock import AdjustableClock, Clock
 from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, ConfigError, Secrets
-from bot.core.platform import Platform
+from bot.core.platform import Capability, Platform
+from bot.core.refs import MessageRef
 from bot.dispatcher import Dispatcher
 from bot.fetch.client import HostResolver, SafeFetcher
 from bot.fetch.pool import ParserPool
@@ -26,6 +28,8 @@ from bot.scheduling.scheduler import PokingClock, Scheduler
 from bot.services.conversation import ConversationService
 from bot.services.digests import DigestService
 from bot.services.feeds import FeedService
+from bot.services.gathering_reminders import GatheringReminders
+from bot.services.gatherings import GatheringService, TakeawaySection, UpcomingSection
 from bot.services.goals import GoalService
 from bot.services.help import HelpService
 from bot.services.links import LinkService
@@ -37,6 +41,7 @@ from bot.services.prompts import PromptService
 from bot.services.retention import purge_expired
 from bot.storage.database import Database
 from bot.web.archive import Archive
+from bot.web.calendars import Calendars
 from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -164,6 +169,36 @@ class Application:
             config.communities,
         )
         self.digests.add_section(self.feeds)
+        self.gatherings = GatheringService(
+            config.gatherings,
+            self.directory,
+            web_url=config.web.base_url if config.web.enabled else None,
+            calendar_prefix=f"/a/{token}" if token else "",
+            prefixes={"slack": config.slack.command + " "},
+            runner=self.dispatcher.run_in_transaction,
+            mirror=self._mirror,
+            clock=clock,
+            on_change=self._reload_reminders,
+        )
+        self.reminders = GatheringReminders(
+            config.gatherings,
+            directory=self.directory,
+            database=self.database,
+            scheduler=self.scheduler,
+            perform=self.dispatcher.perform_one,
+            clock=clock,
+            texts=self.dispatcher.texts,
+            on_end=self.gatherings.sync_mirror,
+            announce=self.gatherings.announcement_posts,
+        )
+        self.digests.add_section(UpcomingSection())
+        self.digests.add_section(TakeawaySection())
+        if config.web.enabled:
+            # A private archive keeps the public calendar private too (under the same secret).
+            self.calendars = Calendars(
+                database=self.database, clock=clock, prefix=f"/a/{token}" if token else ""
+            )
+            self.web.add_routes(self.calendars.routes())
         self.digests.add_section(ReflectionsSection())
         self.digests.add_section(OpenQuestionsSection())
         self.loop = LoopService(
@@ -192,6 +227,7 @@ class Application:
             self.digests,
             self.prompts,
             self.feeds,
+            self.gatherings,
             HelpService(self.commands),
         ):
             self.dispatcher.add_service(service)
@@ -199,6 +235,18 @@ class Application:
         self.platforms: list[Platform] = []
         self._housekeeping: asyncio.Task[None] | None = None
         self._polling: asyncio.Task[None] | None = None
+
+    async def _reload_reminders(self) -> None:
+        await self.reminders.reload()
+
+    async def _mirror(self, action: MirrorGathering) -> MessageRef | None:
+        """Perform a mirror action where the platform has scheduled events; else None."""
+        for platform in self.platforms:
+            if platform.name == action.platform and (
+                Capability.SCHEDULED_EVENTS in platform.capabilities
+            ):
+                return await platform.perform(action)
+        return None
 
     def build_platforms(self) -> list[Platform]:
         """The platforms this configuration and environment ask for."""
@@ -250,6 +298,7 @@ class Application:
         await self.prompts.load()
         for job in [*self.digests.jobs(), *self.goals.jobs()]:
             self.scheduler.add(job)
+        await self.reminders.load()
         await self.scheduler.start()
         self._polling = asyncio.create_task(self._poll_feeds(), name="feed polling")
 

@@ -71,7 +71,7 @@ def _logging(config: Config | None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("alembic", "aiosqlite", "discord.gateway", "discord.client"):
+    for noisy in ("alembic", "aiosqlite", "apscheduler", "discord.gateway", "discord.client"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

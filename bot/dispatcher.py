@@ -48,6 +48,7 @@ from bot.storage.repositories import (
     forgotten_members,
     read_cursor,
     touch_members,
+    zones_from_profiles,
 )
 
 log = logging.getLogger(__name__)
@@ -232,6 +233,7 @@ class Dispatcher:
         passive: list[Delivered] = []
         commands: list[tuple[Event, Delivered]] = []
         seen: dict[str, tuple[str, str]] = {}
+        profile_zones: dict[str, str] = {}
         cursors: dict[str, str] = {}
         for event in events:
             author = event_author(event)
@@ -256,6 +258,8 @@ class Dispatcher:
             is_bot = isinstance(human, Author) and human.is_bot
             if isinstance(human, Author) and not is_bot:
                 seen[str(human.ref)] = (human.ref.platform, human.name)
+                if human.timezone:
+                    profile_zones[str(human.ref)] = human.timezone
             is_facilitator = isinstance(human, Author) and self._directory.is_facilitator(
                 community_name, human
             )
@@ -275,6 +279,8 @@ class Dispatcher:
             elif not is_bot:
                 passive.append(delivered)
         await touch_members(conn, seen, tx.now)
+        if profile_zones:
+            await zones_from_profiles(conn, profile_zones)
         await advance_cursors(conn, cursors, tx.now)
         actions: list[Action] = []
         if passive:

@@ -243,6 +243,7 @@ async def test_a_newcomer_is_welcomed_once_and_invited_to_introduce_themselves(
         assert "Facilitator: 👋 Introductions" in said  # the thread is opened once
         assert "✉ to nina: Welcome to demo!" in said
         assert "/goal set" in said and "/feed add" in said and "/settings" in said
+        assert "/timezone" in said
         assert "introductions thread in #general" in said
         said = await story.say("nina: me again")
         assert "Welcome" not in said

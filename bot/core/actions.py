@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 
@@ -92,7 +93,24 @@ class Edit:
     content: Content
 
 
-Action = Post | React | Unreact | SendDirect | Answer | Edit
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MirrorGathering:
+    """Create, move or cancel a platform's own copy of a live session (Discord's scheduled
+    events, capability SCHEDULED_EVENTS); `mirror_id` None creates one. `perform` returns a ref
+    whose `message` is the copy's id."""
+
+    platform: str
+    space: str  # the guild
+    mirror_id: str | None
+    title: str
+    description: str
+    starts_at: datetime  # aware UTC
+    ends_at: datetime
+    location: str  # public text: never the private meeting link
+    cancelled: bool = False
+
+
+Action = Post | React | Unreact | SendDirect | Answer | Edit | MirrorGathering
 
 
 def action_platform(action: Action) -> str:
@@ -104,5 +122,7 @@ def action_platform(action: Action) -> str:
             return action.message.channel.platform
         case SendDirect():
             return action.member.platform
+        case MirrorGathering():
+            return action.platform
         case Answer():
             return action.to.platform

@@ -183,6 +183,18 @@ class FeedSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class GatheringSettings:
+    """Live sessions: reminders and what counts as a fair time."""
+
+    reminders: tuple[int, ...] = (24 * 60, 60)  # minutes before the start, DMs to those going
+    waking_start: str = "08:00"  # local waking hours for /event suggest-times
+    waking_end: str = "21:00"
+    suggest_days: int = 7  # how far ahead /event suggest-times looks by default
+    slot_minutes: int = 30  # candidate slots start on this grid (UTC)
+    takeaways: bool = True  # open a takeaways thread when a session ends
+
+
+@dataclass(frozen=True, slots=True)
 class FetchSettings:
     """Outbound HTTP (link previews, feeds)."""
 
@@ -298,6 +310,7 @@ class Config:
     digest: DigestSettings = DigestSettings()
     feeds: FeedSettings = FeedSettings()
     fetch: FetchSettings = FetchSettings()
+    gatherings: GatheringSettings = GatheringSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     console: ConsoleSettings = ConsoleSettings()
     discord: DiscordSettings = DiscordSettings()
@@ -413,6 +426,52 @@ def _community(table: _Table, index: int) -> CommunitySettings:
     )
 
 
+_OFFSET = re.compile(r"^(?:(\d{1,3})d)?(?:(\d{1,3})h)?(?:(\d{1,4})m)?$")
+_WALL = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _gatherings(section: _Table | None) -> GatheringSettings:
+    if section is None:
+        return GatheringSettings()
+    reminders: list[int] = []
+    for text in section.texts("reminders") if "reminders" in section.data else ("24h", "1h"):
+        match = _OFFSET.match(text.strip().lower())
+        if not text.strip() or match is None or not any(match.groups()):
+            raise section.fail(
+                "reminders", f'{text!r} is not an offset; write e.g. ["24h", "1h", "15m", "2d"]'
+            )
+        days, hours, minutes = (int(part or 0) for part in match.groups())
+        total = days * 1440 + hours * 60 + minutes
+        if not 1 <= total <= 30 * 1440:
+            raise section.fail("reminders", f"{text!r} must be between 1 minute and 30 days")
+        reminders.append(total)
+    if "reminders" not in section.data:
+        section._seen.add("reminders")
+    bounds = []
+    for key, default in (("waking_start", "08:00"), ("waking_end", "21:00")):
+        value = section.text(key, default)
+        if not _WALL.match(value):
+            raise section.fail(
+                key, f'{value!r} is not a time; write a 24-hour "HH:MM" like "08:00"'
+            )
+        bounds.append(value)
+    if bounds[0] == bounds[1]:
+        raise section.fail("waking_end", "must differ from waking_start")
+    slot = section.integer("slot_minutes", 30, minimum=5, maximum=240)
+    if 1440 % slot:
+        raise section.fail("slot_minutes", f"{slot} must divide a day (15, 30, 60...)")
+    settings = GatheringSettings(
+        reminders=tuple(sorted(set(reminders), reverse=True)),
+        waking_start=bounds[0],
+        waking_end=bounds[1],
+        suggest_days=section.integer("suggest_days", 7, minimum=1, maximum=28),
+        slot_minutes=slot,
+        takeaways=section.boolean("takeaways", True),
+    )
+    section.finish()
+    return settings
+
+
 def _prompt(table: _Table) -> PromptSettings:
     stage = table.text("stage", choices=("seek", "sense", "share"))
     when = table.text("when")
@@ -502,6 +561,7 @@ def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config
             previews=section.boolean("previews", True),
         )
         section.finish()
+    gatherings = _gatherings(root.table("gatherings"))
     scheduler = SchedulerSettings()
     if (section := root.table("scheduler")) is not None:
         scheduler = SchedulerSettings(
@@ -566,6 +626,7 @@ def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config
         digest=digest,
         feeds=feeds,
         fetch=fetch,
+        gatherings=gatherings,
         scheduler=scheduler,
         console=console,
         discord=discord,

@@ -22,6 +22,7 @@ class Author:
     name: str
     is_bot: bool = False
     roles: frozenset[str] = frozenset()  # platform role / user-group ids and names
+    timezone: str | None = None  # the zone the platform's profile names (Slack), if any
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

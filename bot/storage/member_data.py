@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Table, delete, select
+from sqlalchemy import Column, Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.repositories import insert_ignoring_conflicts, remove_orphan_links
@@ -44,7 +44,12 @@ async def erase_member(conn: AsyncConnection, member_ref: str, now: datetime) ->
     """Delete every row about `member_ref` and leave a tombstone; return rows deleted."""
     removed = 0
     for table, column in reversed(member_columns()):
-        result = await conn.execute(delete(table).where(column == member_ref))
+        if column.info.get("forget") == "nullify":
+            # Shared rows (a gathering others RSVPed to) lose the member's name, not the row.
+            statement: Any = update(table).where(column == member_ref).values({column.name: None})
+        else:
+            statement = delete(table).where(column == member_ref)
+        result = await conn.execute(statement)
         removed += result.rowcount or 0
     await remove_orphan_links(conn)
     await insert_ignoring_conflicts(

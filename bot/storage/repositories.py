@@ -11,7 +11,9 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
+from zoneinfo import available_timezones
 
 from sqlalchemy import (
     Column,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     delete,
     func,
     select,
@@ -186,6 +189,24 @@ async def touch_members(
             },
         )
         await conn.execute(statement, list(chunk))
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())  # scanning tzdata is slow: once per process
+
+
+async def zones_from_profiles(conn: AsyncConnection, zones: dict[str, str]) -> None:
+    """Take members' time zones from their platform profiles where they set none themselves."""
+    known = _known_zones()
+    rows = [{"r": ref, "z": zone} for ref, zone in zones.items() if zone in known]
+    if rows:
+        await conn.execute(
+            update(members)
+            .where(members.c.ref == bindparam("r"), members.c.timezone.is_(None))
+            .values(timezone=bindparam("z")),
+            rows,
+        )
 
 
 async def get_member(conn: AsyncConnection, ref: str) -> MemberRecord | None:

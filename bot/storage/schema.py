@@ -283,6 +283,103 @@ link_previews = Table(
     Column("error", WrittenText(), nullable=True),
 )
 
+# A column marked `MEMBER_KEEP` still identifies a member (export lists its rows) but
+# `/forget-me` empties it instead of deleting the row: a gathering a facilitator created belongs
+# to everyone who RSVPed, so only the facilitator's name comes off it.
+MEMBER_KEEP = {"member": True, "forget": "nullify"}
+
+gatherings = Table(
+    "gatherings",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("uid", String(200), nullable=False, unique=True),  # stable across edits (ICS UID)
+    Column("title", WrittenString(200), nullable=False),
+    Column("description", WrittenText(), nullable=True),
+    Column("starts_at", UtcDateTime(), nullable=False),  # the first occurrence
+    Column("duration_minutes", Integer(), nullable=False),
+    Column("timezone", String(64), nullable=False),  # the wall clock a series keeps across DST
+    Column("recurrence", String(500), nullable=True),  # weekly | biweekly | monthly | RRULE
+    Column("where_url", WrittenString(2048), nullable=True),  # private: DMs and personal calendars
+    Column("capacity", Integer(), nullable=True),
+    Column("host_ref", String(200), nullable=True, info=MEMBER_KEEP),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("sequence", Integer(), nullable=False, server_default="0"),  # ICS SEQUENCE
+    Column("cancelled", Boolean(), nullable=False, server_default=false()),
+    Column("mirror_id", String(100), nullable=True),  # Discord's scheduled event id
+    Index("ix_gatherings_community_starts_at", "community", "starts_at"),
+)
+
+rsvps = Table(
+    "rsvps",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column(
+        "gathering_id", Integer(), ForeignKey("gatherings.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("occurrence_at", UtcDateTime(), nullable=False),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("status", String(10), nullable=False),  # going | maybe | no
+    Column("waitlisted", Boolean(), nullable=False, server_default=false()),
+    Column("position", Integer(), nullable=False, server_default="0"),  # wait-list order
+    Column("at", UtcDateTime(), nullable=False),
+    UniqueConstraint(
+        "gathering_id", "occurrence_at", "member_ref", name="uq_rsvps_gathering_occurrence_member"
+    ),
+    Index("ix_rsvps_member_ref", "member_ref"),
+)
+
+gathering_questions = Table(
+    "gathering_questions",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column(
+        "gathering_id", Integer(), ForeignKey("gatherings.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("occurrence_at", UtcDateTime(), nullable=False),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("text", WrittenText(), nullable=False),
+    Column("asked_at", UtcDateTime(), nullable=False),
+    Index("ix_gathering_questions_member_ref", "member_ref"),
+)
+
+gathering_threads = Table(
+    "gathering_threads",
+    metadata,
+    Column("message_ref", String(300), primary_key=True),  # the takeaways thread's root
+    Column(
+        "gathering_id", Integer(), ForeignKey("gatherings.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("occurrence_at", UtcDateTime(), nullable=False),
+    Column("community", String(64), nullable=False),
+)
+
+takeaways = Table(
+    "takeaways",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column(
+        "gathering_id", Integer(), ForeignKey("gatherings.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("occurrence_at", UtcDateTime(), nullable=False),
+    Column("community", String(64), nullable=False),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("message_ref", String(300), nullable=False, unique=True),
+    Column("text", WrittenText(), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Index("ix_takeaways_community_at", "community", "at"),
+    Index("ix_takeaways_member_ref", "member_ref"),
+)
+
+calendar_tokens = Table(
+    "calendar_tokens",
+    metadata,
+    Column("member_ref", String(200), primary_key=True, info=MEMBER),
+    Column("token", String(64), nullable=False, unique=True),  # random, per member
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
 # --- scheduling ---------------------------------------------------------------------------
 
 job_runs = Table(

@@ -1,15 +1,15 @@
 """The member loop: /reflect about a link, /seek questions and their answers, goals and
 check-ins, critical-literacy asks and annotations, and onboarding welcomes.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Live sessions ("gatherings"): pure time maths, recurrence, fair times and calendars."""
