@@ -63,7 +63,10 @@ async def through_dispatcher(events: list[MessageReceived], url: str) -> float:
             "links": {"react": False},
             "fetch": {"previews": False},  # previews are background work, measured elsewhere
             "console": {"enabled": False},
-            "communities": [{"name": "bench"}],
+            # Welcomes and literacy questions are one-off DMs per member, not ingest work.
+            "communities": [
+                {"name": "bench", "members": {"welcome": False, "literacy_questions": False}}
+            ],
         }
     )
     app = Application(config, secrets=Secrets(), clock=ManualClock(START), platforms=[])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from adapters.console import ConsolePlatform
@@ -59,6 +60,14 @@ class ConsoleStory:
         text = self.out.getvalue()
         new, self._seen = text[self._seen :], len(text)
         return new
+
+    async def tick(self, when: datetime) -> str:
+        """Move the clock, let the scheduler run what is due; return what was printed."""
+        self.clock.set(when)
+        self.app.scheduler.poke()
+        await self.app.scheduler.idle()
+        await self.app.drain()
+        return self.output()
 
     async def say(self, line: str) -> str:
         """Type one line; return everything printed because of it."""

@@ -167,15 +167,6 @@ async def test_two_communities_in_one_process_never_mix_data_or_posts(
     assert "#s-digest" in south and "north.example.org" not in south
 
 
-async def tick(story: ConsoleStory, when: datetime) -> str:
-    """Move the clock and let the scheduler do what is due; return what was printed."""
-    story.clock.set(when)
-    story.app.scheduler.poke()
-    await story.app.scheduler.idle()
-    await story.app.drain()
-    return story.output()
-
-
 def scheduled_config(config_for: Callable[..., Config]) -> Config:
     return config_for(
         communities=[
@@ -195,15 +186,15 @@ async def test_the_digest_is_posted_on_schedule_once_even_across_a_restart(
     config = scheduled_config(config_for)
     async with ConsoleStory(config, clock, tmp_path) as story:
         await story.say("alice: https://example.org/a about networked learning, worth a read")
-        said = await tick(story, datetime(2026, 11, 30, 7, 59, tzinfo=UTC))  # 08:59 in Berlin
+        said = await story.tick(datetime(2026, 11, 30, 7, 59, tzinfo=UTC))  # 08:59 in Berlin
         assert "#digest" not in said
-        said = await tick(story, datetime(2026, 11, 30, 8, 0, tzinfo=UTC))  # Monday 09:00
+        said = await story.tick(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))  # Monday 09:00
         assert said.count("#digest Facilitator: WEEKLY DIGEST · DEMO · 2026-W48") == 1
         assert "https://example.org/a" in said
-        said = await tick(story, datetime(2026, 11, 30, 8, 30, tzinfo=UTC))
+        said = await story.tick(datetime(2026, 11, 30, 8, 30, tzinfo=UTC))
         assert "#digest" not in said
     async with ConsoleStory(config, clock, tmp_path) as again:  # a restart: same database
-        said = await tick(again, datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+        said = await again.tick(datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
         assert "#digest" not in said
         said = await again.say("fran: /digest post")
         assert "already posted" in said
@@ -216,7 +207,7 @@ async def test_a_manual_post_stops_the_scheduled_one_from_repeating_it(
         clock.set(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))
         said = await story.say("fran: /digest post")
         assert "#digest" in said and "2026-W48" in said
-        said = await tick(story, datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+        said = await story.tick(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
         assert "#digest" not in said
 
 

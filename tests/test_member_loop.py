@@ -54,14 +54,6 @@ def loop_config(config_for: Callable[..., Config], **members: Any) -> Config:
     return config_for(communities=[community])
 
 
-async def tick(story: ConsoleStory, when: datetime) -> str:
-    story.clock.set(when)
-    story.app.scheduler.poke()
-    await story.app.scheduler.idle()
-    await story.app.drain()
-    return story.output()
-
-
 async def rows(story: ConsoleStory, table: Any) -> list[Any]:
     async with story.app.database.reading() as conn:
         return list((await conn.execute(select(table))).all())
@@ -222,16 +214,16 @@ async def test_goals_and_an_opt_in_weekly_check_in_sent_once(
         assert "Read three papers" in await story.say("alice: /goal show")
         await story.say("alice: /settings goal_checkin=on")
         await story.say("bob: /goal set Write a blog post")  # bob did not opt in
-        said = await tick(story, berlin(11, 30, 10))
+        said = await story.tick(berlin(11, 30, 10))
         assert "✉ to alice: Your weekly check-in. Your goal: Read three papers" in said
         assert "✉ to bob" not in said
-        assert await tick(story, berlin(11, 30, 11)) == ""  # once per week
+        assert await story.tick(berlin(11, 30, 11)) == ""  # once per week
         said = await story.say("alice: /goal done")
         assert "Well done" in said
         assert "goals reached so far: 1" in await story.say("alice: /goal show")
         said = await story.say("alice: /profile")
         assert "goal_checkin=on" in said and "goal: none (set one with" in said
-        assert "✉" not in await tick(story, berlin(12, 7, 10))  # no active goal: no check-in
+        assert "✉" not in await story.tick(berlin(12, 7, 10))  # no active goal: no check-in
 
 
 async def test_a_newcomer_is_welcomed_once_and_invited_to_introduce_themselves(

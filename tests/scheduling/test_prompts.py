@@ -44,15 +44,6 @@ def berlin(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=BERLIN).astimezone(UTC)
 
 
-async def tick(story: ConsoleStory, when: datetime) -> str:
-    """Move the clock and let the scheduler do what is due; return what was printed."""
-    story.clock.set(when)
-    story.app.scheduler.poke()
-    await story.app.scheduler.idle()
-    await story.app.drain()
-    return story.output()
-
-
 def reply_number(said: str) -> int:
     match = re.search(r"\[(\d+)\] #general \(thread of \d+\) \w+: ", said)
     assert match is not None, said
@@ -72,11 +63,11 @@ async def test_a_scheduled_prompt_is_posted_once_and_replies_become_reflections(
         said = await story.say('fran: /prompt add stage=sense when="mon,thu 18:30"')
         assert "Prompt schedule 1 added: sense, Mondays and Thursdays at 18:30 in #general" in said
         assert "Next post: Mon 23 Nov 18:30" in said
-        assert await tick(story, berlin(11, 23, 18, 29)) == ""
-        said = await tick(story, berlin(11, 23, 18, 30))
+        assert await story.tick(berlin(11, 23, 18, 29)) == ""
+        said = await story.tick(berlin(11, 23, 18, 30))
         assert SENSE[0].text in said and "Sense" in said
         number = post_number(said)
-        assert await tick(story, berlin(11, 23, 18, 45)) == ""  # posted once
+        assert await story.tick(berlin(11, 23, 18, 45)) == ""  # posted once
 
         said = await story.say(
             f"alice>{number}: It connects with what I knew https://example.org/r"
@@ -103,7 +94,7 @@ async def test_a_scheduled_prompt_is_posted_once_and_replies_become_reflections(
             found = await store.reflections_on(conn, post.id)
         assert [r.text for r in found] == ["Same for me, and more"]
 
-        said = await tick(story, berlin(11, 26, 18, 30))  # Thursday: the next library prompt
+        said = await story.tick(berlin(11, 26, 18, 30))  # Thursday: the next library prompt
         assert SENSE[1].text in said and SENSE[0].text not in said
 
 
@@ -114,7 +105,7 @@ async def test_library_prompts_rotate_without_repeats_until_used_up(
         await story.say('fran: /prompt add stage=sense when="daily 12:00"')
         shown: list[str] = []
         for day in range(len(SENSE) + 2):
-            said = await tick(story, berlin(11, 23, 12) + timedelta(days=day))
+            said = await story.tick(berlin(11, 23, 12) + timedelta(days=day))
             shown.append(next(p.key for p in SENSE if p.text in said))
         assert shown[: len(SENSE)] == [prompt.key for prompt in SENSE]
         assert len(set(shown[: len(SENSE)])) == len(SENSE)
@@ -133,16 +124,16 @@ async def test_pause_resume_remove_and_list(
         said = await story.say("fran: /prompt list")
         assert "1. seek · every day at 12:00 · #resources · What are you looking for" in said
         assert "next Mon 23 Nov 12:00" in said
-        said = await tick(story, berlin(11, 23, 12))
+        said = await story.tick(berlin(11, 23, 12))
         assert "] #resources Facilitator: 🔎 Seek · What are you looking for this week?" in said
 
         assert "Paused prompt schedule 1" in await story.say("fran: /prompt pause 1")
         assert "paused" in await story.say("fran: /prompt list")
-        assert await tick(story, berlin(11, 24, 12)) == ""
+        assert await story.tick(berlin(11, 24, 12)) == ""
         assert "posts again" in await story.say("fran: /prompt resume 1")
-        assert "What are you looking for" in await tick(story, berlin(11, 25, 12))
+        assert "What are you looking for" in await story.tick(berlin(11, 25, 12))
         assert "Removed prompt schedule 1" in await story.say("fran: /prompt remove 1")
-        assert await tick(story, berlin(11, 26, 12)) == ""
+        assert await story.tick(berlin(11, 26, 12)) == ""
         assert "No prompt schedules yet" in await story.say("fran: /prompt list")
         assert "There is no prompt schedule 1" in await story.say("fran: /prompt pause 1")
 
@@ -169,11 +160,11 @@ async def test_schedules_survive_a_restart_and_are_not_posted_twice(
     config = config_for()
     async with ConsoleStory(config, clock, tmp_path) as story:
         await story.say('fran: /prompt add stage=share when="daily 12:00"')
-        assert "Share" in await tick(story, berlin(11, 23, 12))
+        assert "Share" in await story.tick(berlin(11, 23, 12))
     clock.set(berlin(11, 24, 13))  # down over the next noon, back within the grace window
     async with ConsoleStory(config, clock, tmp_path) as story:
         # Starting catches up on the missed noon prompt; running again posts nothing more.
-        await tick(story, berlin(11, 24, 13))
+        await story.tick(berlin(11, 24, 13))
         assert await story.app.scheduler.run_due() == []
         assert story.out.getvalue().count("#general Facilitator: 🎁 Share") == 1
         async with story.app.database.reading() as conn:
@@ -274,7 +265,7 @@ async def test_a_reply_recorded_twice_is_stored_once(
 ) -> None:
     async with ConsoleStory(config_for(), clock, tmp_path) as story:
         await story.say('fran: /prompt add stage=sense when="daily 12:00"')
-        number = post_number(await tick(story, berlin(11, 23, 12)))
+        number = post_number(await story.tick(berlin(11, 23, 12)))
         await story.say(f"alice>{number}: first thought")
         async with story.app.database.transaction() as conn:
             [row] = (await conn.execute(select(reflections))).mappings().all()
@@ -345,14 +336,14 @@ async def test_config_prompts_post_in_the_announcements_channel_and_are_listed(
         said = await story.say("fran: /prompt list")
         assert "(config) share · weekdays at 07:30 · announcements channel" in said
         assert "next Tue 24 Nov 07:30" in said
-        said = await tick(story, berlin(11, 24, 7, 30))
+        said = await story.tick(berlin(11, 24, 7, 30))
         assert (
             "] #resources Facilitator: 🎁 Share · "
             + PromptLibrary.load("en").stage("share")[0].text
             in said
         )
-        assert await tick(story, berlin(11, 28, 7, 30)) == ""  # Saturday
-        said = await tick(story, berlin(11, 30, 9, 29))  # Monday, missed by just under 2 h
+        assert await story.tick(berlin(11, 28, 7, 30)) == ""  # Saturday
+        said = await story.tick(berlin(11, 30, 9, 29))  # Monday, missed by just under 2 h
         assert "#resources Facilitator: 🎁 Share" in said
 
 
@@ -387,7 +378,7 @@ async def test_forget_me_removes_a_members_reflections(
 ) -> None:
     async with ConsoleStory(config_for(), clock, tmp_path) as story:
         await story.say('fran: /prompt add stage=sense when="daily 12:00"')
-        number = post_number(await tick(story, berlin(11, 23, 12)))
+        number = post_number(await story.tick(berlin(11, 23, 12)))
         await story.say(f"alice>{number}: mine")
         await story.say(f"bob>{number}: his")
         assert "Done" in await story.say("alice: /forget-me confirm")
