@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.core.actions import Action, Content, Post, SendDirect
 from bot.core.commands import CommandSpec, Param
@@ -111,6 +111,9 @@ class LoopService(Service):
         self._database = database
         self._directory = directory
         self._perform = perform
+        # (community, member) -> when they may next be asked. A cache of this process only:
+        # without it every bare link costs three lookups; a miss just asks the database.
+        self._quiet_until: dict[tuple[str, str], datetime] = {}
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """`/reflect`, `/share`, `/seek`, `/annotate`."""
@@ -292,6 +295,7 @@ class LoopService(Service):
                 continue
             last = await store.last_ask(tx.conn, community, share.member_ref)
             if last is not None and tx.now - last < ASK_EVERY:
+                self._quiet(tx, community, share.member_ref, last + ASK_EVERY)
                 continue
             recorded = await store.record_ask(
                 tx.conn,
@@ -303,12 +307,23 @@ class LoopService(Service):
             )
             if not recorded:
                 continue
+            self._quiet(tx, community, share.member_ref, tx.now + ASK_EVERY)
             asked.add(share.member_ref)
             url = await store.link_in_community(tx.conn, community, share.link_id)
             ref = MemberRef.parse(share.member_ref)
             text = texts("loop.literacy_ask", url=url or "", id=share.link_id, prefix=_prefix(ref))
             actions.append(SendDirect(member=ref, content=Content(text=text), fallback=fallback))
         return actions
+
+    def _is_quiet(self, community: str, member: str, now: datetime) -> bool:
+        until = self._quiet_until.get((community, member))
+        return until is not None and now < until
+
+    def _quiet(self, tx: Transaction, community: str, member: str, until: datetime) -> None:
+        async def remember() -> None:  # only once the ask (or the lookup) is committed
+            self._quiet_until[(community, member)] = until
+
+        tx.after_commit(remember)
 
     # --- events ---------------------------------------------------------------------------
 
@@ -322,7 +337,12 @@ class LoopService(Service):
                 continue
             if event.is_direct:
                 actions.extend(await self._direct_answer(delivered, event, tx))
-            elif delivered.is_watched and _bare(event.text) and extract_links(event.text):
+            elif (
+                delivered.is_watched
+                and _bare(event.text)
+                and not self._is_quiet(delivered.community.name, str(event.author.ref), tx.now)
+                and extract_links(event.text)
+            ):
                 found = [
                     share
                     for share in await repo.stored_shares_of_message(tx.conn, str(event.ref))

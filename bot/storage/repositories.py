@@ -25,7 +25,6 @@ from sqlalchemy import (
     delete,
     func,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -333,16 +332,17 @@ async def record_shares(conn: AsyncConnection, new: Sequence[NewShare]) -> list[
         }
         for share in reversed(new)  # the first share of a URL wins
     }
-    await insert_ignoring_conflicts(conn, links, list(link_rows.values()))
     ids: dict[tuple[str, str], int] = {}
-    keys = list(link_rows)
-    for chunk in _chunks(keys):
-        result = await conn.execute(
-            select(links.c.id, links.c.community, links.c.canonical_url).where(
-                tuple_(links.c.community, links.c.canonical_url).in_(list(chunk))
-            )
-        )
-        for row in result:
+    rows = list(link_rows.values())
+    for chunk in _chunks(rows):
+        # One round trip for new and known links alike: a conflicting row is "updated" to
+        # itself so that RETURNING gives its id too.
+        statement = _insert(conn, links)
+        statement = statement.on_conflict_do_update(
+            index_elements=[links.c.community, links.c.canonical_url],
+            set_={"community": statement.excluded.community},
+        ).returning(links.c.id, links.c.community, links.c.canonical_url)
+        for row in await conn.execute(statement, list(chunk)):
             ids[(row.community, row.canonical_url)] = row.id
     share_rows = [
         {
