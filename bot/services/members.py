@@ -24,46 +24,41 @@ PROFILE = CommandSpec(
     help="See what the bot keeps about you, and your settings",
     example="/profile",
 )
+# Each on/off setting: the /settings key, its column in `members`, and its help.
+SWITCHES: tuple[tuple[str, str, str], ...] = (
+    ("quotes", "allow_quotes", "May digests quote you by name? on or off"),
+    ("link_reactions", "link_reactions", "React to the links you share? on or off"),
+    (
+        "digest_dm",
+        "digest_dm",
+        "Get the weekly digest by direct message in weeks you were away? on or off",
+    ),
+    (
+        "goal_checkin",
+        "goal_checkin",
+        "A weekly direct message asking how your goal is going? on or off",
+    ),
+    (
+        "literacy_questions",
+        "literacy_questions",
+        "May I ask one short question about a link you share without a note? on or off",
+    ),
+)
+SETTING_COLUMNS = {key: column for key, column, _ in SWITCHES}
+
 SETTINGS = CommandSpec(
     name="settings",
     help="Change how the bot treats you (with no arguments: show your settings)",
     example="/settings quotes=off link_reactions=on",
-    params=(
+    params=tuple(
         Param(
-            name="quotes",
-            help="May digests quote you by name? on or off",
+            name=key,
+            help=help_text,
             kind=ParamKind.BOOLEAN,
             required=False,
             keyword_only=True,
-        ),
-        Param(
-            name="link_reactions",
-            help="React to the links you share? on or off",
-            kind=ParamKind.BOOLEAN,
-            required=False,
-            keyword_only=True,
-        ),
-        Param(
-            name="digest_dm",
-            help="Get the weekly digest by direct message in weeks you were away? on or off",
-            kind=ParamKind.BOOLEAN,
-            required=False,
-            keyword_only=True,
-        ),
-        Param(
-            name="goal_checkin",
-            help="A weekly direct message asking how your goal is going? on or off",
-            kind=ParamKind.BOOLEAN,
-            required=False,
-            keyword_only=True,
-        ),
-        Param(
-            name="literacy_questions",
-            help="May I ask one short question about a link you share without a note? on or off",
-            kind=ParamKind.BOOLEAN,
-            required=False,
-            keyword_only=True,
-        ),
+        )
+        for key, _, help_text in SWITCHES
     ),
 )
 EXPORT = CommandSpec(
@@ -85,14 +80,6 @@ FORGET = CommandSpec(
         ),
     ),
 )
-
-SETTING_COLUMNS = {
-    "quotes": "allow_quotes",
-    "link_reactions": "link_reactions",
-    "digest_dm": "digest_dm",
-    "goal_checkin": "goal_checkin",
-    "literacy_questions": "literacy_questions",
-}
 
 
 def export_document(member_ref: str, data: Mapping[str, Any], now: datetime) -> bytes:
