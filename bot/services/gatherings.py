@@ -460,6 +460,18 @@ class GatheringService(Service):
             return None, [call.answer(call.texts("gatherings.cancelled_already", id=gathering_id))]
         return gathering, []
 
+    async def _load_current(
+        self, call: Invocation, tx: Transaction
+    ) -> tuple[GatheringRecord | None, datetime | None, list[Action]]:
+        """The gathering and its current occurrence, or the answer that explains why not."""
+        gathering, problem = await self._load(call, tx)
+        if gathering is None:
+            return None, None, problem
+        occurrence = self.current(gathering, tx.now)
+        if occurrence is None:
+            return None, None, [call.answer(call.texts("gatherings.over", id=gathering.id))]
+        return gathering, occurrence, []
+
     # --- facilitators -------------------------------------------------------------------
 
     async def create(self, call: Invocation, tx: Transaction) -> list[Action]:
@@ -868,12 +880,9 @@ class GatheringService(Service):
     async def rsvp(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Going (or the wait-list when full), maybe or no, for the current occurrence."""
         t = call.texts
-        gathering, problem = await self._load(call, tx)
-        if gathering is None:
+        gathering, occurrence, problem = await self._load_current(call, tx)
+        if gathering is None or occurrence is None:
             return problem
-        occurrence = self.current(gathering, tx.now)
-        if occurrence is None:
-            return [call.answer(t("gatherings.over", id=gathering.id))]
         me = str(call.author.ref)
         answers = await store.rsvps_for(tx.conn, gathering.id, occurrence)
         mine = next((a for a in answers if a.member_ref == me), None)
@@ -945,12 +954,9 @@ class GatheringService(Service):
     async def ask(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Keep a question for the host of the current occurrence."""
         t = call.texts
-        gathering, problem = await self._load(call, tx)
-        if gathering is None:
+        gathering, occurrence, problem = await self._load_current(call, tx)
+        if gathering is None or occurrence is None:
             return problem
-        occurrence = self.current(gathering, tx.now)
-        if occurrence is None:
-            return [call.answer(t("gatherings.over", id=gathering.id))]
         question = str(call.arguments["question"]).strip()
         if len(question) > MAX_QUESTION:
             return self._bad(call, f"a question is at most {MAX_QUESTION} characters")
