@@ -118,6 +118,7 @@ class ConsolePlatform:
             Capability.EPHEMERAL,
             Capability.FILES,
             Capability.DIRECT_MESSAGES,
+            Capability.UNSOLICITED_DIRECT_MESSAGES,
             Capability.BUTTONS,
         }
     )

@@ -109,6 +109,7 @@ class SlackPlatform:
             Capability.EPHEMERAL,
             Capability.FILES,
             Capability.DIRECT_MESSAGES,
+            Capability.UNSOLICITED_DIRECT_MESSAGES,
         }
     )
 

@@ -31,6 +31,7 @@ from bot.core.events import (
     ButtonPressed,
     CommandInvoked,
     Event,
+    MemberJoined,
     MessageEdited,
     MessageReceived,
     event_author,
@@ -42,6 +43,7 @@ from bot.core.refs import ChannelRef, MessageRef
 from bot.i18n import Catalog
 from bot.services.base import CommandHandler, Delivered, Invocation, Service, Transaction
 from bot.storage.database import Database
+from bot.storage.engagement import Sighting, touch_memberships
 from bot.storage.repositories import (
     advance_cursors,
     claim_deliveries,
@@ -122,6 +124,11 @@ class Dispatcher:
     def attach(self, platform: Platform) -> None:
         """Let the dispatcher perform actions on `platform`."""
         self._platforms[platform.name] = platform
+
+    def capabilities(self, platform: str) -> frozenset[Capability]:
+        """What a connected platform can do (nothing when it is not connected)."""
+        connected = self._platforms.get(platform)
+        return frozenset(connected.capabilities) if connected is not None else frozenset()
 
     def texts(self, language: str) -> Catalog:
         """The message catalog for a language (cached)."""
@@ -235,6 +242,7 @@ class Dispatcher:
         seen: dict[str, tuple[str, str]] = {}
         profile_zones: dict[str, str] = {}
         cursors: dict[str, str] = {}
+        sightings: list[Sighting] = []
         for event in events:
             author = event_author(event)
             author_key = str(author) if author else None
@@ -263,6 +271,28 @@ class Dispatcher:
             is_facilitator = isinstance(human, Author) and self._directory.is_facilitator(
                 community_name, human
             )
+            if isinstance(human, Author) and not is_bot:
+                sightings.append(
+                    Sighting(
+                        community=community_name,
+                        member_ref=str(human.ref),
+                        at=event_time(event),
+                        active=True,
+                        contacted=is_command or getattr(event, "is_direct", False),
+                        facilitator=is_facilitator,
+                    )
+                )
+            elif isinstance(event, MemberJoined) and not event.member.is_bot:
+                sightings.append(
+                    Sighting(
+                        community=community_name,
+                        member_ref=str(event.member.ref),
+                        at=event.joined_at,
+                        active=False,
+                        contacted=False,
+                        facilitator=False,
+                    )
+                )
             delivered = Delivered(
                 event=event,
                 community=settings,
@@ -282,6 +312,7 @@ class Dispatcher:
         if profile_zones:
             await zones_from_profiles(conn, profile_zones)
         await advance_cursors(conn, cursors, tx.now)
+        await touch_memberships(conn, sightings)
         actions: list[Action] = []
         if passive:
             for service in self._listeners:

@@ -272,6 +272,32 @@ class MemberSupportSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class NudgeSettings:
+    """Gentle direct messages to members drifting away (`[communities.nudges]`)."""
+
+    enabled: bool = True
+    inactive_days: int = 14  # activity is judged over this many days
+    joined_days: int = 7  # nobody is nudged in their first days
+    every_days: int = 7  # at most one nudge per member in this many days
+    quiet_start: str = "21:00"  # no nudges from here ...
+    quiet_end: str = "08:00"  # ... to here, in the member's own time zone
+    hourly_cap: int = 20  # direct messages per community and hour, at most
+    give_up_after: int = 3  # unanswered nudges in a row, then no more until they are back
+    answer_days: int = 7  # any own action this soon after a nudge answers it
+    library: str | None = None  # a TOML file with the texts (default: the shipped library)
+
+
+@dataclass(frozen=True, slots=True)
+class IntroductionSettings:
+    """Weekly, opt-in introductions between members who share topics but never met
+    (`[communities.introductions]`)."""
+
+    enabled: bool = True
+    when: str = "wed 10:00"  # when the week's introductions go out
+    lookback_days: int = 90  # topics come from what members shared in this many days
+
+
+@dataclass(frozen=True, slots=True)
 class SchedulerSettings:
     """How scheduled work catches up after downtime."""
 
@@ -290,6 +316,8 @@ class CommunitySettings:
     prompts: tuple[PromptSettings, ...] = ()
     digest_when: str | None = None  # when the weekly digest is posted, e.g. "mon 09:00"
     members: MemberSupportSettings = MemberSupportSettings()
+    nudges: NudgeSettings = NudgeSettings()
+    introductions: IntroductionSettings = IntroductionSettings()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -413,6 +441,8 @@ def _community(table: _Table, index: int) -> CommunitySettings:
             goal_checkin=checkin,
         )
         section.finish()
+    nudges = _nudges(table.table("nudges"))
+    introductions = _introductions(table.table("introductions"))
     table.finish()
     return CommunitySettings(
         name=name,
@@ -423,7 +453,64 @@ def _community(table: _Table, index: int) -> CommunitySettings:
         prompts=prompts,
         digest_when=digest_when,
         members=support,
+        nudges=nudges,
+        introductions=introductions,
     )
+
+
+def _nudges(section: _Table | None) -> NudgeSettings:
+    if section is None:
+        return NudgeSettings()
+    default = NudgeSettings()
+    quiet = section.text("quiet_hours", f"{default.quiet_start}-{default.quiet_end}")
+    bounds = [part.strip() for part in quiet.split("-")]
+    if len(bounds) != 2 or not all(_WALL.match(bound) for bound in bounds):
+        raise section.fail(
+            "quiet_hours", f'{quiet!r} is not a range of times; write e.g. "21:00-08:00"'
+        )
+    library = section.optional_text("library")
+    if library is not None and not Path(library).is_file():
+        raise section.fail(
+            "library", f"{library!r} is not a file; give the path of a TOML nudge library"
+        )
+    settings = NudgeSettings(
+        enabled=section.boolean("enabled", default.enabled),
+        inactive_days=section.integer(
+            "inactive_days", default.inactive_days, minimum=1, maximum=90
+        ),
+        joined_days=section.integer("joined_days", default.joined_days, minimum=0, maximum=365),
+        every_days=section.integer("every_days", default.every_days, minimum=1, maximum=90),
+        quiet_start=bounds[0],
+        quiet_end=bounds[1],
+        hourly_cap=section.integer("hourly_cap", default.hourly_cap, minimum=1, maximum=1000),
+        give_up_after=section.integer(
+            "give_up_after", default.give_up_after, minimum=1, maximum=10
+        ),
+        answer_days=section.integer("answer_days", default.answer_days, minimum=1, maximum=30),
+        library=library,
+    )
+    section.finish()
+    return settings
+
+
+def _introductions(section: _Table | None) -> IntroductionSettings:
+    if section is None:
+        return IntroductionSettings()
+    default = IntroductionSettings()
+    when = section.text("when", default.when)
+    try:
+        when = parse_rule(when).text
+    except RuleError as error:
+        raise section.fail("when", str(error)) from None
+    settings = IntroductionSettings(
+        enabled=section.boolean("enabled", default.enabled),
+        when=when,
+        lookback_days=section.integer(
+            "lookback_days", default.lookback_days, minimum=7, maximum=730
+        ),
+    )
+    section.finish()
+    return settings
 
 
 _OFFSET = re.compile(r"^(?:(\d{1,3})d)?(?:(\d{1,3})h)?(?:(\d{1,4})m)?$")

@@ -20,6 +20,9 @@ class Capability(StrEnum):
     EPHEMERAL = "ephemeral"
     FILES = "files"
     DIRECT_MESSAGES = "direct_messages"
+    # May DM members who never talked to the bot. Discord lacks it: unsolicited DMs from bots
+    # look like spam there, so those members are reached through the channel instead.
+    UNSOLICITED_DIRECT_MESSAGES = "unsolicited_direct_messages"
 
 
 class EventSink(Protocol):

@@ -160,6 +160,10 @@ class MemberRecord:
     digest_dm: bool = False
     goal_checkin: bool = False
     literacy_questions: bool = True
+    nudges: bool = True
+    nudge_every_days: int = 7
+    nudges_snoozed_until: datetime | None = None
+    introductions: bool = False
 
 
 async def touch_members(

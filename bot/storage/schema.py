@@ -106,6 +106,10 @@ members = Table(
     Column("digest_dm", Boolean(), nullable=False, server_default=false()),
     Column("goal_checkin", Boolean(), nullable=False, server_default=false()),
     Column("literacy_questions", Boolean(), nullable=False, server_default=true()),
+    Column("nudges", Boolean(), nullable=False, server_default=true()),  # opt-out
+    Column("nudge_every_days", Integer(), nullable=False, server_default="7"),  # 7 | 14
+    Column("nudges_snoozed_until", UtcDateTime(), nullable=True),
+    Column("introductions", Boolean(), nullable=False, server_default=false()),  # opt-in
 )
 
 messages = Table(
@@ -573,4 +577,50 @@ community_threads = Table(
     Column("message", String(100), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("community", "kind", "channel", name="pk_community_threads"),
+)
+
+
+# --- engagement: memberships, nudges, introductions ------------------------------------------
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("community", String(64), nullable=False),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("joined_at", UtcDateTime(), nullable=False),  # the first sign of them here
+    Column("last_active_at", UtcDateTime(), nullable=True),  # their last own action here
+    Column("contacted_at", UtcDateTime(), nullable=True),  # last command, button or DM to the bot
+    Column("facilitator", Boolean(), nullable=False, server_default=false()),  # as last seen
+    PrimaryKeyConstraint("community", "member_ref", name="pk_memberships"),
+    Index("ix_memberships_member_ref", "member_ref"),
+)
+
+nudges = Table(
+    "nudges",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("sent_at", UtcDateTime(), nullable=False),
+    Column("reason", String(20), nullable=False),  # inactive | fell
+    Column("step", String(20), nullable=False),  # the small step offered, e.g. react | event
+    Column("text", WrittenText(), nullable=False),  # exactly what was sent
+    Column("answered_at", UtcDateTime(), nullable=True),  # first own action within the window
+    Index("ix_nudges_community_sent_at", "community", "sent_at"),
+    Index("ix_nudges_member_ref", "member_ref"),
+)
+
+introductions = Table(
+    "introductions",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("member_a", String(200), nullable=False, info=MEMBER),  # the smaller ref of the pair
+    Column("member_b", String(200), nullable=False, info=MEMBER),
+    Column("topics", WrittenText(), nullable=False),  # what they have in common, as sent
+    Column("introduced_at", UtcDateTime(), nullable=False),
+    UniqueConstraint(
+        "community", "member_a", "member_b", name="uq_introductions_community_member_a"
+    ),
+    Index("ix_introductions_member_b", "member_b"),
 )
