@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from bot.core.clock import ManualClock
 from bot.core.config import Config
@@ -24,6 +25,7 @@ from bot.engagement import (
     top_share,
 )
 from bot.storage import engagement as store
+from bot.storage.schema import nudges
 from tests.console_harness import ConsoleStory
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -181,3 +183,36 @@ async def test_the_cohort_leaves_out_facilitators_and_finds_who_went_quiet(
     assert sorted(h.member_ref for h in cohort) == ["console:/alice", "console:/bob"]
     assert [(d.member_ref, d.reason) for d in found] == [("console:/alice", "inactive")]
     assert found[0].last_active_at == NOW
+
+
+async def test_a_nudge_is_answered_by_any_own_action_within_the_window(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(config_for(), clock, tmp_path) as story:
+        await story.say("alice: hello")
+        await story.say("bob: hello")
+        sent = NOW + timedelta(days=20)
+        async with story.app.database.transaction() as conn:
+            for ref in ("console:/alice", "console:/bob"):
+                await conn.execute(
+                    nudges.insert().values(
+                        community="demo",
+                        member_ref=ref,
+                        sent_at=sent,
+                        reason="inactive",
+                        step="react",
+                        text="…",
+                    )
+                )
+        clock.set(sent + timedelta(days=3))
+        await story.say("alice+1 :thumbsup:")
+        clock.set(sent + timedelta(days=8))
+        await story.say("bob: back after a while")  # too late to answer the nudge
+        async with story.app.database.transaction() as conn:
+            marked = await store.settle_nudge_answers(conn, "demo", clock.now(), 7)
+            again = await store.settle_nudge_answers(conn, "demo", clock.now(), 7)
+            answers = dict(
+                (await conn.execute(select(nudges.c.member_ref, nudges.c.answered_at))).all()
+            )
+    assert (marked, again) == (1, 0)
+    assert answers == {"console:/alice": sent + timedelta(days=3), "console:/bob": None}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.engagement import (
@@ -29,6 +29,7 @@ from bot.storage.schema import (
     link_annotations,
     memberships,
     messages,
+    nudges,
     questions,
     reactions,
     reflections,
@@ -363,3 +364,45 @@ async def drifting_members(
 ) -> list[Drift]:
     """The members of `community` drifting away now (facilitators never count)."""
     return drifting(await cohort_histories(conn, community, now, rules, facilitators), now, rules)
+
+
+async def settle_nudge_answers(
+    conn: AsyncConnection, community: str, now: datetime, answer_days: int
+) -> int:
+    """Mark nudges answered whose member acted in `community` within `answer_days` after
+    them; return how many were marked. Nudge jobs and reports call it before reading, so
+    both see the same answers."""
+    window = timedelta(days=answer_days)
+    pending = (
+        await conn.execute(
+            select(nudges.c.id, nudges.c.sent_at, memberships.c.last_active_at)
+            .select_from(
+                nudges.join(
+                    memberships,
+                    and_(
+                        memberships.c.community == nudges.c.community,
+                        memberships.c.member_ref == nudges.c.member_ref,
+                    ),
+                )
+            )
+            .where(
+                nudges.c.community == community,
+                nudges.c.answered_at.is_(None),
+                nudges.c.sent_at >= now - window - timedelta(days=answer_days * 4),
+                memberships.c.last_active_at > nudges.c.sent_at,
+            )
+        )
+    ).all()
+    answered = [
+        {"nudge_id": nudge_id, "at": last}
+        for nudge_id, sent_at, last in pending
+        if last - sent_at <= window
+    ]
+    if answered:
+        await conn.execute(
+            update(nudges)
+            .where(nudges.c.id == bindparam("nudge_id"))
+            .values(answered_at=bindparam("at")),
+            answered,
+        )
+    return len(answered)
