@@ -13,7 +13,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 
 from bot.core.actions import Action, Answer, Content, Post, action_platform
 from bot.core.clock import Clock
@@ -58,6 +59,49 @@ log = logging.getLogger(__name__)
 _STOP = object()
 
 
+FRESH_FOR = timedelta(minutes=1)  # a member written this recently is not rewritten
+
+
+class _RecentWrites:
+    """What this process last wrote about members and memberships.
+
+    A busy member sends many events a minute; rewriting their row for each batch costs a
+    statement per batch and tells nothing new. Entries are remembered only after a commit,
+    and a minute-old last-seen time is precise enough for every use (drift is judged in days).
+    """
+
+    def __init__(self) -> None:
+        self.members: dict[str, tuple[str, datetime]] = {}
+        self.memberships: dict[tuple[str, str], tuple[bool, datetime]] = {}
+
+    def member_is_fresh(self, ref: str, name: str, now: datetime) -> bool:
+        known = self.members.get(ref)
+        return known is not None and known[0] == name and timedelta(0) <= now - known[1] < FRESH_FOR
+
+    def sighting_is_fresh(self, seen: Sighting) -> bool:
+        known = self.memberships.get((seen.community, seen.member_ref))
+        return (
+            known is not None
+            and seen.active
+            and not seen.contacted
+            and known[0] == seen.facilitator
+            and timedelta(0) <= seen.at - known[1] < FRESH_FOR
+        )
+
+    async def remember(
+        self, members: dict[str, tuple[str, str]], sightings: list[Sighting], now: datetime
+    ) -> None:
+        if len(self.members) > 100_000 or len(self.memberships) > 100_000:
+            self.members.clear()
+            self.memberships.clear()
+        for ref, (_platform, name) in members.items():
+            self.members[ref] = (name, now)
+        for seen in sightings:
+            key = (seen.community, seen.member_ref)
+            if seen.active and (key not in self.memberships or seen.at > self.memberships[key][1]):
+                self.memberships[key] = (seen.facilitator, seen.at)
+
+
 class _IsolationNeeded(Exception):
     """A service failed on the fast path: roll back and run the batch again, isolated."""
 
@@ -97,6 +141,7 @@ class Dispatcher:
         self._background: set[asyncio.Task[None]] = set()
         self._catalogs: dict[str, Catalog] = {}
         self._prefixes = dict(command_prefixes or {})
+        self._written = _RecentWrites()
         for service in services:
             self.add_service(service)
 
@@ -308,11 +353,24 @@ class Dispatcher:
                 commands.append((event, delivered))
             elif not is_bot:
                 passive.append(delivered)
+        written = self._written
+        seen = {
+            ref: about
+            for ref, about in seen.items()
+            if ref in forgotten or not written.member_is_fresh(ref, about[1], tx.now)
+        }
+        sightings = [
+            sighting
+            for sighting in sightings
+            if sighting.member_ref in forgotten or not written.sighting_is_fresh(sighting)
+        ]
         await touch_members(conn, seen, tx.now)
         if profile_zones:
             await zones_from_profiles(conn, profile_zones)
         await advance_cursors(conn, cursors, tx.now)
         await touch_memberships(conn, sightings)
+        if seen or sightings:
+            tx.after_commit(partial(written.remember, seen, sightings, tx.now))
         actions: list[Action] = []
         if passive:
             for service in self._listeners:

@@ -216,3 +216,24 @@ async def test_a_nudge_is_answered_by_any_own_action_within_the_window(
             )
     assert (marked, again) == (1, 0)
     assert answers == {"console:/alice": sent + timedelta(days=3), "console:/bob": None}
+
+
+async def test_a_busy_member_is_rewritten_at_most_once_a_minute_but_contact_is_never_missed(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async def alice() -> store.Membership:
+        async with story.app.database.reading() as conn:
+            found = await store.membership(conn, "demo", "console:/alice")
+        assert found is not None
+        return found
+
+    async with ConsoleStory(config_for(), clock, tmp_path) as story:
+        await story.say("alice: one")
+        clock.advance(timedelta(seconds=30))
+        await story.say("alice: two")
+        assert (await alice()).last_active_at == NOW  # within the minute: not rewritten
+        await story.say("alice: /profile")
+        assert (await alice()).contacted_at == NOW + timedelta(seconds=30)
+        clock.advance(timedelta(seconds=60))  # a minute after the last write
+        await story.say("alice: three")
+        assert (await alice()).last_active_at == NOW + timedelta(seconds=90)
