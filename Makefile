@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/ingest_postgres.py
 	$(BIN)/python bench/digest.py
+	$(BIN)/python bench/engagement.py
 	$(BIN)/python bench/scheduling.py
 	$(BIN)/python bench/discord_e2e.py
 	$(BIN)/python bench/feeds.py

@@ -175,6 +175,7 @@ reactions = Table(
         "message_ref", "member_ref", "emoji", name="uq_reactions_message_member_emoji"
     ),
     Index("ix_reactions_member_ref", "member_ref"),
+    Index("ix_reactions_community_reacted_at", "community", "reacted_at"),
 )
 
 deliveries = Table(
@@ -484,6 +485,7 @@ reflections = Table(
     Column("edited_at", UtcDateTime(), nullable=True),
     Column("link_url", String(2048), nullable=True),  # canonical URL it is about (/reflect)
     Index("ix_reflections_member_ref", "member_ref"),
+    Index("ix_reflections_community_created_at", "community", "created_at"),
     Index("ix_reflections_prompt_post_id", "prompt_post_id"),
 )
 

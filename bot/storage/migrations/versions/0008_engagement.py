@@ -72,6 +72,11 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_introductions_member_b", "introductions", ["member_b"])
+    # Activity is counted per period: reactions and reflections are read by time, too.
+    op.create_index("ix_reactions_community_reacted_at", "reactions", ["community", "reacted_at"])
+    op.create_index(
+        "ix_reflections_community_created_at", "reflections", ["community", "created_at"]
+    )
     # Members who spoke before this version: their first and last message in each community.
     op.execute(
         "INSERT INTO memberships (community, member_ref, joined_at, last_active_at, facilitator)"
@@ -88,6 +93,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop what `upgrade` added."""
+    op.drop_index("ix_reflections_community_created_at", table_name="reflections")
+    op.drop_index("ix_reactions_community_reacted_at", table_name="reactions")
     op.drop_index("ix_introductions_member_b", table_name="introductions")
     op.drop_table("introductions")
     op.drop_index("ix_nudges_member_ref", table_name="nudges")

@@ -1,0 +1,97 @@
+"""Engagement benchmark: on the digest benchmark's synthetic community (10k members; per year
+~1M messages, ~200k links, ~300k reactions), the time to find who is drifting (every member's
+activity over 70 days) and to count one week's activity per stage, for one year and for three
+years of history. Both should follow the window, not the history: ratio 3y/1y near 1.
+
+Usage: python bench/engagement.py [years...]   (default: 1 3)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.digest import MESSAGES_PER_YEAR, NOW, migrate, populate
+from bot.engagement import DriftRules
+from bot.storage.database import Database
+from bot.storage.engagement import activity, drifting_members
+
+RULES = DriftRules()
+
+
+def add_memberships(path: Path) -> None:
+    """Memberships as the dispatcher would have kept them (as migration 0008 derives them)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute(
+        "INSERT INTO memberships (community, member_ref, joined_at, last_active_at, facilitator)"
+        " SELECT community, author_ref, MIN(sent_at), MAX(sent_at), 0 FROM messages"
+        " GROUP BY community, author_ref"
+    )
+    db.execute("ANALYZE")
+    db.close()
+
+
+async def median_seconds(work: Callable[[], Awaitable[int]], runs: int = 5) -> tuple[float, int]:
+    """The median time of `work` over `runs`, and what it last returned."""
+    timings, result = [], 0
+    for _ in range(runs):
+        began = time.perf_counter()
+        result = await work()
+        timings.append(time.perf_counter() - began)
+    timings.sort()
+    return timings[len(timings) // 2], result
+
+
+async def measure(path: Path) -> tuple[tuple[float, int], tuple[float, int]]:
+    """(drift seconds, drifting members), (week-activity seconds, active members)."""
+    database = Database(f"sqlite+aiosqlite:///{path}")
+
+    async def drift() -> int:
+        async with database.reading() as conn:
+            return len(await drifting_members(conn, "bench", NOW, RULES))
+
+    async def week() -> int:
+        async with database.reading() as conn:
+            return len(await activity(conn, "bench", NOW - timedelta(days=7), NOW))
+
+    try:
+        return await median_seconds(drift), await median_seconds(week)
+    finally:
+        await database.close()
+
+
+def main() -> None:
+    years_list = [int(arg) for arg in sys.argv[1:]] or [1, 3]
+    results: dict[int, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for years in years_list:
+            path = Path(folder) / f"engagement-{years}y.db"
+            asyncio.run(migrate(path))
+            populate(path, years)
+            add_memberships(path)
+            (drift_s, drifting), (week_s, active) = asyncio.run(measure(path))
+            results[years] = (drift_s, week_s)
+            print(
+                f"engagement: {years} year(s) ({MESSAGES_PER_YEAR * years:,} messages): "
+                f"who is drifting {drift_s * 1000:.0f} ms ({drifting:,} of 10,000 members), "
+                f"a week's activity {week_s * 1000:.0f} ms ({active:,} active)"
+            )
+    if 1 in results:
+        for years, (drift_s, week_s) in results.items():
+            if years != 1:
+                print(
+                    f"  ratio {years}y / 1y [baseline]: drift {drift_s / results[1][0]:.2f}, "
+                    f"week {week_s / results[1][1]:.2f}"
+                )
+
+
+if __name__ == "__main__":
+    main()
