@@ -476,6 +476,8 @@ def render(text: str) -> str:
                 out.append(f"**{_escape_plain(span.text)}**")
             case markup.Italic():
                 out.append(f"*{_escape_plain(span.text)}*")
+            case markup.Block():
+                out.append(f"```\n{span.text}\n```")
             case markup.Code():
                 fence = "``" if "`" in span.text else "`"
                 out.append(f"{fence}{span.text}{fence}")

@@ -480,6 +480,8 @@ def render_mrkdwn(text: str) -> str:
                 out.append(_wrapped(span.text, "*"))
             case markup.Italic():
                 out.append(_wrapped(span.text, "_"))
+            case markup.Block():
+                out.append(f"```{escape(span.text)}```")
             case markup.Code():
                 out.append(_wrapped(span.text, "`"))
             case markup.Link():
