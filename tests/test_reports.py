@@ -18,11 +18,14 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from adapters.discord_translate import chunk as discord_chunk
+from adapters.discord_translate import render as discord_render
+from adapters.slack_translate import render_mrkdwn, split_mrkdwn
 from bot.core.clock import ManualClock
 from bot.core.config import Config
 from bot.core.markup import Block, block, parse
 from bot.digest.weeks import IsoWeek
-from bot.engagement import gini, top_share
+from bot.engagement import STAGES, gini, top_share
 from bot.i18n import Catalog
 from bot.reports.chart import HEIGHT, WIDTH, chart_png
 from bot.reports.model import ReportInputs, WeeklyReport, WeekStages, summarise
@@ -332,3 +335,26 @@ async def test_the_command_line_prints_the_report_and_writes_the_chart(
     async with story.app.database.reading() as conn:
         stored = (await conn.execute(select(nudges.c.answered_at))).scalars().all()
     assert stored == [None, None, None]  # the command line wrote nothing
+
+
+def test_the_table_block_reaches_every_platform_whole() -> None:
+    rows = [
+        WeekStages(week=f"2026-W{n}", active=dict.fromkeys(STAGES, n), total=n)
+        for n in range(38, 46)
+    ]
+    grid = table(rows, TEXTS)
+    text = "**Report**\n" + block(grid) + "\nThe chart is in your direct messages."
+    assert (
+        discord_render(text)
+        == f"**Report**\n```\n{grid}\n```\nThe chart is in your direct messages."
+    )
+    assert render_mrkdwn(text) == f"*Report*\n```{grid}```\nThe chart is in your direct messages."
+    # A long report is cut before the block, never inside it (the fences must pair up): the
+    # block straddles Discord's 2,000 and Slack's 3,000 characters.
+    line = "• someone drifting away, with a long line\n"
+    discord = discord_chunk(discord_render(line * 44 + block(grid)))
+    slack = split_mrkdwn(render_mrkdwn(line * 68 + block(grid)))
+    for pieces in (discord, slack):
+        assert len(pieces) == 2
+        assert all(piece.count("```") == 0 for piece in pieces[:-1])
+        assert pieces[-1].startswith("```") and pieces[-1].endswith("```")
