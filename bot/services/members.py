@@ -194,6 +194,7 @@ class MemberService(Service):
             console_facilitators=self._console_facilitators,
             weeks=PROFILE_WEEKS,
             new_voices=False,
+            names_for=(ref,),
         )
         rows = [
             WeekStages(week=label, active=counts, total=sum(counts.values()))

@@ -81,6 +81,7 @@ async def report_inputs(
     console_facilitators: Collection[str] = (),
     weeks: int = HISTORY_WEEKS,
     new_voices: bool = True,
+    names_for: Collection[str] = (),
 ) -> ReportInputs:
     """What the report for `week` (and `weeks - 1` weeks before it) is computed from
     (`new_voices` False skips the look through all earlier history: /profile needs none)."""
@@ -104,7 +105,10 @@ async def report_inputs(
     )
     sent = await _nudges(conn, community.name, end, community.nudges.answer_days)
     replies = await store.replies_received(conn, community.name, start, end)
-    people = await get_members(conn, [m.member_ref for m in members])
+    # Names only for whom the report names (and whoever else asks, e.g. /profile's caller).
+    named_refs = {d.member_ref for d in drifts} | {n.member_ref for n in sent if n.sent_at >= start}
+    named_refs |= set(activity[-1]) | set(names_for)
+    people = await get_members(conn, sorted(named_refs))
     return ReportInputs(
         community=community.name,
         weeks=spans,
