@@ -164,6 +164,16 @@ async def test_every_figure_of_the_report_on_a_hand_made_community(
     assert "Active members: 4 of 5 · seek 1 · sense 3 · share 1 · presence 0" in said
     assert "New voices (2, their first action here): carol, erin" in said
     assert "Nudges: 2 sent this week, 1 of them answered" in said
+    assert (
+        "• dave · this week: seek 0 · sense 0 · share 0 · presence 0 · drifting: no counted "
+        "activity in 14 days (last seen Mon 12 Oct 2026) · nudges (2): Tue 27 Oct 2026 not "
+        "answered, Tue 03 Nov 2026 not answered"
+    ) in said
+    # Bob: two replies and a reaction; nudged on Wednesday, answered by Thursday's reply.
+    assert (
+        "• bob · this week: seek 0 · sense 3 · share 0 · presence 0 · not drifting · "
+        "nudges (1): Wed 04 Nov 2026 answered"
+    ) in said
     assert "the top 10% (1 member(s)) received 80.0% of them; Gini coefficient 0.72" in said
     assert "2026-W45     1      3      1         0      4" in said
     assert "private answers cannot carry files" in said
@@ -197,12 +207,18 @@ async def test_profile_shows_the_member_the_line_facilitators_see(
         clock.set(AFTER)
         profile = await story.say("dave: /profile")
         report = await story.say("fran: /report")
+        earlier = await story.say("fran: /report 2026-W45")
         bob_profile = await story.say("bob: /profile")
     [line] = [text for text in profile.splitlines() if text.startswith("dave · this week")]
     # Dave's /profile was an action within 7 days of his last nudge: it answered it.
-    assert "drifting: no activity in 14 days" in line
+    assert "drifting: no counted activity in 14 days" in line
     assert "nudges (2): Tue 27 Oct 2026 not answered, Tue 03 Nov 2026 answered" in line
     assert f"• {line}" in report.splitlines()
+    # Running a command is being seen, though it is no activity of the loop.
+    assert "(last seen Mon 09 Nov 2026)" in line
+    # The week-45 report judged him as of that week's end; he has been back since.
+    [then] = [text for text in earlier.splitlines() if text.startswith("• dave · this week")]
+    assert "no counted activity in 14 days (back since; last seen Mon 09 Nov 2026)" in then
     assert "What facilitators see about you in the 2026-W46 report" in profile
     assert "/nudges off" in profile
     weeks = [text for text in profile.splitlines() if text.startswith("2026-W")]

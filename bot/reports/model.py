@@ -44,6 +44,7 @@ class Standing:
     facilitator: bool
     drift: Drift | None
     nudges: tuple[NudgeRecord, ...]  # sent before the week's end, oldest first
+    as_of: datetime  # when drift was judged (the week's end, or now in the current week)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,7 @@ def standing(inputs: ReportInputs, member_ref: str) -> Standing:
         facilitator=member_ref in inputs.facilitators,
         drift=drift,
         nudges=tuple(n for n in inputs.nudges if n.member_ref == member_ref),
+        as_of=inputs.as_of,
     )
 
 

@@ -32,20 +32,24 @@ def member_line(standing: Standing, texts: Catalog, recent_days: int) -> str:
         status = t("reports.not_judged")
     elif drift is None:
         status = t("reports.not_drifting")
-    elif drift.reason == "inactive":
-        status = (
-            t("reports.drift_inactive", days=recent_days, last=_unix(drift.last_active_at))
-            if drift.last_active_at is not None
-            else t("reports.drift_inactive_never", days=recent_days)
-        )
     else:
-        status = t(
-            "reports.drift_fell",
-            days=recent_days,
-            recent=drift.recent,
-            rate=round(drift.earlier_rate or 0),
-            last=_unix(drift.last_active_at or 0),
-        )
+        if drift.reason == "inactive":
+            base = t("reports.drift_inactive", days=recent_days)
+        else:
+            base = t(
+                "reports.drift_fell",
+                days=recent_days,
+                recent=drift.recent,
+                rate=round(drift.earlier_rate or 0),
+            )
+        last = drift.last_active_at
+        if last is None:
+            detail = t("reports.drift_never")
+        elif last <= standing.as_of:
+            detail = t("reports.drift_last", last=_unix(last))
+        else:  # a past week's report: they have been back since
+            detail = t("reports.drift_back", last=_unix(last))
+        status = t("reports.drift_status", drift=base, detail=detail)
     if standing.nudges:
         shown = standing.nudges[-_HISTORY_NAMES:]
         items = [
