@@ -261,6 +261,8 @@ class ConsolePlatform:
             match span:
                 case markup.Plain() | markup.Bold() | markup.Italic() | markup.Code():
                     out.append(span.text)
+                case markup.Block():
+                    out.append(span.text)
                 case markup.Link():
                     out.append(span.label if span.is_bare else f"{span.label} <{span.url}>")
                 case markup.Moment():

@@ -476,6 +476,8 @@ def render(text: str) -> str:
                 out.append(f"**{_escape_plain(span.text)}**")
             case markup.Italic():
                 out.append(f"*{_escape_plain(span.text)}*")
+            case markup.Block():
+                out.append(f"```\n{span.text}\n```")
             case markup.Code():
                 fence = "``" if "`" in span.text else "`"
                 out.append(f"{fence}{span.text}{fence}")
@@ -490,9 +492,10 @@ def render(text: str) -> str:
     return "".join(out)
 
 
-# Pieces a cut must never fall inside: masked links, bare and bracketed URLs, timestamps.
+# Pieces a cut must never fall inside: blocks, masked links, bare and bracketed URLs, timestamps.
 _UNBREAKABLE = re.compile(
-    r"\[[^\]\n]*\]\(<?https?://[^\s)]+>?\)|<https?://[^\s>]+>|https?://\S+|<t:-?\d+(?::\w)?>"
+    r"```[\s\S]*?```"  # a monospace block (a table): cut before it, never inside
+    r"|\[[^\]\n]*\]\(<?https?://[^\s)]+>?\)|<https?://[^\s>]+>|https?://\S+|<t:-?\d+(?::\w)?>"
 )
 
 

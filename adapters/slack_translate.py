@@ -480,6 +480,8 @@ def render_mrkdwn(text: str) -> str:
                 out.append(_wrapped(span.text, "*"))
             case markup.Italic():
                 out.append(_wrapped(span.text, "_"))
+            case markup.Block():
+                out.append(f"```{escape(span.text)}```")
             case markup.Code():
                 out.append(_wrapped(span.text, "`"))
             case markup.Link():
@@ -508,6 +510,10 @@ def _safe_cut(text: str, limit: int) -> int:
     amp = text.rfind("&", 0, cut)
     if amp != -1 and ";" not in text[amp:cut] and cut - amp < 8 and amp > 0:
         cut = amp
+    if text.count("```", 0, cut) % 2:  # inside a monospace block: cut before it opens
+        fence = text.rfind("```", 0, cut)
+        if fence > 0:
+            cut = fence
     return cut
 
 

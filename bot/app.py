@@ -38,6 +38,7 @@ from bot.services.members import MemberService
 from bot.services.onboarding import OnboardingService
 from bot.services.previews import PreviewService
 from bot.services.prompts import PromptService
+from bot.services.reports import ReportService
 from bot.services.retention import purge_expired
 from bot.storage.database import Database
 from bot.web.archive import Archive
@@ -223,7 +224,8 @@ class Application:
             self.loop,  # after links: it asks about the shares links just stored
             self.onboarding,
             self.goals,
-            MemberService(),
+            MemberService(console_facilitators=config.console.facilitators),
+            ReportService(console_facilitators=config.console.facilitators),
             self.digests,
             self.prompts,
             self.feeds,

@@ -19,13 +19,18 @@ from bot.core.config import Config, ConfigError, Secrets, load_config
 from bot.core.platform import PlatformError
 from bot.core.refs import MemberRef
 from bot.digest.render import to_html, to_json, to_markdown
-from bot.digest.weeks import resolve_week
+from bot.digest.weeks import IsoWeek, resolve_week
 from bot.i18n import Catalog
+from bot.reports.chart import chart_png
+from bot.reports.model import summarise
+from bot.reports.render import report_text
+from bot.reports.render import to_json as report_json
 from bot.scheduling.rules import parse_rule
 from bot.services.members import export_document
 from bot.services.prompts import stored_schedule_lines
 from bot.storage.database import Database, StorageError
 from bot.storage.member_data import export_member
+from bot.storage.reports import report_inputs
 from bot.web.server import WebServerError
 
 log = logging.getLogger("facilitator")
@@ -57,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("--week", help="an ISO week such as 2026-W48 (default: the last full one)")
     digest.add_argument("--format", choices=["md", "html", "json"], default="md")
     digest.add_argument("--community", help="the community's name (default: the first)")
+    report = add("report", "print a week's facilitator report as text or JSON (read-only)")
+    report.add_argument("--week", help="an ISO week such as 2026-W48 (default: this week)")
+    report.add_argument("--community", help="the community's name (default: the first)")
+    report.add_argument("--chart", help="also write the chart of weekly activity to this PNG")
+    report.add_argument("--format", choices=["text", "json"], default="text")
     feeds = add("feeds", "poll every due member and community feed once, with a progress bar")
     feeds.add_argument("action", choices=["poll"], help="poll: one polling round now")
     export = add("export", "write everything kept about one member as JSON")
@@ -203,6 +213,61 @@ async def _digest_preview(
     return 0
 
 
+async def _report(
+    config: Config,
+    week_text: str | None,
+    community_name: str | None,
+    chart: str | None,
+    output_format: str,
+) -> int:
+    try:
+        community = config.community(community_name) if community_name else config.communities[0]
+    except KeyError:
+        names = ", ".join(c.name for c in config.communities)
+        print(
+            f"--community {community_name!r}: not configured; choose one of {names}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    now = datetime.now(UTC)
+    try:
+        week = (
+            IsoWeek.containing(now, community.zone)
+            if week_text is None
+            else resolve_week(week_text, now, community.zone)
+        )
+    except ValueError as problem:
+        print(f"--week: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    database = Database(config.storage.url)
+    try:
+        await database.migrate()
+        async with database.reading() as conn:  # read-only: answers are judged, not recorded
+            inputs = await report_inputs(
+                conn, community, week, now, console_facilitators=config.console.facilitators
+            )
+    finally:
+        await database.close()
+    report = summarise(inputs)
+    texts = Catalog(community.language)
+    if chart:
+        first, last = report.history[0].week, report.history[-1].week
+        image = chart_png(
+            report.history,
+            texts("reports.chart_title", community=community.name, first=first, last=last),
+            texts("reports.chart_x"),
+            texts("reports.chart_y"),
+        )
+        Path(chart).write_bytes(image)  # noqa: ASYNC240 - a one-shot CLI write
+        print(f"wrote the chart to {chart}", file=sys.stderr)
+    if output_format == "json":
+        sys.stdout.write(report_json(report) + "\n")
+    else:
+        text = report_text(report, texts, community.nudges.inactive_days)
+        sys.stdout.write(markup.to_plain(text) + "\n")
+    return 0
+
+
 def _progress_bar(done: int, total: int) -> None:
     width = 30
     filled = width * done // max(total, 1)
@@ -280,6 +345,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.command == "digest":
             return asyncio.run(
                 _digest_preview(config, arguments.week, arguments.format, arguments.community)
+            )
+        if arguments.command == "report":
+            return asyncio.run(
+                _report(
+                    config,
+                    arguments.week,
+                    arguments.community,
+                    arguments.chart,
+                    arguments.format,
+                )
             )
         if arguments.command == "feeds":
             return asyncio.run(_feeds_poll(config))

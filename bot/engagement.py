@@ -205,3 +205,13 @@ def top_share(values: Mapping[str, int], fraction: float = 0.1) -> float:
         return 0.0
     top = max(1, math.ceil(len(ordered) * fraction))
     return sum(ordered[:top]) / whole
+
+
+def answered_at(
+    sent_at: datetime, last_active_at: datetime | None, answer_days: int
+) -> datetime | None:
+    """When a nudge counts as answered: the member's last own action, if it came after the
+    nudge and within `answer_days` of it; else None (not, or not yet, answered)."""
+    if last_active_at is None or last_active_at <= sent_at:
+        return None
+    return last_active_at if last_active_at - sent_at <= timedelta(days=answer_days) else None

@@ -1,8 +1,9 @@
 """The neutral markup services write and adapters translate.
 
 Services write `**bold**`, `_italic_`, `` `code` ``, `[label](https://url)` and `<t:UNIX>` (a
-moment, shown in each reader's own zone; `<t:UNIX:d>` for the date alone). Member-supplied text
-goes through `escape()` first so it cannot inject markup.
+moment, shown in each reader's own zone; `<t:UNIX:d>` for the date alone), and lines fenced by
+three backticks (on lines of their own) for a monospace block, e.g. tables beside charts.
+Member-supplied text goes through `escape()` first so it cannot inject markup.
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ class Code:
 
 
 @dataclass(frozen=True, slots=True)
+class Block:
+    """Preformatted lines shown in a monospace font (tables)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Link:
     """A labelled link."""
 
@@ -61,10 +69,11 @@ class Moment:
     style: str = "f"
 
 
-Span = Plain | Bold | Italic | Code | Link | Moment
+Span = Plain | Bold | Italic | Code | Block | Link | Moment
 
 _TOKEN = re.compile(
-    r"\\(?P<escaped>[\\*_`\[\]<>()])"
+    r"(?m:^```\n(?P<block>[\s\S]*?)\n```$)"
+    r"|\\(?P<escaped>[\\*_`\[\]<>()])"
     r"|\*\*(?P<bold>(?:\\.|[^*\\])+?)\*\*"
     r"|(?<![\w])_(?P<italic>(?:\\.|[^_\\])+?)_(?![\w])"
     r"|`(?P<code>[^`]+)`"
@@ -73,6 +82,11 @@ _TOKEN = re.compile(
 )
 _ESCAPABLE = re.compile(r"([\\*_`\[\]<>()])")
 _UNESCAPE = re.compile(r"\\([\\*_`\[\]<>()])")
+
+
+def block(lines: str) -> str:
+    """Lines shown as a monospace block (three backticks inside are broken up)."""
+    return "```\n" + lines.replace("```", "`\u200b``") + "\n```"
 
 
 def escape(text: str) -> str:
@@ -104,7 +118,9 @@ def parse(text: str) -> list[Span]:
         if plain and "".join(plain):
             spans.append(Plain("".join(plain)))
         plain = []
-        if match.group("bold") is not None:
+        if match.group("block") is not None:
+            spans.append(Block(match.group("block")))
+        elif match.group("bold") is not None:
             spans.append(Bold(_unescape(match.group("bold"))))
         elif match.group("italic") is not None:
             spans.append(Italic(_unescape(match.group("italic"))))
@@ -127,7 +143,7 @@ def to_plain(text: str) -> str:
     out: list[str] = []
     for span in parse(text):
         match span:
-            case Plain() | Bold() | Italic() | Code():
+            case Plain() | Bold() | Italic() | Code() | Block():
                 out.append(span.text)
             case Link():
                 out.append(span.label if span.is_bare else f"{span.label} ({span.url})")

@@ -4,7 +4,7 @@ and delete it (`/forget-me`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,11 +12,16 @@ from sqlalchemy import func, select
 
 from bot.core.actions import Action, Attachment, Button, Content, SendDirect
 from bot.core.commands import CommandSpec, Param, ParamKind
-from bot.core.markup import escape
+from bot.core.markup import block, escape
+from bot.digest.weeks import IsoWeek
+from bot.reports.model import PROFILE_WEEKS, WeekStages, standing
+from bot.reports.render import member_line, table
 from bot.services.base import CommandHandler, Invocation, Service, Transaction
 from bot.storage import repositories as repo
+from bot.storage.engagement import settle_nudge_answers
 from bot.storage.loop import active_goal
 from bot.storage.member_data import erase_member, export_member
+from bot.storage.reports import report_inputs
 from bot.storage.schema import messages, questions, reactions, reflections, shares
 
 PROFILE = CommandSpec(
@@ -102,6 +107,9 @@ class MemberService(Service):
 
     name = "members"
 
+    def __init__(self, console_facilitators: Collection[str] = ()) -> None:
+        self._console_facilitators = tuple(console_facilitators)
+
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """The data-ownership commands."""
         return (
@@ -170,7 +178,35 @@ class MemberService(Service):
             timezone=member.timezone or t("members.timezone_unset"),
             prefix=call.prefix,
         )
-        return [call.answer(text)]
+        return [call.answer(text + "\n" + await self._engagement(call, tx))]
+
+    async def _engagement(self, call: Invocation, tx: Transaction) -> str:
+        """The member's own figures, and the line the facilitators' report shows about them."""
+        community = call.community
+        ref = str(call.author.ref)
+        week = IsoWeek.containing(tx.now, community.zone)
+        await settle_nudge_answers(tx.conn, community.name, tx.now, community.nudges.answer_days)
+        inputs = await report_inputs(
+            tx.conn,
+            community,
+            week,
+            tx.now,
+            console_facilitators=self._console_facilitators,
+            weeks=PROFILE_WEEKS,
+            new_voices=False,
+            names_for=(ref,),
+        )
+        rows = [
+            WeekStages(week=label, active=counts, total=sum(counts.values()))
+            for label, counts in inputs.member_weeks(ref)
+        ]
+        return call.texts(
+            "members.profile_engagement",
+            table=block(table(rows, call.texts, total=False)),
+            week=str(week),
+            line=member_line(standing(inputs, ref), call.texts, community.nudges.inactive_days),
+            prefix=call.prefix,
+        )
 
     async def settings(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Change (or show) the caller's settings."""

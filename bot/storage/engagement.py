@@ -19,6 +19,7 @@ from bot.engagement import (
     Drift,
     DriftRules,
     MemberHistory,
+    answered_at,
     drifting,
 )
 from bot.storage.repositories import _chunks, _insert
@@ -394,9 +395,9 @@ async def settle_nudge_answers(
         )
     ).all()
     answered = [
-        {"nudge_id": nudge_id, "at": last}
+        {"nudge_id": nudge_id, "at": at}
         for nudge_id, sent_at, last in pending
-        if last - sent_at <= window
+        if (at := answered_at(sent_at, last, answer_days)) is not None
     ]
     if answered:
         await conn.execute(

@@ -1,0 +1,124 @@
+"""Reading what the facilitator report is computed from: weekly activity, the cohort, drift,
+nudges and replies, for one community and week."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.core.config import CommunitySettings, NudgeSettings
+from bot.digest.weeks import IsoWeek
+from bot.engagement import DriftRules, answered_at
+from bot.reports.model import HISTORY_WEEKS, NudgeRecord, ReportInputs
+from bot.storage import engagement as store
+from bot.storage.repositories import get_members
+from bot.storage.schema import memberships, nudges
+
+BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def drift_rules(settings: NudgeSettings) -> DriftRules:
+    """The drift rule's thresholds from a community's nudge settings."""
+    return DriftRules(recent_days=settings.inactive_days, joined_days=settings.joined_days)
+
+
+def configured_facilitators(
+    community: CommunitySettings, console_facilitators: Collection[str], refs: Collection[str]
+) -> set[str]:
+    """Those of `refs` the configuration names as facilitators of `community` (by id; roles
+    are only known from what members did, and memberships keep that)."""
+    found: set[str] = set()
+    for ref in refs:
+        platform, _, rest = ref.partition(":")
+        member = rest.rpartition("/")[2]
+        section = community.platforms.get(platform)
+        if (platform == "console" and member in console_facilitators) or (
+            section is not None and member in section.facilitators
+        ):
+            found.add(ref)
+    return found
+
+
+async def _nudges(
+    conn: AsyncConnection, community: str, end: datetime, answer_days: int
+) -> list[NudgeRecord]:
+    """Nudges sent before `end`; answers not yet settled by the bot are judged by the same
+    rule (so a read-only reader sees what the bot will record)."""
+    rows = await conn.execute(
+        select(
+            nudges.c.member_ref,
+            nudges.c.sent_at,
+            nudges.c.answered_at,
+            memberships.c.last_active_at,
+        )
+        .select_from(
+            nudges.outerjoin(
+                memberships,
+                (memberships.c.community == nudges.c.community)
+                & (memberships.c.member_ref == nudges.c.member_ref),
+            )
+        )
+        .where(nudges.c.community == community, nudges.c.sent_at < end)
+        .order_by(nudges.c.sent_at, nudges.c.id)
+    )
+    found: list[NudgeRecord] = []
+    for member_ref, sent_at, answered, last_active in rows:
+        if answered is None:
+            answered = answered_at(sent_at, last_active, answer_days)
+        found.append(NudgeRecord(member_ref=member_ref, sent_at=sent_at, answered_at=answered))
+    return found
+
+
+async def report_inputs(
+    conn: AsyncConnection,
+    community: CommunitySettings,
+    week: IsoWeek,
+    now: datetime,
+    *,
+    console_facilitators: Collection[str] = (),
+    weeks: int = HISTORY_WEEKS,
+    new_voices: bool = True,
+    names_for: Collection[str] = (),
+) -> ReportInputs:
+    """What the report for `week` (and `weeks - 1` weeks before it) is computed from
+    (`new_voices` False skips the look through all earlier history: /profile needs none)."""
+    zone = community.zone
+    labels = [week]
+    while len(labels) < weeks:
+        labels.insert(0, labels[0].previous())
+    spans = [(str(w), *w.bounds(zone)) for w in labels]
+    start, end = spans[-1][1], spans[-1][2]
+    as_of = min(end, now)
+    members = await store.community_members(conn, community.name)
+    named = configured_facilitators(
+        community, console_facilitators, [m.member_ref for m in members]
+    )
+    facilitators = {m.member_ref for m in members if m.facilitator} | named
+    cohort = {m.member_ref: m.joined_at for m in members if m.member_ref not in facilitators}
+    activity = [await store.activity(conn, community.name, s, e) for _, s, e in spans]
+    earlier = await store.activity(conn, community.name, BEGINNING, start) if new_voices else {}
+    drifts = await store.drifting_members(
+        conn, community.name, as_of, drift_rules(community.nudges), facilitators
+    )
+    sent = await _nudges(conn, community.name, end, community.nudges.answer_days)
+    replies = await store.replies_received(conn, community.name, start, end)
+    # Names only for whom the report names (and whoever else asks, e.g. /profile's caller).
+    named_refs = {d.member_ref for d in drifts} | {n.member_ref for n in sent if n.sent_at >= start}
+    named_refs |= set(activity[-1]) | set(names_for)
+    people = await get_members(conn, sorted(named_refs))
+    return ReportInputs(
+        community=community.name,
+        weeks=spans,
+        activity=activity,
+        earlier_active={ref for ref, done in earlier.items() if done.total > 0},
+        cohort=cohort,
+        facilitators=facilitators,
+        drifts=drifts,
+        nudges=sent,
+        replies=replies,
+        names={ref: person.display_name for ref, person in people.items()},
+        as_of=as_of,
+    )
