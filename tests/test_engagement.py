@@ -133,6 +133,7 @@ async def test_memberships_record_first_sign_last_action_contact_and_role(
     assert not alice.facilitator and fran.facilitator
     assert fran.contacted_at is None and bob.contacted_at is None
     assert bob.last_active_at == NOW + timedelta(hours=2)
+    assert alice.first_active_at == NOW and bob.first_active_at == NOW + timedelta(hours=2)
 
 
 @pytest.mark.both_backends

@@ -193,7 +193,6 @@ class MemberService(Service):
             tx.now,
             console_facilitators=self._console_facilitators,
             weeks=PROFILE_WEEKS,
-            new_voices=False,
             names_for=(ref,),
         )
         rows = [

@@ -59,6 +59,7 @@ class Membership:
     community: str
     member_ref: str
     joined_at: datetime
+    first_active_at: datetime | None
     last_active_at: datetime | None
     contacted_at: datetime | None
     facilitator: bool
@@ -74,6 +75,16 @@ def _later(current: ColumnElement[Any], new: ColumnElement[Any]) -> ColumnElemen
     )
 
 
+def _earlier(current: ColumnElement[Any], new: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The earlier of two nullable times, portably."""
+    return case(
+        (new.is_(None), current),
+        (current.is_(None), new),
+        (new < current, new),
+        else_=current,
+    )
+
+
 async def touch_memberships(conn: AsyncConnection, sightings: Sequence[Sighting]) -> None:
     """Record members seen in communities: first sign, last action, last contact, role."""
     merged: dict[tuple[str, str], dict[str, Any]] = {}
@@ -85,6 +96,7 @@ async def touch_memberships(conn: AsyncConnection, sightings: Sequence[Sighting]
                 "community": seen.community,
                 "member_ref": seen.member_ref,
                 "joined_at": seen.at,
+                "first_active_at": None,
                 "last_active_at": None,
                 "contacted_at": None,
                 "facilitator": seen.facilitator,
@@ -95,6 +107,8 @@ async def touch_memberships(conn: AsyncConnection, sightings: Sequence[Sighting]
             row["facilitator"] = seen.facilitator
             if row["last_active_at"] is None or seen.at > row["last_active_at"]:
                 row["last_active_at"] = seen.at
+            if row["first_active_at"] is None or seen.at < row["first_active_at"]:
+                row["first_active_at"] = seen.at
         if seen.contacted and (row["contacted_at"] is None or seen.at > row["contacted_at"]):
             row["contacted_at"] = seen.at
     if not merged:
@@ -109,6 +123,7 @@ async def touch_memberships(conn: AsyncConnection, sightings: Sequence[Sighting]
                 "joined_at": case(
                     (new.joined_at < table.c.joined_at, new.joined_at), else_=table.c.joined_at
                 ),
+                "first_active_at": _earlier(table.c.first_active_at, new.first_active_at),
                 "last_active_at": _later(table.c.last_active_at, new.last_active_at),
                 "contacted_at": _later(table.c.contacted_at, new.contacted_at),
                 # The role as of the latest action (a join tells nothing about roles).

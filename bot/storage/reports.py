@@ -4,7 +4,7 @@ nudges and replies, for one community and week."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,8 +16,6 @@ from bot.reports.model import HISTORY_WEEKS, NudgeRecord, ReportInputs
 from bot.storage import engagement as store
 from bot.storage.repositories import get_members
 from bot.storage.schema import memberships, nudges
-
-BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def drift_rules(settings: NudgeSettings) -> DriftRules:
@@ -80,11 +78,9 @@ async def report_inputs(
     *,
     console_facilitators: Collection[str] = (),
     weeks: int = HISTORY_WEEKS,
-    new_voices: bool = True,
     names_for: Collection[str] = (),
 ) -> ReportInputs:
-    """What the report for `week` (and `weeks - 1` weeks before it) is computed from
-    (`new_voices` False skips the look through all earlier history: /profile needs none)."""
+    """What the report for `week` (and `weeks - 1` weeks before it) is computed from."""
     zone = community.zone
     labels = [week]
     while len(labels) < weeks:
@@ -99,7 +95,6 @@ async def report_inputs(
     facilitators = {m.member_ref for m in members if m.facilitator} | named
     cohort = {m.member_ref: m.joined_at for m in members if m.member_ref not in facilitators}
     activity = [await store.activity(conn, community.name, s, e) for _, s, e in spans]
-    earlier = await store.activity(conn, community.name, BEGINNING, start) if new_voices else {}
     drifts = await store.drifting_members(
         conn, community.name, as_of, drift_rules(community.nudges), facilitators
     )
@@ -113,7 +108,12 @@ async def report_inputs(
         community=community.name,
         weeks=spans,
         activity=activity,
-        earlier_active={ref for ref, done in earlier.items() if done.total > 0},
+        # Memberships keep each member's first own action: no look through all of history.
+        earlier_active={
+            m.member_ref
+            for m in members
+            if m.first_active_at is not None and m.first_active_at < start
+        },
         cohort=cohort,
         facilitators=facilitators,
         drifts=drifts,

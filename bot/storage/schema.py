@@ -590,6 +590,7 @@ memberships = Table(
     Column("community", String(64), nullable=False),
     Column("member_ref", String(200), nullable=False, info=MEMBER),
     Column("joined_at", UtcDateTime(), nullable=False),  # the first sign of them here
+    Column("first_active_at", UtcDateTime(), nullable=True),  # their first own action here
     Column("last_active_at", UtcDateTime(), nullable=True),  # their last own action here
     Column("contacted_at", UtcDateTime(), nullable=True),  # last command, button or DM to the bot
     Column("facilitator", Boolean(), nullable=False, server_default=false()),  # as last seen

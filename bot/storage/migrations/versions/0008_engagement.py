@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("community", sa.String(length=64), nullable=False),
         sa.Column("member_ref", sa.String(length=200), nullable=False),
         sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("first_active_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_active_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("contacted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("facilitator", sa.Boolean(), server_default=sa.false(), nullable=False),
@@ -79,8 +80,10 @@ def upgrade() -> None:
     )
     # Members who spoke before this version: their first and last message in each community.
     op.execute(
-        "INSERT INTO memberships (community, member_ref, joined_at, last_active_at, facilitator)"
-        " SELECT community, author_ref, MIN(sent_at), MAX(sent_at), false FROM messages"
+        "INSERT INTO memberships"
+        " (community, member_ref, joined_at, first_active_at, last_active_at, facilitator)"
+        " SELECT community, author_ref, MIN(sent_at), MIN(sent_at), MAX(sent_at), false"
+        " FROM messages"
         " GROUP BY community, author_ref"
     )
     op.execute(
