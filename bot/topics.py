@@ -171,15 +171,26 @@ class TopicModel:
         return sum(product for product, _ in self._shared(a, b)) / norm
 
     def shared_topics(self, a: str, b: str, limit: int = TOPICS_SHOWN) -> tuple[str, ...]:
-        """The terms that explain most of two members' similarity, strongest first; a word
-        already inside a chosen pair of words is not repeated."""
+        """The terms that explain most of two members' similarity, strongest first. Two words
+        they share stand for each of their words ("spaced practice", not "practice" and
+        "spaced"), ranked by the strongest of the three."""
+        shared = {key: weight for weight, key in self._shared(a, b)}
+        ranked: dict[str, float] = {}
+        covered: set[str] = set()
+        for key, weight in shared.items():
+            if " " in key:
+                parts = key.split(" ")
+                covered.update(parts)
+                ranked[key] = max([weight, *(shared.get(part, 0.0) for part in parts)])
+        for key, weight in shared.items():
+            if " " not in key and key not in covered:
+                ranked[key] = weight
         chosen: list[str] = []
-        for _, key in sorted(self._shared(a, b), key=_strongest):
+        for _, key in sorted(((w, k) for k, w in ranked.items()), key=_strongest):
             if len(chosen) == limit:
                 break
-            words = set(key.split(" "))
-            if any(words <= set(o.split(" ")) or set(o.split(" ")) <= words for o in chosen):
-                continue
+            if any(set(key.split(" ")) & set(other.split(" ")) for other in chosen):
+                continue  # "retrieval practice" after "spaced practice" says nothing new
             chosen.append(key)
         return tuple(chosen)
 
