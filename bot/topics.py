@@ -6,7 +6,10 @@ A member's topics are terms: a domain ("example.org"), a word ("feedback") or tw
 stand next to each other ("spaced practice"). Each term's weight for a member is
 (1 + ln n) · ln(N / df), where n is how many of the member's items carry the term, N how many
 members shared anything and df how many of them carry the term; a term that every member
-carries weighs nothing. Two members' similarity is the cosine of their weight vectors.
+carries weighs nothing. Two members' similarity is the cosine of their weight vectors, each
+lengthened by a constant `PRIOR` dimension they do not share: without it, two members whose
+only words are ones nearly everybody uses would look identical (cosine 1) however little those
+words weigh; with it, little evidence means little similarity.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from bot.digest.builder import domain_of
 MIN_WORD = 3  # shorter words carry no topic ("ai" is the price of this rule)
 MAX_WORD = 30  # longer "words" are identifiers, hashes or noise
 TOPICS_SHOWN = 3  # how many shared topics explain a pair
+PRIOR = 1.0  # the squared length of every member's unshared constant dimension (see above)
+MIN_SIMILARITY = 0.05  # below this, what two members share is too thin to introduce them on
 
 # English function words and chat filler: they say nothing about what a member cares for.
 _STOP_TEXT = """
@@ -149,7 +154,7 @@ class TopicModel:
                 if spread[key] < members
             }
             model.weights[member] = weighted
-            model._norms[member] = math.sqrt(sum(w * w for w in weighted.values()))
+            model._norms[member] = math.sqrt(sum(w * w for w in weighted.values()) + PRIOR)
         return model
 
     @property
@@ -164,7 +169,7 @@ class TopicModel:
         return [(w * theirs[key], key) for key, w in mine.items() if key in theirs]
 
     def similarity(self, a: str, b: str) -> float:
-        """Cosine similarity of two members' topics: 0 (nothing in common) to 1."""
+        """How alike two members' topics are: 0 (nothing in common) to almost 1."""
         norm = self._norms.get(a, 0.0) * self._norms.get(b, 0.0)
         if norm == 0:
             return 0.0
@@ -242,7 +247,7 @@ def match(
     *,
     met: Collection[frozenset[str]] = (),
     busy: Collection[str] = (),
-    min_similarity: float = 0.0,
+    min_similarity: float = MIN_SIMILARITY,
 ) -> list[Introduction]:
     """Pair candidates who share topics and have not `met` (interacted or been introduced),
     each at most once, leaving out the `busy` ones (introduced lately).

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.topics import Item, TopicModel, match, phrase, raw_terms
+from bot.topics import MIN_SIMILARITY, Item, TopicModel, match, phrase, raw_terms
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -84,6 +84,13 @@ def test_a_word_everybody_uses_pairs_nobody() -> None:
     model = TopicModel.build(items)
     assert model.similarity("a", "b") == 0.0
     assert match(model, ["a", "b", "c", "d"]) == []
+
+
+def test_a_word_nearly_everybody_uses_is_too_thin_to_pair_members_with_nothing_else() -> None:
+    model = TopicModel.build([words(name, "learning") for name in "abcde"] + [words("f", "chess")])
+    assert 0 < model.weights["a"]["learning"] < 0.2
+    assert 0 < model.similarity("a", "b") < MIN_SIMILARITY  # not 1, as a bare cosine would say
+    assert match(model, list("abcdef")) == []
 
 
 def test_a_common_word_weighs_less_than_a_rare_one() -> None:
