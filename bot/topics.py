@@ -6,7 +6,9 @@ A member's topics are terms: a domain ("example.org"), a word ("feedback") or tw
 stand next to each other ("spaced practice"). Each term's weight for a member is
 (1 + ln n) · ln(N / df), where n is how many of the member's items carry the term, N how many
 members shared anything and df how many of them carry the term; a term that every member
-carries weighs nothing. Two members' similarity is the cosine of their weight vectors, each
+carries weighs nothing (in a community of SMALL or more, neither does one that more than half
+of them carry). A member keeps only the TOP_TERMS heaviest terms that someone else carries too.
+Two members' similarity is the cosine of those weight vectors, each
 lengthened by a constant `PRIOR` dimension they do not share: without it, two members whose
 only words are ones nearly everybody uses would look identical (cosine 1) however little those
 words weigh; with it, little evidence means little similarity.
@@ -26,7 +28,14 @@ MIN_WORD = 3  # shorter words carry no topic ("ai" is the price of this rule)
 MAX_WORD = 30  # longer "words" are identifiers, hashes or noise
 TOPICS_SHOWN = 3  # how many shared topics explain a pair
 PRIOR = 1.0  # the squared length of every member's unshared constant dimension (see above)
-MIN_SIMILARITY = 0.05  # below this, what two members share is too thin to introduce them on
+# In a community of at least SMALL members with items, a term more than COMMON of them carry is
+# too common to tell anyone apart: it weighs nothing (and costs nothing when pairing).
+SMALL = 20
+COMMON = 0.5
+MIN_SIMILARITY = 0.05
+# A member is paired on their TOP_TERMS heaviest terms that someone else also carries: what sets
+# them apart, and a bound on the work of comparing everybody with everybody.
+TOP_TERMS = 40  # below this, what two members share is too thin to introduce them on
 
 # English function words and chat filler: they say nothing about what a member cares for.
 _STOP_TEXT = """
@@ -133,9 +142,15 @@ class TopicModel:
             for item in model.items
         ]
         model._vocabulary = frozenset(t[0] for _, terms in parsed for t in terms if len(t) == 1)
+        singular = {word: _singular(word, model._vocabulary) for word in model._vocabulary}
+        spelled: dict[tuple[str, ...], str] = {}
+        for _, terms in parsed:
+            for t in terms:
+                if t not in spelled:
+                    spelled[t] = " ".join(singular[word] for word in t)
         counts: dict[str, dict[str, int]] = {}
         for index, (item, terms) in enumerate(parsed):
-            keys = {" ".join(_singular(word, model._vocabulary) for word in t) for t in terms}
+            keys = {spelled[t] for t in terms}
             if item.url:
                 keys.add(domain_of(item.url).casefold())
             model._item_terms[index] = frozenset(keys)
@@ -151,10 +166,15 @@ class TopicModel:
             weighted = {
                 key: (1 + math.log(n)) * math.log(members / spread[key])
                 for key, n in mine.items()
-                if spread[key] < members
+                if spread[key] < members and (members < SMALL or spread[key] <= members * COMMON)
             }
-            model.weights[member] = weighted
-            model._norms[member] = math.sqrt(sum(w * w for w in weighted.values()) + PRIOR)
+            # Only terms someone else carries can pair a member; of those, the heaviest.
+            shared = sorted(
+                ((key, w) for key, w in weighted.items() if spread[key] > 1),
+                key=lambda entry: (-entry[1], entry[0]),
+            )
+            model.weights[member] = kept = dict(shared[:TOP_TERMS])
+            model._norms[member] = math.sqrt(sum(w * w for w in kept.values()) + PRIOR)
         return model
 
     @property

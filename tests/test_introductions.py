@@ -93,6 +93,7 @@ async def a_small_community(story: ConsoleStory) -> None:
     await story.say("bob: /settings quotes=off")
 
 
+@pytest.mark.both_backends
 async def test_members_who_share_topics_but_never_met_are_introduced_once(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
@@ -193,14 +194,14 @@ def test_bad_introduction_settings_are_explained(config_for: Callable[..., Confi
         intro_config(config_for, lookback_days=3)
 
 
+@pytest.mark.both_backends
 async def test_a_run_that_stopped_after_pairing_sends_the_rest_once_and_forget_me_erases(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
     async with ConsoleStory(intro_config(config_for), clock, tmp_path) as story:
         await a_small_community(story)
         # A run that recorded its pairs, then died before any DM went out:
-        async with story.app.database.transaction() as conn:
-            assert await story.app.introductions.pair(conn, "demo", WEDNESDAY) == 1
+        assert await story.app.introductions.pair("demo", WEDNESDAY) == 1
         said = await story.tick(WEDNESDAY)
         assert sorted(re.findall(r"✉ to (\w+): ", said)) == ["alice", "bob"]
         assert await story.tick(WEDNESDAY + timedelta(minutes=5)) == ""

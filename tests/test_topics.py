@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.topics import MIN_SIMILARITY, Item, TopicModel, match, phrase, raw_terms
+from bot.topics import MIN_SIMILARITY, TOP_TERMS, Item, TopicModel, match, phrase, raw_terms
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -157,6 +157,26 @@ def test_the_item_to_quote_carries_the_shared_topics_and_prefers_a_link() -> Non
     item = model.best_item("bob", model.shared_topics("alice", "bob"))
     assert item is not None and item.url == "https://example.org/old"
     assert model.best_item("nobody", ("x",)) is None
+
+
+def test_a_member_is_paired_on_their_heaviest_shared_terms_only() -> None:
+    many = " ".join(f"topic{letter}{other}" for letter in "abcdefghij" for other in "klmnop")
+    alone = " ".join(f"only{letter}{other}" for letter in "abcdefghij" for other in "qrstuv")
+    model = TopicModel.build(
+        [
+            words("a", many),
+            words("b", many),
+            words("c", "chess"),
+            words("d", alone),
+            words("d", "spaced practice"),
+            words("e", "spaced practice"),
+        ]
+    )
+    assert len(model.weights["a"]) == TOP_TERMS
+    assert model.similarity("a", "b") > 0.5
+    # d's own words pair nobody, so they never crowd out the one topic d shares with e:
+    assert set(model.weights["d"]) == {"spaced", "practice", "spaced practice"}
+    assert model.shared_topics("d", "e") == ("spaced practice",)
 
 
 def test_phrase() -> None:

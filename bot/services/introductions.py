@@ -9,12 +9,11 @@ the pairs and the parts already sent, and sends only what is missing."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.actions import Action, Content, SendDirect
 from bot.core.commands import CommandSpec
@@ -30,7 +29,7 @@ from bot.storage import introductions as store
 from bot.storage import repositories as repo
 from bot.storage.database import Database
 from bot.storage.engagement import interactions
-from bot.topics import Item, TopicModel, match, phrase
+from bot.topics import Introduction, Item, TopicModel, match, phrase
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +51,16 @@ INTRODUCTIONS = CommandSpec(
 
 def _prefix(member: MemberRef) -> str:
     return "/facilitator " if member.platform == "slack" else "/"
+
+
+def _choose(
+    items: list[Item], reachable: list[str], met: set[frozenset[str]], busy: set[str]
+) -> tuple[TopicModel, list[Introduction]]:
+    """The topic model and this run's pairs (pure CPU work, run in a thread)."""
+    model = TopicModel.build(items)
+    if len(reachable) < 2:
+        return model, []
+    return model, match(model, reachable, met=met, busy=busy)
 
 
 def _cut(text: str) -> str:
@@ -133,50 +142,59 @@ class IntroductionService(Service):
             or candidate.contacted_at is not None
         )
 
-    async def pair(self, conn: AsyncConnection, community: str, due: datetime) -> int:
-        """Record this run's new introductions in `community` (stamped `due`); return how
-        many were added."""
-        settings = self._directory.settings(community).introductions
-        reachable = [
-            c.member_ref for c in await store.candidates(conn, community) if self._reachable(c)
-        ]
-        if len(reachable) < 2:
-            return 0
-        items, _ = await store.topic_items(
-            conn, community, due - timedelta(days=settings.lookback_days), due
-        )
-        model = TopicModel.build(items)
-        met = await interactions(conn, community, EPOCH, due + timedelta(seconds=1))
-        met |= await store.introduced_pairs(conn, community)
-        busy = await store.introduced_since(conn, community, due - ONCE_PER)
+    async def _read(
+        self, community: str, due: datetime
+    ) -> tuple[list[str], list[Item], dict[str, store.Shared], set[frozenset[str]], set[str]]:
+        """Who may be introduced, what was shared, who met, who is busy (one snapshot)."""
+        lookback = timedelta(days=self._directory.settings(community).introductions.lookback_days)
+        async with self._database.reading() as conn:
+            reachable = [
+                c.member_ref for c in await store.candidates(conn, community) if self._reachable(c)
+            ]
+            items, shared = await store.topic_items(conn, community, due - lookback, due)
+            met = await interactions(conn, community, EPOCH, due + timedelta(seconds=1))
+            met |= await store.introduced_pairs(conn, community)
+            busy = await store.introduced_since(conn, community, due - ONCE_PER)
+        return reachable, items, shared, met, busy
+
+    async def _pair(
+        self, community: str, due: datetime
+    ) -> tuple[int, TopicModel, dict[str, store.Shared]]:
+        reachable, items, shared, met, busy = await self._read(community, due)
+        # Reading every share of the lookback window is CPU work: off the event loop, and
+        # outside any write transaction (SQLite would hold its write lock meanwhile).
+        model, chosen = await asyncio.to_thread(_choose, items, reachable, met, busy)
         added = 0
-        for introduction in match(model, reachable, met=met, busy=busy):
-            if await store.record(
-                conn,
-                community,
-                introduction.member_a,
-                introduction.member_b,
-                introduction.topics,
-                due,
-            ):
-                added += 1
+        if chosen:
+            async with self._database.transaction() as conn:
+                for introduction in chosen:
+                    added += await store.record(
+                        conn,
+                        community,
+                        introduction.member_a,
+                        introduction.member_b,
+                        introduction.topics,
+                        due,
+                    )
+        return added, model, shared
+
+    async def pair(self, community: str, due: datetime) -> int:
+        """Record the new introductions of the run due at `due` in `community` (stamped
+        `due`); return how many were added."""
+        added, _, _ = await self._pair(community, due)
         return added
 
     async def _run(self, community: str, context: RunContext) -> None:
         """Pair, record, then DM both members of each pair (each DM one part of the run)."""
         due = context.due_at
-        async with self._database.transaction() as conn:
-            added = await self.pair(conn, community, due)
+        added, model, shared = await self._pair(community, due)
         settings = self._directory.settings(community)
         async with self._database.reading() as conn:
             made = await store.made_at(conn, community, due)
             if not made:
                 return
             people = {c.member_ref: c for c in await store.candidates(conn, community)}
-            lookback = timedelta(days=settings.introductions.lookback_days)
-            items, shared = await store.topic_items(conn, community, due - lookback, due)
         log.info("introductions in %s: %d new pair(s), %d in this run", community, added, len(made))
-        model = TopicModel.build(items)
         t = self._texts(settings.language)
         for introduction in made:
             sides = (
