@@ -58,8 +58,6 @@ def _choose(
 ) -> tuple[TopicModel, list[Introduction]]:
     """The topic model and this run's pairs (pure CPU work, run in a thread)."""
     model = TopicModel.build(items)
-    if len(reachable) < 2:
-        return model, []
     return model, match(model, reachable, met=met, busy=busy)
 
 
@@ -142,25 +140,26 @@ class IntroductionService(Service):
             or candidate.contacted_at is not None
         )
 
-    async def _read(
+    async def _items(
         self, community: str, due: datetime
-    ) -> tuple[list[str], list[Item], dict[str, store.Shared], set[frozenset[str]], set[str]]:
-        """Who may be introduced, what was shared, who met, who is busy (one snapshot)."""
+    ) -> tuple[list[Item], dict[str, store.Shared]]:
         lookback = timedelta(days=self._directory.settings(community).introductions.lookback_days)
+        async with self._database.reading() as conn:
+            return await store.topic_items(conn, community, due - lookback, due)
+
+    async def _pair(
+        self, community: str, due: datetime
+    ) -> tuple[int, TopicModel | None, dict[str, store.Shared]]:
         async with self._database.reading() as conn:
             reachable = [
                 c.member_ref for c in await store.candidates(conn, community) if self._reachable(c)
             ]
-            items, shared = await store.topic_items(conn, community, due - lookback, due)
+            if len(reachable) < 2:
+                return 0, None, {}
             met = await interactions(conn, community, EPOCH, due + timedelta(seconds=1))
             met |= await store.introduced_pairs(conn, community)
             busy = await store.introduced_since(conn, community, due - ONCE_PER)
-        return reachable, items, shared, met, busy
-
-    async def _pair(
-        self, community: str, due: datetime
-    ) -> tuple[int, TopicModel, dict[str, store.Shared]]:
-        reachable, items, shared, met, busy = await self._read(community, due)
+        items, shared = await self._items(community, due)
         # Reading every share of the lookback window is CPU work: off the event loop, and
         # outside any write transaction (SQLite would hold its write lock meanwhile).
         model, chosen = await asyncio.to_thread(_choose, items, reachable, met, busy)
@@ -195,6 +194,9 @@ class IntroductionService(Service):
                 return
             people = {c.member_ref: c for c in await store.candidates(conn, community)}
         log.info("introductions in %s: %d new pair(s), %d in this run", community, added, len(made))
+        if model is None:  # resuming a run whose pairs are recorded: read what to quote
+            items, shared = await self._items(community, due)
+            model = await asyncio.to_thread(TopicModel.build, items)
         t = self._texts(settings.language)
         for introduction in made:
             sides = (
