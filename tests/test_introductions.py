@@ -260,3 +260,21 @@ async def test_two_processes_send_each_introduction_once_and_a_closed_dm_fails_n
         assert run.status == "done"
         assert sorted(ref for _, ref in parts) == ["not delivered", "sent"]
         assert await story.tick(WEDNESDAY + timedelta(minutes=10)) == ""  # the app: nothing more
+
+
+async def test_facilitators_who_opt_in_take_part_and_an_opt_out_before_sending_is_kept(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(intro_config(config_for), clock, tmp_path) as story:
+        await story.say("fran: /share https://example.org/rubrics rubrics for peer review")
+        await story.say("zoe: /share https://example.org/peer peer review with rubrics")
+        await story.say("yan: /share https://example.org/spacing spaced practice")
+        await story.say("xia: /share https://example.org/space spaced practice for adults")
+        await story.say("wim: /share https://garden.test/tomatoes growing tomatoes")
+        for name in ("fran", "zoe", "yan", "xia"):
+            await story.say(f"{name}: /settings introductions=on")
+        assert await story.app.introductions.pair("demo", WEDNESDAY) == 2
+        await story.say("xia: /settings introductions=off")  # before the DMs went out
+        said = await story.tick(WEDNESDAY)
+        assert sorted(re.findall(r"✉ to (\w+): ", said)) == ["fran", "zoe"]
+        assert "Meet zoe" in said and "Meet fran" in said and "peer review" in said
