@@ -32,6 +32,7 @@ from bot.services.gathering_reminders import GatheringReminders
 from bot.services.gatherings import GatheringService, TakeawaySection, UpcomingSection
 from bot.services.goals import GoalService
 from bot.services.help import HelpService
+from bot.services.introductions import IntroductionService
 from bot.services.links import LinkService
 from bot.services.loop import LoopService, OpenQuestionsSection, ReflectionsSection
 from bot.services.members import MemberService
@@ -211,6 +212,13 @@ class Application:
             perform=self.dispatcher.perform_one,
             texts=self.dispatcher.texts,
         )
+        self.introductions = IntroductionService(
+            database=self.database,
+            directory=self.directory,
+            perform=self.dispatcher.perform_one,
+            texts=self.dispatcher.texts,
+            capabilities=self.dispatcher.capabilities,
+        )
         self.onboarding = OnboardingService(
             database=self.database,
             directory=self.directory,
@@ -224,6 +232,7 @@ class Application:
             self.loop,  # after links: it asks about the shares links just stored
             self.onboarding,
             self.goals,
+            self.introductions,
             MemberService(console_facilitators=config.console.facilitators),
             ReportService(console_facilitators=config.console.facilitators),
             self.digests,
@@ -298,7 +307,7 @@ class Application:
             await platform.start(self.dispatcher)
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
         await self.prompts.load()
-        for job in [*self.digests.jobs(), *self.goals.jobs()]:
+        for job in [*self.digests.jobs(), *self.goals.jobs(), *self.introductions.jobs()]:
             self.scheduler.add(job)
         await self.reminders.load()
         await self.scheduler.start()

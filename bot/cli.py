@@ -120,6 +120,8 @@ def describe(config: Config, secrets: Secrets) -> str:
         if community.digest_when:
             schedules.append(("weekly digest", community.digest_when))
         schedules.append(("goal check-ins (members who opted in)", community.members.goal_checkin))
+        if community.introductions.enabled:
+            schedules.append(("introductions (members who opted in)", community.introductions.when))
         for label, when in schedules:
             rule = parse_rule(when)
             moment, upcoming = datetime.now(UTC), []

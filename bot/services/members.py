@@ -48,6 +48,11 @@ SWITCHES: tuple[tuple[str, str, str], ...] = (
         "literacy_questions",
         "May I ask one short question about a link you share without a note? on or off",
     ),
+    (
+        "introductions",
+        "introductions",
+        "Once a week, introduce you by DM to a member who shares your topics? on or off",
+    ),
 )
 SETTING_COLUMNS = {key: column for key, column, _ in SWITCHES}
 
@@ -172,6 +177,7 @@ class MemberService(Service):
             link_reactions=_on_off(member.link_reactions),
             goal_checkin=_on_off(member.goal_checkin),
             literacy_questions=_on_off(member.literacy_questions),
+            introductions=_on_off(member.introductions),
             reflections=counts["reflections"],
             questions=counts["questions"],
             goal=escape(goal.text) if goal is not None else t("members.goal_unset"),
@@ -231,6 +237,7 @@ class MemberService(Service):
                     digest_dm=_on_off(member.digest_dm),
                     goal_checkin=_on_off(member.goal_checkin),
                     literacy_questions=_on_off(member.literacy_questions),
+                    introductions=_on_off(member.introductions),
                     prefix=call.prefix,
                 )
             )
