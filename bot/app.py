@@ -35,6 +35,7 @@ from bot.services.help import HelpService
 from bot.services.links import LinkService
 from bot.services.loop import LoopService, OpenQuestionsSection, ReflectionsSection
 from bot.services.members import MemberService
+from bot.services.nudges import InvitationSection, NudgeService
 from bot.services.onboarding import OnboardingService
 from bot.services.previews import PreviewService
 from bot.services.prompts import PromptService
@@ -210,6 +211,15 @@ class Application:
             perform=self.dispatcher.perform_one,
             texts=self.dispatcher.texts,
         )
+        self.nudges = NudgeService(
+            database=self.database,
+            directory=self.directory,
+            perform=self.dispatcher.perform_one,
+            texts=self.dispatcher.texts,
+            clock=clock,
+            capabilities=self.dispatcher.capabilities,
+        )
+        self.digests.add_section(InvitationSection(self.nudges, clock))
         self.onboarding = OnboardingService(
             database=self.database,
             directory=self.directory,
@@ -223,6 +233,7 @@ class Application:
             self.loop,  # after links: it asks about the shares links just stored
             self.onboarding,
             self.goals,
+            self.nudges,
             MemberService(),
             self.digests,
             self.prompts,
@@ -296,7 +307,7 @@ class Application:
             await platform.start(self.dispatcher)
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
         await self.prompts.load()
-        for job in [*self.digests.jobs(), *self.goals.jobs()]:
+        for job in [*self.digests.jobs(), *self.goals.jobs(), *self.nudges.jobs()]:
             self.scheduler.add(job)
         await self.reminders.load()
         await self.scheduler.start()

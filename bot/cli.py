@@ -285,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_feeds_poll(config))
         if arguments.command == "export":
             return asyncio.run(_export(config, arguments.member, arguments.output))
-    except StorageError as error:
+    except (StorageError, ConfigError) as error:  # ConfigError: e.g. a broken nudge library
         print(error, file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:
