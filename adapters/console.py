@@ -226,6 +226,9 @@ class ConsolePlatform:
                 self._print(f"✉ to {action.member.member}: {self._render(action.content)}")
                 if action.content.attachment is not None:
                     self._save(action.member.member, action.content)
+                # Like the other platforms: a ref means delivered (None: the DM was refused).
+                dm = ChannelRef(PLATFORM, "", f"dm-{action.member.member}")
+                return MessageRef(dm, self._new_id())
             case Answer():
                 who = action.to.token.split(":", 1)[0]
                 prefix = f"(only {who} sees this)" if action.ephemeral else f"{BOT_NAME}:"

@@ -202,11 +202,8 @@ async def test_weekly_and_fortnightly_with_back_off_and_giving_up_after_three(
         assert "Nudges are on, at most fortnightly" in said
         assert "at most one every 14 days" in said
         # Around each expected nudge, weekly in between, and where a fourth would fall.
-        days = await tick_days(
-            story,
-            [13, 14, 15, 21, 27, 28, 29, 35, 41, 42, 43, 49, 55, 56, 57, 70, 84, 97, 98]
-            + [112, 113, 150, 210, 230],
-        )
+        around = (13, 14, 15, 21, 27, 28, 29, 35, 41, 42, 43, 49, 55, 56, 57, 70, 84, 97, 98)
+        days = await tick_days(story, [*around, 112, 113, 150, 210, 230])
         # Weekly: the wait doubles with each unanswered nudge (14, then 28 days); after the
         # third unanswered one, none at all. Fortnightly: 28, then 56 days.
         assert days == {"alice": [14, 28, 56], "bob": [14, 42, 98]}

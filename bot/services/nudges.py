@@ -515,9 +515,11 @@ class NudgeService(Service):
             step, content = await self.compose(conn, settings, member, drift, history, earlier, now)
         # A member whose DMs are closed must not make the whole run fail and repeat.
         try:
-            await self._perform(SendDirect(member=member, content=content))
+            delivered = await self._perform(SendDirect(member=member, content=content))
         except Exception:
             log.warning("could not send a nudge to %s", member, exc_info=True)
+            delivered = None
+        if delivered is None:  # closed DMs: not a nudge they got, and not retried every hour
             self._undeliverable[(settings.name, candidate.member_ref)] = now
             return "not delivered"
         self._undeliverable.pop((settings.name, candidate.member_ref), None)
