@@ -25,6 +25,7 @@ from bot.services.nudges import (
 )
 from bot.storage.schema import nudges
 from tests.console_harness import ConsoleStory
+from tests.test_cli import config_file, facilitator
 
 pytestmark = [pytest.mark.timeout(60)]
 
@@ -374,3 +375,30 @@ def test_the_pieces_of_a_nudge() -> None:
     first = pick_variant(variants, "m", 0, str, None)
     assert pick_variant(variants, "m", 1, str, first) != first
     assert pick_variant(variants, "m", 0, str, first) != first  # skips the last text
+
+
+def test_facilitator_check_and_run_stop_on_a_broken_library_naming_file_and_key(
+    tmp_path: Path,
+) -> None:
+    library = tmp_path / "mine.toml"
+    shipped = Path(__file__).resolve().parents[1] / "bot/services/nudge_library/en.toml"
+    library.write_text(shipped.read_text("utf-8"), "utf-8")
+    config = config_file(tmp_path)
+    text = config.read_text("utf-8").replace("# library = ", "library = ")
+    # config_file() turns every `enabled = true` off (for the web server): nudges back on.
+    text = text.replace(
+        "[communities.nudges]\nenabled = false", "[communities.nudges]\nenabled = true"
+    )
+    config.write_text(text.replace('"nudges.toml"', f'"{library}"'), "utf-8")
+    fine = facilitator("check", "--config", str(config), cwd=tmp_path)
+    assert fine.returncode == 0, fine.stderr.decode()
+    assert f"library {library} (15 wordings)" in fine.stdout.decode()
+    library.write_text(
+        shipped.read_text("utf-8").replace("**{title}**, {when}", "**{title}**, {date}"), "utf-8"
+    )
+    for command in ("check", "run"):
+        broken = facilitator(command, "--config", str(config), cwd=tmp_path)
+        assert broken.returncode == 2
+        error = broken.stderr.decode()
+        assert f"{library}: session.come uses {{date}}" in error, error
+        assert "Traceback" not in error
