@@ -111,6 +111,9 @@ async def test_a_drifting_member_gets_one_small_step_with_why_and_how_to_change_
         assert "• Tue 08 Dec 2026: a peer's link (you came back within a week)" in said
         [row] = await stored(story)
         assert row.answered_at == at(15, 11)
+        # The console may DM anyone: the digest carries no open invitation.
+        said = await story.say("fran: /digest preview this")
+        assert "https://example.org/spacing" in said and "An easy way back in" not in said
 
 
 async def test_a_peer_who_keeps_their_name_out_is_not_named(

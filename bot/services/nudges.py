@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -43,7 +43,7 @@ from bot.digest.model import Entry, Section
 from bot.engagement import EARLIER_PERIODS, NOTHING, Activity, Drift, DriftRules
 from bot.gatherings.recurrence import next_occurrence
 from bot.i18n import Catalog
-from bot.nudging import Candidate, NudgeRules, decide, next_allowed, parse_wall
+from bot.nudging import Candidate, NudgeRules, decide, parse_wall
 from bot.scheduling.rules import parse_rule
 from bot.scheduling.scheduler import Job, RunContext
 from bot.services.base import CommandHandler, Invocation, Service, Transaction
@@ -242,6 +242,17 @@ def pick_variant(
     return rendered
 
 
+def _zone_or(zone: str | None, fallback: str) -> str:
+    """The member's zone when it is a known one, else the community's."""
+    if zone:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return fallback
+        return zone
+    return fallback
+
+
 def _prefix(member: MemberRef) -> str:
     return "/facilitator " if member.platform == "slack" else "/"
 
@@ -388,13 +399,13 @@ class NudgeService(Service):
         author = Author(ref=MemberRef.parse(member_ref), name="")
         return self._directory.is_facilitator(community, author)
 
-    def may_dm(self, member: Membership) -> bool:
+    def may_dm(self, member: Membership) -> bool | None:
         """Whether the bot may DM this member unasked: the platform allows it, or they talked
-        to the bot (a command, a button, a DM)."""
+        to the bot (a command, a button, a DM). None: their platform is not connected."""
         platform = MemberRef.parse(member.member_ref).platform
         capabilities = self._capabilities(platform)
         if Capability.DIRECT_MESSAGES not in capabilities:
-            return False
+            return None
         unasked = Capability.UNSOLICITED_DIRECT_MESSAGES in capabilities
         return unasked or member.contacted_at is not None
 
@@ -421,9 +432,10 @@ class NudgeService(Service):
 
     async def unreachable(self, conn: AsyncConnection, community: str, now: datetime) -> int:
         """How many drifting members the bot may not DM (Discord members who never talked to
-        it): the digest invites them instead."""
+        it): the digest invites them instead. Members of platforms not connected here (e.g.
+        `facilitator digest preview`, which connects none) are not counted."""
         drifts, members = await self.drifting(conn, community, now)
-        return sum(1 for drift in drifts if not self.may_dm(members[drift.member_ref]))
+        return sum(1 for drift in drifts if self.may_dm(members[drift.member_ref]) is False)
 
     async def candidates(
         self, conn: AsyncConnection, community: str, now: datetime
@@ -442,11 +454,11 @@ class NudgeService(Service):
                 Candidate(
                     member_ref=drift.member_ref,
                     reason=drift.reason,
-                    zone=(record.timezone if record and record.timezone else settings.timezone),
+                    zone=_zone_or(record.timezone if record else None, settings.timezone),
                     opted_out=record is not None and not record.nudges,
                     snoozed_until=record.nudges_snoozed_until if record else None,
                     every_days=record.nudge_every_days if record else 7,
-                    may_dm=self.may_dm(members[drift.member_ref]),
+                    may_dm=bool(self.may_dm(members[drift.member_ref])),
                     last_active_at=drift.last_active_at,
                     last_nudged_at=past.last_sent_at,
                     unanswered=past.unanswered,
@@ -638,10 +650,6 @@ class NudgeService(Service):
             return t("nudges.why_never", community=community)
         away = max(days, (now - drift.last_active_at).days)
         return t("nudges.why_inactive", community=community, days=away)
-
-    def next_nudge(self, candidate: Candidate, settings: NudgeSettings) -> datetime | None:
-        """When the interval rules next allow a nudge for this member (None: given up)."""
-        return next_allowed(candidate, rules_of(settings))
 
 
 class InvitationSection:
