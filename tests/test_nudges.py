@@ -405,3 +405,22 @@ def test_facilitator_check_and_run_stop_on_a_broken_library_naming_file_and_key(
         error = broken.stderr.decode()
         assert f"{library}: session.come uses {{date}}" in error, error
         assert "Traceback" not in error
+
+
+async def test_a_member_much_quieter_than_before_is_told_so(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(nudge_config(config_for), clock, tmp_path) as story:
+        for number in range(10):
+            await story.say(f"alice: thought number {number}")
+        clock.set(at(20))
+        await story.say("alice: still here, just busy")
+        for name in ("bob", "carol"):
+            for number in range(5):
+                await story.say(f"{name}: note {number}")
+        said = await story.tick(at(30))
+        assert nudged(said) == ["alice"]  # bob and carol are as active as ever
+        [text] = nudge_texts(said)["alice"]
+        assert "less active in demo lately (1 in the last 14 days, about 9 per 14 days" in text
+        [row] = await stored(story)
+        assert row.reason == "fell"
