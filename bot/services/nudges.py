@@ -426,7 +426,7 @@ class NudgeService(Service):
             for drift in drifts
             if drift.reason != "inactive"
             or drift.last_active_at is None
-            or drift.last_active_at <= recent
+            or not recent < drift.last_active_at <= now  # later: a past week's digest
         ]
         return drifts, members
 
