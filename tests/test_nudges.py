@@ -424,3 +424,22 @@ async def test_a_member_much_quieter_than_before_is_told_so(
         assert "less active in demo lately (1 in the last 14 days, about 9 per 14 days" in text
         [row] = await stored(story)
         assert row.reason == "fell"
+
+
+async def test_with_nothing_else_to_offer_the_latest_prompt_is_the_step(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    community: dict[str, Any] = {
+        "name": "demo",
+        "timezone": "Europe/Berlin",
+        "console": {"channels": ["general"]},
+        "members": {"welcome": False},
+        "prompts": [{"stage": "sense", "when": "mon 10:00", "text": "What changed your mind?"}],
+    }
+    async with ConsoleStory(config_for(communities=[community]), clock, tmp_path) as story:
+        await story.say("dave: hi")  # chat only: nothing known about his loop
+        assert "What changed your mind?" in await story.tick(at(14, 9))  # posted, 10:00 Berlin
+        [text] = nudge_texts(await story.tick(at(15)))["dave"]
+        assert "“What changed your mind?”" in text and "thread" in text
+        [row] = await stored(story)
+        assert row.step == "prompt"
