@@ -143,6 +143,7 @@ class ConsolePlatform:
         self._export_dir = export_dir
         self._session = uuid.uuid4().hex[:8]
         self._numbers = itertools.count(1)
+        self._direct_numbers = itertools.count(1)  # DMs are not numbered posts
         self._posts: dict[int, _Posted] = {}
         self._by_ref: dict[MessageRef, int] = {}
         self._channels: dict[str, ChannelRef] = {}
@@ -226,6 +227,9 @@ class ConsolePlatform:
                 self._print(f"✉ to {action.member.member}: {self._render(action.content)}")
                 if action.content.attachment is not None:
                     self._save(action.member.member, action.content)
+                # Like the other platforms: a ref means delivered (None: the DM was refused).
+                dm = ChannelRef(PLATFORM, "", f"dm-{action.member.member}")
+                return MessageRef(dm, f"{self._session}.dm{next(self._direct_numbers)}")
             case Answer():
                 who = action.to.token.split(":", 1)[0]
                 prefix = f"(only {who} sees this)" if action.ephemeral else f"{BOT_NAME}:"

@@ -36,6 +36,7 @@ from bot.services.introductions import IntroductionService
 from bot.services.links import LinkService
 from bot.services.loop import LoopService, OpenQuestionsSection, ReflectionsSection
 from bot.services.members import MemberService
+from bot.services.nudges import InvitationSection, NudgeService
 from bot.services.onboarding import OnboardingService
 from bot.services.previews import PreviewService
 from bot.services.prompts import PromptService
@@ -219,6 +220,15 @@ class Application:
             texts=self.dispatcher.texts,
             capabilities=self.dispatcher.capabilities,
         )
+        self.nudges = NudgeService(
+            database=self.database,
+            directory=self.directory,
+            perform=self.dispatcher.perform_one,
+            texts=self.dispatcher.texts,
+            clock=clock,
+            capabilities=self.dispatcher.capabilities,
+        )
+        self.digests.add_section(InvitationSection(self.nudges, clock))
         self.onboarding = OnboardingService(
             database=self.database,
             directory=self.directory,
@@ -233,6 +243,7 @@ class Application:
             self.onboarding,
             self.goals,
             self.introductions,
+            self.nudges,
             MemberService(console_facilitators=config.console.facilitators),
             ReportService(console_facilitators=config.console.facilitators),
             self.digests,
@@ -307,7 +318,13 @@ class Application:
             await platform.start(self.dispatcher)
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
         await self.prompts.load()
-        for job in [*self.digests.jobs(), *self.goals.jobs(), *self.introductions.jobs()]:
+        jobs = [
+            *self.digests.jobs(),
+            *self.goals.jobs(),
+            *self.introductions.jobs(),
+            *self.nudges.jobs(),
+        ]
+        for job in jobs:
             self.scheduler.add(job)
         await self.reminders.load()
         await self.scheduler.start()

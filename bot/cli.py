@@ -15,7 +15,7 @@ from pathlib import Path
 from bot.app import Application, console_wanted
 from bot.core import markup
 from bot.core.clock import SystemClock
-from bot.core.config import Config, ConfigError, Secrets, load_config
+from bot.core.config import CommunitySettings, Config, ConfigError, Secrets, load_config
 from bot.core.platform import PlatformError
 from bot.core.refs import MemberRef
 from bot.digest.render import to_html, to_json, to_markdown
@@ -27,6 +27,7 @@ from bot.reports.render import report_text
 from bot.reports.render import to_json as report_json
 from bot.scheduling.rules import parse_rule
 from bot.services.members import export_document
+from bot.services.nudges import STEPS, NudgeLibrary
 from bot.services.prompts import stored_schedule_lines
 from bot.storage.database import Database, StorageError
 from bot.storage.member_data import export_member
@@ -129,7 +130,22 @@ def describe(config: Config, secrets: Secrets) -> str:
                 moment = rule.next_after(moment, community.zone)
                 upcoming.append(f"{moment.astimezone(community.zone):%a %d %b %H:%M}")
             lines.append(f"  {label}: {rule.describe()}; next {', '.join(upcoming)}")
+        lines.append(f"  {_nudges_line(community)}")
     return "\n".join(lines)
+
+
+def _nudges_line(community: CommunitySettings) -> str:
+    """The community's nudge settings; loading the library checks it (NudgeLibraryError)."""
+    nudges = community.nudges
+    library = NudgeLibrary.load(nudges.library, community.language)  # checked even when off
+    if not nudges.enabled:
+        return "nudges: off"
+    wordings = sum(len(library.variants(step)) for step in STEPS)
+    return (
+        f"nudges: hourly, at most one per member every {nudges.every_days} days, never "
+        f"{nudges.quiet_start}-{nudges.quiet_end} their time, at most {nudges.hourly_cap} an "
+        f"hour; library {nudges.library or 'built in'} ({wordings} wordings)"
+    )
 
 
 async def _run(config: Config, secrets: Secrets) -> int:
@@ -362,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_feeds_poll(config))
         if arguments.command == "export":
             return asyncio.run(_export(config, arguments.member, arguments.output))
-    except StorageError as error:
+    except (StorageError, ConfigError) as error:  # ConfigError: e.g. a broken nudge library
         print(error, file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:

@@ -300,7 +300,11 @@ class Dispatcher:
                 continue  # a forgotten member's old message: never re-create their data
             channel = event_channel(event)
             community_name = self._directory.community_for(channel)
-            if community_name is None and getattr(event, "is_direct", False):
+            # A button on a bound channel's message belongs there; one anywhere else is on a DM
+            # the bot sent (a welcome, a nudge): pressing it is talking to the bot.
+            if community_name is None and (
+                getattr(event, "is_direct", False) or isinstance(event, ButtonPressed)
+            ):
                 community_name = self._directory.default_community(channel.platform)
             if community_name is None:
                 if is_command:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from functools import partial
 
-from bot.core.actions import Action, Content, Post, SendDirect
+from bot.core.actions import Action, Button, Content, Post, SendDirect
 from bot.core.clock import Clock
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.events import MemberJoined, MessageReceived
@@ -142,7 +142,12 @@ class OnboardingService(Service):
                 lines.append(texts("onboarding.introductions_invite", channel=home.channel))
             except Exception:
                 log.exception("could not open the introductions thread in %s", home)
-        content = Content(text="\n\n".join(lines))
+        buttons: tuple[Button, ...] = ()
+        if settings.nudges.enabled:
+            # Saying yes is talking to the bot: on Discord that is what allows nudges by DM.
+            lines.append(texts("nudges.welcome_offer", prefix=prefix))
+            buttons = (Button(label=texts("nudges.welcome_button"), action="nudges on"),)
+        content = Content(text="\n\n".join(lines), buttons=buttons)
         try:
             await self._perform(SendDirect(member=member, content=content))
         except Exception:
