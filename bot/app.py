@@ -170,6 +170,7 @@ class Application:
             clock,
             self.dispatcher.run_in_transaction,
             config.communities,
+            command_prefix=self.directory.command_prefix,
         )
         self.digests.add_section(self.feeds)
         self.gatherings = GatheringService(

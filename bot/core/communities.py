@@ -35,6 +35,7 @@ class CommunityDirectory:
     def __init__(self, config: Config) -> None:
         self._communities = {community.name: community for community in config.communities}
         self._console_facilitators = frozenset(config.console.facilitators)
+        self._prefixes = {"slack": config.slack.command + " "}
         self._channels: dict[ChannelRef, Binding] = {}
         self._spaces: dict[tuple[str, str], str] = {}
         self._channel_by_purpose: dict[tuple[str, str, Purpose], ChannelRef] = {}
@@ -43,6 +44,11 @@ class CommunityDirectory:
     def communities(self) -> list[CommunitySettings]:
         """Every configured community."""
         return list(self._communities.values())
+
+    def command_prefix(self, platform: str) -> str:
+        """How members type commands on a platform: "/" (slash commands and the console), or
+        Slack's one configured command and a space ("/facilitator ")."""
+        return self._prefixes.get(platform, "/")
 
     def settings(self, community: str) -> CommunitySettings:
         """A community's settings."""

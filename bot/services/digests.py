@@ -261,7 +261,7 @@ class DigestService(Service):
         actions: list[Action] = []
         for channel in claimed:
             member = MemberRef.parse(channel.removeprefix("dm:"))
-            prefix = "/facilitator " if member.platform == "slack" else "/"
+            prefix = self._directory.command_prefix(member.platform)
             note = texts("digest.dm_intro", prefix=prefix)
             actions.append(
                 SendDirect(

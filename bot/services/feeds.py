@@ -123,7 +123,10 @@ class FeedService(Service):
         clock: Clock,
         runner: Runner,
         communities: Sequence[CommunitySettings] = (),
+        *,
+        command_prefix: Callable[[str], str],
     ) -> None:
+        self._command_prefix = command_prefix
         self._settings = settings
         self._reader = reader
         self._clock = clock
@@ -338,7 +341,7 @@ class FeedService(Service):
         language = next((c.language for c in self._communities if c.name == feed.community), "en")
         t = Catalog(language)
         owner = MemberRef.parse(feed.owner_ref)
-        prefix = "/facilitator " if owner.platform == "slack" else "/"
+        prefix = self._command_prefix(owner.platform)
         text = t(
             "feeds.paused_dm",
             title=escape(feed.title or feed.url),

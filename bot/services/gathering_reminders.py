@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 Perform = Callable[[Action], Awaitable[MessageRef | None]]
 PREFIX = "gathering:"
 REFRESH_JOB = "gatherings:refresh"
-SLACK_PREFIX = "/facilitator "
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,10 +40,6 @@ GOAL = CommandSpec(
 )
 
 
-def _prefix(member: MemberRef) -> str:
-    return "/facilitator " if member.platform == "slack" else "/"
-
-
 class GoalService(Service):
     """Members' goals and their weekly check-ins."""
 
@@ -135,7 +131,11 @@ class GoalService(Service):
             goals = await store.checkin_goals(conn, community)
         for goal in goals:
             member = MemberRef.parse(goal.member_ref)
-            text = t("goals.checkin", goal=escape(goal.text), prefix=_prefix(member))
+            text = t(
+                "goals.checkin",
+                goal=escape(goal.text),
+                prefix=self._directory.command_prefix(member.platform),
+            )
             action = SendDirect(member=member, content=Content(text=text))
             await context.part(f"dm:{goal.member_ref}", partial(self._send, action))
 

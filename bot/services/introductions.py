@@ -49,10 +49,6 @@ INTRODUCTIONS = CommandSpec(
 )
 
 
-def _prefix(member: MemberRef) -> str:
-    return "/facilitator " if member.platform == "slack" else "/"
-
-
 def _choose(
     items: list[Item], reachable: list[str], met: set[frozenset[str]], busy: set[str]
 ) -> tuple[TopicModel, list[Introduction]]:
@@ -240,7 +236,7 @@ class IntroductionService(Service):
             what=what,
             note=note,
             topics=escape(phrase(topics, t("introductions.and"))),
-            prefix=_prefix(me),
+            prefix=self._directory.command_prefix(me.platform),
         )
 
     async def _send(self, action: SendDirect) -> str:

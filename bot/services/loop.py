@@ -92,10 +92,6 @@ def _short(text: str, limit: int = QUOTE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _prefix(member: MemberRef) -> str:
-    return "/facilitator " if member.platform == "slack" else "/"
-
-
 class LoopService(Service):
     """Reflections, shares with notes, questions to the network and link annotations."""
 
@@ -311,7 +307,12 @@ class LoopService(Service):
             asked.add(share.member_ref)
             url = await store.link_in_community(tx.conn, community, share.link_id)
             ref = MemberRef.parse(share.member_ref)
-            text = texts("loop.literacy_ask", url=url or "", id=share.link_id, prefix=_prefix(ref))
+            text = texts(
+                "loop.literacy_ask",
+                url=url or "",
+                id=share.link_id,
+                prefix=self._directory.command_prefix(ref.platform),
+            )
             actions.append(SendDirect(member=ref, content=Content(text=text), fallback=fallback))
         return actions
 

@@ -253,10 +253,6 @@ def _zone_or(zone: str | None, fallback: str) -> str:
     return fallback
 
 
-def _prefix(member: MemberRef) -> str:
-    return "/facilitator " if member.platform == "slack" else "/"
-
-
 @dataclass(frozen=True, slots=True)
 class _Step:
     """What the nudge offers, ready for a wording."""
@@ -553,7 +549,7 @@ class NudgeService(Service):
         self, conn: AsyncConnection, settings: CommunitySettings, member_ref: str, now: datetime
     ) -> dict[str, _Step]:
         """Every step available to this member now, with its values."""
-        prefix = _prefix(MemberRef.parse(member_ref))
+        prefix = self._directory.command_prefix(MemberRef.parse(member_ref).platform)
         t = self._texts(settings.language)
         steps: dict[str, _Step] = {"seek": _Step("seek", {"prefix": prefix})}
         goal = await loop_store.active_goal(conn, settings.name, member_ref)
@@ -613,7 +609,7 @@ class NudgeService(Service):
         """The nudge for one member: (step, content), the step's wording from the library, why
         it was sent and how to change it."""
         t = self._texts(settings.language)
-        prefix = _prefix(member)
+        prefix = self._directory.command_prefix(member.platform)
         member_ref = str(member)
         steps = await self._steps(conn, settings, member_ref, now)
         # Chat alone says nothing about the loop: then the easiest step, not "seek" by tie.

@@ -34,10 +34,6 @@ async def _settle(settled: set[tuple[str, str]], keys: set[tuple[str, str]]) -> 
     settled.update(keys)
 
 
-def _prefix(member: MemberRef) -> str:
-    return "/facilitator " if member.platform == "slack" else "/"
-
-
 class OnboardingService(Service):
     """Welcomes each member once per community."""
 
@@ -133,7 +129,7 @@ class OnboardingService(Service):
     ) -> None:
         """Send the welcome by DM; post it in the channel when the DM cannot be sent."""
         settings = self._directory.settings(community)
-        prefix = _prefix(member)
+        prefix = self._directory.command_prefix(member.platform)
         lines = [texts("onboarding.welcome", community=community, prefix=prefix)]
         home = self._home(community, member.platform)
         if settings.members.introductions and home is not None:
