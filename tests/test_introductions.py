@@ -21,7 +21,7 @@ from bot.core.clock import ManualClock
 from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, ConfigError, Secrets
 from bot.core.platform import Capability, PlatformError
-from bot.core.refs import MessageRef
+from bot.core.refs import ChannelRef, MessageRef
 from bot.i18n import Catalog
 from bot.scheduling.scheduler import Scheduler
 from bot.services.introductions import IntroductionService
@@ -229,7 +229,7 @@ async def test_two_processes_send_each_introduction_once_and_a_closed_dm_fails_n
             if action.member.member == "bob":
                 raise PlatformError("bob does not accept direct messages")
             sent.append(action)
-            return None
+            return MessageRef(ChannelRef("console", "", f"dm:{action.member.member}"), "1")
 
         schedulers = []
         for owner in ("one", "two"):

@@ -25,6 +25,14 @@ class Capability(StrEnum):
     UNSOLICITED_DIRECT_MESSAGES = "unsolicited_direct_messages"
 
 
+def may_message_unasked(capabilities: frozenset[Capability], *, talked_to_bot: bool) -> bool:
+    """May the bot DM a member who did not ask for it, on a platform with `capabilities`? Where
+    unsolicited DMs look like spam (Discord), only once the member talked to the bot."""
+    if Capability.DIRECT_MESSAGES not in capabilities:
+        return False
+    return Capability.UNSOLICITED_DIRECT_MESSAGES in capabilities or talked_to_bot
+
+
 class EventSink(Protocol):
     """What an adapter hands its events to (the dispatcher)."""
 

@@ -7,17 +7,33 @@ dispatcher talks to platforms.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.core.actions import Action, Answer, Content
+from bot.core.actions import Action, Answer, Content, SendDirect
 from bot.core.commands import ArgumentValue, CommandSpec
 from bot.core.config import CommunitySettings
 from bot.core.events import Author, ButtonPressed, CommandInvoked, Event
+from bot.core.refs import MessageRef
 from bot.i18n import Catalog
+
+log = logging.getLogger(__name__)
+
+Perform = Callable[[Action], Awaitable[MessageRef | None]]
+
+
+async def send_direct(perform: Perform, action: SendDirect, what: str) -> MessageRef | None:
+    """Send a scheduled direct message; None when it could not be delivered (logged): one
+    member whose DMs are closed must not fail, and so repeat, a whole run."""
+    try:
+        return await perform(action)
+    except Exception:
+        log.warning("could not send %s to %s", what, action.member, exc_info=True)
+        return None
 
 
 @dataclass(slots=True)

@@ -18,17 +18,18 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from bot.core.actions import Action, Content, Post, SendDirect
+from bot.core.actions import Content, Post, SendDirect
 from bot.core.clock import Clock
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import GatheringSettings
 from bot.core.markup import escape
-from bot.core.refs import MemberRef, MessageRef
+from bot.core.refs import MemberRef
 from bot.gatherings.recurrence import occurrences
 from bot.gatherings.when import format_duration
 from bot.i18n import Catalog
 from bot.scheduling.rules import parse_rule
 from bot.scheduling.scheduler import Job, RunContext, Scheduler
+from bot.services.base import Perform
 from bot.storage import gatherings as store
 from bot.storage import runs
 from bot.storage.database import Database
@@ -36,7 +37,6 @@ from bot.storage.gatherings import GOING, GatheringRecord
 
 log = logging.getLogger(__name__)
 
-Perform = Callable[[Action], Awaitable[MessageRef | None]]
 PREFIX = "gathering:"
 REFRESH_JOB = "gatherings:refresh"
 

@@ -5,24 +5,23 @@ sends each member's check-in as one part, so nobody gets it twice, across restar
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
 from bot.core.actions import Action, Content, SendDirect
 from bot.core.commands import CommandSpec, Param
 from bot.core.communities import CommunityDirectory
 from bot.core.markup import escape
-from bot.core.refs import MemberRef, MessageRef
+from bot.core.refs import MemberRef
 from bot.i18n import Catalog
 from bot.scheduling.rules import parse_rule
 from bot.scheduling.scheduler import Job, RunContext
-from bot.services.base import CommandHandler, Invocation, Service, Transaction
+from bot.services.base import CommandHandler, Invocation, Perform, Service, Transaction, send_direct
 from bot.storage import loop as store
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
 
-Perform = Callable[[Action], Awaitable[MessageRef | None]]
 
 GOAL = CommandSpec(
     name="goal",
@@ -140,10 +139,5 @@ class GoalService(Service):
             await context.part(f"dm:{goal.member_ref}", partial(self._send, action))
 
     async def _send(self, action: SendDirect) -> str:
-        # A member whose DMs are closed must not make the whole run fail and repeat.
-        try:
-            await self._perform(action)
-        except Exception:
-            log.warning("could not send the goal check-in to %s", action.member, exc_info=True)
-            return "not delivered"
-        return "sent"
+        delivered = await send_direct(self._perform, action, "the goal check-in")
+        return "sent" if delivered is not None else "not delivered"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -19,12 +19,12 @@ from bot.core.actions import Action, Content, SendDirect
 from bot.core.commands import CommandSpec
 from bot.core.communities import CommunityDirectory
 from bot.core.markup import escape, link
-from bot.core.platform import Capability
-from bot.core.refs import MemberRef, MessageRef
+from bot.core.platform import Capability, may_message_unasked
+from bot.core.refs import MemberRef
 from bot.i18n import Catalog
 from bot.scheduling.rules import parse_rule
 from bot.scheduling.scheduler import Job, RunContext
-from bot.services.base import CommandHandler, Invocation, Service, Transaction
+from bot.services.base import CommandHandler, Invocation, Perform, Service, Transaction, send_direct
 from bot.storage import introductions as store
 from bot.storage import repositories as repo
 from bot.storage.database import Database
@@ -33,7 +33,6 @@ from bot.topics import Introduction, Item, TopicModel, match, phrase
 
 log = logging.getLogger(__name__)
 
-Perform = Callable[[Action], Awaitable[MessageRef | None]]
 Capabilities = Callable[[str], frozenset[Capability]]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -128,12 +127,9 @@ class IntroductionService(Service):
     def _reachable(self, candidate: store.Candidate) -> bool:
         """May the bot DM this member? Where unsolicited DMs look like spam (Discord), only
         members who talked to the bot in this community are written to."""
-        capabilities = self._capabilities(candidate.platform)
-        if Capability.DIRECT_MESSAGES not in capabilities:
-            return False
-        return (
-            Capability.UNSOLICITED_DIRECT_MESSAGES in capabilities
-            or candidate.contacted_at is not None
+        return may_message_unasked(
+            self._capabilities(candidate.platform),
+            talked_to_bot=candidate.contacted_at is not None,
         )
 
     async def _items(
@@ -240,10 +236,5 @@ class IntroductionService(Service):
         )
 
     async def _send(self, action: SendDirect) -> str:
-        # A member whose DMs are closed must not make the whole run fail and repeat.
-        try:
-            await self._perform(action)
-        except Exception:
-            log.warning("could not send an introduction to %s", action.member, exc_info=True)
-            return "not delivered"
-        return "sent"
+        delivered = await send_direct(self._perform, action, "an introduction")
+        return "sent" if delivered is not None else "not delivered"

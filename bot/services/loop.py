@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bot.core.actions import Action, Content, Post, SendDirect
@@ -20,11 +20,11 @@ from bot.core.commands import CommandSpec, Param
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.events import CommandInvoked, MessageDeleted, MessageReceived
 from bot.core.markup import escape
-from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
+from bot.core.refs import ChannelRef, InteractionRef, MemberRef
 from bot.digest.builder import DigestRequest
 from bot.digest.model import Entry, Section
 from bot.i18n import Catalog
-from bot.services.base import CommandHandler, Delivered, Invocation, Service, Transaction
+from bot.services.base import CommandHandler, Delivered, Invocation, Perform, Service, Transaction
 from bot.storage import loop as store
 from bot.storage import repositories as repo
 from bot.storage.database import Database
@@ -32,7 +32,6 @@ from bot.urls import extract_links
 
 log = logging.getLogger(__name__)
 
-Perform = Callable[[Action], Awaitable[MessageRef | None]]
 
 ASK_EVERY = timedelta(days=1)  # at most one literacy question per member and day
 ANSWER_WITHIN = timedelta(days=2)  # a DM this soon after a question answers it

@@ -19,7 +19,7 @@ import logging
 import re
 import string
 import tomllib
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -36,8 +36,8 @@ from bot.core.communities import CommunityDirectory
 from bot.core.config import CommunitySettings, ConfigError, NudgeSettings
 from bot.core.events import Author
 from bot.core.markup import escape, link
-from bot.core.platform import Capability
-from bot.core.refs import MemberRef, MessageRef
+from bot.core.platform import Capability, may_message_unasked
+from bot.core.refs import MemberRef
 from bot.digest.builder import DigestRequest
 from bot.digest.model import Entry, Section
 from bot.engagement import EARLIER_PERIODS, NOTHING, Activity, Drift, DriftRules
@@ -46,7 +46,7 @@ from bot.i18n import Catalog
 from bot.nudging import Candidate, NudgeRules, decide, parse_wall
 from bot.scheduling.rules import parse_rule
 from bot.scheduling.scheduler import Job, RunContext
-from bot.services.base import CommandHandler, Invocation, Service, Transaction
+from bot.services.base import CommandHandler, Invocation, Perform, Service, Transaction, send_direct
 from bot.storage import digests as digest_store
 from bot.storage import gatherings as gathering_store
 from bot.storage import loop as loop_store
@@ -64,7 +64,6 @@ from bot.storage.engagement import (
 
 log = logging.getLogger(__name__)
 
-Perform = Callable[[Action], Awaitable[MessageRef | None]]
 Capabilities = Callable[[str], frozenset[Capability]]
 
 HOURLY = "0 * * * *"
@@ -402,8 +401,7 @@ class NudgeService(Service):
         capabilities = self._capabilities(platform)
         if Capability.DIRECT_MESSAGES not in capabilities:
             return None
-        unasked = Capability.UNSOLICITED_DIRECT_MESSAGES in capabilities
-        return unasked or member.contacted_at is not None
+        return may_message_unasked(capabilities, talked_to_bot=member.contacted_at is not None)
 
     async def drifting(
         self, conn: AsyncConnection, community: str, now: datetime
@@ -521,12 +519,9 @@ class NudgeService(Service):
         member = MemberRef.parse(candidate.member_ref)
         async with self._database.reading() as conn:
             step, content = await self.compose(conn, settings, member, drift, history, earlier, now)
-        # A member whose DMs are closed must not make the whole run fail and repeat.
-        try:
-            delivered = await self._perform(SendDirect(member=member, content=content))
-        except Exception:
-            log.warning("could not send a nudge to %s", member, exc_info=True)
-            delivered = None
+        delivered = await send_direct(
+            self._perform, SendDirect(member=member, content=content), "a nudge"
+        )
         if delivered is None:  # closed DMs: not a nudge they got, and not retried every hour
             self._undeliverable[(settings.name, candidate.member_ref)] = now
             return "not delivered"

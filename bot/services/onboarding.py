@@ -15,16 +15,15 @@ from bot.core.clock import Clock
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.events import MemberJoined, MessageReceived
 from bot.core.markup import escape
-from bot.core.refs import ChannelRef, MemberRef, MessageRef
+from bot.core.refs import ChannelRef, MemberRef
 from bot.i18n import Catalog
-from bot.services.base import Delivered, Service, Transaction
+from bot.services.base import Delivered, Perform, Service, Transaction
 from bot.storage import loop as store
 from bot.storage import repositories as repo
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
 
-Perform = Callable[[Action], Awaitable[MessageRef | None]]
 
 RECENT = timedelta(days=1)  # older messages (backfill) never trigger a welcome
 NEW_MEMBER = timedelta(seconds=5)  # first seen this recently: the bot has never seen them

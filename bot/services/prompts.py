@@ -11,7 +11,7 @@ import hashlib
 import logging
 import re
 import tomllib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -31,7 +31,7 @@ from bot.core.refs import ChannelRef, MessageRef
 from bot.i18n import Catalog
 from bot.scheduling.rules import RuleError, parse_rule
 from bot.scheduling.scheduler import Job, RunContext, Scheduler
-from bot.services.base import CommandHandler, Delivered, Invocation, Service, Transaction
+from bot.services.base import CommandHandler, Delivered, Invocation, Perform, Service, Transaction
 from bot.storage import prompts as store
 from bot.storage.database import Database
 
@@ -40,8 +40,6 @@ log = logging.getLogger(__name__)
 STAGES = ("seek", "sense", "share")
 JOB_PREFIX = "prompt:"
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
-
-Perform = Callable[[Action], Awaitable[MessageRef | None]]
 
 
 class LibraryError(Exception):

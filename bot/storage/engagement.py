@@ -65,6 +65,13 @@ class Membership:
     facilitator: bool
 
 
+# A nudge's member in its community: how nudges and memberships are joined.
+NUDGED_MEMBER = and_(
+    memberships.c.community == nudges.c.community,
+    memberships.c.member_ref == nudges.c.member_ref,
+)
+
+
 def _later(current: ColumnElement[Any], new: ColumnElement[Any]) -> ColumnElement[Any]:
     """The later of two nullable times, portably (SQLite has no GREATEST)."""
     return case(
@@ -392,15 +399,7 @@ async def settle_nudge_answers(
     pending = (
         await conn.execute(
             select(nudges.c.id, nudges.c.sent_at, memberships.c.last_active_at)
-            .select_from(
-                nudges.join(
-                    memberships,
-                    and_(
-                        memberships.c.community == nudges.c.community,
-                        memberships.c.member_ref == nudges.c.member_ref,
-                    ),
-                )
-            )
+            .select_from(nudges.join(memberships, NUDGED_MEMBER))
             .where(
                 nudges.c.community == community,
                 nudges.c.answered_at.is_(None),

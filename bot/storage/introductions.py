@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Row, Table, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.repositories import insert_ignoring_conflicts
@@ -140,72 +140,32 @@ async def topic_items(
             title=row.title,
             note=row.note,
         )
-    result = await conn.execute(
-        select(
-            reflections.c.id,
-            reflections.c.member_ref,
-            reflections.c.text,
-            reflections.c.link_url,
-            reflections.c.created_at,
-        )
-        .where(
-            reflections.c.community == community,
-            reflections.c.created_at >= start,
-            reflections.c.created_at < end,
-        )
-        .order_by(reflections.c.id)
+    # Members' own words elsewhere: (table, time column, source prefix, link column or None).
+    writings: tuple[tuple[Table, str, str, str | None], ...] = (
+        (reflections, "created_at", "reflection", "link_url"),
+        (questions, "asked_at", "question", None),
+        (link_annotations, "created_at", "annotation", None),
     )
-    for row in result:
-        items.append(
-            Item(
-                member_ref=row.member_ref,
-                at=row.created_at,
-                texts=(row.text,),
-                url=row.link_url,
-                source=f"reflection:{row.id}",
+    for table, at, kind, link in writings:
+        when = table.c[at]
+        columns = [table.c.id, table.c.member_ref, table.c.text, when.label("at")]
+        if link is not None:
+            columns.append(table.c[link].label("url"))
+        result = await conn.execute(
+            select(*columns)
+            .where(table.c.community == community, when >= start, when < end)
+            .order_by(table.c.id)
+        )
+        for row in result:
+            items.append(
+                Item(
+                    member_ref=row.member_ref,
+                    at=row.at,
+                    texts=(row.text,),
+                    url=row.url if link is not None else None,
+                    source=f"{kind}:{row.id}",
+                )
             )
-        )
-    result = await conn.execute(
-        select(questions.c.id, questions.c.member_ref, questions.c.text, questions.c.asked_at)
-        .where(
-            questions.c.community == community,
-            questions.c.asked_at >= start,
-            questions.c.asked_at < end,
-        )
-        .order_by(questions.c.id)
-    )
-    for row in result:
-        items.append(
-            Item(
-                member_ref=row.member_ref,
-                at=row.asked_at,
-                texts=(row.text,),
-                source=f"question:{row.id}",
-            )
-        )
-    result = await conn.execute(
-        select(
-            link_annotations.c.id,
-            link_annotations.c.member_ref,
-            link_annotations.c.text,
-            link_annotations.c.created_at,
-        )
-        .where(
-            link_annotations.c.community == community,
-            link_annotations.c.created_at >= start,
-            link_annotations.c.created_at < end,
-        )
-        .order_by(link_annotations.c.id)
-    )
-    for row in result:
-        items.append(
-            Item(
-                member_ref=row.member_ref,
-                at=row.created_at,
-                texts=(row.text,),
-                source=f"annotation:{row.id}",
-            )
-        )
     return items, shared
 
 

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.storage.engagement import NUDGED_MEMBER
 from bot.storage.repositories import _chunks
 from bot.storage.schema import memberships, nudges
 
@@ -59,15 +60,7 @@ async def histories(
             continue
         unanswered = await conn.execute(
             select(nudges.c.member_ref, func.count())
-            .select_from(
-                nudges.outerjoin(
-                    memberships,
-                    and_(
-                        memberships.c.community == nudges.c.community,
-                        memberships.c.member_ref == nudges.c.member_ref,
-                    ),
-                )
-            )
+            .select_from(nudges.outerjoin(memberships, NUDGED_MEMBER))
             .where(
                 nudges.c.community == community,
                 nudges.c.member_ref.in_(wanted),

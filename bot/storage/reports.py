@@ -52,13 +52,7 @@ async def _nudges(
             nudges.c.answered_at,
             memberships.c.last_active_at,
         )
-        .select_from(
-            nudges.outerjoin(
-                memberships,
-                (memberships.c.community == nudges.c.community)
-                & (memberships.c.member_ref == nudges.c.member_ref),
-            )
-        )
+        .select_from(nudges.outerjoin(memberships, store.NUDGED_MEMBER))
         .where(nudges.c.community == community, nudges.c.sent_at < end)
         .order_by(nudges.c.sent_at, nudges.c.id)
     )
