@@ -196,17 +196,21 @@ async def _db_upgrade(config: Config) -> int:
     return 0
 
 
+def _chosen_community(config: Config, name: str | None) -> CommunitySettings | None:
+    """The community `--community` names (default: the first), or None after saying why."""
+    try:
+        return config.community(name) if name else config.communities[0]
+    except KeyError:
+        names = ", ".join(c.name for c in config.communities)
+        print(f"--community {name!r}: not configured; choose one of {names}", file=sys.stderr)
+        return None
+
+
 async def _digest_preview(
     config: Config, week_text: str | None, output_format: str, community_name: str | None
 ) -> int:
-    try:
-        community = config.community(community_name) if community_name else config.communities[0]
-    except KeyError:
-        names = ", ".join(c.name for c in config.communities)
-        print(
-            f"--community {community_name!r}: not configured; choose one of {names}",
-            file=sys.stderr,
-        )
+    community = _chosen_community(config, community_name)
+    if community is None:
         return EXIT_CONFIG
     clock = SystemClock()
     try:
@@ -238,14 +242,8 @@ async def _report(
     chart: str | None,
     output_format: str,
 ) -> int:
-    try:
-        community = config.community(community_name) if community_name else config.communities[0]
-    except KeyError:
-        names = ", ".join(c.name for c in config.communities)
-        print(
-            f"--community {community_name!r}: not configured; choose one of {names}",
-            file=sys.stderr,
-        )
+    community = _chosen_community(config, community_name)
+    if community is None:
         return EXIT_CONFIG
     now = datetime.now(UTC)
     try:
