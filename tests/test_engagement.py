@@ -152,6 +152,9 @@ async def test_activity_is_counted_per_stage_without_counting_anything_twice(
         async with story.app.database.reading() as conn:
             counted = await store.activity(conn, "demo", NOW, NOW + timedelta(days=1))
             before = await store.activity(conn, "demo", NOW - timedelta(days=7), NOW)
+            bobs = await store.activity(
+                conn, "demo", NOW, NOW + timedelta(days=1), members=["console:/bob"]
+            )
             received = await store.replies_received(conn, "demo", NOW, NOW + timedelta(days=1))
             met = await store.interactions(conn, "demo", NOW, NOW + timedelta(days=1))
     alice, bob = counted["console:/alice"], counted["console:/bob"]
@@ -162,6 +165,7 @@ async def test_activity_is_counted_per_stage_without_counting_anything_twice(
     assert (dave.questions, dave.reflections, dave.total) == (1, 1, 2)
     assert alice.stages() == {"seek": 1, "sense": 0, "share": 1, "presence": 0}
     assert before == {}
+    assert bobs == {"console:/bob": bob}
     assert received == {"console:/alice": 2}
     assert met == {
         frozenset({"console:/alice", "console:/bob"}),

@@ -200,6 +200,7 @@ class MemberService(Service):
             console_facilitators=self._console_facilitators,
             weeks=PROFILE_WEEKS,
             names_for=(ref,),
+            only=(ref,),
         )
         rows = [
             WeekStages(week=label, active=counts, total=sum(counts.values()))

@@ -258,23 +258,22 @@ def _count_queries(community: str, start: datetime, end: datetime) -> dict[str, 
 
 
 async def activity(
-    conn: AsyncConnection, community: str, start: datetime, end: datetime
+    conn: AsyncConnection,
+    community: str,
+    start: datetime,
+    end: datetime,
+    members: Collection[str] | None = None,
 ) -> dict[str, Activity]:
-    """What each member did in `community` from `start` (inclusive) to `end` (exclusive);
-    members who did nothing are absent."""
+    """What each member (of `members`, when given) did in `community` from `start`
+    (inclusive) to `end` (exclusive); members who did nothing are absent."""
     counts: dict[str, dict[str, int]] = {}
     for kind, query in _count_queries(community, start, end).items():
+        if members is not None:
+            query = query.where(query.selected_columns[0].in_(list(members)))
         for member_ref, number in await conn.execute(query):
             if member_ref is not None:
                 counts.setdefault(member_ref, {})[kind] = int(number)
     return {member_ref: Activity(**kinds) for member_ref, kinds in counts.items()}
-
-
-async def activity_in_periods(
-    conn: AsyncConnection, community: str, periods: Sequence[tuple[datetime, datetime]]
-) -> list[dict[str, Activity]]:
-    """`activity` for several periods, in order."""
-    return [await activity(conn, community, start, end) for start, end in periods]
 
 
 def replies_received_query(community: str, start: datetime, end: datetime) -> Any:

@@ -73,8 +73,11 @@ async def report_inputs(
     console_facilitators: Collection[str] = (),
     weeks: int = HISTORY_WEEKS,
     names_for: Collection[str] = (),
+    only: Collection[str] | None = None,
 ) -> ReportInputs:
-    """What the report for `week` (and `weeks - 1` weeks before it) is computed from."""
+    """What the report for `week` (and `weeks - 1` weeks before it) is computed from; with
+    `only`, weekly activity is counted for those members alone (enough for one member's
+    standing: drift is still judged against the whole cohort)."""
     zone = community.zone
     labels = [week]
     while len(labels) < weeks:
@@ -88,7 +91,7 @@ async def report_inputs(
     )
     facilitators = {m.member_ref for m in members if m.facilitator} | named
     cohort = {m.member_ref: m.joined_at for m in members if m.member_ref not in facilitators}
-    activity = [await store.activity(conn, community.name, s, e) for _, s, e in spans]
+    activity = [await store.activity(conn, community.name, s, e, only) for _, s, e in spans]
     drifts = await store.drifting_members(
         conn, community.name, as_of, drift_rules(community.nudges), facilitators
     )
