@@ -1,7 +1,8 @@
 """Engagement benchmark: on the digest benchmark's synthetic community (10k members; per year
 ~1M messages, ~200k links, ~300k reactions), the time to find who is drifting (every member's
-activity over 70 days) and to count one week's activity per stage, for one year and for three
-years of history. Both should follow the window, not the history: ratio 3y/1y near 1.
+activity over 70 days), to count one week's activity per stage, and to build the whole
+facilitator report (8 weeks, drift, concentration, chart), for one year and for three years of
+history. All should follow the window, not the history: ratio 3y/1y near 1.
 
 Usage: python bench/engagement.py [years...]   (default: 1 3)
 """
@@ -20,9 +21,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.digest import MESSAGES_PER_YEAR, NOW, migrate, populate
+from bot.core.config import parse_config
+from bot.digest.weeks import last_complete_week
 from bot.engagement import DriftRules
+from bot.reports.chart import chart_png
+from bot.reports.model import summarise
 from bot.storage.database import Database
 from bot.storage.engagement import activity, drifting_members
+from bot.storage.reports import report_inputs
 
 RULES = DriftRules()
 
@@ -50,9 +56,14 @@ async def median_seconds(work: Callable[[], Awaitable[int]], runs: int = 5) -> t
     return timings[len(timings) // 2], result
 
 
-async def measure(path: Path) -> tuple[tuple[float, int], tuple[float, int]]:
-    """(drift seconds, drifting members), (week-activity seconds, active members)."""
+Timed = tuple[float, int]
+
+
+async def measure(path: Path) -> tuple[Timed, Timed, Timed]:
+    """(seconds, drifting members), (seconds, active in a week), (seconds, report's cohort)."""
     database = Database(f"sqlite+aiosqlite:///{path}")
+    config = parse_config({"communities": [{"name": "bench", "timezone": "Europe/Berlin"}]})
+    community = config.communities[0]
 
     async def drift() -> int:
         async with database.reading() as conn:
@@ -62,34 +73,46 @@ async def measure(path: Path) -> tuple[tuple[float, int], tuple[float, int]]:
         async with database.reading() as conn:
             return len(await activity(conn, "bench", NOW - timedelta(days=7), NOW))
 
+    async def report() -> int:
+        async with database.reading() as conn:
+            week = last_complete_week(NOW, community.zone)
+            built = summarise(await report_inputs(conn, community, week, NOW))
+        chart_png(built.history, "bench", "week", "active members")
+        return built.cohort
+
     try:
-        return await median_seconds(drift), await median_seconds(week)
+        return (
+            await median_seconds(drift),
+            await median_seconds(week),
+            await median_seconds(report, runs=3),
+        )
     finally:
         await database.close()
 
 
 def main() -> None:
     years_list = [int(arg) for arg in sys.argv[1:]] or [1, 3]
-    results: dict[int, tuple[float, float]] = {}
+    results: dict[int, tuple[float, float, float]] = {}
     with tempfile.TemporaryDirectory() as folder:
         for years in years_list:
             path = Path(folder) / f"engagement-{years}y.db"
             asyncio.run(migrate(path))
             populate(path, years)
             add_memberships(path)
-            (drift_s, drifting), (week_s, active) = asyncio.run(measure(path))
-            results[years] = (drift_s, week_s)
+            (drift_s, drifting), (week_s, active), (report_s, cohort) = asyncio.run(measure(path))
+            results[years] = (drift_s, week_s, report_s)
             print(
                 f"engagement: {years} year(s) ({MESSAGES_PER_YEAR * years:,} messages): "
                 f"who is drifting {drift_s * 1000:.0f} ms ({drifting:,} of 10,000 members), "
-                f"a week's activity {week_s * 1000:.0f} ms ({active:,} active)"
+                f"a week's activity {week_s * 1000:.0f} ms ({active:,} active), "
+                f"the weekly report with its chart {report_s * 1000:.0f} ms ({cohort:,} in cohort)"
             )
     if 1 in results:
-        for years, (drift_s, week_s) in results.items():
+        for years, (drift_s, week_s, report_s) in results.items():
             if years != 1:
                 print(
                     f"  ratio {years}y / 1y [baseline]: drift {drift_s / results[1][0]:.2f}, "
-                    f"week {week_s / results[1][1]:.2f}"
+                    f"week {week_s / results[1][1]:.2f}, report {report_s / results[1][2]:.2f}"
                 )
 
 

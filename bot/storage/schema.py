@@ -546,6 +546,7 @@ link_annotations = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Index("ix_link_annotations_link_id", "link_id"),
     Index("ix_link_annotations_member_ref", "member_ref"),
+    Index("ix_link_annotations_community_created_at", "community", "created_at"),
 )
 
 literacy_asks = Table(

@@ -78,6 +78,11 @@ def upgrade() -> None:
     op.create_index(
         "ix_reflections_community_created_at", "reflections", ["community", "created_at"]
     )
+    op.create_index(
+        "ix_link_annotations_community_created_at",
+        "link_annotations",
+        ["community", "created_at"],
+    )
     # Members who spoke before this version: their first and last message in each community.
     op.execute(
         "INSERT INTO memberships"
@@ -96,6 +101,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop what `upgrade` added."""
+    op.drop_index("ix_link_annotations_community_created_at", table_name="link_annotations")
     op.drop_index("ix_reflections_community_created_at", table_name="reflections")
     op.drop_index("ix_reactions_community_reacted_at", table_name="reactions")
     op.drop_index("ix_introductions_member_b", table_name="introductions")
