@@ -428,8 +428,11 @@ class NudgeService(Service):
         """How many drifting members the bot may not DM (Discord members who never talked to
         it): the digest invites them instead. Members of platforms not connected here (e.g.
         `facilitator digest preview`, which connects none) are not counted."""
-        drifts, members = await self.drifting(conn, community, now)
-        return sum(1 for drift in drifts if self.may_dm(members[drift.member_ref]) is False)
+        members = await community_members(conn, community)
+        if all(self.may_dm(member) is not False for member in members):
+            return 0  # everyone is reachable (no Discord, or all talked to the bot): no drift sums
+        drifts, by_ref = await self.drifting(conn, community, now)
+        return sum(1 for drift in drifts if self.may_dm(by_ref[drift.member_ref]) is False)
 
     async def candidates(
         self, conn: AsyncConnection, community: str, now: datetime
