@@ -35,6 +35,22 @@ def write(tmp_path: Path, text: str) -> Path:
         ("", "communities: is missing"),
         ("[[communities]]\nname='a'\n[[communities]]\nname='a'\n", "used twice"),
         ("[slack]\nmode='carrier-pigeon'\n[[communities]]\nname='a'\n", "slack.mode"),
+        (
+            "[[communities]]\nname='a'\n[communities.nudges]\nquiet_hours='9pm to 8am'\n",
+            "nudges.quiet_hours: '9pm to 8am' is not a range of times; write e.g. \"21:00-08:00\"",
+        ),
+        (
+            "[[communities]]\nname='a'\n[communities.nudges]\nhourly_cap=0\n",
+            "communities[0].nudges.hourly_cap: must be between 1 and 1000",
+        ),
+        (
+            "[[communities]]\nname='a'\n[communities.nudges]\nlibrary='nowhere.toml'\n",
+            "communities[0].nudges.library: 'nowhere.toml' is not a file",
+        ),
+        (
+            "[[communities]]\nname='a'\n[communities.introductions]\nwhen='someday'\n",
+            "communities[0].introductions.when",
+        ),
     ],
 )
 def test_errors_name_the_key_and_the_fix(tmp_path: Path, text: str, expected: str) -> None:
