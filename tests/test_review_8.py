@@ -1,0 +1,77 @@
+"""Review of #8: defects found, each shown by a test that failed before its fix."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from alembic import command
+from sqlalchemy import Connection, insert, select
+
+from bot.storage.database import Database, _alembic_config
+from bot.storage.schema import memberships, messages, welcomes
+from tests.conftest import START
+
+
+def _to(revision: str):  # type: ignore[no-untyped-def]
+    def run(connection: Connection) -> None:
+        command.upgrade(_alembic_config(connection), revision)
+
+    return run
+
+
+@pytest.mark.both_backends
+async def test_upgrading_a_0007_database_with_messages_and_welcomes(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(_to("0007"))
+        async with db.engine.begin() as conn:
+            rows = [
+                ("demo", "console:/general/1", "console:/alice", START),
+                ("demo", "console:/general/2", "console:/alice", START + timedelta(days=3)),
+                ("demo", "console:/general/3", "console:/bob", START + timedelta(days=1)),
+                ("other", "console:/x/4", "console:/alice", START + timedelta(days=2)),
+            ]
+            await conn.execute(
+                insert(messages),
+                [
+                    {
+                        "community": c,
+                        "ref": ref,
+                        "channel": "console:/general",
+                        "author_ref": a,
+                        "text": "hi",
+                        "sent_at": at,
+                    }
+                    for c, ref, a, at in rows
+                ],
+            )
+            await conn.execute(
+                insert(welcomes),
+                [
+                    # welcomed before their first message: they joined then
+                    {"community": "demo", "member_ref": "console:/bob", "welcomed_at": START},
+                    {"community": "demo", "member_ref": "console:/carol", "welcomed_at": START},
+                ],
+            )
+        await db.migrate()
+        async with db.reading() as conn:
+            found = {
+                (row.community, row.member_ref): row
+                for row in await conn.execute(select(memberships))
+            }
+        assert set(found) == {
+            ("demo", "console:/alice"),
+            ("demo", "console:/bob"),
+            ("demo", "console:/carol"),
+            ("other", "console:/alice"),
+        }
+        alice = found[("demo", "console:/alice")]
+        assert alice.joined_at == START
+        assert alice.last_active_at == START + timedelta(days=3)
+        carol = found[("demo", "console:/carol")]
+        assert carol.joined_at == START and carol.last_active_at is None
+        assert found[("demo", "console:/bob")].joined_at == START
+    finally:
+        await db.close()
