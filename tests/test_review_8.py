@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from alembic import command
 from sqlalchemy import Connection, insert, select
 
+from bot.core.clock import ManualClock
+from bot.core.config import Config
 from bot.storage.database import Database, _alembic_config
 from bot.storage.schema import memberships, messages, welcomes
 from tests.conftest import START
+from tests.console_harness import ConsoleStory
+from tests.test_nudges import tick_days
 
 
 def _to(revision: str):  # type: ignore[no-untyped-def]
@@ -75,3 +81,31 @@ async def test_upgrading_a_0007_database_with_messages_and_welcomes(db_url: str)
         assert found[("demo", "console:/bob")].joined_at == START
     finally:
         await db.close()
+
+
+async def test_a_member_of_two_communities_gets_at_most_one_nudge_a_week(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    """The issue: at most one nudge per member per week; the same person in two communities
+    the bot serves is still one member with one inbox."""
+    config = config_for(
+        communities=[
+            {
+                "name": "demo",
+                "timezone": "Europe/Berlin",
+                "console": {"channels": ["general"]},
+                "members": {"welcome": False},
+            },
+            {
+                "name": "other",
+                "timezone": "Europe/Berlin",
+                "console": {"channels": ["lounge"]},
+                "members": {"welcome": False},
+            },
+        ]
+    )
+    async with ConsoleStory(config, clock, tmp_path) as story:
+        await story.say("alice: hello")
+        await story.say("alice@lounge: hello")
+        got = await tick_days(story, range(1, 22))
+        assert len(got.get("alice", [])) == 1, got
