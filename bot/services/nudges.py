@@ -440,6 +440,8 @@ class NudgeService(Service):
         refs = [drift.member_ref for drift in drifts]
         records = await repo.get_members(conn, refs)
         history = await store.histories(conn, community, refs)
+        # At most one nudge a week per member, whichever community sent it.
+        anywhere = await store.last_sent_anywhere(conn, refs)
         found: list[Candidate] = []
         for drift in drifts:
             record = records.get(drift.member_ref)
@@ -454,7 +456,7 @@ class NudgeService(Service):
                     every_days=record.nudge_every_days if record else 7,
                     may_dm=bool(self.may_dm(members[drift.member_ref])),
                     last_active_at=drift.last_active_at,
-                    last_nudged_at=past.last_sent_at,
+                    last_nudged_at=anywhere.get(drift.member_ref, past.last_sent_at),
                     unanswered=past.unanswered,
                     dm_failed_at=self._undeliverable.get((community, drift.member_ref)),
                 )
