@@ -13,10 +13,10 @@ from sqlalchemy import Connection, insert, select
 from bot.core.clock import ManualClock
 from bot.core.config import Config
 from bot.storage.database import Database, _alembic_config
-from bot.storage.schema import memberships, messages, welcomes
+from bot.storage.schema import memberships, messages, nudges, welcomes
 from tests.conftest import START
 from tests.console_harness import ConsoleStory
-from tests.test_nudges import tick_days
+from tests.test_nudges import at, nudge_config, nudge_texts, tick_days
 
 
 def _to(revision: str):  # type: ignore[no-untyped-def]
@@ -109,3 +109,25 @@ async def test_a_member_of_two_communities_gets_at_most_one_nudge_a_week(
         await story.say("alice@lounge: hello")
         got = await tick_days(story, range(1, 21))  # one week after the first
         assert len(got.get("alice", [])) == 1, got
+
+
+@pytest.mark.xfail(
+    strict=True, reason="review #8 defect, not fixed: peer names stay in nudges.text"
+)
+async def test_a_peer_named_in_a_nudge_is_not_kept_there_after_they_forget_themselves(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    """Members own their data: after `/forget-me`, bob's name must not live on in the stored
+    text of a nudge that offered alice his link."""
+    async with ConsoleStory(nudge_config(config_for), clock, tmp_path) as story:
+        await story.say("alice: hello everyone")
+        await story.say("bob: hi")
+        clock.set(at(14, 9))
+        await story.say("bob@resources: https://example.org/spacing Spacing beats cramming")
+        said = await story.tick(at(15))
+        assert "bob" in nudge_texts(said)["alice"][0]
+        clock.set(at(15, 11))
+        await story.say("bob: /forget-me confirm")
+        async with story.app.database.reading() as conn:
+            texts = [row.text for row in await conn.execute(select(nudges))]
+        assert texts and all("bob" not in text for text in texts), texts
