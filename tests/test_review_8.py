@@ -131,3 +131,13 @@ async def test_a_peer_named_in_a_nudge_is_not_kept_there_after_they_forget_thems
         async with story.app.database.reading() as conn:
             texts = [row.text for row in await conn.execute(select(nudges))]
         assert texts and all("bob" not in text for text in texts), texts
+
+
+async def test_a_report_for_a_week_at_the_edge_of_the_calendar_is_a_clear_error(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(nudge_config(config_for), clock, tmp_path) as story:
+        for week in ("9999-W52", "0001-W01"):
+            said = await story.say(f"fran: /report {week}")
+            assert "something went wrong" not in said, said
+            assert "2026-W48" in said  # how to write a week
