@@ -141,3 +141,17 @@ async def test_a_report_for_a_week_at_the_edge_of_the_calendar_is_a_clear_error(
             said = await story.say(f"fran: /report {week}")
             assert "something went wrong" not in said, said
             assert "2026-W48" in said  # how to write a week
+
+
+@pytest.mark.xfail(strict=True, reason="review #8 defect, not fixed: no new voice in /profile")
+async def test_profile_tells_a_member_they_are_named_as_a_new_voice(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    """The issue: members see in /profile exactly what facilitators see about them. The report
+    names new voices; the member so named is not told."""
+    async with ConsoleStory(nudge_config(config_for), clock, tmp_path) as story:
+        await story.say("alice: hello everyone, my first words here")
+        report = await story.say("fran: /report")
+        assert "New voices" in report and "alice" in report.split("New voices")[1].split("\n")[0]
+        profile = await story.say("alice: /profile")
+        assert "new voice" in profile.lower(), profile
