@@ -14,8 +14,10 @@ from bot.core.clock import ManualClock
 from bot.core.config import Config
 from bot.storage.database import Database, _alembic_config
 from bot.storage.schema import memberships, messages, nudges, welcomes
-from tests.conftest import START
+from tests.conftest import START, make_config
 from tests.console_harness import ConsoleStory
+from tests.discord.conftest import DiscordStory, make_world
+from tests.discord.test_nudges import eventually_dm
 from tests.test_nudges import at, nudge_config, nudge_texts, tick_days
 
 
@@ -155,3 +157,61 @@ async def test_profile_tells_a_member_they_are_named_as_a_new_voice(
         assert "New voices" in report and "alice" in report.split("New voices")[1].split("\n")[0]
         profile = await story.say("alice: /profile")
         assert "new voice" in profile.lower(), profile
+
+
+@pytest.mark.xfail(
+    strict=True, reason="review #8 defect, not fixed: DMs credit the first community"
+)
+async def test_a_yes_in_a_welcome_dm_counts_for_the_community_that_sent_it(
+    db_url: str, clock: ManualClock
+) -> None:
+    """Two Discord guilds, two communities. bob is only in the second; he says yes to its
+    welcome by DM. That contact must count there (else its nudges never reach him), and must
+    not make him a member of the first community (its cohort, report and nudges)."""
+    world = await make_world()
+    fake = world.fake
+    try:
+        club = fake.add_guild("Club")
+        fake.add_channel(club, "general")
+        lounge = fake.guilds[club]["channel_ids"][0]
+        bob = fake.add_member(club, name="bob")
+        config = make_config(
+            db_url,
+            discord={"api_base_url": fake.api_base},
+            console={"enabled": False},
+            communities=[
+                {
+                    "name": "school",
+                    "timezone": "Europe/Berlin",
+                    "discord": {"guild": world.guild, "channels": ["general"]},
+                },
+                {
+                    "name": "club",
+                    "timezone": "Europe/Berlin",
+                    "discord": {"guild": club, "channels": ["general"]},
+                },
+            ],
+        )
+        clock.set(at(0, 9))
+        async with DiscordStory(config, clock) as story:
+            payload = fake.message_payload(lounge, bob, "hi all")
+            payload["timestamp"] = clock.now().isoformat()
+            fake.messages[lounge][payload["id"]] = payload
+            await fake.dispatch("MESSAGE_CREATE", payload)
+            welcome = await eventually_dm(world, bob, "Welcome to **club**")
+            pressed = await fake.interaction(
+                fake.dm_channels[bob], bob, "", component="nudges on", message=welcome
+            )
+            await fake.wait_for_request("POST", rf"/interactions/{pressed['id']}/[^/]+/callback")
+            await story.app.drain()
+            async with story.app.database.reading() as conn:
+                rows = {
+                    row.community: row
+                    for row in await conn.execute(
+                        select(memberships).where(memberships.c.member_ref.like(f"%{bob}"))
+                    )
+                }
+        assert set(rows) == {"club"}, rows
+        assert rows["club"].contacted_at is not None
+    finally:
+        await fake.stop()
