@@ -14,6 +14,7 @@ the weekly digest carries an open invitation for the others (`InvitationSection`
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -43,7 +44,7 @@ from bot.digest.model import Entry, Section
 from bot.engagement import EARLIER_PERIODS, NOTHING, Activity, Drift, DriftRules
 from bot.gatherings.recurrence import next_occurrence
 from bot.i18n import Catalog
-from bot.nudging import Candidate, NudgeRules, decide, parse_wall
+from bot.nudging import Candidate, NudgeRules, base_wait, decide, parse_wall
 from bot.scheduling.rules import parse_rule
 from bot.scheduling.scheduler import Job, RunContext
 from bot.services.base import CommandHandler, Invocation, Perform, Service, Transaction, send_direct
@@ -289,6 +290,9 @@ class NudgeService(Service):
         }
         # Members whose DMs this process could not deliver, and when (not retried every hour).
         self._undeliverable: dict[tuple[str, str], datetime] = {}
+        # One nudge at a time, checked against every community's: the jobs of two communities
+        # may run at once and must not both nudge the same member.
+        self._sending = asyncio.Lock()
 
     def library(self, community: str) -> NudgeLibrary:
         """The nudge library of a community."""
@@ -517,9 +521,25 @@ class NudgeService(Service):
         history: store.NudgeHistory,
         earlier: Activity,
     ) -> str:
+        async with self._sending:
+            return await self._nudge_one(settings, candidate, drift, history, earlier)
+
+    async def _nudge_one(
+        self,
+        settings: CommunitySettings,
+        candidate: Candidate,
+        drift: Drift,
+        history: store.NudgeHistory,
+        earlier: Activity,
+    ) -> str:
         now = self._clock.now()
         member = MemberRef.parse(candidate.member_ref)
         async with self._database.reading() as conn:
+            last = (await store.last_sent_anywhere(conn, [candidate.member_ref])).get(
+                candidate.member_ref
+            )
+            if last is not None and now - last < base_wait(candidate, rules_of(settings.nudges)):
+                return "too soon"  # another community's job nudged them meanwhile
             step, content = await self.compose(conn, settings, member, drift, history, earlier, now)
         delivered = await send_direct(
             self._perform, SendDirect(member=member, content=content), "a nudge"
