@@ -27,6 +27,10 @@ class IsoWeek:
         if match is None:
             raise ValueError(f"{text!r} is not a week; write it like 2026-W48")
         year, week = int(match.group(1)), int(match.group(2))
+        # Reports read weeks before it and digests the week after: stay clear of the
+        # calendar's ends (year 1 and 9999), where those dates do not exist.
+        if not 1970 <= year <= 9998:
+            raise ValueError(f"{year} is out of range; write a year from 1970 to 9998")
         try:
             date.fromisocalendar(year, week, 1)
         except ValueError:

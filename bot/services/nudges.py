@@ -14,6 +14,7 @@ the weekly digest carries an open invitation for the others (`InvitationSection`
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -43,7 +44,7 @@ from bot.digest.model import Entry, Section
 from bot.engagement import EARLIER_PERIODS, NOTHING, Activity, Drift, DriftRules
 from bot.gatherings.recurrence import next_occurrence
 from bot.i18n import Catalog
-from bot.nudging import Candidate, NudgeRules, decide, parse_wall
+from bot.nudging import Candidate, NudgeRules, base_wait, decide, parse_wall
 from bot.scheduling.rules import parse_rule
 from bot.scheduling.scheduler import Job, RunContext
 from bot.services.base import CommandHandler, Invocation, Perform, Service, Transaction, send_direct
@@ -289,6 +290,9 @@ class NudgeService(Service):
         }
         # Members whose DMs this process could not deliver, and when (not retried every hour).
         self._undeliverable: dict[tuple[str, str], datetime] = {}
+        # One nudge at a time, checked against every community's: the jobs of two communities
+        # may run at once and must not both nudge the same member.
+        self._sending = asyncio.Lock()
 
     def library(self, community: str) -> NudgeLibrary:
         """The nudge library of a community."""
@@ -443,6 +447,8 @@ class NudgeService(Service):
         refs = [drift.member_ref for drift in drifts]
         records = await repo.get_members(conn, refs)
         history = await store.histories(conn, community, refs)
+        # At most one nudge a week per member, whichever community sent it.
+        anywhere = await store.last_sent_anywhere(conn, refs)
         found: list[Candidate] = []
         for drift in drifts:
             record = records.get(drift.member_ref)
@@ -457,7 +463,7 @@ class NudgeService(Service):
                     every_days=record.nudge_every_days if record else 7,
                     may_dm=bool(self.may_dm(members[drift.member_ref])),
                     last_active_at=drift.last_active_at,
-                    last_nudged_at=past.last_sent_at,
+                    last_nudged_at=anywhere.get(drift.member_ref, past.last_sent_at),
                     unanswered=past.unanswered,
                     dm_failed_at=self._undeliverable.get((community, drift.member_ref)),
                 )
@@ -518,9 +524,25 @@ class NudgeService(Service):
         history: store.NudgeHistory,
         earlier: Activity,
     ) -> str:
+        async with self._sending:
+            return await self._nudge_one(settings, candidate, drift, history, earlier)
+
+    async def _nudge_one(
+        self,
+        settings: CommunitySettings,
+        candidate: Candidate,
+        drift: Drift,
+        history: store.NudgeHistory,
+        earlier: Activity,
+    ) -> str:
         now = self._clock.now()
         member = MemberRef.parse(candidate.member_ref)
         async with self._database.reading() as conn:
+            last = (await store.last_sent_anywhere(conn, [candidate.member_ref])).get(
+                candidate.member_ref
+            )
+            if last is not None and now - last < base_wait(candidate, rules_of(settings.nudges)):
+                return "too soon"  # another community's job nudged them meanwhile
             step, content = await self.compose(conn, settings, member, drift, history, earlier, now)
         delivered = await send_direct(
             self._perform, SendDirect(member=member, content=content), "a nudge"

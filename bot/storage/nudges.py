@@ -92,6 +92,20 @@ async def histories(
     return found
 
 
+async def last_sent_anywhere(conn: AsyncConnection, refs: Sequence[str]) -> dict[str, datetime]:
+    """Each member's latest nudge in any community (one member, one inbox)."""
+    found: dict[str, datetime] = {}
+    for chunk in _chunks(list(dict.fromkeys(refs))):
+        result = await conn.execute(
+            select(nudges.c.member_ref, func.max(nudges.c.sent_at))
+            .where(nudges.c.member_ref.in_(list(chunk)))
+            .group_by(nudges.c.member_ref)
+        )
+        for ref, sent_at in result:
+            found[ref] = sent_at
+    return found
+
+
 async def sent_since(conn: AsyncConnection, community: str, since: datetime) -> int:
     """How many nudges `community` recorded at or after `since`."""
     result = await conn.execute(

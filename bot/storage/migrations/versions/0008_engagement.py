@@ -97,6 +97,13 @@ def upgrade() -> None:
         " WHERE NOT EXISTS (SELECT 1 FROM memberships m"
         " WHERE m.community = w.community AND m.member_ref = w.member_ref)"
     )
+    # Welcomed before they first spoke: they joined at the welcome.
+    op.execute(
+        "UPDATE memberships SET joined_at = (SELECT MIN(w.welcomed_at) FROM welcomes w"
+        " WHERE w.community = memberships.community AND w.member_ref = memberships.member_ref)"
+        " WHERE EXISTS (SELECT 1 FROM welcomes w WHERE w.community = memberships.community"
+        " AND w.member_ref = memberships.member_ref AND w.welcomed_at < memberships.joined_at)"
+    )
 
 
 def downgrade() -> None:
