@@ -113,9 +113,6 @@ async def test_a_member_of_two_communities_gets_at_most_one_nudge_a_week(
         assert len(got.get("alice", [])) == 1, got
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review #8 defect, not fixed: peer names stay in nudges.text"
-)
 async def test_a_peer_named_in_a_nudge_is_not_kept_there_after_they_forget_themselves(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
@@ -133,6 +130,7 @@ async def test_a_peer_named_in_a_nudge_is_not_kept_there_after_they_forget_thems
         async with story.app.database.reading() as conn:
             texts = [row.text for row in await conn.execute(select(nudges))]
         assert texts and all("bob" not in text for text in texts), texts
+        assert all("someone" in text for text in texts), texts  # the name, replaced
 
 
 async def test_a_report_for_a_week_at_the_edge_of_the_calendar_is_a_clear_error(

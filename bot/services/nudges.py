@@ -259,6 +259,16 @@ class _Step:
 
     name: str
     values: Mapping[str, object]
+    named: tuple[str, str] | None = None  # (member ref, as shown) of a peer the step names
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """A nudge ready to send: its step, its content, and the peer it names, if any."""
+
+    step: str
+    content: Content
+    named: tuple[str, str] | None = None
 
 
 class NudgeService(Service):
@@ -543,9 +553,9 @@ class NudgeService(Service):
             )
             if last is not None and now - last < base_wait(candidate, rules_of(settings.nudges)):
                 return "too soon"  # another community's job nudged them meanwhile
-            step, content = await self.compose(conn, settings, member, drift, history, earlier, now)
+            composed = await self.compose(conn, settings, member, drift, history, earlier, now)
         delivered = await send_direct(
-            self._perform, SendDirect(member=member, content=content), "a nudge"
+            self._perform, SendDirect(member=member, content=composed.content), "a nudge"
         )
         if delivered is None:  # closed DMs: not a nudge they got, and not retried every hour
             self._undeliverable[(settings.name, candidate.member_ref)] = now
@@ -558,8 +568,9 @@ class NudgeService(Service):
                 member_ref=candidate.member_ref,
                 sent_at=now,
                 reason=drift.reason,
-                step=step,
-                text=content.text,
+                step=composed.step,
+                text=composed.content.text,
+                named=composed.named,
             )
         return "sent"
 
@@ -581,14 +592,18 @@ class NudgeService(Service):
         if peer is not None:
             info = (await digest_store.link_infos(conn, [peer.link_id]))[peer.link_id]
             name = (await digest_store.public_names(conn, [peer.member_ref])).get(peer.member_ref)
+            # Bold, so the name can be found again exactly: it is taken out of the stored
+            # text if the peer later asks to be forgotten.
+            shown = f"**{escape(name)}**" if name else None
             steps["react"] = _Step(
                 "react",
                 {
-                    "sharer": escape(name) if name else t("nudges.someone"),
+                    "sharer": shown or t("nudges.someone"),
                     "link": link(info.title or info.canonical_url, info.url),
                     "id": peer.link_id,
                     "prefix": prefix,
                 },
+                named=(peer.member_ref, shown) if shown else None,
             )
         posted = await prompt_store.posts_of(conn, settings.name, limit=1)
         if posted and now - posted[0].due_at <= timedelta(days=settings.nudges.inactive_days):
@@ -625,9 +640,9 @@ class NudgeService(Service):
         history: store.NudgeHistory,
         earlier: Activity,
         now: datetime,
-    ) -> tuple[str, Content]:
-        """The nudge for one member: (step, content), the step's wording from the library, why
-        it was sent and how to change it."""
+    ) -> Composed:
+        """The nudge for one member: the step's wording from the library, why it was sent and
+        how to change it."""
         t = self._texts(settings.language)
         prefix = self._directory.command_prefix(member.platform)
         member_ref = str(member)
@@ -649,7 +664,7 @@ class NudgeService(Service):
             Button(label=t("nudges.button_snooze"), action="nudges snooze 2w"),
             Button(label=t("nudges.button_off"), action="nudges off", style="danger"),
         )
-        return name, Content(text=text, buttons=buttons)
+        return Composed(name, Content(text=text, buttons=buttons), step.named)
 
     def _why(self, t: Catalog, settings: CommunitySettings, drift: Drift, now: datetime) -> str:
         community = escape(settings.name)

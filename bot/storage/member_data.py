@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Table, delete, select, update
+from sqlalchemy import Column, Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.repositories import insert_ignoring_conflicts, remove_orphan_links
@@ -42,6 +42,7 @@ async def export_member(conn: AsyncConnection, member_ref: str) -> dict[str, lis
 
 async def erase_member(conn: AsyncConnection, member_ref: str, now: datetime) -> int:
     """Delete every row about `member_ref` and leave a tombstone; return rows deleted."""
+    await _unname(conn, member_ref)
     removed = 0
     for table, column in reversed(member_columns()):
         if column.info.get("forget") == "nullify":
@@ -56,6 +57,30 @@ async def erase_member(conn: AsyncConnection, member_ref: str, now: datetime) ->
         conn, tombstones, [{"member_ref": member_ref, "forgotten_at": now}]
     )
     return removed
+
+
+async def _unname(conn: AsyncConnection, member_ref: str) -> int:
+    """Take the member's name out of texts kept for others (a nudge that offered their
+    link); return how many rows changed (they stay: they are someone else's)."""
+    changed = 0
+    for table in metadata.sorted_tables:
+        for column in table.columns:
+            if not column.info.get("names_member"):
+                continue
+            text, shown = table.c[column.info["text"]], table.c[column.info["shown"]]
+            result = await conn.execute(
+                update(table)
+                .where(column == member_ref)
+                .values(
+                    {
+                        text.name: func.replace(text, shown, column.info["instead"]),
+                        shown.name: None,
+                        column.name: None,
+                    }
+                )
+            )
+            changed += result.rowcount or 0
+    return changed
 
 
 async def lift_tombstone(conn: AsyncConnection, member_ref: str) -> None:

@@ -28,6 +28,8 @@ class NudgeRecord:
     step: str
     text: str
     answered_at: datetime | None
+    named_ref: str | None = None
+    named: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +127,9 @@ async def record(
     reason: str,
     step: str,
     text: str,
+    named: tuple[str, str] | None = None,
 ) -> None:
-    """Keep one sent nudge, exactly as sent."""
+    """Keep one sent nudge, exactly as sent (`named`: the peer it names, and how)."""
     await conn.execute(
         insert(nudges).values(
             community=community,
@@ -135,6 +138,8 @@ async def record(
             reason=reason,
             step=step,
             text=text,
+            named_ref=named[0] if named else None,
+            named=named[1] if named else None,
         )
     )
 

@@ -40,6 +40,9 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 MEMBER = {"member": True}
+# Names another member inside someone else's row: `/forget-me` replaces, in the given text
+# column, the name as stored in the given column by the given words (the row stays).
+NAMED = {"names_member": True, "text": "text", "shown": "named", "instead": "someone"}
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -610,6 +613,10 @@ nudges = Table(
     Column("step", String(20), nullable=False),  # the small step offered, e.g. react | event
     Column("text", WrittenText(), nullable=False),  # exactly what was sent
     Column("answered_at", UtcDateTime(), nullable=True),  # first own action within the window
+    # A peer the text names (their link was the step): taken out of the text when they ask to
+    # be forgotten. Not a column of theirs to export: the nudge is the recipient's.
+    Column("named_ref", String(200), nullable=True, info=NAMED),
+    Column("named", WrittenString(300), nullable=True),  # exactly as it stands in `text`
     Index("ix_nudges_community_sent_at", "community", "sent_at"),
     Index("ix_nudges_member_ref", "member_ref"),
 )

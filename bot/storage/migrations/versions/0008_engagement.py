@@ -52,6 +52,8 @@ def upgrade() -> None:
         sa.Column("step", sa.String(length=20), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("named_ref", sa.String(length=200), nullable=True),
+        sa.Column("named", sa.String(length=300), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_nudges")),
     )
     op.create_index("ix_nudges_community_sent_at", "nudges", ["community", "sent_at"])
