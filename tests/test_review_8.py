@@ -143,7 +143,6 @@ async def test_a_report_for_a_week_at_the_edge_of_the_calendar_is_a_clear_error(
             assert "2026-W48" in said  # how to write a week
 
 
-@pytest.mark.xfail(strict=True, reason="review #8 defect, not fixed: no new voice in /profile")
 async def test_profile_tells_a_member_they_are_named_as_a_new_voice(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:

@@ -45,6 +45,7 @@ class Standing:
     drift: Drift | None
     nudges: tuple[NudgeRecord, ...]  # sent before the week's end, oldest first
     as_of: datetime  # when drift was judged (the week's end, or now in the current week)
+    new_voice: bool = False  # named among the week's new voices
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,18 @@ def week_stages(label: str, counts: Mapping[str, Activity], cohort: Iterable[str
     )
 
 
+def is_new_voice(inputs: ReportInputs, member_ref: str) -> bool:
+    """True when the member's first own action in the community fell in the last week."""
+    _, _, end = inputs.weeks[-1]
+    joined = inputs.cohort.get(member_ref)
+    return (
+        joined is not None
+        and joined < end
+        and inputs.activity[-1].get(member_ref, NOTHING).total > 0
+        and member_ref not in inputs.earlier_active
+    )
+
+
 def standing(inputs: ReportInputs, member_ref: str) -> Standing:
     """The report's view of one member in the last week of `inputs`."""
     this_week = inputs.activity[-1].get(member_ref, NOTHING)
@@ -129,6 +142,7 @@ def standing(inputs: ReportInputs, member_ref: str) -> Standing:
         drift=drift,
         nudges=tuple(n for n in inputs.nudges if n.member_ref == member_ref),
         as_of=inputs.as_of,
+        new_voice=is_new_voice(inputs, member_ref),
     )
 
 
@@ -140,13 +154,8 @@ def summarise(inputs: ReportInputs) -> WeeklyReport:
         week_stages(week, counts, [ref for ref in cohort if inputs.cohort[ref] < week_end])
         for (week, _, week_end), counts in zip(inputs.weeks, inputs.activity, strict=True)
     )
-    this_week = inputs.activity[-1]
     new_voices = sorted(
-        (
-            ref
-            for ref in cohort
-            if this_week.get(ref, NOTHING).total > 0 and ref not in inputs.earlier_active
-        ),
+        (ref for ref in cohort if is_new_voice(inputs, ref)),
         key=lambda ref: (inputs.name(ref).casefold(), ref),
     )
     sent = [n for n in inputs.nudges if start <= n.sent_at < end]

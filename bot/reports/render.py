@@ -62,6 +62,8 @@ def member_line(standing: Standing, texts: Catalog, recent_days: int) -> str:
         nudges = t("reports.nudges_list", count=len(standing.nudges), items=", ".join(items))
     else:
         nudges = t("reports.nudges_none")
+    if standing.new_voice:  # the report names them among the week's new voices
+        status = t("reports.new_voice", status=status)
     return t(
         "reports.member_line",
         name=escape(standing.name),
