@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from bot.core.actions import Action, Answer, Content, Post, action_platform
 from bot.core.clock import Clock
 from bot.core.commands import (
@@ -44,7 +46,7 @@ from bot.core.refs import ChannelRef, MessageRef
 from bot.i18n import Catalog
 from bot.services.base import CommandHandler, Delivered, Invocation, Service, Transaction
 from bot.storage.database import Database
-from bot.storage.engagement import Sighting, touch_memberships
+from bot.storage.engagement import Sighting, memberships_of, touch_memberships
 from bot.storage.repositories import (
     advance_cursors,
     claim_deliveries,
@@ -282,6 +284,7 @@ class Dispatcher:
         conn = tx.conn
         authors = {str(ref) for event in events if (ref := event_author(event)) is not None}
         forgotten = await forgotten_members(conn, list(authors))
+        homes = await self._homes_of_direct_authors(conn, events)
         passive: list[Delivered] = []
         commands: list[tuple[Event, Delivered]] = []
         seen: dict[str, tuple[str, str]] = {}
@@ -302,10 +305,10 @@ class Dispatcher:
             community_name = self._directory.community_for(channel)
             # A button on a bound channel's message belongs there; one anywhere else is on a DM
             # the bot sent (a welcome, a nudge): pressing it is talking to the bot.
-            if community_name is None and (
-                getattr(event, "is_direct", False) or isinstance(event, ButtonPressed)
-            ):
-                community_name = self._directory.default_community(channel.platform)
+            if community_name is None and _is_direct(event):
+                community_name = homes.get(author_key or "") or (
+                    self._directory.default_community(channel.platform)
+                )
             if community_name is None:
                 if is_command:
                     commands.append((event, self._unbound(event)))
@@ -382,6 +385,37 @@ class Dispatcher:
         for event, delivered in commands:
             actions.extend(await self._run_command(event, delivered, tx))
         return actions
+
+    async def _homes_of_direct_authors(
+        self, conn: AsyncConnection, events: Sequence[Event]
+    ) -> dict[str, str]:
+        """For authors of direct messages and DM buttons (no channel says which community they
+        are about), the community on that platform they were most recently active in."""
+        wanted: dict[str, str] = {}
+        for event in events:
+            author = event_author(event)
+            channel = event_channel(event)
+            if (
+                author is not None
+                and _is_direct(event)
+                and self._directory.community_for(channel) is None
+            ):
+                wanted[str(author)] = channel.platform
+        if not wanted:
+            return {}
+        homes: dict[str, str] = {}
+        latest: dict[str, datetime] = {}
+        for member in await memberships_of(conn, list(wanted)):
+            if member.community not in self._directory.names:
+                continue  # a community no longer configured
+            spans = self._directory.settings(member.community).platforms
+            if wanted[member.member_ref] not in spans:
+                continue
+            seen = member.last_active_at or member.joined_at
+            if member.member_ref not in latest or seen > latest[member.member_ref]:
+                latest[member.member_ref] = seen
+                homes[member.member_ref] = member.community
+        return homes
 
     @staticmethod
     def _written_before(event: Event, forgotten_at: datetime) -> bool:
@@ -544,6 +578,11 @@ class Dispatcher:
             actions = await work(tx)
         await self._perform_all(actions, tx.take_after_commit())
         return actions
+
+
+def _is_direct(event: Event) -> bool:
+    """A direct message to the bot, or a button (outside a bound channel: on a DM)."""
+    return bool(getattr(event, "is_direct", False)) or isinstance(event, ButtonPressed)
 
 
 def channel_key(channel: ChannelRef) -> str:

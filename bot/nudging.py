@@ -9,7 +9,8 @@ The rules, for a member the drift rule (`bot.engagement.drifting`) already picke
   (weekly or fortnightly), doubled for each unanswered nudge since their last own action;
 - after `give_up_after` unanswered nudges in a row, none until they act again (any own action
   in the community, a `/nudges` command included, resets the count);
-- at most `hourly_cap` per community in one hourly run, counting what is already recorded.
+- at most `hourly_cap` per community an hour, counting what was recorded in the last 55
+  minutes (see `bot.services.nudges.CAP_WINDOW`).
 """
 
 from __future__ import annotations

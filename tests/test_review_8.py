@@ -156,9 +156,6 @@ async def test_profile_tells_a_member_they_are_named_as_a_new_voice(
         assert "new voice" in profile.lower(), profile
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review #8 defect, not fixed: DMs credit the first community"
-)
 async def test_a_yes_in_a_welcome_dm_counts_for_the_community_that_sent_it(
     db_url: str, clock: ManualClock
 ) -> None:
@@ -214,7 +211,6 @@ async def test_a_yes_in_a_welcome_dm_counts_for_the_community_that_sent_it(
         await fake.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="review #8: the cap is per run, not per sliding hour")
 async def test_the_hourly_cap_holds_in_any_hour_not_only_per_run(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:

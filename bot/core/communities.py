@@ -41,6 +41,11 @@ class CommunityDirectory:
         self._channel_by_purpose: dict[tuple[str, str, Purpose], ChannelRef] = {}
 
     @property
+    def names(self) -> frozenset[str]:
+        """The configured communities' names."""
+        return frozenset(self._communities)
+
+    @property
     def communities(self) -> list[CommunitySettings]:
         """Every configured community."""
         return list(self._communities.values())

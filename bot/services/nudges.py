@@ -253,6 +253,9 @@ def _zone_or(zone: str | None, fallback: str) -> str:
     return fallback
 
 
+CAP_WINDOW = timedelta(minutes=55)  # how far back the hourly cap counts sent nudges
+
+
 @dataclass(frozen=True, slots=True)
 class _Step:
     """What the nudge offers, ready for a wording."""
@@ -501,8 +504,10 @@ class NudgeService(Service):
         now = self._clock.now()
         async with self._database.transaction() as conn:
             await settle_nudge_answers(conn, community, now, settings.nudges.answer_days)
-        # The cap counts what this hour's run already sent (a resumed run, another process).
-        since = max(context.due_at, now - timedelta(hours=1))
+        # The cap counts what was sent in the last CAP_WINDOW: a resumed run's, another
+        # process's, or a late run's a minute ago; not the previous on-time run's (see
+        # docs/architecture.md, "Nudges").
+        since = now - CAP_WINDOW
         async with self._database.reading() as conn:
             candidates, drifts, history = await self.candidates(conn, community, now)
             sent = await store.sent_since(conn, community, since)

@@ -152,6 +152,17 @@ async def community_members(conn: AsyncConnection, community: str) -> list[Membe
     return [Membership(**row._mapping) for row in result]
 
 
+async def memberships_of(conn: AsyncConnection, refs: Sequence[str]) -> list[Membership]:
+    """Every community membership of the members `refs`."""
+    found: list[Membership] = []
+    for chunk in _chunks(list(dict.fromkeys(refs))):
+        result = await conn.execute(
+            select(memberships).where(memberships.c.member_ref.in_(list(chunk)))
+        )
+        found.extend(Membership(**row._mapping) for row in result)
+    return found
+
+
 async def membership(conn: AsyncConnection, community: str, member_ref: str) -> Membership | None:
     """One member's membership of `community`, if the bot has seen them there."""
     row = (
