@@ -278,3 +278,19 @@ async def test_facilitators_who_opt_in_take_part_and_an_opt_out_before_sending_i
         said = await story.tick(WEDNESDAY)
         assert sorted(re.findall(r"✉ to (\w+): ", said)) == ["fran", "zoe"]
         assert "Meet zoe" in said and "Meet fran" in said and "peer review" in said
+
+
+async def test_a_private_reflection_never_becomes_a_topic_in_someone_elses_introduction(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(intro_config(config_for), clock, tmp_path) as story:
+        await story.say("alice: /settings quotes=off")
+        await story.say("alice: /reflect My manager's feedback on the migration hurt")
+        await story.say("bob: /reflect Spaced practice works for vocabulary")
+        async with story.app.database.reading() as conn:
+            items, _ = await store.topic_items(
+                conn, "demo", clock.now() - timedelta(days=1), clock.now() + timedelta(days=1)
+            )
+    words = {item.member_ref: item.texts for item in items}
+    assert "console:/alice" not in words
+    assert words["console:/bob"] == ("Spaced practice works for vocabulary",)

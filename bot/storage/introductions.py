@@ -141,21 +141,24 @@ async def topic_items(
             note=row.note,
         )
     # Members' own words elsewhere: (table, time column, source prefix, link column or None).
-    writings: tuple[tuple[Table, str, str, str | None], ...] = (
-        (reflections, "created_at", "reflection", "link_url"),
-        (questions, "asked_at", "question", None),
-        (link_annotations, "created_at", "annotation", None),
+    # A reflection may be private (`/reflect` answers only its author); with quotes off its
+    # words must not surface as topics in someone else's introduction either.
+    writings: tuple[tuple[Table, str, str, str | None, bool], ...] = (
+        (reflections, "created_at", "reflection", "link_url", True),
+        (questions, "asked_at", "question", None, False),
+        (link_annotations, "created_at", "annotation", None, False),
     )
-    for table, at, kind, link in writings:
+    for table, at, kind, link, needs_consent in writings:
         when = table.c[at]
         columns = [table.c.id, table.c.member_ref, table.c.text, when.label("at")]
         if link is not None:
             columns.append(table.c[link].label("url"))
-        result = await conn.execute(
-            select(*columns)
-            .where(table.c.community == community, when >= start, when < end)
-            .order_by(table.c.id)
-        )
+        query = select(*columns).where(table.c.community == community, when >= start, when < end)
+        if needs_consent:
+            query = query.join(members, members.c.ref == table.c.member_ref).where(
+                members.c.allow_quotes.is_(True)
+            )
+        result = await conn.execute(query.order_by(table.c.id))
         for row in result:
             items.append(
                 Item(
