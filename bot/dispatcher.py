@@ -62,32 +62,38 @@ _STOP = object()
 
 
 FRESH_FOR = timedelta(minutes=1)  # a member written this recently is not rewritten
+BURST_SPAN = timedelta(hours=1)  # ... while their events are this close (backfill bursts)
 
 
 class _RecentWrites:
     """What this process last wrote about members and memberships.
 
     A busy member sends many events a minute; rewriting their row for each batch costs a
-    statement per batch and tells nothing new. Entries are remembered only after a commit,
-    and a minute-old last-seen time is precise enough for every use (drift is judged in days).
+    statement per batch and tells nothing new. A membership written less than a minute ago
+    (this process's clock) is not rewritten for an event less than an hour after the one
+    written: live, `last_active_at` lags by under a minute; in a backfill burst (old events
+    arriving fast) by under an hour. Drift is judged in days. Entries are remembered only after
+    a commit.
     """
 
     def __init__(self) -> None:
         self.members: dict[str, tuple[str, datetime]] = {}
-        self.memberships: dict[tuple[str, str], tuple[bool, datetime]] = {}
+        # (community, member) -> (facilitator, event time written, when it was written)
+        self.memberships: dict[tuple[str, str], tuple[bool, datetime, datetime]] = {}
 
     def member_is_fresh(self, ref: str, name: str, now: datetime) -> bool:
         known = self.members.get(ref)
         return known is not None and known[0] == name and timedelta(0) <= now - known[1] < FRESH_FOR
 
-    def sighting_is_fresh(self, seen: Sighting) -> bool:
+    def sighting_is_fresh(self, seen: Sighting, now: datetime) -> bool:
         known = self.memberships.get((seen.community, seen.member_ref))
         return (
             known is not None
             and seen.active
             and not seen.contacted
             and known[0] == seen.facilitator
-            and timedelta(0) <= seen.at - known[1] < FRESH_FOR
+            and timedelta(0) <= seen.at - known[1] < BURST_SPAN
+            and timedelta(0) <= now - known[2] < FRESH_FOR
         )
 
     async def remember(
@@ -101,7 +107,7 @@ class _RecentWrites:
         for seen in sightings:
             key = (seen.community, seen.member_ref)
             if seen.active and (key not in self.memberships or seen.at > self.memberships[key][1]):
-                self.memberships[key] = (seen.facilitator, seen.at)
+                self.memberships[key] = (seen.facilitator, seen.at, now)
 
 
 class _IsolationNeeded(Exception):
@@ -369,7 +375,7 @@ class Dispatcher:
         sightings = [
             sighting
             for sighting in sightings
-            if sighting.member_ref in forgotten or not written.sighting_is_fresh(sighting)
+            if sighting.member_ref in forgotten or not written.sighting_is_fresh(sighting, tx.now)
         ]
         await touch_members(conn, seen, tx.now)
         if profile_zones:
