@@ -113,7 +113,6 @@ class Application:
             directory=self.directory,
             clock=clock,
             batch_size=batch_size,
-            command_prefixes={"slack": config.slack.command + " "},
         )
         self.commands = self.dispatcher.commands
         self.web = WebServer(config.web, self.health)
@@ -178,7 +177,6 @@ class Application:
             self.directory,
             web_url=config.web.base_url if config.web.enabled else None,
             calendar_prefix=f"/a/{token}" if token else "",
-            prefixes={"slack": config.slack.command + " "},
             runner=self.dispatcher.run_in_transaction,
             mirror=self._mirror,
             clock=clock,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -133,7 +133,6 @@ class Dispatcher:
         services: Sequence[Service] = (),
         batch_size: int = 500,
         queue_size: int = 10_000,
-        command_prefixes: Mapping[str, str] | None = None,
     ) -> None:
         self._database = database
         self._directory = directory
@@ -148,7 +147,6 @@ class Dispatcher:
         self._worker: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._catalogs: dict[str, Catalog] = {}
-        self._prefixes = dict(command_prefixes or {})
         self._written = _RecentWrites()
         for service in services:
             self.add_service(service)
@@ -462,16 +460,12 @@ class Dispatcher:
             actions.extend(await self._run_service(service, [delivered], tx))
         return actions
 
-    def prefix(self, platform: str) -> str:
-        """How commands are typed on a platform: "/" or "/facilitator " on Slack."""
-        return self._prefixes.get(platform, "/")
-
     async def _run_command(
         self, event: Event, delivered: Delivered, tx: Transaction
     ) -> list[Action]:
         assert isinstance(event, CommandInvoked | ButtonPressed)
         texts = delivered.texts
-        prefix = self.prefix(event.author.ref.platform)
+        prefix = self._directory.command_prefix(event.author.ref.platform)
         if isinstance(event, ButtonPressed):
             path, text = self.commands.split_line(event.action)
             options = None

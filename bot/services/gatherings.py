@@ -245,7 +245,6 @@ class GatheringService(Service):
         clock: Clock | None = None,
         on_change: Callable[[], Awaitable[object]] | None = None,
         calendar_prefix: str = "",
-        prefixes: Mapping[str, str] | None = None,
     ) -> None:
         self._settings = settings
         self._directory = directory
@@ -255,7 +254,6 @@ class GatheringService(Service):
         self._clock = clock
         self._on_change = on_change
         self._calendar_prefix = calendar_prefix
-        self._prefixes = dict(prefixes or {})
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """/event (create, edit, cancel, list, calendar, suggest-times), /rsvp, /timezone, /ask."""
@@ -424,10 +422,6 @@ class GatheringService(Service):
             for channel in self._directory.channels(community, Purpose.ANNOUNCEMENTS)
         ]
 
-    def prefix_for(self, platform: str) -> str:
-        """How commands are typed on a platform ("/" or "/facilitator ")."""
-        return self._prefixes.get(platform, "/")
-
     def announcement_posts(
         self, t: Catalog, gathering: GatheringRecord, occurrence: datetime
     ) -> list[Post]:
@@ -437,7 +431,7 @@ class GatheringService(Service):
             Post(
                 channel=channel,
                 content=self._announcement(
-                    t, gathering, occurrence, self.prefix_for(channel.platform)
+                    t, gathering, occurrence, self._directory.command_prefix(channel.platform)
                 ),
             )
             for channel in self._directory.channels(gathering.community, Purpose.ANNOUNCEMENTS)
