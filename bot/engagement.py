@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
+from bot.core.config import NudgeSettings
+
 STAGES = ("seek", "sense", "share", "presence")
 KIND_STAGE = {
     "questions": "seek",
@@ -103,6 +105,11 @@ class DriftRules:
 
     recent_days: int = 14
     joined_days: int = 7
+
+    @classmethod
+    def of(cls, settings: NudgeSettings) -> DriftRules:
+        """The thresholds a community set in `[communities.nudges]`."""
+        return cls(recent_days=settings.inactive_days, joined_days=settings.joined_days)
 
 
 @dataclass(frozen=True, slots=True)

@@ -194,11 +194,6 @@ def rules_of(settings: NudgeSettings) -> NudgeRules:
     )
 
 
-def drift_rules(settings: NudgeSettings) -> DriftRules:
-    """Who counts as drifting, from `[communities.nudges]`."""
-    return DriftRules(recent_days=settings.inactive_days, joined_days=settings.joined_days)
-
-
 def parse_length(text: str) -> timedelta:
     """A snooze length such as "2w", "10d" or "3 weeks"; ValueError says how to write it."""
     match = _LENGTH.match(text.strip().lower())
@@ -427,7 +422,7 @@ class NudgeService(Service):
         settings = self._directory.settings(community)
         members = {m.member_ref: m for m in await community_members(conn, community)}
         facilitators = {ref for ref in members if self.is_configured_facilitator(community, ref)}
-        rules = drift_rules(settings.nudges)
+        rules = DriftRules.of(settings.nudges)
         drifts = await drifting_members(conn, community, now, rules, facilitators)
         # Activity is counted from what members left behind (messages, shares, RSVPs...);
         # a command such as `/nudges on` leaves nothing there but is an action of their own.

@@ -9,18 +9,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.core.config import CommunitySettings, NudgeSettings
+from bot.core.config import CommunitySettings
 from bot.digest.weeks import IsoWeek
 from bot.engagement import DriftRules, answered_at
 from bot.reports.model import HISTORY_WEEKS, NudgeRecord, ReportInputs
 from bot.storage import engagement as store
 from bot.storage.repositories import get_members
 from bot.storage.schema import memberships, nudges
-
-
-def drift_rules(settings: NudgeSettings) -> DriftRules:
-    """The drift rule's thresholds from a community's nudge settings."""
-    return DriftRules(recent_days=settings.inactive_days, joined_days=settings.joined_days)
 
 
 def configured_facilitators(
@@ -93,7 +88,7 @@ async def report_inputs(
     cohort = {m.member_ref: m.joined_at for m in members if m.member_ref not in facilitators}
     activity = [await store.activity(conn, community.name, s, e, only) for _, s, e in spans]
     drifts = await store.drifting_members(
-        conn, community.name, as_of, drift_rules(community.nudges), facilitators
+        conn, community.name, as_of, DriftRules.of(community.nudges), facilitators
     )
     sent = await _nudges(conn, community.name, end, community.nudges.answer_days)
     replies = await store.replies_received(conn, community.name, start, end)
