@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.digest import MESSAGES_PER_YEAR, NOW, migrate, populate
+from bot.core.communities import CommunityDirectory
 from bot.core.config import parse_config
 from bot.digest.weeks import last_complete_week
 from bot.engagement import DriftRules
@@ -64,6 +65,7 @@ async def measure(path: Path) -> tuple[Timed, Timed, Timed]:
     database = Database(f"sqlite+aiosqlite:///{path}")
     config = parse_config({"communities": [{"name": "bench", "timezone": "Europe/Berlin"}]})
     community = config.communities[0]
+    directory = CommunityDirectory(config)
 
     async def drift() -> int:
         async with database.reading() as conn:
@@ -76,7 +78,8 @@ async def measure(path: Path) -> tuple[Timed, Timed, Timed]:
     async def report() -> int:
         async with database.reading() as conn:
             week = last_complete_week(NOW, community.zone)
-            built = summarise(await report_inputs(conn, community, week, NOW))
+            inputs = await report_inputs(conn, community, week, NOW, directory=directory)
+            built = summarise(inputs)
         chart_png(built.history, "bench", "week", "active members")
         return built.cohort
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from bot.app import Application, console_wanted
 from bot.core import markup
 from bot.core.clock import SystemClock
+from bot.core.communities import CommunityDirectory
 from bot.core.config import CommunitySettings, Config, ConfigError, Secrets, load_config
 from bot.core.platform import PlatformError
 from bot.core.refs import MemberRef
@@ -260,7 +261,7 @@ async def _report(
         await database.migrate()
         async with database.reading() as conn:  # read-only: answers are judged, not recorded
             inputs = await report_inputs(
-                conn, community, week, now, console_facilitators=config.console.facilitators
+                conn, community, week, now, directory=CommunityDirectory(config)
             )
     finally:
         await database.close()

@@ -105,7 +105,7 @@ async def read_report(story: ConsoleStory, week: IsoWeek = WEEK) -> WeeklyReport
             config.communities[0],
             week,
             story.clock.now(),
-            console_facilitators=config.console.facilitators,
+            directory=story.app.directory,
         )
     return summarise(inputs)
 

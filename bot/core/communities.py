@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from bot.core.config import CommunitySettings, Config
 from bot.core.events import Author
-from bot.core.refs import ChannelRef
+from bot.core.refs import ChannelRef, MemberRef
 
 
 class Purpose(StrEnum):
@@ -118,6 +118,11 @@ class CommunityDirectory:
         return [
             channel for channel, bound in self._channels.items() if bound.community == community
         ]
+
+    def named_facilitator(self, community: str, member_ref: str) -> bool:
+        """True when the configuration names this member a facilitator by id (roles are only
+        known from what a member does: memberships keep the role as last seen)."""
+        return self.is_facilitator(community, Author(ref=MemberRef.parse(member_ref), name=""))
 
     def is_facilitator(self, community: str, author: Author) -> bool:
         """True when the configuration makes `author` a facilitator of `community`."""

@@ -4,7 +4,7 @@ and delete it (`/forget-me`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot.core.actions import Action, Attachment, Button, Content, SendDirect
 from bot.core.commands import CommandSpec, Param, ParamKind
+from bot.core.communities import CommunityDirectory
 from bot.core.markup import block, escape
 from bot.digest.weeks import IsoWeek
 from bot.reports.model import PROFILE_WEEKS, WeekStages, standing
@@ -112,8 +113,8 @@ class MemberService(Service):
 
     name = "members"
 
-    def __init__(self, console_facilitators: Collection[str] = ()) -> None:
-        self._console_facilitators = tuple(console_facilitators)
+    def __init__(self, directory: CommunityDirectory) -> None:
+        self._directory = directory
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """The data-ownership commands."""
@@ -197,7 +198,7 @@ class MemberService(Service):
             community,
             week,
             tx.now,
-            console_facilitators=self._console_facilitators,
+            directory=self._directory,
             weeks=PROFILE_WEEKS,
             names_for=(ref,),
             only=(ref,),

@@ -35,7 +35,6 @@ from bot.core.clock import Clock
 from bot.core.commands import CommandSpec, Param, ParamKind
 from bot.core.communities import CommunityDirectory
 from bot.core.config import CommunitySettings, ConfigError, NudgeSettings
-from bot.core.events import Author
 from bot.core.markup import escape, link
 from bot.core.platform import Capability, may_message_unasked
 from bot.core.refs import MemberRef
@@ -401,11 +400,6 @@ class NudgeService(Service):
 
     # --- who -----------------------------------------------------------------------------
 
-    def is_configured_facilitator(self, community: str, member_ref: str) -> bool:
-        """True when the configuration names this member a facilitator (ids, not roles)."""
-        author = Author(ref=MemberRef.parse(member_ref), name="")
-        return self._directory.is_facilitator(community, author)
-
     def may_dm(self, member: Membership) -> bool | None:
         """Whether the bot may DM this member unasked: the platform allows it, or they talked
         to the bot (a command, a button, a DM). None: their platform is not connected."""
@@ -421,7 +415,7 @@ class NudgeService(Service):
         """Who is drifting in `community` now (never facilitators), with their memberships."""
         settings = self._directory.settings(community)
         members = {m.member_ref: m for m in await community_members(conn, community)}
-        facilitators = {ref for ref in members if self.is_configured_facilitator(community, ref)}
+        facilitators = {ref for ref in members if self._directory.named_facilitator(community, ref)}
         rules = DriftRules.of(settings.nudges)
         drifts = await drifting_members(conn, community, now, rules, facilitators)
         # Activity is counted from what members left behind (messages, shares, RSVPs...);

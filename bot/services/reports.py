@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.core.actions import Action, Attachment, Content, SendDirect
 from bot.core.commands import CommandSpec, Param, Role
+from bot.core.communities import CommunityDirectory
 from bot.core.markup import block, escape
 from bot.digest.weeks import IsoWeek, resolve_week
 from bot.reports.chart import chart_png
@@ -42,8 +43,8 @@ class ReportService(Service):
 
     name = "reports"
 
-    def __init__(self, console_facilitators: Collection[str] = ()) -> None:
-        self._console_facilitators = tuple(console_facilitators)
+    def __init__(self, directory: CommunityDirectory) -> None:
+        self._directory = directory
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """`/report`."""
@@ -63,9 +64,7 @@ class ReportService(Service):
         except ValueError as problem:
             return [call.answer(t("reports.bad_week", problem=problem, prefix=call.prefix))]
         await settle_nudge_answers(tx.conn, community.name, tx.now, community.nudges.answer_days)
-        inputs = await report_inputs(
-            tx.conn, community, week, tx.now, console_facilitators=self._console_facilitators
-        )
+        inputs = await report_inputs(tx.conn, community, week, tx.now, directory=self._directory)
         report = summarise(inputs)
         text = report_text(report, t, community.nudges.inactive_days)
         first, last = report.history[0].week, report.history[-1].week

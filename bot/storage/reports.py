@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.core.communities import CommunityDirectory
 from bot.core.config import CommunitySettings
 from bot.digest.weeks import IsoWeek
 from bot.engagement import DriftRules, answered_at
@@ -16,23 +17,6 @@ from bot.reports.model import HISTORY_WEEKS, NudgeRecord, ReportInputs
 from bot.storage import engagement as store
 from bot.storage.repositories import get_members
 from bot.storage.schema import memberships, nudges
-
-
-def configured_facilitators(
-    community: CommunitySettings, console_facilitators: Collection[str], refs: Collection[str]
-) -> set[str]:
-    """Those of `refs` the configuration names as facilitators of `community` (by id; roles
-    are only known from what members did, and memberships keep that)."""
-    found: set[str] = set()
-    for ref in refs:
-        platform, _, rest = ref.partition(":")
-        member = rest.rpartition("/")[2]
-        section = community.platforms.get(platform)
-        if (platform == "console" and member in console_facilitators) or (
-            section is not None and member in section.facilitators
-        ):
-            found.add(ref)
-    return found
 
 
 async def _nudges(
@@ -65,7 +49,7 @@ async def report_inputs(
     week: IsoWeek,
     now: datetime,
     *,
-    console_facilitators: Collection[str] = (),
+    directory: CommunityDirectory,
     weeks: int = HISTORY_WEEKS,
     names_for: Collection[str] = (),
     only: Collection[str] | None = None,
@@ -81,9 +65,9 @@ async def report_inputs(
     start, end = spans[-1][1], spans[-1][2]
     as_of = min(end, now)
     members = await store.community_members(conn, community.name)
-    named = configured_facilitators(
-        community, console_facilitators, [m.member_ref for m in members]
-    )
+    named = {
+        m.member_ref for m in members if directory.named_facilitator(community.name, m.member_ref)
+    }
     facilitators = {m.member_ref for m in members if m.facilitator} | named
     cohort = {m.member_ref: m.joined_at for m in members if m.member_ref not in facilitators}
     activity = [await store.activity(conn, community.name, s, e, only) for _, s, e in spans]
