@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.core.actions import Action, Answer, Content, SendDirect
 from bot.core.commands import ArgumentValue, CommandSpec
 from bot.core.config import CommunitySettings
-from bot.core.events import Author, ButtonPressed, CommandInvoked, Event
+from bot.core.events import Author, ButtonPressed, CommandInvoked, Event, MessageReceived
 from bot.core.refs import MessageRef
 from bot.i18n import Catalog
 
@@ -92,6 +92,20 @@ class Invocation:
 
 
 CommandHandler = Callable[[Invocation, Transaction], Awaitable[list[Action]]]
+
+
+def thread_replies(batch: Sequence[Delivered]) -> list[tuple[Delivered, MessageReceived, str]]:
+    """The new messages in `batch` that reply in a thread, each with the thread root's id."""
+    found: list[tuple[Delivered, MessageReceived, str]] = []
+    for delivered in batch:
+        event = delivered.event
+        if (
+            isinstance(event, MessageReceived)
+            and event.ref.thread is not None
+            and event.ref.thread != event.ref.message
+        ):
+            found.append((delivered, event, event.ref.thread))
+    return found
 
 
 class Service:

@@ -22,7 +22,7 @@ from bot.core.clock import Clock
 from bot.core.commands import ArgumentValue, CommandSpec, Param, ParamKind, Role
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import CommunitySettings, GatheringSettings
-from bot.core.events import MessageDeleted, MessageEdited, MessageReceived
+from bot.core.events import MessageDeleted, MessageEdited
 from bot.core.markup import escape
 from bot.core.refs import MemberRef, MessageRef
 from bot.digest.builder import DigestRequest
@@ -39,7 +39,14 @@ from bot.gatherings.when import (
     parse_when,
 )
 from bot.i18n import Catalog
-from bot.services.base import CommandHandler, Delivered, Invocation, Service, Transaction
+from bot.services.base import (
+    CommandHandler,
+    Delivered,
+    Invocation,
+    Service,
+    Transaction,
+    thread_replies,
+)
 from bot.storage import gatherings as store
 from bot.storage import repositories as repo
 from bot.storage.gatherings import GOING, MAYBE, NO, GatheringRecord
@@ -1065,20 +1072,12 @@ class GatheringService(Service):
 
     async def on_events(self, batch: Sequence[Delivered], tx: Transaction) -> list[Action]:
         """Replies in a takeaways thread become takeaways; edits and deletions follow."""
-        replies = [
-            delivered
-            for delivered in batch
-            if isinstance(delivered.event, MessageReceived)
-            and delivered.event.ref.thread is not None
-            and delivered.event.ref.thread != delivered.event.ref.message
-        ]
+        replies = thread_replies(batch)
         if replies:
-            roots = [_root(delivered.event) for delivered in replies]  # type: ignore[arg-type]
+            roots = [str(MessageRef(event.ref.channel, root)) for _, event, root in replies]
             threads = await store.threads_by_root(tx.conn, roots)
             rows: list[dict[str, object]] = []
-            for delivered, root in zip(replies, roots, strict=True):
-                event = delivered.event
-                assert isinstance(event, MessageReceived)
+            for (delivered, event, _), root in zip(replies, roots, strict=True):
                 found = threads.get(root)
                 if found is None or not event.text.strip():
                     continue
@@ -1105,11 +1104,6 @@ class GatheringService(Service):
         deleted = [str(d.event.ref) for d in batch if isinstance(d.event, MessageDeleted)]
         await store.delete_takeaways(tx.conn, deleted)
         return []
-
-
-def _root(event: MessageReceived) -> str:
-    assert event.ref.thread is not None
-    return str(MessageRef(event.ref.channel, event.ref.thread))
 
 
 _HORIZON = timedelta(days=3660)

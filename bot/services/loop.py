@@ -24,7 +24,15 @@ from bot.core.refs import ChannelRef, InteractionRef, MemberRef
 from bot.digest.builder import DigestRequest
 from bot.digest.model import Entry, Section
 from bot.i18n import Catalog
-from bot.services.base import CommandHandler, Delivered, Invocation, Perform, Service, Transaction
+from bot.services.base import (
+    CommandHandler,
+    Delivered,
+    Invocation,
+    Perform,
+    Service,
+    Transaction,
+    thread_replies,
+)
 from bot.storage import loop as store
 from bot.storage import repositories as repo
 from bot.storage.database import Database
@@ -356,24 +364,13 @@ class LoopService(Service):
         return actions
 
     async def _answers(self, batch: Sequence[Delivered], tx: Transaction) -> None:
-        replies = [
-            (delivered, delivered.event)
-            for delivered in batch
-            if isinstance(delivered.event, MessageReceived)
-            and delivered.event.ref.thread is not None
-            and delivered.event.ref.thread != delivered.event.ref.message
-        ]
+        replies = thread_replies(batch)
         if not replies:
             return
-        threads = [
-            (str(event.ref.channel), str(event.ref.thread))
-            for _, event in replies
-            if isinstance(event, MessageReceived)
-        ]
+        threads = [(str(event.ref.channel), root) for _, event, root in replies]
         found = await store.questions_for_threads(tx.conn, threads)
         rows: list[dict[str, object]] = []
-        for (delivered, event), thread in zip(replies, threads, strict=True):
-            assert isinstance(event, MessageReceived)
+        for (delivered, event, _), thread in zip(replies, threads, strict=True):
             question = found.get(thread)
             if question is None or question.community != delivered.community.name:
                 continue

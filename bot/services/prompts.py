@@ -25,13 +25,21 @@ from bot.core.actions import Action, Content, Post
 from bot.core.commands import CommandSpec, Param, ParamKind, Role
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import Config, PromptSettings
-from bot.core.events import MessageDeleted, MessageEdited, MessageReceived
+from bot.core.events import MessageDeleted, MessageEdited
 from bot.core.markup import escape
 from bot.core.refs import ChannelRef, MessageRef
 from bot.i18n import Catalog
 from bot.scheduling.rules import RuleError, parse_rule
 from bot.scheduling.scheduler import Job, RunContext, Scheduler
-from bot.services.base import CommandHandler, Delivered, Invocation, Perform, Service, Transaction
+from bot.services.base import (
+    CommandHandler,
+    Delivered,
+    Invocation,
+    Perform,
+    Service,
+    Transaction,
+    thread_replies,
+)
 from bot.storage import prompts as store
 from bot.storage.database import Database
 
@@ -544,21 +552,13 @@ class PromptService(Service):
 
     async def on_events(self, batch: Sequence[Delivered], tx: Transaction) -> list[Action]:
         """Replies in a prompt's thread become reflections; edits and deletions follow."""
-        replies = [
-            delivered
-            for delivered in batch
-            if isinstance(delivered.event, MessageReceived)
-            and delivered.event.ref.thread is not None
-            and delivered.event.ref.thread != delivered.event.ref.message
-        ]
+        replies = thread_replies(batch)
         if replies:
-            threads = [self._thread_of(delivered) for delivered in replies]
+            threads = [(str(event.ref.channel), root) for _, event, root in replies]
             posts = await store.post_for_threads(tx.conn, threads)
             rows: list[dict[str, object]] = []
-            for delivered, thread in zip(replies, threads, strict=True):
+            for (delivered, event, _), thread in zip(replies, threads, strict=True):
                 post = posts.get(thread)
-                event = delivered.event
-                assert isinstance(event, MessageReceived)
                 if post is None or post.community != delivered.community.name:
                     continue
                 if not event.text.strip():
@@ -575,18 +575,12 @@ class PromptService(Service):
                 )
             await store.add_reflections(tx.conn, rows)
         for delivered in batch:
-            event = delivered.event
-            if isinstance(event, MessageEdited):
-                await store.edit_reflection(tx.conn, str(event.ref), event.text, event.edited_at)
+            edited = delivered.event
+            if isinstance(edited, MessageEdited):
+                await store.edit_reflection(tx.conn, str(edited.ref), edited.text, edited.edited_at)
         deleted = [str(d.event.ref) for d in batch if isinstance(d.event, MessageDeleted)]
         await store.remove_reflections(tx.conn, deleted)
         return []
-
-    @staticmethod
-    def _thread_of(delivered: Delivered) -> tuple[str, str]:
-        event = delivered.event
-        assert isinstance(event, MessageReceived) and event.ref.thread is not None
-        return str(event.ref.channel), event.ref.thread
 
 
 def _no_sqlite_file(url: str) -> bool:
