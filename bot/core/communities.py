@@ -113,6 +113,21 @@ class CommunityDirectory:
             if name == community and bound_purpose is purpose
         ]
 
+    def home_channel(self, community: str, platform: str) -> ChannelRef | None:
+        """Where the bot posts for `community` on `platform`: its announcements channel, else
+        its first watched one (None when it has neither there)."""
+        for purpose in (Purpose.ANNOUNCEMENTS, Purpose.WATCHED):
+            for channel in self.channels(community, purpose):
+                if channel.platform == platform:
+                    return channel
+        return None
+
+    def home_channels(self, community: str) -> list[ChannelRef]:
+        """`home_channel` on every platform the community has one, in platform order."""
+        platforms = sorted({channel.platform for channel in self.bound_channels(community)})
+        found = (self.home_channel(community, platform) for platform in platforms)
+        return [channel for channel in found if channel is not None]
+
     def bound_channels(self, community: str) -> list[ChannelRef]:
         """Every channel bound to `community`, whatever its purpose."""
         return [

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 
 from bot.core.actions import Action, Content, Post, SendDirect
 from bot.core.commands import CommandSpec, Param
-from bot.core.communities import CommunityDirectory, Purpose
+from bot.core.communities import CommunityDirectory
 from bot.core.events import CommandInvoked, MessageDeleted, MessageReceived
 from bot.core.markup import escape
-from bot.core.refs import ChannelRef, InteractionRef, MemberRef
+from bot.core.refs import InteractionRef, MemberRef
 from bot.digest.builder import DigestRequest
 from bot.digest.model import Entry, Section
 from bot.i18n import Catalog
@@ -209,13 +209,6 @@ class LoopService(Service):
             )
         return actions
 
-    def _seek_channel(self, community: str, platform: str) -> ChannelRef | None:
-        for purpose in (Purpose.ANNOUNCEMENTS, Purpose.WATCHED):
-            for channel in self._directory.channels(community, purpose):
-                if channel.platform == platform:
-                    return channel
-        return None
-
     async def seek(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Post a question to the community as a thread starter; its replies are answers."""
         t = call.texts
@@ -232,7 +225,7 @@ class LoopService(Service):
         )
         if question_id is None:
             return []
-        where = self._seek_channel(call.community.name, call.author.ref.platform)
+        where = self._directory.home_channel(call.community.name, call.author.ref.platform)
         if where is None:
             return [call.answer(t("loop.seek_kept", id=question_id))]
         post = Post(

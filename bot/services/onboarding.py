@@ -12,7 +12,7 @@ from functools import partial
 
 from bot.core.actions import Action, Button, Content, Post, SendDirect
 from bot.core.clock import Clock
-from bot.core.communities import CommunityDirectory, Purpose
+from bot.core.communities import CommunityDirectory
 from bot.core.events import MemberJoined, MessageReceived
 from bot.core.markup import escape
 from bot.core.refs import ChannelRef, MemberRef
@@ -98,13 +98,6 @@ class OnboardingService(Service):
 
         return welcome
 
-    def _home(self, community: str, platform: str) -> ChannelRef | None:
-        for purpose in (Purpose.ANNOUNCEMENTS, Purpose.WATCHED):
-            for channel in self._directory.channels(community, purpose):
-                if channel.platform == platform:
-                    return channel
-        return None
-
     async def _introductions(self, community: str, texts: Catalog, home: ChannelRef) -> None:
         """Open the introductions thread in `home` unless it is open already."""
         async with self._database.reading() as conn:
@@ -130,7 +123,7 @@ class OnboardingService(Service):
         settings = self._directory.settings(community)
         prefix = self._directory.command_prefix(member.platform)
         lines = [texts("onboarding.welcome", community=community, prefix=prefix)]
-        home = self._home(community, member.platform)
+        home = self._directory.home_channel(community, member.platform)
         if settings.members.introductions and home is not None:
             try:
                 await self._introductions(community, texts, home)

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.actions import Action, Content, Post
 from bot.core.commands import CommandSpec, Param, ParamKind, Role
-from bot.core.communities import CommunityDirectory, Purpose
+from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, PromptSettings
 from bot.core.events import MessageDeleted, MessageEdited
 from bot.core.markup import escape
@@ -324,12 +324,7 @@ class PromptService(Service):
         if target.channel is not None:
             return [ChannelRef.parse(target.channel)]
         # Config prompts: the announcements channel, else the first watched one, per platform.
-        chosen: dict[str, ChannelRef] = {}
-        for channel in self._directory.channels(target.community, Purpose.ANNOUNCEMENTS):
-            chosen.setdefault(channel.platform, channel)
-        for channel in self._directory.channels(target.community, Purpose.WATCHED):
-            chosen.setdefault(channel.platform, channel)
-        return [chosen[platform] for platform in sorted(chosen)]
+        return self._directory.home_channels(target.community)
 
     async def _post_prompt(self, target: _Target, context: RunContext) -> None:
         settings = self._directory.settings(target.community)
