@@ -4,7 +4,7 @@ per kind, so a period costs the same whatever the community's size)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -340,22 +340,6 @@ async def interactions(
     for author, reactor in await conn.execute(reacted):
         pairs.add(frozenset((author, reactor)))
     return pairs
-
-
-async def last_activity(
-    conn: AsyncConnection, community: str, refs: Sequence[str]
-) -> Mapping[str, datetime | None]:
-    """When each of `refs` last acted in `community` (None: never, or unknown)."""
-    found: dict[str, datetime | None] = {}
-    for chunk in _chunks(list(dict.fromkeys(refs))):
-        result = await conn.execute(
-            select(memberships.c.member_ref, memberships.c.last_active_at).where(
-                memberships.c.community == community, memberships.c.member_ref.in_(list(chunk))
-            )
-        )
-        for member_ref, at in result:
-            found[member_ref] = at
-    return found
 
 
 async def cohort_histories(
