@@ -376,6 +376,8 @@ class Dispatcher:
             if sighting.member_ref in forgotten or not written.sighting_is_fresh(sighting, tx.now)
         ]
         await touch_members(conn, seen, tx.now)
+        # A profile's zone is taken when the member's row is written (at most once a minute).
+        profile_zones = {ref: zone for ref, zone in profile_zones.items() if ref in seen}
         if profile_zones:
             await zones_from_profiles(conn, profile_zones)
         await advance_cursors(conn, cursors, tx.now)
@@ -397,13 +399,10 @@ class Dispatcher:
         are about), the community on that platform they were most recently active in."""
         wanted: dict[str, str] = {}
         for event in events:
-            author = event_author(event)
-            channel = event_channel(event)
-            if (
-                author is not None
-                and _is_direct(event)
-                and self._directory.community_for(channel) is None
-            ):
+            if not _is_direct(event):
+                continue
+            author, channel = event_author(event), event_channel(event)
+            if author is not None and self._directory.community_for(channel) is None:
                 wanted[str(author)] = channel.platform
         if not wanted:
             return {}
