@@ -69,6 +69,14 @@ class _Table:
             raise self.fail(key, f"{value!r} is not one of: {', '.join(choices)}")
         return value
 
+    def schedule(self, key: str, default: str | None = None) -> str:
+        """A schedule ("mon 09:00", "daily 08:00", cron), checked and in its normal form."""
+        when = self.text(key, default)
+        try:
+            return parse_rule(when).text
+        except RuleError as error:
+            raise self.fail(key, str(error)) from None
+
     def optional_text(self, key: str) -> str | None:
         if self.data.get(key) is None:
             self._seen.add(key)
@@ -421,19 +429,11 @@ def _community(table: _Table, index: int) -> CommunitySettings:
     prompts = tuple(_prompt(section) for section in table.tables("prompts"))
     digest_when = None
     if (digest := table.table("digest")) is not None:
-        when = digest.text("when")
-        try:
-            digest_when = parse_rule(when).text
-        except RuleError as error:
-            raise digest.fail("when", str(error)) from None
+        digest_when = digest.schedule("when")
         digest.finish()
     support = MemberSupportSettings()
     if (section := table.table("members")) is not None:
-        checkin = section.text("goal_checkin", support.goal_checkin)
-        try:
-            checkin = parse_rule(checkin).text
-        except RuleError as error:
-            raise section.fail("goal_checkin", str(error)) from None
+        checkin = section.schedule("goal_checkin", support.goal_checkin)
         support = MemberSupportSettings(
             welcome=section.boolean("welcome", support.welcome),
             introductions=section.boolean("introductions", support.introductions),
@@ -497,11 +497,7 @@ def _introductions(section: _Table | None) -> IntroductionSettings:
     if section is None:
         return IntroductionSettings()
     default = IntroductionSettings()
-    when = section.text("when", default.when)
-    try:
-        when = parse_rule(when).text
-    except RuleError as error:
-        raise section.fail("when", str(error)) from None
+    when = section.schedule("when", default.when)
     settings = IntroductionSettings(
         enabled=section.boolean("enabled", default.enabled),
         when=when,
@@ -561,14 +557,10 @@ def _gatherings(section: _Table | None) -> GatheringSettings:
 
 def _prompt(table: _Table) -> PromptSettings:
     stage = table.text("stage", choices=("seek", "sense", "share"))
-    when = table.text("when")
-    try:
-        rule = parse_rule(when)
-    except RuleError as error:
-        raise table.fail("when", str(error)) from None
+    when = table.schedule("when")
     text = table.optional_text("text")
     table.finish()
-    return PromptSettings(stage=stage, when=rule.text, text=text.strip() or None if text else None)
+    return PromptSettings(stage=stage, when=when, text=text.strip() or None if text else None)
 
 
 def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config:
