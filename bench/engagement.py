@@ -23,13 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.digest import MESSAGES_PER_YEAR, NOW, migrate, populate
 from bot.core.communities import CommunityDirectory
 from bot.core.config import parse_config
-from bot.digest.weeks import last_complete_week
-from bot.engagement import DriftRules
-from bot.reports.chart import chart_png
-from bot.reports.model import summarise
+from bot.core.weeks import last_complete_week
+from bot.features.engagement.rules import DriftRules
+from bot.features.engagement.store import activity, drifting_members
+from bot.features.reports.chart import chart_png
+from bot.features.reports.model import summarise
+from bot.features.reports.store import report_inputs
 from bot.storage.database import Database
-from bot.storage.engagement import activity, drifting_members
-from bot.storage.reports import report_inputs
 
 RULES = DriftRules()
 

@@ -24,7 +24,7 @@ from bot.core.communities import Purpose
 from bot.core.config import Secrets, parse_config
 from bot.core.events import Author, MessageReceived
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
-from bot.urls import extract_links
+from bot.core.urls import extract_links
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

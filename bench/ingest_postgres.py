@@ -19,7 +19,7 @@ import asyncpg
 
 from bench.ingest import synthetic, through_dispatcher
 from bot.core.events import MessageReceived
-from bot.urls import extract_links
+from bot.core.urls import extract_links
 from tests.postgres import PostgresServer, find_bin, start_server, stop_server
 
 

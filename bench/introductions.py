@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.topics import Item, TopicModel, match
+from bot.features.introductions.topics import Item, TopicModel, match
 
 ITEMS_PER_MEMBER = 20
 WORDS_PER_ITEM = 12

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.core.clock import ManualClock
-from bot.scheduling.rules import parse_rule
-from bot.scheduling.scheduler import Job, RunContext, Scheduler
+from bot.core.schedules import parse_rule
+from bot.runtime.scheduler import Job, RunContext, Scheduler
 from bot.storage.database import Database
 
 ZONE = ZoneInfo("Europe/Berlin")

@@ -20,31 +20,31 @@ from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, ConfigError, Secrets
 from bot.core.platform import Capability, Platform
 from bot.core.refs import MessageRef
-from bot.dispatcher import Dispatcher
+from bot.features.conversation.service import ConversationService
+from bot.features.digest.archive import Archive
+from bot.features.digest.service import DigestService
+from bot.features.feeds.reader import SafeFeedReader, fetch_settings
+from bot.features.feeds.service import FeedService
+from bot.features.gatherings.calendars import Calendars
+from bot.features.gatherings.reminders import GatheringReminders
+from bot.features.gatherings.service import GatheringService, TakeawaySection, UpcomingSection
+from bot.features.goals.service import GoalService
+from bot.features.help.service import HelpService
+from bot.features.introductions.service import IntroductionService
+from bot.features.links.previews import PreviewService
+from bot.features.links.service import LinkService
+from bot.features.loop.service import LoopService, OpenQuestionsSection, ReflectionsSection
+from bot.features.members.service import MemberService
+from bot.features.nudges.service import InvitationSection, NudgeService
+from bot.features.onboarding.service import OnboardingService
+from bot.features.prompts.service import PromptService
+from bot.features.reports.service import ReportService
 from bot.fetch.client import HostResolver, SafeFetcher
 from bot.fetch.pool import ParserPool
-from bot.fetch.reader import SafeFeedReader, fetch_settings
-from bot.scheduling.scheduler import PokingClock, Scheduler
-from bot.services.conversation import ConversationService
-from bot.services.digests import DigestService
-from bot.services.feeds import FeedService
-from bot.services.gathering_reminders import GatheringReminders
-from bot.services.gatherings import GatheringService, TakeawaySection, UpcomingSection
-from bot.services.goals import GoalService
-from bot.services.help import HelpService
-from bot.services.introductions import IntroductionService
-from bot.services.links import LinkService
-from bot.services.loop import LoopService, OpenQuestionsSection, ReflectionsSection
-from bot.services.members import MemberService
-from bot.services.nudges import InvitationSection, NudgeService
-from bot.services.onboarding import OnboardingService
-from bot.services.previews import PreviewService
-from bot.services.prompts import PromptService
-from bot.services.reports import ReportService
-from bot.services.retention import purge_expired
+from bot.runtime.dispatcher import Dispatcher
+from bot.runtime.housekeeping import purge_expired
+from bot.runtime.scheduler import PokingClock, Scheduler
 from bot.storage.database import Database
-from bot.web.archive import Archive
-from bot.web.calendars import Calendars
 from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)

@@ -17,22 +17,22 @@ from bot.core import markup
 from bot.core.clock import SystemClock
 from bot.core.communities import CommunityDirectory
 from bot.core.config import CommunitySettings, Config, ConfigError, Secrets, load_config
+from bot.core.i18n import Catalog
 from bot.core.platform import PlatformError
 from bot.core.refs import MemberRef
-from bot.digest.render import to_html, to_json, to_markdown
-from bot.digest.weeks import IsoWeek, resolve_week
-from bot.i18n import Catalog
-from bot.reports.chart import chart_png
-from bot.reports.model import summarise
-from bot.reports.render import report_text
-from bot.reports.render import to_json as report_json
-from bot.scheduling.rules import parse_rule
-from bot.services.members import export_document
-from bot.services.nudges import STEPS, NudgeLibrary
-from bot.services.prompts import stored_schedule_lines
+from bot.core.schedules import parse_rule
+from bot.core.weeks import IsoWeek, resolve_week
+from bot.features.digest.render import to_html, to_json, to_markdown
+from bot.features.members.service import export_document
+from bot.features.nudges.service import STEPS, NudgeLibrary
+from bot.features.prompts.service import stored_schedule_lines
+from bot.features.reports.chart import chart_png
+from bot.features.reports.model import summarise
+from bot.features.reports.render import report_text
+from bot.features.reports.render import to_json as report_json
+from bot.features.reports.store import report_inputs
 from bot.storage.database import Database, StorageError
 from bot.storage.member_data import export_member
-from bot.storage.reports import report_inputs
 from bot.web.server import WebServerError
 
 log = logging.getLogger("facilitator")

@@ -11,7 +11,7 @@ import pytest
 
 from bot.core.clock import ManualClock
 from bot.core.config import Config, ConfigError
-from bot.digest.weeks import IsoWeek, last_complete_week, resolve_week
+from bot.core.weeks import IsoWeek, last_complete_week, resolve_week
 from tests.console_harness import ConsoleStory
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -18,7 +18,7 @@ from bot.core.config import Config, Secrets
 from bot.core.events import Author, CommandInvoked, MessageReceived
 from bot.core.platform import Capability, EventSink
 from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
-from bot.services.base import CommandHandler, Delivered, Invocation, Service, Transaction
+from bot.runtime.service import CommandHandler, Delivered, Invocation, Service, Transaction
 from bot.storage.schema import links, messages, shares
 
 pytestmark = pytest.mark.both_backends

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from bot.core.clock import ManualClock
 from bot.core.config import Config
-from bot.engagement import (
+from bot.features.engagement import store
+from bot.features.engagement.rules import (
     Activity,
     DriftRules,
     MemberHistory,
@@ -24,7 +25,6 @@ from bot.engagement import (
     lower_quartile,
     top_share,
 )
-from bot.storage import engagement as store
 from bot.storage.schema import nudges
 from tests.console_harness import ConsoleStory
 

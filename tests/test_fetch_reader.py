@@ -10,11 +10,11 @@ from aiohttp import web
 
 from bot.core.clock import ManualClock
 from bot.core.config import FetchSettings as FetchConfig
+from bot.features.feeds.reader import SafeFeedReader, fetch_settings
+from bot.features.feeds.service import FeedProblem
 from bot.fetch.addresses import AddressPolicy
 from bot.fetch.client import FetchSettings, SafeFetcher, StaticResolver
 from bot.fetch.pool import ParserPool
-from bot.fetch.reader import SafeFeedReader, fetch_settings
-from bot.services.feeds import FeedProblem
 from tests.fakes.sites import FakeSite
 
 pytestmark = pytest.mark.timeout(30)

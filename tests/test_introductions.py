@@ -20,16 +20,16 @@ from bot.core.actions import Action, SendDirect
 from bot.core.clock import ManualClock
 from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, ConfigError, Secrets
+from bot.core.i18n import Catalog
 from bot.core.platform import Capability, PlatformError
 from bot.core.refs import ChannelRef, MessageRef
-from bot.i18n import Catalog
-from bot.scheduling.scheduler import Scheduler
-from bot.services.introductions import IntroductionService
-from bot.storage import introductions as store
+from bot.features.introductions import store
+from bot.features.introductions.service import IntroductionService
+from bot.features.introductions.topics import TopicModel
+from bot.features.links.preview_store import save_preview
+from bot.runtime.scheduler import Scheduler
 from bot.storage.member_data import export_member
-from bot.storage.previews import save_preview
 from bot.storage.schema import introductions, job_run_parts, job_runs
-from bot.topics import TopicModel
 from tests.console_harness import ConsoleStory
 
 pytestmark = [pytest.mark.timeout(60)]

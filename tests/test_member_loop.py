@@ -22,12 +22,12 @@ from bot.core.clock import ManualClock
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import Config, ConfigError, Secrets
 from bot.core.events import Author, MemberJoined, MessageReceived
+from bot.core.i18n import Catalog
 from bot.core.platform import Capability, EventSink, PlatformError
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
-from bot.i18n import Catalog
-from bot.scheduling.scheduler import Scheduler
-from bot.services.goals import GoalService
-from bot.storage import loop as loop_store
+from bot.features.goals.service import GoalService
+from bot.features.loop import store as loop_store
+from bot.runtime.scheduler import Scheduler
 from bot.storage import repositories as repo
 from bot.storage.database import Database
 from bot.storage.member_data import export_member

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.core.clock import ManualClock
 from bot.core.config import Config, ConfigError
-from bot.services.nudges import (
+from bot.features.nudges.service import (
     NudgeLibrary,
     NudgeLibraryError,
     choose_step,
@@ -384,7 +384,7 @@ def test_facilitator_check_and_run_stop_on_a_broken_library_naming_file_and_key(
     tmp_path: Path,
 ) -> None:
     library = tmp_path / "mine.toml"
-    shipped = Path(__file__).resolve().parents[1] / "bot/services/nudge_library/en.toml"
+    shipped = Path(__file__).resolve().parents[1] / "bot/features/nudges/library/en.toml"
     library.write_text(shipped.read_text("utf-8"), "utf-8")
     config = config_file(tmp_path)
     text = config.read_text("utf-8").replace("# library = ", "library = ")

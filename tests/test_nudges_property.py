@@ -1,7 +1,7 @@
 """Whatever members do, whatever they set and however the clock moves, the nudge rules never
 send a member more than one nudge in any 7-day window, never in their quiet hours, never while
 they opted out or snoozed, never more than three unanswered in a row, and never more than the
-hourly cap per run. Drives the pure decision (`bot.nudging.decide`) hour by hour the way the
+hourly cap per run. Drives the pure decision (`nudges.rules.decide`) hour by hour the way the
 hourly job does, with every member counted as drifting (the worst case); and the storage
 reads each member's nudge history the way the rules assume."""
 
@@ -17,10 +17,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.nudging import Candidate, NudgeRules, decide, in_quiet_hours
-from bot.storage import nudges as nudge_store
+from bot.features.engagement.store import Sighting, touch_memberships
+from bot.features.nudges import store as nudge_store
+from bot.features.nudges.rules import Candidate, NudgeRules, decide, in_quiet_hours
 from bot.storage.database import Database
-from bot.storage.engagement import Sighting, touch_memberships
 
 START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "Pacific/Auckland", "UTC")

@@ -23,14 +23,14 @@ from adapters.discord_translate import render as discord_render
 from adapters.slack_translate import render_mrkdwn, split_mrkdwn
 from bot.core.clock import ManualClock
 from bot.core.config import Config
+from bot.core.i18n import Catalog
 from bot.core.markup import Block, block, parse
-from bot.digest.weeks import IsoWeek
-from bot.engagement import STAGES, gini, top_share
-from bot.i18n import Catalog
-from bot.reports.chart import HEIGHT, WIDTH, chart_png
-from bot.reports.model import ReportInputs, WeeklyReport, WeekStages, summarise
-from bot.reports.render import table
-from bot.storage.reports import report_inputs
+from bot.core.weeks import IsoWeek
+from bot.features.engagement.rules import STAGES, gini, top_share
+from bot.features.reports.chart import HEIGHT, WIDTH, chart_png
+from bot.features.reports.model import ReportInputs, WeeklyReport, WeekStages, summarise
+from bot.features.reports.render import table
+from bot.features.reports.store import report_inputs
 from bot.storage.schema import nudges
 from tests.console_harness import ConsoleStory
 

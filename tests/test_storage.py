@@ -18,8 +18,10 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.config import RetentionSettings
-from bot.services.retention import purge_expired
-from bot.storage import digests, feeds, previews
+from bot.features.digest import store as digests
+from bot.features.feeds import store as feeds
+from bot.features.links import preview_store as previews
+from bot.runtime.housekeeping import purge_expired
 from bot.storage import repositories as repo
 from bot.storage.database import Database, StorageError
 from bot.storage.member_data import erase_member, export_member, member_columns

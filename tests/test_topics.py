@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.topics import MIN_SIMILARITY, TOP_TERMS, Item, TopicModel, match, phrase, raw_terms
+from bot.features.introductions.topics import (
+    MIN_SIMILARITY,
+    TOP_TERMS,
+    Item,
+    TopicModel,
+    match,
+    phrase,
+    raw_terms,
+)
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.urls import canonicalise, extract_links
+from bot.core.urls import canonicalise, extract_links
 
 
 def urls(text: str) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.scheduling.rules import RuleError, parse_rule
+from bot.core.schedules import RuleError, parse_rule
 
 
 class ConfigError(Exception):
@@ -265,7 +265,7 @@ class PromptSettings:
     (else its first watched channel) on every platform it spans."""
 
     stage: str  # seek | sense | share
-    when: str  # the schedule, as `bot.scheduling.rules.parse_rule` reads it
+    when: str  # the schedule, as `bot.core.schedules.parse_rule` reads it
     text: str | None = None  # None: rotate through the prompt library
 
 

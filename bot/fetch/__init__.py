@@ -5,5 +5,4 @@
 - `pool`: `ParserPool`, a forkserver process pool so parsing never blocks the event loop.
 - `pages`: link previews (OpenGraph / HTML head).
 - `feeds`: RSS/Atom parsing, entry HTML cleaning with nh3, feed autodiscovery.
-- `reader`: `SafeFeedReader`, the `FeedReader` that `bot.services.feeds` uses.
 """

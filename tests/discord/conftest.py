@@ -14,7 +14,7 @@ from bot.app import Application
 from bot.core.clock import ManualClock
 from bot.core.config import Config, Secrets
 from bot.fetch.client import StaticResolver
-from bot.services.base import Service
+from bot.runtime.service import Service
 from bot.storage.schema import links, shares
 from tests.conftest import make_config
 from tests.fakes.discord_server import FakeDiscord

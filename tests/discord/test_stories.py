@@ -16,7 +16,7 @@ from bot.core.clock import ManualClock
 from bot.core.commands import CommandSpec, Param, ParamKind, Role
 from bot.core.platform import PlatformError
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
-from bot.services.base import CommandHandler, Invocation, Service, Transaction
+from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
 from bot.storage.schema import links, reactions
 from tests.conftest import make_config
 from tests.discord.conftest import REACTION_PUT, DiscordStory, World, make_world

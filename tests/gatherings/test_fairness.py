@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.gatherings.fairness import Person, Waking, evaluate, rank_slots, rotation
+from bot.features.gatherings.fairness import Person, Waking, evaluate, rank_slots, rotation
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

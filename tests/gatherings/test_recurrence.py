@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.gatherings.recurrence import next_occurrence, occurrences, to_utc
+from bot.features.gatherings.recurrence import next_occurrence, occurrences, to_utc
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

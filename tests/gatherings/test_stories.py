@@ -15,7 +15,7 @@ from icalendar import Calendar
 from bot.app import Application
 from bot.core.clock import ManualClock
 from bot.core.config import Config, Secrets
-from bot.storage import gatherings as store
+from bot.features.gatherings import store
 from tests.console_harness import ConsoleStory
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]

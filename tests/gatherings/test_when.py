@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.gatherings.when import (
+from bot.features.gatherings.when import (
     WhenError,
     format_duration,
     normalise_recurrence,

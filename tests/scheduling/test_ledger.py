@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.core.clock import ManualClock
-from bot.scheduling.ledger import LeaseLost, Ledger
+from bot.runtime.ledger import LeaseLost, Ledger
 from bot.storage.database import Database
 from tests.conftest import START
 

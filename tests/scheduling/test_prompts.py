@@ -20,16 +20,16 @@ from bot.core.actions import Action, Post
 from bot.core.clock import ManualClock
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import Config, ConfigError, Secrets
+from bot.core.i18n import Catalog
 from bot.core.refs import ChannelRef, MessageRef
-from bot.i18n import Catalog
-from bot.scheduling.scheduler import Scheduler
-from bot.services.prompts import (
+from bot.features.prompts import store
+from bot.features.prompts.service import (
     LibraryError,
     PromptLibrary,
     PromptService,
     stored_schedule_lines,
 )
-from bot.storage import prompts as store
+from bot.runtime.scheduler import Scheduler
 from bot.storage.database import Database
 from bot.storage.schema import prompt_posts, reflections, shares
 from tests.console_harness import ConsoleStory

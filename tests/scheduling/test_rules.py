@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.scheduling.rules import Rule, RuleError, parse_rule
+from bot.core.schedules import Rule, RuleError, parse_rule
 
 pytestmark = pytest.mark.timeout(60)
 

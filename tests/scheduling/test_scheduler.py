@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core.clock import ManualClock
-from bot.scheduling.rules import parse_rule
-from bot.scheduling.scheduler import Job, RunContext, Scheduler
+from bot.core.schedules import parse_rule
+from bot.runtime.scheduler import Job, RunContext, Scheduler
 from bot.storage.database import Database
 from tests.conftest import START
 
@@ -218,7 +218,7 @@ async def test_a_run_missed_beyond_the_grace_window_is_skipped_and_logged_once(
     assert await Scheduler(clock, database, [job], owner="before").run_due() == []
     clock.set(berlin(2026, 11, 25, 18, 1))  # two days down: 23rd, 24th and 25th 12:00 missed
     after = Scheduler(clock, database, [job], owner="after")
-    with caplog.at_level(logging.WARNING, logger="bot.scheduling.scheduler"):
+    with caplog.at_level(logging.WARNING, logger="bot.runtime.scheduler"):
         assert await after.run_due() == []
         assert await after.run_due() == []
     skips = [record.getMessage() for record in caplog.records if "skipped" in record.getMessage()]
@@ -247,7 +247,7 @@ async def test_many_missed_occurrences_within_grace_run_once(
     scheduler = Scheduler(clock, database, [job])
     assert [o.due_at for o in await scheduler.run_due()] == [START]
     clock.advance(timedelta(hours=5, minutes=10))
-    with caplog.at_level(logging.INFO, logger="bot.scheduling.scheduler"):
+    with caplog.at_level(logging.INFO, logger="bot.runtime.scheduler"):
         [outcome] = await scheduler.run_due()
     assert outcome.due_at == START + timedelta(hours=5)
     assert any("for 4 earlier missed" in record.getMessage() for record in caplog.records)

@@ -11,8 +11,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from bot.core.clock import ManualClock
-from bot.scheduling.rules import parse_rule
-from bot.scheduling.scheduler import Job, RunContext, Scheduler
+from bot.core.schedules import parse_rule
+from bot.runtime.scheduler import Job, RunContext, Scheduler
 from bot.storage.database import Database
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

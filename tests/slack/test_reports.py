@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.reports.chart import HEIGHT, WIDTH
+from bot.features.reports.chart import HEIGHT, WIDTH
 from tests.fakes.slack_server import FakeSlack, message_event
 from tests.slack.conftest import START
 from tests.slack.test_stories import SlackStory, answer_text, story_config

@@ -20,7 +20,7 @@ from bot.core import CommandSpec, ConfigError, ManualClock, Param, Role
 from bot.core.actions import Action
 from bot.core.config import Config, parse_config
 from bot.fetch.client import StaticResolver
-from bot.services.base import CommandHandler, Invocation, Service, Transaction
+from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
 from bot.storage.schema import links, messages, shares
 from tests.fakes.slack_server import (
     FakeSlack,

@@ -1,1 +1,0 @@
-"""The weekly digest: build, rank, render."""

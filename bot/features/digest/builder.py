@@ -1,0 +1,254 @@
+"""Builds a week's digest from the database: top links ranked by engagement with diversity
+caps, new voices, and any sections other services contribute."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.core.config import CommunitySettings, DigestSettings
+from bot.core.i18n import Catalog
+from bot.core.weeks import IsoWeek
+from bot.features.digest import store
+from bot.features.digest.model import Digest, Entry, Section
+from bot.features.loop import store as loop_store
+
+QUOTE_CHARS = 200
+MIN_QUOTE_CHARS = 20
+_URL = re.compile(r"<?https?://\S+>?")
+_LABELLED = re.compile(r"<https?://[^\s<>|]+\|([^<>]*)>")  # Slack's <url|label>: keep the label
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRequest:
+    """Everything a section needs to know to build itself."""
+
+    conn: AsyncConnection
+    community: CommunitySettings
+    week: IsoWeek
+    start: datetime
+    end: datetime
+    texts: Catalog
+    settings: DigestSettings
+    excluded: frozenset[str] = frozenset()
+    featured: frozenset[str] = frozenset()
+    names: dict[str, str | None] = field(default_factory=dict)
+
+    async def name_of(self, refs: Sequence[str]) -> tuple[tuple[str, ...], int]:
+        """Names of those who allow it (in order), and how many others there were."""
+        missing = [ref for ref in refs if ref not in self.names]
+        if missing:
+            self.names.update(await store.public_names(self.conn, missing))
+        shown = tuple(name for ref in refs if (name := self.names.get(ref)))
+        return shown, len(refs) - len(shown)
+
+
+class SectionProvider(Protocol):
+    """Something that contributes a section (blog posts, reflections, events...)."""
+
+    kind: str
+
+    async def build(self, request: DigestRequest) -> Section | None:
+        """The section for this week, or None when there is nothing to say."""
+        ...
+
+
+def domain_of(url: str) -> str:
+    """The host without a leading www."""
+    host = urlsplit(url).hostname or url
+    return host.removeprefix("www.")
+
+
+def _quote(text: str | None) -> str | None:
+    if not text:
+        return None
+    cleaned = " ".join(_URL.sub("", _LABELLED.sub(r"\1", text)).split()).strip(" ,;:-–—([{")
+    if len(cleaned) < MIN_QUOTE_CHARS:  # "see", "also and (": nothing worth quoting
+        return None
+    return cleaned if len(cleaned) <= QUOTE_CHARS else cleaned[: QUOTE_CHARS - 1].rstrip() + "…"
+
+
+@dataclass(slots=True)
+class _Candidate:
+    link_id: int
+    sharers: list[str] = field(default_factory=list)
+    quotes: list[tuple[str, str]] = field(default_factory=list)  # (member, words)
+    messages: list[str] = field(default_factory=list)
+    first_at: datetime | None = None
+    reactions: int = 0
+    replies: int = 0
+
+    @property
+    def score(self) -> int:
+        return 3 * len(self.sharers) + self.reactions + 2 * self.replies
+
+
+class TopLinks:
+    """The week's most engaging links, diverse across domains and sharers."""
+
+    kind = "links"
+
+    async def build(self, request: DigestRequest) -> Section | None:
+        """Rank the week's links by sharers, reactions and replies; apply the caps."""
+        shares = await store.week_shares(
+            request.conn, request.community.name, request.start, request.end
+        )
+        candidates: dict[int, _Candidate] = {}
+        for share in shares:
+            candidate = candidates.setdefault(share.link_id, _Candidate(share.link_id))
+            if share.member_ref not in candidate.sharers:
+                candidate.sharers.append(share.member_ref)
+            words = _quote(share.note) or _quote(share.context)
+            if words:
+                candidate.quotes.append((share.member_ref, words))
+            candidate.messages.append(share.message_ref)
+            candidate.first_at = candidate.first_at or share.shared_at
+        if not candidates:
+            return None
+        all_messages = [ref for c in candidates.values() for ref in c.messages]
+        reactions = await store.reaction_counts(request.conn, all_messages)
+        replies = await store.reply_counts(
+            request.conn, request.community.name, [ref.rsplit("/", 1)[1] for ref in all_messages]
+        )
+        for candidate in candidates.values():
+            candidate.reactions = sum(reactions.get(ref, 0) for ref in candidate.messages)
+            candidate.replies = sum(
+                replies.get(ref.rsplit("/", 1)[1], 0) for ref in candidate.messages
+            )
+        infos = await store.link_infos(request.conn, list(candidates))
+        ranked = sorted(
+            (c for c in candidates.values() if f"L{c.link_id}" not in request.excluded),
+            key=lambda c: (f"L{c.link_id}" not in request.featured, -c.score, c.first_at),
+        )
+        per_domain: Counter[str] = Counter()
+        per_sharer: Counter[str] = Counter()
+        chosen: list[_Candidate] = []
+        limits = request.settings
+        for candidate in ranked:
+            info = infos[candidate.link_id]
+            domain = domain_of(info.canonical_url)
+            lead = candidate.sharers[0]
+            featured = f"L{candidate.link_id}" in request.featured
+            if not featured and (
+                per_domain[domain] >= limits.per_domain or per_sharer[lead] >= limits.per_sharer
+            ):
+                continue
+            per_domain[domain] += 1
+            per_sharer[lead] += 1
+            chosen.append(candidate)
+            if len(chosen) >= limits.top_links:
+                break
+        t = request.texts
+        notes: dict[int, list[str]] = {}
+        for note in await loop_store.annotations_of(request.conn, [c.link_id for c in chosen]):
+            words = _quote(note.text)
+            if note.name is not None and words:  # annotations are quoted only with consent
+                notes.setdefault(note.link_id, []).append(f"{note.name}: {words}")
+        entries = []
+        for candidate in chosen:
+            info = infos[candidate.link_id]
+            people, unnamed = await request.name_of(candidate.sharers)
+            allowed = {ref for ref in candidate.sharers if request.names.get(ref)}
+            quotes = tuple(
+                f"{request.names[ref]}: {words}"
+                for ref, words in candidate.quotes
+                if ref in allowed
+            )
+            details = []
+            if candidate.reactions:
+                details.append(t("digest.reactions", count=candidate.reactions))
+            if candidate.replies:
+                details.append(t("digest.replies", count=candidate.replies))
+            entries.append(
+                Entry(
+                    key=f"L{candidate.link_id}",
+                    title=info.title or info.canonical_url,
+                    url=info.canonical_url,
+                    people=people,
+                    unnamed=unnamed,
+                    quotes=(quotes[:3] + tuple(notes.get(candidate.link_id, ())))[:5],
+                    detail=" · ".join(details),
+                    featured=f"L{candidate.link_id}" in request.featured,
+                )
+            )
+        return Section(self.kind, t("digest.heading_links"), tuple(entries))
+
+
+class NewVoices:
+    """Members who shared for the first time this week."""
+
+    kind = "new_voices"
+
+    async def build(self, request: DigestRequest) -> Section | None:
+        """Welcome first-time sharers (by name only where they allow it)."""
+        shares = await store.week_shares(
+            request.conn, request.community.name, request.start, request.end
+        )
+        sharers = list(dict.fromkeys(share.member_ref for share in shares))
+        if not sharers:
+            return None
+        earlier = await store.earlier_sharers(
+            request.conn, request.community.name, sharers, request.start
+        )
+        newcomers = [ref for ref in sharers if ref not in earlier]
+        if not newcomers:
+            return None
+        people, unnamed = await request.name_of(newcomers)
+        entries = [Entry(key=f"V{index}", title=name) for index, name in enumerate(people, 1)]
+        if unnamed:
+            title = request.texts("digest.more_new_voices", count=unnamed)
+            entries.append(Entry(key="V0", title=title, unnamed=unnamed))
+        return Section(self.kind, request.texts("digest.heading_new_voices"), tuple(entries))
+
+
+async def build_digest(
+    conn: AsyncConnection,
+    community: CommunitySettings,
+    week: IsoWeek,
+    *,
+    settings: DigestSettings,
+    texts: Catalog,
+    now: datetime,
+    providers: Sequence[SectionProvider],
+) -> Digest:
+    """Build one week's digest from what the database holds now (consent applied)."""
+    start, end = week.bounds(community.zone)
+    picked = await store.choices(conn, community.name, str(week))
+    request = DigestRequest(
+        conn=conn,
+        community=community,
+        week=week,
+        start=start,
+        end=end,
+        texts=texts,
+        settings=settings,
+        excluded=frozenset(c.item for c in picked if c.action == "exclude"),
+        featured=frozenset(c.item for c in picked if c.action == "feature"),
+    )
+    sections = []
+    for provider in providers:
+        section = await provider.build(request)
+        if section is not None and section.entries:
+            sections.append(section)
+    return Digest(
+        community=community.name,
+        week=week,
+        starts_at=start,
+        ends_at=end,
+        sections=tuple(sections),
+        removed=len(request.excluded),
+        generated_at=now,
+        timezone=community.timezone,
+    )
+
+
+def default_providers() -> list[SectionProvider]:
+    """The sections every digest has."""
+    return [TopLinks(), NewVoices()]

@@ -1,0 +1,417 @@
+"""Who belongs to a community and what they did there: memberships kept by the dispatcher, and
+each member's activity in a period counted from the tables that hold it (one grouped query
+per kind, so a period costs the same whatever the community's size)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.features.engagement.rules import (
+    EARLIER_PERIODS,
+    NOTHING,
+    Activity,
+    Drift,
+    DriftRules,
+    MemberHistory,
+    answered_at,
+    drifting,
+)
+from bot.storage.repositories import _chunks, _insert
+from bot.storage.schema import (
+    feed_entries,
+    feeds,
+    gatherings,
+    link_annotations,
+    memberships,
+    messages,
+    nudges,
+    questions,
+    reactions,
+    reflections,
+    rsvps,
+    shares,
+    takeaways,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One member seen in one community in a batch of events."""
+
+    community: str
+    member_ref: str
+    at: datetime  # when (the event's own time: backfilled history keeps its dates)
+    active: bool  # they did something (a join alone is not activity)
+    contacted: bool  # they talked to the bot itself (a command, a button, a DM)
+    facilitator: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A member of one community."""
+
+    community: str
+    member_ref: str
+    joined_at: datetime
+    first_active_at: datetime | None
+    last_active_at: datetime | None
+    contacted_at: datetime | None
+    facilitator: bool
+
+
+# A nudge's member in its community: how nudges and memberships are joined.
+NUDGED_MEMBER = and_(
+    memberships.c.community == nudges.c.community,
+    memberships.c.member_ref == nudges.c.member_ref,
+)
+
+
+def _later(current: ColumnElement[Any], new: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The later of two nullable times, portably (SQLite has no GREATEST)."""
+    return case(
+        (new.is_(None), current),
+        (current.is_(None), new),
+        (new > current, new),
+        else_=current,
+    )
+
+
+def _earlier(current: ColumnElement[Any], new: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The earlier of two nullable times, portably."""
+    return case(
+        (new.is_(None), current),
+        (current.is_(None), new),
+        (new < current, new),
+        else_=current,
+    )
+
+
+async def touch_memberships(conn: AsyncConnection, sightings: Sequence[Sighting]) -> None:
+    """Record members seen in communities: first sign, last action, last contact, role."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for seen in sightings:
+        key = (seen.community, seen.member_ref)
+        row = merged.setdefault(
+            key,
+            {
+                "community": seen.community,
+                "member_ref": seen.member_ref,
+                "joined_at": seen.at,
+                "first_active_at": None,
+                "last_active_at": None,
+                "contacted_at": None,
+                "facilitator": seen.facilitator,
+            },
+        )
+        row["joined_at"] = min(row["joined_at"], seen.at)
+        if seen.active:
+            row["facilitator"] = seen.facilitator
+            if row["last_active_at"] is None or seen.at > row["last_active_at"]:
+                row["last_active_at"] = seen.at
+            if row["first_active_at"] is None or seen.at < row["first_active_at"]:
+                row["first_active_at"] = seen.at
+        if seen.contacted and (row["contacted_at"] is None or seen.at > row["contacted_at"]):
+            row["contacted_at"] = seen.at
+    if not merged:
+        return
+    table = memberships
+    for chunk in _chunks(list(merged.values())):
+        statement = _insert(conn, table)
+        new = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.community, table.c.member_ref],
+            set_={
+                "joined_at": case(
+                    (new.joined_at < table.c.joined_at, new.joined_at), else_=table.c.joined_at
+                ),
+                "first_active_at": _earlier(table.c.first_active_at, new.first_active_at),
+                "last_active_at": _later(table.c.last_active_at, new.last_active_at),
+                "contacted_at": _later(table.c.contacted_at, new.contacted_at),
+                # The role as of the latest action (a join tells nothing about roles).
+                "facilitator": case(
+                    (new.last_active_at.is_(None), table.c.facilitator), else_=new.facilitator
+                ),
+            },
+        )
+        await conn.execute(statement, list(chunk))
+
+
+async def community_members(conn: AsyncConnection, community: str) -> list[Membership]:
+    """Everyone the bot has seen in `community`."""
+    result = await conn.execute(
+        select(memberships)
+        .where(memberships.c.community == community)
+        .order_by(memberships.c.member_ref)
+    )
+    return [Membership(**row._mapping) for row in result]
+
+
+async def memberships_of(conn: AsyncConnection, refs: Sequence[str]) -> list[Membership]:
+    """Every community membership of the members `refs`."""
+    found: list[Membership] = []
+    for chunk in _chunks(list(dict.fromkeys(refs))):
+        result = await conn.execute(
+            select(memberships).where(memberships.c.member_ref.in_(list(chunk)))
+        )
+        found.extend(Membership(**row._mapping) for row in result)
+    return found
+
+
+async def membership(conn: AsyncConnection, community: str, member_ref: str) -> Membership | None:
+    """One member's membership of `community`, if the bot has seen them there."""
+    row = (
+        await conn.execute(
+            select(memberships).where(
+                memberships.c.community == community, memberships.c.member_ref == member_ref
+            )
+        )
+    ).first()
+    return Membership(**row._mapping) if row else None
+
+
+# --- activity -----------------------------------------------------------------------------
+
+
+def _in(column: ColumnElement[Any], start: datetime, end: datetime) -> ColumnElement[bool]:
+    return and_(column >= start, column < end)
+
+
+def _count_queries(community: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """For each kind of activity, a query of (member_ref, count) rows."""
+    earlier_share = shares.alias("earlier_share")
+    in_thread_kept = exists().where(reflections.c.message_ref == messages.c.ref)
+    is_takeaway = exists().where(takeaways.c.message_ref == messages.c.ref)
+    carries_link = exists().where(shares.c.message_ref == messages.c.ref)
+    count = func.count().label("n")
+    return {
+        "questions": select(questions.c.member_ref, count)
+        .where(questions.c.community == community, _in(questions.c.asked_at, start, end))
+        .group_by(questions.c.member_ref),
+        # Links they were the first to bring in: finding is seeking.
+        "links_found": select(shares.c.member_ref, func.count(shares.c.link_id.distinct()))
+        .where(
+            shares.c.community == community,
+            _in(shares.c.shared_at, start, end),
+            ~exists().where(
+                earlier_share.c.link_id == shares.c.link_id,
+                or_(
+                    earlier_share.c.shared_at < shares.c.shared_at,
+                    and_(
+                        earlier_share.c.shared_at == shares.c.shared_at,
+                        earlier_share.c.id < shares.c.id,
+                    ),
+                ),
+            ),
+        )
+        .group_by(shares.c.member_ref),
+        "links_shared": select(shares.c.member_ref, func.count(shares.c.link_id.distinct()))
+        .where(shares.c.community == community, _in(shares.c.shared_at, start, end))
+        .group_by(shares.c.member_ref),
+        "reflections": select(reflections.c.member_ref, count)
+        .where(reflections.c.community == community, _in(reflections.c.created_at, start, end))
+        .group_by(reflections.c.member_ref),
+        # Replies in threads, except those kept as reflections or takeaways (counted there).
+        "replies": select(messages.c.author_ref, count)
+        .where(
+            messages.c.community == community,
+            _in(messages.c.sent_at, start, end),
+            messages.c.thread.is_not(None),
+            ~in_thread_kept,
+            ~is_takeaway,
+        )
+        .group_by(messages.c.author_ref),
+        "annotations": select(link_annotations.c.member_ref, count)
+        .where(
+            link_annotations.c.community == community,
+            _in(link_annotations.c.created_at, start, end),
+        )
+        .group_by(link_annotations.c.member_ref),
+        "reactions": select(reactions.c.member_ref, count)
+        .where(reactions.c.community == community, _in(reactions.c.reacted_at, start, end))
+        .group_by(reactions.c.member_ref),
+        "blog_posts": select(feeds.c.owner_ref, count)
+        .select_from(feed_entries.join(feeds, feeds.c.id == feed_entries.c.feed_id))
+        .where(
+            feed_entries.c.community == community,
+            feeds.c.owner_ref.is_not(None),
+            feed_entries.c.hidden.is_(False),
+            _in(feed_entries.c.published_at, start, end),
+        )
+        .group_by(feeds.c.owner_ref),
+        "rsvps": select(rsvps.c.member_ref, count)
+        .select_from(rsvps.join(gatherings, gatherings.c.id == rsvps.c.gathering_id))
+        .where(
+            gatherings.c.community == community,
+            rsvps.c.status.in_(("going", "maybe")),
+            _in(rsvps.c.at, start, end),
+        )
+        .group_by(rsvps.c.member_ref),
+        "takeaways": select(takeaways.c.member_ref, count)
+        .where(takeaways.c.community == community, _in(takeaways.c.at, start, end))
+        .group_by(takeaways.c.member_ref),
+        # Everything else said in the community's channels: talk, not a stage of the loop.
+        "messages": select(messages.c.author_ref, count)
+        .where(
+            messages.c.community == community,
+            _in(messages.c.sent_at, start, end),
+            messages.c.thread.is_(None),
+            ~carries_link,
+            ~in_thread_kept,
+        )
+        .group_by(messages.c.author_ref),
+    }
+
+
+async def activity(
+    conn: AsyncConnection,
+    community: str,
+    start: datetime,
+    end: datetime,
+    members: Collection[str] | None = None,
+) -> dict[str, Activity]:
+    """What each member (of `members`, when given) did in `community` from `start`
+    (inclusive) to `end` (exclusive); members who did nothing are absent."""
+    counts: dict[str, dict[str, int]] = {}
+    for kind, query in _count_queries(community, start, end).items():
+        if members is not None:
+            query = query.where(query.selected_columns[0].in_(list(members)))
+        for member_ref, number in await conn.execute(query):
+            if member_ref is not None:
+                counts.setdefault(member_ref, {})[kind] = int(number)
+    return {member_ref: Activity(**kinds) for member_ref, kinds in counts.items()}
+
+
+def replies_received_query(community: str, start: datetime, end: datetime) -> Any:
+    """(root author, replier) pairs with counts: who answered whom in threads."""
+    root = messages.alias("root")
+    reply = messages
+    root_ref = reply.c.channel + "/" + reply.c.thread
+    return (
+        select(root.c.author_ref, reply.c.author_ref, func.count())
+        .select_from(reply.join(root, root.c.ref == root_ref))
+        .where(
+            reply.c.community == community,
+            reply.c.thread.is_not(None),
+            _in(reply.c.sent_at, start, end),
+            reply.c.author_ref != root.c.author_ref,
+        )
+        .group_by(root.c.author_ref, reply.c.author_ref)
+    )
+
+
+async def replies_received(
+    conn: AsyncConnection, community: str, start: datetime, end: datetime
+) -> dict[str, int]:
+    """How many replies by others each member's threads received in the period."""
+    received: dict[str, int] = {}
+    for root_author, _replier, number in await conn.execute(
+        replies_received_query(community, start, end)
+    ):
+        received[root_author] = received.get(root_author, 0) + int(number)
+    return received
+
+
+async def interactions(
+    conn: AsyncConnection, community: str, start: datetime, end: datetime
+) -> set[frozenset[str]]:
+    """Pairs of members who have interacted: replied in each other's threads or reacted to
+    each other's messages."""
+    pairs: set[frozenset[str]] = set()
+    for root_author, replier, _number in await conn.execute(
+        replies_received_query(community, start, end)
+    ):
+        pairs.add(frozenset((root_author, replier)))
+    reacted = (
+        select(messages.c.author_ref, reactions.c.member_ref)
+        .select_from(reactions.join(messages, messages.c.ref == reactions.c.message_ref))
+        .where(
+            reactions.c.community == community,
+            _in(reactions.c.reacted_at, start, end),
+            messages.c.author_ref != reactions.c.member_ref,
+        )
+        .distinct()
+    )
+    for author, reactor in await conn.execute(reacted):
+        pairs.add(frozenset((author, reactor)))
+    return pairs
+
+
+async def cohort_histories(
+    conn: AsyncConnection,
+    community: str,
+    now: datetime,
+    rules: DriftRules,
+    facilitators: Collection[str] = (),
+) -> list[MemberHistory]:
+    """Every member of `community` who is not a facilitator, with their recent and earlier
+    activity as the drift rule reads it (`facilitators`: refs named in the config)."""
+    period = timedelta(days=rules.recent_days)
+    recent_start = now - period
+    # What happened at `now` itself is recent too (the window's end is exclusive).
+    recent = await activity(conn, community, recent_start, now + timedelta(seconds=1))
+    earlier = await activity(conn, community, recent_start - period * EARLIER_PERIODS, recent_start)
+    histories: list[MemberHistory] = []
+    for member in await community_members(conn, community):
+        if member.facilitator or member.member_ref in facilitators:
+            continue
+        histories.append(
+            MemberHistory(
+                member_ref=member.member_ref,
+                joined_at=member.joined_at,
+                recent=recent.get(member.member_ref, NOTHING).total,
+                earlier=earlier.get(member.member_ref, NOTHING).total,
+                last_active_at=member.last_active_at,
+            )
+        )
+    return histories
+
+
+async def drifting_members(
+    conn: AsyncConnection,
+    community: str,
+    now: datetime,
+    rules: DriftRules,
+    facilitators: Collection[str] = (),
+) -> list[Drift]:
+    """The members of `community` drifting away now (facilitators never count)."""
+    return drifting(await cohort_histories(conn, community, now, rules, facilitators), now, rules)
+
+
+async def settle_nudge_answers(
+    conn: AsyncConnection, community: str, now: datetime, answer_days: int
+) -> int:
+    """Mark nudges answered whose member acted in `community` within `answer_days` after
+    them; return how many were marked. Nudge jobs and reports call it before reading, so
+    both see the same answers."""
+    window = timedelta(days=answer_days)
+    pending = (
+        await conn.execute(
+            select(nudges.c.id, nudges.c.sent_at, memberships.c.last_active_at)
+            .select_from(nudges.join(memberships, NUDGED_MEMBER))
+            .where(
+                nudges.c.community == community,
+                nudges.c.answered_at.is_(None),
+                nudges.c.sent_at >= now - window - timedelta(days=answer_days * 4),
+                memberships.c.last_active_at > nudges.c.sent_at,
+            )
+        )
+    ).all()
+    answered = [
+        {"nudge_id": nudge_id, "at": at}
+        for nudge_id, sent_at, last in pending
+        if (at := answered_at(sent_at, last, answer_days)) is not None
+    ]
+    if answered:
+        await conn.execute(
+            update(nudges)
+            .where(nudges.c.id == bindparam("nudge_id"))
+            .values(answered_at=bindparam("at")),
+            answered,
+        )
+    return len(answered)

@@ -1,0 +1,478 @@
+"""The member side of seek · sense · share: `/reflect`, `/share`, `/seek` (questions whose
+answers are tracked in their threads), critical-literacy questions about links shared without
+a note (answered by DM reply or `/annotate`), and the digest's reflections and open questions.
+
+`/share` records the link with its note and answers in the channel where it was run (not
+privately), so the community sees it once; it is not re-posted elsewhere. `/seek` posts the
+question as a thread starter in the announcements channel (else the first watched one) of the
+caller's platform; replies in that thread by others are its answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from bot.core.actions import Action, Content, Post, SendDirect
+from bot.core.commands import CommandSpec, Param
+from bot.core.communities import CommunityDirectory
+from bot.core.events import CommandInvoked, MessageDeleted, MessageReceived
+from bot.core.i18n import Catalog
+from bot.core.markup import escape
+from bot.core.refs import InteractionRef, MemberRef
+from bot.core.urls import extract_links
+from bot.features.digest.builder import DigestRequest
+from bot.features.digest.model import Entry, Section
+from bot.features.loop import store
+from bot.runtime.service import (
+    CommandHandler,
+    Delivered,
+    Invocation,
+    Perform,
+    Service,
+    Transaction,
+    thread_replies,
+)
+from bot.storage import repositories as repo
+from bot.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+ASK_EVERY = timedelta(days=1)  # at most one literacy question per member and day
+ANSWER_WITHIN = timedelta(days=2)  # a DM this soon after a question answers it
+OPEN_FOR = timedelta(days=28)  # unanswered questions stay in digests this long
+NOTE_CHARS = 20  # fewer words than this around a link: it was shared without a note
+QUOTE_CHARS = 280
+_URL = re.compile(r"<?https?://\S+>?")
+
+REFLECT = CommandSpec(
+    name="reflect",
+    help="Keep a reflection (what you made of something), optionally about a link",
+    example="/reflect about=https://example.org/a This changed how I see feedback",
+    params=(
+        Param(
+            name="about",
+            help="A link the reflection is about (or just put the link in the text)",
+            required=False,
+            keyword_only=True,
+        ),
+        Param(name="text", help="Your reflection", rest=True),
+    ),
+)
+SHARE = CommandSpec(
+    name="share",
+    help="Share a link with a note about why it matters",
+    example="/share https://example.org/a A clear intro to spaced practice",
+    private=False,
+    params=(
+        Param(name="url", help="The link"),
+        Param(name="note", help="Why it is worth reading", required=False, rest=True),
+    ),
+)
+SEEK = CommandSpec(
+    name="seek",
+    help="Ask the network a question; it is posted for the community and answers are tracked",
+    example="/seek Who knows a good primer on qualitative interviews?",
+    params=(Param(name="question", help="Your question", rest=True),),
+)
+ANNOTATE = CommandSpec(
+    name="annotate",
+    help="Add your note to a link: its key idea, how reliable the source is",
+    example="/annotate L12 Key idea: spacing beats cramming; a peer-reviewed study",
+    params=(
+        Param(name="link", help="The link's id, e.g. L12"),
+        Param(name="text", help="Your note", rest=True),
+    ),
+)
+
+
+def _bare(text: str) -> bool:
+    """True when a message is (almost) only links: nothing says why it was shared."""
+    return len(" ".join(_URL.sub(" ", text).split())) < NOTE_CHARS
+
+
+def _short(text: str, limit: int = QUOTE_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+class LoopService(Service):
+    """Reflections, shares with notes, questions to the network and link annotations."""
+
+    name = "loop"
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        directory: CommunityDirectory,
+        perform: Perform,
+    ) -> None:
+        self._database = database
+        self._directory = directory
+        self._perform = perform
+        # (community, member) -> when they may next be asked. A cache of this process only:
+        # without it every bare link costs three lookups; a miss just asks the database.
+        self._quiet_until: dict[tuple[str, str], datetime] = {}
+
+    def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
+        """`/reflect`, `/share`, `/seek`, `/annotate`."""
+        return (
+            (REFLECT, {("reflect",): self.reflect}),
+            (SHARE, {("share",): self.share}),
+            (SEEK, {("seek",): self.seek}),
+            (ANNOTATE, {("annotate",): self.annotate}),
+        )
+
+    # --- commands ------------------------------------------------------------------------
+
+    async def reflect(self, call: Invocation, tx: Transaction) -> list[Action]:
+        """Keep a reflection, about a link when one is given."""
+        t = call.texts
+        text = str(call.arguments["text"]).strip()
+        about = call.arguments.get("about")
+        link_url: str | None = None
+        if about is not None:
+            found = extract_links(str(about))
+            if not found:
+                return [call.answer(t("loop.bad_link", link=escape(str(about))))]
+            link_url = found[0].canonical
+        elif found_in_text := extract_links(text):
+            link_url = found_in_text[0].canonical
+        if not text:
+            return [call.answer(t("loop.reflect_empty", prefix=call.prefix))]
+        stored = await store.add_reflection(
+            tx.conn,
+            community=call.community.name,
+            member_ref=str(call.author.ref),
+            source=f"reflect:{call.event.key}",
+            text=text,
+            link_url=link_url,
+            now=tx.now,
+        )
+        if stored is None:
+            return []
+        member = await repo.get_member(tx.conn, str(call.author.ref))
+        key = (
+            "loop.reflected" if member is None or member.allow_quotes else "loop.reflected_private"
+        )
+        return [call.answer(t(key, id=stored, prefix=call.prefix))]
+
+    async def share(self, call: Invocation, tx: Transaction) -> list[Action]:
+        """Record a link with the member's note; say so in the channel."""
+        t = call.texts
+        raw = str(call.arguments["url"])
+        found = extract_links(raw)
+        if not found:
+            return [call.answer(t("loop.bad_link", link=escape(raw)), ephemeral=True)]
+        link = found[0]
+        note = str(call.arguments.get("note") or "").strip() or None
+        event = call.event
+        channel = event.channel if isinstance(event, CommandInvoked) else event.message.channel
+        stored = await repo.record_shares(
+            tx.conn,
+            [
+                repo.NewShare(
+                    community=call.community.name,
+                    canonical_url=link.canonical,
+                    url=link.url,
+                    member_ref=str(call.author.ref),
+                    # A message ref of the usual "<channel>/<id>" form, so rankings can parse it.
+                    message_ref=f"{channel}/share:{event.key}",
+                    channel=str(channel),
+                    context=note or "",
+                    shared_at=tx.now,
+                    note=note,
+                )
+            ],
+        )
+        if not stored:
+            return []
+        share = stored[0]
+        direct = isinstance(event, CommandInvoked) and event.is_direct
+        name = escape(call.author.name)
+        if note:
+            text = t(
+                "loop.shared_note", name=name, url=link.url, note=escape(note), id=share.link_id
+            )
+        else:
+            text = t("loop.shared", name=name, url=link.url, id=share.link_id)
+        actions: list[Action] = [call.answer(text, ephemeral=direct)]
+        if note is None:
+            actions.extend(
+                await self._maybe_ask(
+                    tx, call.community.name, call.texts, [share], fallback=event.reply_to
+                )
+            )
+        return actions
+
+    async def seek(self, call: Invocation, tx: Transaction) -> list[Action]:
+        """Post a question to the community as a thread starter; its replies are answers."""
+        t = call.texts
+        question = str(call.arguments["question"]).strip()
+        if not question:
+            return [call.answer(t("loop.seek_empty", prefix=call.prefix))]
+        question_id = await store.add_question(
+            tx.conn,
+            community=call.community.name,
+            member_ref=str(call.author.ref),
+            text=question,
+            command_key=call.event.key,
+            now=tx.now,
+        )
+        if question_id is None:
+            return []
+        where = self._directory.home_channel(call.community.name, call.author.ref.platform)
+        if where is None:
+            return [call.answer(t("loop.seek_kept", id=question_id))]
+        post = Post(
+            channel=where,
+            content=Content(
+                text=t("loop.seek_post", name=escape(call.author.name), question=escape(question))
+            ),
+            start_thread=t("loop.seek_thread", question=_short(question, 80)),
+        )
+
+        async def post_and_track() -> None:
+            ref = await self._perform(post)
+            if ref is None:
+                log.warning("question %d was posted but no message came back", question_id)
+                return
+            async with self._database.transaction() as conn:
+                await store.set_question_post(conn, question_id, str(ref.channel), ref.message)
+
+        tx.after_commit(post_and_track)
+        return [call.answer(t("loop.seek_posted", id=question_id, channel=where.channel))]
+
+    async def annotate(self, call: Invocation, tx: Transaction) -> list[Action]:
+        """Attach the member's note to a link of this community."""
+        t = call.texts
+        raw = str(call.arguments["link"]).strip().upper().removeprefix("L")
+        text = str(call.arguments["text"]).strip()
+        url = None
+        if raw.isdigit() and int(raw) < 2**31:  # beyond an INTEGER column: no such link
+            url = await store.link_in_community(tx.conn, call.community.name, int(raw))
+        if url is None:
+            return [call.answer(t("loop.unknown_link", link=escape(str(call.arguments["link"]))))]
+        await store.add_annotation(
+            tx.conn,
+            community=call.community.name,
+            link_id=int(raw),
+            member_ref=str(call.author.ref),
+            text=text,
+            source_key=call.event.key,
+            now=tx.now,
+        )
+        await store.mark_answered(tx.conn, str(call.author.ref), int(raw), tx.now)
+        return [call.answer(t("loop.annotated", id=int(raw), url=url))]
+
+    # --- critical literacy ----------------------------------------------------------------
+
+    async def _maybe_ask(
+        self,
+        tx: Transaction,
+        community: str,
+        texts: Catalog,
+        stored: Sequence[repo.StoredShare],
+        fallback: InteractionRef | None = None,
+    ) -> list[Action]:
+        """One short question about a link shared without a note, at most daily per member."""
+        if not self._directory.settings(community).members.literacy_questions:
+            return []
+        actions: list[Action] = []
+        members = await repo.get_members(tx.conn, [share.member_ref for share in stored])
+        asked: set[str] = set()
+        for share in stored:
+            member = members.get(share.member_ref)
+            if member is None or not member.literacy_questions or share.member_ref in asked:
+                continue
+            last = await store.last_ask(tx.conn, community, share.member_ref)
+            if last is not None and tx.now - last < ASK_EVERY:
+                self._quiet(tx, community, share.member_ref, last + ASK_EVERY)
+                continue
+            recorded = await store.record_ask(
+                tx.conn,
+                community=community,
+                member_ref=share.member_ref,
+                link_id=share.link_id,
+                share_id=share.id,
+                now=tx.now,
+            )
+            if not recorded:
+                continue
+            self._quiet(tx, community, share.member_ref, tx.now + ASK_EVERY)
+            asked.add(share.member_ref)
+            url = await store.link_in_community(tx.conn, community, share.link_id)
+            ref = MemberRef.parse(share.member_ref)
+            text = texts(
+                "loop.literacy_ask",
+                url=url or "",
+                id=share.link_id,
+                prefix=self._directory.command_prefix(ref.platform),
+            )
+            actions.append(SendDirect(member=ref, content=Content(text=text), fallback=fallback))
+        return actions
+
+    def _is_quiet(self, community: str, member: str, now: datetime) -> bool:
+        until = self._quiet_until.get((community, member))
+        return until is not None and now < until
+
+    def _quiet(self, tx: Transaction, community: str, member: str, until: datetime) -> None:
+        async def remember() -> None:  # only once the ask (or the lookup) is committed
+            self._quiet_until[(community, member)] = until
+
+        tx.after_commit(remember)
+
+    # --- events ---------------------------------------------------------------------------
+
+    async def on_events(self, batch: Sequence[Delivered], tx: Transaction) -> list[Action]:
+        """Answers to questions, literacy questions and their DM answers."""
+        actions: list[Action] = []
+        await self._answers(batch, tx)
+        for delivered in batch:
+            event = delivered.event
+            if not isinstance(event, MessageReceived) or event.author.is_bot:
+                continue
+            if event.is_direct:
+                actions.extend(await self._direct_answer(delivered, event, tx))
+            elif (
+                delivered.is_watched
+                and _bare(event.text)
+                and not self._is_quiet(delivered.community.name, str(event.author.ref), tx.now)
+                and extract_links(event.text)
+            ):
+                found = [
+                    share
+                    for share in await repo.stored_shares_of_message(tx.conn, str(event.ref))
+                    if share.member_ref == str(event.author.ref)
+                ]
+                actions.extend(
+                    await self._maybe_ask(tx, delivered.community.name, delivered.texts, found)
+                )
+        deleted = [str(d.event.ref) for d in batch if isinstance(d.event, MessageDeleted)]
+        await store.remove_answers(tx.conn, deleted)
+        return actions
+
+    async def _answers(self, batch: Sequence[Delivered], tx: Transaction) -> None:
+        replies = thread_replies(batch)
+        if not replies:
+            return
+        threads = [(str(event.ref.channel), root) for _, event, root in replies]
+        found = await store.questions_for_threads(tx.conn, threads)
+        rows: list[dict[str, object]] = []
+        for (delivered, event, _), thread in zip(replies, threads, strict=True):
+            question = found.get(thread)
+            if question is None or question.community != delivered.community.name:
+                continue
+            if question.member_ref == str(event.author.ref) or event.author.is_bot:
+                continue  # the asker's own follow-ups are not answers
+            rows.append(
+                {
+                    "question_id": question.id,
+                    "member_ref": str(event.author.ref),
+                    "message_ref": str(event.ref),
+                    "answered_at": event.sent_at,
+                }
+            )
+        await store.add_answers(tx.conn, rows)
+
+    async def _direct_answer(
+        self, delivered: Delivered, event: MessageReceived, tx: Transaction
+    ) -> list[Action]:
+        member = str(event.author.ref)
+        pending = await store.pending_ask(tx.conn, member, tx.now - ANSWER_WITHIN)
+        text = event.text.strip()
+        if pending is None or not text:
+            return []
+        await store.add_annotation(
+            tx.conn,
+            community=pending.community,
+            link_id=pending.link_id,
+            member_ref=member,
+            text=text,
+            source_key=event.key,
+            now=tx.now,
+        )
+        await store.mark_answered(tx.conn, member, pending.link_id, tx.now)
+        thanks = delivered.texts("loop.literacy_thanks", id=pending.link_id)
+        return [SendDirect(member=event.author.ref, content=Content(text=thanks))]
+
+
+class ReflectionsSection:
+    """The week's reflections: quoted from members who allow it, others counted."""
+
+    kind = "reflections"
+
+    async def build(self, request: DigestRequest) -> Section | None:
+        """Quote those who allow quoting; count the rest without names."""
+        found = await store.week_reflections(
+            request.conn, request.community.name, request.start, request.end
+        )
+        t = request.texts
+        entries: list[Entry] = []
+        private = 0
+        for reflection in found:
+            key = f"R{reflection.id}"
+            if key in request.excluded:
+                continue
+            if reflection.name is None:
+                private += 1
+                continue
+            entries.append(
+                Entry(
+                    key=key,
+                    title=reflection.name,
+                    quotes=(_short(reflection.text),),
+                    detail=t("loop.about", url=reflection.link_url) if reflection.link_url else "",
+                    featured=key in request.featured,
+                )
+            )
+        entries.sort(key=lambda entry: not entry.featured)
+        if private:
+            entries.append(
+                Entry(key="R0", title=t("loop.more_reflections", count=private), unnamed=private)
+            )
+        if not entries:
+            return None
+        return Section(self.kind, t("digest.heading_reflections"), tuple(entries))
+
+
+class OpenQuestionsSection:
+    """Questions asked with /seek (in the last four weeks) that nobody has answered yet."""
+
+    kind = "open_questions"
+
+    async def build(self, request: DigestRequest) -> Section | None:
+        """Unanswered questions, named and quoted only where the asker allows it."""
+        asked = await store.questions_asked(
+            request.conn, request.community.name, request.end - OPEN_FOR, request.end
+        )
+        open_ = [q for q in asked if q.answers == 0 and f"Q{q.id}" not in request.excluded]
+        if not open_:
+            return None
+        t = request.texts
+        entries: list[Entry] = []
+        private = 0
+        for question in open_:
+            people, unnamed = await request.name_of([question.member_ref])
+            if unnamed:
+                private += 1
+                continue
+            entries.append(
+                Entry(
+                    key=f"Q{question.id}",
+                    title=_short(question.text, 200),
+                    people=people,
+                    detail=t("loop.asked_by", name=people[0]),
+                    featured=f"Q{question.id}" in request.featured,
+                )
+            )
+        entries.sort(key=lambda entry: not entry.featured)
+        if private:
+            entries.append(
+                Entry(key="Q0", title=t("loop.more_questions", count=private), unnamed=private)
+            )
+        return Section(self.kind, t("digest.heading_open_questions"), tuple(entries))

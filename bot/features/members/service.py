@@ -1,0 +1,278 @@
+"""Members own their data: see it (`/profile`), change it (`/settings`), take it (`/export`)
+and delete it (`/forget-me`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.core.actions import Action, Attachment, Button, Content, SendDirect
+from bot.core.commands import CommandSpec, Param, ParamKind
+from bot.core.communities import CommunityDirectory
+from bot.core.markup import block, escape
+from bot.core.weeks import IsoWeek
+from bot.features.engagement.store import settle_nudge_answers
+from bot.features.loop.store import active_goal
+from bot.features.reports.model import PROFILE_WEEKS, WeekStages, standing
+from bot.features.reports.render import member_line, table
+from bot.features.reports.store import report_inputs
+from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
+from bot.storage import repositories as repo
+from bot.storage.member_data import erase_member, export_member
+from bot.storage.schema import messages, questions, reactions, reflections, shares
+
+PROFILE = CommandSpec(
+    name="profile",
+    help="See what the bot keeps about you, and your settings",
+    example="/profile",
+)
+# Each on/off setting: the /settings key, its column in `members`, and its help.
+SWITCHES: tuple[tuple[str, str, str], ...] = (
+    ("quotes", "allow_quotes", "May digests quote you by name? on or off"),
+    ("link_reactions", "link_reactions", "React to the links you share? on or off"),
+    (
+        "digest_dm",
+        "digest_dm",
+        "Get the weekly digest by direct message in weeks you were away? on or off",
+    ),
+    (
+        "goal_checkin",
+        "goal_checkin",
+        "A weekly direct message asking how your goal is going? on or off",
+    ),
+    (
+        "literacy_questions",
+        "literacy_questions",
+        "May I ask one short question about a link you share without a note? on or off",
+    ),
+    (
+        "introductions",
+        "introductions",
+        "Once a week, introduce you by DM to a member who shares your topics? on or off",
+    ),
+)
+SETTING_COLUMNS = {key: column for key, column, _ in SWITCHES}
+
+SETTINGS = CommandSpec(
+    name="settings",
+    help="Change how the bot treats you (with no arguments: show your settings)",
+    example="/settings quotes=off link_reactions=on",
+    params=tuple(
+        Param(
+            name=key,
+            help=help_text,
+            kind=ParamKind.BOOLEAN,
+            required=False,
+            keyword_only=True,
+        )
+        for key, _, help_text in SWITCHES
+    ),
+)
+EXPORT = CommandSpec(
+    name="export",
+    help="Get everything the bot keeps about you as a JSON file, by direct message",
+    example="/export",
+)
+FORGET = CommandSpec(
+    name="forget-me",
+    help="Delete everything the bot keeps about you (asks you to confirm first)",
+    example="/forget-me confirm",
+    params=(
+        Param(
+            name="confirm",
+            help="Type confirm to delete for good",
+            kind=ParamKind.CHOICE,
+            choices=("confirm",),
+            required=False,
+        ),
+    ),
+)
+
+
+def export_document(member_ref: str, data: Mapping[str, Any], now: datetime) -> bytes:
+    """The JSON a member receives from `/export`."""
+    document = {
+        "member": member_ref,
+        "exported_at": now.isoformat(),
+        "note": "Everything Facilitator keeps about you, table by table.",
+        "data": data,
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
+def _on_off(value: bool) -> str:
+    return "on" if value else "off"
+
+
+class MemberService(Service):
+    """Profile, settings, export and deletion of a member's own data."""
+
+    name = "members"
+
+    def __init__(self, directory: CommunityDirectory) -> None:
+        self._directory = directory
+
+    def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
+        """The data-ownership commands."""
+        return (
+            (PROFILE, {("profile",): self.profile}),
+            (SETTINGS, {("settings",): self.settings}),
+            (EXPORT, {("export",): self.export}),
+            (FORGET, {("forget-me",): self.forget}),
+        )
+
+    async def _counts(self, tx: Transaction, ref: str, community: str) -> dict[str, int]:
+        async def count(statement: Any) -> int:
+            return int((await tx.conn.execute(statement)).scalar_one())
+
+        return {
+            "messages": await count(
+                select(func.count())
+                .select_from(messages)
+                .where(messages.c.author_ref == ref, messages.c.community == community)
+            ),
+            "shares": await count(
+                select(func.count())
+                .select_from(shares)
+                .where(shares.c.member_ref == ref, shares.c.community == community)
+            ),
+            "reactions": await count(
+                select(func.count())
+                .select_from(reactions)
+                .where(reactions.c.member_ref == ref, reactions.c.community == community)
+            ),
+            "reflections": await count(
+                select(func.count())
+                .select_from(reflections)
+                .where(reflections.c.member_ref == ref, reflections.c.community == community)
+            ),
+            "questions": await count(
+                select(func.count())
+                .select_from(questions)
+                .where(questions.c.member_ref == ref, questions.c.community == community)
+            ),
+        }
+
+    async def profile(self, call: Invocation, tx: Transaction) -> list[Action]:
+        """Show the caller what is kept about them."""
+        t = call.texts
+        ref = str(call.author.ref)
+        member = await repo.get_member(tx.conn, ref)
+        if member is None:
+            return [call.answer(t("members.profile_empty"))]
+        counts = await self._counts(tx, ref, call.community.name)
+        goal = await active_goal(tx.conn, call.community.name, ref)
+        text = t(
+            "members.profile",
+            name=member.display_name,
+            community=call.community.name,
+            first_seen=int(member.first_seen_at.timestamp()),
+            messages=counts["messages"],
+            shares=counts["shares"],
+            reactions=counts["reactions"],
+            quotes=_on_off(member.allow_quotes),
+            link_reactions=_on_off(member.link_reactions),
+            goal_checkin=_on_off(member.goal_checkin),
+            literacy_questions=_on_off(member.literacy_questions),
+            introductions=_on_off(member.introductions),
+            reflections=counts["reflections"],
+            questions=counts["questions"],
+            goal=escape(goal.text) if goal is not None else t("members.goal_unset"),
+            timezone=member.timezone or t("members.timezone_unset"),
+            prefix=call.prefix,
+        )
+        return [call.answer(text + "\n" + await self._engagement(call, tx))]
+
+    async def _engagement(self, call: Invocation, tx: Transaction) -> str:
+        """The member's own figures, and the line the facilitators' report shows about them."""
+        community = call.community
+        ref = str(call.author.ref)
+        week = IsoWeek.containing(tx.now, community.zone)
+        await settle_nudge_answers(tx.conn, community.name, tx.now, community.nudges.answer_days)
+        inputs = await report_inputs(
+            tx.conn,
+            community,
+            week,
+            tx.now,
+            directory=self._directory,
+            weeks=PROFILE_WEEKS,
+            names_for=(ref,),
+            only=(ref,),
+        )
+        rows = [
+            WeekStages(week=label, active=counts, total=sum(counts.values()))
+            for label, counts in inputs.member_weeks(ref)
+        ]
+        return call.texts(
+            "members.profile_engagement",
+            table=block(table(rows, call.texts, total=False)),
+            week=str(week),
+            line=member_line(standing(inputs, ref), call.texts, community.nudges.inactive_days),
+            prefix=call.prefix,
+        )
+
+    async def settings(self, call: Invocation, tx: Transaction) -> list[Action]:
+        """Change (or show) the caller's settings."""
+        t = call.texts
+        ref = str(call.author.ref)
+        changes = {
+            SETTING_COLUMNS[key]: value
+            for key, value in call.arguments.items()
+            if key in SETTING_COLUMNS
+        }
+        if changes:
+            await repo.update_member_settings(tx.conn, ref, **changes)
+        member = await repo.get_member(tx.conn, ref)
+        if member is None:
+            return [call.answer(t("members.profile_empty"))]
+        key = "members.settings_changed" if changes else "members.settings_show"
+        return [
+            call.answer(
+                t(
+                    key,
+                    quotes=_on_off(member.allow_quotes),
+                    link_reactions=_on_off(member.link_reactions),
+                    digest_dm=_on_off(member.digest_dm),
+                    goal_checkin=_on_off(member.goal_checkin),
+                    literacy_questions=_on_off(member.literacy_questions),
+                    introductions=_on_off(member.introductions),
+                    prefix=call.prefix,
+                )
+            )
+        ]
+
+    async def export(self, call: Invocation, tx: Transaction) -> list[Action]:
+        """Send the caller their data as a JSON file."""
+        ref = str(call.author.ref)
+        data = await export_member(tx.conn, ref)
+        stamp = tx.now.strftime("%Y%m%d-%H%M%S")
+        attachment = Attachment(
+            filename=f"facilitator-export-{call.author.ref.member}-{stamp}.json",
+            data=export_document(ref, data, tx.now),
+            mime_type="application/json",
+        )
+        rows = sum(len(rows) for rows in data.values())
+        t = call.texts
+        return [
+            SendDirect(
+                member=call.author.ref,
+                content=Content(text=t("members.export_dm", rows=rows), attachment=attachment),
+                fallback=call.event.reply_to,
+            ),
+            call.answer(t("members.export_sent")),
+        ]
+
+    async def forget(self, call: Invocation, tx: Transaction) -> list[Action]:
+        """Delete the caller's data after they confirm."""
+        t = call.texts
+        if call.arguments.get("confirm") != "confirm":
+            button = Button(
+                label=t("members.forget_button"), action="forget-me confirm", style="danger"
+            )
+            return [call.answer(t("members.forget_ask", prefix=call.prefix), buttons=(button,))]
+        removed = await erase_member(tx.conn, str(call.author.ref), tx.now)
+        return [call.answer(t("members.forget_done", rows=removed))]

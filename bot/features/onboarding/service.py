@@ -1,0 +1,146 @@
+"""Welcoming newcomers once per community: when they join (where the platform says so) or
+when they first speak (where joins are not visible), by direct message, else in the channel.
+With `[communities.members] introductions = true` the welcome also invites them into an
+introductions thread, which the bot opens once per channel."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from functools import partial
+
+from bot.core.actions import Action, Button, Content, Post, SendDirect
+from bot.core.clock import Clock
+from bot.core.communities import CommunityDirectory
+from bot.core.events import MemberJoined, MessageReceived
+from bot.core.i18n import Catalog
+from bot.core.markup import escape
+from bot.core.refs import ChannelRef, MemberRef
+from bot.features.loop import store
+from bot.runtime.service import Delivered, Perform, Service, Transaction
+from bot.storage import repositories as repo
+from bot.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+RECENT = timedelta(days=1)  # older messages (backfill) never trigger a welcome
+NEW_MEMBER = timedelta(seconds=5)  # first seen this recently: the bot has never seen them
+
+
+async def _settle(settled: set[tuple[str, str]], keys: set[tuple[str, str]]) -> None:
+    settled.update(keys)
+
+
+class OnboardingService(Service):
+    """Welcomes each member once per community."""
+
+    name = "onboarding"
+
+    def __init__(
+        self, *, database: Database, directory: CommunityDirectory, perform: Perform, clock: Clock
+    ) -> None:
+        self._clock = clock
+        self._settled: set[tuple[str, str]] = set()  # (community, member) never to check again
+        self._database = database
+        self._directory = directory
+        self._perform = perform
+
+    async def on_events(self, batch: Sequence[Delivered], tx: Transaction) -> list[Action]:
+        """Find newcomers in the batch and welcome each once."""
+        wanted: dict[tuple[str, str], tuple[Delivered, ChannelRef, str]] = {}
+        speakers: list[tuple[Delivered, MessageReceived]] = []
+        for delivered in batch:
+            event = delivered.event
+            if not delivered.community.members.welcome:
+                continue
+            if isinstance(event, MemberJoined) and not event.member.is_bot:
+                key = (delivered.community.name, str(event.member.ref))
+                wanted.setdefault(key, (delivered, event.channel, event.member.name))
+            elif (
+                isinstance(event, MessageReceived)
+                and delivered.is_watched
+                and not event.is_direct
+                and tx.now - event.sent_at < RECENT
+                and (delivered.community.name, str(event.author.ref)) not in self._settled
+            ):
+                speakers.append((delivered, event))
+        if speakers:
+            known = await repo.get_members(tx.conn, [str(e.author.ref) for _, e in speakers])
+            checked: set[tuple[str, str]] = set()
+            for delivered, event in speakers:
+                key = (delivered.community.name, str(event.author.ref))
+                checked.add(key)
+                record = known.get(str(event.author.ref))
+                if record is not None and tx.now - record.first_seen_at < NEW_MEMBER:
+                    wanted.setdefault(key, (delivered, event.ref.channel, event.author.name))
+            # Whether welcomed now or known before, speaking again never welcomes: once this
+            # commits, skip the lookup for these members (a cache of this process only).
+            tx.after_commit(partial(_settle, self._settled, checked))
+        by_community: dict[str, list[str]] = {}
+        for community, member_ref in wanted:
+            by_community.setdefault(community, []).append(member_ref)
+        for community, refs in by_community.items():
+            fresh = await store.claim_welcomes(tx.conn, community, refs, tx.now)
+            for member_ref in refs:
+                if member_ref in fresh:
+                    delivered, channel, name = wanted[(community, member_ref)]
+                    member = MemberRef.parse(member_ref)
+                    tx.after_commit(self._welcomer(delivered, member, channel, name))
+        return []
+
+    def _welcomer(
+        self, delivered: Delivered, member: MemberRef, channel: ChannelRef, name: str
+    ) -> Callable[[], Awaitable[None]]:
+        async def welcome() -> None:
+            await self.welcome(delivered.community.name, delivered.texts, member, channel, name)
+
+        return welcome
+
+    async def _introductions(self, community: str, texts: Catalog, home: ChannelRef) -> None:
+        """Open the introductions thread in `home` unless it is open already."""
+        async with self._database.reading() as conn:
+            if await store.community_thread(conn, community, "introductions", str(home)):
+                return
+        post = Post(
+            channel=home,
+            content=Content(text=texts("onboarding.introductions_post")),
+            start_thread=texts("onboarding.introductions_thread"),
+        )
+        ref = await self._perform(post)
+        if ref is None:
+            return
+        async with self._database.transaction() as conn:
+            await store.record_community_thread(
+                conn, community, "introductions", str(home), ref.message, self._clock.now()
+            )
+
+    async def welcome(
+        self, community: str, texts: Catalog, member: MemberRef, channel: ChannelRef, name: str
+    ) -> None:
+        """Send the welcome by DM; post it in the channel when the DM cannot be sent."""
+        settings = self._directory.settings(community)
+        prefix = self._directory.command_prefix(member.platform)
+        lines = [texts("onboarding.welcome", community=community, prefix=prefix)]
+        home = self._directory.home_channel(community, member.platform)
+        if settings.members.introductions and home is not None:
+            try:
+                await self._introductions(community, texts, home)
+                lines.append(texts("onboarding.introductions_invite", channel=home.channel))
+            except Exception:
+                log.exception("could not open the introductions thread in %s", home)
+        buttons: tuple[Button, ...] = ()
+        if settings.nudges.enabled:
+            # Saying yes is talking to the bot: on Discord that is what allows nudges by DM.
+            lines.append(texts("nudges.welcome_offer", prefix=prefix))
+            buttons = (Button(label=texts("nudges.welcome_button"), action="nudges on"),)
+        content = Content(text="\n\n".join(lines), buttons=buttons)
+        try:
+            await self._perform(SendDirect(member=member, content=content))
+        except Exception:
+            log.info("could not DM the welcome to %s; posting it in %s", member, channel)
+            mention = texts("onboarding.welcome_in_channel", name=escape(name))
+            await self._perform(
+                Post(channel=channel, content=Content(text=mention + "\n\n" + content.text))
+            )

@@ -1,1 +1,0 @@
-"""Live sessions ("gatherings"): pure time maths, recurrence, fair times and calendars."""

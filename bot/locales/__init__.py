@@ -1,1 +1,0 @@
-"""Message catalogs, one TOML file per language."""

@@ -1,0 +1,122 @@
+"""What every service implements, and what handlers receive.
+
+Services get their collaborators through `__init__`; handlers get a `Transaction` (one
+database transaction shared with the de-duplication key) and return actions. Only the
+dispatcher talks to platforms.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.core.actions import Action, Answer, Content, SendDirect
+from bot.core.commands import ArgumentValue, CommandSpec
+from bot.core.config import CommunitySettings
+from bot.core.events import Author, ButtonPressed, CommandInvoked, Event, MessageReceived
+from bot.core.i18n import Catalog
+from bot.core.refs import MessageRef
+
+log = logging.getLogger(__name__)
+
+Perform = Callable[[Action], Awaitable[MessageRef | None]]
+
+
+async def send_direct(perform: Perform, action: SendDirect, what: str) -> MessageRef | None:
+    """Send a scheduled direct message; None when it could not be delivered (logged): one
+    member whose DMs are closed must not fail, and so repeat, a whole run."""
+    try:
+        return await perform(action)
+    except Exception:
+        log.warning("could not send %s to %s", what, action.member, exc_info=True)
+        return None
+
+
+@dataclass(slots=True)
+class Transaction:
+    """One open database transaction; `after_commit` work runs only once it is durable."""
+
+    conn: AsyncConnection
+    now: datetime
+    isolate: bool = True  # False on the dispatcher's fast path: no savepoints around services
+    _after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def after_commit(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` (in the background) after this transaction commits."""
+        self._after_commit.append(work)
+
+    def take_after_commit(self) -> list[Callable[[], Awaitable[None]]]:
+        """Hand over the queued work (the dispatcher calls this after commit)."""
+        work, self._after_commit = self._after_commit, []
+        return work
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """An event with the community it belongs to, resolved by the dispatcher."""
+
+    event: Event
+    community: CommunitySettings
+    texts: Catalog
+    is_facilitator: bool
+    is_watched: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """A parsed, permitted command: `arguments` are already validated against its spec."""
+
+    event: CommandInvoked | ButtonPressed
+    path: tuple[str, ...]
+    spec: CommandSpec
+    arguments: Mapping[str, ArgumentValue]
+    community: CommunitySettings
+    texts: Catalog
+    is_facilitator: bool
+    prefix: str = "/"
+
+    @property
+    def author(self) -> Author:
+        """Who ran the command."""
+        return self.event.author
+
+    def answer(self, text: str, *, ephemeral: bool | None = None, **extra: object) -> Answer:
+        """An answer to the caller (private unless the command says otherwise)."""
+        private = self.spec.private if ephemeral is None else ephemeral
+        content = Content(text=text, **extra)  # type: ignore[arg-type]
+        return Answer(to=self.event.reply_to, content=content, ephemeral=private)
+
+
+CommandHandler = Callable[[Invocation, Transaction], Awaitable[list[Action]]]
+
+
+def thread_replies(batch: Sequence[Delivered]) -> list[tuple[Delivered, MessageReceived, str]]:
+    """The new messages in `batch` that reply in a thread, each with the thread root's id."""
+    found: list[tuple[Delivered, MessageReceived, str]] = []
+    for delivered in batch:
+        event = delivered.event
+        if (
+            isinstance(event, MessageReceived)
+            and event.ref.thread is not None
+            and event.ref.thread != event.ref.message
+        ):
+            found.append((delivered, event, event.ref.thread))
+    return found
+
+
+class Service:
+    """Base class: override what the service needs."""
+
+    name: str = "service"
+
+    def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
+        """Declared commands with a handler per path, e.g. {("goal", "set"): self.set_goal}."""
+        return ()
+
+    async def on_events(self, batch: Sequence[Delivered], tx: Transaction) -> list[Action]:
+        """Handle a batch of non-command events (may be called with a batch of one)."""
+        return []

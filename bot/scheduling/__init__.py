@@ -1,1 +1,0 @@
-"""Schedules: local-time rules, the run ledger and the scheduler."""

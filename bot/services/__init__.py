@@ -1,1 +1,0 @@
-"""Outbound service layer of the bot."""
