@@ -560,7 +560,7 @@ class SlackPlatform:
             return False
         if not tr.wants_modal(resolved.spec, text):
             return False
-        if resolved.spec.role is Role.FACILITATOR:
+        if resolved.role is Role.FACILITATOR:
             # a member would fill the form only to be refused: let the refusal come at once
             community = self._directory.community_for(
                 tr.channel_ref(team, str(body.get("channel_id")))

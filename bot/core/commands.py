@@ -107,6 +107,12 @@ class CommandSpec:
         return next((sub for sub in self.subcommands if sub.name == name), None)
 
 
+def with_prefix(example: str, prefix: str) -> str:
+    """An example as members type it on a platform: `/goal show` is `/facilitator goal show` on
+    a Slack workspace whose command is `/facilitator` (the prefix "/facilitator ")."""
+    return prefix + example.removeprefix("/") if example.startswith("/") else example
+
+
 def usage(path: Sequence[str], spec: CommandSpec, prefix: str = "/") -> str:
     """A usage line such as `/goal set <text>`."""
     parts = [prefix + " ".join(path)]
@@ -247,6 +253,18 @@ class Resolved:
     path: tuple[str, ...]
     spec: CommandSpec
     group: CommandSpec | None = None
+
+    @property
+    def role(self) -> Role:
+        """Who may run it: a facilitator group's subcommands are for facilitators too."""
+        return required_role(self.spec, self.group)
+
+
+def required_role(spec: CommandSpec, group: CommandSpec | None = None) -> Role:
+    """The one rule for who may run `spec` (a subcommand of `group`, if given)."""
+    if spec.role is Role.FACILITATOR or (group is not None and group.role is Role.FACILITATOR):
+        return Role.FACILITATOR
+    return Role.MEMBER
 
 
 @dataclass(slots=True)

@@ -27,6 +27,7 @@ from bot.core.commands import (
     UsageError,
     parse_arguments,
     usage,
+    with_prefix,
 )
 from bot.core.communities import CommunityDirectory
 from bot.core.events import (
@@ -480,10 +481,7 @@ class Dispatcher:
             return [Answer(to=event.reply_to, content=Content(text=message))]
         command = self._handlers[resolved.path]
         shown = prefix + " ".join(resolved.path)
-        needs_facilitator = command.spec.role is Role.FACILITATOR or (
-            command.group is not None and command.group.role is Role.FACILITATOR
-        )
-        if needs_facilitator and not delivered.is_facilitator:
+        if resolved.role is Role.FACILITATOR and not delivered.is_facilitator:
             message = texts("common.facilitators_only", command=shown)
             return [Answer(to=event.reply_to, content=Content(text=message))]
         try:
@@ -495,7 +493,7 @@ class Dispatcher:
                     "common.usage_error",
                     problem=str(problem).rstrip(".").capitalize(),
                     usage=line,
-                    example=command.spec.example,
+                    example=with_prefix(command.spec.example, prefix),
                 )
             else:
                 message = texts(

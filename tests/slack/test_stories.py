@@ -18,7 +18,11 @@ from adapters.slack_adapter import SlackPlatform
 from bot.app import Application
 from bot.core import CommandSpec, ConfigError, ManualClock, Param, Role
 from bot.core.actions import Action
+from bot.core.commands import CommandTable
+from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, parse_config
+from bot.core.events import Author
+from bot.core.refs import MemberRef
 from bot.fetch.client import StaticResolver
 from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
 from bot.storage.schema import links, messages, shares
@@ -215,6 +219,51 @@ async def test_facilitator_only_commands_are_refused_to_members(
         assert answer_text(done) == "Scheduled Kick-off at Dec 1 18:00"
         wrong = await story.command("profile extra", "UALICE")
         assert "Usage: `/facilitator profile`" in answer_text(wrong)
+
+
+async def test_a_usage_error_shows_its_example_with_the_workspace_command(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    async with SlackStory(fake, story_config(fake, tmp_path)) as story:
+        wrong = await story.command("goal set", "UALICE")
+        text = answer_text(wrong)
+        assert "Example: `/facilitator goal set Read two papers" in text
+        assert "`/goal set" not in text
+
+
+async def test_the_modal_decision_applies_the_groups_role_as_the_dispatcher_does(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    # A facilitator group whose subcommand does not repeat the role: the dispatcher refuses
+    # members, so the member must get that refusal at once, not a form to fill in first.
+    table = CommandTable()
+    table.add(
+        CommandSpec(
+            name="cohort",
+            help="Facilitator tools",
+            role=Role.FACILITATOR,
+            subcommands=(
+                CommandSpec(
+                    name="rename",
+                    help="Rename a cohort",
+                    params=(Param(name="old", help="Old"), Param(name="new", help="New")),
+                ),
+            ),
+        )
+    )
+    config = story_config(fake, tmp_path)
+    directory = CommunityDirectory(config)
+    directory.bind_space("slack", "T1", "demo")  # what the adapter learns at start
+    platform = SlackPlatform(config, secrets(), directory, table, ManualClock(START))
+    body = {"channel_id": "C0GENERAL"}
+    member = Author(ref=MemberRef("slack", "T1", "UALICE"), name="alice")
+    facilitator = Author(
+        ref=MemberRef("slack", "T1", "UFRAN"), name="fran", roles=frozenset({"facilitators"})
+    )
+    path = ("cohort", "rename")
+    assert table.resolve(path).role is Role.FACILITATOR
+    assert not await platform._wants_modal(path, "", member, "T1", body)
+    assert await platform._wants_modal(path, "", facilitator, "T1", body)
 
 
 async def test_export_arrives_as_a_file_in_a_direct_message(

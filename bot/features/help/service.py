@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.core.actions import Action
-from bot.core.commands import CommandSpec, CommandTable, Param, Role, UsageError, usage
+from bot.core.commands import (
+    CommandSpec,
+    CommandTable,
+    Param,
+    Role,
+    UsageError,
+    required_role,
+    usage,
+    with_prefix,
+)
 from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
 
 HELP = CommandSpec(
@@ -30,10 +39,7 @@ class HelpService(Service):
 
     @staticmethod
     def _allowed(spec: CommandSpec, group: CommandSpec | None, is_facilitator: bool) -> bool:
-        restricted = spec.role is Role.FACILITATOR or (
-            group is not None and group.role is Role.FACILITATOR
-        )
-        return is_facilitator or not restricted
+        return is_facilitator or required_role(spec, group) is Role.MEMBER
 
     async def help(self, call: Invocation, tx: Transaction) -> list[Action]:
         """List commands, or explain one."""
@@ -72,8 +78,5 @@ class HelpService(Service):
         ]
         lines.extend(f"• `{param.name}`: {param.help}" for param in spec.params)
         if spec.example:
-            example = spec.example
-            if call.prefix != "/" and example.startswith("/"):
-                example = call.prefix + example[1:]
-            lines.append(t("help.example", example=example))
+            lines.append(t("help.example", example=with_prefix(spec.example, call.prefix)))
         return [call.answer("\n".join(lines))]
