@@ -145,10 +145,9 @@ async def time_digest(path: Path, runs: int = 5) -> tuple[float, int]:
                 conn,
                 settings,
                 week,
-                settings=DigestSettings(),
                 texts=Catalog("en"),
                 now=NOW,
-                providers=default_providers(),
+                providers=default_providers(DigestSettings()),
             )
         timings.append(time.perf_counter() - began)
         entries = digest.entry_count()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.app import Application, console_wanted
+from bot.app import Application
 from bot.core import markup
 from bot.core.clock import SystemClock
 from bot.core.communities import CommunityDirectory
@@ -22,7 +22,10 @@ from bot.core.platform import PlatformError
 from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
 from bot.core.weeks import IsoWeek, resolve_week
+from bot.features import FEATURES
+from bot.features.digest import DigestService
 from bot.features.digest.render import to_html, to_json, to_markdown
+from bot.features.feeds import FeedService
 from bot.features.members.service import export_document
 from bot.features.nudges.service import STEPS, NudgeLibrary
 from bot.features.prompts.service import stored_schedule_lines
@@ -31,6 +34,8 @@ from bot.features.reports.model import summarise
 from bot.features.reports.render import report_text
 from bot.features.reports.render import to_json as report_json
 from bot.features.reports.store import report_inputs
+from bot.runtime.feature import member_tables
+from bot.runtime.platforms import console_wanted
 from bot.storage.database import Database, StorageError
 from bot.storage.member_data import export_member
 from bot.web.server import WebServerError
@@ -224,7 +229,8 @@ async def _digest_preview(
     texts = Catalog(community.language)
     try:
         async with app.database.reading() as conn:
-            digest = await app.digests.build(conn, community, week, texts, clock.now())
+            digests = app.service(DigestService)
+            digest = await digests.build(conn, community, week, texts, clock.now())
     finally:
         await app.database.close()
     if output_format == "json":
@@ -300,8 +306,9 @@ async def _feeds_poll(config: Config) -> int:
     await app.dispatcher.start()
     await app.fetcher.start()
     try:
-        await app.feeds.sync_configured()
-        report = await app.feeds.poll_due(progress=_progress_bar)
+        feeds = app.service(FeedService)
+        await feeds.sync_configured()
+        report = await feeds.poll_due(progress=_progress_bar)
         await app.dispatcher.drain()
     finally:
         await app.dispatcher.stop()
@@ -326,7 +333,7 @@ async def _export(config: Config, member: str, output: str | None) -> int:
     try:
         await database.migrate()
         async with database.reading() as conn:
-            data = await export_member(conn, member)
+            data = await export_member(conn, member, member_tables(FEATURES))
     finally:
         await database.close()
     document = export_document(member, data, datetime.now().astimezone())

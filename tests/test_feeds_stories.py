@@ -14,6 +14,8 @@ from aiohttp import web
 
 from bot.core.clock import ManualClock
 from bot.core.config import Config
+from bot.features.feeds import FeedService
+from bot.features.links import PreviewService
 from tests.console_harness import ConsoleStory
 from tests.fakes.sites import FakeSite
 
@@ -89,9 +91,10 @@ async def test_a_member_follows_her_blog_and_new_posts_reach_the_digest(
             "application/atom+xml",
         )
         clock.advance(timedelta(hours=2))
-        report = await story.app.feeds.poll_due()
+        report = await story.app.service(FeedService).poll_due()
         assert (report.polled, report.new_entries) == (1, 1)
-        again = await story.app.feeds.poll_due()  # not due yet: nothing is read twice
+        # not due yet: nothing is read twice
+        again = await story.app.service(FeedService).poll_due()
         assert again.polled == 0
         clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
         said = await story.say("fran: /digest preview")
@@ -115,13 +118,13 @@ async def test_a_broken_feed_backs_off_then_pauses_and_its_owner_is_told(
         blog.route("/feed.xml", broken)
         for attempt in range(config.feeds.max_failures):
             clock.advance(timedelta(days=2))  # past any back-off
-            report = await story.app.feeds.poll_due()
+            report = await story.app.service(FeedService).poll_due()
             assert report.failed == 1, attempt
         await story.app.drain()
         out = story.output()
         assert "✉ to alice: I couldn't read your feed Alice learns 5 times in a row" in out
         clock.advance(timedelta(days=30))
-        assert (await story.app.feeds.poll_due()).polled == 0  # paused
+        assert (await story.app.service(FeedService).poll_due()).polled == 0  # paused
         said = await story.say("alice: /feed list")
         assert "paused" in said
 
@@ -152,7 +155,7 @@ async def test_shared_links_get_their_page_title(
     async with ConsoleStory(feed_config(config_for, blog), clock, tmp_path, HOSTS) as story:
         await story.say(f"alice: read http://blog.test:{blog.port}/article about networks")
         await story.say("bob: and http://nowhere.test/x which cannot be reached")
-        await story.app.previews.settle()
+        await story.app.service(PreviewService).settle()
         clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
         said = await story.say("fran: /digest preview")
         assert "Networks of people" in said
@@ -227,5 +230,5 @@ async def test_one_bad_feed_never_stops_the_round(
         ],
     )
     async with ConsoleStory(config, clock, tmp_path, HOSTS) as story:
-        report = await story.app.feeds.poll_due()
+        report = await story.app.service(FeedService).poll_due()
         assert (report.polled, report.failed, report.new_entries) == (4, 3, 1)

@@ -10,10 +10,10 @@ from aiohttp import web
 
 from bot.core.clock import ManualClock
 from bot.core.config import FetchSettings as FetchConfig
-from bot.features.feeds.reader import SafeFeedReader, fetch_settings
+from bot.features.feeds.reader import SafeFeedReader
 from bot.features.feeds.service import FeedProblem
 from bot.fetch.addresses import AddressPolicy
-from bot.fetch.client import FetchSettings, SafeFetcher, StaticResolver
+from bot.fetch.client import FetchSettings, SafeFetcher, StaticResolver, fetch_settings
 from bot.fetch.pool import ParserPool
 from tests.fakes.sites import FakeSite
 

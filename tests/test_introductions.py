@@ -23,14 +23,18 @@ from bot.core.config import Config, ConfigError, Secrets
 from bot.core.i18n import Catalog
 from bot.core.platform import Capability, PlatformError
 from bot.core.refs import ChannelRef, MessageRef
+from bot.features import FEATURES
 from bot.features.introductions import store
 from bot.features.introductions.service import IntroductionService
 from bot.features.introductions.topics import TopicModel
 from bot.features.links.preview_store import save_preview
+from bot.runtime.feature import member_tables
 from bot.runtime.scheduler import Scheduler
 from bot.storage.member_data import export_member
 from bot.storage.schema import introductions, job_run_parts, job_runs
 from tests.console_harness import ConsoleStory
+
+EVERY_TABLE = member_tables(FEATURES)  # what /export and /forget-me cover
 
 pytestmark = [pytest.mark.timeout(60)]
 
@@ -201,15 +205,15 @@ async def test_a_run_that_stopped_after_pairing_sends_the_rest_once_and_forget_m
     async with ConsoleStory(intro_config(config_for), clock, tmp_path) as story:
         await a_small_community(story)
         # A run that recorded its pairs, then died before any DM went out:
-        assert await story.app.introductions.pair("demo", WEDNESDAY) == 1
+        assert await story.app.service(IntroductionService).pair("demo", WEDNESDAY) == 1
         said = await story.tick(WEDNESDAY)
         assert sorted(re.findall(r"✉ to (\w+): ", said)) == ["alice", "bob"]
         assert await story.tick(WEDNESDAY + timedelta(minutes=5)) == ""
         async with story.app.database.reading() as conn:
-            assert (await export_member(conn, "console:/alice"))["introductions"]
+            assert (await export_member(conn, "console:/alice", EVERY_TABLE))["introductions"]
         await story.say("bob: /forget-me confirm")
         async with story.app.database.reading() as conn:
-            assert "introductions" not in await export_member(conn, "console:/alice")
+            assert "introductions" not in await export_member(conn, "console:/alice", EVERY_TABLE)
         said = await story.say("alice: /introductions")
         assert "not been introduced to anyone yet" in said
 
@@ -273,7 +277,7 @@ async def test_facilitators_who_opt_in_take_part_and_an_opt_out_before_sending_i
         await story.say("wim: /share https://garden.test/tomatoes growing tomatoes")
         for name in ("fran", "zoe", "yan", "xia"):
             await story.say(f"{name}: /settings introductions=on")
-        assert await story.app.introductions.pair("demo", WEDNESDAY) == 2
+        assert await story.app.service(IntroductionService).pair("demo", WEDNESDAY) == 2
         await story.say("xia: /settings introductions=off")  # before the DMs went out
         said = await story.tick(WEDNESDAY)
         assert sorted(re.findall(r"✉ to (\w+): ", said)) == ["fran", "zoe"]

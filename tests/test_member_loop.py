@@ -25,14 +25,18 @@ from bot.core.events import Author, MemberJoined, MessageReceived
 from bot.core.i18n import Catalog
 from bot.core.platform import Capability, EventSink, PlatformError
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
+from bot.features import FEATURES
 from bot.features.goals.service import GoalService
 from bot.features.loop import store as loop_store
+from bot.runtime.feature import member_tables
 from bot.runtime.scheduler import Scheduler
 from bot.storage import repositories as repo
 from bot.storage.database import Database
 from bot.storage.member_data import export_member
 from bot.storage.schema import link_annotations, question_answers, reflections, shares
 from tests.console_harness import ConsoleStory
+
+EVERY_TABLE = member_tables(FEATURES)  # what /export and /forget-me cover
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
@@ -267,13 +271,13 @@ async def test_member_loop_data_is_exported_and_forgotten(
         said = await story.say("alice: /profile")
         assert "Reflections: 1 · questions asked: 1 · goal: Learn to interview" in said
         async with story.app.database.reading() as conn:
-            data = await export_member(conn, "console:/alice")
+            data = await export_member(conn, "console:/alice", EVERY_TABLE)
         for table in ("reflections", "questions", "goals", "link_annotations", "literacy_asks"):
             assert data.get(table), table
         assert data["welcomes"]
         await story.say("alice: /forget-me confirm")
         async with story.app.database.reading() as conn:
-            assert await export_member(conn, "console:/alice") == {}
+            assert await export_member(conn, "console:/alice", EVERY_TABLE) == {}
 
 
 def test_bad_member_settings_in_the_config_are_explained(
@@ -396,4 +400,4 @@ async def test_old_messages_read_back_after_a_restart_welcome_nobody(
         await story.app.drain()
         assert "Welcome" not in story.output()
         async with story.app.database.reading() as conn:
-            assert "welcomes" not in await export_member(conn, "console:/ulla")
+            assert "welcomes" not in await export_member(conn, "console:/ulla", EVERY_TABLE)

@@ -18,9 +18,11 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.config import RetentionSettings
+from bot.features import FEATURES
 from bot.features.digest import store as digests
 from bot.features.feeds import store as feeds
 from bot.features.links import preview_store as previews
+from bot.runtime.feature import member_tables
 from bot.runtime.housekeeping import purge_expired
 from bot.storage import repositories as repo
 from bot.storage.database import Database, StorageError
@@ -28,6 +30,8 @@ from bot.storage.member_data import erase_member, export_member, member_columns
 from bot.storage.schema import link_previews, messages, metadata
 from bot.storage.schema import links as links_table
 from tests.conftest import START
+
+EVERY_TABLE = member_tables(FEATURES)  # what /export and /forget-me cover
 
 pytestmark = pytest.mark.both_backends
 
@@ -227,14 +231,15 @@ async def test_a_member_is_exported_and_erased_everywhere(database: Database) ->
                 }
             ],
         )
-        exported = await export_member(conn, alice)
+        exported = await export_member(conn, alice, EVERY_TABLE)
     assert json.loads(json.dumps(exported))["members"][0]["first_seen_at"] == START.isoformat()
     assert sorted(exported) == ["members", "messages", "reactions", "shares"]
     async with database.transaction() as conn:
-        assert await erase_member(conn, alice, START) == 4
-        assert await erase_member(conn, alice, START) == 0  # the tombstone stays single
+        assert await erase_member(conn, alice, START, EVERY_TABLE) == 4
+        # the tombstone stays single
+        assert await erase_member(conn, alice, START, EVERY_TABLE) == 0
         assert await repo.forgotten_members(conn, [alice, "console:/bob"]) == {alice: START}
-        assert await export_member(conn, alice) == {}
+        assert await export_member(conn, alice, EVERY_TABLE) == {}
         assert await repo.list_links(conn, "demo") == []  # nobody shares it any more
 
 

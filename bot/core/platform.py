@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.core.actions import Action
 from bot.core.events import Event
@@ -72,6 +72,7 @@ class PlatformError(Exception):
     """An action the platform refused (no permission, DMs closed, unknown channel...)."""
 
 
+@runtime_checkable
 class RunsUntilDone(Protocol):
     """A platform that can end on its own (the console at end of input)."""
 

@@ -28,6 +28,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from bot.core.clock import Clock, SystemClock
+from bot.core.config import FetchSettings as FetchConfig
 from bot.fetch.addresses import AddressPolicy, IPAddress, as_address, parse_ip_literal
 
 log = logging.getLogger(__name__)
@@ -515,3 +516,13 @@ class SafeFetcher:
             last_modified=result_modified,
             truncated=truncated,
         )
+
+
+def fetch_settings(config: FetchConfig) -> FetchSettings:
+    """Outbound-HTTP limits from the `[fetch]` section of config.toml."""
+    return FetchSettings(
+        policy=AddressPolicy.allowing(*config.allow_networks),
+        extra_ports=frozenset(config.allow_ports),
+        total_timeout=float(config.timeout_seconds),
+        max_body=config.max_bytes,
+    )

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core.config import RetentionSettings
+from bot.core.schedules import parse_rule
+from bot.runtime.scheduler import Job, RunContext
 from bot.storage.database import Database
 from bot.storage.repositories import purge_deliveries, purge_message_text
 
@@ -29,3 +31,15 @@ async def purge_expired(database: Database, settings: RetentionSettings, now: da
     if texts or keys:
         log.info("retention: cleared %d message texts and %d delivery keys", texts, keys)
     return Purged(texts, keys)
+
+
+HOUSEKEEPING_JOB = "housekeeping:retention"
+
+
+def housekeeping_job(database: Database, settings: RetentionSettings) -> Job:
+    """The hourly purge, as a scheduled job like all periodic work."""
+
+    async def purge(context: RunContext) -> None:
+        await purge_expired(database, settings, context.due_at)
+
+    return Job(HOUSEKEEPING_JOB, parse_rule("0 * * * *"), "UTC", purge)

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.actions import Action, Answer, Content, SendDirect
@@ -20,6 +21,8 @@ from bot.core.config import CommunitySettings
 from bot.core.events import Author, ButtonPressed, CommandInvoked, Event, MessageReceived
 from bot.core.i18n import Catalog
 from bot.core.refs import MessageRef
+from bot.runtime.scheduler import Job
+from bot.runtime.sections import SectionProvider
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,8 @@ class Invocation:
 
 
 CommandHandler = Callable[[Invocation, Transaction], Awaitable[list[Action]]]
+# Runs work in a transaction of its own, then performs the actions it returns.
+Runner = Callable[[Callable[[Transaction], Awaitable[list[Action]]]], Awaitable[list[Action]]]
 
 
 def thread_replies(batch: Sequence[Delivered]) -> list[tuple[Delivered, MessageReceived, str]]:
@@ -109,9 +114,35 @@ def thread_replies(batch: Sequence[Delivered]) -> list[tuple[Delivered, MessageR
 
 
 class Service:
-    """Base class: override what the service needs."""
+    """Base class of what a feature builds: override what the service needs.
+
+    The runtime asks every service of every feature for its commands, its event handler,
+    its scheduled jobs, its digest sections, its web routes and the member data it holds;
+    `start` and `stop` bracket the running application.
+    """
 
     name: str = "service"
+
+    def jobs(self) -> Sequence[Job]:
+        """Scheduled work known at start (more may be added while running)."""
+        return ()
+
+    def digest_sections(self) -> Sequence[SectionProvider]:
+        """Sections this service adds to the weekly digest."""
+        return ()
+
+    def web_routes(self) -> Sequence[web.AbstractRouteDef]:
+        """HTTP routes this service serves on the web server."""
+        return ()
+
+    async def start(self) -> None:
+        """Prepare before platforms connect (load schedules, sync configured data)."""
+
+    async def stop(self) -> None:
+        """Let go of what `start` or running took (background tasks, connections)."""
+
+    async def forget_member(self, conn: AsyncConnection, member_ref: str) -> None:
+        """Clean up after `/forget-me` erased the member's rows (e.g. rows left orphaned)."""
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """Declared commands with a handler per path, e.g. {("goal", "set"): self.set_goal}."""

@@ -3,20 +3,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.repositories import insert_ignoring_conflicts, remove_orphan_links
+from bot.storage.repositories import insert_ignoring_conflicts
 from bot.storage.schema import metadata, tombstones
 
+# The kernel's own tables with member data (the dispatcher writes both).
+KERNEL_MEMBER_TABLES = frozenset({"members", "memberships"})
 
-def member_columns() -> list[tuple[Table, Column[Any]]]:
-    """Every (table, column) that identifies a member."""
+
+def member_columns(tables: Collection[str] | None = None) -> list[tuple[Table, Column[Any]]]:
+    """Every (table, column) that identifies a member, in dependency order; only in `tables`
+    when given."""
     found: list[tuple[Table, Column[Any]]] = []
     for table in metadata.sorted_tables:
+        if tables is not None and table.name not in tables:
+            continue
         for column in table.columns:
             if column.info.get("member"):
                 found.append((table, column))
@@ -29,10 +36,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-async def export_member(conn: AsyncConnection, member_ref: str) -> dict[str, list[dict[str, Any]]]:
-    """Every row about `member_ref`, by table, as JSON-ready dicts."""
+async def export_member(
+    conn: AsyncConnection, member_ref: str, tables: Collection[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Every row about `member_ref` in `tables`, by table, as JSON-ready dicts."""
     data: dict[str, list[dict[str, Any]]] = {}
-    for table, column in member_columns():
+    for table, column in member_columns(tables):
         result = await conn.execute(select(table).where(column == member_ref))
         rows = [{key: _plain(value) for key, value in row._mapping.items()} for row in result]
         if rows:
@@ -40,11 +49,14 @@ async def export_member(conn: AsyncConnection, member_ref: str) -> dict[str, lis
     return data
 
 
-async def erase_member(conn: AsyncConnection, member_ref: str, now: datetime) -> int:
-    """Delete every row about `member_ref` and leave a tombstone; return rows deleted."""
+async def erase_member(
+    conn: AsyncConnection, member_ref: str, now: datetime, tables: Collection[str]
+) -> int:
+    """Delete every row about `member_ref` in `tables` and leave a tombstone; return rows
+    deleted."""
     await _unname(conn, member_ref)
     removed = 0
-    for table, column in reversed(member_columns()):
+    for table, column in reversed(member_columns(tables)):
         if column.info.get("forget") == "nullify":
             # Shared rows (a gathering others RSVPed to) lose the member's name, not the row.
             statement: Any = update(table).where(column == member_ref).values({column.name: None})
@@ -52,7 +64,6 @@ async def erase_member(conn: AsyncConnection, member_ref: str, now: datetime) ->
             statement = delete(table).where(column == member_ref)
         result = await conn.execute(statement)
         removed += result.rowcount or 0
-    await remove_orphan_links(conn)
     await insert_ignoring_conflicts(
         conn, tombstones, [{"member_ref": member_ref, "forgotten_at": now}]
     )

@@ -15,7 +15,7 @@ from icalendar import Calendar
 from bot.app import Application
 from bot.core.clock import ManualClock
 from bot.core.config import Config, Secrets
-from bot.features.gatherings import store
+from bot.features.gatherings import GatheringService, store
 from tests.console_harness import ConsoleStory
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
@@ -334,7 +334,7 @@ async def test_a_private_archive_keeps_the_public_calendar_behind_its_token(
                 created_at=clock.now(),
                 updated_at=clock.now(),
             )
-        assert app.gatherings.event_url(gathering) == (
+        assert app.service(GatheringService).event_url(gathering) == (
             "http://127.0.0.1:0/a/s3cret-token/events/abc@facilitator.ics"
         )
         base = f"http://127.0.0.1:{app.web.port}"

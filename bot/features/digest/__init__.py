@@ -1,1 +1,40 @@
-"""digest."""
+"""The weekly digest: built from the week's activity and every feature's sections, curated
+by facilitators, posted on schedule, and kept in a web archive with Atom feeds."""
+
+from bot.features.digest.archive import Archive
+from bot.features.digest.service import DigestService
+from bot.runtime.feature import Feature, Kernel
+from bot.runtime.service import Service
+
+
+def build(kernel: Kernel) -> list[Service]:
+    """The digest, and its archive when the web server serves one."""
+    digests = DigestService(
+        kernel.config.digest,
+        kernel.directory,
+        archive_url=kernel.web.archive_url,
+        contributed=kernel.registry.digest_sections,
+        database=kernel.database,
+        perform=kernel.perform,
+        texts=kernel.texts,
+        clock=kernel.clock,
+    )
+    services: list[Service] = [digests]
+    if kernel.web.archive_url is not None and kernel.web.base_url is not None:
+        services.append(
+            Archive(
+                database=kernel.database,
+                digests=digests,
+                directory=kernel.directory,
+                texts=kernel.texts,
+                clock=kernel.clock,
+                base_url=kernel.web.base_url,
+                token=kernel.web.token,
+            )
+        )
+    return services
+
+
+FEATURE = Feature(name="digest", build=build, member_tables=("digest_choices",))
+
+__all__ = ["FEATURE", "Archive", "DigestService"]

@@ -18,10 +18,11 @@ from bot.core.weeks import IsoWeek
 from bot.features.digest import store
 from bot.features.digest.render import atom_feed, index_html, to_dict, to_html
 from bot.features.digest.service import DigestService
+from bot.runtime.service import Service
 from bot.storage.database import Database
 
 
-class Archive:
+class Archive(Service):
     """Serves posted digests; `prefix` is "" (public) or "/a/<token>" (private)."""
 
     def __init__(
@@ -48,6 +49,12 @@ class Archive:
     def digests_url(self) -> str:
         """The archive's address (what digests link to)."""
         return f"{self._base_url}{self.prefix}/digests"
+
+    name = "archive"
+
+    def web_routes(self) -> list[web.RouteDef]:
+        """The archive's pages and feeds."""
+        return self.routes()
 
     def routes(self) -> list[web.RouteDef]:
         """The archive's routes, under the public or private prefix."""

@@ -8,7 +8,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -17,47 +16,14 @@ from bot.core.config import CommunitySettings, DigestSettings
 from bot.core.i18n import Catalog
 from bot.core.weeks import IsoWeek
 from bot.features.digest import store
-from bot.features.digest.model import Digest, Entry, Section
+from bot.features.digest.model import Digest
 from bot.features.loop import store as loop_store
+from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 
 QUOTE_CHARS = 200
 MIN_QUOTE_CHARS = 20
 _URL = re.compile(r"<?https?://\S+>?")
 _LABELLED = re.compile(r"<https?://[^\s<>|]+\|([^<>]*)>")  # Slack's <url|label>: keep the label
-
-
-@dataclass(frozen=True, slots=True)
-class DigestRequest:
-    """Everything a section needs to know to build itself."""
-
-    conn: AsyncConnection
-    community: CommunitySettings
-    week: IsoWeek
-    start: datetime
-    end: datetime
-    texts: Catalog
-    settings: DigestSettings
-    excluded: frozenset[str] = frozenset()
-    featured: frozenset[str] = frozenset()
-    names: dict[str, str | None] = field(default_factory=dict)
-
-    async def name_of(self, refs: Sequence[str]) -> tuple[tuple[str, ...], int]:
-        """Names of those who allow it (in order), and how many others there were."""
-        missing = [ref for ref in refs if ref not in self.names]
-        if missing:
-            self.names.update(await store.public_names(self.conn, missing))
-        shown = tuple(name for ref in refs if (name := self.names.get(ref)))
-        return shown, len(refs) - len(shown)
-
-
-class SectionProvider(Protocol):
-    """Something that contributes a section (blog posts, reflections, events...)."""
-
-    kind: str
-
-    async def build(self, request: DigestRequest) -> Section | None:
-        """The section for this week, or None when there is nothing to say."""
-        ...
 
 
 def domain_of(url: str) -> str:
@@ -94,6 +60,10 @@ class TopLinks:
     """The week's most engaging links, diverse across domains and sharers."""
 
     kind = "links"
+    position = 10
+
+    def __init__(self, settings: DigestSettings) -> None:
+        self._settings = settings
 
     async def build(self, request: DigestRequest) -> Section | None:
         """Rank the week's links by sharers, reactions and replies; apply the caps."""
@@ -130,7 +100,7 @@ class TopLinks:
         per_domain: Counter[str] = Counter()
         per_sharer: Counter[str] = Counter()
         chosen: list[_Candidate] = []
-        limits = request.settings
+        limits = self._settings
         for candidate in ranked:
             info = infos[candidate.link_id]
             domain = domain_of(info.canonical_url)
@@ -185,6 +155,7 @@ class NewVoices:
     """Members who shared for the first time this week."""
 
     kind = "new_voices"
+    position = 20
 
     async def build(self, request: DigestRequest) -> Section | None:
         """Welcome first-time sharers (by name only where they allow it)."""
@@ -213,7 +184,6 @@ async def build_digest(
     community: CommunitySettings,
     week: IsoWeek,
     *,
-    settings: DigestSettings,
     texts: Catalog,
     now: datetime,
     providers: Sequence[SectionProvider],
@@ -228,12 +198,12 @@ async def build_digest(
         start=start,
         end=end,
         texts=texts,
-        settings=settings,
+        lookup_names=store.public_names,
         excluded=frozenset(c.item for c in picked if c.action == "exclude"),
         featured=frozenset(c.item for c in picked if c.action == "feature"),
     )
     sections = []
-    for provider in providers:
+    for provider in sorted(providers, key=lambda provider: provider.position):
         section = await provider.build(request)
         if section is not None and section.entries:
             sections.append(section)
@@ -249,6 +219,6 @@ async def build_digest(
     )
 
 
-def default_providers() -> list[SectionProvider]:
+def default_providers(settings: DigestSettings) -> list[SectionProvider]:
     """The sections every digest has."""
-    return [TopLinks(), NewVoices()]
+    return [TopLinks(settings), NewVoices()]

@@ -7,29 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.weeks import IsoWeek
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One item: a link, a blog post, a reflection, a question, an event."""
-
-    key: str  # the id facilitators curate with, e.g. "L12"
-    title: str
-    url: str | None = None
-    people: tuple[str, ...] = ()  # names of those who allow being named
-    unnamed: int = 0  # how many others (who do not allow it) took part
-    quotes: tuple[str, ...] = ()  # words of those who allow quoting
-    detail: str = ""  # e.g. "3 reactions · 2 replies"
-    featured: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    """A heading and its entries."""
-
-    kind: str  # "links", "new_voices", "blog_posts", ...
-    heading: str
-    entries: tuple[Entry, ...]
+from bot.runtime.sections import Section
 
 
 @dataclass(frozen=True, slots=True)

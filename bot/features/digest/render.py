@@ -13,7 +13,8 @@ from jinja2 import Environment, select_autoescape
 from bot.core.actions import Content
 from bot.core.i18n import Catalog
 from bot.core.markup import escape, link
-from bot.features.digest.model import Digest, Entry
+from bot.features.digest.model import Digest
+from bot.runtime.sections import Entry
 
 _ENV = Environment(autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
 

@@ -19,10 +19,11 @@ from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.core.schedules import parse_rule
 from bot.core.weeks import IsoWeek, last_complete_week, resolve_week
 from bot.features.digest import store
-from bot.features.digest.builder import SectionProvider, build_digest, default_providers
+from bot.features.digest.builder import build_digest, default_providers
 from bot.features.digest.model import Digest
 from bot.features.digest.render import to_content
 from bot.runtime.scheduler import Job, RunContext
+from bot.runtime.sections import SectionProvider
 from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
 from bot.storage.database import Database
 
@@ -84,6 +85,7 @@ class DigestService(Service):
         *,
         archive_url: str | None = None,
         providers: Sequence[SectionProvider] | None = None,
+        contributed: Callable[[], Sequence[SectionProvider]] = tuple,
         database: Database | None = None,
         perform: Callable[[Action], Awaitable[MessageRef | None]] | None = None,
         texts: Callable[[str], Catalog] | None = None,
@@ -92,7 +94,8 @@ class DigestService(Service):
         self._settings = settings
         self._directory = directory
         self._archive_url = archive_url
-        self._providers: list[SectionProvider] = list(providers or default_providers())
+        self._providers: list[SectionProvider] = list(providers or default_providers(settings))
+        self._contributed = contributed
         self._database = database
         self._perform = perform
         self._texts = texts or Catalog
@@ -184,10 +187,9 @@ class DigestService(Service):
             conn,
             community,
             week,
-            settings=self._settings,
             texts=texts,
             now=now,
-            providers=self._providers,
+            providers=[*self._providers, *self._contributed()],
         )
 
     def _week(self, call: Invocation, tx: Transaction) -> IsoWeek:

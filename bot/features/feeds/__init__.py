@@ -1,1 +1,25 @@
-"""feeds."""
+"""Feeds: members' blogs and the community's feeds, polled safely, in the digest."""
+
+from bot.features.feeds.reader import SafeFeedReader
+from bot.features.feeds.service import FeedService
+from bot.runtime.feature import Feature, Kernel
+from bot.runtime.service import Service
+
+
+def build(kernel: Kernel) -> list[Service]:
+    """Feed following and polling."""
+    return [
+        FeedService(
+            kernel.config.feeds,
+            SafeFeedReader(kernel.fetcher, kernel.pool, kernel.clock),
+            kernel.clock,
+            kernel.run_in_transaction,
+            kernel.config.communities,
+            command_prefix=kernel.directory.command_prefix,
+        )
+    ]
+
+
+FEATURE = Feature(name="feeds", build=build, member_tables=("feeds",))
+
+__all__ = ["FEATURE", "FeedService", "SafeFeedReader"]

@@ -9,12 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.core.clock import Clock
-from bot.core.config import FetchSettings as FetchConfig
 from bot.core.urls import canonicalise
 from bot.features.feeds.service import FeedProblem, FeedRead
 from bot.features.feeds.store import NewEntry
-from bot.fetch.addresses import AddressPolicy
-from bot.fetch.client import FetchError, FetchSettings, Reason, SafeFetcher
+from bot.fetch.client import FetchError, Reason, SafeFetcher
 from bot.fetch.feeds import MAX_ENTRIES, FeedError, FeedReader, ParsedFeed
 from bot.fetch.pool import ParseFailed, ParserPool
 
@@ -39,16 +37,6 @@ _FEED_PHRASES = {
     "no-feed": "the page does not link to a feed",
     "empty": "the feed is empty",
 }
-
-
-def fetch_settings(config: FetchConfig) -> FetchSettings:
-    """Outbound-HTTP limits from the `[fetch]` section of config.toml."""
-    return FetchSettings(
-        policy=AddressPolicy.allowing(*config.allow_networks),
-        extra_ports=frozenset(config.allow_ports),
-        total_timeout=float(config.timeout_seconds),
-        max_body=config.max_bytes,
-    )
 
 
 class SafeFeedReader:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
@@ -21,15 +21,20 @@ from bot.core.config import CommunitySettings, FeedSettings
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import MemberRef
+from bot.core.schedules import parse_rule
 from bot.core.urls import canonicalise
-from bot.features.digest.builder import DigestRequest
-from bot.features.digest.model import Entry, Section
 from bot.features.feeds import store
-from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
+from bot.runtime.scheduler import Job, RunContext
+from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
+from bot.runtime.service import CommandHandler, Invocation, Runner, Service, Transaction
 
 log = logging.getLogger(__name__)
 
-Runner = Callable[[Callable[[Transaction], Awaitable[list[Action]]]], Awaitable[list[Action]]]
+POLL_JOB = "feeds:poll"
+# Every 5 minutes (the shortest interval a feed may have), off the minutes where hourly and
+# daily schedules usually fall, so polling never competes with a digest or prompt run.
+POLL_EVERY = "2-57/5 * * * *"
+
 
 
 class FeedProblem(Exception):
@@ -115,6 +120,7 @@ class FeedService(Service):
 
     name = "feeds"
     kind = "blog_posts"
+    position = 30
 
     def __init__(
         self,
@@ -233,6 +239,23 @@ class FeedService(Service):
         return [call.answer(t("feeds.removed", title=escape(feed.title or feed.url)))]
 
     # --- polling ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Follow the feeds the config names."""
+        await self.sync_configured()
+
+    def jobs(self) -> Sequence[Job]:
+        """Wake every few minutes and poll the feeds that are due (each has its own time)."""
+        return (Job(POLL_JOB, parse_rule(POLL_EVERY), "UTC", self._poll_job),)
+
+    def digest_sections(self) -> Sequence[SectionProvider]:
+        """The week's blog posts."""
+        return (self,)
+
+    async def _poll_job(self, _context: RunContext) -> None:
+        report = await self.poll_due()
+        if report.failed:
+            log.warning("feeds: %d of %d polled feeds failed", report.failed, report.polled)
 
     async def sync_configured(self) -> None:
         """Follow the community feeds named in the configuration."""

@@ -1,1 +1,53 @@
-"""gatherings."""
+"""Live sessions ("gatherings"): scheduling, RSVPs, reminders in every member's zone, fair
+times, takeaways, calendars, and the platforms' own scheduled events."""
+
+from bot.features.gatherings.calendars import Calendars
+from bot.features.gatherings.reminders import GatheringReminders
+from bot.features.gatherings.service import GatheringService
+from bot.runtime.feature import Feature, Kernel
+from bot.runtime.service import Service
+
+
+def build(kernel: Kernel) -> list[Service]:
+    """Sessions, their reminders, and the calendar feeds when the web server runs."""
+    config = kernel.config
+
+    async def reload_reminders() -> None:
+        await reminders.reload()
+
+    gatherings = GatheringService(
+        config.gatherings,
+        kernel.directory,
+        web_url=kernel.web.base_url,
+        calendar_prefix=kernel.web.private_prefix,
+        runner=kernel.run_in_transaction,
+        mirror=kernel.mirror,
+        clock=kernel.clock,
+        on_change=reload_reminders,
+    )
+    reminders = GatheringReminders(
+        config.gatherings,
+        directory=kernel.directory,
+        database=kernel.database,
+        scheduler=kernel.scheduler,
+        perform=kernel.perform,
+        clock=kernel.clock,
+        texts=kernel.texts,
+        on_end=gatherings.sync_mirror,
+        announce=gatherings.announcement_posts,
+    )
+    services: list[Service] = [gatherings, reminders]
+    if kernel.web.base_url is not None:
+        # A private archive keeps the public calendar private too (under the same secret).
+        prefix = kernel.web.private_prefix
+        services.append(Calendars(database=kernel.database, clock=kernel.clock, prefix=prefix))
+    return services
+
+
+FEATURE = Feature(
+    name="gatherings",
+    build=build,
+    member_tables=("gatherings", "gathering_questions", "rsvps", "takeaways", "calendar_tokens"),
+)
+
+__all__ = ["FEATURE", "Calendars", "GatheringReminders", "GatheringService"]

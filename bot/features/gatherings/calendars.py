@@ -15,6 +15,7 @@ from bot.features.gatherings import store
 from bot.features.gatherings.ics import CalendarEntry, calendar
 from bot.features.gatherings.recurrence import next_occurrence
 from bot.features.gatherings.store import GOING, GatheringRecord
+from bot.runtime.service import Service
 from bot.storage.database import Database
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -28,7 +29,7 @@ def _upcoming(gathering: GatheringRecord, now: datetime) -> bool:
     return next_occurrence(gathering.starts_at, zone, gathering.recurrence, since) is not None
 
 
-class Calendars:
+class Calendars(Service):
     """Serves the ICS files."""
 
     def __init__(
@@ -38,6 +39,12 @@ class Calendars:
         self._clock = clock
         self._name = name
         self._prefix = prefix  # "/a/<token>" when the archive is private
+
+    name = "calendars"
+
+    def web_routes(self) -> list[web.RouteDef]:
+        """The calendar feeds."""
+        return self.routes()
 
     def routes(self) -> list[web.RouteDef]:
         """The calendar routes."""

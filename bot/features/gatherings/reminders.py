@@ -31,7 +31,7 @@ from bot.features.gatherings.recurrence import occurrences
 from bot.features.gatherings.store import GOING, GatheringRecord
 from bot.features.gatherings.when import format_duration
 from bot.runtime.scheduler import Job, RunContext, Scheduler
-from bot.runtime.service import Perform
+from bot.runtime.service import Perform, Service
 from bot.storage import runs
 from bot.storage.database import Database
 
@@ -100,7 +100,7 @@ def _rule_for(moment: datetime) -> str:
     return f"{at.minute} {at.hour} {at.day} {at.month} *"
 
 
-class GatheringReminders:
+class GatheringReminders(Service):
     """Keeps one scheduler job per upcoming moment and runs them."""
 
     def __init__(
@@ -128,6 +128,12 @@ class GatheringReminders:
         self._announce = announce
         self._horizon = horizon
         self._jobs: set[str] = set()
+
+    name = "gathering-reminders"
+
+    async def start(self) -> None:
+        """Schedule every reminder and announcement in the horizon."""
+        await self.load()
 
     async def load(self) -> int:
         """Add the hourly refresh and the jobs of every moment in the horizon."""

@@ -26,8 +26,6 @@ from bot.core.events import MessageDeleted, MessageEdited
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import MemberRef, MessageRef
-from bot.features.digest.builder import DigestRequest
-from bot.features.digest.model import Entry, Section
 from bot.features.gatherings import fairness, store
 from bot.features.gatherings.recurrence import next_occurrence, occurrences, to_utc
 from bot.features.gatherings.store import GOING, MAYBE, NO, GatheringRecord
@@ -40,10 +38,12 @@ from bot.features.gatherings.when import (
     parse_duration,
     parse_when,
 )
+from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.runtime.service import (
     CommandHandler,
     Delivered,
     Invocation,
+    Runner,
     Service,
     Transaction,
     thread_replies,
@@ -52,7 +52,6 @@ from bot.storage import repositories as repo
 
 log = logging.getLogger(__name__)
 
-Runner = Callable[[Callable[[Transaction], Awaitable[list[Action]]]], Awaitable[list[Action]]]
 Mirror = Callable[[MirrorGathering], Awaitable[MessageRef | None]]
 
 DEFAULT_DURATION = "60m"
@@ -239,6 +238,10 @@ class GatheringService(Service):
     """Schedules live sessions, takes RSVPs and questions, and keeps takeaways."""
 
     name = "gatherings"
+
+    def digest_sections(self) -> Sequence[SectionProvider]:
+        """The coming week's sessions and last week's takeaways."""
+        return (UpcomingSection(), TakeawaySection())
 
     def __init__(
         self,
@@ -1113,6 +1116,7 @@ class UpcomingSection:
     """The digest's "Coming up": sessions in the week after the digest's week."""
 
     kind = "gatherings"
+    position = 40
 
     async def build(self, request: DigestRequest) -> Section | None:
         """Occurrences starting within seven days after the week ends."""
@@ -1145,6 +1149,7 @@ class TakeawaySection:
     """The digest's takeaways from the week's live sessions (named where members allow)."""
 
     kind = "takeaways"
+    position = 50
 
     async def build(self, request: DigestRequest) -> Section | None:
         """The week's takeaways, quoted only from members who allow quotes."""

@@ -1,1 +1,22 @@
-"""goals."""
+"""Personal goals: set, shown, reached, and a check-in by direct message."""
+
+from bot.features.goals.service import GoalService
+from bot.runtime.feature import Feature, Kernel
+from bot.runtime.service import Service
+
+
+def build(kernel: Kernel) -> list[Service]:
+    """Goals and their check-ins."""
+    return [
+        GoalService(
+            database=kernel.database,
+            directory=kernel.directory,
+            perform=kernel.perform,
+            texts=kernel.texts,
+        )
+    ]
+
+
+FEATURE = Feature(name="goals", build=build, member_tables=("goals",))
+
+__all__ = ["FEATURE", "GoalService"]

@@ -9,12 +9,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.core.actions import Action
-from bot.features.feeds.service import Runner
 from bot.features.links import preview_store as store
 from bot.fetch.client import FetchError, SafeFetcher
 from bot.fetch.pages import fetch_preview
 from bot.fetch.pool import ParseFailed, ParserPool
-from bot.runtime.service import Transaction
+from bot.runtime.service import Runner, Service, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +22,10 @@ CONCURRENT = 4  # previews are a nicety: never let them crowd out the conversati
 BACKLOG = 1000  # beyond this, new links wait for their first digest without a title
 
 
-class PreviewService:
+class PreviewService(Service):
     """Describes newly shared links without ever holding up the conversation."""
+
+    name = "previews"
 
     def __init__(self, fetcher: SafeFetcher, pool: ParserPool, runner: Runner) -> None:
         self._fetcher = fetcher
@@ -53,6 +54,10 @@ class PreviewService:
         """Wait for every preview under way (tests, shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Stop describing links (what is untitled stays so until a later share)."""
+        await self.close()
 
     async def close(self) -> None:
         """Abandon previews under way."""

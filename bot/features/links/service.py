@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from bot.core.actions import Action, React
 from bot.core.config import LinkSettings
 from bot.core.events import MessageDeleted, MessageEdited, MessageReceived
@@ -33,6 +35,10 @@ class LinkService(Service):
     """Captures, de-duplicates and acknowledges shared links."""
 
     name = "links"
+
+    async def forget_member(self, conn: AsyncConnection, member_ref: str) -> None:
+        """A forgotten member's links that nobody else shared go too."""
+        await repo.remove_orphan_links(conn)
 
     def __init__(
         self,

@@ -1,1 +1,29 @@
-"""loop."""
+"""The member loop: seek (questions), sense (reflections, annotations, critical-literacy
+questions) and share (`/share`), and the digest's reflections and open questions."""
+
+from bot.features.loop.service import LoopService
+from bot.runtime.feature import Feature, Kernel
+from bot.runtime.service import Service
+
+
+def build(kernel: Kernel) -> list[Service]:
+    """The loop's service."""
+    return [
+        LoopService(database=kernel.database, directory=kernel.directory, perform=kernel.perform)
+    ]
+
+
+FEATURE = Feature(
+    name="loop",
+    build=build,
+    after=("links",),  # it asks about the shares links just stored
+    member_tables=(
+        "questions",
+        "question_answers",
+        "reflections",
+        "link_annotations",
+        "literacy_asks",
+    ),
+)
+
+__all__ = ["FEATURE", "LoopService"]

@@ -23,9 +23,8 @@ from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import InteractionRef, MemberRef
 from bot.core.urls import extract_links
-from bot.features.digest.builder import DigestRequest
-from bot.features.digest.model import Entry, Section
 from bot.features.loop import store
+from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.runtime.service import (
     CommandHandler,
     Delivered,
@@ -103,6 +102,10 @@ class LoopService(Service):
     """Reflections, shares with notes, questions to the network and link annotations."""
 
     name = "loop"
+
+    def digest_sections(self) -> Sequence[SectionProvider]:
+        """The week's reflections and open questions."""
+        return (ReflectionsSection(), OpenQuestionsSection())
 
     def __init__(
         self,
@@ -405,6 +408,7 @@ class ReflectionsSection:
     """The week's reflections: quoted from members who allow it, others counted."""
 
     kind = "reflections"
+    position = 60
 
     async def build(self, request: DigestRequest) -> Section | None:
         """Quote those who allow quoting; count the rest without names."""
@@ -444,6 +448,7 @@ class OpenQuestionsSection:
     """Questions asked with /seek (in the last four weeks) that nobody has answered yet."""
 
     kind = "open_questions"
+    position = 70
 
     async def build(self, request: DigestRequest) -> Section | None:
         """Unanswered questions, named and quoted only where the asker allows it."""

@@ -20,6 +20,7 @@ from bot.features.loop.store import active_goal
 from bot.features.reports.model import PROFILE_WEEKS, WeekStages, standing
 from bot.features.reports.render import member_line, table
 from bot.features.reports.store import report_inputs
+from bot.runtime.feature import Registry
 from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
 from bot.storage import repositories as repo
 from bot.storage.member_data import erase_member, export_member
@@ -113,8 +114,9 @@ class MemberService(Service):
 
     name = "members"
 
-    def __init__(self, directory: CommunityDirectory) -> None:
+    def __init__(self, directory: CommunityDirectory, registry: Registry) -> None:
         self._directory = directory
+        self._registry = registry  # every feature's member tables and forget hooks
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """The data-ownership commands."""
@@ -248,7 +250,7 @@ class MemberService(Service):
     async def export(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Send the caller their data as a JSON file."""
         ref = str(call.author.ref)
-        data = await export_member(tx.conn, ref)
+        data = await export_member(tx.conn, ref, self._registry.member_tables())
         stamp = tx.now.strftime("%Y%m%d-%H%M%S")
         attachment = Attachment(
             filename=f"facilitator-export-{call.author.ref.member}-{stamp}.json",
@@ -274,5 +276,8 @@ class MemberService(Service):
                 label=t("members.forget_button"), action="forget-me confirm", style="danger"
             )
             return [call.answer(t("members.forget_ask", prefix=call.prefix), buttons=(button,))]
-        removed = await erase_member(tx.conn, str(call.author.ref), tx.now)
+        ref = str(call.author.ref)
+        removed = await erase_member(tx.conn, ref, tx.now, self._registry.member_tables())
+        for service in self._registry:
+            await service.forget_member(tx.conn, ref)
         return [call.answer(t("members.forget_done", rows=removed))]

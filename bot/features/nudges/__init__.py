@@ -1,1 +1,24 @@
-"""nudges."""
+"""Nudges: one small, concrete step offered by direct message to members who drift away."""
+
+from bot.features.nudges.service import NudgeService
+from bot.runtime.feature import Feature, Kernel
+from bot.runtime.service import Service
+
+
+def build(kernel: Kernel) -> list[Service]:
+    """The hourly nudge job and the digest's open invitation."""
+    return [
+        NudgeService(
+            database=kernel.database,
+            directory=kernel.directory,
+            perform=kernel.perform,
+            texts=kernel.texts,
+            clock=kernel.clock,
+            capabilities=kernel.capabilities,
+        )
+    ]
+
+
+FEATURE = Feature(name="nudges", build=build, member_tables=("nudges",))
+
+__all__ = ["FEATURE", "NudgeService"]

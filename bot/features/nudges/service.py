@@ -41,8 +41,6 @@ from bot.core.platform import Capability, may_message_unasked
 from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
 from bot.features.digest import store as digest_store
-from bot.features.digest.builder import DigestRequest
-from bot.features.digest.model import Entry, Section
 from bot.features.engagement.rules import EARLIER_PERIODS, NOTHING, Activity, Drift, DriftRules
 from bot.features.engagement.store import (
     Membership,
@@ -58,6 +56,7 @@ from bot.features.nudges import store
 from bot.features.nudges.rules import Candidate, NudgeRules, base_wait, decide, parse_wall
 from bot.features.prompts import store as prompt_store
 from bot.runtime.scheduler import Job, RunContext
+from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.runtime.service import (
     CommandHandler,
     Invocation,
@@ -279,6 +278,10 @@ class NudgeService(Service):
     """The hourly nudge job per community and the `/nudges` command."""
 
     name = "nudges"
+
+    def digest_sections(self) -> Sequence[SectionProvider]:
+        """The open invitation for members the bot may not write to."""
+        return (InvitationSection(self, self._clock),)
 
     def __init__(
         self,
@@ -689,6 +692,7 @@ class InvitationSection:
     drifting members the bot may not DM (Discord members who never talked to it)."""
 
     kind = "invitation"
+    position = 80
 
     def __init__(self, nudges: NudgeService, clock: Clock) -> None:
         self._nudges = nudges

@@ -1,1 +1,22 @@
-"""onboarding."""
+"""Onboarding: the welcome a newcomer gets, once, and the community's threads."""
+
+from bot.features.onboarding.service import OnboardingService
+from bot.runtime.feature import Feature, Kernel
+from bot.runtime.service import Service
+
+
+def build(kernel: Kernel) -> list[Service]:
+    """The welcome."""
+    return [
+        OnboardingService(
+            database=kernel.database,
+            directory=kernel.directory,
+            perform=kernel.perform,
+            clock=kernel.clock,
+        )
+    ]
+
+
+FEATURE = Feature(name="onboarding", build=build, member_tables=("welcomes",))
+
+__all__ = ["FEATURE", "OnboardingService"]

@@ -258,6 +258,10 @@ class PromptService(Service):
 
     # --- jobs ----------------------------------------------------------------------------
 
+    async def start(self) -> None:
+        """Give the scheduler a job per active prompt schedule."""
+        await self.load()
+
     async def load(self) -> int:
         """Give the scheduler a job per active schedule (database and config); return how many."""
         async with self._database.reading() as conn:

@@ -1,1 +1,15 @@
-"""reports."""
+"""The facilitator report: a week's engagement by stage, new voices, drift, and a chart."""
+
+from bot.features.reports.service import ReportService
+from bot.runtime.feature import Feature, Kernel
+from bot.runtime.service import Service
+
+
+def build(kernel: Kernel) -> list[Service]:
+    """/report."""
+    return [ReportService(kernel.directory)]
+
+
+FEATURE = Feature(name="reports", build=build)
+
+__all__ = ["FEATURE", "ReportService"]

@@ -1,0 +1,109 @@
+"""Which platforms a configuration asks for, found by module name (bot/ never imports discord
+or slack_bolt itself), and what the runtime needs of them beyond the `Platform` protocol."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from aiohttp import web
+
+from bot.core.actions import MirrorGathering
+from bot.core.clock import Clock
+from bot.core.commands import CommandTable
+from bot.core.communities import CommunityDirectory
+from bot.core.config import Config, ConfigError, Secrets
+from bot.core.platform import Capability, Platform
+from bot.core.refs import MessageRef
+
+ADAPTERS = {
+    "discord": "adapters.discord_adapter",
+    "slack": "adapters.slack_adapter",
+    "console": "adapters.console",
+}
+
+
+@runtime_checkable
+class ServesHttp(Protocol):
+    """A platform with HTTP endpoints for the app's web server (Slack in HTTP mode)."""
+
+    def http_routes(self) -> Sequence[web.AbstractRouteDef]: ...
+
+
+class PlatformFactory(Protocol):
+    """What an adapter module exposes as `create_platform`."""
+
+    def __call__(
+        self,
+        config: Config,
+        secrets: Secrets,
+        directory: CommunityDirectory,
+        commands: CommandTable,
+        clock: Clock,
+    ) -> Platform: ...
+
+
+def _factory(name: str) -> PlatformFactory:
+    factory: PlatformFactory = importlib.import_module(ADAPTERS[name]).create_platform
+    return factory
+
+
+def console_wanted(config: Config, secrets: Secrets) -> bool:
+    """The console runs when asked, or by default when no platform token is set."""
+    if config.console.enabled == "on":
+        return True
+    if config.console.enabled == "off":
+        return False
+    return not secrets.any_platform
+
+
+def build_platforms(
+    config: Config,
+    secrets: Secrets,
+    directory: CommunityDirectory,
+    commands: CommandTable,
+    clock: Clock,
+) -> list[Platform]:
+    """The platforms this configuration and environment ask for."""
+    on = {name for community in config.communities for name in community.platforms}
+    args = (config, secrets, directory, commands, clock)
+    wanted: list[Platform] = []
+    if secrets.discord_token and "discord" in on:
+        wanted.append(_factory("discord")(*args))
+    if secrets.slack_bot_token and "slack" in on:
+        wanted.append(_factory("slack")(*args))
+    if console_wanted(config, secrets):
+        wanted.append(_factory("console")(*args))
+    return wanted
+
+
+def http_routes(config: Config, platforms: Sequence[Platform]) -> list[web.AbstractRouteDef]:
+    """The HTTP endpoints platforms serve (Slack's /slack/events in HTTP mode)."""
+    routes: list[web.AbstractRouteDef] = []
+    for platform in platforms:
+        if not isinstance(platform, ServesHttp) or not (served := platform.http_routes()):
+            continue
+        if not config.web.enabled:
+            raise ConfigError(
+                f"{config.source}: web.enabled is false, but {platform.name} needs the "
+                "web server for its HTTP endpoint; set [web] enabled = true"
+            )
+        routes.extend(served)
+    return routes
+
+
+class Mirrors:
+    """Performs a mirror action where the platform has scheduled events; else None."""
+
+    def __init__(self, platforms: Sequence[Platform]) -> None:
+        self.platforms = platforms
+
+    async def __call__(self, action: MirrorGathering) -> MessageRef | None:
+        """Mirror a session as the platform's own scheduled event, where it has them."""
+        for platform in self.platforms:
+            if platform.name == action.platform and (
+                Capability.SCHEDULED_EVENTS in platform.capabilities
+            ):
+                return await platform.perform(action)
+        return None
