@@ -11,7 +11,9 @@ from adapters.console import ConsolePlatform
 from bot.app import Application
 from bot.core.clock import ManualClock
 from bot.core.config import Config, Secrets
+from bot.features import FEATURES
 from bot.fetch.client import StaticResolver
+from bot.runtime.feature import Feature
 
 
 async def _no_input() -> AsyncIterator[bytes]:
@@ -28,11 +30,14 @@ class ConsoleStory:
         clock: ManualClock,
         export_dir: Path,
         hosts: Mapping[str, Sequence[str]] | None = None,
+        features: Sequence[Feature] = FEATURES,
     ) -> None:
         self.out = io.StringIO()
         # Name resolution is a table: no test ever asks real DNS.
         resolver = StaticResolver(hosts or {})
-        self.app = Application(config, secrets=Secrets(), clock=clock, resolver=resolver)
+        self.app = Application(
+            config, secrets=Secrets(), clock=clock, resolver=resolver, features=features
+        )
         self.console = ConsolePlatform(
             config,
             self.app.directory,
