@@ -30,7 +30,7 @@ STORY = [
     "alice: /annotate L1 See section 3 for the sample",
     "alice: /goal set Read two papers on survey design",
     "bob: /settings quotes=on",
-    "fran: /event create title=\"Reading group\" when=\"2026-12-10 17:00\" duration=60m confirm=yes",
+    'fran: /event create title="Reading group" when="2026-12-10 17:00" duration=60m confirm=yes',
     "alice: /rsvp 1 going",
     "fran: /digest preview this",
     "alice: /profile",
