@@ -19,10 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.core.config import DigestSettings, parse_config
+from bot.config import parse_config
 from bot.core.i18n import Catalog
 from bot.core.weeks import last_complete_week
 from bot.features.digest.builder import build_digest, default_providers
+from bot.features.digest.config import DigestSettings
 from bot.storage.database import Database
 
 MEMBERS = 10_000

@@ -32,11 +32,12 @@ from discord.http import Route
 
 from adapters.discord_adapter import DiscordPlatform, intents
 from bot.app import Application
+from bot.config import parse_config
 from bot.core.actions import React
 from bot.core.clock import SystemClock
 from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
-from bot.core.config import Secrets, parse_config
+from bot.core.config import Secrets
 from bot.core.events import Event, MessageReceived
 from bot.core.refs import ChannelRef
 from tests.fakes.discord_server import FakeDiscord, Request

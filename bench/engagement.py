@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.digest import MESSAGES_PER_YEAR, NOW, migrate, populate
+from bot.config import parse_config
 from bot.core.communities import CommunityDirectory
-from bot.core.config import parse_config
 from bot.core.weeks import last_complete_week
 from bot.features.engagement.rules import DriftRules
 from bot.features.engagement.store import activity, drifting_members

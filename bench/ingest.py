@@ -19,9 +19,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import Application
+from bot.config import parse_config
 from bot.core.clock import ManualClock
 from bot.core.communities import Purpose
-from bot.core.config import Secrets, parse_config
+from bot.core.config import Secrets
 from bot.core.events import Author, MessageReceived
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.core.urls import extract_links

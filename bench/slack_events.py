@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adapters import slack_translate
 from adapters.slack_adapter import SlackPlatform
 from bot.app import Application
+from bot.config import parse_config
 from bot.core.clock import ManualClock
-from bot.core.config import Config, Secrets, parse_config
+from bot.core.config import Config, Secrets
 from bot.core.events import Author
 from bot.core.refs import MemberRef
 from tests.fakes.slack_server import (

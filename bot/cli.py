@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import Application
+from bot.config import load_config
 from bot.core import markup
 from bot.core.clock import SystemClock
 from bot.core.communities import CommunityDirectory
-from bot.core.config import CommunitySettings, Config, ConfigError, Secrets, load_config
+from bot.core.config import CommunitySettings, Config, ConfigError, Secrets
 from bot.core.i18n import Catalog
 from bot.core.platform import PlatformError
 from bot.core.refs import MemberRef

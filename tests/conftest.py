@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from bot.config import parse_config
 from bot.core.clock import ManualClock
-from bot.core.config import Config, parse_config
+from bot.core.config import Config
 from bot.storage.database import Database
 from tests.postgres import PostgresServer, find_bin, start_server, stop_server, unavailable
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.config import ConfigError, Secrets, load_config, parse_config
+from bot.config import load_config, parse_config
+from bot.core.config import ConfigError, Secrets
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.core.clock import ManualClock
 from bot.core.config import Config
-from bot.features.feeds import FeedService
+from bot.features.feeds import FeedService, FeedSettings
 from bot.features.links import PreviewService
 from tests.console_harness import ConsoleStory
 from tests.fakes.sites import FakeSite
@@ -116,7 +116,7 @@ async def test_a_broken_feed_backs_off_then_pauses_and_its_owner_is_told(
             return web.Response(status=500, text="oops")
 
         blog.route("/feed.xml", broken)
-        for attempt in range(config.feeds.max_failures):
+        for attempt in range(config.section(FeedSettings).max_failures):
             clock.advance(timedelta(days=2))  # past any back-off
             report = await story.app.service(FeedService).poll_due()
             assert report.failed == 1, attempt

@@ -10,10 +10,10 @@ import ipaddress
 import os
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, get_type_hints
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,7 +31,7 @@ _SECRET_VALUE = re.compile(
 )
 
 
-class _Table:
+class ConfigTable:
     """Reads one TOML table, remembering the key path for error messages."""
 
     def __init__(self, source: str, path: str, data: Mapping[str, Any]) -> None:
@@ -113,22 +113,23 @@ class _Table:
             raise self.fail(key, f'must be a list of text, e.g. ["a", "b"], not {value!r}')
         return tuple(str(item) for item in value)
 
-    def table(self, key: str) -> _Table | None:
+    def table(self, key: str) -> ConfigTable | None:
         value = self._get(key)
         if value is None:
             return None
         if not isinstance(value, dict):
             raise self.fail(key, f"must be a table ([{self.path + '.' if self.path else ''}{key}])")
-        return _Table(self.source, f"{self.path}{'.' if self.path else ''}{key}", value)
+        return ConfigTable(self.source, f"{self.path}{'.' if self.path else ''}{key}", value)
 
-    def tables(self, key: str) -> Iterator[_Table]:
+    def tables(self, key: str) -> Iterator[ConfigTable]:
         value = self._get(key)
         if value is None:
             return
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
             raise self.fail(key, f"must be a list of tables ([[{key}]])")
         for index, item in enumerate(value):
-            yield _Table(self.source, f"{self.path}{'.' if self.path else ''}{key}[{index}]", item)
+            where = f"{self.path}{'.' if self.path else ''}{key}[{index}]"
+            yield ConfigTable(self.source, where, item)
 
     def finish(self) -> None:
         """Refuse keys nobody reads: they are typos that would silently do nothing."""
@@ -138,19 +139,187 @@ class _Table:
                 raise self.fail(key, f"is not a known setting here (known: {known})")
 
 
+T = TypeVar("T")
+# A custom reader for one field: (table, key, default, values read so far) -> value.
+FieldReader = Callable[["ConfigTable", str, Any, Mapping[str, Any]], Any]
+
+
+def setting(
+    default: Any,
+    *,
+    minimum: int = 0,
+    maximum: int = 10**9,
+    choices: tuple[str, ...] = (),
+    schedule: bool = False,
+    key: str | None = None,
+    read: FieldReader | None = None,
+) -> Any:
+    """A settings field: its one default and how `read_settings` checks it."""
+    rules = {
+        "minimum": minimum,
+        "maximum": maximum,
+        "choices": choices,
+        "schedule": schedule,
+        "key": key,
+        "read": read,
+    }
+    if isinstance(default, list | dict | set):
+        raise TypeError("defaults must be immutable (use a tuple)")
+    return field(default=default, metadata=rules)
+
+
+def read_settings(table: ConfigTable | None, kind: type[T]) -> T:
+    """Read one TOML table into the frozen dataclass `kind`: each field's type says how to
+    read it, its `setting()` how to check it, and its default is the only one written."""
+    if table is None:
+        return kind()
+    hints = get_type_hints(kind)
+    values: dict[str, Any] = {}
+    for spec in fields(kind):  # type: ignore[arg-type]
+        rules = spec.metadata
+        key = rules.get("key") or spec.name
+        default: Any = spec.default
+        if rules.get("read") is not None:
+            values[spec.name] = rules["read"](table, key, default, values)
+            continue
+        hint = hints[spec.name]
+        if hint is bool:
+            value: Any = table.boolean(key, default)
+        elif hint is int:
+            value = table.integer(
+                key, default, minimum=rules.get("minimum", 0), maximum=rules.get("maximum", 10**9)
+            )
+        elif hint is str and rules.get("schedule"):
+            value = table.schedule(key, default)
+        elif hint is str:
+            value = table.text(key, default, choices=rules.get("choices", ()))
+        elif hint == str | None:
+            value = table.optional_text(key)
+            if value is not None and rules.get("schedule"):
+                value = table.schedule(key)
+        elif hint == tuple[str, ...]:
+            value = table.texts(key) if key in table.data else default
+        else:  # pragma: no cover - a declaration error, caught by the config tests
+            raise TypeError(f"{kind.__name__}.{spec.name}: no reader for {hint}")
+        values[spec.name] = value
+    table.finish()
+    return kind(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Section(Generic[T]):
+    """A top-level table of config.toml that a feature owns, read into `kind`."""
+
+    key: str
+    kind: type[T]
+
+
+_WALL = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def wall_time(table: ConfigTable, key: str, default: str, _values: Mapping[str, Any]) -> str:
+    """A 24-hour "HH:MM" time of day (a field reader)."""
+    value = table.text(key, default)
+    if not _WALL.match(value):
+        raise table.fail(key, f'{value!r} is not a time; write a 24-hour "HH:MM" like "08:00"')
+    return value
+
+
+def _storage_url(table: ConfigTable, key: str, default: str, _: Mapping[str, Any]) -> str:
+    url = table.text(key, default)
+    if urlsplit(url).password:
+        raise table.fail(
+            key,
+            "holds a password; secrets are never kept in the config file. Remove it and "
+            "put it in PGPASSWORD or ~/.pgpass (the driver reads both)",
+        )
+    return url
+
+
+def _base_url(table: ConfigTable, key: str, _default: str, values: Mapping[str, Any]) -> str:
+    return table.text(key, f"http://{values['host']}:{values['port']}").rstrip("/")
+
+
+def _networks(table: ConfigTable, key: str, default: Any, _: Mapping[str, Any]) -> Any:
+    networks = table.texts(key)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            problem = f'{network!r} is not a network; write e.g. "10.0.0.0/8"'
+            raise table.fail(key, problem) from None
+    return networks
+
+
+def _ports(table: ConfigTable, key: str, default: Any, _: Mapping[str, Any]) -> Any:
+    ports = []
+    for allowed in table.texts(key):
+        if not allowed.isdigit() or not 0 < int(allowed) < 65536:
+            raise table.fail(key, f"{allowed!r} is not a port number")
+        ports.append(int(allowed))
+    return tuple(ports)
+
+
+def _console_enabled(table: ConfigTable, key: str, default: str, _: Mapping[str, Any]) -> str:
+    enabled = table._get(key)
+    if enabled is None:
+        return default
+    if isinstance(enabled, bool):
+        return "on" if enabled else "off"
+    if enabled == "auto":
+        return "auto"
+    raise table.fail(key, 'must be true, false or "auto"')
+
+
+def _without_slash(table: ConfigTable, key: str, default: str, _: Mapping[str, Any]) -> str:
+    return table.text(key, default).rstrip("/")
+
+
+def _with_slash(table: ConfigTable, key: str, default: str, _: Mapping[str, Any]) -> str:
+    api = table.text(key, default)
+    return api if api.endswith("/") else api + "/"
+
+
+def _slash_command(table: ConfigTable, key: str, default: str, _: Mapping[str, Any]) -> str:
+    command = table.text(key, default)
+    if not re.fullmatch(r"/[a-z0-9_-]{1,31}", command):
+        raise table.fail(key, f'{command!r} must look like "/facilitator"')
+    return command
+
+
+def _quiet_bound(index: int) -> FieldReader:
+    def read(table: ConfigTable, _key: str, _default: str, _: Mapping[str, Any]) -> str:
+        quiet = table.text("quiet_hours", "21:00-08:00")
+        bounds = [part.strip() for part in quiet.split("-")]
+        if len(bounds) != 2 or not all(_WALL.match(bound) for bound in bounds):
+            raise table.fail(
+                "quiet_hours", f'{quiet!r} is not a range of times; write e.g. "21:00-08:00"'
+            )
+        return bounds[index]
+
+    return read
+
+
+def _library_file(table: ConfigTable, key: str, _default: Any, _: Mapping[str, Any]) -> Any:
+    library = table.optional_text(key)
+    if library is not None and not Path(library).is_file():
+        raise table.fail(key, f"{library!r} is not a file; give the path of a TOML nudge library")
+    return library
+
+
 @dataclass(frozen=True, slots=True)
 class StorageSettings:
     """Where data lives."""
 
-    url: str = "sqlite+aiosqlite:///facilitator.db"
+    url: str = setting("sqlite+aiosqlite:///facilitator.db", read=_storage_url)
 
 
 @dataclass(frozen=True, slots=True)
 class RetentionSettings:
     """How long raw data is kept."""
 
-    message_text_days: int = 90
-    delivery_keys_days: int = 14
+    message_text_days: int = setting(90, minimum=1)
+    delivery_keys_days: int = setting(14, minimum=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,57 +328,21 @@ class WebSettings:
 
     enabled: bool = True
     host: str = "127.0.0.1"
-    port: int = 8080
-    base_url: str = "http://127.0.0.1:8080"
-    archive: str = "public"  # "public", "private" (ARCHIVE_TOKEN in the URL) or "off"
-
-
-@dataclass(frozen=True, slots=True)
-class LinkSettings:
-    """Link capture."""
-
-    react: bool = True
-    reaction: str = "bookmark"
-
-
-@dataclass(frozen=True, slots=True)
-class DigestSettings:
-    """How the weekly digest picks its links."""
-
-    top_links: int = 10
-    per_domain: int = 2  # at most this many links from one site
-    per_sharer: int = 3  # at most this many links led by one member
-
-
-@dataclass(frozen=True, slots=True)
-class FeedSettings:
-    """How member and community feeds are polled."""
-
-    poll_minutes: int = 60
-    max_failures: int = 5  # then the feed is paused and its owner told
-    concurrency: int = 20
-
-
-@dataclass(frozen=True, slots=True)
-class GatheringSettings:
-    """Live sessions: reminders and what counts as a fair time."""
-
-    reminders: tuple[int, ...] = (24 * 60, 60)  # minutes before the start, DMs to those going
-    waking_start: str = "08:00"  # local waking hours for /event suggest-times
-    waking_end: str = "21:00"
-    suggest_days: int = 7  # how far ahead /event suggest-times looks by default
-    slot_minutes: int = 30  # candidate slots start on this grid (UTC)
-    takeaways: bool = True  # open a takeaways thread when a session ends
+    port: int = setting(8080, maximum=65535)
+    base_url: str = setting("http://127.0.0.1:8080", read=_base_url)
+    # "public", "private" (ARCHIVE_TOKEN in the URL) or "off"
+    archive: str = setting("public", choices=("public", "private", "off"))
 
 
 @dataclass(frozen=True, slots=True)
 class FetchSettings:
     """Outbound HTTP (link previews, feeds)."""
 
-    allow_networks: tuple[str, ...] = ()  # e.g. ["10.0.0.0/8"] to reach a private blog on purpose
-    allow_ports: tuple[int, ...] = ()  # ports besides 80 and 443
-    timeout_seconds: int = 15
-    max_bytes: int = 2_000_000
+    # e.g. ["10.0.0.0/8"] to reach a private blog on purpose
+    allow_networks: tuple[str, ...] = setting((), read=_networks)
+    allow_ports: tuple[int, ...] = setting((), read=_ports)  # ports besides 80 and 443
+    timeout_seconds: int = setting(15, minimum=1, maximum=300)
+    max_bytes: int = setting(2_000_000, minimum=10_000, maximum=50_000_000)
     previews: bool = True
 
 
@@ -217,7 +350,8 @@ class FetchSettings:
 class ConsoleSettings:
     """The terminal adapter."""
 
-    enabled: str = "auto"  # "auto": only when no platform tokens are set
+    # "on", "off", or "auto": only when no platform tokens are set
+    enabled: str = setting("auto", read=_console_enabled)
     facilitators: tuple[str, ...] = ()
     member: str = "you"
 
@@ -226,7 +360,7 @@ class ConsoleSettings:
 class DiscordSettings:
     """Platform-wide Discord settings (the token comes from DISCORD_TOKEN)."""
 
-    api_base_url: str = "https://discord.com/api/v10"
+    api_base_url: str = setting("https://discord.com/api/v10", read=_without_slash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,9 +368,9 @@ class SlackSettings:
     """Platform-wide Slack settings (tokens from SLACK_BOT_TOKEN, SLACK_APP_TOKEN,
     SLACK_SIGNING_SECRET)."""
 
-    mode: str = "socket"
-    command: str = "/facilitator"
-    api_base_url: str = "https://slack.com/api/"
+    mode: str = setting("socket", choices=("socket", "http"))
+    command: str = setting("/facilitator", read=_slash_command)
+    api_base_url: str = setting("https://slack.com/api/", read=_with_slash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +410,8 @@ class MemberSupportSettings:
     welcome: bool = True  # welcome newcomers once (DM where allowed, else in the channel)
     introductions: bool = False  # invite newcomers to introduce themselves in a thread
     literacy_questions: bool = True  # may ask one short question about a link shared bare
-    goal_checkin: str = "mon 10:00"  # when opted-in members get their weekly goal check-in
+    # when opted-in members get their weekly goal check-in
+    goal_checkin: str = setting("mon 10:00", schedule=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,15 +419,22 @@ class NudgeSettings:
     """Gentle direct messages to members drifting away (`[communities.nudges]`)."""
 
     enabled: bool = True
-    inactive_days: int = 14  # activity is judged over this many days
-    joined_days: int = 7  # nobody is nudged in their first days
-    every_days: int = 7  # at most one nudge per member in this many days
-    quiet_start: str = "21:00"  # no nudges from here ...
-    quiet_end: str = "08:00"  # ... to here, in the member's own time zone
-    hourly_cap: int = 20  # direct messages per community and hour, at most
-    give_up_after: int = 3  # unanswered nudges in a row, then no more until they are back
-    answer_days: int = 7  # any own action this soon after a nudge answers it
-    library: str | None = None  # a TOML file with the texts (default: the shipped library)
+    # activity is judged over this many days
+    inactive_days: int = setting(14, minimum=1, maximum=90)
+    joined_days: int = setting(7, maximum=365)  # nobody is nudged in their first days
+    # at most one nudge per member in this many days
+    every_days: int = setting(7, minimum=1, maximum=90)
+    # no nudges from quiet_start to quiet_end in the member's own zone (key: quiet_hours)
+    quiet_start: str = setting("21:00", read=_quiet_bound(0))
+    quiet_end: str = setting("08:00", read=_quiet_bound(1))
+    # direct messages per community and hour, at most
+    hourly_cap: int = setting(20, minimum=1, maximum=1000)
+    # unanswered nudges in a row, then no more until they are back
+    give_up_after: int = setting(3, minimum=1, maximum=10)
+    # any own action this soon after a nudge answers it
+    answer_days: int = setting(7, minimum=1, maximum=30)
+    # a TOML file with the texts (default: the shipped library)
+    library: str | None = setting(None, read=_library_file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,15 +443,17 @@ class IntroductionSettings:
     (`[communities.introductions]`)."""
 
     enabled: bool = True
-    when: str = "wed 10:00"  # when the week's introductions go out
-    lookback_days: int = 90  # topics come from what members shared in this many days
+    when: str = setting("wed 10:00", schedule=True)  # when the week's introductions go out
+    # topics come from what members shared in this many days
+    lookback_days: int = setting(90, minimum=7, maximum=730)
 
 
 @dataclass(frozen=True, slots=True)
 class SchedulerSettings:
     """How scheduled work catches up after downtime."""
 
-    grace_hours: int = 6  # a run missed by less than this runs once; older ones are skipped
+    # a run missed by less than this runs once; older ones are skipped
+    grace_hours: int = setting(6, maximum=24 * 7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,16 +486,19 @@ class Config:
     storage: StorageSettings = StorageSettings()
     retention: RetentionSettings = RetentionSettings()
     web: WebSettings = WebSettings()
-    links: LinkSettings = LinkSettings()
-    digest: DigestSettings = DigestSettings()
-    feeds: FeedSettings = FeedSettings()
     fetch: FetchSettings = FetchSettings()
-    gatherings: GatheringSettings = GatheringSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     console: ConsoleSettings = ConsoleSettings()
     discord: DiscordSettings = DiscordSettings()
     slack: SlackSettings = SlackSettings()
     log_level: str = "INFO"
+    # Each feature's own top-level table, by its settings class (see `Section`).
+    sections: Mapping[type[Any], Any] = field(default_factory=dict)
+
+    def section(self, kind: type[T]) -> T:
+        """A feature's settings (its defaults when config.toml has no such table)."""
+        found = self.sections.get(kind)
+        return found if isinstance(found, kind) else kind()
 
     def community(self, name: str) -> CommunitySettings:
         """The community called `name`."""
@@ -392,7 +539,7 @@ class Secrets:
 _PLATFORMS = ("console", "discord", "slack")
 
 
-def _platform_channels(table: _Table) -> PlatformChannels:
+def _platform_channels(table: ConfigTable) -> PlatformChannels:
     channels = PlatformChannels(
         channels=table.texts("channels"),
         announcements=table.optional_text("announcements"),
@@ -405,7 +552,7 @@ def _platform_channels(table: _Table) -> PlatformChannels:
     return channels
 
 
-def _community(table: _Table, index: int) -> CommunitySettings:
+def _community(table: ConfigTable, index: int) -> CommunitySettings:
     name = table.text("name")
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", name):
         raise table.fail("name", f"{name!r} must be lower-case letters, digits, - or _ (a slug)")
@@ -431,18 +578,9 @@ def _community(table: _Table, index: int) -> CommunitySettings:
     if (digest := table.table("digest")) is not None:
         digest_when = digest.schedule("when")
         digest.finish()
-    support = MemberSupportSettings()
-    if (section := table.table("members")) is not None:
-        checkin = section.schedule("goal_checkin", support.goal_checkin)
-        support = MemberSupportSettings(
-            welcome=section.boolean("welcome", support.welcome),
-            introductions=section.boolean("introductions", support.introductions),
-            literacy_questions=section.boolean("literacy_questions", support.literacy_questions),
-            goal_checkin=checkin,
-        )
-        section.finish()
-    nudges = _nudges(table.table("nudges"))
-    introductions = _introductions(table.table("introductions"))
+    support = read_settings(table.table("members"), MemberSupportSettings)
+    nudges = read_settings(table.table("nudges"), NudgeSettings)
+    introductions = read_settings(table.table("introductions"), IntroductionSettings)
     table.finish()
     return CommunitySettings(
         name=name,
@@ -458,104 +596,7 @@ def _community(table: _Table, index: int) -> CommunitySettings:
     )
 
 
-def _nudges(section: _Table | None) -> NudgeSettings:
-    if section is None:
-        return NudgeSettings()
-    default = NudgeSettings()
-    quiet = section.text("quiet_hours", f"{default.quiet_start}-{default.quiet_end}")
-    bounds = [part.strip() for part in quiet.split("-")]
-    if len(bounds) != 2 or not all(_WALL.match(bound) for bound in bounds):
-        raise section.fail(
-            "quiet_hours", f'{quiet!r} is not a range of times; write e.g. "21:00-08:00"'
-        )
-    library = section.optional_text("library")
-    if library is not None and not Path(library).is_file():
-        raise section.fail(
-            "library", f"{library!r} is not a file; give the path of a TOML nudge library"
-        )
-    settings = NudgeSettings(
-        enabled=section.boolean("enabled", default.enabled),
-        inactive_days=section.integer(
-            "inactive_days", default.inactive_days, minimum=1, maximum=90
-        ),
-        joined_days=section.integer("joined_days", default.joined_days, minimum=0, maximum=365),
-        every_days=section.integer("every_days", default.every_days, minimum=1, maximum=90),
-        quiet_start=bounds[0],
-        quiet_end=bounds[1],
-        hourly_cap=section.integer("hourly_cap", default.hourly_cap, minimum=1, maximum=1000),
-        give_up_after=section.integer(
-            "give_up_after", default.give_up_after, minimum=1, maximum=10
-        ),
-        answer_days=section.integer("answer_days", default.answer_days, minimum=1, maximum=30),
-        library=library,
-    )
-    section.finish()
-    return settings
-
-
-def _introductions(section: _Table | None) -> IntroductionSettings:
-    if section is None:
-        return IntroductionSettings()
-    default = IntroductionSettings()
-    when = section.schedule("when", default.when)
-    settings = IntroductionSettings(
-        enabled=section.boolean("enabled", default.enabled),
-        when=when,
-        lookback_days=section.integer(
-            "lookback_days", default.lookback_days, minimum=7, maximum=730
-        ),
-    )
-    section.finish()
-    return settings
-
-
-_OFFSET = re.compile(r"^(?:(\d{1,3})d)?(?:(\d{1,3})h)?(?:(\d{1,4})m)?$")
-_WALL = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-
-
-def _gatherings(section: _Table | None) -> GatheringSettings:
-    if section is None:
-        return GatheringSettings()
-    reminders: list[int] = []
-    for text in section.texts("reminders") if "reminders" in section.data else ("24h", "1h"):
-        match = _OFFSET.match(text.strip().lower())
-        if not text.strip() or match is None or not any(match.groups()):
-            raise section.fail(
-                "reminders", f'{text!r} is not an offset; write e.g. ["24h", "1h", "15m", "2d"]'
-            )
-        days, hours, minutes = (int(part or 0) for part in match.groups())
-        total = days * 1440 + hours * 60 + minutes
-        if not 1 <= total <= 30 * 1440:
-            raise section.fail("reminders", f"{text!r} must be between 1 minute and 30 days")
-        reminders.append(total)
-    if "reminders" not in section.data:
-        section._seen.add("reminders")
-    bounds = []
-    for key, default in (("waking_start", "08:00"), ("waking_end", "21:00")):
-        value = section.text(key, default)
-        if not _WALL.match(value):
-            raise section.fail(
-                key, f'{value!r} is not a time; write a 24-hour "HH:MM" like "08:00"'
-            )
-        bounds.append(value)
-    if bounds[0] == bounds[1]:
-        raise section.fail("waking_end", "must differ from waking_start")
-    slot = section.integer("slot_minutes", 30, minimum=5, maximum=240)
-    if 1440 % slot:
-        raise section.fail("slot_minutes", f"{slot} must divide a day (15, 30, 60...)")
-    settings = GatheringSettings(
-        reminders=tuple(sorted(set(reminders), reverse=True)),
-        waking_start=bounds[0],
-        waking_end=bounds[1],
-        suggest_days=section.integer("suggest_days", 7, minimum=1, maximum=28),
-        slot_minutes=slot,
-        takeaways=section.boolean("takeaways", True),
-    )
-    section.finish()
-    return settings
-
-
-def _prompt(table: _Table) -> PromptSettings:
+def _prompt(table: ConfigTable) -> PromptSettings:
     stage = table.text("stage", choices=("seek", "sense", "share"))
     when = table.schedule("when")
     text = table.optional_text("text")
@@ -563,126 +604,28 @@ def _prompt(table: _Table) -> PromptSettings:
     return PromptSettings(stage=stage, when=when, text=text.strip() or None if text else None)
 
 
-def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config:
-    """Validate parsed TOML into a `Config`; raise `ConfigError`."""
-    root = _Table(source, "", data)
-    storage = StorageSettings()
-    if (section := root.table("storage")) is not None:
-        storage = StorageSettings(url=section.text("url", StorageSettings().url))
-        if urlsplit(storage.url).password:
-            raise section.fail(
-                "url",
-                "holds a password; secrets are never kept in the config file. Remove it and "
-                "put it in PGPASSWORD or ~/.pgpass (the driver reads both)",
-            )
-        section.finish()
-    retention = RetentionSettings()
-    if (section := root.table("retention")) is not None:
-        retention = RetentionSettings(
-            message_text_days=section.integer("message_text_days", 90, minimum=1),
-            delivery_keys_days=section.integer("delivery_keys_days", 14, minimum=1),
+def parse_config(
+    data: Mapping[str, Any], source: str = "config.toml", sections: Sequence[Section[Any]] = ()
+) -> Config:
+    """Validate parsed TOML into a `Config`, with the features' `sections`; raise
+    `ConfigError`. (`bot.config.parse_config` passes every feature's sections.)"""
+    root = ConfigTable(source, "", data)
+    kernel: dict[str, Any] = {
+        name: read_settings(root.table(name), kind)
+        for name, kind in (
+            ("storage", StorageSettings),
+            ("retention", RetentionSettings),
+            ("web", WebSettings),
+            ("fetch", FetchSettings),
+            ("scheduler", SchedulerSettings),
+            ("console", ConsoleSettings),
+            ("discord", DiscordSettings),
+            ("slack", SlackSettings),
         )
-        section.finish()
-    web = WebSettings()
-    if (section := root.table("web")) is not None:
-        port = section.integer("port", 8080, minimum=0, maximum=65535)
-        host = section.text("host", "127.0.0.1")
-        web = WebSettings(
-            enabled=section.boolean("enabled", True),
-            host=host,
-            port=port,
-            base_url=section.text("base_url", f"http://{host}:{port}").rstrip("/"),
-            archive=section.text("archive", "public", choices=("public", "private", "off")),
-        )
-        section.finish()
-    links = LinkSettings()
-    if (section := root.table("links")) is not None:
-        links = LinkSettings(
-            react=section.boolean("react", True), reaction=section.text("reaction", "bookmark")
-        )
-        section.finish()
-    digest = DigestSettings()
-    if (section := root.table("digest")) is not None:
-        digest = DigestSettings(
-            top_links=section.integer("top_links", 10, minimum=1, maximum=50),
-            per_domain=section.integer("per_domain", 2, minimum=1, maximum=50),
-            per_sharer=section.integer("per_sharer", 3, minimum=1, maximum=50),
-        )
-        section.finish()
-    feeds = FeedSettings()
-    if (section := root.table("feeds")) is not None:
-        feeds = FeedSettings(
-            poll_minutes=section.integer("poll_minutes", 60, minimum=5, maximum=10_080),
-            max_failures=section.integer("max_failures", 5, minimum=1, maximum=100),
-            concurrency=section.integer("concurrency", 20, minimum=1, maximum=200),
-        )
-        section.finish()
-    fetch = FetchSettings()
-    if (section := root.table("fetch")) is not None:
-        networks = section.texts("allow_networks")
-        for network in networks:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                raise section.fail(
-                    "allow_networks", f'{network!r} is not a network; write e.g. "10.0.0.0/8"'
-                ) from None
-        ports = []
-        for allowed in section.texts("allow_ports"):
-            if not allowed.isdigit() or not 0 < int(allowed) < 65536:
-                raise section.fail("allow_ports", f"{allowed!r} is not a port number")
-            ports.append(int(allowed))
-        fetch = FetchSettings(
-            allow_networks=networks,
-            allow_ports=tuple(ports),
-            timeout_seconds=section.integer("timeout_seconds", 15, minimum=1, maximum=300),
-            max_bytes=section.integer("max_bytes", 2_000_000, minimum=10_000, maximum=50_000_000),
-            previews=section.boolean("previews", True),
-        )
-        section.finish()
-    gatherings = _gatherings(root.table("gatherings"))
-    scheduler = SchedulerSettings()
-    if (section := root.table("scheduler")) is not None:
-        scheduler = SchedulerSettings(
-            grace_hours=section.integer("grace_hours", 6, minimum=0, maximum=24 * 7)
-        )
-        section.finish()
-    console = ConsoleSettings()
-    if (section := root.table("console")) is not None:
-        enabled = section._get("enabled")
-        section._seen.add("enabled")
-        if enabled is None:
-            enabled_text = "auto"
-        elif isinstance(enabled, bool):
-            enabled_text = "on" if enabled else "off"
-        elif enabled == "auto":
-            enabled_text = "auto"
-        else:
-            raise section.fail("enabled", 'must be true, false or "auto"')
-        console = ConsoleSettings(
-            enabled=enabled_text,
-            facilitators=section.texts("facilitators"),
-            member=section.text("member", "you"),
-        )
-        section.finish()
-    discord = DiscordSettings()
-    if (section := root.table("discord")) is not None:
-        discord = DiscordSettings(
-            api_base_url=section.text("api_base_url", DiscordSettings().api_base_url).rstrip("/")
-        )
-        section.finish()
-    slack = SlackSettings()
-    if (section := root.table("slack")) is not None:
-        command = section.text("command", "/facilitator")
-        if not re.fullmatch(r"/[a-z0-9_-]{1,31}", command):
-            raise section.fail("command", f'{command!r} must look like "/facilitator"')
-        api = section.text("api_base_url", SlackSettings().api_base_url)
-        slack = SlackSettings(
-            mode=section.text("mode", "socket", choices=("socket", "http")),
-            command=command,
-            api_base_url=api if api.endswith("/") else api + "/",
-        )
-        section.finish()
+    }
+    owned = {
+        section.kind: read_settings(root.table(section.key), section.kind) for section in sections
+    }
     log_level = "INFO"
     if (section := root.table("bot")) is not None:
         log_level = section.text("log_level", "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
@@ -698,23 +641,13 @@ def parse_config(data: Mapping[str, Any], source: str = "config.toml") -> Config
     return Config(
         source=source,
         communities=communities,
-        storage=storage,
-        retention=retention,
-        web=web,
-        links=links,
-        digest=digest,
-        feeds=feeds,
-        fetch=fetch,
-        gatherings=gatherings,
-        scheduler=scheduler,
-        console=console,
-        discord=discord,
-        slack=slack,
         log_level=log_level,
+        sections=owned,
+        **kernel,
     )
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, sections: Sequence[Section[Any]] = ()) -> Config:
     """Read and validate a config file; raise `ConfigError` with a fix for every problem."""
     file = Path(path)
     try:
@@ -731,4 +664,4 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{file}: is not UTF-8 text; save it as UTF-8") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{file}: is not valid TOML ({error}); fix the syntax there") from None
-    return parse_config(data, source=str(file))
+    return parse_config(data, source=str(file), sections=sections)

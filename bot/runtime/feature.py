@@ -11,12 +11,13 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.core.actions import MirrorGathering
 from bot.core.clock import Clock
 from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
-from bot.core.config import Config, ConfigError, Secrets
+from bot.core.config import Config, ConfigError, Secrets, Section
 from bot.core.i18n import Catalog
 from bot.core.platform import Capability
 from bot.core.refs import MessageRef
@@ -103,6 +104,8 @@ class Feature:
     # The tables holding member data this feature owns: `/export` and `/forget-me` cover them
     # (tests/test_architecture.py checks that every such table has an owner).
     member_tables: tuple[str, ...] = ()
+    # The top-level tables of config.toml this feature owns, each read into its dataclass.
+    settings: tuple[Section[Any], ...] = ()
 
 
 def check_order(features: Sequence[Feature]) -> None:

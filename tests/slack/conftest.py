@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 
 from adapters.slack_adapter import SlackPlatform
+from bot.config import parse_config
 from bot.core import (
     ChannelRef,
     CommandSpec,
@@ -25,7 +26,7 @@ from bot.core import (
     Role,
     Secrets,
 )
-from bot.core.config import Config, parse_config
+from bot.core.config import Config
 from bot.core.events import event_channel
 from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from adapters import slack_translate
 from adapters.discord_adapter import DiscordPlatform
 from bot.app import Application
+from bot.config import parse_config
 from bot.core import ManualClock
-from bot.core.config import parse_config
 from bot.storage.schema import links, shares
 from tests.discord.conftest import REACTION_PUT, World, make_world
 from tests.fakes.slack_server import FakeSlack, message_event

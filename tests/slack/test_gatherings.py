@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.core.config import Config, parse_config
+from bot.config import parse_config
+from bot.core.config import Config
 from tests.fakes.slack_server import FakeSlack, block_actions, slash_command, view_submission
 from tests.slack.test_stories import SlackStory, answer_text, story_config
 

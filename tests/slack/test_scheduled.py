@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.config import parse_config
+from bot.config import parse_config
 from tests.fakes.slack_server import FakeSlack
 from tests.slack.test_stories import SlackStory
 

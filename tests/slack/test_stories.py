@@ -16,11 +16,12 @@ from adapters import slack_translate
 from adapters.console import ConsolePlatform
 from adapters.slack_adapter import SlackPlatform
 from bot.app import Application
+from bot.config import parse_config
 from bot.core import CommandSpec, ConfigError, ManualClock, Param, Role
 from bot.core.actions import Action
 from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
-from bot.core.config import Config, parse_config
+from bot.core.config import Config
 from bot.core.events import Author
 from bot.core.refs import MemberRef
 from bot.fetch.client import StaticResolver

@@ -2,6 +2,7 @@
 by facilitators, posted on schedule, and kept in a web archive with Atom feeds."""
 
 from bot.features.digest.archive import Archive
+from bot.features.digest.config import SECTION, DigestSettings
 from bot.features.digest.service import DigestService
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
@@ -10,7 +11,7 @@ from bot.runtime.service import Service
 def build(kernel: Kernel) -> list[Service]:
     """The digest, and its archive when the web server serves one."""
     digests = DigestService(
-        kernel.config.digest,
+        kernel.config.section(DigestSettings),
         kernel.directory,
         archive_url=kernel.web.archive_url,
         contributed=kernel.registry.digest_sections,
@@ -35,6 +36,8 @@ def build(kernel: Kernel) -> list[Service]:
     return services
 
 
-FEATURE = Feature(name="digest", build=build, member_tables=("digest_choices",))
+FEATURE = Feature(
+    name="digest", build=build, member_tables=("digest_choices",), settings=(SECTION,)
+)
 
-__all__ = ["FEATURE", "Archive", "DigestService"]
+__all__ = ["FEATURE", "Archive", "DigestService", "DigestSettings"]

@@ -12,10 +12,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.core.config import CommunitySettings, DigestSettings
+from bot.core.config import CommunitySettings
 from bot.core.i18n import Catalog
 from bot.core.weeks import IsoWeek
 from bot.features.digest import store
+from bot.features.digest.config import DigestSettings
 from bot.features.digest.model import Digest
 from bot.features.loop import store as loop_store
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider

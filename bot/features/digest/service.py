@@ -13,13 +13,14 @@ from bot.core.actions import Action, Content, Post, SendDirect
 from bot.core.clock import Clock
 from bot.core.commands import CommandSpec, Param, Role
 from bot.core.communities import CommunityDirectory, Purpose
-from bot.core.config import CommunitySettings, DigestSettings
+from bot.core.config import CommunitySettings
 from bot.core.i18n import Catalog
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.core.schedules import parse_rule
 from bot.core.weeks import IsoWeek, last_complete_week, resolve_week
 from bot.features.digest import store
 from bot.features.digest.builder import build_digest, default_providers
+from bot.features.digest.config import DigestSettings
 from bot.features.digest.model import Digest
 from bot.features.digest.render import to_content
 from bot.runtime.scheduler import Job, RunContext

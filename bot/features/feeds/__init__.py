@@ -1,5 +1,6 @@
 """Feeds: members' blogs and the community's feeds, polled safely, in the digest."""
 
+from bot.features.feeds.config import SECTION, FeedSettings
 from bot.features.feeds.reader import SafeFeedReader
 from bot.features.feeds.service import FeedService
 from bot.runtime.feature import Feature, Kernel
@@ -10,7 +11,7 @@ def build(kernel: Kernel) -> list[Service]:
     """Feed following and polling."""
     return [
         FeedService(
-            kernel.config.feeds,
+            kernel.config.section(FeedSettings),
             SafeFeedReader(kernel.fetcher, kernel.pool, kernel.clock),
             kernel.clock,
             kernel.run_in_transaction,
@@ -20,6 +21,6 @@ def build(kernel: Kernel) -> list[Service]:
     ]
 
 
-FEATURE = Feature(name="feeds", build=build, member_tables=("feeds",))
+FEATURE = Feature(name="feeds", build=build, member_tables=("feeds",), settings=(SECTION,))
 
-__all__ = ["FEATURE", "FeedService", "SafeFeedReader"]
+__all__ = ["FEATURE", "FeedService", "FeedSettings", "SafeFeedReader"]

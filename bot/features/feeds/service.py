@@ -17,13 +17,14 @@ from typing import Protocol
 from bot.core.actions import Action, Content, SendDirect
 from bot.core.clock import Clock
 from bot.core.commands import CommandSpec, Param, ParamKind
-from bot.core.config import CommunitySettings, FeedSettings
+from bot.core.config import CommunitySettings
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
 from bot.core.urls import canonicalise
 from bot.features.feeds import store
+from bot.features.feeds.config import FeedSettings
 from bot.runtime.scheduler import Job, RunContext
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.runtime.service import CommandHandler, Invocation, Runner, Service, Transaction

@@ -2,6 +2,7 @@
 times, takeaways, calendars, and the platforms' own scheduled events."""
 
 from bot.features.gatherings.calendars import Calendars
+from bot.features.gatherings.config import SECTION, GatheringSettings
 from bot.features.gatherings.reminders import GatheringReminders
 from bot.features.gatherings.service import GatheringService
 from bot.runtime.feature import Feature, Kernel
@@ -10,13 +11,13 @@ from bot.runtime.service import Service
 
 def build(kernel: Kernel) -> list[Service]:
     """Sessions, their reminders, and the calendar feeds when the web server runs."""
-    config = kernel.config
+    settings = kernel.config.section(GatheringSettings)
 
     async def reload_reminders() -> None:
         await reminders.reload()
 
     gatherings = GatheringService(
-        config.gatherings,
+        settings,
         kernel.directory,
         web_url=kernel.web.base_url,
         calendar_prefix=kernel.web.private_prefix,
@@ -26,7 +27,7 @@ def build(kernel: Kernel) -> list[Service]:
         on_change=reload_reminders,
     )
     reminders = GatheringReminders(
-        config.gatherings,
+        settings,
         directory=kernel.directory,
         database=kernel.database,
         scheduler=kernel.scheduler,
@@ -48,6 +49,13 @@ FEATURE = Feature(
     name="gatherings",
     build=build,
     member_tables=("gatherings", "gathering_questions", "rsvps", "takeaways", "calendar_tokens"),
+    settings=(SECTION,),
 )
 
-__all__ = ["FEATURE", "Calendars", "GatheringReminders", "GatheringService"]
+__all__ = [
+    "FEATURE",
+    "Calendars",
+    "GatheringReminders",
+    "GatheringService",
+    "GatheringSettings",
+]

@@ -21,12 +21,12 @@ from zoneinfo import ZoneInfo
 from bot.core.actions import Content, Post, SendDirect
 from bot.core.clock import Clock
 from bot.core.communities import CommunityDirectory, Purpose
-from bot.core.config import GatheringSettings
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
 from bot.features.gatherings import store
+from bot.features.gatherings.config import GatheringSettings
 from bot.features.gatherings.recurrence import occurrences
 from bot.features.gatherings.store import GOING, GatheringRecord
 from bot.features.gatherings.when import format_duration

@@ -21,12 +21,13 @@ from bot.core.actions import Action, Button, Content, MirrorGathering, Post, Sen
 from bot.core.clock import Clock
 from bot.core.commands import ArgumentValue, CommandSpec, Param, ParamKind, Role
 from bot.core.communities import CommunityDirectory, Purpose
-from bot.core.config import CommunitySettings, GatheringSettings
+from bot.core.config import CommunitySettings
 from bot.core.events import MessageDeleted, MessageEdited
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import MemberRef, MessageRef
 from bot.features.gatherings import fairness, store
+from bot.features.gatherings.config import GatheringSettings
 from bot.features.gatherings.recurrence import next_occurrence, occurrences, to_utc
 from bot.features.gatherings.store import GOING, MAYBE, NO, GatheringRecord
 from bot.features.gatherings.when import (

@@ -1,6 +1,7 @@
 """Links: captured from messages, canonicalised, de-duplicated, reacted to and described
 (title and site name, fetched after the commit)."""
 
+from bot.features.links.config import SECTION, LinkSettings
 from bot.features.links.previews import PreviewService
 from bot.features.links.service import LinkService
 from bot.runtime.feature import Feature, Kernel
@@ -11,9 +12,9 @@ def build(kernel: Kernel) -> list[Service]:
     """Link capture, and the previews that describe new links."""
     previews = PreviewService(kernel.fetcher, kernel.pool, kernel.run_in_transaction)
     describe = previews.schedule if kernel.config.fetch.previews else None
-    return [LinkService(kernel.config.links, describe), previews]
+    return [LinkService(kernel.config.section(LinkSettings), describe), previews]
 
 
-FEATURE = Feature(name="links", build=build, member_tables=("shares",))
+FEATURE = Feature(name="links", build=build, member_tables=("shares",), settings=(SECTION,))
 
-__all__ = ["FEATURE", "LinkService", "PreviewService"]
+__all__ = ["FEATURE", "LinkService", "LinkSettings", "PreviewService"]

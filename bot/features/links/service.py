@@ -9,10 +9,10 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.actions import Action, React
-from bot.core.config import LinkSettings
 from bot.core.events import MessageDeleted, MessageEdited, MessageReceived
 from bot.core.refs import MessageRef
 from bot.core.urls import FoundLink, extract_links
+from bot.features.links.config import LinkSettings
 from bot.runtime.service import Delivered, Service, Transaction
 from bot.storage import repositories as repo
 

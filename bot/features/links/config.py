@@ -1,0 +1,18 @@
+"""The links feature's settings: `[links]` in config.toml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.config import Section
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    """Link capture."""
+
+    react: bool = True
+    reaction: str = "bookmark"
+
+
+SECTION = Section("links", LinkSettings)
