@@ -48,14 +48,8 @@ from bot.core.refs import ChannelRef, MessageRef
 from bot.features.engagement.store import Sighting, memberships_of, touch_memberships
 from bot.runtime.service import CommandHandler, Delivered, Invocation, Service, Transaction
 from bot.storage.database import Database
-from bot.storage.repositories import (
-    advance_cursors,
-    claim_deliveries,
-    forgotten_members,
-    read_cursor,
-    touch_members,
-    zones_from_profiles,
-)
+from bot.storage.deliveries import advance_cursors, claim_deliveries, read_cursor
+from bot.storage.members import forgotten_members, touch_members, zones_from_profiles
 
 log = logging.getLogger(__name__)
 

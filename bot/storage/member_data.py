@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Column, Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.repositories import insert_ignoring_conflicts, remove_orphan_links
-from bot.storage.schema import metadata, tombstones
+from bot.storage.schema import links, metadata, shares, tombstones
+from bot.storage.sql import insert_ignoring_conflicts
 
 
 def member_columns() -> list[tuple[Table, Column[Any]]]:
@@ -52,11 +52,19 @@ async def erase_member(conn: AsyncConnection, member_ref: str, now: datetime) ->
             statement = delete(table).where(column == member_ref)
         result = await conn.execute(statement)
         removed += result.rowcount or 0
-    await remove_orphan_links(conn)
+    await _remove_unshared_links(conn)
     await insert_ignoring_conflicts(
         conn, tombstones, [{"member_ref": member_ref, "forgotten_at": now}]
     )
     return removed
+
+
+async def _remove_unshared_links(conn: AsyncConnection) -> None:
+    # The statement of links.store.remove_orphan_links: storage imports no feature, and a
+    # link nobody shares any more would still tell what the forgotten member posted.
+    await conn.execute(
+        delete(links).where(~select(shares.c.id).where(shares.c.link_id == links.c.id).exists())
+    )
 
 
 async def _unname(conn: AsyncConnection, member_ref: str) -> int:

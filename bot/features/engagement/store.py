@@ -22,7 +22,6 @@ from bot.features.engagement.rules import (
     answered_at,
     drifting,
 )
-from bot.storage.repositories import _chunks, _insert
 from bot.storage.schema import (
     feed_entries,
     feeds,
@@ -38,6 +37,7 @@ from bot.storage.schema import (
     shares,
     takeaways,
 )
+from bot.storage.sql import chunks, dialect_insert
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +121,8 @@ async def touch_memberships(conn: AsyncConnection, sightings: Sequence[Sighting]
     if not merged:
         return
     table = memberships
-    for chunk in _chunks(list(merged.values())):
-        statement = _insert(conn, table)
+    for chunk in chunks(list(merged.values())):
+        statement = dialect_insert(conn, table)
         new = statement.excluded
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.community, table.c.member_ref],
@@ -155,7 +155,7 @@ async def community_members(conn: AsyncConnection, community: str) -> list[Membe
 async def memberships_of(conn: AsyncConnection, refs: Sequence[str]) -> list[Membership]:
     """Every community membership of the members `refs`."""
     found: list[Membership] = []
-    for chunk in _chunks(list(dict.fromkeys(refs))):
+    for chunk in chunks(list(dict.fromkeys(refs))):
         result = await conn.execute(
             select(memberships).where(memberships.c.member_ref.in_(list(chunk)))
         )

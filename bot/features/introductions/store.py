@@ -11,7 +11,6 @@ from sqlalchemy import Row, Table, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.features.introductions.topics import Item
-from bot.storage.repositories import insert_ignoring_conflicts
 from bot.storage.schema import (
     introductions,
     link_annotations,
@@ -22,6 +21,7 @@ from bot.storage.schema import (
     reflections,
     shares,
 )
+from bot.storage.sql import insert_ignoring_conflicts
 
 TOPIC_SEPARATOR = ", "  # topics are words, two words or domains: never a comma inside
 

@@ -10,7 +10,6 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.repositories import insert_ignoring_conflicts
 from bot.storage.schema import (
     community_threads,
     goals,
@@ -23,6 +22,7 @@ from bot.storage.schema import (
     reflections,
     welcomes,
 )
+from bot.storage.sql import insert_ignoring_conflicts
 
 # --- reflections ------------------------------------------------------------------------------
 

@@ -21,8 +21,8 @@ from bot.features.reports.model import PROFILE_WEEKS, WeekStages, standing
 from bot.features.reports.render import member_line, table
 from bot.features.reports.store import report_inputs
 from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
-from bot.storage import repositories as repo
 from bot.storage.member_data import erase_member, export_member
+from bot.storage.members import get_member, update_member_settings
 from bot.storage.schema import messages, questions, reactions, reflections, shares
 
 PROFILE = CommandSpec(
@@ -161,7 +161,7 @@ class MemberService(Service):
         """Show the caller what is kept about them."""
         t = call.texts
         ref = str(call.author.ref)
-        member = await repo.get_member(tx.conn, ref)
+        member = await get_member(tx.conn, ref)
         if member is None:
             return [call.answer(t("members.profile_empty"))]
         counts = await self._counts(tx, ref, call.community.name)
@@ -225,8 +225,8 @@ class MemberService(Service):
             if key in SETTING_COLUMNS
         }
         if changes:
-            await repo.update_member_settings(tx.conn, ref, **changes)
-        member = await repo.get_member(tx.conn, ref)
+            await update_member_settings(tx.conn, ref, **changes)
+        member = await get_member(tx.conn, ref)
         if member is None:
             return [call.answer(t("members.profile_empty"))]
         key = "members.settings_changed" if changes else "members.settings_show"

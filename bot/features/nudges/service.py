@@ -66,8 +66,8 @@ from bot.runtime.service import (
     Transaction,
     send_direct,
 )
-from bot.storage import repositories as repo
 from bot.storage.database import Database
+from bot.storage.members import MemberRecord, get_member, get_members, update_member_settings
 
 log = logging.getLogger(__name__)
 
@@ -349,11 +349,11 @@ class NudgeService(Service):
             changes = {"nudges_snoozed_until": until}
             key, values = "nudges.now_snoozed", {"until": int(until.timestamp())}
         if changes:
-            await repo.update_member_settings(tx.conn, ref, **changes)
+            await update_member_settings(tx.conn, ref, **changes)
         await settle_nudge_answers(
             tx.conn, call.community.name, tx.now, call.community.nudges.answer_days
         )
-        member = await repo.get_member(tx.conn, ref)
+        member = await get_member(tx.conn, ref)
         if member is None:  # the dispatcher records every author first; a race at most
             return [call.answer(t("members.profile_empty"))]
         state = await self._state(call, tx, member)
@@ -361,7 +361,7 @@ class NudgeService(Service):
             return [call.answer(t(key, prefix=call.prefix, **values) + "\n\n" + state)]
         return [call.answer(state)]
 
-    async def _state(self, call: Invocation, tx: Transaction, member: repo.MemberRecord) -> str:
+    async def _state(self, call: Invocation, tx: Transaction, member: MemberRecord) -> str:
         t = call.texts
         settings = call.community.nudges
         every = max(settings.every_days, member.nudge_every_days)
@@ -454,7 +454,7 @@ class NudgeService(Service):
         settings = self._directory.settings(community)
         drifts, members = await self.drifting(conn, community, now)
         refs = [drift.member_ref for drift in drifts]
-        records = await repo.get_members(conn, refs)
+        records = await get_members(conn, refs)
         history = await store.histories(conn, community, refs)
         # At most one nudge a week per member, whichever community sent it.
         anywhere = await store.last_sent_anywhere(conn, refs)

@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.repositories import insert_ignoring_conflicts
 from bot.storage.schema import prompt_library_uses, prompt_posts, prompt_schedules, reflections
+from bot.storage.sql import insert_ignoring_conflicts
 
 
 @dataclass(frozen=True, slots=True)

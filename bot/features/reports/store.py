@@ -15,7 +15,7 @@ from bot.core.weeks import IsoWeek
 from bot.features.engagement import store
 from bot.features.engagement.rules import DriftRules, answered_at
 from bot.features.reports.model import HISTORY_WEEKS, NudgeRecord, ReportInputs
-from bot.storage.repositories import get_members
+from bot.storage.members import get_members
 from bot.storage.schema import memberships, nudges
 
 
