@@ -25,8 +25,8 @@ from bot.core.events import Author, MemberJoined, MessageReceived
 from bot.core.i18n import Catalog
 from bot.core.platform import Capability, EventSink, PlatformError
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
+from bot.features.goals import store as goals_store
 from bot.features.goals.service import GoalService
-from bot.features.loop import store as loop_store
 from bot.runtime.scheduler import Scheduler
 from bot.storage.database import Database
 from bot.storage.member_data import export_member
@@ -353,7 +353,7 @@ async def test_two_processes_send_each_weekly_check_in_once(
             ref = f"console:/{name}"
             await touch_members(conn, {ref: ("console", name)}, clock.now())
             await update_member_settings(conn, ref, goal_checkin=name != "carol")
-            await loop_store.set_goal(conn, "demo", ref, f"{name}'s goal", clock.now())
+            await goals_store.set_goal(conn, "demo", ref, f"{name}'s goal", clock.now())
     sent: list[SendDirect] = []
 
     async def perform(action: Action) -> MessageRef | None:

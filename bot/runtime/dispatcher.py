@@ -45,11 +45,11 @@ from bot.core.events import (
 from bot.core.i18n import Catalog
 from bot.core.platform import Capability, Platform, PlatformError
 from bot.core.refs import ChannelRef, MessageRef
-from bot.features.engagement.store import Sighting, memberships_of, touch_memberships
 from bot.runtime.service import CommandHandler, Delivered, Invocation, Service, Transaction
 from bot.storage.database import Database
 from bot.storage.deliveries import advance_cursors, claim_deliveries, read_cursor
 from bot.storage.members import forgotten_members, touch_members, zones_from_profiles
+from bot.storage.memberships import Sighting, memberships_of, touch_memberships
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from bot.core.communities import CommunityDirectory
 from bot.core.markup import block, escape
 from bot.core.weeks import IsoWeek
 from bot.features.engagement.store import settle_nudge_answers
-from bot.features.loop.store import active_goal
+from bot.features.goals.store import active_goal
 from bot.features.reports.model import PROFILE_WEEKS, WeekStages, standing
 from bot.features.reports.render import member_line, table
 from bot.features.reports.store import report_inputs

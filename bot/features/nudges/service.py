@@ -45,15 +45,13 @@ from bot.features.digest.builder import DigestRequest
 from bot.features.digest.model import Entry, Section
 from bot.features.engagement.rules import EARLIER_PERIODS, NOTHING, Activity, Drift, DriftRules
 from bot.features.engagement.store import (
-    Membership,
     activity,
-    community_members,
     drifting_members,
     settle_nudge_answers,
 )
 from bot.features.gatherings import store as gathering_store
 from bot.features.gatherings.recurrence import next_occurrence
-from bot.features.loop import store as loop_store
+from bot.features.goals import store as goals_store
 from bot.features.nudges import store
 from bot.features.nudges.rules import Candidate, NudgeRules, base_wait, decide, parse_wall
 from bot.features.prompts import store as prompt_store
@@ -68,6 +66,7 @@ from bot.runtime.service import (
 )
 from bot.storage.database import Database
 from bot.storage.members import MemberRecord, get_member, get_members, update_member_settings
+from bot.storage.memberships import Membership, community_members
 
 log = logging.getLogger(__name__)
 
@@ -584,7 +583,7 @@ class NudgeService(Service):
         prefix = self._directory.command_prefix(MemberRef.parse(member_ref).platform)
         t = self._texts(settings.language)
         steps: dict[str, _Step] = {"seek": _Step("seek", {"prefix": prefix})}
-        goal = await loop_store.active_goal(conn, settings.name, member_ref)
+        goal = await goals_store.active_goal(conn, settings.name, member_ref)
         if goal is not None:
             steps["goal"] = _Step("goal", {"goal": escape(goal.text), "prefix": prefix})
         # A link from this week, brought by someone else (the latest one).

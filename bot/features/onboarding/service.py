@@ -17,7 +17,7 @@ from bot.core.events import MemberJoined, MessageReceived
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import ChannelRef, MemberRef
-from bot.features.loop import store
+from bot.features.onboarding import store
 from bot.runtime.service import Delivered, Perform, Service, Transaction
 from bot.storage.database import Database
 from bot.storage.members import get_members

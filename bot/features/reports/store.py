@@ -16,6 +16,7 @@ from bot.features.engagement import store
 from bot.features.engagement.rules import DriftRules, answered_at
 from bot.features.reports.model import HISTORY_WEEKS, NudgeRecord, ReportInputs
 from bot.storage.members import get_members
+from bot.storage.memberships import community_members
 from bot.storage.schema import memberships, nudges
 
 
@@ -64,7 +65,7 @@ async def report_inputs(
     spans = [(str(w), *w.bounds(zone)) for w in labels]
     start, end = spans[-1][1], spans[-1][2]
     as_of = min(end, now)
-    members = await store.community_members(conn, community.name)
+    members = await community_members(conn, community.name)
     named = {
         m.member_ref for m in members if directory.named_facilitator(community.name, m.member_ref)
     }
