@@ -41,3 +41,20 @@ def test_core_does_not_reach_into_services_or_storage() -> None:
     for path in (ROOT / "bot" / "core").rglob("*.py"):
         for name in imports(path):
             assert not name.startswith(("bot.services", "bot.storage", "bot.app")), path
+
+
+def test_storage_imports_no_feature() -> None:
+    for path in (ROOT / "bot" / "storage").rglob("*.py"):
+        for name in imports(path):
+            assert not name.startswith(("bot.features", "bot.runtime", "bot.app")), (
+                f"{path.relative_to(ROOT)} imports {name}"
+            )
+
+
+def test_sqlalchemy_lives_only_in_storage_and_stores() -> None:
+    for path in (ROOT / "bot").rglob("*.py"):
+        relative = path.relative_to(ROOT)
+        if relative.parts[1] == "storage" or path.stem == "store" or path.stem.endswith("_store"):
+            continue
+        for name in imports(path):
+            assert not name.startswith("sqlalchemy"), f"{relative} imports {name}"

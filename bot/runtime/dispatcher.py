@@ -16,8 +16,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.core.actions import Action, Answer, Content, Post, action_platform
 from bot.core.clock import Clock
 from bot.core.commands import (
@@ -46,6 +44,7 @@ from bot.core.i18n import Catalog
 from bot.core.platform import Capability, Platform, PlatformError
 from bot.core.refs import ChannelRef, MessageRef
 from bot.runtime.service import CommandHandler, Delivered, Invocation, Service, Transaction
+from bot.storage import Connection
 from bot.storage.database import Database
 from bot.storage.deliveries import advance_cursors, claim_deliveries, read_cursor
 from bot.storage.members import forgotten_members, touch_members, zones_from_profiles
@@ -388,7 +387,7 @@ class Dispatcher:
         return actions
 
     async def _homes_of_direct_authors(
-        self, conn: AsyncConnection, events: Sequence[Event]
+        self, conn: Connection, events: Sequence[Event]
     ) -> dict[str, str]:
         """For authors of direct messages and DM buttons (no channel says which community they
         are about), the community on that platform they were most recently active in."""

@@ -12,14 +12,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.core.actions import Action, Answer, Content, SendDirect
 from bot.core.commands import ArgumentValue, CommandSpec
 from bot.core.config import CommunitySettings
 from bot.core.events import Author, ButtonPressed, CommandInvoked, Event, MessageReceived
 from bot.core.i18n import Catalog
 from bot.core.refs import MessageRef
+from bot.storage import Connection
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ async def send_direct(perform: Perform, action: SendDirect, what: str) -> Messag
 class Transaction:
     """One open database transaction; `after_commit` work runs only once it is durable."""
 
-    conn: AsyncConnection
+    conn: Connection
     now: datetime
     isolate: bool = True  # False on the dispatcher's fast path: no savepoints around services
     _after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)

@@ -11,14 +11,13 @@ from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.core.config import CommunitySettings, DigestSettings
 from bot.core.i18n import Catalog
 from bot.core.weeks import IsoWeek
 from bot.features.digest import store
 from bot.features.digest.model import Digest, Entry, Section
 from bot.features.loop import store as loop_store
+from bot.storage import Connection
 
 QUOTE_CHARS = 200
 MIN_QUOTE_CHARS = 20
@@ -30,7 +29,7 @@ _LABELLED = re.compile(r"<https?://[^\s<>|]+\|([^<>]*)>")  # Slack's <url|label>
 class DigestRequest:
     """Everything a section needs to know to build itself."""
 
-    conn: AsyncConnection
+    conn: Connection
     community: CommunitySettings
     week: IsoWeek
     start: datetime
@@ -209,7 +208,7 @@ class NewVoices:
 
 
 async def build_digest(
-    conn: AsyncConnection,
+    conn: Connection,
     community: CommunitySettings,
     week: IsoWeek,
     *,

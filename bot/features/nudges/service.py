@@ -28,8 +28,6 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.core.actions import Action, Button, Content, SendDirect
 from bot.core.clock import Clock
 from bot.core.commands import CommandSpec, Param, ParamKind
@@ -64,6 +62,7 @@ from bot.runtime.service import (
     Transaction,
     send_direct,
 )
+from bot.storage import Connection
 from bot.storage.database import Database
 from bot.storage.members import MemberRecord, get_member, get_members, update_member_settings
 from bot.storage.memberships import Membership, community_members
@@ -416,7 +415,7 @@ class NudgeService(Service):
         return may_message_unasked(capabilities, talked_to_bot=member.contacted_at is not None)
 
     async def drifting(
-        self, conn: AsyncConnection, community: str, now: datetime
+        self, conn: Connection, community: str, now: datetime
     ) -> tuple[list[Drift], dict[str, Membership]]:
         """Who is drifting in `community` now (never facilitators), with their memberships."""
         settings = self._directory.settings(community)
@@ -436,7 +435,7 @@ class NudgeService(Service):
         ]
         return drifts, members
 
-    async def unreachable(self, conn: AsyncConnection, community: str, now: datetime) -> int:
+    async def unreachable(self, conn: Connection, community: str, now: datetime) -> int:
         """How many drifting members the bot may not DM (Discord members who never talked to
         it): the digest invites them instead. Members of platforms not connected here (e.g.
         `facilitator digest preview`, which connects none) are not counted."""
@@ -447,7 +446,7 @@ class NudgeService(Service):
         return sum(1 for drift in drifts if self.may_dm(by_ref[drift.member_ref]) is False)
 
     async def candidates(
-        self, conn: AsyncConnection, community: str, now: datetime
+        self, conn: Connection, community: str, now: datetime
     ) -> tuple[list[Candidate], dict[str, Drift], dict[str, store.NudgeHistory]]:
         """Every drifting member with what the rules need, and their drift and history."""
         settings = self._directory.settings(community)
@@ -577,7 +576,7 @@ class NudgeService(Service):
     # --- the text ------------------------------------------------------------------------
 
     async def _steps(
-        self, conn: AsyncConnection, settings: CommunitySettings, member_ref: str, now: datetime
+        self, conn: Connection, settings: CommunitySettings, member_ref: str, now: datetime
     ) -> dict[str, _Step]:
         """Every step available to this member now, with its values."""
         prefix = self._directory.command_prefix(MemberRef.parse(member_ref).platform)
@@ -633,7 +632,7 @@ class NudgeService(Service):
 
     async def compose(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         settings: CommunitySettings,
         member: MemberRef,
         drift: Drift,
