@@ -131,7 +131,7 @@ class IntroductionService(Service):
             if community.introductions.enabled
         ]
 
-    def _reachable(self, candidate: store.Candidate) -> bool:
+    def _reachable(self, candidate: store.IntroductionCandidate) -> bool:
         """May the bot DM this member? Where unsolicited DMs look like spam (Discord), only
         members who talked to the bot in this community are written to."""
         return may_message_unasked(
@@ -217,7 +217,7 @@ class IntroductionService(Service):
         self,
         t: Catalog,
         me: MemberRef,
-        other: store.Candidate,
+        other: store.IntroductionCandidate,
         topics: tuple[str, ...],
         quoted: Item | None,
         shared: Mapping[str, store.Shared],

@@ -27,7 +27,7 @@ TOPIC_SEPARATOR = ", "  # topics are words, two words or domains: never a comma 
 
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
+class IntroductionCandidate:
     """A member of the community who opted in to introductions."""
 
     member_ref: str
@@ -65,7 +65,7 @@ class Made:
         return self.member_b if member_ref == self.member_a else self.member_a
 
 
-async def candidates(conn: AsyncConnection, community: str) -> list[Candidate]:
+async def candidates(conn: AsyncConnection, community: str) -> list[IntroductionCandidate]:
     """Members of `community` who opted in (the bot never keeps bots as members)."""
     result = await conn.execute(
         select(
@@ -81,7 +81,7 @@ async def candidates(conn: AsyncConnection, community: str) -> list[Candidate]:
         .order_by(members.c.ref)
     )
     return [
-        Candidate(
+        IntroductionCandidate(
             member_ref=row.ref,
             platform=row.platform,
             name=row.display_name,
