@@ -28,7 +28,7 @@ import feedparser
 from aiohttp import web
 
 from bot.fetch.addresses import AddressPolicy
-from bot.fetch.client import FetchSettings, SafeFetcher, StaticResolver
+from bot.fetch.client import FetchLimits, SafeFetcher, StaticResolver
 from bot.fetch.feeds import FEED_TYPES, FeedReader
 from bot.fetch.pool import ParserPool
 
@@ -149,7 +149,7 @@ async def poll_all(
 
 async def bench(port: int, count: int, baseline_count: int) -> None:
     resolver = StaticResolver({f"blog{h}.test": ["127.0.0.1"] for h in range(HOSTS)})
-    settings = FetchSettings(
+    settings = FetchLimits(
         policy=AddressPolicy.allowing("127.0.0.1/32"), extra_ports=frozenset({port})
     )
     urls = [f"http://blog{i % HOSTS}.test:{port}/feed/{i}.xml" for i in range(count)]

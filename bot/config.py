@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.core import config as kernel
-from bot.core.config import Config, Section
+from bot.core.config import Config, ConfigSection
 from bot.features import FEATURES
 
 
-def sections() -> tuple[Section[Any], ...]:
+def sections() -> tuple[ConfigSection[Any], ...]:
     """Every top-level table a feature owns."""
     return tuple(section for feature in FEATURES for section in feature.settings)
 

@@ -171,3 +171,22 @@ def test_two_features_never_claim_one_table() -> None:
         for table in feature.member_tables:
             assert table not in claimed, f"{table}: {claimed[table]} and {feature.name}"
             claimed[table] = feature.name
+def test_sqlalchemy_lives_only_in_storage_and_stores() -> None:
+    for path in (ROOT / "bot").rglob("*.py"):
+        relative = path.relative_to(ROOT)
+        if relative.parts[1] == "storage" or path.stem == "store" or path.stem.endswith("_store"):
+            continue
+        for name in imports(path):
+            assert not name.startswith("sqlalchemy"), f"{relative} imports {name}"
+
+
+def test_public_class_names_are_unique() -> None:
+    seen: dict[str, Path] = {}
+    for folder in ("bot", "adapters"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                    assert node.name not in seen, (
+                        f"{node.name} in {path.relative_to(ROOT)} and {seen[node.name]}"
+                    )
+                    seen[node.name] = path.relative_to(ROOT)

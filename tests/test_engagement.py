@@ -25,6 +25,7 @@ from bot.features.engagement.rules import (
     lower_quartile,
     top_share,
 )
+from bot.storage import memberships
 from bot.storage.schema import nudges
 from tests.console_harness import ConsoleStory
 
@@ -126,7 +127,7 @@ async def test_memberships_record_first_sign_last_action_contact_and_role(
         clock.advance(timedelta(days=1))
         await story.say("alice: /profile")
         async with story.app.database.reading() as conn:
-            found = {m.member_ref: m for m in await store.community_members(conn, "demo")}
+            found = {m.member_ref: m for m in await memberships.community_members(conn, "demo")}
     alice, fran, bob = found["console:/alice"], found["console:/fran"], found["console:/bob"]
     assert alice.joined_at == NOW and alice.last_active_at == NOW + timedelta(days=1, hours=2)
     assert alice.contacted_at == alice.last_active_at  # a command is talking to the bot
@@ -226,9 +227,9 @@ async def test_a_nudge_is_answered_by_any_own_action_within_the_window(
 async def test_a_busy_member_is_rewritten_at_most_once_a_minute_but_contact_is_never_missed(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
-    async def alice() -> store.Membership:
+    async def alice() -> memberships.Membership:
         async with story.app.database.reading() as conn:
-            found = await store.membership(conn, "demo", "console:/alice")
+            found = await memberships.membership(conn, "demo", "console:/alice")
         assert found is not None
         return found
 

@@ -18,8 +18,8 @@ from bot.core.clock import ManualClock
 from bot.fetch.addresses import AddressPolicy
 from bot.fetch.client import (
     FetchFailed,
+    FetchLimits,
     FetchRefused,
-    FetchSettings,
     Reason,
     SafeFetcher,
     StaticResolver,
@@ -68,7 +68,7 @@ async def make_fetcher() -> AsyncIterator[MakeFetcher]:
     made: list[SafeFetcher] = []
 
     def make(*opened: str, port: int, **overrides: object) -> SafeFetcher:
-        settings = FetchSettings(
+        settings = FetchLimits(
             policy=AddressPolicy.allowing(*opened),
             extra_ports=frozenset({port}),
             **overrides,  # type: ignore[arg-type]
@@ -357,7 +357,7 @@ class RebindingResolver:
 
 async def test_connects_to_the_address_it_checked(site: FakeSite) -> None:
     site.page("/hello", "hi")
-    settings = FetchSettings(
+    settings = FetchLimits(
         policy=AddressPolicy.allowing("127.0.0.1/32"), extra_ports=frozenset({site.port})
     )
     friendly_first = RebindingResolver("127.0.0.1", "169.254.169.254")
@@ -416,7 +416,7 @@ async def test_https_to_a_pinned_address_still_checks_the_certificate_name(
     site.page("/hello", "secure hi")
     await site.start()
     try:
-        settings = FetchSettings(
+        settings = FetchLimits(
             policy=AddressPolicy.allowing("127.0.0.1/32"),
             extra_ports=frozenset({site.port}),
             ssl_context=pki.client_context(),
@@ -438,7 +438,7 @@ async def test_https_to_a_pinned_address_still_checks_the_certificate_name(
     st.text(max_size=40),
 )
 def test_any_url_text_is_checked_or_refused(prefix: str, rest: str) -> None:
-    fetcher = SafeFetcher(FetchSettings(), resolver=RESOLVER)
+    fetcher = SafeFetcher(FetchLimits(), resolver=RESOLVER)
     try:
         url = fetcher.check_url(prefix + rest)
     except FetchRefused:

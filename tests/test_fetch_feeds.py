@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.fetch.addresses import AddressPolicy
-from bot.fetch.client import FetchSettings, SafeFetcher, StaticResolver
+from bot.fetch.client import FetchLimits, SafeFetcher, StaticResolver
 from bot.fetch.feeds import (
     FeedError,
     FeedReader,
@@ -244,7 +244,7 @@ async def blog() -> AsyncIterator[FakeSite]:
 
 def reader_for(site: FakeSite, pool: ParserPool) -> tuple[SafeFetcher, FeedReader]:
     fetcher = SafeFetcher(
-        FetchSettings(
+        FetchLimits(
             policy=AddressPolicy.allowing("127.0.0.1/32"), extra_ports=frozenset({site.port})
         ),
         resolver=StaticResolver({"ada.test": ["127.0.0.1"]}),

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.fetch.addresses import AddressPolicy
-from bot.fetch.client import FetchRefused, FetchSettings, Reason, SafeFetcher, StaticResolver
+from bot.fetch.client import FetchLimits, FetchRefused, Reason, SafeFetcher, StaticResolver
 from bot.fetch.pages import LinkPreview, decode_html, fetch_preview, parse_preview
 from bot.fetch.pool import ParserPool
 from tests.fakes.sites import FakeSite
@@ -111,7 +111,7 @@ async def site() -> AsyncIterator[FakeSite]:
 
 def fetcher_for(site: FakeSite) -> SafeFetcher:
     return SafeFetcher(
-        FetchSettings(
+        FetchLimits(
             policy=AddressPolicy.allowing("127.0.0.1/32"), extra_ports=frozenset({site.port})
         ),
         resolver=StaticResolver({"blog.test": ["127.0.0.1"]}),

@@ -13,7 +13,7 @@ from bot.core.config import FetchSettings as FetchConfig
 from bot.features.feeds.reader import SafeFeedReader
 from bot.features.feeds.service import FeedProblem
 from bot.fetch.addresses import AddressPolicy
-from bot.fetch.client import FetchSettings, SafeFetcher, StaticResolver, fetch_settings
+from bot.fetch.client import FetchLimits, SafeFetcher, StaticResolver, fetch_settings
 from bot.fetch.pool import ParserPool
 from tests.fakes.sites import FakeSite
 
@@ -47,7 +47,7 @@ async def blog() -> AsyncIterator[FakeSite]:
 
 @pytest.fixture
 async def reader(blog: FakeSite, pool: ParserPool) -> AsyncIterator[SafeFeedReader]:
-    settings = FetchSettings(
+    settings = FetchLimits(
         policy=AddressPolicy.allowing("127.0.0.1/32"), extra_ports=frozenset({blog.port})
     )
     resolver = StaticResolver({"ada.test": ["127.0.0.1"], "intranet.test": ["10.0.0.7"]})

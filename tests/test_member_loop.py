@@ -26,13 +26,13 @@ from bot.core.i18n import Catalog
 from bot.core.platform import Capability, EventSink, PlatformError
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.features import FEATURES
+from bot.features.goals import store as goals_store
 from bot.features.goals.service import GoalService
-from bot.features.loop import store as loop_store
 from bot.runtime.feature import member_tables
 from bot.runtime.scheduler import Scheduler
-from bot.storage import repositories as repo
 from bot.storage.database import Database
 from bot.storage.member_data import export_member
+from bot.storage.members import touch_members, update_member_settings
 from bot.storage.schema import link_annotations, question_answers, reflections, shares
 from tests.console_harness import ConsoleStory
 
@@ -355,9 +355,9 @@ async def test_two_processes_send_each_weekly_check_in_once(
     async with database.transaction() as conn:
         for name in ("alice", "bob", "carol"):
             ref = f"console:/{name}"
-            await repo.touch_members(conn, {ref: ("console", name)}, clock.now())
-            await repo.update_member_settings(conn, ref, goal_checkin=name != "carol")
-            await loop_store.set_goal(conn, "demo", ref, f"{name}'s goal", clock.now())
+            await touch_members(conn, {ref: ("console", name)}, clock.now())
+            await update_member_settings(conn, ref, goal_checkin=name != "carol")
+            await goals_store.set_goal(conn, "demo", ref, f"{name}'s goal", clock.now())
     sent: list[SendDirect] = []
 
     async def perform(action: Action) -> MessageRef | None:

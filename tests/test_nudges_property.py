@@ -17,10 +17,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.features.engagement.store import Sighting, touch_memberships
 from bot.features.nudges import store as nudge_store
 from bot.features.nudges.rules import Candidate, NudgeRules, decide, in_quiet_hours
 from bot.storage.database import Database
+from bot.storage.memberships import Sighting, touch_memberships
 
 START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "Pacific/Auckland", "UTC")

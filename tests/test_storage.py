@@ -22,11 +22,20 @@ from bot.features import FEATURES
 from bot.features.digest import store as digests
 from bot.features.feeds import store as feeds
 from bot.features.links import preview_store as previews
+from bot.features.links.store import NewShare, list_links, record_shares
 from bot.runtime.feature import member_tables
 from bot.runtime.housekeeping import purge_expired
-from bot.storage import repositories as repo
 from bot.storage.database import Database, StorageError
+from bot.storage.deliveries import advance_cursors, claim_deliveries, read_cursor
 from bot.storage.member_data import erase_member, export_member, member_columns
+from bot.storage.members import (
+    forgotten_members,
+    get_member,
+    get_members,
+    touch_members,
+    update_member_settings,
+)
+from bot.storage.messages import add_messages, add_reactions, edit_message
 from bot.storage.schema import link_previews, messages, metadata
 from bot.storage.schema import links as links_table
 from tests.conftest import START
@@ -51,7 +60,7 @@ async def test_migrating_twice_is_harmless(database: Database) -> None:
 
 
 def share(message: str, url: str = "https://example.org/a", member: str = "console:/alice"):  # type: ignore[no-untyped-def]
-    return repo.NewShare(
+    return NewShare(
         community="demo",
         canonical_url=url,
         url=url,
@@ -65,23 +74,23 @@ def share(message: str, url: str = "https://example.org/a", member: str = "conso
 
 async def test_one_link_per_url_one_share_per_member_and_message(database: Database) -> None:
     async with database.transaction() as conn:
-        first = await repo.record_shares(conn, [share("m1"), share("m2", member="console:/bob")])
-        again = await repo.record_shares(conn, [share("m1")])
-        links = await repo.list_links(conn, "demo")
+        first = await record_shares(conn, [share("m1"), share("m2", member="console:/bob")])
+        again = await record_shares(conn, [share("m1")])
+        links = await list_links(conn, "demo")
     assert len(first) == 2 and again == []
     assert [(link.canonical_url, link.sharers) for link in links] == [("https://example.org/a", 2)]
 
 
 async def test_delivery_keys_are_claimed_once(database: Database) -> None:
     async with database.transaction() as conn:
-        assert await repo.claim_deliveries(conn, ["a", "b", "a"], START) == {"a", "b"}
-        assert await repo.claim_deliveries(conn, ["b", "c"], START) == {"c"}
+        assert await claim_deliveries(conn, ["a", "b", "a"], START) == {"a", "b"}
+        assert await claim_deliveries(conn, ["b", "c"], START) == {"c"}
 
 
 async def test_retention_clears_old_text_and_old_keys(database: Database) -> None:
     old, new = START - timedelta(days=100), START - timedelta(days=1)
     async with database.transaction() as conn:
-        await repo.add_messages(
+        await add_messages(
             conn,
             [
                 {
@@ -95,8 +104,8 @@ async def test_retention_clears_old_text_and_old_keys(database: Database) -> Non
                 for ref, when in (("old", old), ("new", new))
             ],
         )
-        await repo.claim_deliveries(conn, ["k-old"], START - timedelta(days=20))
-        await repo.claim_deliveries(conn, ["k-new"], START)
+        await claim_deliveries(conn, ["k-old"], START - timedelta(days=20))
+        await claim_deliveries(conn, ["k-new"], START)
     purged = await purge_expired(database, RetentionSettings(), START)
     assert (purged.message_texts, purged.delivery_keys) == (1, 1)
     async with database.reading() as conn:
@@ -111,11 +120,11 @@ async def test_two_processes_on_one_file_wait_instead_of_failing(db_url: str) ->
     async def write(db: Database, prefix: str) -> None:
         for index in range(30):
             async with db.transaction() as conn:
-                await repo.claim_deliveries(conn, [f"{prefix}{index}"], START)
+                await claim_deliveries(conn, [f"{prefix}{index}"], START)
 
     await asyncio.gather(write(first, "a"), write(second, "b"))
     async with first.transaction() as conn:
-        assert len(await repo.claim_deliveries(conn, [f"a{i}" for i in range(30)], START)) == 0
+        assert len(await claim_deliveries(conn, [f"a{i}" for i in range(30)], START)) == 0
     await first.close()
     await second.close()
 
@@ -148,8 +157,8 @@ async def test_times_come_back_as_the_same_instant_in_utc(database: Database) ->
     india = timezone(timedelta(hours=5, minutes=30))
     sent = datetime(2026, 11, 23, 14, 45, 30, 123456, tzinfo=india)
     async with database.transaction() as conn:
-        await repo.add_messages(conn, [message_row("m1", sent)])
-        await repo.add_messages(conn, [message_row("m2", sent + timedelta(hours=1))])
+        await add_messages(conn, [message_row("m1", sent)])
+        await add_messages(conn, [message_row("m2", sent + timedelta(hours=1))])
     async with database.reading() as conn:
         [stored] = (
             await conn.execute(
@@ -160,7 +169,7 @@ async def test_times_come_back_as_the_same_instant_in_utc(database: Database) ->
     assert stored.hour == 9 and stored.microsecond == 123456
     with pytest.raises(StatementError, match="naive datetime"):
         async with database.transaction() as conn:
-            await repo.add_messages(conn, [message_row("m3", datetime(2026, 1, 1))])
+            await add_messages(conn, [message_row("m3", datetime(2026, 1, 1))])
 
 
 def message_row(ref: str, sent_at: datetime, author: str = "a") -> dict[str, object]:
@@ -178,15 +187,15 @@ async def test_members_are_created_with_default_settings_then_refreshed(
     database: Database,
 ) -> None:
     async with database.transaction() as conn:
-        await repo.touch_members(conn, {"console:/alice": ("console", "Alice")}, START)
+        await touch_members(conn, {"console:/alice": ("console", "Alice")}, START)
         later = START + timedelta(hours=2)
-        await repo.touch_members(
+        await touch_members(
             conn,
             {"console:/alice": ("console", "Alice L."), "console:/bob": ("console", "B" * 300)},
             later,
         )
-        await repo.update_member_settings(conn, "console:/bob", allow_quotes=False, digest_dm=True)
-        found = await repo.get_members(conn, ["console:/alice", "console:/bob", "nobody"])
+        await update_member_settings(conn, "console:/bob", allow_quotes=False, digest_dm=True)
+        found = await get_members(conn, ["console:/alice", "console:/bob", "nobody"])
     alice, bob = found["console:/alice"], found["console:/bob"]
     assert (alice.display_name, alice.first_seen_at, alice.last_seen_at) == (
         "Alice L.",
@@ -205,10 +214,10 @@ async def test_batches_larger_than_one_statement_chunk(database: Database) -> No
         for index in range(count)
     ]
     async with database.transaction() as conn:
-        stored = await repo.record_shares(conn, batch)
-        replay = await repo.record_shares(conn, batch[::-1])
-        keys = await repo.claim_deliveries(conn, [f"k{i}" for i in range(count)], START)
-        links = await repo.list_links(conn, "demo", limit=1000)
+        stored = await record_shares(conn, batch)
+        replay = await record_shares(conn, batch[::-1])
+        keys = await claim_deliveries(conn, [f"k{i}" for i in range(count)], START)
+        links = await list_links(conn, "demo", limit=1000)
     assert len(stored) == count and replay == [] and len(keys) == count
     assert len(links) == 650 and {link.sharers for link in links} == {2}
 
@@ -216,10 +225,10 @@ async def test_batches_larger_than_one_statement_chunk(database: Database) -> No
 async def test_a_member_is_exported_and_erased_everywhere(database: Database) -> None:
     alice = "console:/alice"
     async with database.transaction() as conn:
-        await repo.touch_members(conn, {alice: ("console", "Alice")}, START)
-        await repo.add_messages(conn, [message_row("m1", START, author=alice)])
-        await repo.record_shares(conn, [share("m1", member=alice)])
-        await repo.add_reactions(
+        await touch_members(conn, {alice: ("console", "Alice")}, START)
+        await add_messages(conn, [message_row("m1", START, author=alice)])
+        await record_shares(conn, [share("m1", member=alice)])
+        await add_reactions(
             conn,
             [
                 {
@@ -238,9 +247,9 @@ async def test_a_member_is_exported_and_erased_everywhere(database: Database) ->
         assert await erase_member(conn, alice, START, EVERY_TABLE) == 4
         # the tombstone stays single
         assert await erase_member(conn, alice, START, EVERY_TABLE) == 0
-        assert await repo.forgotten_members(conn, [alice, "console:/bob"]) == {alice: START}
+        assert await forgotten_members(conn, [alice, "console:/bob"]) == {alice: START}
         assert await export_member(conn, alice, EVERY_TABLE) == {}
-        assert await repo.list_links(conn, "demo") == []  # nobody shares it any more
+        assert await list_links(conn, "demo") == []  # nobody shares it any more
 
 
 async def test_cursors_only_move_forward_even_with_two_writers(db_url: str) -> None:
@@ -252,18 +261,18 @@ async def test_cursors_only_move_forward_even_with_two_writers(db_url: str) -> N
         for position in positions:
             async with db.transaction() as conn:
                 cursors = {channel: f"{position:020d}" for channel in channels}
-                await repo.advance_cursors(conn, cursors, START)
+                await advance_cursors(conn, cursors, START)
                 await asyncio.sleep(0)  # let the other writer in while this one is open
 
     await asyncio.gather(advance(first, range(0, 40, 2)), advance(second, range(39, 0, -2)))
     async with first.reading() as conn:
-        assert [await repo.read_cursor(conn, channel) for channel in channels] == [f"{39:020d}"] * 5
+        assert [await read_cursor(conn, channel) for channel in channels] == [f"{39:020d}"] * 5
     async with first.transaction() as conn:
         # Python's order (code points), not the server's linguistic one, where "a" < "B".
-        await repo.advance_cursors(conn, {"x": "B"}, START)
-        await repo.advance_cursors(conn, {"x": "a"}, START)
-        await repo.advance_cursors(conn, {"x": "Z"}, START)
-        assert await repo.read_cursor(conn, "x") == "a"
+        await advance_cursors(conn, {"x": "B"}, START)
+        await advance_cursors(conn, {"x": "a"}, START)
+        await advance_cursors(conn, {"x": "Z"}, START)
+        assert await read_cursor(conn, "x") == "a"
     await first.close()
     await second.close()
 
@@ -294,10 +303,10 @@ async def test_two_processes_migrating_at_once_both_succeed(db_url: str) -> None
 async def test_an_overlong_url_is_skipped_not_fatal(database: Database) -> None:
     long_url = "https://example.org/" + "x" * 3000
     async with database.transaction() as conn:
-        stored = await repo.record_shares(
+        stored = await record_shares(
             conn, [share("m1", url=long_url), share("m1", url="https://example.org/ok")]
         )
-        links = await repo.list_links(conn, "demo")
+        links = await list_links(conn, "demo")
     assert len(stored) == 1
     assert [link.canonical_url for link in links] == ["https://example.org/ok"]
 
@@ -331,10 +340,10 @@ async def test_an_unreachable_postgresql_server_is_a_clear_error() -> None:
 async def test_nul_characters_in_what_members_write_are_dropped(database: Database) -> None:
     row = message_row("m1", START) | {"text": "a\x00b"}
     async with database.transaction() as conn:
-        await repo.add_messages(conn, [row])
-        await repo.touch_members(conn, {"console:/nul": ("console", "N\x00ul")}, START)
-        await repo.edit_message(conn, "m1", "c\x00d", START)
-        member = await repo.get_member(conn, "console:/nul")
+        await add_messages(conn, [row])
+        await touch_members(conn, {"console:/nul": ("console", "N\x00ul")}, START)
+        await edit_message(conn, "m1", "c\x00d", START)
+        member = await get_member(conn, "console:/nul")
         text = (await conn.execute(select(messages.c.text))).scalar_one()
     assert (text, member and member.display_name) == ("cd", "Nul")
 
@@ -377,7 +386,7 @@ async def test_a_read_sees_one_snapshot_while_others_write(
 ) -> None:
     async def add(ref: str) -> None:
         async with database.transaction() as conn:
-            await repo.add_messages(conn, [message_row(ref, START)])
+            await add_messages(conn, [message_row(ref, START)])
 
     async def count(conn: AsyncConnection) -> int:
         return len((await conn.execute(select(messages.c.ref))).all())
@@ -393,7 +402,7 @@ async def test_a_read_sees_one_snapshot_while_others_write(
     async with database.reading() as conn:
         assert (before, during, await count(conn)) == (1, 1, 2)
     async with database.transaction() as conn:  # the pooled connection can write again
-        await repo.add_messages(conn, [message_row("m3", START)])
+        await add_messages(conn, [message_row("m3", START)])
 
 
 async def test_link_previews_are_cached_once_per_url_even_with_two_writers(
@@ -401,7 +410,7 @@ async def test_link_previews_are_cached_once_per_url_even_with_two_writers(
 ) -> None:
     url = "https://example.org/a"
     async with database.transaction() as conn:
-        await repo.record_shares(conn, [share("m1", url=url)])
+        await record_shares(conn, [share("m1", url=url)])
 
     async def describe(writer: str) -> None:
         for round_ in range(15):

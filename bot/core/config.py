@@ -207,7 +207,7 @@ def read_settings(table: ConfigTable | None, kind: type[T]) -> T:
 
 
 @dataclass(frozen=True, slots=True)
-class Section(Generic[T]):
+class ConfigSection(Generic[T]):
     """A top-level table of config.toml that a feature owns, read into `kind`."""
 
     key: str
@@ -492,7 +492,7 @@ class Config:
     discord: DiscordSettings = DiscordSettings()
     slack: SlackSettings = SlackSettings()
     log_level: str = "INFO"
-    # Each feature's own top-level table, by its settings class (see `Section`).
+    # Each feature's own top-level table, by its settings class (see `ConfigSection`).
     sections: Mapping[type[Any], Any] = field(default_factory=dict)
 
     def section(self, kind: type[T]) -> T:
@@ -605,7 +605,9 @@ def _prompt(table: ConfigTable) -> PromptSettings:
 
 
 def parse_config(
-    data: Mapping[str, Any], source: str = "config.toml", sections: Sequence[Section[Any]] = ()
+    data: Mapping[str, Any],
+    source: str = "config.toml",
+    sections: Sequence[ConfigSection[Any]] = (),
 ) -> Config:
     """Validate parsed TOML into a `Config`, with the features' `sections`; raise
     `ConfigError`. (`bot.config.parse_config` passes every feature's sections.)"""
@@ -647,7 +649,7 @@ def parse_config(
     )
 
 
-def load_config(path: str | Path, sections: Sequence[Section[Any]] = ()) -> Config:
+def load_config(path: str | Path, sections: Sequence[ConfigSection[Any]] = ()) -> Config:
     """Read and validate a config file; raise `ConfigError` with a fix for every problem."""
     file = Path(path)
     try:

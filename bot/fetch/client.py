@@ -107,7 +107,7 @@ class StaticResolver:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FetchSettings:
+class FetchLimits:
     """Limits for outbound HTTP."""
 
     policy: AddressPolicy = field(default_factory=AddressPolicy)
@@ -227,16 +227,16 @@ class _HostSlots:
 
 
 class SafeFetcher:
-    """Fetches http(s) URLs within `FetchSettings`; use as `async with SafeFetcher(...)`."""
+    """Fetches http(s) URLs within `FetchLimits`; use as `async with SafeFetcher(...)`."""
 
     def __init__(
         self,
-        settings: FetchSettings | None = None,
+        settings: FetchLimits | None = None,
         *,
         resolver: HostResolver | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self.settings = settings or FetchSettings()
+        self.settings = settings or FetchLimits()
         self._resolver = resolver or SystemResolver()
         self._clock: Clock = clock or SystemClock()
         self._pins = _PinnedResolver()
@@ -518,9 +518,9 @@ class SafeFetcher:
         )
 
 
-def fetch_settings(config: FetchConfig) -> FetchSettings:
+def fetch_settings(config: FetchConfig) -> FetchLimits:
     """Outbound-HTTP limits from the `[fetch]` section of config.toml."""
-    return FetchSettings(
+    return FetchLimits(
         policy=AddressPolicy.allowing(*config.allow_networks),
         extra_ports=frozenset(config.allow_ports),
         total_timeout=float(config.timeout_seconds),

@@ -17,7 +17,7 @@ from bot.core.actions import MirrorGathering
 from bot.core.clock import Clock
 from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
-from bot.core.config import Config, ConfigError, Secrets, Section
+from bot.core.config import Config, ConfigError, ConfigSection, Secrets
 from bot.core.i18n import Catalog
 from bot.core.platform import Capability
 from bot.core.refs import MessageRef
@@ -105,7 +105,7 @@ class Feature:
     # (tests/test_architecture.py checks that every such table has an owner).
     member_tables: tuple[str, ...] = ()
     # The top-level tables of config.toml this feature owns, each read into its dataclass.
-    settings: tuple[Section[Any], ...] = ()
+    settings: tuple[ConfigSection[Any], ...] = ()
 
 
 def check_order(features: Sequence[Feature]) -> None:

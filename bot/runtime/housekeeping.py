@@ -10,7 +10,8 @@ from bot.core.config import RetentionSettings
 from bot.core.schedules import parse_rule
 from bot.runtime.scheduler import Job, RunContext
 from bot.storage.database import Database
-from bot.storage.repositories import purge_deliveries, purge_message_text
+from bot.storage.deliveries import purge_deliveries
+from bot.storage.messages import purge_message_text
 
 log = logging.getLogger(__name__)
 

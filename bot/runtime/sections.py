@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.core.config import CommunitySettings
 from bot.core.i18n import Catalog
 from bot.core.weeks import IsoWeek
+from bot.storage import Connection
 
-NameLookup = Callable[[AsyncConnection, Sequence[str]], Awaitable[dict[str, str | None]]]
+NameLookup = Callable[[Connection, Sequence[str]], Awaitable[dict[str, str | None]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +47,7 @@ class Section:
 class DigestRequest:
     """Everything a section needs to know to build itself."""
 
-    conn: AsyncConnection
+    conn: Connection
     community: CommunitySettings
     week: IsoWeek
     start: datetime

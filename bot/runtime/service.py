@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.actions import Action, Answer, Content, SendDirect
 from bot.core.commands import ArgumentValue, CommandSpec
@@ -23,6 +22,7 @@ from bot.core.i18n import Catalog
 from bot.core.refs import MessageRef
 from bot.runtime.scheduler import Job
 from bot.runtime.sections import SectionProvider
+from bot.storage import Connection
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ async def send_direct(perform: Perform, action: SendDirect, what: str) -> Messag
 class Transaction:
     """One open database transaction; `after_commit` work runs only once it is durable."""
 
-    conn: AsyncConnection
+    conn: Connection
     now: datetime
     isolate: bool = True  # False on the dispatcher's fast path: no savepoints around services
     _after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -141,7 +141,7 @@ class Service:
     async def stop(self) -> None:
         """Let go of what `start` or running took (background tasks, connections)."""
 
-    async def forget_member(self, conn: AsyncConnection, member_ref: str) -> None:
+    async def forget_member(self, conn: Connection, member_ref: str) -> None:
         """Clean up after `/forget-me` erased the member's rows (e.g. rows left orphaned)."""
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:

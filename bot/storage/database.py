@@ -2,7 +2,7 @@
 
 SQLite (aiosqlite) is the default: WAL, foreign keys, a busy timeout, and every write
 transaction opened with BEGIN IMMEDIATE so two processes on one file wait instead of failing
-half-way. PostgreSQL (asyncpg) runs the same repositories at READ COMMITTED: they write with
+half-way. PostgreSQL (asyncpg) runs the same stores at READ COMMITTED: they write with
 single-statement upserts (ON CONFLICT) rather than read-then-write, so concurrent writers
 cannot collide; reads get a REPEATABLE READ snapshot; migrations take an advisory lock so two
 processes starting at once migrate one after the other.

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Column, Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.repositories import insert_ignoring_conflicts
 from bot.storage.schema import metadata, tombstones
+from bot.storage.sql import insert_ignoring_conflicts
 
 # The kernel's own tables with member data (the dispatcher writes both).
 KERNEL_MEMBER_TABLES = frozenset({"members", "memberships"})

@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.repositories import insert_ignoring_conflicts
 from bot.storage.schema import UtcDateTime, job_marks, job_run_parts, job_runs
+from bot.storage.sql import insert_ignoring_conflicts
 
 RUNNING = "running"
 DONE = "done"

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core.clock import ManualClock
-from bot.storage import repositories as repo
+from bot.storage.members import update_member_settings
 from tests.conftest import make_config
 from tests.discord.conftest import DiscordStory, World
 from tests.fakes.discord_server import snowflake_at
@@ -67,7 +67,7 @@ async def test_a_member_who_never_talked_to_the_bot_is_not_written_to(
         async with story.app.database.transaction() as conn:
             # bob opted in elsewhere (another community of this bot) but never talked to the
             # bot here: he must not get a DM out of the blue.
-            await repo.update_member_settings(conn, f"discord:/{bob}", introductions=True)
+            await update_member_settings(conn, f"discord:/{bob}", introductions=True)
 
         clock.set(datetime(2026, 11, 25, 10, 0, tzinfo=BERLIN).astimezone(UTC))
         story.app.scheduler.poke()

@@ -14,7 +14,13 @@ from bot.core.events import (
     ReactionRemoved,
 )
 from bot.runtime.service import Delivered, Service, Transaction
-from bot.storage import repositories as repo
+from bot.storage.messages import (
+    add_messages,
+    add_reactions,
+    delete_messages,
+    edit_message,
+    remove_reaction,
+)
 
 
 class ConversationService(Service):
@@ -44,13 +50,13 @@ class ConversationService(Service):
                         }
                     )
                 case MessageEdited():
-                    await repo.add_messages(tx.conn, new_messages)
+                    await add_messages(tx.conn, new_messages)
                     new_messages = []
-                    await repo.edit_message(tx.conn, str(event.ref), event.text, event.edited_at)
+                    await edit_message(tx.conn, str(event.ref), event.text, event.edited_at)
                 case MessageDeleted():
-                    await repo.add_messages(tx.conn, new_messages)
+                    await add_messages(tx.conn, new_messages)
                     new_messages = []
-                    await repo.delete_messages(tx.conn, [str(event.ref)])
+                    await delete_messages(tx.conn, [str(event.ref)])
                 case ReactionAdded():
                     new_reactions.append(
                         {
@@ -62,11 +68,11 @@ class ConversationService(Service):
                         }
                     )
                 case ReactionRemoved():
-                    await repo.add_reactions(tx.conn, new_reactions)
+                    await add_reactions(tx.conn, new_reactions)
                     new_reactions = []
-                    await repo.remove_reaction(
+                    await remove_reaction(
                         tx.conn, str(event.message), str(event.author.ref), event.emoji
                     )
-        await repo.add_messages(tx.conn, new_messages)
-        await repo.add_reactions(tx.conn, new_reactions)
+        await add_messages(tx.conn, new_messages)
+        await add_reactions(tx.conn, new_reactions)
         return []

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.core.config import CommunitySettings
 from bot.core.i18n import Catalog
 from bot.core.weeks import IsoWeek
@@ -20,6 +18,7 @@ from bot.features.digest.config import DigestSettings
 from bot.features.digest.model import Digest
 from bot.features.loop import store as loop_store
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
+from bot.storage import Connection
 
 QUOTE_CHARS = 200
 MIN_QUOTE_CHARS = 20
@@ -181,7 +180,7 @@ class NewVoices:
 
 
 async def build_digest(
-    conn: AsyncConnection,
+    conn: Connection,
     community: CommunitySettings,
     week: IsoWeek,
     *,

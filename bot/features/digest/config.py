@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.config import Section, setting
+from bot.core.config import ConfigSection, setting
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,4 +16,4 @@ class DigestSettings:
     per_sharer: int = setting(3, minimum=1, maximum=50)  # at most this many led by one member
 
 
-SECTION = Section("digest", DigestSettings)
+SECTION = ConfigSection("digest", DigestSettings)

@@ -7,8 +7,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.core.actions import Action, Content, Post, SendDirect
 from bot.core.clock import Clock
 from bot.core.commands import CommandSpec, Param, Role
@@ -26,6 +24,7 @@ from bot.features.digest.render import to_content
 from bot.runtime.scheduler import Job, RunContext
 from bot.runtime.sections import SectionProvider
 from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
+from bot.storage import Connection
 from bot.storage.database import Database
 
 WEEK = Param(
@@ -175,7 +174,7 @@ class DigestService(Service):
 
     async def build(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         community: CommunitySettings,
         week: IsoWeek,
         texts: Catalog,

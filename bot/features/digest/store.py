@@ -10,7 +10,6 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.repositories import _chunks, _insert, insert_ignoring_conflicts
 from bot.storage.schema import (
     digest_choices,
     digest_issues,
@@ -21,6 +20,7 @@ from bot.storage.schema import (
     reactions,
     shares,
 )
+from bot.storage.sql import chunks, dialect_insert, insert_ignoring_conflicts
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,7 @@ async def week_shares(
 async def link_infos(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, LinkInfo]:
     """Links by id."""
     found: dict[int, LinkInfo] = {}
-    for chunk in _chunks(list(dict.fromkeys(ids))):
+    for chunk in chunks(list(dict.fromkeys(ids))):
         result = await conn.execute(
             select(
                 links.c.id, links.c.url, links.c.canonical_url, links.c.title, links.c.site_name
@@ -108,7 +108,7 @@ async def link_infos(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, Lin
 async def reaction_counts(conn: AsyncConnection, message_refs: Sequence[str]) -> dict[str, int]:
     """How many member reactions each message received."""
     counts: dict[str, int] = {}
-    for chunk in _chunks(list(dict.fromkeys(message_refs))):
+    for chunk in chunks(list(dict.fromkeys(message_refs))):
         result = await conn.execute(
             select(reactions.c.message_ref, func.count())
             .where(reactions.c.message_ref.in_(list(chunk)))
@@ -123,7 +123,7 @@ async def reply_counts(
 ) -> dict[str, int]:
     """How many replies each thread root (by message id) received."""
     counts: dict[str, int] = {}
-    for chunk in _chunks(list(dict.fromkeys(thread_ids))):
+    for chunk in chunks(list(dict.fromkeys(thread_ids))):
         result = await conn.execute(
             select(messages.c.thread, func.count())
             .where(messages.c.community == community, messages.c.thread.in_(list(chunk)))
@@ -138,7 +138,7 @@ async def earlier_sharers(
 ) -> set[str]:
     """Which of these members had shared something in the community before `before`."""
     found: set[str] = set()
-    for chunk in _chunks(list(dict.fromkeys(member_refs))):
+    for chunk in chunks(list(dict.fromkeys(member_refs))):
         result = await conn.execute(
             select(shares.c.member_ref)
             .where(
@@ -155,7 +155,7 @@ async def earlier_sharers(
 async def public_names(conn: AsyncConnection, refs: Sequence[str]) -> dict[str, str | None]:
     """Display names of members who allow being named; None for those who do not."""
     names: dict[str, str | None] = {}
-    for chunk in _chunks(list(dict.fromkeys(refs))):
+    for chunk in chunks(list(dict.fromkeys(refs))):
         result = await conn.execute(
             select(members.c.ref, members.c.display_name, members.c.allow_quotes).where(
                 members.c.ref.in_(list(chunk))
@@ -191,7 +191,7 @@ async def record_choice(
     now: datetime,
 ) -> None:
     """Record (or replace) a curation choice, in one upsert."""
-    statement = _insert(conn, digest_choices).values(
+    statement = dialect_insert(conn, digest_choices).values(
         community=community,
         week=week,
         item=item,
@@ -253,7 +253,7 @@ async def issue(conn: AsyncConnection, community: str, week: str) -> Issue | Non
 async def digest_dm_members(conn: AsyncConnection, platform_refs: Sequence[str]) -> list[str]:
     """Members (among `platform_refs`) who asked for the digest by DM."""
     found: list[str] = []
-    for chunk in _chunks(list(dict.fromkeys(platform_refs))):
+    for chunk in chunks(list(dict.fromkeys(platform_refs))):
         result = await conn.execute(
             select(members.c.ref).where(members.c.ref.in_(list(chunk)), members.c.digest_dm)
         )

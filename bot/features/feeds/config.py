@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.config import Section, setting
+from bot.core.config import ConfigSection, setting
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,4 +17,4 @@ class FeedSettings:
     concurrency: int = setting(20, minimum=1, maximum=200)
 
 
-SECTION = Section("feeds", FeedSettings)
+SECTION = ConfigSection("feeds", FeedSettings)

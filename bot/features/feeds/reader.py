@@ -1,4 +1,4 @@
-"""`SafeFeedReader`: the `FeedReader` that `FeedService` expects, built from
+"""`SafeFeedReader`: the `FeedSource` that `FeedService` expects, built from
 `SafeFetcher` (bytes), `ParserPool` (parsing) and `bot.fetch.feeds` (cleaning, discovery).
 
 Every failure becomes a `FeedProblem` whose reason a member can read in a DM.
@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from bot.core.clock import Clock
 from bot.core.urls import canonicalise
-from bot.features.feeds.service import FeedProblem, FeedRead
+from bot.features.feeds.service import FeedProblem, PolledFeed
 from bot.features.feeds.store import NewEntry
 from bot.fetch.client import FetchError, Reason, SafeFetcher
 from bot.fetch.feeds import MAX_ENTRIES, FeedError, FeedReader, ParsedFeed
@@ -70,15 +70,15 @@ class SafeFeedReader:
         except (FetchError, FeedError, ParseFailed) as error:
             raise self._problem(error) from None
 
-    async def read(self, url: str, etag: str | None, last_modified: str | None) -> FeedRead:
+    async def read(self, url: str, etag: str | None, last_modified: str | None) -> PolledFeed:
         """Fetch `url` conditionally and parse it into entries ready to store."""
         try:
             read = await self._reader.read(url, etag=etag, last_modified=last_modified)
         except (FetchError, FeedError, ParseFailed) as error:
             raise self._problem(error) from None
         if read.feed is None:
-            return FeedRead(not_modified=True, etag=read.etag, last_modified=read.last_modified)
-        return FeedRead(
+            return PolledFeed(not_modified=True, etag=read.etag, last_modified=read.last_modified)
+        return PolledFeed(
             title=read.feed.title,
             site_url=read.feed.link,
             entries=self._entries(read.feed),

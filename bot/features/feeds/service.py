@@ -48,7 +48,7 @@ class FeedProblem(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class FeedRead:
+class PolledFeed:
     """What one poll of a feed gave."""
 
     not_modified: bool = False
@@ -59,14 +59,14 @@ class FeedRead:
     last_modified: str | None = None
 
 
-class FeedReader(Protocol):
-    """Fetches and parses feeds safely (see `bot.feeds.reader`)."""
+class FeedSource(Protocol):
+    """Fetches and parses feeds safely (see `bot.features.feeds.reader`)."""
 
     async def discover(self, url: str) -> str:
         """The feed URL for a feed or a page that links to one; raise FeedProblem."""
         ...
 
-    async def read(self, url: str, etag: str | None, last_modified: str | None) -> FeedRead:
+    async def read(self, url: str, etag: str | None, last_modified: str | None) -> PolledFeed:
         """Fetch (conditionally) and parse a feed; raise FeedProblem."""
         ...
 
@@ -126,7 +126,7 @@ class FeedService(Service):
     def __init__(
         self,
         settings: FeedSettings,
-        reader: FeedReader,
+        reader: FeedSource,
         clock: Clock,
         runner: Runner,
         communities: Sequence[CommunitySettings] = (),

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Column, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.repositories import _max_length, insert_ignoring_conflicts
 from bot.storage.schema import feed_entries, feeds, members
+from bot.storage.sql import insert_ignoring_conflicts, max_length
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ class WeekPost:
 
 def _url_or_none(url: str | None, column: Column[str]) -> str | None:
     # A cut URL would lead nowhere, and PostgreSQL refuses one longer than the column.
-    return url if url is None or len(url) <= _max_length(column) else None
+    return url if url is None or len(url) <= max_length(column) else None
 
 
 async def add_feed(

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.config import ConfigTable, Section, setting, wall_time
+from bot.core.config import ConfigSection, ConfigTable, setting, wall_time
 
 _OFFSET = re.compile(r"^(?:(\d{1,3})d)?(?:(\d{1,3})h)?(?:(\d{1,4})m)?$")
 
@@ -58,4 +58,4 @@ class GatheringSettings:
     takeaways: bool = True  # open a takeaways thread when a session ends
 
 
-SECTION = Section("gatherings", GatheringSettings)
+SECTION = ConfigSection("gatherings", GatheringSettings)

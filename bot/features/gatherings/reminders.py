@@ -42,7 +42,7 @@ REFRESH_JOB = "gatherings:refresh"
 
 
 @dataclass(frozen=True, slots=True)
-class Moment:
+class GatheringMoment:
     """One thing to do for one occurrence: `kind` is "remind:<minutes>", "start" or "end"."""
 
     gathering_id: int
@@ -62,21 +62,21 @@ def moments(
     settings: GatheringSettings,
     start: datetime,
     end: datetime,
-) -> list[Moment]:
+) -> list[GatheringMoment]:
     """Reminders, start and end of every occurrence whose moments fall in [start, end)."""
     if gathering.cancelled:
         return []
     zone = ZoneInfo(gathering.timezone)
     duration = timedelta(minutes=gathering.duration_minutes)
     lead = max(settings.reminders, default=0)
-    found: list[Moment] = []
+    found: list[GatheringMoment] = []
     window_start = start - duration
     window_end = end + timedelta(minutes=lead)
     for occurrence in occurrences(
         gathering.starts_at, zone, gathering.recurrence, window_start, window_end
     ):
         candidates = [
-            Moment(
+            GatheringMoment(
                 gathering.id,
                 occurrence,
                 f"remind:{minutes}",
@@ -84,8 +84,8 @@ def moments(
             )
             for minutes in settings.reminders
         ]
-        candidates.append(Moment(gathering.id, occurrence, "start", occurrence))
-        candidates.append(Moment(gathering.id, occurrence, "end", occurrence + duration))
+        candidates.append(GatheringMoment(gathering.id, occurrence, "start", occurrence))
+        candidates.append(GatheringMoment(gathering.id, occurrence, "end", occurrence + duration))
         for moment in candidates:
             # A reminder that was already due when the session was saved is not sent late.
             if moment.kind.startswith("remind:") and moment.at <= gathering.updated_at:
@@ -148,7 +148,7 @@ class GatheringReminders(Service):
         now = self._clock.now()
         start = now - self._scheduler.grace - timedelta(minutes=1)
         end = now + self._horizon
-        wanted: dict[str, Moment] = {}
+        wanted: dict[str, GatheringMoment] = {}
         async with self._database.reading() as conn:
             found = await store.list_gatherings(conn)
         for gathering in found:
@@ -177,7 +177,7 @@ class GatheringReminders(Service):
         self._jobs = set(wanted)
         return len(wanted)
 
-    async def _run(self, moment: Moment, context: RunContext) -> None:
+    async def _run(self, moment: GatheringMoment, context: RunContext) -> None:
         if context.due_at != moment.at:
             return  # the yearly echo of a one-minute rule: never this moment
         async with self._database.reading() as conn:
@@ -240,7 +240,7 @@ class GatheringReminders(Service):
             await self.reload()
 
     async def _takeaways(
-        self, context: RunContext, gathering: GatheringRecord, moment: Moment, t: Catalog
+        self, context: RunContext, gathering: GatheringRecord, moment: GatheringMoment, t: Catalog
     ) -> None:
         title = escape(gathering.title)
         for channel in self._directory.channels(gathering.community, Purpose.ANNOUNCEMENTS):
@@ -261,7 +261,7 @@ class GatheringReminders(Service):
             await store.add_thread(conn, root, gathering.id, occurrence, gathering.community)
 
     @staticmethod
-    def _following(gathering: GatheringRecord, moment: Moment) -> datetime | None:
+    def _following(gathering: GatheringRecord, moment: GatheringMoment) -> datetime | None:
         if gathering.recurrence is None:
             return None
         zone = ZoneInfo(gathering.timezone)
@@ -272,7 +272,7 @@ class GatheringReminders(Service):
         return next(found, None)
 
     @staticmethod
-    def _still_occurs(gathering: GatheringRecord, moment: Moment) -> bool:
+    def _still_occurs(gathering: GatheringRecord, moment: GatheringMoment) -> bool:
         zone = ZoneInfo(gathering.timezone)
         found = occurrences(
             gathering.starts_at,

@@ -49,7 +49,7 @@ from bot.runtime.service import (
     Transaction,
     thread_replies,
 )
-from bot.storage import repositories as repo
+from bot.storage.members import get_member, update_member_settings
 
 log = logging.getLogger(__name__)
 
@@ -975,19 +975,19 @@ class GatheringService(Service):
         ref = str(call.author.ref)
         given = call.arguments.get("zone")
         if given is None:
-            member = await repo.get_member(tx.conn, ref)
+            member = await get_member(tx.conn, ref)
             if member is None or member.timezone is None:
                 return [call.answer(t("gatherings.timezone_unset", prefix=call.prefix))]
             text = t("gatherings.timezone_show", zone=member.timezone, prefix=call.prefix)
             return [call.answer(text)]
         if str(given).strip().lower() in ("clear", "none", "off", "unset"):
-            await repo.update_member_settings(tx.conn, ref, timezone=None)
+            await update_member_settings(tx.conn, ref, timezone=None)
             return [call.answer(t("gatherings.timezone_cleared"))]
         try:
             zone = resolve_zone(str(given))
         except ZoneProblem as problem:
             return self._zone_error(call, problem)
-        await repo.update_member_settings(tx.conn, ref, timezone=zone)
+        await update_member_settings(tx.conn, ref, timezone=zone)
         local = tx.now.astimezone(ZoneInfo(zone)).strftime("%H:%M")
         return [call.answer(t("gatherings.timezone_set", zone=zone, local=local))]
 

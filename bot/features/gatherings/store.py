@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.repositories import insert_ignoring_conflicts
 from bot.storage.schema import (
     calendar_tokens,
     gathering_questions,
@@ -20,6 +19,7 @@ from bot.storage.schema import (
     rsvps,
     takeaways,
 )
+from bot.storage.sql import insert_ignoring_conflicts
 
 GOING, MAYBE, NO = "going", "maybe", "no"
 

@@ -15,7 +15,7 @@ from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
-from bot.features.loop import store
+from bot.features.goals import store
 from bot.runtime.scheduler import Job, RunContext
 from bot.runtime.service import (
     CommandHandler,

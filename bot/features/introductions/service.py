@@ -35,8 +35,8 @@ from bot.runtime.service import (
     Transaction,
     send_direct,
 )
-from bot.storage import repositories as repo
 from bot.storage.database import Database
+from bot.storage.members import get_member
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class IntroductionService(Service):
         t = call.texts
         ref = str(call.author.ref)
         made = await store.of_member(tx.conn, call.community.name, ref)
-        member = await repo.get_member(tx.conn, ref)
+        member = await get_member(tx.conn, ref)
         opted_in = member is not None and member.introductions
         key = "introductions.state_on" if opted_in else "introductions.state_off"
         state = t(key, prefix=call.prefix)
@@ -131,7 +131,7 @@ class IntroductionService(Service):
             if community.introductions.enabled
         ]
 
-    def _reachable(self, candidate: store.Candidate) -> bool:
+    def _reachable(self, candidate: store.IntroductionCandidate) -> bool:
         """May the bot DM this member? Where unsolicited DMs look like spam (Discord), only
         members who talked to the bot in this community are written to."""
         return may_message_unasked(
@@ -217,7 +217,7 @@ class IntroductionService(Service):
         self,
         t: Catalog,
         me: MemberRef,
-        other: store.Candidate,
+        other: store.IntroductionCandidate,
         topics: tuple[str, ...],
         quoted: Item | None,
         shared: Mapping[str, store.Shared],

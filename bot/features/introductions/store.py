@@ -11,7 +11,6 @@ from sqlalchemy import Row, Table, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.features.introductions.topics import Item
-from bot.storage.repositories import insert_ignoring_conflicts
 from bot.storage.schema import (
     introductions,
     link_annotations,
@@ -22,12 +21,13 @@ from bot.storage.schema import (
     reflections,
     shares,
 )
+from bot.storage.sql import insert_ignoring_conflicts
 
 TOPIC_SEPARATOR = ", "  # topics are words, two words or domains: never a comma inside
 
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
+class IntroductionCandidate:
     """A member of the community who opted in to introductions."""
 
     member_ref: str
@@ -65,7 +65,7 @@ class Made:
         return self.member_b if member_ref == self.member_a else self.member_a
 
 
-async def candidates(conn: AsyncConnection, community: str) -> list[Candidate]:
+async def candidates(conn: AsyncConnection, community: str) -> list[IntroductionCandidate]:
     """Members of `community` who opted in (the bot never keeps bots as members)."""
     result = await conn.execute(
         select(
@@ -81,7 +81,7 @@ async def candidates(conn: AsyncConnection, community: str) -> list[Candidate]:
         .order_by(members.c.ref)
     )
     return [
-        Candidate(
+        IntroductionCandidate(
             member_ref=row.ref,
             platform=row.platform,
             name=row.display_name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.config import Section
+from bot.core.config import ConfigSection
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,4 +15,4 @@ class LinkSettings:
     reaction: str = "bookmark"
 
 
-SECTION = Section("links", LinkSettings)
+SECTION = ConfigSection("links", LinkSettings)

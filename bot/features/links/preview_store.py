@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.repositories import _insert
 from bot.storage.schema import link_previews, links
+from bot.storage.sql import dialect_insert
 
 
 async def recently_described(conn: AsyncConnection, url: str, since: datetime) -> bool:
@@ -27,7 +27,7 @@ async def recently_described(conn: AsyncConnection, url: str, since: datetime) -
 async def _cache(conn: AsyncConnection, url: str, **values: Any) -> None:
     # One upsert: a delete then insert could collide with a concurrent fetch of the same URL
     # on PostgreSQL, where nothing serialises the two transactions.
-    statement = _insert(conn, link_previews).values(canonical_url=url, **values)
+    statement = dialect_insert(conn, link_previews).values(canonical_url=url, **values)
     await conn.execute(
         statement.on_conflict_do_update(
             index_elements=["canonical_url"],

@@ -6,15 +6,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.core.actions import Action, React
 from bot.core.events import MessageDeleted, MessageEdited, MessageReceived
 from bot.core.refs import MessageRef
 from bot.core.urls import FoundLink, extract_links
 from bot.features.links.config import LinkSettings
+from bot.features.links.store import (
+    NewShare,
+    record_shares,
+    remove_orphan_links,
+    remove_shares,
+    shares_of_message,
+)
 from bot.runtime.service import Delivered, Service, Transaction
-from bot.storage import repositories as repo
+from bot.storage import Connection
+from bot.storage.members import get_members
+from bot.storage.messages import delete_messages
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +43,9 @@ class LinkService(Service):
 
     name = "links"
 
-    async def forget_member(self, conn: AsyncConnection, member_ref: str) -> None:
+    async def forget_member(self, conn: Connection, member_ref: str) -> None:
         """A forgotten member's links that nobody else shared go too."""
-        await repo.remove_orphan_links(conn)
+        await remove_orphan_links(conn)
 
     def __init__(
         self,
@@ -50,9 +57,9 @@ class LinkService(Service):
 
     def _shares(
         self, delivered: Delivered, event: MessageReceived | MessageEdited
-    ) -> list[repo.NewShare]:
+    ) -> list[NewShare]:
         return [
-            repo.NewShare(
+            NewShare(
                 community=delivered.community.name,
                 canonical_url=link.canonical,
                 url=link.url,
@@ -67,7 +74,7 @@ class LinkService(Service):
 
     async def on_events(self, batch: Sequence[Delivered], tx: Transaction) -> list[Action]:
         """Store shares from new and edited messages; drop those of deleted messages."""
-        new: list[repo.NewShare] = []
+        new: list[NewShare] = []
         messages: dict[str, MessageRef] = {}
         for delivered in batch:
             event = delivered.event
@@ -79,15 +86,15 @@ class LinkService(Service):
             elif isinstance(event, MessageEdited):
                 messages[str(event.ref)] = event.ref
                 wanted = self._shares(delivered, event)
-                before = set(await repo.shares_of_message(tx.conn, str(event.ref)))
+                before = set(await shares_of_message(tx.conn, str(event.ref)))
                 gone = before - {share.canonical_url for share in wanted}
-                await repo.remove_shares(tx.conn, str(event.ref), gone)
+                await remove_shares(tx.conn, str(event.ref), gone)
                 new.extend(share for share in wanted if share.canonical_url not in before)
             elif isinstance(event, MessageDeleted):
-                await repo.delete_messages(tx.conn, [str(event.ref)])
+                await delete_messages(tx.conn, [str(event.ref)])
         if any(isinstance(d.event, MessageEdited | MessageDeleted) for d in batch):
-            await repo.remove_orphan_links(tx.conn)
-        stored = await repo.record_shares(tx.conn, new)
+            await remove_orphan_links(tx.conn)
+        stored = await record_shares(tx.conn, new)
         if stored and self._on_new_links is not None:
             notify, urls = self._on_new_links, sorted({share.canonical_url for share in new})
 
@@ -97,7 +104,7 @@ class LinkService(Service):
             tx.after_commit(describe)
         if not stored or not self._settings.react:
             return []
-        sharers = await repo.get_members(tx.conn, [share.member_ref for share in stored])
+        sharers = await get_members(tx.conn, [share.member_ref for share in stored])
         acknowledged: dict[str, None] = {}
         for share in stored:
             member = sharers.get(share.member_ref)

@@ -23,6 +23,7 @@ from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import InteractionRef, MemberRef
 from bot.core.urls import extract_links
+from bot.features.links.store import NewShare, StoredShare, record_shares, stored_shares_of_message
 from bot.features.loop import store
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.runtime.service import (
@@ -34,8 +35,8 @@ from bot.runtime.service import (
     Transaction,
     thread_replies,
 )
-from bot.storage import repositories as repo
 from bot.storage.database import Database
+from bot.storage.members import get_member, get_members
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ class LoopService(Service):
         )
         if stored is None:
             return []
-        member = await repo.get_member(tx.conn, str(call.author.ref))
+        member = await get_member(tx.conn, str(call.author.ref))
         key = (
             "loop.reflected" if member is None or member.allow_quotes else "loop.reflected_private"
         )
@@ -175,10 +176,10 @@ class LoopService(Service):
         note = str(call.arguments.get("note") or "").strip() or None
         event = call.event
         channel = event.channel if isinstance(event, CommandInvoked) else event.message.channel
-        stored = await repo.record_shares(
+        stored = await record_shares(
             tx.conn,
             [
-                repo.NewShare(
+                NewShare(
                     community=call.community.name,
                     canonical_url=link.canonical,
                     url=link.url,
@@ -279,14 +280,14 @@ class LoopService(Service):
         tx: Transaction,
         community: str,
         texts: Catalog,
-        stored: Sequence[repo.StoredShare],
+        stored: Sequence[StoredShare],
         fallback: InteractionRef | None = None,
     ) -> list[Action]:
         """One short question about a link shared without a note, at most daily per member."""
         if not self._directory.settings(community).members.literacy_questions:
             return []
         actions: list[Action] = []
-        members = await repo.get_members(tx.conn, [share.member_ref for share in stored])
+        members = await get_members(tx.conn, [share.member_ref for share in stored])
         asked: set[str] = set()
         for share in stored:
             member = members.get(share.member_ref)
@@ -349,7 +350,7 @@ class LoopService(Service):
             ):
                 found = [
                     share
-                    for share in await repo.stored_shares_of_message(tx.conn, str(event.ref))
+                    for share in await stored_shares_of_message(tx.conn, str(event.ref))
                     if share.member_ref == str(event.author.ref)
                 ]
                 actions.extend(

@@ -1,5 +1,5 @@
-"""Repository for the member loop: own reflections, questions and their answers, goals,
-critical-literacy asks, annotations, welcomes and community threads."""
+"""Store for the member loop: own reflections, questions and their answers, critical-literacy
+asks and annotations."""
 
 from __future__ import annotations
 
@@ -10,10 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.repositories import insert_ignoring_conflicts
 from bot.storage.schema import (
-    community_threads,
-    goals,
     link_annotations,
     links,
     literacy_asks,
@@ -21,8 +18,8 @@ from bot.storage.schema import (
     question_answers,
     questions,
     reflections,
-    welcomes,
 )
+from bot.storage.sql import insert_ignoring_conflicts
 
 # --- reflections ------------------------------------------------------------------------------
 
@@ -215,87 +212,6 @@ async def questions_asked(
     return [Question(**row._mapping) for row in result]
 
 
-# --- goals ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Goal:
-    """A member's learning goal in one community."""
-
-    id: int
-    community: str
-    member_ref: str
-    text: str
-    set_at: datetime
-    closed_at: datetime | None
-    status: str
-
-
-async def active_goal(conn: AsyncConnection, community: str, member_ref: str) -> Goal | None:
-    """The member's current goal, if any."""
-    row = (
-        await conn.execute(
-            select(goals).where(
-                goals.c.community == community,
-                goals.c.member_ref == member_ref,
-                goals.c.status == "active",
-            )
-        )
-    ).first()
-    return Goal(**row._mapping) if row else None
-
-
-async def set_goal(
-    conn: AsyncConnection, community: str, member_ref: str, text: str, now: datetime
-) -> Goal | None:
-    """Make `text` the member's goal; return the goal it replaced, if any."""
-    previous = await active_goal(conn, community, member_ref)
-    if previous is not None:
-        await close_goal(conn, previous.id, "replaced", now)
-    await conn.execute(
-        goals.insert().values(
-            community=community, member_ref=member_ref, text=text, set_at=now, status="active"
-        )
-    )
-    return previous
-
-
-async def close_goal(conn: AsyncConnection, goal_id: int, status: str, now: datetime) -> None:
-    """Mark a goal done (or replaced)."""
-    await conn.execute(
-        update(goals).where(goals.c.id == goal_id).values(status=status, closed_at=now)
-    )
-
-
-async def goals_done(conn: AsyncConnection, community: str, member_ref: str) -> int:
-    """How many goals the member has reached in this community."""
-    result = await conn.execute(
-        select(func.count())
-        .select_from(goals)
-        .where(
-            goals.c.community == community,
-            goals.c.member_ref == member_ref,
-            goals.c.status == "done",
-        )
-    )
-    return int(result.scalar_one())
-
-
-async def checkin_goals(conn: AsyncConnection, community: str) -> list[Goal]:
-    """Active goals of members who asked for a weekly check-in, by member."""
-    result = await conn.execute(
-        select(goals)
-        .join(members, members.c.ref == goals.c.member_ref)
-        .where(
-            goals.c.community == community,
-            goals.c.status == "active",
-            members.c.goal_checkin.is_(True),
-        )
-        .order_by(goals.c.member_ref)
-    )
-    return [Goal(**row._mapping) for row in result]
-
-
 # --- critical literacy ------------------------------------------------------------------------
 
 
@@ -456,47 +372,3 @@ async def annotations_of(conn: AsyncConnection, link_ids: Sequence[int]) -> list
         )
         for row in result
     ]
-
-
-# --- onboarding -------------------------------------------------------------------------------
-
-
-async def claim_welcomes(
-    conn: AsyncConnection, community: str, member_refs: Sequence[str], now: datetime
-) -> set[str]:
-    """Record welcomes; return the members not welcomed in this community before."""
-    rows = [
-        {"community": community, "member_ref": ref, "welcomed_at": now}
-        for ref in dict.fromkeys(member_refs)
-    ]
-    inserted = await insert_ignoring_conflicts(conn, welcomes, rows, ["member_ref"])
-    return {row.member_ref for row in inserted}
-
-
-async def community_thread(
-    conn: AsyncConnection, community: str, kind: str, channel: str
-) -> str | None:
-    """The message id of a community's thread of this kind in a channel, if posted."""
-    result = await conn.execute(
-        select(community_threads.c.message).where(
-            community_threads.c.community == community,
-            community_threads.c.kind == kind,
-            community_threads.c.channel == channel,
-        )
-    )
-    value: str | None = result.scalar_one_or_none()
-    return value
-
-
-async def record_community_thread(
-    conn: AsyncConnection, community: str, kind: str, channel: str, message: str, now: datetime
-) -> None:
-    """Remember a community thread (the first one recorded stays)."""
-    row = {
-        "community": community,
-        "kind": kind,
-        "channel": channel,
-        "message": message,
-        "created_at": now,
-    }
-    await insert_ignoring_conflicts(conn, community_threads, [row])

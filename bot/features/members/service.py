@@ -8,23 +8,21 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
 from bot.core.actions import Action, Attachment, Button, Content, SendDirect
 from bot.core.commands import CommandSpec, Param, ParamKind
 from bot.core.communities import CommunityDirectory
 from bot.core.markup import block, escape
 from bot.core.weeks import IsoWeek
 from bot.features.engagement.store import settle_nudge_answers
-from bot.features.loop.store import active_goal
+from bot.features.goals.store import active_goal
+from bot.features.members import store
 from bot.features.reports.model import PROFILE_WEEKS, WeekStages, standing
 from bot.features.reports.render import member_line, table
 from bot.features.reports.store import report_inputs
 from bot.runtime.feature import Registry
 from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
-from bot.storage import repositories as repo
 from bot.storage.member_data import erase_member, export_member
-from bot.storage.schema import messages, questions, reactions, reflections, shares
+from bot.storage.members import get_member, update_member_settings
 
 PROFILE = CommandSpec(
     name="profile",
@@ -127,46 +125,14 @@ class MemberService(Service):
             (FORGET, {("forget-me",): self.forget}),
         )
 
-    async def _counts(self, tx: Transaction, ref: str, community: str) -> dict[str, int]:
-        async def count(statement: Any) -> int:
-            return int((await tx.conn.execute(statement)).scalar_one())
-
-        return {
-            "messages": await count(
-                select(func.count())
-                .select_from(messages)
-                .where(messages.c.author_ref == ref, messages.c.community == community)
-            ),
-            "shares": await count(
-                select(func.count())
-                .select_from(shares)
-                .where(shares.c.member_ref == ref, shares.c.community == community)
-            ),
-            "reactions": await count(
-                select(func.count())
-                .select_from(reactions)
-                .where(reactions.c.member_ref == ref, reactions.c.community == community)
-            ),
-            "reflections": await count(
-                select(func.count())
-                .select_from(reflections)
-                .where(reflections.c.member_ref == ref, reflections.c.community == community)
-            ),
-            "questions": await count(
-                select(func.count())
-                .select_from(questions)
-                .where(questions.c.member_ref == ref, questions.c.community == community)
-            ),
-        }
-
     async def profile(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Show the caller what is kept about them."""
         t = call.texts
         ref = str(call.author.ref)
-        member = await repo.get_member(tx.conn, ref)
+        member = await get_member(tx.conn, ref)
         if member is None:
             return [call.answer(t("members.profile_empty"))]
-        counts = await self._counts(tx, ref, call.community.name)
+        counts = await store.kept_counts(tx.conn, ref, call.community.name)
         goal = await active_goal(tx.conn, call.community.name, ref)
         text = t(
             "members.profile",
@@ -227,8 +193,8 @@ class MemberService(Service):
             if key in SETTING_COLUMNS
         }
         if changes:
-            await repo.update_member_settings(tx.conn, ref, **changes)
-        member = await repo.get_member(tx.conn, ref)
+            await update_member_settings(tx.conn, ref, **changes)
+        member = await get_member(tx.conn, ref)
         if member is None:
             return [call.answer(t("members.profile_empty"))]
         key = "members.settings_changed" if changes else "members.settings_show"

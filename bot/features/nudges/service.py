@@ -28,8 +28,6 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.core.actions import Action, Button, Content, SendDirect
 from bot.core.clock import Clock
 from bot.core.commands import CommandSpec, Param, ParamKind
@@ -43,15 +41,13 @@ from bot.core.schedules import parse_rule
 from bot.features.digest import store as digest_store
 from bot.features.engagement.rules import EARLIER_PERIODS, NOTHING, Activity, Drift, DriftRules
 from bot.features.engagement.store import (
-    Membership,
     activity,
-    community_members,
     drifting_members,
     settle_nudge_answers,
 )
 from bot.features.gatherings import store as gathering_store
 from bot.features.gatherings.recurrence import next_occurrence
-from bot.features.loop import store as loop_store
+from bot.features.goals import store as goals_store
 from bot.features.nudges import store
 from bot.features.nudges.rules import Candidate, NudgeRules, base_wait, decide, parse_wall
 from bot.features.prompts import store as prompt_store
@@ -65,8 +61,10 @@ from bot.runtime.service import (
     Transaction,
     send_direct,
 )
-from bot.storage import repositories as repo
+from bot.storage import Connection
 from bot.storage.database import Database
+from bot.storage.members import MemberRecord, get_member, get_members, update_member_settings
+from bot.storage.memberships import Membership, community_members
 
 log = logging.getLogger(__name__)
 
@@ -352,11 +350,11 @@ class NudgeService(Service):
             changes = {"nudges_snoozed_until": until}
             key, values = "nudges.now_snoozed", {"until": int(until.timestamp())}
         if changes:
-            await repo.update_member_settings(tx.conn, ref, **changes)
+            await update_member_settings(tx.conn, ref, **changes)
         await settle_nudge_answers(
             tx.conn, call.community.name, tx.now, call.community.nudges.answer_days
         )
-        member = await repo.get_member(tx.conn, ref)
+        member = await get_member(tx.conn, ref)
         if member is None:  # the dispatcher records every author first; a race at most
             return [call.answer(t("members.profile_empty"))]
         state = await self._state(call, tx, member)
@@ -364,7 +362,7 @@ class NudgeService(Service):
             return [call.answer(t(key, prefix=call.prefix, **values) + "\n\n" + state)]
         return [call.answer(state)]
 
-    async def _state(self, call: Invocation, tx: Transaction, member: repo.MemberRecord) -> str:
+    async def _state(self, call: Invocation, tx: Transaction, member: MemberRecord) -> str:
         t = call.texts
         settings = call.community.nudges
         every = max(settings.every_days, member.nudge_every_days)
@@ -420,7 +418,7 @@ class NudgeService(Service):
         return may_message_unasked(capabilities, talked_to_bot=member.contacted_at is not None)
 
     async def drifting(
-        self, conn: AsyncConnection, community: str, now: datetime
+        self, conn: Connection, community: str, now: datetime
     ) -> tuple[list[Drift], dict[str, Membership]]:
         """Who is drifting in `community` now (never facilitators), with their memberships."""
         settings = self._directory.settings(community)
@@ -440,7 +438,7 @@ class NudgeService(Service):
         ]
         return drifts, members
 
-    async def unreachable(self, conn: AsyncConnection, community: str, now: datetime) -> int:
+    async def unreachable(self, conn: Connection, community: str, now: datetime) -> int:
         """How many drifting members the bot may not DM (Discord members who never talked to
         it): the digest invites them instead. Members of platforms not connected here (e.g.
         `facilitator digest preview`, which connects none) are not counted."""
@@ -451,13 +449,13 @@ class NudgeService(Service):
         return sum(1 for drift in drifts if self.may_dm(by_ref[drift.member_ref]) is False)
 
     async def candidates(
-        self, conn: AsyncConnection, community: str, now: datetime
+        self, conn: Connection, community: str, now: datetime
     ) -> tuple[list[Candidate], dict[str, Drift], dict[str, store.NudgeHistory]]:
         """Every drifting member with what the rules need, and their drift and history."""
         settings = self._directory.settings(community)
         drifts, members = await self.drifting(conn, community, now)
         refs = [drift.member_ref for drift in drifts]
-        records = await repo.get_members(conn, refs)
+        records = await get_members(conn, refs)
         history = await store.histories(conn, community, refs)
         # At most one nudge a week per member, whichever community sent it.
         anywhere = await store.last_sent_anywhere(conn, refs)
@@ -581,13 +579,13 @@ class NudgeService(Service):
     # --- the text ------------------------------------------------------------------------
 
     async def _steps(
-        self, conn: AsyncConnection, settings: CommunitySettings, member_ref: str, now: datetime
+        self, conn: Connection, settings: CommunitySettings, member_ref: str, now: datetime
     ) -> dict[str, _Step]:
         """Every step available to this member now, with its values."""
         prefix = self._directory.command_prefix(MemberRef.parse(member_ref).platform)
         t = self._texts(settings.language)
         steps: dict[str, _Step] = {"seek": _Step("seek", {"prefix": prefix})}
-        goal = await loop_store.active_goal(conn, settings.name, member_ref)
+        goal = await goals_store.active_goal(conn, settings.name, member_ref)
         if goal is not None:
             steps["goal"] = _Step("goal", {"goal": escape(goal.text), "prefix": prefix})
         # A link from this week, brought by someone else (the latest one).
@@ -637,7 +635,7 @@ class NudgeService(Service):
 
     async def compose(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         settings: CommunitySettings,
         member: MemberRef,
         drift: Drift,

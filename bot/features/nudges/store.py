@@ -12,8 +12,8 @@ from sqlalchemy import func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.features.engagement.store import NUDGED_MEMBER
-from bot.storage.repositories import _chunks
 from bot.storage.schema import memberships, nudges
+from bot.storage.sql import chunks
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ async def histories(
 ) -> dict[str, NudgeHistory]:
     """Each member's nudge history in `community` (members never nudged are absent)."""
     found: dict[str, NudgeHistory] = {}
-    for chunk in _chunks(list(dict.fromkeys(refs))):
+    for chunk in chunks(list(dict.fromkeys(refs))):
         wanted = list(chunk)
         totals = await conn.execute(
             select(nudges.c.member_ref, func.count(), func.max(nudges.c.sent_at))
@@ -97,7 +97,7 @@ async def histories(
 async def last_sent_anywhere(conn: AsyncConnection, refs: Sequence[str]) -> dict[str, datetime]:
     """Each member's latest nudge in any community (one member, one inbox)."""
     found: dict[str, datetime] = {}
-    for chunk in _chunks(list(dict.fromkeys(refs))):
+    for chunk in chunks(list(dict.fromkeys(refs))):
         result = await conn.execute(
             select(nudges.c.member_ref, func.max(nudges.c.sent_at))
             .where(nudges.c.member_ref.in_(list(chunk)))

@@ -17,10 +17,10 @@ from bot.core.events import MemberJoined, MessageReceived
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import ChannelRef, MemberRef
-from bot.features.loop import store
+from bot.features.onboarding import store
 from bot.runtime.service import Delivered, Perform, Service, Transaction
-from bot.storage import repositories as repo
 from bot.storage.database import Database
+from bot.storage.members import get_members
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class OnboardingService(Service):
             ):
                 speakers.append((delivered, event))
         if speakers:
-            known = await repo.get_members(tx.conn, [str(e.author.ref) for _, e in speakers])
+            known = await get_members(tx.conn, [str(e.author.ref) for _, e in speakers])
             checked: set[tuple[str, str]] = set()
             for delivered, event in speakers:
                 key = (delivered.community.name, str(event.author.ref))

@@ -16,10 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from importlib import resources
-from pathlib import Path
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.actions import Action, Content, Post
 from bot.core.commands import CommandSpec, Param, ParamKind, Role
@@ -41,7 +37,7 @@ from bot.runtime.service import (
     Transaction,
     thread_replies,
 )
-from bot.storage.database import Database
+from bot.storage.database import Database, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -582,27 +578,14 @@ class PromptService(Service):
         return []
 
 
-def _no_sqlite_file(url: str) -> bool:
-    # Opening a missing SQLite file would create it: `check` must not leave one behind.
-    if not url.startswith("sqlite"):
-        return False
-    path = make_url(url).database
-    return not path or path == ":memory:" or not Path(path).exists()
-
-
 async def stored_schedule_lines(config: Config, now: datetime, count: int = 3) -> list[str]:
     """`facilitator check`'s lines for schedules added with /prompt: next local times."""
-    if _no_sqlite_file(config.storage.url):
+    if store.no_sqlite_file(config.storage.url):
         return ["prompt schedules in the database: none yet (no database file)"]
-    database = Database(config.storage.url)
     try:
-        async with database.reading() as conn:
-            schedules = await store.list_schedules(conn)
-    except SQLAlchemyError as error:
-        reason = getattr(error, "orig", error)
+        schedules = await store.schedules_at(config.storage.url)
+    except StorageError as reason:
         return [f"prompt schedules in the database: not readable ({reason}); run `db upgrade`"]
-    finally:
-        await database.close()
     zones = {community.name: community.zone for community in config.communities}
     lines = [f"prompt schedules in the database: {len(schedules)}"]
     for schedule in schedules:

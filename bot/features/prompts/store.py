@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.repositories import insert_ignoring_conflicts
+from bot.storage.database import Database, StorageError
 from bot.storage.schema import prompt_library_uses, prompt_posts, prompt_schedules, reflections
+from bot.storage.sql import insert_ignoring_conflicts
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,3 +258,24 @@ async def reflections_on(conn: AsyncConnection, prompt_post_id: int) -> list[Ref
         )
         for row in result
     ]
+
+
+def no_sqlite_file(url: str) -> bool:
+    """Whether `url` names a SQLite database file that does not exist (or none at all)."""
+    # Opening a missing SQLite file would create it: `check` must not leave one behind.
+    if not url.startswith("sqlite"):
+        return False
+    path = make_url(url).database
+    return not path or path == ":memory:" or not Path(path).exists()
+
+
+async def schedules_at(url: str) -> list[PromptSchedule]:
+    """Every stored schedule of the database at `url`; StorageError says why it is unreadable."""
+    database = Database(url)
+    try:
+        async with database.reading() as conn:
+            return await list_schedules(conn)
+    except SQLAlchemyError as error:
+        raise StorageError(str(getattr(error, "orig", error))) from error
+    finally:
+        await database.close()

@@ -26,7 +26,7 @@ PROFILE_WEEKS = 5  # this week and the four before, in /profile
 
 
 @dataclass(frozen=True, slots=True)
-class NudgeRecord:
+class NudgeOutcome:
     """One nudge sent to a member, and whether it was answered."""
 
     member_ref: str
@@ -43,7 +43,7 @@ class Standing:
     stages: Mapping[str, int]  # this week's actions per stage
     facilitator: bool
     drift: Drift | None
-    nudges: tuple[NudgeRecord, ...]  # sent before the week's end, oldest first
+    nudges: tuple[NudgeOutcome, ...]  # sent before the week's end, oldest first
     as_of: datetime  # when drift was judged (the week's end, or now in the current week)
     new_voice: bool = False  # named among the week's new voices
 
@@ -91,7 +91,7 @@ class ReportInputs:
     cohort: Mapping[str, datetime]  # member ref -> joined at (no facilitators)
     facilitators: Collection[str]
     drifts: Sequence[Drift]
-    nudges: Sequence[NudgeRecord]  # sent before the last week's end, oldest first
+    nudges: Sequence[NudgeOutcome]  # sent before the last week's end, oldest first
     replies: Mapping[str, int]  # thread replies received in the last week, by member
     names: Mapping[str, str]
     as_of: datetime

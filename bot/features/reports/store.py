@@ -14,14 +14,15 @@ from bot.core.config import CommunitySettings
 from bot.core.weeks import IsoWeek
 from bot.features.engagement import store
 from bot.features.engagement.rules import DriftRules, answered_at
-from bot.features.reports.model import HISTORY_WEEKS, NudgeRecord, ReportInputs
-from bot.storage.repositories import get_members
+from bot.features.reports.model import HISTORY_WEEKS, NudgeOutcome, ReportInputs
+from bot.storage.members import get_members
+from bot.storage.memberships import community_members
 from bot.storage.schema import memberships, nudges
 
 
 async def _nudges(
     conn: AsyncConnection, community: str, end: datetime, answer_days: int
-) -> list[NudgeRecord]:
+) -> list[NudgeOutcome]:
     """Nudges sent before `end`; answers not yet settled by the bot are judged by the same
     rule (so a read-only reader sees what the bot will record)."""
     rows = await conn.execute(
@@ -35,11 +36,11 @@ async def _nudges(
         .where(nudges.c.community == community, nudges.c.sent_at < end)
         .order_by(nudges.c.sent_at, nudges.c.id)
     )
-    found: list[NudgeRecord] = []
+    found: list[NudgeOutcome] = []
     for member_ref, sent_at, answered, last_active in rows:
         if answered is None:
             answered = answered_at(sent_at, last_active, answer_days)
-        found.append(NudgeRecord(member_ref=member_ref, sent_at=sent_at, answered_at=answered))
+        found.append(NudgeOutcome(member_ref=member_ref, sent_at=sent_at, answered_at=answered))
     return found
 
 
@@ -64,7 +65,7 @@ async def report_inputs(
     spans = [(str(w), *w.bounds(zone)) for w in labels]
     start, end = spans[-1][1], spans[-1][2]
     as_of = min(end, now)
-    members = await store.community_members(conn, community.name)
+    members = await community_members(conn, community.name)
     named = {
         m.member_ref for m in members if directory.named_facilitator(community.name, m.member_ref)
     }

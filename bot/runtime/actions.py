@@ -1,0 +1,70 @@
+"""Performing actions on the connected platforms: in order and isolated for events, strictly
+(errors propagate) for scheduled work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+
+from bot.core.actions import Action, Post, action_platform
+from bot.core.platform import Capability, Platform, PlatformError
+from bot.core.refs import MessageRef
+
+log = logging.getLogger(__name__)
+
+
+class ActionPerformer:
+    """The connected platforms, and the one way actions reach them."""
+
+    def __init__(self) -> None:
+        self._platforms: dict[str, Platform] = {}
+
+    def attach(self, platform: Platform) -> None:
+        """Perform actions on `platform` from now on."""
+        self._platforms[platform.name] = platform
+
+    def capabilities(self, platform: str) -> frozenset[Capability]:
+        """What a connected platform can do (nothing when it is not connected)."""
+        connected = self._platforms.get(platform)
+        return frozenset(connected.capabilities) if connected is not None else frozenset()
+
+    async def perform(self, actions: Sequence[Action]) -> None:
+        """Perform actions in order; a failing one is logged and the rest go on."""
+        for action in actions:
+            platform = self._platforms.get(action_platform(action))
+            if platform is None:
+                log.warning(
+                    "no %s platform to perform %s", action_platform(action), type(action).__name__
+                )
+                continue
+            try:
+                await platform.perform(action)
+            except Exception:
+                log.exception("%s could not perform %s", platform.name, type(action).__name__)
+
+    async def perform_one(self, action: Action) -> MessageRef | None:
+        """Perform one action for scheduled work and return what it posted; errors propagate."""
+        # Raising lets the scheduled run fail and be retried; a platform without threads gets
+        # the message plain rather than an error.
+        platform = self._platforms.get(action_platform(action))
+        if platform is None:
+            raise PlatformError(f"no {action_platform(action)} platform is connected")
+        if (
+            isinstance(action, Post)
+            and action.start_thread
+            and Capability.THREADS not in platform.capabilities
+        ):
+            action = replace(action, start_thread=None)
+        return await platform.perform(action)
+
+    async def perform_then(
+        self, actions: Sequence[Action], after: Sequence[Callable[[], Awaitable[None]]]
+    ) -> None:
+        """Perform actions, then run the work a transaction left for after its commit."""
+        await self.perform(actions)
+        for work in after:
+            try:
+                await work()
+            except Exception:
+                log.exception("background work after commit failed")
