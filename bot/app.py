@@ -9,16 +9,14 @@ import importlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Protocol, cast, runtime_checkable
-
-from aiohttp import web
+from typing import Any, Protocol, cast
 
 from bot.core.actions import MirrorGathering
 from bot.core.clock import AdjustableClock, Clock
 from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, ConfigError, Secrets
-from bot.core.platform import Capability, Platform
+from bot.core.platform import Capability, Platform, RunsUntilDone, ServesHttp
 from bot.core.refs import MessageRef
 from bot.features.conversation.service import ConversationService
 from bot.features.digest.archive import Archive
@@ -51,13 +49,6 @@ log = logging.getLogger(__name__)
 
 HOUSEKEEPING_EVERY = timedelta(hours=1)
 FEED_POLL_WAKE = timedelta(minutes=1)
-
-
-@runtime_checkable
-class ServesHttp(Protocol):
-    """A platform with HTTP endpoints for the app's web server (Slack in HTTP mode)."""
-
-    def http_routes(self) -> Sequence[web.AbstractRouteDef]: ...
 
 
 class PlatformFactory(Protocol):
@@ -275,9 +266,9 @@ class Application:
         on = {name for c in self.config.communities for name in c.platforms}
         args = (self.config, self.secrets, self.directory, self.commands, self.clock)
         if self.secrets.discord_token and "discord" in on:
-            wanted.append(_factory("adapters.discord_adapter")(*args))
+            wanted.append(_factory("adapters.discord")(*args))
         if self.secrets.slack_bot_token and "slack" in on:
-            wanted.append(_factory("adapters.slack_adapter")(*args))
+            wanted.append(_factory("adapters.slack")(*args))
         if console_wanted(self.config, self.secrets):
             wanted.append(_factory("adapters.console")(*args))
         return wanted
@@ -367,7 +358,7 @@ class Application:
         finishing = [
             asyncio.ensure_future(platform.wait_done())
             for platform in self.platforms
-            if hasattr(platform, "wait_done")
+            if isinstance(platform, RunsUntilDone)
         ]
         if not finishing:
             await asyncio.Event().wait()

@@ -43,7 +43,7 @@ from bot.core.events import (
     event_time,
 )
 from bot.core.i18n import Catalog
-from bot.core.platform import Capability, Platform, PlatformError
+from bot.core.platform import Bound, Capability, Platform, PlatformError, apply_binding
 from bot.core.refs import ChannelRef, MessageRef
 from bot.features.engagement.store import Sighting, memberships_of, touch_memberships
 from bot.runtime.service import CommandHandler, Delivered, Invocation, Service, Transaction
@@ -202,6 +202,10 @@ class Dispatcher:
         await self._settle_background()
 
     # --- EventSink ----------------------------------------------------------------------
+
+    def bind(self, binding: Bound) -> None:
+        """Record a channel or space a platform bound (before it delivers their events)."""
+        apply_binding(self._directory, binding)
 
     async def deliver(self, event: Event) -> None:
         """Queue an event for processing (waits when the queue is full: back-pressure)."""

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from adapters.discord_adapter import intents
+from adapters.discord.platform import intents
 from bot.core.actions import Action, Content, Edit, Post, React, SendDirect, Unreact
 from bot.core.clock import ManualClock
 from bot.core.commands import CommandSpec, Param, ParamKind, Role

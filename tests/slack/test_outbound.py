@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from adapters.slack_translate import reply_ref
+from adapters.slack.translate import reply_ref
 from bot.core import (
     Answer,
     Attachment,

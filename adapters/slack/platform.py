@@ -1,8 +1,8 @@
 """The Slack platform: slack-bolt's `AsyncApp` in Socket Mode or behind `/slack/events`.
 
-A thin shell over `adapters.slack_translate`: listeners look members up, translate, and hand
-events to the sink before Slack gets its ack (`process_before_response`), so an event that was
-acknowledged is already queued, and one that failed is retried by Slack.
+A thin shell over `translate`, `render` and `commands`: listeners look members up, translate,
+and hand events to the sink before Slack gets its ack (`process_before_response`), so an event
+that was acknowledged is already queued, and one that failed is retried by Slack.
 """
 
 from __future__ import annotations
@@ -34,13 +34,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters import slack_translate as tr
+from adapters.slack import commands as slack_commands
+from adapters.slack import render as slack_render
+from adapters.slack import translate as tr
 from bot.core import (
     Action,
     Answer,
     Attachment,
     Author,
     Capability,
+    ChannelBinding,
     Clock,
     CommandInvoked,
     CommandTable,
@@ -59,14 +62,13 @@ from bot.core import (
     Post,
     Purpose,
     React,
-    Role,
     Secrets,
     SendDirect,
+    SpaceBinding,
     Unreact,
-    UsageError,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("adapters.slack")
 
 # Scope -> what breaks without it; checked against auth.test's x-oauth-scopes header.
 REQUIRED_SCOPES: dict[str, str] = {
@@ -208,7 +210,7 @@ class SlackPlatform:
                 middleware.auth_test_result = middleware.auth_test_result or auth
         self._check_scopes(auth.headers)
         await self._resolve_groups()
-        await self._bind_channels()
+        await self._bind_channels(sink)
         self._sink = sink
         if self._settings.mode == "socket":
             await self._check_app_token()
@@ -276,7 +278,7 @@ class SlackPlatform:
             if scope not in granted:
                 log.warning(
                     "slack: the app lacks the scope %s (needed for %s); add it under OAuth & "
-                    "Permissions (see adapters/slack_manifest.yaml) and reinstall the app",
+                    "Permissions (see adapters/slack/manifest.yaml) and reinstall the app",
                     scope,
                     purpose,
                 )
@@ -300,7 +302,7 @@ class SlackPlatform:
                 break
         return found
 
-    async def _bind_channels(self) -> None:
+    async def _bind_channels(self, sink: EventSink) -> None:
         try:
             listed = await self._list_channels()
         except SlackApiError as error:
@@ -328,7 +330,7 @@ class SlackPlatform:
                 )
                 continue
             if section.space or len(slack_communities) == 1:
-                self._directory.bind_space("slack", self._team, community.name)
+                sink.bind(SpaceBinding("slack", self._team, community.name))
             wanted: list[tuple[str, Purpose]] = [
                 (name, Purpose.WATCHED) for name in section.channels
             ]
@@ -354,8 +356,10 @@ class SlackPlatform:
                         where,
                         self._bot_name(),
                     )
-                self._directory.bind_channel(
-                    tr.channel_ref(self._team, channel_id), community.name, {purpose}
+                sink.bind(
+                    ChannelBinding(
+                        tr.channel_ref(self._team, channel_id), community.name, frozenset({purpose})
+                    )
                 )
                 if purpose is Purpose.WATCHED and channel_id not in self._watched:
                     self._watched.append(channel_id)
@@ -505,7 +509,7 @@ class SlackPlatform:
         self.app.event(re.compile(r".+"))(on_event)
         self.app.command(self._settings.command)(on_command)
         self.app.action(re.compile("^" + re.escape(tr.BUTTON_PREFIX)))(on_action)
-        self.app.view(tr.MODAL_CALLBACK)(on_view)
+        self.app.view(slack_commands.MODAL_CALLBACK)(on_view)
 
     def _require_sink(self) -> EventSink:
         if self._sink is None:
@@ -540,7 +544,7 @@ class SlackPlatform:
         if trigger and await self._wants_modal(path, text, author, team, body):
             await ack()
             spec = self._commands.resolve(path).spec
-            view = tr.command_modal(
+            view = slack_commands.command_modal(
                 self._commands.resolve(path).path,
                 spec,
                 channel=str(body.get("channel_id")),
@@ -554,19 +558,10 @@ class SlackPlatform:
     async def _wants_modal(
         self, path: tuple[str, ...], text: str, author: Author, team: str, body: dict[str, Any]
     ) -> bool:
-        try:
-            resolved = self._commands.resolve(path)
-        except UsageError:
-            return False
-        if not tr.wants_modal(resolved.spec, text):
-            return False
-        if resolved.role is Role.FACILITATOR:
-            # a member would fill the form only to be refused: let the refusal come at once
-            community = self._directory.community_for(
-                tr.channel_ref(team, str(body.get("channel_id")))
-            ) or self._directory.default_community("slack")
-            return community is not None and self._directory.is_facilitator(community, author)
-        return True
+        channel = tr.channel_ref(team, str(body.get("channel_id")))
+        return slack_commands.asks_through_modal(
+            self._commands, self._directory, path, text, author, channel
+        )
 
     async def _on_action(self, body: dict[str, Any]) -> None:
         sink = self._require_sink()
@@ -580,8 +575,10 @@ class SlackPlatform:
     async def _on_view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         sink = self._require_sink()
         try:
-            path, text, channel, response_url = tr.modal_submission(body, self._commands)
-        except tr.ModalError as problem:
+            path, text, channel, response_url = slack_commands.modal_submission(
+                body, self._commands
+            )
+        except slack_commands.ModalError as problem:
             # the form stays open with the problem shown under the field
             await ack(response_action="errors", errors={problem.field: str(problem)})
             return
@@ -715,7 +712,7 @@ class SlackPlatform:
                 await self._answer(action)
                 return None
             case Edit():
-                message = tr.render_content(action.content)[0]
+                message = slack_render.render_content(action.content)[0]
                 await self.client.chat_update(
                     channel=action.message.channel.channel,
                     ts=action.message.message,
@@ -728,7 +725,7 @@ class SlackPlatform:
 
     async def _post(self, channel: str, content: Content, thread: str | None) -> MessageRef:
         first: MessageRef | None = None
-        for message in tr.render_content(content):
+        for message in slack_render.render_content(content):
             async with self._paced(channel):
                 sent = await self.client.chat_postMessage(
                     channel=channel,
@@ -792,7 +789,7 @@ class SlackPlatform:
             target = tr.ReplyTarget.decode(action.to.token)
         except ValueError as error:
             raise PlatformError(f"slack: cannot answer: {error}") from None
-        messages = tr.render_content(action.content)
+        messages = slack_render.render_content(action.content)
         for message in messages:
             if target.response_url and await self._respond(target.response_url, message, action):
                 continue
@@ -812,7 +809,7 @@ class SlackPlatform:
             channel = await self._open_direct(target.user)
             await self._upload(channel, action.content.attachment, None)
 
-    async def _respond(self, url: str, message: tr.SlackMessage, action: Answer) -> bool:
+    async def _respond(self, url: str, message: slack_render.SlackMessage, action: Answer) -> bool:
         """Answer through a response_url; False when it has expired or is used up."""
         webhook = AsyncWebhookClient(url=url, retry_handlers=list(self._retry_handlers))
         try:
