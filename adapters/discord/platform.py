@@ -622,10 +622,11 @@ class DiscordPlatform:
                 # which begins now instead of importing the channels' whole past.
                 floor = min(known) if known else None
                 missed: list[Payload] = []
+                active: dict[str, Payload] = {}  # a guild's active threads, read once per pass
                 for channel, cursor in zip(watched, cursors, strict=True):
                     after = int(cursor) if cursor is not None else floor
                     if after is not None:
-                        missed.extend(await self._missed(channel, after))
+                        missed.extend(await self._missed(channel, after, active))
                 missed.sort(key=lambda m: int(m["id"]))  # snowflakes: in the order sent
                 lookup = self._lookup()
                 total = 0
@@ -642,10 +643,12 @@ class DiscordPlatform:
             except Exception:
                 log.exception("discord: backfill failed (%s); it runs again on reconnect", reason)
 
-    async def _missed(self, watched: _Watched, after: int) -> list[Payload]:
+    async def _missed(
+        self, watched: _Watched, after: int, active: dict[str, Payload]
+    ) -> list[Payload]:
         """Messages after `after` in a channel and in its active and archived threads."""
         messages = await self._history(watched.ref.channel, after)
-        for thread in await self._threads(watched.ref, after):
+        for thread in await self._threads(watched.ref, after, active):
             self._thread_parents[thread] = watched.ref.channel
             messages.extend(await self._history(thread, after))
         for payload in messages:
@@ -669,14 +672,20 @@ class DiscordPlatform:
                 return found
             after = int(page[-1]["id"])
 
-    async def _threads(self, channel: ChannelRef, after: int) -> list[str]:
-        """Active threads of the channel and those archived since `after`."""
+    async def _threads(
+        self, channel: ChannelRef, after: int, active_by_guild: dict[str, Payload]
+    ) -> list[str]:
+        """Active threads of the channel and those archived since `after`; a guild's active
+        threads (one list for the whole guild) come from `active_by_guild` once read."""
         threads: list[str] = []
         since = translate.snowflake_time(after)
         try:
-            active = await self._request(
-                Route("GET", "/guilds/{guild_id}/threads/active", guild_id=channel.space)
-            )
+            active = active_by_guild.get(channel.space)
+            if active is None:
+                active = await self._request(
+                    Route("GET", "/guilds/{guild_id}/threads/active", guild_id=channel.space)
+                )
+                active_by_guild[channel.space] = active
             archived = await self._request(
                 Route(
                     "GET",
