@@ -180,6 +180,7 @@ class SlackPlatform:
         self._locks: dict[str, asyncio.Lock] = {}
         self._lookups: dict[str, asyncio.Lock] = {}
         self._last_post: dict[str, float] = {}
+        self._dm_channels: dict[str, str] = {}  # member -> their DM channel with the bot
         self._watched: list[str] = []
         self._scopes: frozenset[str] | None = None  # granted scopes, when Slack tells them
         self._backfill: asyncio.Task[None] | None = None
@@ -213,10 +214,13 @@ class SlackPlatform:
         await self._bind_channels(sink)
         self._sink = sink
         if self._settings.mode == "socket":
-            await self._check_app_token()
+            url = await self._check_app_token()
             self._handler = AsyncSocketModeHandler(
                 self.app, self._secrets.slack_app_token, ping_interval=self._ping_interval
             )
+            # Connect to the URL the check just opened instead of asking for a second one;
+            # reconnections still ask apps.connections.open for a fresh URL each time.
+            self._handler.client.wss_uri = url
             await self._handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("slack: connected in Socket Mode to team %s", self._team)
         else:
@@ -253,16 +257,20 @@ class SlackPlatform:
 
     # -- start-up self-check -----------------------------------------------------------
 
-    async def _check_app_token(self) -> None:
+    async def _check_app_token(self) -> str:
+        """The Socket Mode URL an app-level token opens; a refused token is a clear error."""
         # The Socket Mode client retries a refused token forever; refuse it here, once.
         try:
-            await self.client.apps_connections_open(app_token=self._secrets.slack_app_token or "")
+            opened = await self.client.apps_connections_open(
+                app_token=self._secrets.slack_app_token or ""
+            )
         except SlackApiError as error:
             raise PlatformError(
                 f"slack: SLACK_APP_TOKEN was refused ({error.response.get('error')}); create an "
                 "app-level token with connections:write under Basic Information and set it, "
                 'or use [slack] mode = "http"'
             ) from None
+        return str(opened["url"])
 
     def _check_scopes(self, headers: Any) -> None:
         granted_raw: str | None = None
@@ -767,8 +775,11 @@ class SlackPlatform:
                 raise
 
     async def _open_direct(self, user: str) -> str:
-        opened = await self.client.conversations_open(users=user)
-        return str((opened.get("channel") or {}).get("id"))
+        # A member's DM with the bot keeps its id: open it once, not before every message.
+        if user not in self._dm_channels:
+            opened = await self.client.conversations_open(users=user)
+            self._dm_channels[user] = str((opened.get("channel") or {}).get("id"))
+        return self._dm_channels[user]
 
     async def _send_direct(self, action: SendDirect) -> MessageRef | None:
         try:

@@ -127,6 +127,17 @@ async def test_a_direct_message_can_carry_a_file(fake: FakeSlack, start_platform
     assert list(fake.uploads.values()) == [b'{"links": []}']
 
 
+async def test_a_members_dm_is_opened_once_for_many_messages(
+    fake: FakeSlack, start_platform: Factory
+) -> None:
+    platform, _, _ = await start_platform()
+    alice = MemberRef("slack", "T0001", "UALICE")
+    for text in ("first", "second", "third"):
+        await platform.perform(SendDirect(member=alice, content=Content(text=text)))
+    assert [m["text"] for m in fake.posted("DUALICE")] == ["first", "second", "third"]
+    assert len(fake.calls_to("conversations.open")) == 1
+
+
 async def test_a_refused_dm_falls_back_to_a_private_answer(
     fake: FakeSlack, start_platform: Factory
 ) -> None:
