@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import discord
 from discord.http import Route
 
-from adapters.discord_adapter import DiscordPlatform, intents
+from adapters.discord.platform import DiscordPlatform, intents
 from bot.app import Application
 from bot.config import parse_config
 from bot.core.actions import React
@@ -39,6 +39,7 @@ from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
 from bot.core.config import Secrets
 from bot.core.events import Event, MessageReceived
+from bot.core.platform import Bound
 from bot.core.refs import ChannelRef
 from tests.fakes.discord_server import FakeDiscord, Request
 
@@ -171,6 +172,9 @@ class ReactingSink:
     async def cursor(self, channel: ChannelRef) -> str | None:
         """No backfill."""
         return None
+
+    def bind(self, binding: Bound) -> None:
+        """No directory: the bench answers every channel."""
 
 
 def adapter_setup(

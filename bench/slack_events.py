@@ -19,8 +19,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters import slack_translate
-from adapters.slack_adapter import SlackPlatform
+from adapters.slack import translate as slack_translate
+from adapters.slack.platform import SlackPlatform
 from bot.app import Application
 from bot.config import parse_config
 from bot.core.clock import ManualClock

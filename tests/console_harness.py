@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from adapters.console import ConsolePlatform
+from adapters.console.platform import ConsolePlatform
 from bot.app import Application
 from bot.core.clock import ManualClock
 from bot.core.config import Config, Secrets

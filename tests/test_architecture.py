@@ -176,8 +176,63 @@ def test_sqlalchemy_lives_only_in_storage_and_stores() -> None:
         relative = path.relative_to(ROOT)
         if relative.parts[1] == "storage" or path.stem == "store" or path.stem.endswith("_store"):
             continue
-        for name in imports(path):
-            assert not name.startswith("sqlalchemy"), f"{relative} imports {name}"
+ADAPTERS = ("discord", "slack", "console")
+SDKS = ("discord", "slack_bolt", "slack_sdk", "aiohttp", "yarl")
+
+
+def test_each_adapter_is_a_package_split_by_responsibility() -> None:
+    for name in ADAPTERS:
+        package = ROOT / "adapters" / name
+        for module in ("__init__", "platform", "translate", "render"):
+            assert (package / f"{module}.py").is_file(), f"adapters/{name}/{module}.py"
+    leftovers = sorted(p.name for p in (ROOT / "adapters").glob("*.py") if p.name != "__init__.py")
+    assert not leftovers, f"adapter modules outside a package: {leftovers}"
+
+
+def test_adapter_packages_import_from_bot_only_the_core() -> None:
+    for name in ADAPTERS:
+        for path in (ROOT / "adapters" / name).rglob("*.py"):
+            for imported in imports(path):
+                if imported == "bot" or imported.startswith("bot."):
+                    assert imported.startswith("bot.core"), f"{path.relative_to(ROOT)}: {imported}"
+                if imported.startswith("adapters."):
+                    # one adapter never reaches into another
+                    assert imported.startswith(f"adapters.{name}"), (
+                        f"{path.relative_to(ROOT)} imports {imported}"
+                    )
+
+
+def test_adapter_package_init_does_not_load_the_sdk() -> None:
+    # `create_platform` imports `.platform` when called: naming the package stays cheap.
+    for name in ADAPTERS:
+        path = ROOT / "adapters" / name / "__init__.py"
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in tree.body:  # module level only; TYPE_CHECKING blocks are never run
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                for imported in names:
+                    assert not imported.startswith((*SDKS, "adapters")), f"{path}: {imported}"
+
+
+def test_translate_and_render_are_pure() -> None:
+    # Tested on recorded payloads: no SDK, no network client in translation or rendering.
+    for name in ADAPTERS:
+        for module in ("translate", "render"):
+            path = ROOT / "adapters" / name / f"{module}.py"
+            for imported in imports(path):
+                assert not imported.startswith(SDKS), f"{path.relative_to(ROOT)}: {imported}"
+
+
+def test_core_imports_aiohttp_only_for_type_checking() -> None:
+    for path in (ROOT / "bot" / "core").rglob("*.py"):
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in tree.body:  # a top-level import runs; one under `if TYPE_CHECKING:` does not
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith("aiohttp") for a in node.names), path
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("aiohttp"), path
 
 
 def test_public_class_names_are_unique() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from adapters.console import ConsolePlatform
+from adapters.console.platform import ConsolePlatform
 from bot.app import Application
 from bot.core.clock import ManualClock
 from bot.core.config import Config, Secrets

@@ -18,9 +18,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from adapters.discord_translate import chunk as discord_chunk
-from adapters.discord_translate import render as discord_render
-from adapters.slack_translate import render_mrkdwn, split_mrkdwn
+from adapters.discord.render import chunk as discord_chunk
+from adapters.discord.render import render as discord_render
+from adapters.slack.render import render_mrkdwn, split_mrkdwn
 from bot.core.clock import ManualClock
 from bot.core.config import Config
 from bot.core.i18n import Catalog

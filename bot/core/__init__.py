@@ -43,7 +43,17 @@ from bot.core.events import (
     ReactionAdded,
     ReactionRemoved,
 )
-from bot.core.platform import Capability, EventSink, Platform, PlatformError, RunsUntilDone
+from bot.core.platform import (
+    Bound,
+    Capability,
+    ChannelBinding,
+    EventSink,
+    Platform,
+    PlatformError,
+    RunsUntilDone,
+    ServesHttp,
+    SpaceBinding,
+)
 from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 
 __all__ = [
@@ -52,9 +62,11 @@ __all__ = [
     "Answer",
     "Attachment",
     "Author",
+    "Bound",
     "Button",
     "ButtonPressed",
     "Capability",
+    "ChannelBinding",
     "ChannelRef",
     "Clock",
     "CommandInvoked",
@@ -90,6 +102,8 @@ __all__ = [
     "RunsUntilDone",
     "Secrets",
     "SendDirect",
+    "ServesHttp",
+    "SpaceBinding",
     "SystemClock",
     "Unreact",
     "UsageError",

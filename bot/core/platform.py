@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.core.actions import Action
+from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.events import Event
 from bot.core.refs import ChannelRef, MessageRef
+
+if TYPE_CHECKING:  # the core needs aiohttp's route type only to describe it, never at run time
+    from aiohttp.web import AbstractRouteDef
 
 
 class Capability(StrEnum):
@@ -33,8 +39,44 @@ def may_message_unasked(capabilities: frozenset[Capability], *, talked_to_bot: b
     return Capability.UNSOLICITED_DIRECT_MESSAGES in capabilities or talked_to_bot
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelBinding:
+    """A channel an adapter resolved at start: its community and what it is for."""
+
+    channel: ChannelRef
+    community: str
+    purposes: frozenset[Purpose]
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceBinding:
+    """A whole guild/team an adapter found for a community (its commands work anywhere there)."""
+
+    platform: str
+    space: str
+    community: str
+
+
+Bound = ChannelBinding | SpaceBinding
+
+
+def apply_binding(directory: CommunityDirectory, binding: Bound) -> None:
+    """Record what a platform bound in the directory (the runtime's side of `EventSink.bind`)."""
+    match binding:
+        case ChannelBinding():
+            directory.bind_channel(binding.channel, binding.community, set(binding.purposes))
+        case SpaceBinding():
+            directory.bind_space(binding.platform, binding.space, binding.community)
+
+
 class EventSink(Protocol):
     """What an adapter hands its events to (the dispatcher)."""
+
+    def bind(self, binding: Bound) -> None:
+        """Record a channel or space the platform resolved; applied before this returns, so
+        every event delivered afterwards is resolved with it. Raises `KeyError` for an unknown
+        community and `ValueError` for a channel configured for two communities."""
+        ...
 
     async def deliver(self, event: Event) -> None:
         """Queue one event; returns once it is accepted (not necessarily processed)."""
@@ -56,7 +98,8 @@ class Platform(Protocol):
     capabilities: frozenset[Capability]
 
     async def start(self, sink: EventSink) -> None:
-        """Connect and start delivering events to `sink`; returns once connected."""
+        """Connect, report what it bound through `sink.bind`, then deliver events to `sink`;
+        returns once connected."""
         ...
 
     async def perform(self, action: Action) -> MessageRef | None:
@@ -78,4 +121,13 @@ class RunsUntilDone(Protocol):
 
     async def wait_done(self) -> None:
         """Return when the platform has nothing more to deliver."""
+        ...
+
+
+@runtime_checkable
+class ServesHttp(Protocol):
+    """A platform with HTTP endpoints for the app's web server (Slack in HTTP mode)."""
+
+    def http_routes(self) -> Sequence[AbstractRouteDef]:
+        """The routes to mount (none when the platform does not need the web server)."""
         ...

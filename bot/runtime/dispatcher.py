@@ -25,7 +25,7 @@ from bot.core.events import (
     event_channel,
 )
 from bot.core.i18n import Catalog
-from bot.core.platform import Capability, Platform
+from bot.core.platform import Bound, Capability, Platform, apply_binding
 from bot.core.refs import ChannelRef, MessageRef
 from bot.runtime.actions import ActionPerformer
 from bot.runtime.commands import CommandCall, CommandRouter
@@ -119,6 +119,10 @@ class Dispatcher:
         await self._settle_background()
 
     # --- EventSink ----------------------------------------------------------------------
+
+    def bind(self, binding: Bound) -> None:
+        """Record a channel or space a platform bound (before it delivers their events)."""
+        apply_binding(self._directory, binding)
 
     async def deliver(self, event: Event) -> None:
         """Queue an event for processing (waits when the queue is full: back-pressure)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from aiohttp import web
 
@@ -14,21 +14,14 @@ from bot.core.clock import Clock
 from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, ConfigError, Secrets
-from bot.core.platform import Capability, Platform
+from bot.core.platform import Capability, Platform, ServesHttp
 from bot.core.refs import MessageRef
 
 ADAPTERS = {
-    "discord": "adapters.discord_adapter",
-    "slack": "adapters.slack_adapter",
+    "discord": "adapters.discord",
+    "slack": "adapters.slack",
     "console": "adapters.console",
 }
-
-
-@runtime_checkable
-class ServesHttp(Protocol):
-    """A platform with HTTP endpoints for the app's web server (Slack in HTTP mode)."""
-
-    def http_routes(self) -> Sequence[web.AbstractRouteDef]: ...
 
 
 class PlatformFactory(Protocol):

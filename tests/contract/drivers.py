@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from adapters.console import ConsolePlatform
-from adapters.discord_adapter import DiscordPlatform
-from adapters.slack_adapter import SlackPlatform
+from adapters.console.platform import ConsolePlatform
+from adapters.discord.platform import DiscordPlatform
+from adapters.slack.platform import SlackPlatform
 from bot.app import Application
 from bot.core.clock import ManualClock
 from bot.core.platform import Capability

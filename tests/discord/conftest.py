@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from adapters.discord_adapter import DiscordPlatform
+from adapters.discord.platform import DiscordPlatform
 from bot.app import Application
 from bot.core.clock import ManualClock
 from bot.core.config import Config, Secrets

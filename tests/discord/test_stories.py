@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from adapters.discord_adapter import intents
+from adapters.discord.platform import intents
 from bot.core.actions import Action, Content, Edit, Post, React, SendDirect, Unreact
 from bot.core.clock import ManualClock
 from bot.core.commands import CommandSpec, Param, ParamKind, Role
@@ -277,6 +277,27 @@ async def test_messages_sent_while_down_are_backfilled_after_restart(
     ]
     assert shared[2][1] == f"discord:{world.guild}/{world.resources}/{reply['id']}"
     assert len(world.fake.requests_to("PUT", REACTION_PUT.format(message=seen["id"]))) == 1
+
+
+async def test_backfill_reads_a_guilds_active_threads_once_for_all_its_channels(
+    world: World, story_for: Story
+) -> None:
+    async with story_for(world) as story:
+        seen = await world.fake.message(world.resources, world.alice, "https://example.org/seen")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=seen["id"]))
+        await story.app.drain()
+    later = world.fake.post(world.general, world.fran, "https://example.org/later")
+    active, archived = r"/guilds/\d+/threads/active", r"/channels/\d+/threads/archived/public"
+    active_before = len(world.fake.requests_to("GET", active))
+    archived_before = len(world.fake.requests_to("GET", archived))
+    async with story_for(world) as story:
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=later["id"]))
+        await eventually(lambda: story.platform.backfills >= 1)
+        passes = story.platform.backfills
+        # Active threads are listed per guild: one read serves both watched channels.
+        assert len(world.fake.requests_to("GET", active)) - active_before == passes
+        # Archived threads are listed per channel.
+        assert len(world.fake.requests_to("GET", archived)) - archived_before == 2 * passes
 
 
 async def test_a_429_is_waited_out_as_retry_after_says(

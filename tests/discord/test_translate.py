@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters import discord_translate as t
+from adapters.discord import commands as c
+from adapters.discord import render as r
+from adapters.discord import translate as t
 from bot.core.actions import Button, Content
 from bot.core.commands import CommandSpec, CommandTable, Param, ParamKind, Role
 from bot.core.events import (
@@ -157,15 +159,15 @@ def test_reactions_use_neutral_emoji_names_and_skip_our_own() -> None:
     assert again is not None and again.key != added.key  # a real second add is not a replay
     assert t.reaction({**payload, "user_id": BOT, "member": None}, LOOKUP, NOW, added=True) is None
     custom = t.emoji_from_discord({"id": "123", "name": "party"})
-    assert custom == "party:123" and t.emoji_to_discord(custom) == "party:123"
+    assert custom == "party:123" and r.emoji_to_discord(custom) == "party:123"
 
 
 def test_emoji_out() -> None:
-    assert t.emoji_to_discord("bookmark") == "🔖"
-    assert t.emoji_to_discord(":tada:") == "🎉"
-    assert t.emoji_to_discord("🦀") == "🦀"
+    assert r.emoji_to_discord("bookmark") == "🔖"
+    assert r.emoji_to_discord(":tada:") == "🎉"
+    assert r.emoji_to_discord("🦀") == "🦀"
     with pytest.raises(ValueError, match="unknown emoji 'nonsense'"):
-        t.emoji_to_discord("nonsense")
+        r.emoji_to_discord("nonsense")
 
 
 def interaction(data: dict[str, Any], kind: int = 2) -> dict[str, Any]:
@@ -256,7 +258,7 @@ def table() -> CommandTable:
 
 
 def test_commands_become_raw_application_commands() -> None:
-    goal, settings_ = t.command_payloads(table())
+    goal, settings_ = c.command_payloads(table())
     assert goal["name"] == "goal" and goal["type"] == 1
     assert [(o["type"], o["name"]) for o in goal["options"]] == [(1, "set"), (1, "show")]
     assert goal["options"][0]["options"] == [
@@ -271,7 +273,7 @@ def test_commands_become_raw_application_commands() -> None:
 
 
 def test_discords_copy_of_our_commands_does_not_count_as_a_change() -> None:
-    wanted = t.command_payloads(table())
+    wanted = c.command_payloads(table())
     returned = []
     for command in wanted:
         copy = {**command, "id": "9", "application_id": BOT, "version": "3", "nsfw": False}
@@ -280,14 +282,14 @@ def test_discords_copy_of_our_commands_does_not_count_as_a_change() -> None:
             for o in command["options"]
         ]
         returned.append(copy)
-    assert not t.commands_differ(wanted, returned)
+    assert not c.commands_differ(wanted, returned)
     returned[0] = {**returned[0], "description": "changed"}
-    assert t.commands_differ(wanted, returned)
-    assert t.commands_differ(wanted, returned[1:])
+    assert c.commands_differ(wanted, returned)
+    assert c.commands_differ(wanted, returned[1:])
 
 
 def test_markup_renders_as_discord_markdown_and_moments_as_timestamps() -> None:
-    rendered = t.render(
+    rendered = r.render(
         "**Digest** for _week 3_: [The post](https://example.org/a_b) at <t:1700000000> "
         "on <t:1700000000:d>; run `/help`. 2*3 = 6 and snake_case stay literal"
     )
@@ -295,8 +297,8 @@ def test_markup_renders_as_discord_markdown_and_moments_as_timestamps() -> None:
         "**Digest** for *week 3*: [The post](https://example.org/a_b) at <t:1700000000:F> "
         "on <t:1700000000:D>; run `/help`. 2\\*3 = 6 and snake\\_case stay literal"
     )
-    assert t.render("see https://example.org/a_b_c") == "see https://example.org/a_b_c"
-    assert t.render("> not a quote") == "\\> not a quote"
+    assert r.render("see https://example.org/a_b_c") == "see https://example.org/a_b_c"
+    assert r.render("> not a quote") == "\\> not a quote"
 
 
 words = st.text(alphabet="abcdefghij", min_size=1, max_size=30)
@@ -310,7 +312,7 @@ def test_chunks_fit_and_never_split_words_or_links(
     parts: list[str], separator: str, limit: int
 ) -> None:
     text = separator.join(parts)
-    pieces = t.chunk(text, limit)  # every generated word and link fits in `limit`
+    pieces = r.chunk(text, limit)  # every generated word and link fits in `limit`
     assert all(len(piece) <= limit for piece in pieces)
     for piece in pieces:  # a masked link's "(url)" is never cut apart
         assert piece.count("(") == piece.count(")")
@@ -319,12 +321,12 @@ def test_chunks_fit_and_never_split_words_or_links(
 
 def test_a_link_longer_than_the_limit_is_cut_between_words_first() -> None:
     text = "intro [a long label here](https://example.org/" + "x" * 80 + ")"
-    assert t.chunk(text, 60)[0] == "intro"
+    assert r.chunk(text, 60)[0] == "intro"
 
 
 def test_long_text_is_chunked_at_2000_characters() -> None:
     text = " ".join(f"word{i} https://example.org/{i}" for i in range(400))
-    bodies = t.message_payloads(Content(text=text))
+    bodies = r.message_payloads(Content(text=text))
     assert len(bodies) > 1
     assert all(len(b["content"]) <= 2000 for b in bodies)
     assert all(b["allowed_mentions"] == {"parse": []} for b in bodies)
@@ -334,7 +336,7 @@ def check_limits(bodies: list[dict[str, Any]]) -> None:
     for body in bodies:
         embeds = body["embeds"]
         assert len(embeds) <= 10
-        assert sum(t._embed_size(e) for e in embeds) <= 6000
+        assert sum(r._embed_size(e) for e in embeds) <= 6000
         for embed in embeds:
             assert len(embed.get("title", "")) <= 256
             assert len(embed.get("description", "")) <= 4096
@@ -348,18 +350,18 @@ def test_a_long_digest_becomes_embeds_with_all_its_text_within_discords_limits()
     ]
     text = "Intro line.\n\n" + "\n\n".join(paragraphs) + "\n\nSee the archive."
     sections = tuple((f"Section {i}", p) for i, p in enumerate(paragraphs))
-    bodies = t.message_payloads(Content(text=text, title="Weekly digest", sections=sections))
+    bodies = r.message_payloads(Content(text=text, title="Weekly digest", sections=sections))
     check_limits(bodies)
     assert bodies[0]["embeds"][0]["title"] == "Weekly digest"
     shown = " ".join(e["description"] for b in bodies for e in b["embeds"])
-    assert shown.split() == t.render(text).split()  # nothing lost, nothing repeated
+    assert shown.split() == r.render(text).split()  # nothing lost, nothing repeated
     assert len(bodies) > 1
 
 
 def test_sections_without_text_become_fields() -> None:
     short = [(f"Link {i}", "A short note. " * 20) for i in range(40)]
     sections = (*short, ("A long one", "Long text here. " * 700))
-    bodies = t.message_payloads(Content(text="", title="Weekly digest", sections=sections))
+    bodies = r.message_payloads(Content(text="", title="Weekly digest", sections=sections))
     check_limits(bodies)
     assert bodies[0]["embeds"][0]["title"] == "Weekly digest"
     fields = [f["name"] for b in bodies for e in b["embeds"] for f in e.get("fields", [])]
@@ -368,7 +370,7 @@ def test_sections_without_text_become_fields() -> None:
 
 def test_buttons_become_components_with_their_command_as_custom_id() -> None:
     buttons = tuple(Button(label=f"B{i}", action=f"rsvp yes {i}") for i in range(7))
-    [body] = t.message_payloads(Content(text="Come?", buttons=buttons))
+    [body] = r.message_payloads(Content(text="Come?", buttons=buttons))
     rows = body["components"]
     assert [len(row["components"]) for row in rows] == [5, 2]
     assert rows[0]["components"][0] == {
@@ -378,7 +380,7 @@ def test_buttons_become_components_with_their_command_as_custom_id() -> None:
         "custom_id": "rsvp yes 0",
     }
     with pytest.raises(ValueError, match="100-character"):
-        t.message_payloads(Content(text="x", buttons=(Button(label="l", action="a" * 101),)))
+        r.message_payloads(Content(text="x", buttons=(Button(label="l", action="a" * 101),)))
 
 
 def test_a_command_in_the_bots_dms_comes_from_the_user_and_is_direct() -> None:
@@ -395,14 +397,14 @@ def test_a_command_in_the_bots_dms_comes_from_the_user_and_is_direct() -> None:
 def test_long_choice_lists_are_suggested_as_the_member_types() -> None:
     zones = (*(f"zone-{i:02d}" for i in range(40)), "europe-berlin")
     param = Param(name="zone", help="Your zone", kind=ParamKind.CHOICE, choices=zones)
-    [payload] = t.command_payloads([CommandSpec(name="tz", help="Set", params=(param,))])
+    [payload] = c.command_payloads([CommandSpec(name="tz", help="Set", params=(param,))])
     option = payload["options"][0]
     assert option["autocomplete"] is True and "choices" not in option
     focus = t.autocomplete_focus(
         {"data": {"name": "tz", "options": [{"name": "zone", "value": "ber", "focused": True}]}}
     )
     assert focus == (("tz",), "zone", "ber")
-    assert t.autocomplete_choices(param, "ber") == [
+    assert c.autocomplete_choices(param, "ber") == [
         {"name": "europe-berlin", "value": "europe-berlin"}
     ]
-    assert len(t.autocomplete_choices(param, "zone")) == 25
+    assert len(c.autocomplete_choices(param, "zone")) == 25

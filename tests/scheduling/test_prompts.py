@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from adapters.console import ConsolePlatform
+from adapters.console.platform import ConsolePlatform
 from bot.app import Application
 from bot.cli import describe
 from bot.core.actions import Action, Post

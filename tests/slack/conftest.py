@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from adapters.slack_adapter import SlackPlatform
+from adapters.slack.platform import SlackPlatform
 from bot.config import parse_config
 from bot.core import (
     ChannelRef,
@@ -28,6 +28,7 @@ from bot.core import (
 )
 from bot.core.config import Config
 from bot.core.events import event_channel
+from bot.core.platform import Bound, apply_binding
 from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
 
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -42,6 +43,13 @@ class RecordingSink:
         self.cursors: dict[ChannelRef, str] = {}
         self.fail_with: Exception | None = None
         self.refused = 0
+        self.bindings: list[Bound] = []
+        self.directory: CommunityDirectory | None = None  # where bindings go, like the runtime
+
+    def bind(self, binding: Bound) -> None:
+        self.bindings.append(binding)
+        if self.directory is not None:
+            apply_binding(self.directory, binding)
 
     async def deliver(self, event: Event) -> None:
         if self.fail_with is not None:
@@ -178,6 +186,7 @@ async def start_platform(fake: FakeSlack) -> AsyncIterator[Factory]:
             config, secrets(), directory, commands(), ManualClock(START), **options
         )
         sink = sink or RecordingSink()
+        sink.directory = directory
         await platform.start(sink)
         running.append(platform)
         if mode == "socket":

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from adapters import slack_translate
-from adapters.discord_adapter import DiscordPlatform
+from adapters.discord.platform import DiscordPlatform
+from adapters.slack import translate as slack_translate
 from bot.app import Application
 from bot.config import parse_config
 from bot.core import ManualClock

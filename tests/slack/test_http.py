@@ -8,7 +8,7 @@ import time
 import aiohttp
 import pytest
 
-from adapters.slack_adapter import SlackPlatform
+from adapters.slack.platform import SlackPlatform
 from bot.core import (
     Answer,
     ButtonPressed,

@@ -7,11 +7,11 @@ from typing import Any
 
 import yaml
 
-from adapters.slack_adapter import REQUIRED_SCOPES
+from adapters.slack.platform import REQUIRED_SCOPES
 from bot.core.config import SlackSettings
 from tests.fakes.slack_server import ALL_SCOPES
 
-MANIFEST = Path(__file__).resolve().parents[2] / "adapters" / "slack_manifest.yaml"
+MANIFEST = Path(__file__).resolve().parents[2] / "adapters" / "slack" / "manifest.yaml"
 
 
 def manifest() -> dict[str, Any]:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from adapters.slack_translate import reply_ref
+from adapters.slack.translate import reply_ref
 from bot.core import (
     Answer,
     Attachment,
@@ -125,6 +125,17 @@ async def test_a_direct_message_can_carry_a_file(fake: FakeSlack, start_platform
     [complete] = fake.calls_to("files.completeUploadExternal")
     assert complete.args["channel_id"] == "DUALICE" and complete.args["_ok"]
     assert list(fake.uploads.values()) == [b'{"links": []}']
+
+
+async def test_a_members_dm_is_opened_once_for_many_messages(
+    fake: FakeSlack, start_platform: Factory
+) -> None:
+    platform, _, _ = await start_platform()
+    alice = MemberRef("slack", "T0001", "UALICE")
+    for text in ("first", "second", "third"):
+        await platform.perform(SendDirect(member=alice, content=Content(text=text)))
+    assert [m["text"] for m in fake.posted("DUALICE")] == ["first", "second", "third"]
+    assert len(fake.calls_to("conversations.open")) == 1
 
 
 async def test_a_refused_dm_falls_back_to_a_private_answer(

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from adapters.slack_adapter import SlackPlatform, create_platform
+from adapters.slack.platform import SlackPlatform, create_platform
 from bot.core import (
     ChannelRef,
     CommunityDirectory,
@@ -88,9 +88,9 @@ async def test_self_check_reports_each_problem_in_one_line(
     config = slack_config(
         fake, channels=["general", "resources", "nowhere"], facilitator_roles=["mentors"]
     )
-    with caplog.at_level(logging.WARNING, logger="adapters.slack_adapter"):
+    with caplog.at_level(logging.WARNING, logger="adapters.slack"):
         await start_platform(config=config)
-    lines = [r.getMessage() for r in caplog.records if r.name == "adapters.slack_adapter"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "adapters.slack"]
     assert len(lines) == 5, lines
     assert any("lacks the scope reactions:write" in line and "reinstall" in line for line in lines)
     assert any("lacks the scope files:write" in line for line in lines)
@@ -103,7 +103,7 @@ async def test_self_check_reports_each_problem_in_one_line(
 async def test_a_wrong_team_is_reported(
     fake: FakeSlack, start_platform: Factory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.ERROR, logger="adapters.slack_adapter"):
+    with caplog.at_level(logging.ERROR, logger="adapters.slack"):
         _, _, directory = await start_platform(config=slack_config(fake, team="T9999"))
     assert "belongs to team T0001" in caplog.text
     assert directory.community_for(GENERAL) is None
@@ -252,8 +252,8 @@ async def test_public_channels_are_found_without_groups_read(
     fake: FakeSlack, start_platform: Factory, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake.scopes = tuple(s for s in fake.scopes if s != "groups:read")
-    with caplog.at_level(logging.WARNING, logger="adapters.slack_adapter"):
+    with caplog.at_level(logging.WARNING, logger="adapters.slack"):
         _, _, directory = await start_platform()
     assert directory.is_watched(GENERAL) and directory.is_watched(RESOURCES)
-    lines = [r.getMessage() for r in caplog.records if r.name == "adapters.slack_adapter"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "adapters.slack"]
     assert len(lines) == 1 and "lacks the scope groups:read" in lines[0]

@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from adapters import slack_translate
-from adapters.console import ConsolePlatform
-from adapters.slack_adapter import SlackPlatform
+from adapters.console.platform import ConsolePlatform
+from adapters.slack import translate as slack_translate
+from adapters.slack.platform import SlackPlatform
 from bot.app import Application
 from bot.config import parse_config
 from bot.core import CommandSpec, ConfigError, ManualClock, Param, Role

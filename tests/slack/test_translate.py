@@ -7,7 +7,9 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters import slack_translate as tr
+from adapters.slack import commands as cm
+from adapters.slack import render as rd
+from adapters.slack import translate as tr
 from bot.core import (
     Author,
     Button,
@@ -159,9 +161,9 @@ def test_slash_command_text_becomes_a_path_and_arguments() -> None:
 def test_modal_submission_is_the_command_with_its_arguments() -> None:
     table = commands()
     spec = table.resolve(("schedule",)).spec
-    assert tr.wants_modal(spec, "") and not tr.wants_modal(spec, "x")
-    assert not tr.wants_modal(table.resolve(("goal", "set")).spec, "")
-    view = tr.command_modal(("schedule",), spec, channel="C1", response_url=None)
+    assert cm.wants_modal(spec, "") and not cm.wants_modal(spec, "x")
+    assert not cm.wants_modal(table.resolve(("goal", "set")).spec, "")
+    view = cm.command_modal(("schedule",), spec, channel="C1", response_url=None)
     assert [b["block_id"] for b in view["blocks"]] == ["title", "when", "minutes", "kind"]
     assert len(view["title"]["text"]) <= 24
     state = {
@@ -171,7 +173,7 @@ def test_modal_submission_is_the_command_with_its_arguments() -> None:
         "kind": {"value": {"type": "static_select", "selected_option": {"value": "online"}}},
     }
     payload = {"view": {**view, "state": {"values": state}}}
-    path, text, channel, response_url = tr.modal_submission(payload, table)
+    path, text, channel, response_url = cm.modal_submission(payload, table)
     assert (path, channel, response_url) == (("schedule",), "C1", None)
     assert parse_arguments(spec, text) == {
         "title": 'Intro "live"',
@@ -182,22 +184,22 @@ def test_modal_submission_is_the_command_with_its_arguments() -> None:
 
 
 def test_mrkdwn_escapes_member_text_and_renders_markup() -> None:
-    assert tr.render_mrkdwn("a & b <c> d") == "a &amp; b &lt;c&gt; d"
-    assert tr.render_mrkdwn("**bold** _it_ `code`") == "*bold* _it_ `code`"
-    assert tr.render_mrkdwn("[a <b>](https://x.org/a|b)") == "<https://x.org/a%7Cb|a &lt;b&gt;>"
-    assert tr.render_mrkdwn("<t:1790000000>") == (
+    assert rd.render_mrkdwn("a & b <c> d") == "a &amp; b &lt;c&gt; d"
+    assert rd.render_mrkdwn("**bold** _it_ `code`") == "*bold* _it_ `code`"
+    assert rd.render_mrkdwn("[a <b>](https://x.org/a|b)") == "<https://x.org/a%7Cb|a &lt;b&gt;>"
+    assert rd.render_mrkdwn("<t:1790000000>") == (
         "<!date^1790000000^{date_short_pretty} {time}|2026-09-21 14:13 UTC>"
     )
     assert (
-        tr.render_mrkdwn("<t:1790000000:d>") == "<!date^1790000000^{date_short_pretty}|2026-09-21>"
+        rd.render_mrkdwn("<t:1790000000:d>") == "<!date^1790000000^{date_short_pretty}|2026-09-21>"
     )
 
 
 @settings(deadline=None)
 @given(st.text(alphabet="ab <>&\n*_", max_size=9000), st.integers(20, 3000))
 def test_split_mrkdwn_keeps_limits_and_entities(text: str, limit: int) -> None:
-    rendered = tr.render_mrkdwn(text)
-    pieces = tr.split_mrkdwn(rendered, limit)
+    rendered = rd.render_mrkdwn(text)
+    pieces = rd.split_mrkdwn(rendered, limit)
     assert all(0 < len(piece) <= limit for piece in pieces)
     for piece in pieces:
         assert piece.count("&") == piece.count(";")  # no &amp; cut in half
@@ -210,7 +212,7 @@ def test_long_content_is_split_into_messages_within_block_kit_limits() -> None:
     sections = tuple((f"Week {i}", "x" * 4000) for i in range(40))
     buttons = tuple(Button(label=f"RSVP {i}", action=f"rsvp {i}") for i in range(30))
     content = Content(text="**Digest**", title="T" * 200, sections=sections, buttons=buttons)
-    messages = tr.render_content(content)
+    messages = rd.render_content(content)
     assert len(messages) == 2  # 84 blocks
     blocks = [block for message in messages for block in message.blocks]
     assert all(len(message.blocks) <= 50 for message in messages)
@@ -237,7 +239,7 @@ _SEGMENTS = st.one_of(
 @settings(deadline=None)
 @given(st.lists(_SEGMENTS, max_size=300), st.integers(100, 400))  # longer than any entity
 def test_split_never_cuts_a_link_or_a_date(segments: list[str], limit: int) -> None:
-    pieces = tr.split_mrkdwn(tr.render_mrkdwn(" ".join(segments)), limit)
+    pieces = rd.split_mrkdwn(rd.render_mrkdwn(" ".join(segments)), limit)
     for piece in pieces:
         assert len(piece) <= limit
         assert piece.count("<") == piece.count(">")

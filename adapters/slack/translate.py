@@ -1,4 +1,4 @@
-"""Pure translation between Slack payloads and core events, and core content to Block Kit.
+"""Pure translation of Slack payloads (events, slash commands, button presses) into core events.
 
 No I/O here: the adapter looks members up and passes what it found, so every function can be
 tested on recorded payloads.
@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.core import markup
-from bot.core.actions import Button, Content
-from bot.core.commands import CommandSpec, CommandTable, ParamKind
+from bot.core.commands import CommandTable
 from bot.core.events import (
     Author,
     ButtonPressed,
@@ -32,17 +30,10 @@ from bot.core.events import (
 from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 
 PLATFORM = "slack"
-MAX_BLOCKS = 50
-MAX_SECTION = 3000
-MAX_HEADER = 150
-MAX_BUTTON_LABEL = 75
-MAX_BUTTON_VALUE = 2000
-MAX_ACTION_ELEMENTS = 25
-MAX_FALLBACK = 3000
 BUTTON_PREFIX = "facilitator:"
-MODAL_CALLBACK = "facilitator_command"
 
 # Subtypes that are a member's ordinary message; every other subtype is bookkeeping.
+
 _MESSAGE_SUBTYPES = frozenset({None, "thread_broadcast", "file_share", "me_message"})
 
 Json = dict[str, Any]
@@ -339,256 +330,3 @@ def translate_button(
         pressed_at=now,
         reply_to=reply_ref(team, author.ref.member, channel, payload.get("response_url")),
     )
-
-
-# -- modals for commands with many arguments ------------------------------------------
-
-
-def wants_modal(spec: CommandSpec, text: str) -> bool:
-    """True when a command with two or more required arguments was given none."""
-    return not text.strip() and sum(param.required for param in spec.params) >= 2
-
-
-def _plain(text: str, limit: int) -> Json:
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return {"type": "plain_text", "text": text}
-
-
-def command_modal(
-    path: Sequence[str], spec: CommandSpec, *, channel: str, response_url: str | None
-) -> Json:
-    """A modal asking for a command's arguments; its submission runs the command."""
-    blocks: list[Json] = []
-    for param in spec.params[: MAX_BLOCKS - 1]:
-        element: Json
-        if param.kind in (ParamKind.CHOICE, ParamKind.BOOLEAN):
-            choices = param.choices if param.kind is ParamKind.CHOICE else ("on", "off")
-            element = {
-                "type": "static_select",
-                "action_id": "value",
-                "options": [{"text": _plain(c, 75), "value": c} for c in choices[:100]],
-            }
-        elif param.kind is ParamKind.INTEGER:
-            element = {"type": "number_input", "action_id": "value", "is_decimal_allowed": False}
-        else:
-            element = {"type": "plain_text_input", "action_id": "value", "multiline": param.rest}
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": param.name,
-                "label": _plain(param.name.replace("_", " "), 2000),
-                "hint": _plain(param.help, 2000),
-                "optional": not param.required,
-                "element": element,
-            }
-        )
-    metadata = json.dumps({"path": list(path), "channel": channel, "response_url": response_url})
-    return {
-        "type": "modal",
-        "callback_id": MODAL_CALLBACK,
-        "title": _plain("/" + " ".join(path), 24),
-        "submit": _plain("Run", 24),
-        "close": _plain("Cancel", 24),
-        "private_metadata": metadata,
-        "blocks": blocks,
-    }
-
-
-_QUOTE_PAIRS = (('"', '"'), ("'", "'"), ("“", "”"), ("‘", "’"), ("«", "»"))
-
-
-class ModalError(ValueError):
-    """A form field that cannot become a command argument; `field` names its block."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(problem)
-        self.field = field
-
-
-def _quoted(field: str, value: str) -> str:
-    for opening, closing in _QUOTE_PAIRS:
-        if opening not in value and closing not in value:
-            return f"{opening}{value}{closing}"
-    raise ModalError(field, "This uses every kind of quote mark; remove some of them.")
-
-
-def modal_submission(
-    payload: Mapping[str, Any], commands: CommandTable
-) -> tuple[tuple[str, ...], str, str, str | None]:
-    """A submitted command modal as (path, argument text, channel, response_url).
-
-    Raises `ModalError` for a value that cannot be written as an argument.
-    """
-    view = payload.get("view") or {}
-    metadata = json.loads(str(view.get("private_metadata") or "{}"))
-    path = tuple(str(part) for part in metadata.get("path") or ())
-    spec = commands.resolve(path).spec
-    state = (view.get("state") or {}).get("values") or {}
-    words: list[str] = []
-    for param in spec.params:
-        entry = (state.get(param.name) or {}).get("value") or {}
-        value = entry.get("value")
-        if value is None and entry.get("selected_option"):
-            value = entry["selected_option"].get("value")
-        if value is None or value == "":
-            continue
-        words.append(f"{param.name}={_quoted(param.name, str(value))}")
-    return path, " ".join(words), str(metadata.get("channel") or ""), metadata.get("response_url")
-
-
-# -- outbound rendering ---------------------------------------------------------------
-
-
-def escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn reserves."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _link_url(url: str) -> str:
-    # Slack writes `&` in link targets as `&amp;` itself; `|`, `<`, `>` and spaces would end it
-    return (
-        url.replace("&", "&amp;")
-        .replace("|", "%7C")
-        .replace("<", "%3C")
-        .replace(">", "%3E")
-        .replace(" ", "%20")
-    )
-
-
-def _moment(span: markup.Moment) -> str:
-    when = datetime.fromtimestamp(span.unix, UTC)
-    if span.style == "d":
-        return f"<!date^{span.unix}^{{date_short_pretty}}|{when:%Y-%m-%d}>"
-    return f"<!date^{span.unix}^{{date_short_pretty}} {{time}}|{when:%Y-%m-%d %H:%M} UTC>"
-
-
-def _wrapped(text: str, mark: str) -> str:
-    # mrkdwn has no escape for its own delimiters: text containing one is left unformatted
-    if not text.strip() or mark in text:
-        return escape(text)
-    return f"{mark}{escape(text)}{mark}"
-
-
-def render_mrkdwn(text: str) -> str:
-    """Neutral markup as Slack mrkdwn."""
-    out: list[str] = []
-    for span in markup.parse(text):
-        match span:
-            case markup.Plain():
-                out.append(escape(span.text))
-            case markup.Bold():
-                out.append(_wrapped(span.text, "*"))
-            case markup.Italic():
-                out.append(_wrapped(span.text, "_"))
-            case markup.Block():
-                out.append(f"```{escape(span.text)}```")
-            case markup.Code():
-                out.append(_wrapped(span.text, "`"))
-            case markup.Link():
-                if span.is_bare:
-                    out.append(f"<{_link_url(span.url)}>")
-                else:
-                    out.append(f"<{_link_url(span.url)}|{escape(span.label)}>")
-            case markup.Moment():
-                out.append(_moment(span))
-    return "".join(out)
-
-
-def _safe_cut(text: str, limit: int) -> int:
-    """Where to cut `text` at most `limit` long: at a line, a space, never inside an entity."""
-    if len(text) <= limit:
-        return len(text)
-    window = text[:limit]
-    cut = window.rfind("\n")
-    if cut < limit // 2:
-        cut = max(cut, window.rfind(" "))
-    if cut < limit // 2:
-        cut = limit
-    opening = text.rfind("<", 0, cut)
-    if opening != -1 and text.find(">", opening, cut) == -1 and opening > 0:
-        cut = opening
-    amp = text.rfind("&", 0, cut)
-    if amp != -1 and ";" not in text[amp:cut] and cut - amp < 8 and amp > 0:
-        cut = amp
-    if text.count("```", 0, cut) % 2:  # inside a monospace block: cut before it opens
-        fence = text.rfind("```", 0, cut)
-        if fence > 0:
-            cut = fence
-    return cut
-
-
-def split_mrkdwn(text: str, limit: int = MAX_SECTION) -> list[str]:
-    """Split mrkdwn into pieces of at most `limit` characters, never inside `<…>` or `&…;`."""
-    pieces: list[str] = []
-    rest = text
-    while rest:
-        cut = _safe_cut(rest, limit)
-        piece, rest = rest[:cut], rest[cut:]
-        if piece.strip():
-            pieces.append(piece.rstrip())
-        rest = rest.lstrip("\n") if rest.startswith("\n") else rest.lstrip(" ")
-    return pieces
-
-
-def _button(button: Button, index: int) -> Json:
-    if len(button.action) > MAX_BUTTON_VALUE:
-        raise ValueError(f"button {button.label!r}: its command is over {MAX_BUTTON_VALUE} chars")
-    element: Json = {
-        "type": "button",
-        "action_id": f"{BUTTON_PREFIX}{index}",
-        "text": _plain(markup.to_plain(button.label), MAX_BUTTON_LABEL),
-        "value": button.action,
-    }
-    if button.style in ("primary", "danger"):
-        element["style"] = button.style
-    return element
-
-
-def _section(text: str) -> Json:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-@dataclass(frozen=True, slots=True)
-class SlackMessage:
-    """One message to send: notification text and its blocks."""
-
-    text: str
-    blocks: list[Json]
-
-
-def content_blocks(content: Content) -> list[Json]:
-    """Every block of a content, in order, each within Slack's per-block limits."""
-    blocks: list[Json] = []
-    if content.title:
-        blocks.append(
-            {"type": "header", "text": _plain(markup.to_plain(content.title), MAX_HEADER)}
-        )
-    blocks.extend(_section(piece) for piece in split_mrkdwn(render_mrkdwn(content.text)))
-    for heading, body in content.sections:
-        rendered = f"*{escape(markup.to_plain(heading))}*\n{render_mrkdwn(body)}"
-        blocks.extend(_section(piece) for piece in split_mrkdwn(rendered))
-    buttons = [_button(button, index) for index, button in enumerate(content.buttons)]
-    for start in range(0, len(buttons), MAX_ACTION_ELEMENTS):
-        blocks.append({"type": "actions", "elements": buttons[start : start + MAX_ACTION_ELEMENTS]})
-    return blocks
-
-
-def _fallback(blocks: Sequence[Json]) -> str:
-    texts = []
-    for block in blocks:
-        if block["type"] in ("section", "header"):
-            texts.append(block["text"]["text"])
-    text = "\n".join(texts) or " "
-    return text if len(text) <= MAX_FALLBACK else text[: _safe_cut(text, MAX_FALLBACK - 1)] + "…"
-
-
-def render_content(content: Content) -> list[SlackMessage]:
-    """A content as one or more Slack messages, each within the 50-block limit."""
-    blocks = content_blocks(content)
-    if not blocks:
-        blocks = [_section(" ")]
-    messages = []
-    for start in range(0, len(blocks), MAX_BLOCKS):
-        chunk = blocks[start : start + MAX_BLOCKS]
-        messages.append(SlackMessage(_fallback(chunk), chunk))
-    return messages

@@ -1,6 +1,6 @@
 """The console adapter: chat with the bot in a terminal, or pipe a script through it.
 
-Input lines (see `SYNTAX`): `alice: text`, `alice@resources: text`, `alice: /profile`,
+Input lines (see `translate.SYNTAX`): `alice: text`, `alice@resources: text`, `alice: /profile`,
 `alice>12: reply in 12's thread`, `alice~12: edited text`, `alice-12` (delete),
 `alice+12 :bookmark:` / `alice-12 :bookmark:` (react / unreact), `!clock +1d`, `!help`.
 """
@@ -11,23 +11,23 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import re
 import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from adapters.console import render, translate
 from bot.core import (
     Action,
     AdjustableClock,
     Answer,
-    Author,
     Capability,
+    ChannelBinding,
     ChannelRef,
     Clock,
     CommandInvoked,
@@ -38,7 +38,6 @@ from bot.core import (
     Edit,
     EventSink,
     InteractionRef,
-    MemberRef,
     MessageDeleted,
     MessageEdited,
     MessageReceived,
@@ -51,37 +50,12 @@ from bot.core import (
     Secrets,
     SendDirect,
     Unreact,
-    markup,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("adapters.console")
 
-PLATFORM = "console"
+PLATFORM = translate.PLATFORM
 BOT_NAME = "Facilitator"
-
-SYNTAX = """\
-Console syntax (one line each):
-  alice: text               alice says text in the first channel
-  alice@resources: text     ... in #resources
-  alice: /profile           alice runs a command (/help lists them)
-  alice>12: text            alice replies in the thread of post 12
-  alice~12: text            alice edits her post 12
-  alice-12                  alice deletes her post 12
-  alice+12 :bookmark:       alice reacts to post 12 (alice-12 :bookmark: takes it back)
-  !clock +1d                move the clock (+30m, +2h, +1d, +1w); !clock shows it
-  !help                     this text"""
-
-_NAME = r"(?P<name>[A-Za-z0-9_.\-]{1,40}?)"
-_LINE = re.compile(
-    _NAME + r"(?:@(?P<channel>[A-Za-z0-9_\-]+))?"
-    r"(?:(?P<op>[>~])(?P<target>\d+))?:\s?(?P<text>.*)$",
-    re.DOTALL,
-)
-_DELETE = re.compile(_NAME + r"-(?P<target>\d+)\s*$")
-_REACT = re.compile(_NAME + r"(?P<op>[+-])(?P<target>\d+)\s+:?(?P<emoji>[A-Za-z0-9_+\-]+):?\s*$")
-_CLOCK = re.compile(r"^!clock(?:\s+(?P<sign>[+-])?(?P<amount>\d+)(?P<unit>[mhdw]))?\s*$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,14 +146,14 @@ class ConsolePlatform:
                 if name == section.digest:
                     purposes.add(Purpose.DIGEST)
                 ref = ChannelRef(PLATFORM, "", name)
-                self._directory.bind_channel(ref, community.name, purposes)
+                sink.bind(ChannelBinding(ref, community.name, frozenset(purposes)))
                 self._channels.setdefault(name, ref)
                 if self._default is None:
                     self._default = ref
         if self._default is None:
             first = self._directory.communities[0]
             self._default = ChannelRef(PLATFORM, "", "general")
-            self._directory.bind_channel(self._default, first.name, {Purpose.WATCHED})
+            sink.bind(ChannelBinding(self._default, first.name, frozenset({Purpose.WATCHED})))
             self._channels["general"] = self._default
         self._print(
             "Facilitator console: type `alice: hello` to speak as alice, `alice: /help` for "
@@ -249,31 +223,7 @@ class ConsolePlatform:
         return self._directory.communities[0].zone
 
     def _render(self, content: Content) -> str:
-        parts: list[str] = []
-        if content.title:
-            parts.append(self._render_markup(content.title).upper())
-        parts.append(self._render_markup(content.text))
-        for heading, body in content.sections:
-            parts.append(f"— {self._render_markup(heading)} —\n{self._render_markup(body)}")
-        for index, button in enumerate(content.buttons, 1):
-            parts.append(f"  [button {index}: {button.label} → /{button.action}]")
-        return "\n".join(part for part in parts if part)
-
-    def _render_markup(self, text: str) -> str:
-        out: list[str] = []
-        for span in markup.parse(text):
-            match span:
-                case markup.Plain() | markup.Bold() | markup.Italic() | markup.Code():
-                    out.append(span.text)
-                case markup.Block():
-                    out.append(span.text)
-                case markup.Link():
-                    out.append(span.label if span.is_bare else f"{span.label} <{span.url}>")
-                case markup.Moment():
-                    local = datetime.fromtimestamp(span.unix, self._zone())
-                    shown = "%a %d %b %Y" if span.style == "d" else "%a %d %b %Y %H:%M %Z"
-                    out.append(local.strftime(shown))
-        return "".join(out)
+        return render.content(content, self._zone())
 
     def _save(self, member: str, content: Content) -> None:
         attachment = content.attachment
@@ -300,9 +250,6 @@ class ConsolePlatform:
     def _number(self, ref: MessageRef) -> str:
         return str(self._by_ref.get(ref, "?"))
 
-    def _author(self, name: str) -> Author:
-        return Author(ref=MemberRef(PLATFORM, "", name), name=name)
-
     async def _read(self) -> None:
         try:
             lines = self._lines if self._lines is not None else stdin_lines()
@@ -313,7 +260,7 @@ class ConsolePlatform:
                 except UnicodeDecodeError:
                     self._print(f"! line {self._line_number}: not valid UTF-8; skipped")
                     continue
-                line = _CONTROL.sub("", line.rstrip("\r\n"))
+                line = translate.clean(line)
                 if not line.strip():
                     continue
                 try:
@@ -335,11 +282,11 @@ class ConsolePlatform:
         if line.startswith("!"):
             self._console_instruction(line.strip())
             return
-        if match := _REACT.match(line):
+        if match := translate.REACT.match(line):
             posted = self._target(match.group("target"))
             if posted is None:
                 return
-            author = self._author(match.group("name"))
+            author = translate.author(match.group("name"))
             emoji = match.group("emoji")
             if match.group("op") == "+":
                 self._print(f"  [{match.group('target')}] {author.name} reacted :{emoji}:")
@@ -355,7 +302,7 @@ class ConsolePlatform:
                     )
                 )
             return
-        if match := _DELETE.match(line):
+        if match := translate.DELETE.match(line):
             posted = self._target(match.group("target"))
             if posted is None:
                 return
@@ -365,11 +312,11 @@ class ConsolePlatform:
             self._print(f"  [{match.group('target')}] deleted")
             await self._sink.deliver(MessageDeleted(key=key, ref=posted.ref, deleted_at=now))
             return
-        match = _LINE.match(line)
+        match = translate.LINE.match(line)
         if match is None:
-            self._print(f"! line {self._line_number}: not understood. {SYNTAX}")
+            self._print(f"! line {self._line_number}: not understood. {translate.SYNTAX}")
             return
-        author = self._author(match.group("name"))
+        author = translate.author(match.group("name"))
         text = match.group("text")
         channel = self._channel(match.group("channel"))
         if channel is None:
@@ -438,9 +385,9 @@ class ConsolePlatform:
 
     def _console_instruction(self, line: str) -> None:
         if line == "!help":
-            self._print(SYNTAX)
+            self._print(translate.SYNTAX)
             return
-        match = _CLOCK.match(line)
+        match = translate.CLOCK.match(line)
         if match is None:
             self._print(f"! unknown instruction {line.split()[0]!r}; try !help")
             return
@@ -450,7 +397,7 @@ class ConsolePlatform:
                 return
             amount = int(match.group("amount")) * (-1 if match.group("sign") == "-" else 1)
             clock: AdjustableClock = self._clock  # type: ignore[assignment]
-            clock.advance(timedelta(**{_UNITS[match.group("unit")]: amount}))
+            clock.advance(timedelta(**{translate.UNITS[match.group("unit")]: amount}))
         local = self._clock.now().astimezone(self._zone())
         self._print(f"🕒 {local:%a %d %b %Y %H:%M %Z}")
 

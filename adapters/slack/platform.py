@@ -1,8 +1,8 @@
 """The Slack platform: slack-bolt's `AsyncApp` in Socket Mode or behind `/slack/events`.
 
-A thin shell over `adapters.slack_translate`: listeners look members up, translate, and hand
-events to the sink before Slack gets its ack (`process_before_response`), so an event that was
-acknowledged is already queued, and one that failed is retried by Slack.
+A thin shell over `translate`, `render` and `commands`: listeners look members up, translate,
+and hand events to the sink before Slack gets its ack (`process_before_response`), so an event
+that was acknowledged is already queued, and one that failed is retried by Slack.
 """
 
 from __future__ import annotations
@@ -34,13 +34,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters import slack_translate as tr
+from adapters.slack import commands as slack_commands
+from adapters.slack import render as slack_render
+from adapters.slack import translate as tr
 from bot.core import (
     Action,
     Answer,
     Attachment,
     Author,
     Capability,
+    ChannelBinding,
     Clock,
     CommandInvoked,
     CommandTable,
@@ -59,14 +62,13 @@ from bot.core import (
     Post,
     Purpose,
     React,
-    Role,
     Secrets,
     SendDirect,
+    SpaceBinding,
     Unreact,
-    UsageError,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("adapters.slack")
 
 # Scope -> what breaks without it; checked against auth.test's x-oauth-scopes header.
 REQUIRED_SCOPES: dict[str, str] = {
@@ -178,6 +180,7 @@ class SlackPlatform:
         self._locks: dict[str, asyncio.Lock] = {}
         self._lookups: dict[str, asyncio.Lock] = {}
         self._last_post: dict[str, float] = {}
+        self._dm_channels: dict[str, str] = {}  # member -> their DM channel with the bot
         self._watched: list[str] = []
         self._scopes: frozenset[str] | None = None  # granted scopes, when Slack tells them
         self._backfill: asyncio.Task[None] | None = None
@@ -208,13 +211,16 @@ class SlackPlatform:
                 middleware.auth_test_result = middleware.auth_test_result or auth
         self._check_scopes(auth.headers)
         await self._resolve_groups()
-        await self._bind_channels()
+        await self._bind_channels(sink)
         self._sink = sink
         if self._settings.mode == "socket":
-            await self._check_app_token()
+            url = await self._check_app_token()
             self._handler = AsyncSocketModeHandler(
                 self.app, self._secrets.slack_app_token, ping_interval=self._ping_interval
             )
+            # Connect to the URL the check just opened instead of asking for a second one;
+            # reconnections still ask apps.connections.open for a fresh URL each time.
+            self._handler.client.wss_uri = url
             await self._handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("slack: connected in Socket Mode to team %s", self._team)
         else:
@@ -251,16 +257,20 @@ class SlackPlatform:
 
     # -- start-up self-check -----------------------------------------------------------
 
-    async def _check_app_token(self) -> None:
+    async def _check_app_token(self) -> str:
+        """The Socket Mode URL an app-level token opens; a refused token is a clear error."""
         # The Socket Mode client retries a refused token forever; refuse it here, once.
         try:
-            await self.client.apps_connections_open(app_token=self._secrets.slack_app_token or "")
+            opened = await self.client.apps_connections_open(
+                app_token=self._secrets.slack_app_token or ""
+            )
         except SlackApiError as error:
             raise PlatformError(
                 f"slack: SLACK_APP_TOKEN was refused ({error.response.get('error')}); create an "
                 "app-level token with connections:write under Basic Information and set it, "
                 'or use [slack] mode = "http"'
             ) from None
+        return str(opened["url"])
 
     def _check_scopes(self, headers: Any) -> None:
         granted_raw: str | None = None
@@ -276,7 +286,7 @@ class SlackPlatform:
             if scope not in granted:
                 log.warning(
                     "slack: the app lacks the scope %s (needed for %s); add it under OAuth & "
-                    "Permissions (see adapters/slack_manifest.yaml) and reinstall the app",
+                    "Permissions (see adapters/slack/manifest.yaml) and reinstall the app",
                     scope,
                     purpose,
                 )
@@ -300,7 +310,7 @@ class SlackPlatform:
                 break
         return found
 
-    async def _bind_channels(self) -> None:
+    async def _bind_channels(self, sink: EventSink) -> None:
         try:
             listed = await self._list_channels()
         except SlackApiError as error:
@@ -328,7 +338,7 @@ class SlackPlatform:
                 )
                 continue
             if section.space or len(slack_communities) == 1:
-                self._directory.bind_space("slack", self._team, community.name)
+                sink.bind(SpaceBinding("slack", self._team, community.name))
             wanted: list[tuple[str, Purpose]] = [
                 (name, Purpose.WATCHED) for name in section.channels
             ]
@@ -354,8 +364,10 @@ class SlackPlatform:
                         where,
                         self._bot_name(),
                     )
-                self._directory.bind_channel(
-                    tr.channel_ref(self._team, channel_id), community.name, {purpose}
+                sink.bind(
+                    ChannelBinding(
+                        tr.channel_ref(self._team, channel_id), community.name, frozenset({purpose})
+                    )
                 )
                 if purpose is Purpose.WATCHED and channel_id not in self._watched:
                     self._watched.append(channel_id)
@@ -505,7 +517,7 @@ class SlackPlatform:
         self.app.event(re.compile(r".+"))(on_event)
         self.app.command(self._settings.command)(on_command)
         self.app.action(re.compile("^" + re.escape(tr.BUTTON_PREFIX)))(on_action)
-        self.app.view(tr.MODAL_CALLBACK)(on_view)
+        self.app.view(slack_commands.MODAL_CALLBACK)(on_view)
 
     def _require_sink(self) -> EventSink:
         if self._sink is None:
@@ -540,7 +552,7 @@ class SlackPlatform:
         if trigger and await self._wants_modal(path, text, author, team, body):
             await ack()
             spec = self._commands.resolve(path).spec
-            view = tr.command_modal(
+            view = slack_commands.command_modal(
                 self._commands.resolve(path).path,
                 spec,
                 channel=str(body.get("channel_id")),
@@ -554,19 +566,10 @@ class SlackPlatform:
     async def _wants_modal(
         self, path: tuple[str, ...], text: str, author: Author, team: str, body: dict[str, Any]
     ) -> bool:
-        try:
-            resolved = self._commands.resolve(path)
-        except UsageError:
-            return False
-        if not tr.wants_modal(resolved.spec, text):
-            return False
-        if resolved.role is Role.FACILITATOR:
-            # a member would fill the form only to be refused: let the refusal come at once
-            community = self._directory.community_for(
-                tr.channel_ref(team, str(body.get("channel_id")))
-            ) or self._directory.default_community("slack")
-            return community is not None and self._directory.is_facilitator(community, author)
-        return True
+        channel = tr.channel_ref(team, str(body.get("channel_id")))
+        return slack_commands.asks_through_modal(
+            self._commands, self._directory, path, text, author, channel
+        )
 
     async def _on_action(self, body: dict[str, Any]) -> None:
         sink = self._require_sink()
@@ -580,8 +583,10 @@ class SlackPlatform:
     async def _on_view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         sink = self._require_sink()
         try:
-            path, text, channel, response_url = tr.modal_submission(body, self._commands)
-        except tr.ModalError as problem:
+            path, text, channel, response_url = slack_commands.modal_submission(
+                body, self._commands
+            )
+        except slack_commands.ModalError as problem:
             # the form stays open with the problem shown under the field
             await ack(response_action="errors", errors={problem.field: str(problem)})
             return
@@ -715,7 +720,7 @@ class SlackPlatform:
                 await self._answer(action)
                 return None
             case Edit():
-                message = tr.render_content(action.content)[0]
+                message = slack_render.render_content(action.content)[0]
                 await self.client.chat_update(
                     channel=action.message.channel.channel,
                     ts=action.message.message,
@@ -728,7 +733,7 @@ class SlackPlatform:
 
     async def _post(self, channel: str, content: Content, thread: str | None) -> MessageRef:
         first: MessageRef | None = None
-        for message in tr.render_content(content):
+        for message in slack_render.render_content(content):
             async with self._paced(channel):
                 sent = await self.client.chat_postMessage(
                     channel=channel,
@@ -770,8 +775,11 @@ class SlackPlatform:
                 raise
 
     async def _open_direct(self, user: str) -> str:
-        opened = await self.client.conversations_open(users=user)
-        return str((opened.get("channel") or {}).get("id"))
+        # A member's DM with the bot keeps its id: open it once, not before every message.
+        if user not in self._dm_channels:
+            opened = await self.client.conversations_open(users=user)
+            self._dm_channels[user] = str((opened.get("channel") or {}).get("id"))
+        return self._dm_channels[user]
 
     async def _send_direct(self, action: SendDirect) -> MessageRef | None:
         try:
@@ -792,7 +800,7 @@ class SlackPlatform:
             target = tr.ReplyTarget.decode(action.to.token)
         except ValueError as error:
             raise PlatformError(f"slack: cannot answer: {error}") from None
-        messages = tr.render_content(action.content)
+        messages = slack_render.render_content(action.content)
         for message in messages:
             if target.response_url and await self._respond(target.response_url, message, action):
                 continue
@@ -812,7 +820,7 @@ class SlackPlatform:
             channel = await self._open_direct(target.user)
             await self._upload(channel, action.content.attachment, None)
 
-    async def _respond(self, url: str, message: tr.SlackMessage, action: Answer) -> bool:
+    async def _respond(self, url: str, message: slack_render.SlackMessage, action: Answer) -> bool:
         """Answer through a response_url; False when it has expired or is used up."""
         webhook = AsyncWebhookClient(url=url, retry_handlers=list(self._retry_handlers))
         try:

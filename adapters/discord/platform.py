@@ -1,4 +1,5 @@
-"""The Discord platform: discord.py's `AutoShardedClient` as a thin shell over `discord_translate`.
+"""The Discord platform: discord.py's `AutoShardedClient` as a thin shell over `translate`,
+`render` and `commands`.
 
 Inbound, every gateway dispatch reaches us as its raw JSON (`on_socket_raw_receive`), goes
 into one ordered queue, is translated to a core event and handed to the sink; REST history
@@ -26,7 +27,8 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters import discord_translate as translate
+from adapters.discord import commands as discord_commands
+from adapters.discord import render, translate
 from bot.core.actions import (
     Action,
     Answer,
@@ -43,7 +45,13 @@ from bot.core.commands import CommandTable, UsageError
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import Config, Secrets
 from bot.core.events import ButtonPressed, CommandInvoked, Event
-from bot.core.platform import Capability, EventSink, PlatformError
+from bot.core.platform import (
+    Capability,
+    ChannelBinding,
+    EventSink,
+    PlatformError,
+    SpaceBinding,
+)
 from bot.core.refs import ChannelRef, InteractionRef, MessageRef
 
 log = logging.getLogger("facilitator.discord")
@@ -257,7 +265,13 @@ class DiscordPlatform:
                 + (f" ({failure})" if failure else "")
             )
         self._bind_and_check()
-        await self._sync_commands()
+        assert client.application_id is not None
+        await discord_commands.sync_commands(
+            self._request,
+            client.application_id,
+            discord_commands.command_payloads(self._commands),
+            guilds=self._command_guilds(),
+        )
         self._consumer = asyncio.create_task(self._consume())
         self._live.set()
         self._spawn(self._backfill("start"))
@@ -420,15 +434,7 @@ class DiscordPlatform:
 
     async def _autocomplete(self, data: Payload) -> None:
         """Suggest choices for the option being typed (long choice lists)."""
-        focus = translate.autocomplete_focus(data)
-        choices: list[Payload] = []
-        if focus is not None:
-            path, name, typed = focus
-            with contextlib.suppress(UsageError):
-                spec = self._commands.resolve(path).spec
-                param = next((p for p in spec.params if p.name == name), None)
-                if param is not None:
-                    choices = translate.autocomplete_choices(param, typed)
+        choices = discord_commands.autocomplete_answer(self._commands, data)
         await self._request(
             Route(
                 "POST",
@@ -470,7 +476,7 @@ class DiscordPlatform:
                 return
             body: Payload = {"type": 5}
             if pending.private:
-                body["data"] = {"flags": translate.EPHEMERAL_FLAG}
+                body["data"] = {"flags": render.EPHEMERAL_FLAG}
             try:
                 await self._request(
                     Route(
@@ -490,8 +496,8 @@ class DiscordPlatform:
     # ------------------------------------------------------------------ set-up
 
     def _bind_and_check(self) -> None:
-        client = self._client
-        assert client is not None
+        client, sink = self._client, self._sink
+        assert client is not None and sink is not None
         flags = client.application_flags
         if not (flags.gateway_message_content or flags.gateway_message_content_limited):
             log.error(
@@ -507,7 +513,7 @@ class DiscordPlatform:
             guild = self._find_guild(community.name, section.space)
             if guild is None:
                 continue
-            self._directory.bind_space("discord", str(guild.id), community.name)
+            sink.bind(SpaceBinding("discord", str(guild.id), community.name))
             self._guilds.add(str(guild.id))
             if not guild.me.guild_permissions.manage_events:
                 log.warning(
@@ -537,7 +543,7 @@ class DiscordPlatform:
                     )
                     continue
                 ref = ChannelRef("discord", str(guild.id), str(channel.id))
-                self._directory.bind_channel(ref, community.name, purposes)
+                sink.bind(ChannelBinding(ref, community.name, frozenset(purposes)))
                 self._watched.append(
                     _Watched(ref, community.name, channel.name, frozenset(purposes))
                 )
@@ -590,58 +596,16 @@ class DiscordPlatform:
                 return channel
         return None
 
-    async def _sync_commands(self) -> None:
-        """Register every neutral command, only when Discord's copy differs."""
-        client = self._client
-        assert client is not None and client.application_id is not None
-        wanted = translate.command_payloads(self._commands)
-        app = client.application_id
+    def _command_guilds(self) -> list[str] | None:
+        """The guilds to register commands in, or None for global registration."""
         sections = [
             c.platforms["discord"] for c in self._directory.communities if "discord" in c.platforms
         ]
         # Guild commands update at once; global ones (up to an hour) are for set-ups that
         # leave a community's guild unnamed.
-        per_guild = all(section.space for section in sections)
-        scopes: list[tuple[str, Route, Route]] = []
-        if per_guild:
-            for gid in sorted(self._guilds):
-                path = "/applications/{application_id}/guilds/{guild_id}/commands"
-                scopes.append(
-                    (
-                        f"guild {gid}",
-                        Route("GET", path, application_id=app, guild_id=gid),
-                        Route("PUT", path, application_id=app, guild_id=gid),
-                    )
-                )
-        else:
-            path = "/applications/{application_id}/commands"
-            scopes.append(
-                (
-                    "global",
-                    Route("GET", path, application_id=app),
-                    Route("PUT", path, application_id=app),
-                )
-            )
-        for scope, get, put in scopes:
-            try:
-                current = await self._request(get)
-                if not translate.commands_differ(wanted, list(current or [])):
-                    log.info("discord: %d commands already registered (%s)", len(wanted), scope)
-                    continue
-                await self._request(put, json=wanted)
-                log.info(
-                    "discord: registered %d commands (%s, set %s)",
-                    len(wanted),
-                    scope,
-                    translate.commands_hash(wanted),
-                )
-            except discord.HTTPException as error:
-                log.error(
-                    "discord: could not register commands (%s): %s; re-invite the bot with the "
-                    "applications.commands scope",
-                    scope,
-                    error,
-                )
+        if all(section.space for section in sections):
+            return sorted(self._guilds)
+        return None
 
     # ------------------------------------------------------------------ backfill
 
@@ -658,10 +622,11 @@ class DiscordPlatform:
                 # which begins now instead of importing the channels' whole past.
                 floor = min(known) if known else None
                 missed: list[Payload] = []
+                active: dict[str, Payload] = {}  # a guild's active threads, read once per pass
                 for channel, cursor in zip(watched, cursors, strict=True):
                     after = int(cursor) if cursor is not None else floor
                     if after is not None:
-                        missed.extend(await self._missed(channel, after))
+                        missed.extend(await self._missed(channel, after, active))
                 missed.sort(key=lambda m: int(m["id"]))  # snowflakes: in the order sent
                 lookup = self._lookup()
                 total = 0
@@ -678,10 +643,12 @@ class DiscordPlatform:
             except Exception:
                 log.exception("discord: backfill failed (%s); it runs again on reconnect", reason)
 
-    async def _missed(self, watched: _Watched, after: int) -> list[Payload]:
+    async def _missed(
+        self, watched: _Watched, after: int, active: dict[str, Payload]
+    ) -> list[Payload]:
         """Messages after `after` in a channel and in its active and archived threads."""
         messages = await self._history(watched.ref.channel, after)
-        for thread in await self._threads(watched.ref, after):
+        for thread in await self._threads(watched.ref, after, active):
             self._thread_parents[thread] = watched.ref.channel
             messages.extend(await self._history(thread, after))
         for payload in messages:
@@ -705,14 +672,20 @@ class DiscordPlatform:
                 return found
             after = int(page[-1]["id"])
 
-    async def _threads(self, channel: ChannelRef, after: int) -> list[str]:
-        """Active threads of the channel and those archived since `after`."""
+    async def _threads(
+        self, channel: ChannelRef, after: int, active_by_guild: dict[str, Payload]
+    ) -> list[str]:
+        """Active threads of the channel and those archived since `after`; a guild's active
+        threads (one list for the whole guild) come from `active_by_guild` once read."""
         threads: list[str] = []
         since = translate.snowflake_time(after)
         try:
-            active = await self._request(
-                Route("GET", "/guilds/{guild_id}/threads/active", guild_id=channel.space)
-            )
+            active = active_by_guild.get(channel.space)
+            if active is None:
+                active = await self._request(
+                    Route("GET", "/guilds/{guild_id}/threads/active", guild_id=channel.space)
+                )
+                active_by_guild[channel.space] = active
             archived = await self._request(
                 Route(
                     "GET",
@@ -831,30 +804,11 @@ class DiscordPlatform:
     async def _send_bodies(self, channel_id: str, content: Content) -> list[Payload]:
         sent: list[Payload] = []
         route_path = "/channels/{channel_id}/messages"
-        for index, body in enumerate(translate.message_payloads(content)):
+        for index, body in enumerate(render.message_payloads(content)):
             route = Route("POST", route_path, channel_id=channel_id)
             with_file = content if index == 0 and content.attachment else None
             sent.append(await self._send(route, body, with_file))
         return sent
-
-    @staticmethod
-    def _form(body: Payload, content: Content) -> list[dict[str, Any]]:
-        attachment = content.attachment
-        assert attachment is not None
-        listed = [{"id": 0, "filename": attachment.filename}]
-        if "data" in body:  # an interaction callback wraps the message in `data`
-            payload = {**body, "data": {**body["data"], "attachments": listed}}
-        else:
-            payload = {**body, "attachments": listed}
-        return [
-            {"name": "payload_json", "value": json.dumps(payload)},
-            {
-                "name": "files[0]",
-                "value": attachment.data,
-                "filename": attachment.filename,
-                "content_type": attachment.mime_type,
-            },
-        ]
 
     async def _post(self, action: Post) -> MessageRef:
         thread_id: str | None = None
@@ -896,12 +850,12 @@ class DiscordPlatform:
                 "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
                 channel_id=self._location(message),
                 message_id=message.message,
-                emoji=translate.emoji_to_discord(emoji),
+                emoji=render.emoji_to_discord(emoji),
             )
         )
 
     async def _edit(self, action: Edit) -> None:
-        body = translate.message_payloads(action.content)[0]
+        body = render.message_payloads(action.content)[0]
         body.setdefault("content", "")
         body.setdefault("embeds", [])
         body.setdefault("components", [])
@@ -941,13 +895,13 @@ class DiscordPlatform:
         pending = self._interactions.get(interaction_id)
         if pending is None:  # answered after a restart, or long ago: followups still work
             pending = _Interaction(interaction_id, token, ephemeral, time.monotonic(), "answered")
-        flags = translate.EPHEMERAL_FLAG if ephemeral else 0
+        flags = render.EPHEMERAL_FLAG if ephemeral else 0
         app = self._client.application_id if self._client else None
         webhook = "/webhooks/{webhook_id}/{webhook_token}"
         async with pending.lock:
             if pending.timer is not None:
                 pending.timer.cancel()
-            for index, body in enumerate(translate.message_payloads(content)):
+            for index, body in enumerate(render.message_payloads(content)):
                 with_file = content if index == 0 and content.attachment else None
                 if pending.state == "new":
                     callback = Route(
@@ -983,7 +937,7 @@ class DiscordPlatform:
         """Send JSON, or multipart when the body carries the content's attachment."""
         if with_file is None:
             return await self._request(route, json=body)
-        return await self._request(route, form=self._form(body, with_file))
+        return await self._request(route, form=render.multipart_form(body, with_file))
 
 
 def create_platform(

@@ -1,0 +1,48 @@
+"""The console's input language: the line syntax members type, as patterns (pure).
+
+`alice: text`, `alice@resources: text`, `alice: /profile`, `alice>12: reply in 12's thread`,
+`alice~12: edited text`, `alice-12` (delete), `alice+12 :bookmark:` / `alice-12 :bookmark:`
+(react / unreact), `!clock +1d`, `!help`; the platform turns a match into a core event.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.core import Author, MemberRef
+
+PLATFORM = "console"
+
+SYNTAX = """\
+Console syntax (one line each):
+  alice: text               alice says text in the first channel
+  alice@resources: text     ... in #resources
+  alice: /profile           alice runs a command (/help lists them)
+  alice>12: text            alice replies in the thread of post 12
+  alice~12: text            alice edits her post 12
+  alice-12                  alice deletes her post 12
+  alice+12 :bookmark:       alice reacts to post 12 (alice-12 :bookmark: takes it back)
+  !clock +1d                move the clock (+30m, +2h, +1d, +1w); !clock shows it
+  !help                     this text"""
+
+NAME = r"(?P<name>[A-Za-z0-9_.\-]{1,40}?)"
+LINE = re.compile(
+    NAME + r"(?:@(?P<channel>[A-Za-z0-9_\-]+))?"
+    r"(?:(?P<op>[>~])(?P<target>\d+))?:\s?(?P<text>.*)$",
+    re.DOTALL,
+)
+DELETE = re.compile(NAME + r"-(?P<target>\d+)\s*$")
+REACT = re.compile(NAME + r"(?P<op>[+-])(?P<target>\d+)\s+:?(?P<emoji>[A-Za-z0-9_+\-]+):?\s*$")
+CLOCK = re.compile(r"^!clock(?:\s+(?P<sign>[+-])?(?P<amount>\d+)(?P<unit>[mhdw]))?\s*$")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def clean(line: str) -> str:
+    """An input line without its line ending and control characters."""
+    return CONTROL.sub("", line.rstrip("\r\n"))
+
+
+def author(name: str) -> Author:
+    """The member a console name stands for."""
+    return Author(ref=MemberRef(PLATFORM, "", name), name=name)

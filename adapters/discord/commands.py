@@ -1,0 +1,189 @@
+"""Discord's side of the neutral command layer: the raw application-command JSON, the check
+whether Discord's copy differs, its bulk-upsert sync, and autocomplete choices.
+
+Everything but `sync_commands` is pure; `sync_commands` only sends the routes it builds
+through the request function it is given."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+import discord
+from discord.http import Route
+
+from adapters.discord.translate import autocomplete_focus
+from bot.core.commands import CommandSpec, CommandTable, Param, ParamKind, UsageError
+
+log = logging.getLogger("facilitator.discord")
+
+MAX_CHOICES = 25
+
+Payload = dict[str, Any]
+
+
+# ----------------------------------------------------------------------------- commands
+
+_OPTION_TYPES = {
+    ParamKind.TEXT: 3,
+    ParamKind.CHOICE: 3,
+    ParamKind.INTEGER: 4,
+    ParamKind.BOOLEAN: 5,
+}
+
+
+def _description(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else "—"
+    return first if len(first) <= 100 else first[:99] + "…"
+
+
+def _option(param: Param) -> Payload:
+    option: Payload = {
+        "type": _OPTION_TYPES[param.kind],
+        "name": param.name.lower(),
+        "description": _description(param.help),
+        "required": param.required,
+    }
+    if param.kind is ParamKind.CHOICE and len(param.choices) > MAX_CHOICES:
+        option["autocomplete"] = True  # Discord lists at most 25 choices; suggest instead
+    elif param.kind is ParamKind.CHOICE and param.choices:
+        option["choices"] = [{"name": c, "value": c} for c in param.choices]
+    return option
+
+
+def autocomplete_choices(param: Param, typed: str) -> list[Payload]:
+    """Up to 25 of a parameter's choices: those starting with `typed` first, then containing."""
+    wanted = typed.strip().lower()
+    starting = [c for c in param.choices if c.lower().startswith(wanted)]
+    containing = [c for c in param.choices if wanted in c.lower() and c not in starting]
+    return [{"name": c, "value": c} for c in (starting + containing)[:MAX_CHOICES]]
+
+
+def _params(spec: CommandSpec) -> list[Payload]:
+    # Discord refuses a required option after an optional one.
+    ordered = sorted(spec.params, key=lambda p: not p.required)
+    return [_option(p) for p in ordered]
+
+
+def command_payload(spec: CommandSpec) -> Payload:
+    """One neutral command as a raw CHAT_INPUT application command."""
+    if spec.is_group:
+        options = [
+            {
+                "type": 1,
+                "name": sub.name,
+                "description": _description(sub.help),
+                "options": _params(sub),
+            }
+            for sub in spec.subcommands
+        ]
+    else:
+        options = _params(spec)
+    return {
+        "type": 1,
+        "name": spec.name,
+        "description": _description(spec.help),
+        "options": options,
+        "contexts": [0, 1],  # guild channels and the bot's DMs
+    }
+
+
+def command_payloads(table: CommandTable | Iterable[CommandSpec]) -> list[Payload]:
+    """Every neutral command as the body of a bulk upsert, sorted by name."""
+    specs: Iterable[CommandSpec] = table
+    return [command_payload(spec) for spec in sorted(specs, key=lambda s: s.name)]
+
+
+def _normal(value: Any, template: Any) -> Any:
+    """`value` reduced to the keys `template` has (Discord adds ids, versions, defaults)."""
+    if isinstance(template, dict) and isinstance(value, dict):
+        return {k: _normal(value.get(k, _DEFAULTS.get(k)), v) for k, v in template.items()}
+    if isinstance(template, list) and isinstance(value, list):
+        if template and len(value) == len(template):
+            return [_normal(v, t) for v, t in zip(value, template, strict=True)]
+        return value
+    return value
+
+
+_DEFAULTS: Mapping[str, Any] = {"options": [], "required": False}
+
+
+def commands_differ(wanted: list[Payload], current: list[Payload]) -> bool:
+    """True when the registered commands do not match what we would register."""
+    by_name = {str(c.get("name")): c for c in current}
+    if set(by_name) != {str(c["name"]) for c in wanted}:
+        return True
+    return any(_normal(by_name[str(w["name"])], w) != w for w in wanted)
+
+
+def commands_hash(wanted: list[Payload]) -> str:
+    """A stable hash of the command set (logged, to see when a sync happened)."""
+    return hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def autocomplete_answer(commands: CommandTable, payload: Mapping[str, Any]) -> list[Payload]:
+    """The choices to suggest for an autocomplete interaction (none when nothing matches)."""
+    focus = autocomplete_focus(payload)
+    choices: list[Payload] = []
+    if focus is not None:
+        path, name, typed = focus
+        with contextlib.suppress(UsageError):
+            spec = commands.resolve(path).spec
+            param = next((p for p in spec.params if p.name == name), None)
+            if param is not None:
+                choices = autocomplete_choices(param, typed)
+    return choices
+
+
+Request = Callable[..., Awaitable[Any]]
+
+
+async def sync_commands(
+    request: Request, app: int, wanted: list[Payload], *, guilds: list[str] | None
+) -> None:
+    """Register every neutral command in each of `guilds` (or globally when None), only where
+    Discord's copy differs."""
+    scopes: list[tuple[str, Route, Route]] = []
+    if guilds is not None:
+        for gid in guilds:
+            path = "/applications/{application_id}/guilds/{guild_id}/commands"
+            scopes.append(
+                (
+                    f"guild {gid}",
+                    Route("GET", path, application_id=app, guild_id=gid),
+                    Route("PUT", path, application_id=app, guild_id=gid),
+                )
+            )
+    else:
+        path = "/applications/{application_id}/commands"
+        scopes.append(
+            (
+                "global",
+                Route("GET", path, application_id=app),
+                Route("PUT", path, application_id=app),
+            )
+        )
+    for scope, get, put in scopes:
+        try:
+            current = await request(get)
+            if not commands_differ(wanted, list(current or [])):
+                log.info("discord: %d commands already registered (%s)", len(wanted), scope)
+                continue
+            await request(put, json=wanted)
+            log.info(
+                "discord: registered %d commands (%s, set %s)",
+                len(wanted),
+                scope,
+                commands_hash(wanted),
+            )
+        except discord.HTTPException as error:
+            log.error(
+                "discord: could not register commands (%s): %s; re-invite the bot with the "
+                "applications.commands scope",
+                scope,
+                error,
+            )
