@@ -177,3 +177,9 @@ def _canonicalise(url: str) -> str | None:
         if piece and not _is_tracking(piece.split("=", 1)[0])
     ]
     return urlunsplit((scheme, netloc, path, "&".join(kept), ""))
+
+
+def domain_of(url: str) -> str:
+    """The host without a leading www."""
+    host = urlsplit(url).hostname or url
+    return host.removeprefix("www.")

@@ -4,6 +4,7 @@ by facilitators, posted on schedule, and kept in a web archive with Atom feeds."
 from bot.features.digest.archive import Archive
 from bot.features.digest.config import SECTION, DigestSettings
 from bot.features.digest.service import DigestService
+from bot.features.digest.store import link_infos, public_names, week_shares
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
 
@@ -40,4 +41,12 @@ FEATURE = Feature(
     name="digest", build=build, member_tables=("digest_choices",), settings=(SECTION,)
 )
 
-__all__ = ["FEATURE", "Archive", "DigestService", "DigestSettings"]
+__all__ = [
+    "FEATURE",
+    "Archive",
+    "DigestService",
+    "DigestSettings",
+    "link_infos",
+    "public_names",
+    "week_shares",
+]

@@ -8,15 +8,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from bot.core.config import CommunitySettings
 from bot.core.i18n import Catalog
+from bot.core.urls import domain_of
 from bot.core.weeks import IsoWeek
 from bot.features.digest import store
 from bot.features.digest.config import DigestSettings
 from bot.features.digest.model import Digest
-from bot.features.loop import store as loop_store
+from bot.features.loop import annotations_of
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.storage import Connection
 
@@ -24,12 +24,6 @@ QUOTE_CHARS = 200
 MIN_QUOTE_CHARS = 20
 _URL = re.compile(r"<?https?://\S+>?")
 _LABELLED = re.compile(r"<https?://[^\s<>|]+\|([^<>]*)>")  # Slack's <url|label>: keep the label
-
-
-def domain_of(url: str) -> str:
-    """The host without a leading www."""
-    host = urlsplit(url).hostname or url
-    return host.removeprefix("www.")
 
 
 def _quote(text: str | None) -> str | None:
@@ -117,7 +111,7 @@ class TopLinks:
                 break
         t = request.texts
         notes: dict[int, list[str]] = {}
-        for note in await loop_store.annotations_of(request.conn, [c.link_id for c in chosen]):
+        for note in await annotations_of(request.conn, [c.link_id for c in chosen]):
             words = _quote(note.text)
             if note.name is not None and words:  # annotations are quoted only with consent
                 notes.setdefault(note.link_id, []).append(f"{note.name}: {words}")

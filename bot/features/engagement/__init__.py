@@ -2,6 +2,25 @@
 from the tables that already hold the activity. A library for nudges, reports and members: it
 builds no service of its own."""
 
+from bot.features.engagement.rules import (
+    EARLIER_PERIODS,
+    NOTHING,
+    STAGES,
+    Activity,
+    Drift,
+    DriftRules,
+    answered_at,
+    gini,
+    top_share,
+)
+from bot.features.engagement.store import (
+    NUDGED_MEMBER,
+    activity,
+    drifting_members,
+    interactions,
+    replies_received,
+    settle_nudge_answers,
+)
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
 
@@ -13,4 +32,21 @@ def build(kernel: Kernel) -> list[Service]:
 
 FEATURE = Feature(name="engagement", build=build)
 
-__all__ = ["FEATURE"]
+__all__ = [
+    "EARLIER_PERIODS",
+    "FEATURE",
+    "NOTHING",
+    "NUDGED_MEMBER",
+    "STAGES",
+    "Activity",
+    "Drift",
+    "DriftRules",
+    "activity",
+    "answered_at",
+    "drifting_members",
+    "gini",
+    "interactions",
+    "replies_received",
+    "settle_nudge_answers",
+    "top_share",
+]

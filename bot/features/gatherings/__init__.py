@@ -3,8 +3,10 @@ times, takeaways, calendars, and the platforms' own scheduled events."""
 
 from bot.features.gatherings.calendars import Calendars
 from bot.features.gatherings.config import SECTION, GatheringSettings
+from bot.features.gatherings.recurrence import next_occurrence
 from bot.features.gatherings.reminders import GatheringReminders
 from bot.features.gatherings.service import GatheringService
+from bot.features.gatherings.store import list_gatherings
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
 
@@ -58,4 +60,6 @@ __all__ = [
     "GatheringReminders",
     "GatheringService",
     "GatheringSettings",
+    "list_gatherings",
+    "next_occurrence",
 ]

@@ -1,6 +1,7 @@
 """Personal goals: set, shown, reached, and a check-in by direct message."""
 
 from bot.features.goals.service import GoalService
+from bot.features.goals.store import active_goal
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
 
@@ -19,4 +20,4 @@ def build(kernel: Kernel) -> list[Service]:
 
 FEATURE = Feature(name="goals", build=build, member_tables=("goals",))
 
-__all__ = ["FEATURE", "GoalService"]
+__all__ = ["FEATURE", "GoalService", "active_goal"]

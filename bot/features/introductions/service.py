@@ -23,7 +23,7 @@ from bot.core.markup import escape, link
 from bot.core.platform import Capability, may_message_unasked
 from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
-from bot.features.engagement.store import interactions
+from bot.features.engagement import interactions
 from bot.features.introductions import store
 from bot.features.introductions.topics import Introduction, Item, TopicModel, match, phrase
 from bot.runtime.scheduler import Job, RunContext

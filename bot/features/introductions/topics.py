@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.features.digest.builder import domain_of
+from bot.core.urls import domain_of
 
 MIN_WORD = 3  # shorter words carry no topic ("ai" is the price of this rule)
 MAX_WORD = 30  # longer "words" are identifiers, hashes or noise

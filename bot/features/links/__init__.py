@@ -4,6 +4,7 @@
 from bot.features.links.config import SECTION, LinkSettings
 from bot.features.links.previews import PreviewService
 from bot.features.links.service import LinkService
+from bot.features.links.store import NewShare, StoredShare, record_shares, stored_shares_of_message
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
 
@@ -17,4 +18,13 @@ def build(kernel: Kernel) -> list[Service]:
 
 FEATURE = Feature(name="links", build=build, member_tables=("shares",), settings=(SECTION,))
 
-__all__ = ["FEATURE", "LinkService", "LinkSettings", "PreviewService"]
+__all__ = [
+    "FEATURE",
+    "LinkService",
+    "LinkSettings",
+    "NewShare",
+    "PreviewService",
+    "StoredShare",
+    "record_shares",
+    "stored_shares_of_message",
+]

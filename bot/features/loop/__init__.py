@@ -2,6 +2,7 @@
 questions) and share (`/share`), and the digest's reflections and open questions."""
 
 from bot.features.loop.service import LoopService
+from bot.features.loop.store import annotations_of
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
 
@@ -26,4 +27,4 @@ FEATURE = Feature(
     ),
 )
 
-__all__ = ["FEATURE", "LoopService"]
+__all__ = ["FEATURE", "LoopService", "annotations_of"]

@@ -23,7 +23,7 @@ from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import InteractionRef, MemberRef
 from bot.core.urls import extract_links
-from bot.features.links.store import NewShare, StoredShare, record_shares, stored_shares_of_message
+from bot.features.links import NewShare, StoredShare, record_shares, stored_shares_of_message
 from bot.features.loop import store
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.runtime.service import (

@@ -13,12 +13,17 @@ from bot.core.commands import CommandSpec, Param, ParamKind
 from bot.core.communities import CommunityDirectory
 from bot.core.markup import block, escape
 from bot.core.weeks import IsoWeek
-from bot.features.engagement.store import settle_nudge_answers
-from bot.features.goals.store import active_goal
+from bot.features.engagement import settle_nudge_answers
+from bot.features.goals import active_goal
 from bot.features.members import store
-from bot.features.reports.model import PROFILE_WEEKS, WeekStages, standing
-from bot.features.reports.render import member_line, table
-from bot.features.reports.store import report_inputs
+from bot.features.reports import (
+    PROFILE_WEEKS,
+    WeekStages,
+    member_line,
+    report_inputs,
+    standing,
+    table,
+)
 from bot.runtime.feature import Registry
 from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
 from bot.storage.member_data import erase_member, export_member

@@ -38,19 +38,22 @@ from bot.core.markup import escape, link
 from bot.core.platform import Capability, may_message_unasked
 from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
-from bot.features.digest import store as digest_store
-from bot.features.engagement.rules import EARLIER_PERIODS, NOTHING, Activity, Drift, DriftRules
-from bot.features.engagement.store import (
+from bot.features.digest import link_infos, public_names, week_shares
+from bot.features.engagement import (
+    EARLIER_PERIODS,
+    NOTHING,
+    Activity,
+    Drift,
+    DriftRules,
     activity,
     drifting_members,
     settle_nudge_answers,
 )
-from bot.features.gatherings import store as gathering_store
-from bot.features.gatherings.recurrence import next_occurrence
-from bot.features.goals import store as goals_store
+from bot.features.gatherings import list_gatherings, next_occurrence
+from bot.features.goals import active_goal
 from bot.features.nudges import store
 from bot.features.nudges.rules import Candidate, NudgeRules, base_wait, decide, parse_wall
-from bot.features.prompts import store as prompt_store
+from bot.features.prompts import posts_of
 from bot.runtime.scheduler import Job, RunContext
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.runtime.service import (
@@ -585,15 +588,15 @@ class NudgeService(Service):
         prefix = self._directory.command_prefix(MemberRef.parse(member_ref).platform)
         t = self._texts(settings.language)
         steps: dict[str, _Step] = {"seek": _Step("seek", {"prefix": prefix})}
-        goal = await goals_store.active_goal(conn, settings.name, member_ref)
+        goal = await active_goal(conn, settings.name, member_ref)
         if goal is not None:
             steps["goal"] = _Step("goal", {"goal": escape(goal.text), "prefix": prefix})
         # A link from this week, brought by someone else (the latest one).
-        week = await digest_store.week_shares(conn, settings.name, now - WEEK, now)
+        week = await week_shares(conn, settings.name, now - WEEK, now)
         peer = next((s for s in reversed(week) if s.member_ref != member_ref), None)
         if peer is not None:
-            info = (await digest_store.link_infos(conn, [peer.link_id]))[peer.link_id]
-            name = (await digest_store.public_names(conn, [peer.member_ref])).get(peer.member_ref)
+            info = (await link_infos(conn, [peer.link_id]))[peer.link_id]
+            name = (await public_names(conn, [peer.member_ref])).get(peer.member_ref)
             # Bold, so the name can be found again exactly: it is taken out of the stored
             # text if the peer later asks to be forgotten.
             shown = f"**{escape(name)}**" if name else None
@@ -607,14 +610,14 @@ class NudgeService(Service):
                 },
                 named=(peer.member_ref, shown) if shown else None,
             )
-        posted = await prompt_store.posts_of(conn, settings.name, limit=1)
+        posted = await posts_of(conn, settings.name, limit=1)
         if posted and now - posted[0].due_at <= timedelta(days=settings.nudges.inactive_days):
             words = " ".join(posted[0].text.split())
             if len(words) > PROMPT_TEXT_CHARS:
                 words = words[: PROMPT_TEXT_CHARS - 1].rstrip() + "…"
             steps["prompt"] = _Step("prompt", {"prompt": escape(words), "prefix": prefix})
         upcoming: list[tuple[datetime, int, str]] = []
-        for gathering in await gathering_store.list_gatherings(conn, settings.name):
+        for gathering in await list_gatherings(conn, settings.name):
             moment = next_occurrence(
                 gathering.starts_at, ZoneInfo(gathering.timezone), gathering.recurrence, now
             )
@@ -705,13 +708,13 @@ class InvitationSection:
         if not await self._nudges.unreachable(request.conn, community.name, now):
             return None
         t = request.texts
-        shares = await digest_store.week_shares(
+        shares = await week_shares(
             request.conn, community.name, request.start, request.end
         )
         detail = ""
         title = t("nudges.digest_react") if shares else t("nudges.digest_ask")
         upcoming: list[tuple[datetime, str]] = []
-        for gathering in await gathering_store.list_gatherings(request.conn, community.name):
+        for gathering in await list_gatherings(request.conn, community.name):
             moment = next_occurrence(
                 gathering.starts_at, ZoneInfo(gathering.timezone), gathering.recurrence, now
             )

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.features.engagement.store import NUDGED_MEMBER
+from bot.features.engagement import NUDGED_MEMBER
 from bot.storage.schema import memberships, nudges
 from bot.storage.sql import chunks
 

@@ -1,6 +1,7 @@
 """Seek, sense and share prompts posted on each community's schedules."""
 
 from bot.features.prompts.service import PromptService
+from bot.features.prompts.store import posts_of
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
 
@@ -20,4 +21,4 @@ def build(kernel: Kernel) -> list[Service]:
 
 FEATURE = Feature(name="prompts", build=build)
 
-__all__ = ["FEATURE", "PromptService"]
+__all__ = ["FEATURE", "PromptService", "posts_of"]

@@ -1,6 +1,9 @@
 """The facilitator report: a week's engagement by stage, new voices, drift, and a chart."""
 
+from bot.features.reports.model import PROFILE_WEEKS, WeekStages, standing
+from bot.features.reports.render import member_line, table
 from bot.features.reports.service import ReportService
+from bot.features.reports.store import report_inputs
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
 
@@ -12,4 +15,13 @@ def build(kernel: Kernel) -> list[Service]:
 
 FEATURE = Feature(name="reports", build=build)
 
-__all__ = ["FEATURE", "ReportService"]
+__all__ = [
+    "FEATURE",
+    "PROFILE_WEEKS",
+    "ReportService",
+    "WeekStages",
+    "member_line",
+    "report_inputs",
+    "standing",
+    "table",
+]

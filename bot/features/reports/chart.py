@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.features.engagement.rules import STAGES
+from bot.features.engagement import STAGES
 from bot.features.reports.model import WeekStages
 
 WIDTH, HEIGHT = 800, 450

@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.features.engagement.rules import NOTHING, STAGES, Activity, Drift, gini, top_share
+from bot.features.engagement import NOTHING, STAGES, Activity, Drift, gini, top_share
 
 TOP_FRACTION = 0.1  # "the top 10% of members"
 HISTORY_WEEKS = 8  # weeks of activity by stage in the chart and table

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.core.i18n import Catalog
 from bot.core.markup import block, escape
-from bot.features.engagement.rules import STAGES
+from bot.features.engagement import STAGES
 from bot.features.reports.model import Standing, WeeklyReport, WeekStages
 
 _HISTORY_NAMES = 3  # nudges listed per member line (the most recent ones)

@@ -11,7 +11,7 @@ from bot.core.commands import CommandSpec, Param, Role
 from bot.core.communities import CommunityDirectory
 from bot.core.markup import block, escape
 from bot.core.weeks import IsoWeek, resolve_week
-from bot.features.engagement.store import settle_nudge_answers
+from bot.features.engagement import settle_nudge_answers
 from bot.features.reports.chart import chart_png
 from bot.features.reports.model import summarise
 from bot.features.reports.render import report_text, table

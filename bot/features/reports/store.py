@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.core.communities import CommunityDirectory
 from bot.core.config import CommunitySettings
 from bot.core.weeks import IsoWeek
-from bot.features.engagement import store
-from bot.features.engagement.rules import DriftRules, answered_at
+from bot.features import engagement
+from bot.features.engagement import NUDGED_MEMBER, DriftRules, answered_at
 from bot.features.reports.model import HISTORY_WEEKS, NudgeOutcome, ReportInputs
 from bot.storage.members import get_members
 from bot.storage.memberships import community_members
@@ -32,7 +32,7 @@ async def _nudges(
             nudges.c.answered_at,
             memberships.c.last_active_at,
         )
-        .select_from(nudges.outerjoin(memberships, store.NUDGED_MEMBER))
+        .select_from(nudges.outerjoin(memberships, NUDGED_MEMBER))
         .where(nudges.c.community == community, nudges.c.sent_at < end)
         .order_by(nudges.c.sent_at, nudges.c.id)
     )
@@ -71,12 +71,12 @@ async def report_inputs(
     }
     facilitators = {m.member_ref for m in members if m.facilitator} | named
     cohort = {m.member_ref: m.joined_at for m in members if m.member_ref not in facilitators}
-    activity = [await store.activity(conn, community.name, s, e, only) for _, s, e in spans]
-    drifts = await store.drifting_members(
+    activity = [await engagement.activity(conn, community.name, s, e, only) for _, s, e in spans]
+    drifts = await engagement.drifting_members(
         conn, community.name, as_of, DriftRules.of(community.nudges), facilitators
     )
     sent = await _nudges(conn, community.name, end, community.nudges.answer_days)
-    replies = await store.replies_received(conn, community.name, start, end)
+    replies = await engagement.replies_received(conn, community.name, start, end)
     # Names only for whom the report names (and whoever else asks, e.g. /profile's caller).
     named_refs = {d.member_ref for d in drifts} | {n.member_ref for n in sent if n.sent_at >= start}
     named_refs |= set(activity[-1]) | set(names_for)
