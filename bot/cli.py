@@ -24,11 +24,15 @@ from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
 from bot.core.weeks import IsoWeek, resolve_week
 from bot.features import FEATURES
-from bot.features.digest import DigestService
+from bot.features.digest import DigestSchedule, DigestService
 from bot.features.digest.render import to_html, to_json, to_markdown
 from bot.features.feeds import FeedService
+from bot.features.introductions import IntroductionSettings
+from bot.features.members import MemberSupportSettings
 from bot.features.members.service import export_document
+from bot.features.nudges import NudgeSettings
 from bot.features.nudges.service import STEPS, NudgeLibrary
+from bot.features.prompts import PromptSettings
 from bot.features.prompts.service import stored_schedule_lines
 from bot.features.reports.chart import chart_png
 from bot.features.reports.model import summarise
@@ -124,12 +128,15 @@ def describe(config: Config, secrets: Secrets) -> str:
                 + (f"; announcements {section.announcements}" if section.announcements else "")
                 + (f"; digest {section.digest}" if section.digest else "")
             )
-        schedules = [(f"prompt {prompt.stage}", prompt.when) for prompt in community.prompts]
-        if community.digest_when:
-            schedules.append(("weekly digest", community.digest_when))
-        schedules.append(("goal check-ins (members who opted in)", community.members.goal_checkin))
-        if community.introductions.enabled:
-            schedules.append(("introductions (members who opted in)", community.introductions.when))
+        prompts = community.section_list(PromptSettings)
+        schedules = [(f"prompt {prompt.stage}", prompt.when) for prompt in prompts]
+        if digest_when := community.section(DigestSchedule).when:
+            schedules.append(("weekly digest", digest_when))
+        checkin = community.section(MemberSupportSettings).goal_checkin
+        schedules.append(("goal check-ins (members who opted in)", checkin))
+        introductions = community.section(IntroductionSettings)
+        if introductions.enabled:
+            schedules.append(("introductions (members who opted in)", introductions.when))
         for label, when in schedules:
             rule = parse_rule(when)
             moment, upcoming = datetime.now(UTC), []
@@ -143,7 +150,7 @@ def describe(config: Config, secrets: Secrets) -> str:
 
 def _nudges_line(community: CommunitySettings) -> str:
     """The community's nudge settings; loading the library checks it (NudgeLibraryError)."""
-    nudges = community.nudges
+    nudges = community.section(NudgeSettings)
     library = NudgeLibrary.load(nudges.library, community.language)  # checked even when off
     if not nudges.enabled:
         return "nudges: off"
@@ -287,7 +294,7 @@ async def _report(
     if output_format == "json":
         sys.stdout.write(report_json(report) + "\n")
     else:
-        text = report_text(report, texts, community.nudges.inactive_days)
+        text = report_text(report, texts, community.section(NudgeSettings).inactive_days)
         sys.stdout.write(markup.to_plain(text) + "\n")
     return 0
 

@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Generic, TypeVar, get_type_hints
 from urllib.parse import urlsplit
@@ -145,7 +145,7 @@ FieldReader = Callable[["ConfigTable", str, Any, Mapping[str, Any]], Any]
 
 
 def setting(
-    default: Any,
+    default: Any = MISSING,
     *,
     minimum: int = 0,
     maximum: int = 10**9,
@@ -154,7 +154,8 @@ def setting(
     key: str | None = None,
     read: FieldReader | None = None,
 ) -> Any:
-    """A settings field: its one default and how `read_settings` checks it."""
+    """A settings field: its one default (none: the key is required) and how `read_settings`
+    checks it."""
     rules = {
         "minimum": minimum,
         "maximum": maximum,
@@ -165,6 +166,8 @@ def setting(
     }
     if isinstance(default, list | dict | set):
         raise TypeError("defaults must be immutable (use a tuple)")
+    if default is MISSING:  # a required key
+        return field(metadata=rules)
     return field(default=default, metadata=rules)
 
 
@@ -178,7 +181,8 @@ def read_settings(table: ConfigTable | None, kind: type[T]) -> T:
     for spec in fields(kind):  # type: ignore[arg-type]
         rules = spec.metadata
         key = rules.get("key") or spec.name
-        default: Any = spec.default
+        required = spec.default is MISSING  # no default: the key must be given
+        default: Any = None if required else spec.default
         if rules.get("read") is not None:
             values[spec.name] = rules["read"](table, key, default, values)
             continue
@@ -189,7 +193,7 @@ def read_settings(table: ConfigTable | None, kind: type[T]) -> T:
             value = table.integer(
                 key, default, minimum=rules.get("minimum", 0), maximum=rules.get("maximum", 10**9)
             )
-        elif hint is str and rules.get("schedule"):
+        elif hint is str and rules.get("schedule", False):
             value = table.schedule(key, default)
         elif hint is str:
             value = table.text(key, default, choices=rules.get("choices", ()))
@@ -208,19 +212,22 @@ def read_settings(table: ConfigTable | None, kind: type[T]) -> T:
 
 @dataclass(frozen=True, slots=True)
 class ConfigSection(Generic[T]):
-    """A top-level table of config.toml that a feature owns, read into `kind`."""
+    """A table of config.toml that a feature owns, read into `kind`: top-level (`[key]`), or
+    in each community (`[communities.key]`; `many`: a list, `[[communities.key]]`)."""
 
     key: str
     kind: type[T]
+    community: bool = False
+    many: bool = False
 
 
-_WALL = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+WALL = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")  # a 24-hour "HH:MM"
 
 
 def wall_time(table: ConfigTable, key: str, default: str, _values: Mapping[str, Any]) -> str:
     """A 24-hour "HH:MM" time of day (a field reader)."""
     value = table.text(key, default)
-    if not _WALL.match(value):
+    if not WALL.match(value):
         raise table.fail(key, f'{value!r} is not a time; write a 24-hour "HH:MM" like "08:00"')
     return value
 
@@ -285,26 +292,6 @@ def _slash_command(table: ConfigTable, key: str, default: str, _: Mapping[str, A
     if not re.fullmatch(r"/[a-z0-9_-]{1,31}", command):
         raise table.fail(key, f'{command!r} must look like "/facilitator"')
     return command
-
-
-def _quiet_bound(index: int) -> FieldReader:
-    def read(table: ConfigTable, _key: str, _default: str, _: Mapping[str, Any]) -> str:
-        quiet = table.text("quiet_hours", "21:00-08:00")
-        bounds = [part.strip() for part in quiet.split("-")]
-        if len(bounds) != 2 or not all(_WALL.match(bound) for bound in bounds):
-            raise table.fail(
-                "quiet_hours", f'{quiet!r} is not a range of times; write e.g. "21:00-08:00"'
-            )
-        return bounds[index]
-
-    return read
-
-
-def _library_file(table: ConfigTable, key: str, _default: Any, _: Mapping[str, Any]) -> Any:
-    library = table.optional_text(key)
-    if library is not None and not Path(library).is_file():
-        raise table.fail(key, f"{library!r} is not a file; give the path of a TOML nudge library")
-    return library
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,60 +380,6 @@ class PlatformChannels:
         return tuple(seen)
 
 
-@dataclass(frozen=True, slots=True)
-class PromptSettings:
-    """A prompt schedule from the config: posted in the community's announcements channel
-    (else its first watched channel) on every platform it spans."""
-
-    stage: str  # seek | sense | share
-    when: str  # the schedule, as `bot.core.schedules.parse_rule` reads it
-    text: str | None = None  # None: rotate through the prompt library
-
-
-@dataclass(frozen=True, slots=True)
-class MemberSupportSettings:
-    """How the bot supports members of one community (`[communities.members]`)."""
-
-    welcome: bool = True  # welcome newcomers once (DM where allowed, else in the channel)
-    introductions: bool = False  # invite newcomers to introduce themselves in a thread
-    literacy_questions: bool = True  # may ask one short question about a link shared bare
-    # when opted-in members get their weekly goal check-in
-    goal_checkin: str = setting("mon 10:00", schedule=True)
-
-
-@dataclass(frozen=True, slots=True)
-class NudgeSettings:
-    """Gentle direct messages to members drifting away (`[communities.nudges]`)."""
-
-    enabled: bool = True
-    # activity is judged over this many days
-    inactive_days: int = setting(14, minimum=1, maximum=90)
-    joined_days: int = setting(7, maximum=365)  # nobody is nudged in their first days
-    # at most one nudge per member in this many days
-    every_days: int = setting(7, minimum=1, maximum=90)
-    # no nudges from quiet_start to quiet_end in the member's own zone (key: quiet_hours)
-    quiet_start: str = setting("21:00", read=_quiet_bound(0))
-    quiet_end: str = setting("08:00", read=_quiet_bound(1))
-    # direct messages per community and hour, at most
-    hourly_cap: int = setting(20, minimum=1, maximum=1000)
-    # unanswered nudges in a row, then no more until they are back
-    give_up_after: int = setting(3, minimum=1, maximum=10)
-    # any own action this soon after a nudge answers it
-    answer_days: int = setting(7, minimum=1, maximum=30)
-    # a TOML file with the texts (default: the shipped library)
-    library: str | None = setting(None, read=_library_file)
-
-
-@dataclass(frozen=True, slots=True)
-class IntroductionSettings:
-    """Weekly, opt-in introductions between members who share topics but never met
-    (`[communities.introductions]`)."""
-
-    enabled: bool = True
-    when: str = setting("wed 10:00", schedule=True)  # when the week's introductions go out
-    # topics come from what members shared in this many days
-    lookback_days: int = setting(90, minimum=7, maximum=730)
-
 
 @dataclass(frozen=True, slots=True)
 class SchedulerSettings:
@@ -465,11 +398,18 @@ class CommunitySettings:
     language: str = "en"
     platforms: Mapping[str, PlatformChannels] = field(default_factory=dict)
     feeds: tuple[str, ...] = ()  # community feeds facilitators follow for the digest
-    prompts: tuple[PromptSettings, ...] = ()
-    digest_when: str | None = None  # when the weekly digest is posted, e.g. "mon 09:00"
-    members: MemberSupportSettings = MemberSupportSettings()
-    nudges: NudgeSettings = NudgeSettings()
-    introductions: IntroductionSettings = IntroductionSettings()
+    # Each feature's own table in this community, by its settings class (see `ConfigSection`).
+    sections: Mapping[type[Any], Any] = field(default_factory=dict)
+
+    def section(self, kind: type[T]) -> T:
+        """A feature's settings for this community (its defaults when there is no table)."""
+        found = self.sections.get(kind)
+        return found if isinstance(found, kind) else kind()
+
+    def section_list(self, kind: type[T]) -> tuple[T, ...]:
+        """A feature's list of tables in this community (`[[communities.key]]`)."""
+        found = self.sections.get(kind, ())
+        return tuple(item for item in found if isinstance(item, kind))
 
     @property
     def zone(self) -> ZoneInfo:
@@ -552,7 +492,7 @@ def _platform_channels(table: ConfigTable) -> PlatformChannels:
     return channels
 
 
-def _community(table: ConfigTable, index: int) -> CommunitySettings:
+def _community(table: ConfigTable, sections: Sequence[ConfigSection[Any]]) -> CommunitySettings:
     name = table.text("name")
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", name):
         raise table.fail("name", f"{name!r} must be lower-case letters, digits, - or _ (a slug)")
@@ -573,14 +513,13 @@ def _community(table: ConfigTable, index: int) -> CommunitySettings:
         section = table.table(platform)
         if section is not None:
             platforms[platform] = _platform_channels(section)
-    prompts = tuple(_prompt(section) for section in table.tables("prompts"))
-    digest_when = None
-    if (digest := table.table("digest")) is not None:
-        digest_when = digest.schedule("when")
-        digest.finish()
-    support = read_settings(table.table("members"), MemberSupportSettings)
-    nudges = read_settings(table.table("nudges"), NudgeSettings)
-    introductions = read_settings(table.table("introductions"), IntroductionSettings)
+    owned: dict[type[Any], Any] = {}
+    for spec in sections:
+        if spec.many:
+            items = table.tables(spec.key)
+            owned[spec.kind] = tuple(read_settings(item, spec.kind) for item in items)
+        else:
+            owned[spec.kind] = read_settings(table.table(spec.key), spec.kind)
     table.finish()
     return CommunitySettings(
         name=name,
@@ -588,20 +527,8 @@ def _community(table: ConfigTable, index: int) -> CommunitySettings:
         language=language,
         platforms=platforms,
         feeds=feeds,
-        prompts=prompts,
-        digest_when=digest_when,
-        members=support,
-        nudges=nudges,
-        introductions=introductions,
+        sections=owned,
     )
-
-
-def _prompt(table: ConfigTable) -> PromptSettings:
-    stage = table.text("stage", choices=("seek", "sense", "share"))
-    when = table.schedule("when")
-    text = table.optional_text("text")
-    table.finish()
-    return PromptSettings(stage=stage, when=when, text=text.strip() or None if text else None)
 
 
 def parse_config(
@@ -626,13 +553,16 @@ def parse_config(
         )
     }
     owned = {
-        section.kind: read_settings(root.table(section.key), section.kind) for section in sections
+        section.kind: read_settings(root.table(section.key), section.kind)
+        for section in sections
+        if not section.community
     }
     log_level = "INFO"
     if (section := root.table("bot")) is not None:
         log_level = section.text("log_level", "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
         section.finish()
-    communities = tuple(_community(t, i) for i, t in enumerate(root.tables("communities")))
+    per_community = [section for section in sections if section.community]
+    communities = tuple(_community(table, per_community) for table in root.tables("communities"))
     if not communities:
         raise root.fail("communities", "is missing; add at least one [[communities]] with a name")
     names = [c.name for c in communities]

@@ -1,12 +1,15 @@
 """The weekly digest: built from the week's activity and every feature's sections, curated
 by facilitators, posted on schedule, and kept in a web archive with Atom feeds."""
 
-from bot.features.digest.archive import Archive
-from bot.features.digest.config import SECTION, DigestSettings
-from bot.features.digest.service import DigestService
+from bot.features.digest.config import SCHEDULE, SECTION, DigestSchedule, DigestSettings
 from bot.features.digest.store import link_infos, public_names, week_shares
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
+
+# isort: split
+# Services last: what other features import from here is bound before they load.
+from bot.features.digest.archive import Archive
+from bot.features.digest.service import DigestService
 
 
 def build(kernel: Kernel) -> list[Service]:
@@ -38,12 +41,13 @@ def build(kernel: Kernel) -> list[Service]:
 
 
 FEATURE = Feature(
-    name="digest", build=build, member_tables=("digest_choices",), settings=(SECTION,)
+    name="digest", build=build, member_tables=("digest_choices",), settings=(SECTION, SCHEDULE)
 )
 
 __all__ = [
     "FEATURE",
     "Archive",
+    "DigestSchedule",
     "DigestService",
     "DigestSettings",
     "link_infos",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from bot.core.config import ConfigSection, setting
+from bot.core.config import ConfigSection, ConfigTable, setting
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,3 +19,17 @@ class DigestSettings:
 
 
 SECTION = ConfigSection("digest", DigestSettings)
+
+
+def _when(table: ConfigTable, key: str, _default: Any, _: Mapping[str, Any]) -> Any:
+    return table.schedule(key)  # a [communities.digest] table must say when
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSchedule:
+    """When one community's digest is posted (`[communities.digest] when`)."""
+
+    when: str | None = setting(None, read=_when)  # e.g. "mon 09:00"; None: only on demand
+
+
+SCHEDULE = ConfigSection("digest", DigestSchedule, community=True)

@@ -18,7 +18,7 @@ from bot.core.schedules import parse_rule
 from bot.core.weeks import IsoWeek, last_complete_week, resolve_week
 from bot.features.digest import store
 from bot.features.digest.builder import build_digest, default_providers
-from bot.features.digest.config import DigestSettings
+from bot.features.digest.config import DigestSchedule, DigestSettings
 from bot.features.digest.model import Digest
 from bot.features.digest.render import to_content
 from bot.runtime.scheduler import Job, RunContext
@@ -106,12 +106,12 @@ class DigestService(Service):
         return [
             Job(
                 f"digest:{community.name}",
-                parse_rule(community.digest_when),
+                parse_rule(when),
                 community.timezone,
                 partial(self._run_scheduled, community.name),
             )
             for community in self._directory.communities
-            if community.digest_when
+            if (when := community.section(DigestSchedule).when)
         ]
 
     async def _run_scheduled(self, name: str, context: RunContext) -> None:

@@ -23,8 +23,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-
-from bot.core.config import NudgeSettings
+from typing import Protocol
 
 STAGES = ("seek", "sense", "share", "presence")
 KIND_STAGE = {
@@ -43,6 +42,16 @@ KIND_STAGE = {
 EARLIER_PERIODS = 4  # the earlier level is measured over up to this many periods before
 FALL_RATIO = 1 / 3  # "well below": a third or less of their own earlier rate
 MIN_EARLIER = 3.0  # an earlier level below this per period is too little to fall from
+
+
+class DriftWindow(Protocol):
+    """The settings the drift rule reads (a community's nudge settings have them)."""
+
+    @property
+    def inactive_days(self) -> int: ...
+
+    @property
+    def joined_days(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +116,7 @@ class DriftRules:
     joined_days: int = 7
 
     @classmethod
-    def of(cls, settings: NudgeSettings) -> DriftRules:
+    def of(cls, settings: DriftWindow) -> DriftRules:
         """The thresholds a community set in `[communities.nudges]`."""
         return cls(recent_days=settings.inactive_days, joined_days=settings.joined_days)
 

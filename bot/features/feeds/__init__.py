@@ -1,10 +1,13 @@
 """Feeds: members' blogs and the community's feeds, polled safely, in the digest."""
 
 from bot.features.feeds.config import SECTION, FeedSettings
-from bot.features.feeds.reader import SafeFeedReader
-from bot.features.feeds.service import FeedService
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
+
+# isort: split
+# Services last: what other features import from here is bound before they load.
+from bot.features.feeds.reader import SafeFeedReader
+from bot.features.feeds.service import FeedService
 
 
 def build(kernel: Kernel) -> list[Service]:

@@ -1,14 +1,17 @@
 """Live sessions ("gatherings"): scheduling, RSVPs, reminders in every member's zone, fair
 times, takeaways, calendars, and the platforms' own scheduled events."""
 
-from bot.features.gatherings.calendars import Calendars
 from bot.features.gatherings.config import SECTION, GatheringSettings
 from bot.features.gatherings.recurrence import next_occurrence
-from bot.features.gatherings.reminders import GatheringReminders
-from bot.features.gatherings.service import GatheringService
 from bot.features.gatherings.store import list_gatherings
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
+
+# isort: split
+# Services last: what other features import from here is bound before they load.
+from bot.features.gatherings.calendars import Calendars
+from bot.features.gatherings.reminders import GatheringReminders
+from bot.features.gatherings.service import GatheringService
 
 
 def build(kernel: Kernel) -> list[Service]:

@@ -16,6 +16,7 @@ from bot.core.markup import escape
 from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
 from bot.features.goals import store
+from bot.features.members import MemberSupportSettings
 from bot.runtime.scheduler import Job, RunContext
 from bot.runtime.service import (
     CommandHandler,
@@ -122,7 +123,7 @@ class GoalService(Service):
         return [
             Job(
                 f"goal-checkin:{community.name}",
-                parse_rule(community.members.goal_checkin),
+                parse_rule(community.section(MemberSupportSettings).goal_checkin),
                 community.timezone,
                 partial(self._run_checkin, community.name),
             )

@@ -1,8 +1,12 @@
 """Bridging introductions between members who share topics but never met."""
 
-from bot.features.introductions.service import IntroductionService
+from bot.features.introductions.config import SECTION, IntroductionSettings
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
+
+# isort: split
+# Services last: what other features import from here is bound before they load.
+from bot.features.introductions.service import IntroductionService
 
 
 def build(kernel: Kernel) -> list[Service]:
@@ -18,6 +22,8 @@ def build(kernel: Kernel) -> list[Service]:
     ]
 
 
-FEATURE = Feature(name="introductions", build=build, member_tables=("introductions",))
+FEATURE = Feature(
+    name="introductions", build=build, member_tables=("introductions",), settings=(SECTION,)
+)
 
-__all__ = ["FEATURE", "IntroductionService"]
+__all__ = ["FEATURE", "IntroductionService", "IntroductionSettings"]

@@ -25,6 +25,7 @@ from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
 from bot.features.engagement import interactions
 from bot.features.introductions import store
+from bot.features.introductions.config import IntroductionSettings
 from bot.features.introductions.topics import Introduction, Item, TopicModel, match, phrase
 from bot.runtime.scheduler import Job, RunContext
 from bot.runtime.service import (
@@ -123,12 +124,12 @@ class IntroductionService(Service):
         return [
             Job(
                 f"introductions:{community.name}",
-                parse_rule(community.introductions.when),
+                parse_rule(community.section(IntroductionSettings).when),
                 community.timezone,
                 partial(self._run, community.name),
             )
             for community in self._directory.communities
-            if community.introductions.enabled
+            if community.section(IntroductionSettings).enabled
         ]
 
     def _reachable(self, candidate: store.IntroductionCandidate) -> bool:
@@ -142,7 +143,8 @@ class IntroductionService(Service):
     async def _items(
         self, community: str, due: datetime
     ) -> tuple[list[Item], dict[str, store.Shared]]:
-        lookback = timedelta(days=self._directory.settings(community).introductions.lookback_days)
+        settings = self._directory.settings(community).section(IntroductionSettings)
+        lookback = timedelta(days=settings.lookback_days)
         async with self._database.reading() as conn:
             return await store.topic_items(conn, community, due - lookback, due)
 

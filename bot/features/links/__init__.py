@@ -2,11 +2,14 @@
 (title and site name, fetched after the commit)."""
 
 from bot.features.links.config import SECTION, LinkSettings
-from bot.features.links.previews import PreviewService
-from bot.features.links.service import LinkService
 from bot.features.links.store import NewShare, StoredShare, record_shares, stored_shares_of_message
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
+
+# isort: split
+# Services last: what other features import from here is bound before they load.
+from bot.features.links.previews import PreviewService
+from bot.features.links.service import LinkService
 
 
 def build(kernel: Kernel) -> list[Service]:

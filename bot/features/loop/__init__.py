@@ -1,10 +1,13 @@
 """The member loop: seek (questions), sense (reflections, annotations, critical-literacy
 questions) and share (`/share`), and the digest's reflections and open questions."""
 
-from bot.features.loop.service import LoopService
 from bot.features.loop.store import annotations_of
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
+
+# isort: split
+# Services last: what other features import from here is bound before they load.
+from bot.features.loop.service import LoopService
 
 
 def build(kernel: Kernel) -> list[Service]:

@@ -25,6 +25,7 @@ from bot.core.refs import InteractionRef, MemberRef
 from bot.core.urls import extract_links
 from bot.features.links import NewShare, StoredShare, record_shares, stored_shares_of_message
 from bot.features.loop import store
+from bot.features.members import MemberSupportSettings
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.runtime.service import (
     CommandHandler,
@@ -284,7 +285,8 @@ class LoopService(Service):
         fallback: InteractionRef | None = None,
     ) -> list[Action]:
         """One short question about a link shared without a note, at most daily per member."""
-        if not self._directory.settings(community).members.literacy_questions:
+        support = self._directory.settings(community).section(MemberSupportSettings)
+        if not support.literacy_questions:
             return []
         actions: list[Action] = []
         members = await get_members(tx.conn, [share.member_ref for share in stored])

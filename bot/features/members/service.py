@@ -16,6 +16,7 @@ from bot.core.weeks import IsoWeek
 from bot.features.engagement import settle_nudge_answers
 from bot.features.goals import active_goal
 from bot.features.members import store
+from bot.features.nudges import NudgeSettings
 from bot.features.reports import (
     PROFILE_WEEKS,
     WeekStages,
@@ -165,7 +166,8 @@ class MemberService(Service):
         community = call.community
         ref = str(call.author.ref)
         week = IsoWeek.containing(tx.now, community.zone)
-        await settle_nudge_answers(tx.conn, community.name, tx.now, community.nudges.answer_days)
+        nudging = community.section(NudgeSettings)
+        await settle_nudge_answers(tx.conn, community.name, tx.now, nudging.answer_days)
         inputs = await report_inputs(
             tx.conn,
             community,
@@ -184,7 +186,7 @@ class MemberService(Service):
             "members.profile_engagement",
             table=block(table(rows, call.texts, total=False)),
             week=str(week),
-            line=member_line(standing(inputs, ref), call.texts, community.nudges.inactive_days),
+            line=member_line(standing(inputs, ref), call.texts, nudging.inactive_days),
             prefix=call.prefix,
         )
 

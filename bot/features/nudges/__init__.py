@@ -1,8 +1,12 @@
 """Nudges: one small, concrete step offered by direct message to members who drift away."""
 
-from bot.features.nudges.service import NudgeService
+from bot.features.nudges.config import SECTION, NudgeSettings
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
+
+# isort: split
+# Services last: what other features import from here is bound before they load.
+from bot.features.nudges.service import NudgeService
 
 
 def build(kernel: Kernel) -> list[Service]:
@@ -19,6 +23,6 @@ def build(kernel: Kernel) -> list[Service]:
     ]
 
 
-FEATURE = Feature(name="nudges", build=build, member_tables=("nudges",))
+FEATURE = Feature(name="nudges", build=build, member_tables=("nudges",), settings=(SECTION,))
 
-__all__ = ["FEATURE", "NudgeService"]
+__all__ = ["FEATURE", "NudgeService", "NudgeSettings"]

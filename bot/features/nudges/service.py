@@ -32,7 +32,7 @@ from bot.core.actions import Action, Button, Content, SendDirect
 from bot.core.clock import Clock
 from bot.core.commands import CommandSpec, Param, ParamKind
 from bot.core.communities import CommunityDirectory
-from bot.core.config import CommunitySettings, ConfigError, NudgeSettings
+from bot.core.config import CommunitySettings, ConfigError
 from bot.core.i18n import Catalog
 from bot.core.markup import escape, link
 from bot.core.platform import Capability, may_message_unasked
@@ -52,6 +52,7 @@ from bot.features.engagement import (
 from bot.features.gatherings import list_gatherings, next_occurrence
 from bot.features.goals import active_goal
 from bot.features.nudges import store
+from bot.features.nudges.config import NudgeSettings
 from bot.features.nudges.rules import Candidate, NudgeRules, base_wait, decide, parse_wall
 from bot.features.prompts import posts_of
 from bot.runtime.scheduler import Job, RunContext
@@ -303,7 +304,9 @@ class NudgeService(Service):
         # Loaded (and so validated) once at start: a broken library stops the start with a
         # message that names the file and the key.
         self._libraries = {
-            community.name: NudgeLibrary.load(community.nudges.library, community.language)
+            community.name: NudgeLibrary.load(
+                community.section(NudgeSettings).library, community.language
+            )
             for community in directory.communities
         }
         # Members whose DMs this process could not deliver, and when (not retried every hour).
@@ -355,7 +358,7 @@ class NudgeService(Service):
         if changes:
             await update_member_settings(tx.conn, ref, **changes)
         await settle_nudge_answers(
-            tx.conn, call.community.name, tx.now, call.community.nudges.answer_days
+            tx.conn, call.community.name, tx.now, call.community.section(NudgeSettings).answer_days
         )
         member = await get_member(tx.conn, ref)
         if member is None:  # the dispatcher records every author first; a race at most
@@ -367,7 +370,7 @@ class NudgeService(Service):
 
     async def _state(self, call: Invocation, tx: Transaction, member: MemberRecord) -> str:
         t = call.texts
-        settings = call.community.nudges
+        settings = call.community.section(NudgeSettings)
         every = max(settings.every_days, member.nudge_every_days)
         lines: list[str] = []
         if not settings.enabled:
@@ -427,7 +430,7 @@ class NudgeService(Service):
         settings = self._directory.settings(community)
         members = {m.member_ref: m for m in await community_members(conn, community)}
         facilitators = {ref for ref in members if self._directory.named_facilitator(community, ref)}
-        rules = DriftRules.of(settings.nudges)
+        rules = DriftRules.of(settings.section(NudgeSettings))
         drifts = await drifting_members(conn, community, now, rules, facilitators)
         # Activity is counted from what members left behind (messages, shares, RSVPs...);
         # a command such as `/nudges on` leaves nothing there but is an action of their own.
@@ -495,7 +498,7 @@ class NudgeService(Service):
                 partial(self._run, community.name),
             )
             for community in self._directory.communities
-            if community.nudges.enabled
+            if community.section(NudgeSettings).enabled
         ]
 
     async def _run(self, community: str, context: RunContext) -> None:
@@ -503,7 +506,8 @@ class NudgeService(Service):
         settings = self._directory.settings(community)
         now = self._clock.now()
         async with self._database.transaction() as conn:
-            await settle_nudge_answers(conn, community, now, settings.nudges.answer_days)
+            answer_days = settings.section(NudgeSettings).answer_days
+            await settle_nudge_answers(conn, community, now, answer_days)
         # The cap counts what was sent in the last CAP_WINDOW: a resumed run's, another
         # process's, or a late run's a minute ago; not the previous on-time run's (see
         # docs/architecture.md, "Nudges").
@@ -511,11 +515,11 @@ class NudgeService(Service):
         async with self._database.reading() as conn:
             candidates, drifts, history = await self.candidates(conn, community, now)
             sent = await store.sent_since(conn, community, since)
-        chosen = decide(candidates, now, rules_of(settings.nudges), sent)
+        chosen = decide(candidates, now, rules_of(settings.section(NudgeSettings)), sent)
         if not chosen:
             return
         async with self._database.reading() as conn:
-            period = timedelta(days=settings.nudges.inactive_days)
+            period = timedelta(days=settings.section(NudgeSettings).inactive_days)
             start = now - period
             earlier = await activity(conn, community, start - period * EARLIER_PERIODS, start)
         for candidate in chosen:
@@ -556,7 +560,8 @@ class NudgeService(Service):
             last = (await store.last_sent_anywhere(conn, [candidate.member_ref])).get(
                 candidate.member_ref
             )
-            if last is not None and now - last < base_wait(candidate, rules_of(settings.nudges)):
+            rules = rules_of(settings.section(NudgeSettings))
+            if last is not None and now - last < base_wait(candidate, rules):
                 return "too soon"  # another community's job nudged them meanwhile
             composed = await self.compose(conn, settings, member, drift, history, earlier, now)
         delivered = await send_direct(
@@ -611,7 +616,8 @@ class NudgeService(Service):
                 named=(peer.member_ref, shown) if shown else None,
             )
         posted = await posts_of(conn, settings.name, limit=1)
-        if posted and now - posted[0].due_at <= timedelta(days=settings.nudges.inactive_days):
+        recent = timedelta(days=settings.section(NudgeSettings).inactive_days)
+        if posted and now - posted[0].due_at <= recent:
             words = " ".join(posted[0].text.split())
             if len(words) > PROMPT_TEXT_CHARS:
                 words = words[: PROMPT_TEXT_CHARS - 1].rstrip() + "…"
@@ -673,7 +679,7 @@ class NudgeService(Service):
 
     def _why(self, t: Catalog, settings: CommunitySettings, drift: Drift, now: datetime) -> str:
         community = escape(settings.name)
-        days = settings.nudges.inactive_days
+        days = settings.section(NudgeSettings).inactive_days
         if drift.reason == "fell":
             return t(
                 "nudges.why_fell",
@@ -702,7 +708,7 @@ class InvitationSection:
     async def build(self, request: DigestRequest) -> Section | None:
         """The invitation, or None when everyone drifting can be reached by DM."""
         community = request.community
-        if not community.nudges.enabled:
+        if not community.section(NudgeSettings).enabled:
             return None
         now = min(request.end, self._clock.now())
         if not await self._nudges.unreachable(request.conn, community.name, now):

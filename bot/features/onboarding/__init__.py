@@ -1,8 +1,11 @@
 """Onboarding: the welcome a newcomer gets, once, and the community's threads."""
 
-from bot.features.onboarding.service import OnboardingService
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
+
+# isort: split
+# Services last: what other features import from here is bound before they load.
+from bot.features.onboarding.service import OnboardingService
 
 
 def build(kernel: Kernel) -> list[Service]:

@@ -17,6 +17,8 @@ from bot.core.events import MemberJoined, MessageReceived
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import ChannelRef, MemberRef
+from bot.features.members import MemberSupportSettings
+from bot.features.nudges import NudgeSettings
 from bot.features.onboarding import store
 from bot.runtime.service import Delivered, Perform, Service, Transaction
 from bot.storage.database import Database
@@ -53,7 +55,7 @@ class OnboardingService(Service):
         speakers: list[tuple[Delivered, MessageReceived]] = []
         for delivered in batch:
             event = delivered.event
-            if not delivered.community.members.welcome:
+            if not delivered.community.section(MemberSupportSettings).welcome:
                 continue
             if isinstance(event, MemberJoined) and not event.member.is_bot:
                 key = (delivered.community.name, str(event.member.ref))
@@ -124,14 +126,14 @@ class OnboardingService(Service):
         prefix = self._directory.command_prefix(member.platform)
         lines = [texts("onboarding.welcome", community=community, prefix=prefix)]
         home = self._directory.home_channel(community, member.platform)
-        if settings.members.introductions and home is not None:
+        if settings.section(MemberSupportSettings).introductions and home is not None:
             try:
                 await self._introductions(community, texts, home)
                 lines.append(texts("onboarding.introductions_invite", channel=home.channel))
             except Exception:
                 log.exception("could not open the introductions thread in %s", home)
         buttons: tuple[Button, ...] = ()
-        if settings.nudges.enabled:
+        if settings.section(NudgeSettings).enabled:
             # Saying yes is talking to the bot: on Discord that is what allows nudges by DM.
             lines.append(texts("nudges.welcome_offer", prefix=prefix))
             buttons = (Button(label=texts("nudges.welcome_button"), action="nudges on"),)

@@ -1,9 +1,13 @@
 """Seek, sense and share prompts posted on each community's schedules."""
 
-from bot.features.prompts.service import PromptService
+from bot.features.prompts.config import SECTION, PromptSettings
 from bot.features.prompts.store import posts_of
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
+
+# isort: split
+# Services last: what other features import from here is bound before they load.
+from bot.features.prompts.service import PromptService
 
 
 def build(kernel: Kernel) -> list[Service]:
@@ -19,6 +23,6 @@ def build(kernel: Kernel) -> list[Service]:
     ]
 
 
-FEATURE = Feature(name="prompts", build=build)
+FEATURE = Feature(name="prompts", build=build, settings=(SECTION,))
 
-__all__ = ["FEATURE", "PromptService", "posts_of"]
+__all__ = ["FEATURE", "PromptService", "PromptSettings", "posts_of"]

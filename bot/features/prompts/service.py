@@ -20,13 +20,14 @@ from importlib import resources
 from bot.core.actions import Action, Content, Post
 from bot.core.commands import CommandSpec, Param, ParamKind, Role
 from bot.core.communities import CommunityDirectory
-from bot.core.config import Config, PromptSettings
+from bot.core.config import Config
 from bot.core.events import MessageDeleted, MessageEdited
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import ChannelRef, MessageRef
 from bot.core.schedules import RuleError, parse_rule
 from bot.features.prompts import store
+from bot.features.prompts.config import PromptSettings
 from bot.runtime.scheduler import Job, RunContext, Scheduler
 from bot.runtime.service import (
     CommandHandler,
@@ -270,7 +271,7 @@ class PromptService(Service):
             if job is not None:
                 wanted[job.id] = job
         for community in self._directory.communities:
-            for spec in community.prompts:
+            for spec in community.section_list(PromptSettings):
                 job = Job(
                     config_job_id(community.name, spec),
                     parse_rule(spec.when),
@@ -476,7 +477,7 @@ class PromptService(Service):
         """Show the community's schedules with their next posting time."""
         t = call.texts
         schedules = await store.list_schedules(tx.conn, call.community.name)
-        configured = call.community.prompts
+        configured = call.community.section_list(PromptSettings)
         if not schedules and not configured:
             return [call.answer(t("prompts.none", prefix=call.prefix))]
         zone = call.community.zone

@@ -2,10 +2,13 @@
 
 from bot.features.reports.model import PROFILE_WEEKS, WeekStages, standing
 from bot.features.reports.render import member_line, table
-from bot.features.reports.service import ReportService
 from bot.features.reports.store import report_inputs
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
+
+# isort: split
+# Services last: what other features import from here is bound before they load.
+from bot.features.reports.service import ReportService
 
 
 def build(kernel: Kernel) -> list[Service]:

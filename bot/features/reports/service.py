@@ -12,6 +12,7 @@ from bot.core.communities import CommunityDirectory
 from bot.core.markup import block, escape
 from bot.core.weeks import IsoWeek, resolve_week
 from bot.features.engagement import settle_nudge_answers
+from bot.features.nudges import NudgeSettings
 from bot.features.reports.chart import chart_png
 from bot.features.reports.model import summarise
 from bot.features.reports.render import report_text, table
@@ -63,10 +64,11 @@ class ReportService(Service):
             )
         except ValueError as problem:
             return [call.answer(t("reports.bad_week", problem=problem, prefix=call.prefix))]
-        await settle_nudge_answers(tx.conn, community.name, tx.now, community.nudges.answer_days)
+        nudging = community.section(NudgeSettings)
+        await settle_nudge_answers(tx.conn, community.name, tx.now, nudging.answer_days)
         inputs = await report_inputs(tx.conn, community, week, tx.now, directory=self._directory)
         report = summarise(inputs)
-        text = report_text(report, t, community.nudges.inactive_days)
+        text = report_text(report, t, community.section(NudgeSettings).inactive_days)
         first, last = report.history[0].week, report.history[-1].week
         chart = Attachment(
             filename=t("reports.chart_filename", community=_slug(community.name), week=report.week),

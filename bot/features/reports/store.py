@@ -14,6 +14,7 @@ from bot.core.config import CommunitySettings
 from bot.core.weeks import IsoWeek
 from bot.features import engagement
 from bot.features.engagement import NUDGED_MEMBER, DriftRules, answered_at
+from bot.features.nudges import NudgeSettings
 from bot.features.reports.model import HISTORY_WEEKS, NudgeOutcome, ReportInputs
 from bot.storage.members import get_members
 from bot.storage.memberships import community_members
@@ -73,9 +74,9 @@ async def report_inputs(
     cohort = {m.member_ref: m.joined_at for m in members if m.member_ref not in facilitators}
     activity = [await engagement.activity(conn, community.name, s, e, only) for _, s, e in spans]
     drifts = await engagement.drifting_members(
-        conn, community.name, as_of, DriftRules.of(community.nudges), facilitators
+        conn, community.name, as_of, DriftRules.of(community.section(NudgeSettings)), facilitators
     )
-    sent = await _nudges(conn, community.name, end, community.nudges.answer_days)
+    sent = await _nudges(conn, community.name, end, community.section(NudgeSettings).answer_days)
     replies = await engagement.replies_received(conn, community.name, start, end)
     # Names only for whom the report names (and whoever else asks, e.g. /profile's caller).
     named_refs = {d.member_ref for d in drifts} | {n.member_ref for n in sent if n.sent_at >= start}
