@@ -10,7 +10,7 @@ import pytest
 from bot.core.clock import ManualClock
 from bot.runtime.ledger import LeaseLost, Ledger
 from bot.storage.database import Database
-from tests.conftest import START
+from tests.helpers import START
 
 pytestmark = pytest.mark.timeout(30)
 

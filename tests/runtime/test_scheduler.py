@@ -18,7 +18,7 @@ from bot.core.clock import ManualClock
 from bot.core.schedules import parse_rule
 from bot.runtime.scheduler import Job, RunContext, Scheduler
 from bot.storage.database import Database
-from tests.conftest import START
+from tests.helpers import START
 
 pytestmark = pytest.mark.timeout(60)
 

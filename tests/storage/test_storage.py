@@ -38,7 +38,7 @@ from bot.storage.members import (
 from bot.storage.messages import add_messages, add_reactions, edit_message
 from bot.storage.schema import link_previews, messages, metadata
 from bot.storage.schema import links as links_table
-from tests.conftest import START
+from tests.helpers import START
 
 EVERY_TABLE = member_tables(FEATURES)  # what /export and /forget-me cover
 

@@ -2,39 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def facilitator(
-    *args: str, stdin: bytes = b"", cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_"))}
-    environment["PYTHONPATH"] = str(ROOT)
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        cwd=cwd,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
-
-
-def config_file(tmp_path: Path, db: str = "facilitator.db") -> Path:
-    text = (ROOT / "config.example.toml").read_text("utf-8")
-    text = text.replace("sqlite+aiosqlite:///facilitator.db", f"sqlite+aiosqlite:///{db}")
-    text = text.replace("enabled = true ", "enabled = false ")
-    text = text.replace("previews = true ", "previews = false ")  # tests never reach the internet
-    path = tmp_path / "config.toml"
-    path.write_text(text, "utf-8")
-    return path
+from tests.helpers import config_file, facilitator
 
 
 def test_help_lists_every_command(tmp_path: Path) -> None:

@@ -14,11 +14,19 @@ from bot.core.clock import ManualClock
 from bot.core.config import Config
 from bot.storage.database import Database, _alembic_config
 from bot.storage.schema import memberships, messages, nudges, welcomes
-from tests.adapters.discord.conftest import DiscordStory, make_world
-from tests.adapters.discord.test_nudges import eventually_dm
-from tests.conftest import START, make_config
-from tests.features.nudges.test_nudges import at, nudge_config, nudge_texts, nudged, tick_days
-from tests.helpers import ConsoleStory
+from tests.helpers import (
+    START,
+    ConsoleStory,
+    DiscordStory,
+    at,
+    eventually_dm,
+    make_config,
+    make_world,
+    nudge_config,
+    nudge_texts,
+    nudged,
+    tick_days,
+)
 
 
 def _to(revision: str):  # type: ignore[no-untyped-def]

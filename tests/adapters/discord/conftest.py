@@ -1,52 +1,18 @@
-"""A fake Discord with one guild, and the real application running the real discord.py on it."""
+"""Fixtures: a running fake Discord with one guild, and stories of the application on it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from adapters.discord.platform import DiscordPlatform
-from bot.app import Application
 from bot.core.clock import ManualClock
-from bot.core.config import Config, Secrets
-from bot.fetch.client import StaticResolver
+from bot.core.config import Config
 from bot.runtime.service import Service
-from bot.storage.schema import links, shares
-from tests.conftest import make_config
-from tests.fakes.discord_server import FakeDiscord
+from tests.helpers import DiscordStory, World, make_config, make_world
 
 BOOKMARK = "🔖"
-REACTION_PUT = r"/channels/\d+/messages/{message}/reactions/(%F0%9F%94%96|🔖)/@me"
-
-
-@dataclass
-class World:
-    """The fake server and who is in its guild."""
-
-    fake: FakeDiscord
-    guild: str
-    general: str
-    resources: str
-    facilitator_role: str
-    alice: str  # a member
-    fran: str  # a facilitator, by role
-
-
-async def make_world(*, zlib_stream: bool = True, **fake_options: Any) -> World:
-    """Start a fake Discord with a guild, two channels and two members."""
-    fake = FakeDiscord(zlib_stream=zlib_stream, **fake_options)
-    guild = fake.add_guild("School")
-    general = fake.add_channel(guild, "general")
-    resources = fake.add_channel(guild, "resources")
-    role = fake.add_role(guild, "Facilitators")
-    alice = fake.add_member(guild, name="alice")
-    fran = fake.add_member(guild, name="fran", roles=(role,))
-    await fake.start()
-    return World(fake, guild, general, resources, role, alice, fran)
 
 
 @pytest.fixture
@@ -73,57 +39,6 @@ def discord_config(db_url: str, world: World, **section: Any) -> Config:
         console={"enabled": False},
         communities=[{"name": "school", "timezone": "Europe/Berlin", "discord": discord_section}],
     )
-
-
-class DiscordStory:
-    """The whole application with the Discord platform, talking to the fake server."""
-
-    def __init__(
-        self,
-        config: Config,
-        clock: ManualClock,
-        *,
-        token: str = "test-token",
-        services: Sequence[Service] = (),
-        defer_after: float = 1.5,
-    ) -> None:
-        self.app = Application(
-            config,
-            secrets=Secrets(discord_token=token),
-            clock=clock,
-            resolver=StaticResolver({}),  # no test asks real DNS
-        )
-        for service in services:
-            self.app.dispatcher.add_service(service)
-        self.platform = DiscordPlatform(
-            config,
-            token,
-            self.app.directory,
-            self.app.commands,
-            clock,
-            guild_ready_timeout=0.05,
-            ready_timeout=5.0,
-            defer_after=defer_after,
-            identify_delay=0.0,
-        )
-        self.app._given_platforms = [self.platform]
-
-    async def __aenter__(self) -> DiscordStory:
-        await self.app.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.app.stop()
-
-    async def shared_urls(self) -> list[tuple[str, str]]:
-        """(canonical URL, message ref) of every stored share."""
-        async with self.app.database.reading() as conn:
-            rows = await conn.execute(
-                select(links.c.canonical_url, shares.c.message_ref)
-                .join(shares, shares.c.link_id == links.c.id)
-                .order_by(shares.c.id)
-            )
-            return [(row[0], row[1]) for row in rows]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.adapters.discord.conftest import REACTION_PUT, World
+from tests.helpers import REACTION_PUT, World
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.adapters.discord.conftest import DiscordStory, World
+from tests.helpers import DiscordStory, World
 
 Story = Callable[..., DiscordStory]
 pytestmark = pytest.mark.timeout(60)

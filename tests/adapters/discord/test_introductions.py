@@ -11,9 +11,8 @@ import pytest
 
 from bot.core.clock import ManualClock
 from bot.storage.members import update_member_settings
-from tests.adapters.discord.conftest import DiscordStory, World
-from tests.conftest import make_config
 from tests.fakes.discord_server import snowflake_at
+from tests.helpers import DiscordStory, World, make_config
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.storage.schema import question_answers, questions
-from tests.adapters.discord.conftest import DiscordStory, World
+from tests.helpers import DiscordStory, World
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -5,7 +5,6 @@ are closed does not stop the others'."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,8 +13,7 @@ from sqlalchemy import select
 
 from bot.core.clock import ManualClock
 from bot.storage.schema import nudges
-from tests.adapters.discord.conftest import DiscordStory, World
-from tests.conftest import make_config
+from tests.helpers import DiscordStory, World, eventually_dm, make_config
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -36,17 +34,6 @@ async def dm_texts(world: World, user: str) -> list[str]:
     if channel is None:
         return []
     return [message["content"] for message in world.fake.messages[channel].values()]
-
-
-async def eventually_dm(world: World, user: str, words: str) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + 5
-    while True:
-        channel = world.fake.dm_channels.get(user)
-        for message in world.fake.messages.get(channel or "", {}).values():
-            if words in message["content"]:
-                return message
-        assert asyncio.get_running_loop().time() < deadline, f"no DM with {words!r}"
-        await asyncio.sleep(0.01)
 
 
 async def test_only_members_who_talked_to_the_bot_get_a_dm_and_the_digest_invites_the_rest(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.adapters.discord.conftest import DiscordStory, World
+from tests.helpers import DiscordStory, World
 
 pytestmark = pytest.mark.timeout(20)
 

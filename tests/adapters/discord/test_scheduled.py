@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.clock import ManualClock
-from tests.adapters.discord.conftest import DiscordStory, World
-from tests.conftest import make_config
+from tests.helpers import DiscordStory, World, make_config
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

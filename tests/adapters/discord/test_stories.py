@@ -18,8 +18,7 @@ from bot.core.platform import PlatformError
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
 from bot.storage.schema import links, reactions
-from tests.adapters.discord.conftest import REACTION_PUT, DiscordStory, World, make_world
-from tests.conftest import make_config
+from tests.helpers import REACTION_PUT, DiscordStory, World, make_config, make_world
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -12,140 +10,11 @@ import pytest
 from aiohttp import web
 
 from adapters.slack.platform import SlackPlatform
-from bot.config import parse_config
-from bot.core import (
-    ChannelRef,
-    CommandSpec,
-    CommandTable,
-    CommunityDirectory,
-    Event,
-    ManualClock,
-    MessageReceived,
-    Param,
-    ParamKind,
-    Role,
-    Secrets,
-)
+from bot.core import CommunityDirectory, ManualClock
 from bot.core.config import Config
-from bot.core.events import event_channel
-from bot.core.platform import Bound, apply_binding
-from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
-
-START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-
-class RecordingSink:
-    """An EventSink that stores each key once, like the dispatcher, and keeps cursors."""
-
-    def __init__(self) -> None:
-        self.deliveries: list[Event] = []
-        self.stored: dict[str, Event] = {}
-        self.cursors: dict[ChannelRef, str] = {}
-        self.fail_with: Exception | None = None
-        self.refused = 0
-        self.bindings: list[Bound] = []
-        self.directory: CommunityDirectory | None = None  # where bindings go, like the runtime
-
-    def bind(self, binding: Bound) -> None:
-        self.bindings.append(binding)
-        if self.directory is not None:
-            apply_binding(self.directory, binding)
-
-    async def deliver(self, event: Event) -> None:
-        if self.fail_with is not None:
-            self.refused += 1
-            raise self.fail_with
-        self.deliveries.append(event)
-        if event.key in self.stored:
-            return
-        self.stored[event.key] = event
-        if isinstance(event, MessageReceived) and event.cursor:
-            channel = event_channel(event)
-            self.cursors[channel] = max(self.cursors.get(channel, ""), event.cursor)
-
-    async def cursor(self, channel: ChannelRef) -> str | None:
-        return self.cursors.get(channel)
-
-    def events(self, kind: type[Any] = object) -> list[Any]:
-        return [event for event in self.stored.values() if isinstance(event, kind)]
-
-
-async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
-    """Poll until `check()` holds, failing after `within` seconds."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-
-
-def commands() -> CommandTable:
-    """A small command table like the services declare."""
-    table = CommandTable()
-    table.add(
-        CommandSpec(
-            name="help",
-            help="What you can use",
-            params=(Param(name="command", help="a command", required=False),),
-        )
-    )
-    table.add(
-        CommandSpec(
-            name="goal",
-            help="Your goals",
-            subcommands=(
-                CommandSpec(name="show", help="Show your goal"),
-                CommandSpec(
-                    name="set",
-                    help="Set your goal",
-                    params=(Param(name="text", help="the goal", rest=True),),
-                ),
-            ),
-        )
-    )
-    table.add(
-        CommandSpec(
-            name="schedule",
-            help="Schedule a gathering",
-            role=Role.FACILITATOR,
-            params=(
-                Param(name="title", help="what it is"),
-                Param(name="when", help="e.g. 2026-12-01 18:00"),
-                Param(name="minutes", help="how long", kind=ParamKind.INTEGER),
-                Param(
-                    name="kind",
-                    help="where",
-                    kind=ParamKind.CHOICE,
-                    choices=("online", "onsite"),
-                    required=False,
-                ),
-            ),
-        )
-    )
-    return table
-
-
-def slack_config(fake: FakeSlack, mode: str = "socket", **slack: Any) -> Config:
-    """A one-community config spanning #general and #resources."""
-    section = {
-        "channels": ["general", "#resources"],
-        "announcements": "general",
-        "facilitators": ["UCARL"],
-        "facilitator_roles": ["facilitators"],
-        **slack,
-    }
-    return parse_config(
-        {
-            "slack": {"mode": mode, "api_base_url": fake.api_url},
-            "communities": [{"name": "demo", "timezone": "Europe/Berlin", "slack": section}],
-        }
-    )
-
-
-def secrets() -> Secrets:
-    return Secrets(
-        slack_bot_token=BOT_TOKEN, slack_app_token=APP_TOKEN, slack_signing_secret=SIGNING_SECRET
-    )
+from tests.fakes.slack_server import FakeSlack
+from tests.helpers import SLACK_START as START
+from tests.helpers import Factory, RecordingSink, Started, commands, secrets, slack_config
 
 
 @pytest.fixture
@@ -161,10 +30,6 @@ async def fake() -> AsyncIterator[FakeSlack]:
     await server.start()
     yield server
     await server.stop()
-
-
-Started = tuple[SlackPlatform, RecordingSink, CommunityDirectory]
-Factory = Callable[..., Awaitable[Started]]
 
 
 @pytest.fixture

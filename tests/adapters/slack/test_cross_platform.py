@@ -14,9 +14,8 @@ from bot.app import Application
 from bot.config import parse_config
 from bot.core import ManualClock
 from bot.storage.schema import links, shares
-from tests.adapters.discord.conftest import REACTION_PUT, World, make_world
-from tests.adapters.slack.test_stories import SlackStory, answer_text
 from tests.fakes.slack_server import FakeSlack, message_event
+from tests.helpers import REACTION_PUT, SlackStory, World, answer_text, make_world
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,8 +10,8 @@ import pytest
 
 from bot.config import parse_config
 from bot.core.config import Config
-from tests.adapters.slack.test_stories import SlackStory, answer_text, story_config
 from tests.fakes.slack_server import FakeSlack, block_actions, slash_command, view_submission
+from tests.helpers import SlackStory, answer_text, story_config
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -19,14 +19,6 @@ from bot.core import (
     MessageReceived,
     ReactionAdded,
 )
-from tests.adapters.slack.conftest import (
-    START,
-    Factory,
-    commands,
-    eventually,
-    secrets,
-    slack_config,
-)
 from tests.fakes.slack_server import (
     FakeSlack,
     block_actions,
@@ -36,6 +28,8 @@ from tests.fakes.slack_server import (
     post_signed,
     slash_command,
 )
+from tests.helpers import SLACK_START as START
+from tests.helpers import Factory, commands, eventually, secrets, slack_config
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.adapters.slack.test_stories import SlackStory, story_config
 from tests.fakes.slack_server import FakeSlack
+from tests.helpers import SlackStory, story_config
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -23,8 +23,8 @@ from bot.core import (
     SendDirect,
     Unreact,
 )
-from tests.adapters.slack.conftest import Factory
 from tests.fakes.slack_server import FakeSlack
+from tests.helpers import Factory
 
 pytestmark = pytest.mark.timeout(30)
 

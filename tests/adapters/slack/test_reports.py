@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from bot.features.reports.chart import HEIGHT, WIDTH
-from tests.adapters.slack.conftest import START
-from tests.adapters.slack.test_stories import SlackStory, answer_text, story_config
 from tests.fakes.slack_server import FakeSlack, message_event
+from tests.helpers import SLACK_START as START
+from tests.helpers import SlackStory, answer_text, story_config
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import parse_config
-from tests.adapters.slack.test_stories import SlackStory
 from tests.fakes.slack_server import FakeSlack
+from tests.helpers import SlackStory
 
 pytestmark = pytest.mark.timeout(60)
 BERLIN = ZoneInfo("Europe/Berlin")

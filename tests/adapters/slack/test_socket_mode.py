@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from bot.core import ButtonPressed, CommandInvoked, MemberJoined, MessageEdited, MessageReceived
-from tests.adapters.slack.conftest import Factory, eventually
 from tests.fakes.slack_server import (
     FakeSlack,
     block_actions,
@@ -14,6 +13,7 @@ from tests.fakes.slack_server import (
     slash_command,
     view_submission,
 )
+from tests.helpers import Factory, eventually
 
 pytestmark = pytest.mark.timeout(30)
 

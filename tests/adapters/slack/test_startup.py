@@ -19,16 +19,9 @@ from bot.core import (
     Purpose,
     Secrets,
 )
-from tests.adapters.slack.conftest import (
-    START,
-    Factory,
-    RecordingSink,
-    commands,
-    eventually,
-    secrets,
-    slack_config,
-)
 from tests.fakes.slack_server import BOT_TOKEN, FakeSlack, event_callback, message_event
+from tests.helpers import SLACK_START as START
+from tests.helpers import Factory, RecordingSink, commands, eventually, secrets, slack_config
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from adapters.console.platform import ConsolePlatform
 from adapters.slack import translate as slack_translate
 from adapters.slack.platform import SlackPlatform
 from bot.app import Application
 from bot.config import parse_config
 from bot.core import CommandSpec, ConfigError, ManualClock, Param, Role
-from bot.core.actions import Action
 from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
-from bot.core.config import Config
 from bot.core.events import Author
 from bot.core.refs import MemberRef
 from bot.fetch.client import StaticResolver
-from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
 from bot.storage.schema import links, messages, shares
-from tests.adapters.slack.conftest import START, eventually, secrets
 from tests.fakes.slack_server import (
     FakeSlack,
     block_actions,
@@ -37,128 +30,10 @@ from tests.fakes.slack_server import (
     post_signed,
     slash_command,
 )
+from tests.helpers import SLACK_START as START
+from tests.helpers import SlackStory, answer_text, eventually, secrets, story_config
 
 pytestmark = pytest.mark.timeout(60)
-
-
-class Gatherings(Service):
-    """A facilitator-only command with several arguments, as later services declare."""
-
-    name = "gatherings-test"
-    spec = CommandSpec(
-        name="schedule",
-        help="Schedule a gathering",
-        role=Role.FACILITATOR,
-        params=(Param(name="title", help="what"), Param(name="when", help="when")),
-    )
-
-    def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
-        return ((self.spec, {("schedule",): self.schedule}),)
-
-    async def schedule(self, call: Invocation, tx: Transaction) -> list[Action]:
-        return [call.answer(f"Scheduled {call.arguments['title']} at {call.arguments['when']}")]
-
-
-def story_config(fake: FakeSlack, tmp_path: Path, mode: str = "socket", **extra: Any) -> Config:
-    data: dict[str, Any] = {
-        "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'facilitator.db'}"},
-        "web": {"enabled": mode == "http", "host": "127.0.0.1", "port": 0},
-        "fetch": {"previews": False},  # no outbound lookups from tests
-        "console": {"enabled": False, "facilitators": ["fran"]},
-        "slack": {"mode": mode, "api_base_url": fake.api_url},
-        "communities": [
-            {
-                "name": "demo",
-                "timezone": "Europe/Berlin",
-                "slack": {
-                    "channels": ["general", "resources"],
-                    "facilitator_roles": ["facilitators"],
-                },
-                **extra,
-            }
-        ],
-    }
-    return parse_config(data, source="story.toml")
-
-
-class SlackStory:
-    """The application with a Slack platform (pacing off) against the fake."""
-
-    def __init__(
-        self,
-        fake: FakeSlack,
-        config: Config,
-        *,
-        console: bool = False,
-        also: Callable[[Application, ManualClock], list[Any]] | None = None,
-    ) -> None:
-        self.fake = fake
-        self.clock = ManualClock(START)
-        self.app = Application(
-            config, secrets=secrets(), clock=self.clock, resolver=StaticResolver({})
-        )
-        self.app.dispatcher.add_service(Gatherings())
-        self.slack = SlackPlatform(
-            config,
-            secrets(),
-            self.app.directory,
-            self.app.commands,
-            self.clock,
-            post_interval=0.0,
-            ping_interval=0.5,
-        )
-        platforms: list[Any] = [self.slack]
-        self.console_out = io.StringIO()
-        if console:
-            self.console = ConsolePlatform(
-                config,
-                self.app.directory,
-                self.app.commands,
-                self.clock,
-                lines=_no_input(),
-                out=self.console_out,
-                export_dir=Path(config.storage.url.split("///", 1)[1]).parent,
-            )
-            platforms.append(self.console)
-        if also is not None:  # more platforms on the same application (Discord)
-            platforms.extend(also(self.app, self.clock))
-        self.app._given_platforms = platforms
-
-    async def __aenter__(self) -> SlackStory:
-        await self.app.start()
-        await self.slack.wait_backfilled()
-        await self.app.drain()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.app.stop()
-
-    async def event(self, event: dict[str, Any], event_id: str, retry: int = 0) -> None:
-        """Push an Events API envelope over Socket Mode; wait for its ack and its effects."""
-        body = event_callback(event, event_id=event_id)
-        await self.fake.wait_ack(
-            await self.fake.push_envelope("events_api", body, retry_attempt=retry)
-        )
-        await self.app.drain()
-
-    async def command(
-        self, text: str, user: str, channel: str = "C0GENERAL"
-    ) -> list[dict[str, Any]]:
-        """Run `/facilitator <text>`; return what was posted to its response_url."""
-        url = self.fake.new_response_url()
-        form = slash_command("/facilitator", text, user=user, channel=channel, response_url=url)
-        await self.fake.wait_ack(await self.fake.push_envelope("slash_commands", form))
-        await self.app.drain()
-        return self.fake.responses[url.rsplit("/", 1)[1]]
-
-    async def count(self, table: Any) -> int:
-        async with self.app.database.reading() as conn:
-            return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
-
-
-async def _no_input() -> AsyncIterator[bytes]:
-    return
-    yield b""  # pragma: no cover - makes this an async generator
 
 
 @pytest.fixture
@@ -172,12 +47,6 @@ async def fake() -> AsyncIterator[FakeSlack]:
     await server.start()
     yield server
     await server.stop()
-
-
-def answer_text(posts: list[dict[str, Any]]) -> str:
-    return "\n".join(
-        b["text"]["text"] for post in posts for b in post["blocks"] if b["type"] == "section"
-    )
 
 
 async def test_a_link_shared_on_slack_is_stored_once_and_bookmarked(

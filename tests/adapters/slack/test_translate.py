@@ -22,8 +22,9 @@ from bot.core import (
     ReactionAdded,
     parse_arguments,
 )
-from tests.adapters.slack.conftest import START, commands
 from tests.fakes.slack_server import event_callback, message_event
+from tests.helpers import SLACK_START as START
+from tests.helpers import commands
 
 ALICE = Author(ref=MemberRef("slack", "T1", "UALICE"), name="alice")
 BOT = Author(ref=MemberRef("slack", "T1", "UOTHER"), name="otherbot", is_bot=True)

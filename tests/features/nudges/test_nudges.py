@@ -5,9 +5,8 @@ and processes), what a nudge offers and says, `/nudges`, the welcome's yes, and 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,61 +23,23 @@ from bot.features.nudges.service import (
     pick_variant,
 )
 from bot.storage.schema import nudges
-from tests.helpers import ConsoleStory
-from tests.stories.test_cli import config_file, facilitator
+from tests.helpers import (
+    ConsoleStory,
+    at,
+    config_file,
+    facilitator,
+    nudge_config,
+    nudge_texts,
+    nudged,
+    tick_days,
+)
 
 pytestmark = [pytest.mark.timeout(60)]
-
-DAY0 = datetime(2026, 11, 23, tzinfo=UTC)  # the Monday of conftest's START, at midnight UTC
-NUDGE = re.compile(r"^✉ to ([\w.-]+): A small idea from", re.M)
-
-
-def at(day: int, hour: int = 10) -> datetime:
-    """`day` days after DAY0, at `hour`:00 UTC."""
-    return DAY0 + timedelta(days=day, hours=hour)
-
-
-def nudged(said: str) -> list[str]:
-    """Who got a nudge in this output, in order."""
-    return NUDGE.findall(said)
-
-
-def nudge_texts(said: str) -> dict[str, list[str]]:
-    """Each member's nudge texts in this output."""
-    found: dict[str, list[str]] = {}
-    for block in re.split(r"^(?=✉ to )", said, flags=re.M):
-        match = NUDGE.match(block)
-        if match:
-            found.setdefault(match.group(1), []).append(block.strip())
-    return found
-
-
-def nudge_config(
-    config_for: Callable[..., Config], *, welcome: bool = False, **nudge_section: Any
-) -> Config:
-    community: dict[str, Any] = {
-        "name": "demo",
-        "timezone": "Europe/Berlin",
-        "console": {"channels": ["general", "resources"], "digest": "general"},
-        "members": {"welcome": welcome},
-    }
-    if nudge_section:
-        community["nudges"] = nudge_section
-    return config_for(communities=[community])
 
 
 async def stored(story: ConsoleStory) -> list[Any]:
     async with story.app.database.reading() as conn:
         return list((await conn.execute(select(nudges).order_by(nudges.c.id))).all())
-
-
-async def tick_days(story: ConsoleStory, days: Iterable[int]) -> dict[str, list[int]]:
-    """Tick at 10:00 UTC on each of `days`; the days each member got a nudge."""
-    got: dict[str, list[int]] = {}
-    for day in days:
-        for name in nudged(await story.tick(at(day))):
-            got.setdefault(name, []).append(day)
-    return got
 
 
 @pytest.mark.both_backends
