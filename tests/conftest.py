@@ -1,5 +1,8 @@
 """Shared fixtures: a manual clock, a fresh database per test, and config builders.
 
+Helpers that are not fixtures (START, make_config, the harnesses) live in tests/helpers.py;
+its asserts are rewritten like a test module's, as they were where the helpers used to live.
+
 Tests marked `both_backends` run twice: on a SQLite file and on a fresh PostgreSQL database
 (its own role and schema on a throwaway server started once per session, see
 tests/postgres.py). Others use SQLite.
@@ -9,19 +12,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bot.config import parse_config
-from bot.core.clock import ManualClock
-from bot.core.config import Config
-from bot.storage.database import Database
-from tests.postgres import PostgresServer, find_bin, start_server, stop_server, unavailable
+pytest.register_assert_rewrite("tests.helpers")
 
-START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
+from bot.core.clock import ManualClock  # noqa: E402
+from bot.core.config import Config  # noqa: E402
+from bot.storage.database import Database  # noqa: E402
+from tests.helpers import START, make_config  # noqa: E402
+from tests.postgres import (  # noqa: E402
+    PostgresServer,
+    find_bin,
+    start_server,
+    stop_server,
+    unavailable,
+)
 
 
 @pytest.fixture
@@ -85,24 +92,6 @@ async def database(db_url: str, backend: str) -> AsyncIterator[Database]:
     await db.migrate()
     yield db
     await db.close()
-
-
-def make_config(db_url: str, **overrides: Any) -> Config:
-    """A small valid configuration: one console community unless told otherwise."""
-    data: dict[str, Any] = {
-        "storage": {"url": db_url},
-        "web": {"enabled": False},
-        "console": {"facilitators": ["fran"]},
-        "communities": [
-            {
-                "name": "demo",
-                "timezone": "Europe/Berlin",
-                "console": {"channels": ["general", "resources"]},
-            }
-        ],
-    }
-    data.update(overrides)
-    return parse_config(data, source="test.toml")
 
 
 @pytest.fixture

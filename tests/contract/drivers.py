@@ -24,11 +24,16 @@ from adapters.slack.platform import SlackPlatform
 from bot.app import Application
 from bot.core.clock import ManualClock
 from bot.core.platform import Capability
-from tests.conftest import make_config
-from tests.console_harness import ConsoleStory
-from tests.discord.conftest import DiscordStory, World, make_world
 from tests.fakes.slack_server import FakeSlack, block_actions, message_event
-from tests.slack.test_stories import SlackStory, story_config
+from tests.helpers import (
+    ConsoleStory,
+    DiscordStory,
+    SlackStory,
+    World,
+    make_config,
+    make_world,
+    story_config,
+)
 
 WITHIN = 10.0  # seconds any one effect may take on a busy two-core machine
 

@@ -18,8 +18,7 @@ from bot.core.config import Config, Secrets
 from bot.features import FEATURES
 from bot.runtime.feature import Feature, FeatureOrderError, check_order, shuffled
 from bot.storage.schema import metadata
-from tests.conftest import START
-from tests.console_harness import ConsoleStory
+from tests.helpers import START, ConsoleStory
 
 STORY = [
     "newcomer: hello, first time here",

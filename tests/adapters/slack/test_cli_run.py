@@ -1,0 +1,106 @@
+"""`facilitator run` with the Slack tokens set: the real process against the fake Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, FakeSlack, event_callback, message_event
+
+pytestmark = pytest.mark.timeout(60)
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def write_config(fake: FakeSlack, tmp_path: Path) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[storage]
+url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"
+[web]
+enabled = false
+[fetch]
+previews = false
+[slack]
+api_base_url = "{fake.api_url}"
+[[communities]]
+name = "school"
+[communities.slack]
+channels = ["general", "missing"]
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+async def run(config: Path, bot_token: str) -> asyncio.subprocess.Process:
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": bot_token,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("DISCORD_TOKEN", None)
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--config",
+        str(config),
+        cwd=config.parent,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    server = FakeSlack(
+        scopes=("channels:history", "channels:read", "chat:write", "reactions:write")
+    )
+    server.add_channel("C0GENERAL", "general")
+    server.add_user("UALICE", "alice")
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def test_a_refused_token_exits_3_and_says_why(fake: FakeSlack, tmp_path: Path) -> None:
+    process = await run(write_config(fake, tmp_path), "xoxb-not-the-token")
+    _, stderr = await asyncio.wait_for(process.communicate(), 50)
+    message = stderr.decode()
+    assert process.returncode == 3, message
+    assert "SLACK_BOT_TOKEN was refused (invalid_auth)" in message
+    assert "xoxb-not-the-token" not in message and "Traceback" not in message
+    assert fake.socket_connections == 0
+
+
+async def test_run_connects_collects_and_stops_cleanly(fake: FakeSlack, tmp_path: Path) -> None:
+    process = await run(write_config(fake, tmp_path), BOT_TOKEN)
+    try:
+        await fake.wait_connected(within=30)
+        message = fake.add_message("C0GENERAL", "UALICE", "https://example.org/cli")
+        event = message_event("C0GENERAL", "UALICE", message["text"], message["ts"])
+        await fake.wait_ack(
+            await fake.push_envelope("events_api", event_callback(event, event_id="Ecli"))
+        )
+        await fake.wait_for(lambda: bool(fake.calls_to("reactions.add")), within=10)
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    log = stderr.decode()
+    assert process.returncode == 0, log
+    assert "lacks the scope files:write" in log and "lacks the scope reactions:write" not in log
+    assert "users.info UALICE failed: missing_scope" in log  # no users:read: named by id
+    assert "channel missing in" in log and "was not found" in log
+    assert BOT_TOKEN not in log and APP_TOKEN not in log

@@ -1,0 +1,130 @@
+"""The digest archive on the web server: index, issue pages, JSON, Atom, in a real browser."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import feedparser
+import pytest
+
+from bot.app import Application
+from bot.core.clock import ManualClock
+from bot.core.config import Config, ConfigError, Secrets
+from tests.browser import dump_dom
+from tests.helpers import ConsoleStory
+
+
+def archive_config(config_for: Callable[..., Config], archive: str = "public") -> Config:
+    return config_for(
+        web={
+            "enabled": True,
+            "host": "127.0.0.1",
+            "port": 0,
+            "archive": archive,
+            "base_url": "http://digests.example.org",
+        },
+        communities=[
+            {
+                "name": "demo",
+                "timezone": "Europe/Berlin",
+                "console": {"channels": ["general"], "digest": "digest"},
+            }
+        ],
+    )
+
+
+async def fetch(url: str) -> tuple[int, str, str]:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, response.headers.get("Content-Type", ""), await response.text()
+
+
+async def posted_story(story: ConsoleStory, clock: ManualClock) -> str:
+    await story.say("alice: https://example.org/connectivism a clear overview of the theory")
+    await story.say("bob: https://example.org/connectivism")
+    clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+    said = await story.say("fran: /digest post")
+    assert "Archive: http://digests.example.org/digests/demo/2026-W48" in said
+    return f"http://127.0.0.1:{story.app.web.port}"
+
+
+@pytest.mark.both_backends
+async def test_index_issue_json_and_atom(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(archive_config(config_for), clock, tmp_path) as story:
+        base = await posted_story(story, clock)
+        status, kind, html = await fetch(f"{base}/digests/")
+        assert status == 200 and kind.startswith("text/html")
+        assert 'href="/digests/demo/2026-W48"' in html
+        status, _, page = await fetch(f"{base}/digests/demo/2026-W48")
+        assert status == 200
+        assert "https://example.org/connectivism" in page and "alice, bob" in page
+        status, kind, data = await fetch(f"{base}/digests/demo/2026-W48.json")
+        assert status == 200 and kind.startswith("application/json")
+        assert '"week": "2026-W48"' in data
+        assert (await fetch(f"{base}/digests/demo/2026-W47"))[0] == 404  # never posted
+        assert (await fetch(f"{base}/digests/nowhere/2026-W48"))[0] == 404
+        status, kind, atom = await fetch(f"{base}/digests.atom")
+        assert status == 200 and kind.startswith("application/atom+xml")
+        feed = feedparser.parse(atom)
+        assert not feed.bozo, feed.get("bozo_exception")
+        [entry] = feed.entries
+        assert entry.id == "tag:digests.example.org,2026:digest/demo/2026-W48"
+        assert entry.link == "http://digests.example.org/digests/demo/2026-W48"
+        assert "example.org/connectivism" in entry.content[0].value
+
+
+@pytest.mark.both_backends
+async def test_pages_follow_forget_me_and_consent_at_once(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(archive_config(config_for), clock, tmp_path) as story:
+        base = await posted_story(story, clock)
+        await story.say("bob: /settings quotes=off")
+        page = (await fetch(f"{base}/digests/demo/2026-W48"))[2]
+        assert "bob" not in page and "alice, 1 member(s)" in page
+        await story.say("alice: /forget-me confirm")
+        page = (await fetch(f"{base}/digests/demo/2026-W48"))[2]
+        assert "alice" not in page and "clear overview" not in page
+
+
+@pytest.mark.both_backends
+async def test_a_private_archive_needs_its_token(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    app = Application(
+        archive_config(config_for, "private"),
+        secrets=Secrets(archive_token="s3cret-token"),
+        clock=clock,
+        platforms=[],
+    )
+    await app.start()
+    try:
+        base = f"http://127.0.0.1:{app.web.port}"
+        assert (await fetch(f"{base}/digests/"))[0] == 404
+        assert (await fetch(f"{base}/a/wrong-token/digests/"))[0] == 404
+        assert (await fetch(f"{base}/a/s3cret-token/digests/"))[0] == 200
+    finally:
+        await app.stop()
+    try:
+        Application(archive_config(config_for, "private"), secrets=Secrets(), clock=clock)
+    except ConfigError as error:
+        assert "ARCHIVE_TOKEN" in str(error)
+    else:
+        raise AssertionError("a private archive without a token was accepted")
+
+
+async def test_the_archive_renders_in_a_real_browser(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(archive_config(config_for), clock, tmp_path) as story:
+        base = await posted_story(story, clock)
+        index = await dump_dom(f"{base}/digests/")
+        assert "demo · 2026-W48" in index
+        page = await dump_dom(f"{base}/digests/demo/2026-W48")
+        assert "<h2>Top links</h2>" in page
+        assert 'href="https://example.org/connectivism"' in page
+        assert "Weekly digest · demo · 2026-W48" in page

@@ -1,0 +1,62 @@
+"""The `facilitator` command, run as a real process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.helpers import config_file, facilitator
+
+
+def test_help_lists_every_command(tmp_path: Path) -> None:
+    result = facilitator("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    out = result.stdout.decode()
+    for command in ("run", "check", "db", "export"):
+        assert command in out
+
+
+def test_run_with_piped_input_chats_and_exits_zero(tmp_path: Path) -> None:
+    config = config_file(tmp_path)
+    script = b"alice: see https://example.org/a\nalice: /profile\nbob@resources: \xff\n"
+    result = facilitator("run", "--config", str(config), stdin=script, cwd=tmp_path)
+    out, err = result.stdout.decode(), result.stderr.decode()
+    assert result.returncode == 0, err
+    assert "Facilitator reacted :bookmark:" in out
+    assert "links shared: 1" in out
+    assert "not valid UTF-8" in out
+    assert "console adapter" in err
+    exported = facilitator(
+        "export", "--config", str(config), "--member", "console:/alice", cwd=tmp_path
+    )
+    assert b"https://example.org/a" in exported.stdout
+
+
+def test_check_prints_what_would_run(tmp_path: Path) -> None:
+    result = facilitator("check", "--config", str(config_file(tmp_path)), cwd=tmp_path)
+    assert result.returncode == 0
+    out = result.stdout.decode()
+    assert "platforms: console" in out and "community demo: time zone Europe/Berlin" in out
+
+
+def test_a_bad_config_exits_2_with_the_fix(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[communities]]\nname = 'x'\ntimezone = 'Mars/Olympus'\n", "utf-8")
+    result = facilitator("run", "--config", str(bad), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "communities[0].timezone" in result.stderr.decode()
+    missing = facilitator("check", "--config", str(tmp_path / "nope.toml"), cwd=tmp_path)
+    assert missing.returncode == 2
+    assert "copy config.example.toml" in missing.stderr.decode()
+
+
+def test_an_unwritable_database_path_exits_2_with_the_fix(tmp_path: Path) -> None:
+    config = config_file(tmp_path, db="/nonexistent-dir/x.db")
+    result = facilitator("run", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "storage.url" in result.stderr.decode()
+
+
+def test_db_upgrade(tmp_path: Path) -> None:
+    result = facilitator("db", "upgrade", "--config", str(config_file(tmp_path)), cwd=tmp_path)
+    assert result.returncode == 0
+    assert "schema is up to date" in result.stdout.decode()
