@@ -40,7 +40,7 @@ from bot.features.reports.render import report_text
 from bot.features.reports.render import to_json as report_json
 from bot.features.reports.store import report_inputs
 from bot.runtime.feature import member_tables
-from bot.runtime.platforms import console_wanted
+from bot.runtime.platforms import check_tokens, console_wanted
 from bot.storage.database import Database, StorageError
 from bot.storage.member_data import export_member
 from bot.web.server import WebServerError
@@ -99,6 +99,7 @@ def _logging(config: Config | None) -> None:
 
 def describe(config: Config, secrets: Secrets) -> str:
     """What `check` prints: communities, platforms and channels."""
+    check_tokens(config, secrets)
     lines = [f"{config.source}: OK"]
     platforms = []
     if secrets.discord_token:

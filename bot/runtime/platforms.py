@@ -51,6 +51,25 @@ def console_wanted(config: Config, secrets: Secrets) -> bool:
     return not secrets.any_platform
 
 
+_TOKENS = {"discord": "DISCORD_TOKEN", "slack": "SLACK_BOT_TOKEN"}
+
+
+def check_tokens(config: Config, secrets: Secrets) -> None:
+    """Refuse a platform token that no community uses: the bot would start on no platform and
+    idle, saying nothing about why."""
+    given = {"discord": secrets.discord_token, "slack": secrets.slack_bot_token}
+    spanned = {name for community in config.communities for name in community.platforms}
+    for platform, token in given.items():
+        if token and platform not in spanned:
+            first = config.communities[0].name
+            raise ConfigError(
+                f"{config.source}: {_TOKENS[platform]} is set, but no community is on "
+                f"{platform}; add a [communities.{platform}] table with its channels to a "
+                f"community (e.g. under name = {first!r}, see config.example.toml), or unset "
+                f"{_TOKENS[platform]}"
+            )
+
+
 def build_platforms(
     config: Config,
     secrets: Secrets,
@@ -59,6 +78,7 @@ def build_platforms(
     clock: Clock,
 ) -> list[Platform]:
     """The platforms this configuration and environment ask for."""
+    check_tokens(config, secrets)
     on = {name for community in config.communities for name in community.platforms}
     args = (config, secrets, directory, commands, clock)
     wanted: list[Platform] = []
