@@ -77,8 +77,7 @@ _NEEDED = {
     "send_messages_in_threads": "Send Messages in Threads",
     "embed_links": "Embed Links",
     "attach_files": "Attach Files",
-    "manage_events": "Manage Events",
-}
+}  # Manage Events is a server permission: checked once per server, not per channel
 _DM_REFUSED = 50007
 _ALREADY_ACKNOWLEDGED = 40060
 _UNKNOWN_CHANNEL = 10003

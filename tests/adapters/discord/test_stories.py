@@ -342,6 +342,26 @@ async def test_set_up_problems_are_reported_one_line_each(
     assert any("#general" in line and "Add Reactions" in line for line in errors)
 
 
+async def test_a_missing_manage_events_is_one_warning_per_server(
+    story_for: Story, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Manage Events is a server permission: one line for the server, no advice per channel.
+    world = await make_world()
+    everyone = world.fake.guilds[world.guild]["roles"][0]
+    without = (1 << 3) | (1 << 33)  # ADMINISTRATOR (it implies all), MANAGE_EVENTS
+    everyone["permissions"] = str(int(everyone["permissions"]) & ~without)
+    try:
+        with caplog.at_level(logging.INFO, logger="facilitator.discord"):
+            async with story_for(world, section={"channels": ["general", "resources"]}):
+                pass
+    finally:
+        await world.fake.stop()
+    about = [r for r in caplog.records if "Manage Events" in r.getMessage()]
+    assert len(about) == 1, [r.getMessage() for r in about]
+    assert about[0].levelno == logging.WARNING
+    assert "Server Settings" in about[0].getMessage()
+
+
 async def test_edits_deletes_and_reactions_reach_the_services(
     world: World, story_for: Story
 ) -> None:
