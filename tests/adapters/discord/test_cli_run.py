@@ -86,3 +86,28 @@ async def test_run_with_the_token_serves_the_guild_and_stops_cleanly(
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr.decode()
     assert world.fake.token not in stderr.decode()
+
+
+async def test_debug_logs_carry_no_interaction_token(world: World, tmp_path: Path) -> None:
+    # discord.py logs every REST call's URL at DEBUG; an interaction's URL holds its token.
+    config = write_config(world, tmp_path)
+    config.write_text(config.read_text("utf-8") + '[bot]\nlog_level = "DEBUG"\n', "utf-8")
+    process = await run(config, world.fake.token)
+    try:
+        await world.fake.wait_identified(within=30)
+        await world.fake.wait_for_request(
+            "PUT", r"/applications/\d+/guilds/\d+/commands", within=30
+        )
+        sent = await world.fake.interaction(world.general, world.alice, "help")
+        await world.fake.wait_for_request(
+            "POST", rf"/interactions/{sent['id']}/[^/]+/callback", within=20
+        )
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    logged = stderr.decode()
+    assert process.returncode == 0, logged
+    assert f"/interactions/{sent['id']}/<withheld>" in logged  # the line is kept, blanked
+    assert sent["token"] not in logged
+    assert world.fake.token not in logged

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import socket
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
-from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, FakeSlack, event_callback, message_event
+from tests.fakes.slack_server import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    FakeSlack,
+    event_callback,
+    message_event,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -40,12 +51,15 @@ channels = ["general", "missing"]
     return config
 
 
-async def run(config: Path, bot_token: str) -> asyncio.subprocess.Process:
+async def run(
+    config: Path, bot_token: str, extra: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": bot_token,
         "SLACK_APP_TOKEN": APP_TOKEN,
         "PYTHONPATH": str(ROOT),
+        **(extra or {}),
     }
     env.pop("DISCORD_TOKEN", None)
     return await asyncio.create_subprocess_exec(
@@ -104,3 +118,47 @@ async def test_run_connects_collects_and_stops_cleanly(fake: FakeSlack, tmp_path
     assert "users.info UALICE failed: missing_scope" in log  # no users:read: named by id
     assert "channel missing in" in log and "was not found" in log
     assert BOT_TOKEN not in log and APP_TOKEN not in log
+
+
+async def test_a_refused_request_is_logged_without_its_body(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    # slack-bolt logs a request with a bad signature at INFO, body and member text included.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = write_config(fake, tmp_path)
+    text = config.read_text("utf-8").replace("[web]\nenabled = false", f"[web]\nport = {port}")
+    config.write_text(text.replace("[slack]\n", '[slack]\nmode = "http"\n'), "utf-8")
+    env = {"SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_APP_TOKEN": ""}
+    process = await run(config, BOT_TOKEN, env)
+    sentinel = "my-private-words-4821"
+    event = message_event("C0GENERAL", "UALICE", sentinel, "1.2")
+    body = json.dumps(event_callback(event, event_id="Erefused"))
+    try:
+        async with aiohttp.ClientSession() as session:
+            status = None
+            for _ in range(300):  # until the web server listens (bounded: about 30 s)
+                try:
+                    async with session.post(
+                        f"http://127.0.0.1:{port}/slack/events",
+                        data=body,
+                        headers={
+                            "Content-Type": "application/json",
+                            "X-Slack-Request-Timestamp": str(int(time.time())),
+                            "X-Slack-Signature": "v0=" + "0" * 64,
+                        },
+                    ) as response:
+                        status = response.status
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            assert status == 401
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    log = stderr.decode()
+    assert "Invalid request signature" in log and "body: <withheld>" in log
+    assert sentinel not in log
+    assert BOT_TOKEN not in log and SIGNING_SECRET not in log
