@@ -18,7 +18,7 @@ def test_tokens_and_bodies_are_blanked_and_the_line_kept() -> None:
     assert WITHHELD in redact("using xoxb-1234-abcd and xapp-1-A1-2")
     assert "xoxb-1234" not in redact("using xoxb-1234-abcd")
     refused = "Invalid request signature detected (signature: v0=0, body: {'text': 'mine'})"
-    assert redact(refused) == f"Invalid request signature detected (signature: v0=0, body: {WITHHELD}"
+    assert redact(refused) == refused.split("body: ")[0] + f"body: {WITHHELD}"
     assert redact("an ordinary line") == "an ordinary line"
 
 
