@@ -328,6 +328,11 @@ async def _feeds_poll(config: Config) -> int:
         f"{report.not_modified} unchanged, {report.failed} failed"
         + (f", {len(report.paused)} paused" if report.paused else "")
     )
+    if report.failed:
+        sys.stderr.write(f"{report.failed} of {report.polled} feed(s) failed:\n")
+        for url, reason in sorted(report.failures):
+            sys.stderr.write(f"  {url}: {reason}\n")
+        return 1
     return 0
 
 

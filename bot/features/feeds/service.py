@@ -80,6 +80,7 @@ class PollReport:
     not_modified: int = 0
     failed: int = 0
     paused: list[int] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (feed URL, reason)
 
 
 FEED = CommandSpec(
@@ -309,12 +310,14 @@ class FeedService(Service):
             read = await self._reader.read(feed.url, feed.etag, feed.last_modified)
         except FeedProblem as problem:
             report.failed += 1
+            report.failures.append((feed.url, problem.reason))
             log.warning("feed %s (%d) failed: %s", feed.url, feed.id, problem.reason)
             failure = problem
             await self._run(lambda tx: self._failed(tx, feed, failure, report))
             return
         except Exception:
             report.failed += 1
+            report.failures.append((feed.url, "unexpected error"))
             log.exception("feed %s (%d) failed unexpectedly", feed.url, feed.id)
             await self._run(
                 lambda tx: self._failed(tx, feed, FeedProblem("unexpected error"), report)
