@@ -49,7 +49,8 @@ ALLOWED_TAGS = frozenset(
 )  # fmt: skip
 ALLOWED_ATTRIBUTES: Mapping[str, set[str]] = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
+    # style and hidden only reach the tracking-pixel check, which drops them from the output
+    "img": {"src", "alt", "title", "width", "height", "style", "hidden"},
     "abbr": {"title"},
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan", "scope"},
@@ -172,19 +173,39 @@ def _closed_entries(data: bytes, charset: str | None) -> int:
 _IMG_TAG = re.compile(r"<img\b[^>]*>")
 _ATTRIBUTE = re.compile(r'([a-z-]+)="([^"]*)"')
 _LEADING_NUMBER = re.compile(r"\s*(\d+)")
+_ONLY_FOR_THE_CHECK = re.compile(r'\s(?:style|hidden)="[^"]*"')
+
+
+def _tiny(value: str) -> bool:
+    number = _LEADING_NUMBER.match(value)
+    return number is not None and int(number.group(1)) <= 2
+
+
+def _hidden_by_style(style: str) -> bool:
+    for declaration in style.split(";"):
+        name, _, value = declaration.partition(":")
+        name, value = name.strip().lower(), value.strip().lower()
+        if (name, value) in (("display", "none"), ("visibility", "hidden")):
+            return True
+        if name in ("width", "height", "max-width", "max-height") and _tiny(value):
+            return True
+        if name == "opacity" and re.fullmatch(r"0*\.?0*(?:\s*!important)?", value) and value:
+            return True
+    return False
 
 
 def _tracking_image(tag: re.Match[str]) -> str:
-    """The tag itself, or nothing when it is a tracking image (tiny, known tracker, no src)."""
+    """The tag without style, or nothing when it is a tracking image: no src, a known tracker,
+    tiny (0 to 2 pixels a side), hidden, or hidden by its style, whatever host serves it."""
     values = dict(_ATTRIBUTE.findall(tag.group(0)))
     src = html.unescape(values.get("src", ""))
-    if not src or TRACKER_SOURCES.match(src):
+    if not src or TRACKER_SOURCES.match(src) or "hidden" in values:
         return ""
-    for side in ("width", "height"):
-        number = _LEADING_NUMBER.match(values.get(side, ""))
-        if number and int(number.group(1)) <= 2:
-            return ""
-    return tag.group(0)
+    if _tiny(values.get("width", "")) or _tiny(values.get("height", "")):
+        return ""
+    if _hidden_by_style(html.unescape(values.get("style", ""))):
+        return ""
+    return _ONLY_FOR_THE_CHECK.sub("", tag.group(0))
 
 
 def clean_html(fragment: str, base_url: str | None = None) -> str:

@@ -328,3 +328,28 @@ def test_odd_declared_encodings_give_entries_or_a_feed_error(encoding: str) -> N
             assert error.reason == "not-a-feed"
         else:
             assert all("<script" not in entry.summary_html for entry in feed.entries)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        '<img src="https://cdn.any.example/a.gif" style="display:none">',
+        '<img src="https://cdn.any.example/a.gif" style="visibility: hidden">',
+        '<img src="https://cdn.any.example/a.gif" style="width:1px;height:1px">',
+        '<img src="https://cdn.any.example/a.gif" style="WIDTH: 0; height: 0">',
+        '<img src="https://cdn.any.example/a.gif" style="opacity:0">',
+        '<img src="https://cdn.any.example/a.gif" hidden>',
+        '<img src="https://cdn.any.example/a.gif" width="0" height="0">',
+        '<img src="https://cdn.any.example/a.gif" height="1px">',
+    ],
+)
+def test_tracking_pixels_are_removed_whatever_host_serves_them(image: str) -> None:
+    assert "<img" not in clean_html(f"<p>Hello {image}</p>", "https://ada.example/post")
+
+
+def test_a_styled_picture_stays_without_its_style() -> None:
+    cleaned = clean_html(
+        '<img src="https://cdn.any.example/a.png" style="max-width:100%" width="600">',
+        "https://ada.example/post",
+    )
+    assert cleaned == '<img src="https://cdn.any.example/a.png" width="600">'
