@@ -284,7 +284,8 @@ def _entry_html(entry: Mapping[str, Any]) -> str:
     return ""
 
 
-def _entry(entry: Mapping[str, Any], feed_url: str) -> FeedEntry:
+def _entry(entry: Mapping[str, Any], feed_url: str) -> FeedEntry | None:
+    """The cleaned entry, or None when it has no title, link or content to show."""
     link = _http_url(entry.get("link"), feed_url)
     title_detail = entry.get("title_detail") or {}
     raw_title = str(entry.get("title") or "")
@@ -293,7 +294,11 @@ def _entry(entry: Mapping[str, Any], feed_url: str) -> FeedEntry:
     else:
         title = _SPACE.sub(" ", raw_title).strip()
     summary = clean_html(_entry_html(entry), link or feed_url)
-    digest = hashlib.sha256(f"{title}\0{summary}".encode()).hexdigest()
+    if not (title or summary or link):
+        return None
+    # A link-only entry is told apart by its link: its title and summary match every other.
+    hashed = f"{title}\0{summary}" if title or summary else f"\0\0{link}"
+    digest = hashlib.sha256(hashed.encode()).hexdigest()
     entry_id = str(entry.get("id") or link or digest).strip()[:1000]
     return FeedEntry(
         entry_id=entry_id,
@@ -346,7 +351,8 @@ def parse_feed(
     if not complete and raw_entries:
         raw_entries = raw_entries[: _closed_entries(data, charset)]
     feed_info = parsed.get("feed") or {}
-    entries = tuple(_entry(entry, url) for entry in raw_entries[:max_entries])
+    cleaned = (_entry(entry, url) for entry in raw_entries[:max_entries])
+    entries = tuple(entry for entry in cleaned if entry is not None)
     return ParsedFeed(
         url=url,
         title=plain_text(str(feed_info.get("title") or "")) or url,

@@ -353,3 +353,29 @@ def test_a_styled_picture_stays_without_its_style() -> None:
         "https://ada.example/post",
     )
     assert cleaned == '<img src="https://cdn.any.example/a.png" width="600">'
+
+
+def rss_items(*items: str) -> bytes:
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        "<link>https://ada.example/</link>"
+        + "".join(f"<item>{i}</item>" for i in items)
+        + "</channel></rss>"
+    ).encode()
+
+
+def test_an_empty_item_is_skipped_a_link_only_item_is_kept() -> None:
+    feed = parse_feed(
+        rss_items(
+            "",
+            "<link>https://ada.example/only-a-link</link>",
+            "<link>https://ada.example/another</link>",
+            "<title>  </title><description></description>",
+        ),
+        FEED_URL,
+    )
+    assert [entry.link for entry in feed.entries] == [
+        "https://ada.example/only-a-link",
+        "https://ada.example/another",
+    ]
+    assert len({entry.content_hash for entry in feed.entries}) == 2
