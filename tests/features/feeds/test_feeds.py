@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from sqlalchemy import select
 
 from bot.core.clock import ManualClock
 from bot.core.config import Config
 from bot.features.feeds import FeedService, FeedSettings
 from bot.features.links import PreviewService
+from bot.storage.schema import feed_entries
 from tests.fakes.sites import FakeSite
 from tests.helpers import ConsoleStory
 
@@ -232,3 +234,29 @@ async def test_one_bad_feed_never_stops_the_round(
     async with ConsoleStory(config, clock, tmp_path, HOSTS) as story:
         report = await story.app.service(FeedService).poll_due()
         assert (report.polled, report.failed, report.new_entries) == (4, 3, 1)
+
+
+async def test_a_post_dated_in_the_future_is_dated_when_first_seen(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path, blog: FakeSite
+) -> None:
+    blog.page("/feed.xml", atom(("p0", "Before", "2026-11-20T10:00:00Z")), "application/atom+xml")
+    async with ConsoleStory(feed_config(config_for, blog), clock, tmp_path, HOSTS) as story:
+        await story.say(f"alice: /feed add http://blog.test:{blog.port}/feed.xml")
+        blog.page(
+            "/feed.xml",
+            atom(("p1", "From the future", "2031-01-01T00:00:00Z")),
+            "application/atom+xml",
+        )
+        clock.advance(timedelta(hours=2))
+        seen = clock.now()
+        assert (await story.app.service(FeedService).poll_due()).new_entries == 1
+        async with story.app.database.reading() as conn:
+            [published] = (
+                await conn.execute(
+                    select(feed_entries.c.published_at).where(feed_entries.c.entry_key == "p1")
+                )
+            ).scalars()
+        assert published == seen
+        clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+        said = await story.say("fran: /digest preview")
+        assert "From the future" in said
