@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,7 +23,8 @@ from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
-from bot.core.urls import canonicalise
+from bot.core.urls import canonicalise, domain_of
+from bot.features.digest import DigestSettings
 from bot.features.feeds import store
 from bot.features.feeds.config import FeedSettings
 from bot.runtime.scheduler import Job, RunContext
@@ -35,7 +37,6 @@ POLL_JOB = "feeds:poll"
 # Every 5 minutes (the shortest interval a feed may have), off the minutes where hourly and
 # daily schedules usually fall, so polling never competes with a digest or prompt run.
 POLL_EVERY = "2-57/5 * * * *"
-
 
 
 class FeedProblem(Exception):
@@ -133,8 +134,10 @@ class FeedService(Service):
         communities: Sequence[CommunitySettings] = (),
         *,
         command_prefix: Callable[[str], str],
+        digest_caps: DigestSettings | None = None,
     ) -> None:
         self._command_prefix = command_prefix
+        self._digest_caps = digest_caps or DigestSettings()
         self._settings = settings
         self._reader = reader
         self._clock = clock
@@ -386,8 +389,24 @@ class FeedService(Service):
         posts = await store.week_posts(
             request.conn, request.community.name, request.start, request.end
         )
-        entries = []
+        caps = self._digest_caps
+        per_source: Counter[str] = Counter()
+        per_domain: Counter[str] = Counter()
+        entries: list[Entry] = []
         for post in posts:
+            # The caps shared links have: a flood from one blog or site never fills the week.
+            source = post.owner_ref or f"feed:{post.feed_id}"
+            domain = domain_of(post.link) if post.link else source
+            if f"B{post.id}" in request.excluded:
+                continue
+            if f"B{post.id}" not in request.featured and (
+                per_source[source] >= caps.per_sharer or per_domain[domain] >= caps.per_domain
+            ):
+                continue
+            if len(entries) >= caps.top_links:
+                break
+            per_source[source] += 1
+            per_domain[domain] += 1
             people: tuple[str, ...] = ()
             unnamed = 0
             if post.owner_ref is not None:

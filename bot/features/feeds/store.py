@@ -52,6 +52,7 @@ class WeekPost:
     """A blog post for the digest."""
 
     id: int
+    feed_id: int
     title: str
     link: str | None
     feed_title: str | None
@@ -193,6 +194,7 @@ async def week_posts(
     result = await conn.execute(
         select(
             feed_entries.c.id,
+            feed_entries.c.feed_id,
             feed_entries.c.title,
             feed_entries.c.link,
             feeds.c.title.label("feed_title"),

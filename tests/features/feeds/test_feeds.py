@@ -260,3 +260,18 @@ async def test_a_post_dated_in_the_future_is_dated_when_first_seen(
         clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
         said = await story.say("fran: /digest preview")
         assert "From the future" in said
+
+
+async def test_a_flood_of_posts_is_capped_in_the_digest_like_links(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path, blog: FakeSite
+) -> None:
+    blog.page("/feed.xml", atom(("p0", "Before", "2026-11-20T10:00:00Z")), "application/atom+xml")
+    async with ConsoleStory(feed_config(config_for, blog), clock, tmp_path, HOSTS) as story:
+        await story.say(f"alice: /feed add http://blog.test:{blog.port}/feed.xml")
+        posts = [(f"f{i}", f"Flood post {i}", f"2026-11-2{4 + i % 3}T10:00:00Z") for i in range(8)]
+        blog.page("/feed.xml", atom(*posts), "application/atom+xml")
+        clock.advance(timedelta(hours=2))
+        assert (await story.app.service(FeedService).poll_due()).new_entries == 8
+        clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+        said = await story.say("fran: /digest preview")
+        assert said.count("Flood post") == 2  # per_domain, as for shared links
