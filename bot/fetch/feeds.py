@@ -268,8 +268,8 @@ def _when(entry: Mapping[str, Any]) -> datetime | None:
     return None
 
 
-def _entry_html(entry: Mapping[str, Any]) -> str:
-    """The richest HTML the entry offers: full content before summary."""
+def _entry_html(entry: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The richest HTML the entry offers (full content before summary) and its xml:base."""
     candidates: list[Mapping[str, Any]] = list(entry.get("content") or [])
     if entry.get("summary_detail"):
         candidates.append(entry["summary_detail"])
@@ -278,13 +278,14 @@ def _entry_html(entry: Mapping[str, Any]) -> str:
         if not value:
             continue
         kind = (detail.get("type") or "text/html").lower()
+        base = str(detail.get("base") or "") or None
         if kind in ("text/html", "application/xhtml+xml"):
-            return str(value)
-        return "<p>" + html.escape(str(value)).replace("\n\n", "</p><p>") + "</p>"
-    return ""
+            return str(value), base
+        return "<p>" + html.escape(str(value)).replace("\n\n", "</p><p>") + "</p>", base
+    return "", None
 
 
-def _entry(entry: Mapping[str, Any], feed_url: str) -> FeedEntry | None:
+def _entry(entry: Mapping[str, Any], feed_url: str, root: str) -> FeedEntry | None:
     """The cleaned entry, or None when it has no title, link or content to show."""
     link = _http_url(entry.get("link"), feed_url)
     title_detail = entry.get("title_detail") or {}
@@ -293,7 +294,11 @@ def _entry(entry: Mapping[str, Any], feed_url: str) -> FeedEntry | None:
         title = plain_text(raw_title)
     else:
         title = _SPACE.sub(" ", raw_title).strip()
-    summary = clean_html(_entry_html(entry), link or feed_url)
+    fragment, xml_base = _entry_html(entry)
+    if xml_base == root:  # no xml:base in scope, only the document's own address
+        xml_base = None
+    # The base in scope (xml:base), then the entry's own link, then the feed document's URL.
+    summary = clean_html(fragment, _http_url(xml_base, feed_url) or link or feed_url)
     if not (title or summary or link):
         return None
     # A link-only entry is told apart by its link: its title and summary match every other.
@@ -329,6 +334,15 @@ def parse_feed(
     # by default), and ids would change whenever the feed's address does. Links are made
     # absolute here instead.
     headers: dict[str, str] = {}
+    # Except where the document uses xml:base: feedparser only restores the base in scope
+    # when an element closes if the outer one is non-empty, so without a document address
+    # an entry's xml:base would leak into the entries after it.
+    uses_base = b"xml:base" in data or any(
+        "xml:base" in text for text in _candidate_texts(data, charset)
+    )
+    root = url if uses_base else ""
+    if root:
+        headers["content-location"] = root
     if content_type:
         headers["content-type"] = content_type + (f"; charset={charset}" if charset else "")
     try:
@@ -351,7 +365,7 @@ def parse_feed(
     if not complete and raw_entries:
         raw_entries = raw_entries[: _closed_entries(data, charset)]
     feed_info = parsed.get("feed") or {}
-    cleaned = (_entry(entry, url) for entry in raw_entries[:max_entries])
+    cleaned = (_entry(entry, url, root) for entry in raw_entries[:max_entries])
     entries = tuple(entry for entry in cleaned if entry is not None)
     return ParsedFeed(
         url=url,

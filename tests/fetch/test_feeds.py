@@ -379,3 +379,21 @@ def test_an_empty_item_is_skipped_a_link_only_item_is_kept() -> None:
         "https://ada.example/another",
     ]
     assert len({entry.content_hash for entry in feed.entries}) == 2
+
+
+def test_relative_links_resolve_against_xml_base_then_the_entry_link_then_the_feed() -> None:
+    doc = b"""<?xml version="1.0"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>
+<entry xml:base="https://cdn.example/posts/"><id>1</id><title>a</title>
+  <link href="https://ada.example/p/one"/>
+  <content type="html">&lt;a href="x.html"&gt;x&lt;/a&gt;</content></entry>
+<entry><id>2</id><title>b</title><link href="https://ada.example/p/two"/>
+  <content type="html">&lt;a href="y.html"&gt;y&lt;/a&gt;</content></entry>
+<entry><id>3</id><title>c</title>
+  <content type="html">&lt;a href="z.html"&gt;z&lt;/a&gt;</content></entry>
+</feed>"""
+    one, two, three = parse_feed(doc, "https://feeds.example/ada/atom.xml").entries
+    assert 'href="https://cdn.example/posts/x.html"' in one.summary_html
+    assert one.link == "https://ada.example/p/one"
+    assert 'href="https://ada.example/p/y.html"' in two.summary_html
+    assert 'href="https://feeds.example/ada/z.html"' in three.summary_html
