@@ -228,7 +228,8 @@ class FeedService(Service):
             whose = t("feeds.community_feed") if feed.owner_ref is None else ""
             state = t("feeds.paused", error=escape(feed.last_error or "")) if feed.paused else ""
             title = escape(feed.title or feed.url)
-            lines.append(f"{feed.id}. {title} — {escape(feed.url)}{whose}{state}")
+            site = t("feeds.site", url=escape(feed.site_url)) if feed.site_url else ""
+            lines.append(f"{feed.id}. {title} — {escape(feed.url)}{site}{whose}{state}")
         return [call.answer("\n".join(lines))]
 
     async def remove(self, call: Invocation, tx: Transaction) -> list[Action]:
@@ -340,6 +341,8 @@ class FeedService(Service):
                 values.update(etag=read.etag, last_modified=read.last_modified)
                 if read.title and not feed.title:
                     values["title"] = read.title
+                if read.site_url and read.site_url != feed.site_url:
+                    values["site_url"] = read.site_url
             await store.update_feed(tx.conn, feed.id, **values)
             return []
 

@@ -137,7 +137,9 @@ async def due_feeds(conn: AsyncConnection, now: datetime, limit: int = 1000) -> 
 
 
 async def update_feed(conn: AsyncConnection, feed_id: int, **values: Any) -> None:
-    """Record a poll's outcome (validators, schedule, failures, pause)."""
+    """Record a poll's outcome (validators, schedule, failures, pause, site link)."""
+    if "site_url" in values:
+        values["site_url"] = _url_or_none(values["site_url"], feeds.c.site_url)
     await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
 
 

@@ -111,6 +111,7 @@ async def test_a_broken_feed_backs_off_then_pauses_and_its_owner_is_told(
 ) -> None:
     blog.page("/feed.xml", atom(("p1", "Hello", "2026-11-24T10:00:00Z")), "application/atom+xml")
     config = feed_config(config_for, blog)
+    blog.page("/feed.xml", atom(("p0", "Before", "2026-11-20T10:00:00Z")), "application/atom+xml")
     async with ConsoleStory(config, clock, tmp_path, HOSTS) as story:
         await story.say(f"alice: /feed add http://blog.test:{blog.port}/feed.xml")
 
@@ -275,3 +276,25 @@ async def test_a_flood_of_posts_is_capped_in_the_digest_like_links(
         clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
         said = await story.say("fran: /digest preview")
         assert said.count("Flood post") == 2  # per_domain, as for shared links
+
+
+async def test_a_feed_site_link_is_stored_and_shown(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path, blog: FakeSite
+) -> None:
+    config = feed_config(config_for, blog)
+    blog.page("/feed.xml", atom(("p0", "Before", "2026-11-20T10:00:00Z")), "application/atom+xml")
+    async with ConsoleStory(config, clock, tmp_path, HOSTS) as story:
+        await story.say(f"alice: /feed add http://blog.test:{blog.port}/feed.xml")
+        blog.page(
+            "/feed.xml",
+            atom(("p1", "Hello", "2026-11-24T10:00:00Z")).replace(
+                '<link href="http://blog.test/"/>', '<link href="http://blog.test/moved/"/>'
+            ),
+            "application/atom+xml",
+        )
+        said = await story.say("alice: /feed list")
+        assert "site: http://blog.test/" in said
+        clock.advance(timedelta(hours=2))
+        await story.app.service(FeedService).poll_due()
+        said = await story.say("alice: /feed list")
+        assert "site: http://blog.test/moved/" in said
