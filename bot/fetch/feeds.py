@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+from xml.sax import SAXParseException
 
 import feedparser
 import nh3
@@ -114,6 +115,7 @@ class ParsedFeed:
     link: str | None
     entries: tuple[FeedEntry, ...]
     complete: bool  # False when the document was cut short or malformed but had entries
+    problem: str | None = None  # what was wrong with a malformed document that still parsed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -315,6 +317,20 @@ def _entry(entry: Mapping[str, Any], feed_url: str, root: str) -> FeedEntry | No
     )
 
 
+# Declared as one thing, served as another: feedparser copes, and nothing is lost.
+_HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+
+
+def _problem(error: object) -> str | None:
+    """A malformed document's problem in a line, or None when it is only mislabelled."""
+    if error is None or isinstance(error, _HARMLESS):
+        return None
+    text = _SPACE.sub(" ", str(error)).strip()
+    if isinstance(error, SAXParseException):
+        text = f"{error.getMessage()} (line {error.getLineNumber()})"
+    return f"{type(error).__name__}: {text}"[:300]
+
+
 def parse_feed(
     data: bytes,
     url: str,
@@ -362,6 +378,7 @@ def parse_feed(
         why = f" ({type(problem).__name__}: {problem})" if problem else ""
         raise FeedError("not-a-feed", f"no RSS or Atom feed found{why}")
     complete = not parsed.get("bozo")
+    problem = _problem(parsed.get("bozo_exception")) if not complete else None
     if not complete and raw_entries:
         raw_entries = raw_entries[: _closed_entries(data, charset)]
     feed_info = parsed.get("feed") or {}
@@ -373,6 +390,7 @@ def parse_feed(
         link=_http_url(feed_info.get("link"), url),
         entries=entries,
         complete=complete,
+        problem=problem,
     )
 
 

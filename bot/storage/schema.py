@@ -258,6 +258,7 @@ feeds = Table(
     Column("failures", Integer(), nullable=False, server_default="0"),
     Column("paused", Boolean(), nullable=False, server_default=false()),
     Column("last_error", WrittenText(), nullable=True),
+    Column("problem", WrittenText(), nullable=True),  # last read was of a malformed document
     UniqueConstraint("community", "url", name="uq_feeds_community_url"),
     Index("ix_feeds_next_poll_at", "next_poll_at"),
 )

@@ -397,3 +397,12 @@ def test_relative_links_resolve_against_xml_base_then_the_entry_link_then_the_fe
     assert one.link == "https://ada.example/p/one"
     assert 'href="https://ada.example/p/y.html"' in two.summary_html
     assert 'href="https://feeds.example/ada/z.html"' in three.summary_html
+
+
+def test_a_malformed_feed_says_what_was_wrong() -> None:
+    cut = parse_feed(RSS[: RSS.index("Short and plain.")].encode(), FEED_URL)
+    assert cut.problem is not None and "line" in cut.problem
+    assert parse_feed(RSS.encode(), FEED_URL).problem is None
+    # a mislabelled but well-formed feed is not a problem worth showing
+    plain = parse_feed(RSS.encode(), FEED_URL, "text/plain")
+    assert plain.problem is None

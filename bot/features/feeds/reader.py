@@ -81,6 +81,7 @@ class SafeFeedReader:
         return PolledFeed(
             title=read.feed.title,
             site_url=read.feed.link,
+            problem=read.feed.problem,
             entries=self._entries(read.feed),
             etag=read.etag,
             last_modified=read.last_modified,

@@ -55,6 +55,7 @@ class PolledFeed:
     not_modified: bool = False
     title: str | None = None
     site_url: str | None = None
+    problem: str | None = None  # the document was malformed (read as far as it went)
     entries: tuple[store.NewEntry, ...] = ()
     etag: str | None = None
     last_modified: str | None = None
@@ -80,6 +81,7 @@ class PollReport:
     new_entries: int = 0
     not_modified: int = 0
     failed: int = 0
+    problems: int = 0  # read, but malformed
     paused: list[int] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (feed URL, reason)
 
@@ -229,6 +231,8 @@ class FeedService(Service):
             state = t("feeds.paused", error=escape(feed.last_error or "")) if feed.paused else ""
             title = escape(feed.title or feed.url)
             site = t("feeds.site", url=escape(feed.site_url)) if feed.site_url else ""
+            if feed.problem and not feed.paused:
+                state += t("feeds.problem", problem=escape(feed.problem))
             lines.append(f"{feed.id}. {title} — {escape(feed.url)}{site}{whose}{state}")
         return [call.answer("\n".join(lines))]
 
@@ -343,6 +347,12 @@ class FeedService(Service):
                     values["title"] = read.title
                 if read.site_url and read.site_url != feed.site_url:
                     values["site_url"] = read.site_url
+                values["problem"] = read.problem
+                if read.problem is not None:
+                    report.problems += 1
+                    log.warning(
+                        "feed %s (%d) read with problems: %s", feed.url, feed.id, read.problem
+                    )
             await store.update_feed(tx.conn, feed.id, **values)
             return []
 

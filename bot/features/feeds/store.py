@@ -32,6 +32,7 @@ class FeedRecord:
     failures: int
     paused: bool
     last_error: str | None
+    problem: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -169,6 +169,8 @@ async def test_feeds_poll_command_shows_progress_and_a_summary(
     tmp_path: Path, blog: FakeSite
 ) -> None:
     blog.page("/feed.xml", atom(("p1", "Hello", "2026-11-24T10:00:00Z")), "application/atom+xml")
+    two = atom(("c1", "Kept", "2026-11-24T10:00:00Z"), ("c2", "Cut", "2026-11-25T10:00:00Z"))
+    blog.page("/cut.xml", two[: two.index("Cut")], "application/atom+xml")
     config = tmp_path / "config.toml"
     config.write_text(
         f"""
@@ -181,7 +183,7 @@ allow_networks = ["127.0.0.0/8"]
 allow_ports = [{blog.port}]
 [[communities]]
 name = "demo"
-feeds = ["http://127.0.0.1:{blog.port}/feed.xml"]
+feeds = ["http://127.0.0.1:{blog.port}/feed.xml", "http://127.0.0.1:{blog.port}/cut.xml"]
 """,
         "utf-8",
     )
@@ -202,8 +204,9 @@ feeds = ["http://127.0.0.1:{blog.port}/feed.xml"]
     )
     out, err = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode == 0, err.decode()
-    assert "polled 1 feed(s): 1 new post(s), 0 unchanged, 0 failed" in out.decode()
-    assert "[##############################] 1/1 feeds" in err.decode()
+    summary = "polled 2 feed(s): 2 new post(s), 0 unchanged, 0 failed, 1 read with problems"
+    assert summary in out.decode()
+    assert "[##############################] 2/2 feeds" in err.decode()
 
 
 async def test_one_bad_feed_never_stops_the_round(
@@ -298,3 +301,25 @@ async def test_a_feed_site_link_is_stored_and_shown(
         await story.app.service(FeedService).poll_due()
         said = await story.say("alice: /feed list")
         assert "site: http://blog.test/moved/" in said
+
+
+async def test_a_feed_read_with_problems_says_so_in_the_list_and_the_report(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path, blog: FakeSite
+) -> None:
+    whole = atom(("p1", "Hello", "2026-11-24T10:00:00Z"), ("p2", "Again", "2026-11-25T10:00:00Z"))
+    blog.page("/feed.xml", whole, "application/atom+xml")
+    async with ConsoleStory(feed_config(config_for, blog), clock, tmp_path, HOSTS) as story:
+        await story.say(f"alice: /feed add http://blog.test:{blog.port}/feed.xml")
+        said = await story.say("alice: /feed list")
+        assert "problems" not in said
+        blog.page("/feed.xml", whole[: whole.index("Again")], "application/atom+xml")
+        clock.advance(timedelta(hours=2))
+        report = await story.app.service(FeedService).poll_due()
+        assert (report.failed, report.problems) == (0, 1)
+        said = await story.say("alice: /feed list")
+        assert "read with problems" in said and "line 1" in said
+        blog.page("/feed.xml", whole, "application/atom+xml")
+        clock.advance(timedelta(hours=2))
+        assert (await story.app.service(FeedService).poll_due()).problems == 0
+        said = await story.say("alice: /feed list")
+        assert "problems" not in said
