@@ -330,8 +330,14 @@ async def _feeds_poll(config: Config) -> int:
     print(
         f"polled {report.polled} feed(s): {report.new_entries} new post(s), "
         f"{report.not_modified} unchanged, {report.failed} failed"
+        + (f", {report.problems} read with problems" if report.problems else "")
         + (f", {len(report.paused)} paused" if report.paused else "")
     )
+    if report.failed:
+        sys.stderr.write(f"{report.failed} of {report.polled} feed(s) failed:\n")
+        for url, reason in sorted(report.failures):
+            sys.stderr.write(f"  {url}: {reason}\n")
+        return 1
     return 0
 
 

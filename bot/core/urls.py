@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,9 +44,17 @@ TRACKING_PREFIXES = ("utm_", "pk_", "mtm_")
 
 _ANGLE = re.compile(r"<(https?://[^\s<>|]+)(?:\|[^<>]*)?>", re.IGNORECASE)  # Slack, Discord
 _MARKDOWN = re.compile(r"\[[^\]\n]*\]\((https?://[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)\)", re.I)
-_PLAIN = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+# A plain URL stops at the ellipsis, at CJK sentence punctuation (written without a space after
+# it) and at invisible joiners and spaces, which no URL holds raw.
+_STOPS = "\u2026\u3002\u3001\uff0c\uff01\uff1f\uff1b\uff1a\u200b\u200c\u200d\u2060\ufeff"
+_PLAIN = re.compile(rf"https?://[^\s<>\"`{_STOPS}]+", re.IGNORECASE)
 _TRAILING = ".,;:!?'\"*_~”’»"
 _PAIRS = {")": "(", "]": "[", "}": "{"}
+_CJK_PAIRS = {"」": "「", "』": "『", "】": "【", "）": "（"}
+_CJK_OPENING = frozenset(_CJK_PAIRS.values())
+_MARKUP = ("||", "**", "__", "~~")  # Discord spoiler, bold, underline, strike-through
+# An apostrophe followed by one of these closes a quotation instead of belonging to the path.
+_AFTER_QUOTE = frozenset(_TRAILING + ")]}|>" + "".join(_CJK_PAIRS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +67,51 @@ class FoundLink:
     end: int
 
 
+def clean_text(text: str) -> str:
+    """The text links are found in: without NUL characters, which no store keeps."""
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
+def _cut_cjk_brackets(candidate: str) -> str:
+    """Cut at the first CJK bracket the URL does not balance."""
+    opened: list[tuple[str, int]] = []
+    for index, char in enumerate(candidate):
+        if char in _CJK_OPENING:
+            opened.append((char, index))
+        elif char in _CJK_PAIRS:
+            if not opened or opened[-1][0] != _CJK_PAIRS[char]:
+                return candidate[:index]
+            opened.pop()
+    return candidate[: opened[0][1]] if opened else candidate
+
+
+def _cut_quote(candidate: str) -> str:
+    """Cut at the first apostrophe that ends the URL rather than sits inside it."""
+    for index, char in enumerate(candidate):
+        if char == "'" and (index + 1 == len(candidate) or candidate[index + 1] in _AFTER_QUOTE):
+            return candidate[:index]
+    return candidate
+
+
+def _cut_markup(candidate: str, before: str) -> str:
+    """Cut where a Discord delimiter closes one opened right before the URL."""
+    cut = len(candidate)
+    while before.endswith(_MARKUP):
+        delimiter = before[-2:]
+        before = before[:-2]
+        if (found := candidate.find(delimiter)) != -1:
+            cut = min(cut, found)
+    return candidate[:cut]
+
+
 def _trim(candidate: str) -> str:
-    """Drop trailing punctuation and closing brackets that the URL did not open."""
+    """Drop trailing punctuation, markup and closing brackets that the URL did not open."""
     while candidate:
         last = candidate[-1]
         unbalanced = last in _PAIRS and candidate.count(last) > candidate.count(_PAIRS[last])
-        if last in _TRAILING or unbalanced:
+        if candidate.endswith("||"):
+            candidate = candidate[:-2]
+        elif last in _TRAILING or unbalanced:
             candidate = candidate[:-1]
         else:
             break
@@ -73,9 +119,10 @@ def _trim(candidate: str) -> str:
 
 
 def extract_links(text: str) -> list[FoundLink]:
-    """Every distinct http(s) link in a message, in order of appearance."""
+    """Every distinct http(s) link in a message's `clean_text`, in order of appearance."""
     if "://" not in text:  # most messages carry no link: skip the scans
         return []
+    text = clean_text(text)
     found: list[FoundLink] = []
     taken: list[tuple[int, int]] = []
 
@@ -91,7 +138,8 @@ def extract_links(text: str) -> list[FoundLink]:
         for match in pattern.finditer(text):
             add(match.group(1), match.start(), match.end())
     for match in _PLAIN.finditer(text):
-        url = _trim(match.group(0))
+        url = _cut_markup(_cut_quote(_cut_cjk_brackets(match.group(0))), text[: match.start()])
+        url = _trim(url)
         add(url, match.start(), match.start() + len(url))
     found.sort(key=lambda link: link.start)
     unique: dict[str, FoundLink] = {}
@@ -107,12 +155,41 @@ def _is_tracking(name: str) -> bool:
 
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = "/%:@!$&'()*+,;=-._~?"
-_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 
 
 def _normalise_escapes(text: str, safe: str) -> str:
-    text = quote(text, safe=safe)
-    return _ESCAPE.sub(lambda match: match.group(0).upper(), text)
+    # Escapes stay as written (`%2f` and `%2F` may name different things to a server); raw
+    # non-ASCII and characters no URL may hold raw become UTF-8 escapes in upper-case hex.
+    return quote(text, safe=safe)
+
+
+def remove_dot_segments(path: str) -> str:
+    """RFC 3986 §5.2.4: resolve `.` and `..` segments, keeping the slash a final one leaves."""
+    output: list[str] = []
+    rest = path
+    while rest:
+        if rest.startswith("../"):
+            rest = rest[3:]
+        elif rest.startswith("./") or rest.startswith("/./"):
+            rest = rest[2:]
+        elif rest == "/.":
+            rest = "/"
+        elif rest.startswith("/../"):
+            rest = rest[3:]
+            if output:
+                output.pop()
+        elif rest == "/..":
+            rest = "/"
+            if output:
+                output.pop()
+        elif rest in (".", ".."):
+            rest = ""
+        else:
+            end = rest.find("/", 1)
+            segment = rest if end == -1 else rest[:end]
+            output.append(segment)
+            rest = rest[len(segment) :]
+    return "".join(output)
 
 
 def _host(hostname: str) -> str | None:
@@ -162,15 +239,7 @@ def _canonicalise(url: str) -> str | None:
     netloc = (
         host if port is None or port == {"http": 80, "https": 443}[scheme] else f"{host}:{port}"
     )
-    path = parts.path or "/"
-    resolved = posixpath.normpath(path)
-    if resolved.startswith("//"):
-        resolved = "/" + resolved.lstrip("/")
-    if path.endswith("/") and resolved != "/":
-        resolved += "/"
-    if resolved == ".":
-        resolved = "/"
-    path = _normalise_escapes(resolved, _PATH_SAFE)
+    path = _normalise_escapes(remove_dot_segments(parts.path) or "/", _PATH_SAFE)
     kept = [
         _normalise_escapes(piece, _QUERY_SAFE)
         for piece in parts.query.split("&")

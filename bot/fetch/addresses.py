@@ -73,6 +73,9 @@ def _kind(address: IPAddress) -> str | None:
         return "loopback"
     if address.is_link_local:
         return "link-local"
+    # Python still calls fec0::/10 global (RFC 3879 deprecated it), but sites route it inside.
+    if isinstance(address, IPv6Address) and address.is_site_local:
+        return "site-local"
     if not address.is_global:
         return "private or reserved"
     return None

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+from xml.sax import SAXParseException
 
 import feedparser
 import nh3
@@ -49,7 +50,8 @@ ALLOWED_TAGS = frozenset(
 )  # fmt: skip
 ALLOWED_ATTRIBUTES: Mapping[str, set[str]] = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
+    # style and hidden only reach the tracking-pixel check, which drops them from the output
+    "img": {"src", "alt", "title", "width", "height", "style", "hidden"},
     "abbr": {"title"},
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan", "scope"},
@@ -113,6 +115,7 @@ class ParsedFeed:
     link: str | None
     entries: tuple[FeedEntry, ...]
     complete: bool  # False when the document was cut short or malformed but had entries
+    problem: str | None = None  # what was wrong with a malformed document that still parsed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,19 +175,39 @@ def _closed_entries(data: bytes, charset: str | None) -> int:
 _IMG_TAG = re.compile(r"<img\b[^>]*>")
 _ATTRIBUTE = re.compile(r'([a-z-]+)="([^"]*)"')
 _LEADING_NUMBER = re.compile(r"\s*(\d+)")
+_ONLY_FOR_THE_CHECK = re.compile(r'\s(?:style|hidden)="[^"]*"')
+
+
+def _tiny(value: str) -> bool:
+    number = _LEADING_NUMBER.match(value)
+    return number is not None and int(number.group(1)) <= 2
+
+
+def _hidden_by_style(style: str) -> bool:
+    for declaration in style.split(";"):
+        name, _, value = declaration.partition(":")
+        name, value = name.strip().lower(), value.strip().lower()
+        if (name, value) in (("display", "none"), ("visibility", "hidden")):
+            return True
+        if name in ("width", "height", "max-width", "max-height") and _tiny(value):
+            return True
+        if name == "opacity" and re.fullmatch(r"0*\.?0*(?:\s*!important)?", value) and value:
+            return True
+    return False
 
 
 def _tracking_image(tag: re.Match[str]) -> str:
-    """The tag itself, or nothing when it is a tracking image (tiny, known tracker, no src)."""
+    """The tag without style, or nothing when it is a tracking image: no src, a known tracker,
+    tiny (0 to 2 pixels a side), hidden, or hidden by its style, whatever host serves it."""
     values = dict(_ATTRIBUTE.findall(tag.group(0)))
     src = html.unescape(values.get("src", ""))
-    if not src or TRACKER_SOURCES.match(src):
+    if not src or TRACKER_SOURCES.match(src) or "hidden" in values:
         return ""
-    for side in ("width", "height"):
-        number = _LEADING_NUMBER.match(values.get(side, ""))
-        if number and int(number.group(1)) <= 2:
-            return ""
-    return tag.group(0)
+    if _tiny(values.get("width", "")) or _tiny(values.get("height", "")):
+        return ""
+    if _hidden_by_style(html.unescape(values.get("style", ""))):
+        return ""
+    return _ONLY_FOR_THE_CHECK.sub("", tag.group(0))
 
 
 def clean_html(fragment: str, base_url: str | None = None) -> str:
@@ -247,8 +270,8 @@ def _when(entry: Mapping[str, Any]) -> datetime | None:
     return None
 
 
-def _entry_html(entry: Mapping[str, Any]) -> str:
-    """The richest HTML the entry offers: full content before summary."""
+def _entry_html(entry: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The richest HTML the entry offers (full content before summary) and its xml:base."""
     candidates: list[Mapping[str, Any]] = list(entry.get("content") or [])
     if entry.get("summary_detail"):
         candidates.append(entry["summary_detail"])
@@ -257,13 +280,15 @@ def _entry_html(entry: Mapping[str, Any]) -> str:
         if not value:
             continue
         kind = (detail.get("type") or "text/html").lower()
+        base = str(detail.get("base") or "") or None
         if kind in ("text/html", "application/xhtml+xml"):
-            return str(value)
-        return "<p>" + html.escape(str(value)).replace("\n\n", "</p><p>") + "</p>"
-    return ""
+            return str(value), base
+        return "<p>" + html.escape(str(value)).replace("\n\n", "</p><p>") + "</p>", base
+    return "", None
 
 
-def _entry(entry: Mapping[str, Any], feed_url: str) -> FeedEntry:
+def _entry(entry: Mapping[str, Any], feed_url: str, root: str) -> FeedEntry | None:
+    """The cleaned entry, or None when it has no title, link or content to show."""
     link = _http_url(entry.get("link"), feed_url)
     title_detail = entry.get("title_detail") or {}
     raw_title = str(entry.get("title") or "")
@@ -271,8 +296,16 @@ def _entry(entry: Mapping[str, Any], feed_url: str) -> FeedEntry:
         title = plain_text(raw_title)
     else:
         title = _SPACE.sub(" ", raw_title).strip()
-    summary = clean_html(_entry_html(entry), link or feed_url)
-    digest = hashlib.sha256(f"{title}\0{summary}".encode()).hexdigest()
+    fragment, xml_base = _entry_html(entry)
+    if xml_base == root:  # no xml:base in scope, only the document's own address
+        xml_base = None
+    # The base in scope (xml:base), then the entry's own link, then the feed document's URL.
+    summary = clean_html(fragment, _http_url(xml_base, feed_url) or link or feed_url)
+    if not (title or summary or link):
+        return None
+    # A link-only entry is told apart by its link: its title and summary match every other.
+    hashed = f"{title}\0{summary}" if title or summary else f"\0\0{link}"
+    digest = hashlib.sha256(hashed.encode()).hexdigest()
     entry_id = str(entry.get("id") or link or digest).strip()[:1000]
     return FeedEntry(
         entry_id=entry_id,
@@ -282,6 +315,20 @@ def _entry(entry: Mapping[str, Any], feed_url: str) -> FeedEntry:
         summary_html=summary,
         content_hash=digest,
     )
+
+
+# Declared as one thing, served as another: feedparser copes, and nothing is lost.
+_HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+
+
+def _problem(error: object) -> str | None:
+    """A malformed document's problem in a line, or None when it is only mislabelled."""
+    if error is None or isinstance(error, _HARMLESS):
+        return None
+    text = _SPACE.sub(" ", str(error)).strip()
+    if isinstance(error, SAXParseException):
+        text = f"{error.getMessage()} (line {error.getLineNumber()})"
+    return f"{type(error).__name__}: {text}"[:300]
 
 
 def parse_feed(
@@ -303,6 +350,15 @@ def parse_feed(
     # by default), and ids would change whenever the feed's address does. Links are made
     # absolute here instead.
     headers: dict[str, str] = {}
+    # Except where the document uses xml:base: feedparser only restores the base in scope
+    # when an element closes if the outer one is non-empty, so without a document address
+    # an entry's xml:base would leak into the entries after it.
+    uses_base = b"xml:base" in data or any(
+        "xml:base" in text for text in _candidate_texts(data, charset)
+    )
+    root = url if uses_base else ""
+    if root:
+        headers["content-location"] = root
     if content_type:
         headers["content-type"] = content_type + (f"; charset={charset}" if charset else "")
     try:
@@ -322,16 +378,19 @@ def parse_feed(
         why = f" ({type(problem).__name__}: {problem})" if problem else ""
         raise FeedError("not-a-feed", f"no RSS or Atom feed found{why}")
     complete = not parsed.get("bozo")
+    problem = _problem(parsed.get("bozo_exception")) if not complete else None
     if not complete and raw_entries:
         raw_entries = raw_entries[: _closed_entries(data, charset)]
     feed_info = parsed.get("feed") or {}
-    entries = tuple(_entry(entry, url) for entry in raw_entries[:max_entries])
+    cleaned = (_entry(entry, url, root) for entry in raw_entries[:max_entries])
+    entries = tuple(entry for entry in cleaned if entry is not None)
     return ParsedFeed(
         url=url,
         title=plain_text(str(feed_info.get("title") or "")) or url,
         link=_http_url(feed_info.get("link"), url),
         entries=entries,
         complete=complete,
+        problem=problem,
     )
 
 

@@ -137,13 +137,15 @@ links = Table(
     metadata,
     Column("id", Integer(), primary_key=True, autoincrement=True),
     Column("community", String(64), nullable=False),
-    Column("canonical_url", String(2048), nullable=False),
-    Column("url", String(2048), nullable=False),
+    Column("canonical_url", Text(), nullable=False),
+    # A fixed-size digest of canonical_url: URLs up to 8 KB do not fit a B-tree index entry.
+    Column("url_key", String(64), nullable=False),
+    Column("url", Text(), nullable=False),
     Column("title", WrittenString(500), nullable=True),
     Column("description", WrittenText(), nullable=True),
     Column("site_name", WrittenString(200), nullable=True),
     Column("first_shared_at", UtcDateTime(), nullable=False),
-    UniqueConstraint("community", "canonical_url", name="uq_links_community_canonical_url"),
+    UniqueConstraint("community", "url_key", name="uq_links_community_url_key"),
 )
 
 shares = Table(
@@ -155,7 +157,7 @@ shares = Table(
     Column("member_ref", String(200), nullable=False, info=MEMBER),
     Column("message_ref", String(300), nullable=False),
     Column("channel", String(200), nullable=False),
-    Column("url", String(2048), nullable=False),  # as the member wrote it
+    Column("url", Text(), nullable=False),  # as the member wrote it
     Column("context", WrittenText(), nullable=True),  # the text around the link
     Column("note", WrittenText(), nullable=True),
     Column("shared_at", UtcDateTime(), nullable=False),
@@ -256,6 +258,7 @@ feeds = Table(
     Column("failures", Integer(), nullable=False, server_default="0"),
     Column("paused", Boolean(), nullable=False, server_default=false()),
     Column("last_error", WrittenText(), nullable=True),
+    Column("problem", WrittenText(), nullable=True),  # last read was of a malformed document
     UniqueConstraint("community", "url", name="uq_feeds_community_url"),
     Index("ix_feeds_next_poll_at", "next_poll_at"),
 )
@@ -282,7 +285,8 @@ feed_entries = Table(
 link_previews = Table(
     "link_previews",
     metadata,
-    Column("canonical_url", String(2048), primary_key=True),
+    Column("url_key", String(64), primary_key=True),  # digest of canonical_url, as in links
+    Column("canonical_url", Text(), nullable=False),
     Column("title", WrittenString(500), nullable=True),
     Column("description", WrittenText(), nullable=True),
     Column("site_name", WrittenString(200), nullable=True),

@@ -7,6 +7,7 @@ collation."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -64,3 +65,12 @@ def max_length(column: Column[str]) -> int:
     kind = column.type
     assert isinstance(kind, String) and kind.length, f"{column} has no length"
     return kind.length
+
+
+# Links and previews keep URLs up to this many characters; longer ones are not usable links.
+MAX_URL_LENGTH = 8192
+
+
+def url_key(canonical_url: str) -> str:
+    """The fixed-size key a canonical URL is indexed by (its SHA-256, in hex)."""
+    return hashlib.sha256(canonical_url.encode("utf-8", "surrogatepass")).hexdigest()

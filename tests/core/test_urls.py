@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -97,3 +97,75 @@ def test_canonicalise_is_idempotent(url: str) -> None:
 def test_extraction_never_raises(text: str) -> None:
     for link in extract_links(text):
         assert link.canonical.startswith(("http://", "https://"))
+
+
+def test_a_url_ends_at_ellipsis_cjk_punctuation_and_zero_width_characters() -> None:
+    assert urls("see https://x.org/a…and more") == ["https://x.org/a"]
+    for stop in "。、，！？；：":
+        assert urls(f"見てhttps://x.org/a{stop}次") == ["https://x.org/a"], stop
+    for stop in "\u200b\u200c\u200d\u2060\ufeff":
+        assert urls(f"https://x.org/a{stop}b") == ["https://x.org/a"], repr(stop)
+
+
+def test_unbalanced_cjk_brackets_end_a_url_balanced_ones_stay() -> None:
+    assert urls("「https://x.org/a」です") == ["https://x.org/a"]
+    assert urls("【https://x.org/b】") == ["https://x.org/b"]
+    assert urls("（https://x.org/c）と") == ["https://x.org/c"]
+    assert urls("『https://x.org/d』") == ["https://x.org/d"]
+    assert urls("https://x.org/e「引用") == ["https://x.org/e"]
+    assert urls("https://x.org/f「g」h") == ["https://x.org/f「g」h"]
+
+
+def test_discord_markup_is_trimmed_at_the_end_or_where_it_closes() -> None:
+    assert urls("||https://x.org/spoiler||") == ["https://x.org/spoiler"]
+    assert urls("**https://x.org/bold**") == ["https://x.org/bold"]
+    assert urls("__https://x.org/under__") == ["https://x.org/under"]
+    assert urls("~~https://x.org/gone~~") == ["https://x.org/gone"]
+    assert urls("**https://x.org/a**right after") == ["https://x.org/a"]
+    assert urls("**||https://x.org/b||**") == ["https://x.org/b"]
+    assert urls("https://x.org/c|| and") == ["https://x.org/c"]
+    assert urls("see https://x.org/~user and https://x.org/~~a~~b") == [
+        "https://x.org/~user",
+        "https://x.org/~~a~~b",
+    ]
+    assert urls("https://x.org/a__b__c") == ["https://x.org/a__b__c"]
+
+
+def test_an_apostrophe_inside_the_path_belongs_to_it() -> None:
+    assert urls("https://x.org/it's-here ok") == ["https://x.org/it's-here"]
+    assert urls("'https://x.org/a' and") == ["https://x.org/a"]
+    assert urls("'https://x.org/b', 'c'") == ["https://x.org/b"]
+    assert urls("https://x.org/c'. Next") == ["https://x.org/c"]
+    assert urls("https://x.org/d'") == ["https://x.org/d"]
+
+
+def test_dot_segments_are_removed_as_rfc_3986_says() -> None:
+    assert canonicalise("https://x.org/a/b/.") == "https://x.org/a/b/"
+    assert canonicalise("https://x.org/a/b/..") == "https://x.org/a/"
+    assert canonicalise("https://x.org/a/./b/../c/./") == "https://x.org/a/c/"
+    assert canonicalise("https://x.org/../../a") == "https://x.org/a"
+    assert canonicalise("https://x.org/.") == "https://x.org/"
+    assert canonicalise("https://x.org/a/..") == "https://x.org/"
+    assert canonicalise("https://x.org/a/.b/c..") == "https://x.org/a/.b/c.."
+
+
+def test_percent_escapes_are_kept_as_written_raw_non_ascii_is_encoded() -> None:
+    assert (
+        canonicalise("https://x.org/a%2fb%7E?q=%e2%82%ac") == "https://x.org/a%2fb%7E?q=%e2%82%ac"
+    )
+    assert canonicalise("https://x.org/a%2Fb") == "https://x.org/a%2Fb"
+    assert canonicalise("https://x.org/café?q=€") == "https://x.org/caf%C3%A9?q=%E2%82%AC"
+    assert canonicalise("https://x.org/100%") == "https://x.org/100%"
+
+
+def test_a_nul_in_the_text_does_not_hide_the_link() -> None:
+    assert urls("see https://x.org/a\x00b") == ["https://x.org/ab"]
+    assert urls("\x00https://x.org/c") == ["https://x.org/c"]
+
+
+@given(st.text(alphabet="ab/.", max_size=30))
+def test_dot_segment_removal_agrees_with_urljoin(path: str) -> None:
+    if "//" in "/" + path:  # a network-path reference to urljoin, not a path
+        return
+    result = canonicalise(f"https://x.org/{path}")
+    assert result == urljoin("https://x.org/", "/" + path)

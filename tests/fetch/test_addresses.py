@@ -43,6 +43,8 @@ STRICT = AddressPolicy()
         "::7f00:1",  # IPv4-compatible 127.0.0.1
         "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
         "2001:db8::1",
+        "fec0::1",  # site-local, deprecated by RFC 3879 but routed inside some sites
+        "feff:ffff::1",
     ],
 )
 def test_non_global_addresses_are_refused(text: str) -> None:
@@ -167,6 +169,11 @@ def test_allowed_ipv6_is_global_unicast(value: int) -> None:
     address = IPv6Address(value)
     if STRICT.allows(address) and not embedded_ipv4(address):
         assert address.is_global and not address.is_multicast
+        assert not address.is_site_local
+
+
+def test_site_local_refusal_names_the_range() -> None:
+    assert STRICT.refusal(ip_address("fec0::1")) == "fec0::1 is site-local"
 
 
 @given(st.integers(min_value=0, max_value=2**24 - 1))

@@ -328,3 +328,81 @@ def test_odd_declared_encodings_give_entries_or_a_feed_error(encoding: str) -> N
             assert error.reason == "not-a-feed"
         else:
             assert all("<script" not in entry.summary_html for entry in feed.entries)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        '<img src="https://cdn.any.example/a.gif" style="display:none">',
+        '<img src="https://cdn.any.example/a.gif" style="visibility: hidden">',
+        '<img src="https://cdn.any.example/a.gif" style="width:1px;height:1px">',
+        '<img src="https://cdn.any.example/a.gif" style="WIDTH: 0; height: 0">',
+        '<img src="https://cdn.any.example/a.gif" style="opacity:0">',
+        '<img src="https://cdn.any.example/a.gif" hidden>',
+        '<img src="https://cdn.any.example/a.gif" width="0" height="0">',
+        '<img src="https://cdn.any.example/a.gif" height="1px">',
+    ],
+)
+def test_tracking_pixels_are_removed_whatever_host_serves_them(image: str) -> None:
+    assert "<img" not in clean_html(f"<p>Hello {image}</p>", "https://ada.example/post")
+
+
+def test_a_styled_picture_stays_without_its_style() -> None:
+    cleaned = clean_html(
+        '<img src="https://cdn.any.example/a.png" style="max-width:100%" width="600">',
+        "https://ada.example/post",
+    )
+    assert cleaned == '<img src="https://cdn.any.example/a.png" width="600">'
+
+
+def rss_items(*items: str) -> bytes:
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        "<link>https://ada.example/</link>"
+        + "".join(f"<item>{i}</item>" for i in items)
+        + "</channel></rss>"
+    ).encode()
+
+
+def test_an_empty_item_is_skipped_a_link_only_item_is_kept() -> None:
+    feed = parse_feed(
+        rss_items(
+            "",
+            "<link>https://ada.example/only-a-link</link>",
+            "<link>https://ada.example/another</link>",
+            "<title>  </title><description></description>",
+        ),
+        FEED_URL,
+    )
+    assert [entry.link for entry in feed.entries] == [
+        "https://ada.example/only-a-link",
+        "https://ada.example/another",
+    ]
+    assert len({entry.content_hash for entry in feed.entries}) == 2
+
+
+def test_relative_links_resolve_against_xml_base_then_the_entry_link_then_the_feed() -> None:
+    doc = b"""<?xml version="1.0"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>
+<entry xml:base="https://cdn.example/posts/"><id>1</id><title>a</title>
+  <link href="https://ada.example/p/one"/>
+  <content type="html">&lt;a href="x.html"&gt;x&lt;/a&gt;</content></entry>
+<entry><id>2</id><title>b</title><link href="https://ada.example/p/two"/>
+  <content type="html">&lt;a href="y.html"&gt;y&lt;/a&gt;</content></entry>
+<entry><id>3</id><title>c</title>
+  <content type="html">&lt;a href="z.html"&gt;z&lt;/a&gt;</content></entry>
+</feed>"""
+    one, two, three = parse_feed(doc, "https://feeds.example/ada/atom.xml").entries
+    assert 'href="https://cdn.example/posts/x.html"' in one.summary_html
+    assert one.link == "https://ada.example/p/one"
+    assert 'href="https://ada.example/p/y.html"' in two.summary_html
+    assert 'href="https://feeds.example/ada/z.html"' in three.summary_html
+
+
+def test_a_malformed_feed_says_what_was_wrong() -> None:
+    cut = parse_feed(RSS[: RSS.index("Short and plain.")].encode(), FEED_URL)
+    assert cut.problem is not None and "line" in cut.problem
+    assert parse_feed(RSS.encode(), FEED_URL).problem is None
+    # a mislabelled but well-formed feed is not a problem worth showing
+    plain = parse_feed(RSS.encode(), FEED_URL, "text/plain")
+    assert plain.problem is None

@@ -300,15 +300,27 @@ async def test_two_processes_migrating_at_once_both_succeed(db_url: str) -> None
     await database.close()
 
 
-async def test_an_overlong_url_is_skipped_not_fatal(database: Database) -> None:
-    long_url = "https://example.org/" + "x" * 3000
+async def test_links_of_8_kb_are_stored_longer_ones_skipped_not_fatal(database: Database) -> None:
+    long_url = "https://example.org/" + "x" * 8000
+    too_long = "https://example.org/" + "y" * 9000
     async with database.transaction() as conn:
         stored = await record_shares(
-            conn, [share("m1", url=long_url), share("m1", url="https://example.org/ok")]
+            conn,
+            [
+                share("m1", url=long_url),
+                share("m1", url=too_long),
+                share("m1", url="https://example.org/ok"),
+            ],
         )
+        again = await record_shares(conn, [share("m2", url=long_url, member="console:/bob")])
         links = await list_links(conn, "demo")
-    assert len(stored) == 1
-    assert [link.canonical_url for link in links] == ["https://example.org/ok"]
+        await previews.save_preview(
+            conn, long_url, title="Long", description=None, site_name=None, now=START
+        )
+        assert await previews.recently_described(conn, long_url, START)
+    assert len(stored) == 2 and again[0].link_id == stored[0].link_id
+    assert sorted(link.canonical_url for link in links) == ["https://example.org/ok", long_url]
+    assert [link.sharers for link in links if link.canonical_url == long_url] == [2]
 
 
 async def test_a_curation_choice_is_replaced_not_duplicated(database: Database) -> None:

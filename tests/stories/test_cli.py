@@ -60,3 +60,25 @@ def test_db_upgrade(tmp_path: Path) -> None:
     result = facilitator("db", "upgrade", "--config", str(config_file(tmp_path)), cwd=tmp_path)
     assert result.returncode == 0
     assert "schema is up to date" in result.stdout.decode()
+
+
+def test_feeds_poll_exits_1_and_names_the_feeds_that_failed(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[storage]
+url = "sqlite+aiosqlite:///{tmp_path / "f.db"}"
+[web]
+enabled = false
+[[communities]]
+name = "demo"
+feeds = ["http://127.0.0.1/feed.xml"]
+""",
+        "utf-8",
+    )
+    result = facilitator("feeds", "poll", "--config", str(config), cwd=tmp_path)
+    out, err = result.stdout.decode(), result.stderr.decode()
+    assert result.returncode == 1, (out, err)
+    assert "polled 1 feed(s): 0 new post(s), 0 unchanged, 1 failed" in out
+    assert "1 of 1 feed(s) failed" in err
+    assert "http://127.0.0.1/feed.xml: " in err and "loopback" in err

@@ -1,5 +1,6 @@
 """Feeds: members' blogs and the community's feeds, polled safely, in the digest."""
 
+from bot.features.digest import DigestSettings
 from bot.features.feeds.config import SECTION, FeedSettings
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
@@ -20,6 +21,7 @@ def build(kernel: Kernel) -> list[Service]:
             kernel.run_in_transaction,
             kernel.config.communities,
             command_prefix=kernel.directory.command_prefix,
+            digest_caps=kernel.config.section(DigestSettings),
         )
     ]
 

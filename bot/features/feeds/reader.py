@@ -81,6 +81,7 @@ class SafeFeedReader:
         return PolledFeed(
             title=read.feed.title,
             site_url=read.feed.link,
+            problem=read.feed.problem,
             entries=self._entries(read.feed),
             etag=read.etag,
             last_modified=read.last_modified,
@@ -96,8 +97,9 @@ class SafeFeedReader:
                 title=entry.title or entry.link or feed.title,
                 summary=entry.summary_html or None,
                 content_hash=entry.content_hash,
-                # Undated entries count as published when first seen.
-                published_at=entry.published or now,
+                # Undated entries, and those dated ahead (a wrong clock, a scheduled post), count
+                # as published when first seen: never in a future week's digest.
+                published_at=min(entry.published or now, now),
             )
             for entry in feed.entries
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,7 +23,8 @@ from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
-from bot.core.urls import canonicalise
+from bot.core.urls import canonicalise, domain_of
+from bot.features.digest import DigestSettings
 from bot.features.feeds import store
 from bot.features.feeds.config import FeedSettings
 from bot.runtime.scheduler import Job, RunContext
@@ -35,7 +37,6 @@ POLL_JOB = "feeds:poll"
 # Every 5 minutes (the shortest interval a feed may have), off the minutes where hourly and
 # daily schedules usually fall, so polling never competes with a digest or prompt run.
 POLL_EVERY = "2-57/5 * * * *"
-
 
 
 class FeedProblem(Exception):
@@ -54,6 +55,7 @@ class PolledFeed:
     not_modified: bool = False
     title: str | None = None
     site_url: str | None = None
+    problem: str | None = None  # the document was malformed (read as far as it went)
     entries: tuple[store.NewEntry, ...] = ()
     etag: str | None = None
     last_modified: str | None = None
@@ -79,7 +81,9 @@ class PollReport:
     new_entries: int = 0
     not_modified: int = 0
     failed: int = 0
+    problems: int = 0  # read, but malformed
     paused: list[int] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (feed URL, reason)
 
 
 FEED = CommandSpec(
@@ -132,8 +136,10 @@ class FeedService(Service):
         communities: Sequence[CommunitySettings] = (),
         *,
         command_prefix: Callable[[str], str],
+        digest_caps: DigestSettings | None = None,
     ) -> None:
         self._command_prefix = command_prefix
+        self._digest_caps = digest_caps or DigestSettings()
         self._settings = settings
         self._reader = reader
         self._clock = clock
@@ -224,7 +230,10 @@ class FeedService(Service):
             whose = t("feeds.community_feed") if feed.owner_ref is None else ""
             state = t("feeds.paused", error=escape(feed.last_error or "")) if feed.paused else ""
             title = escape(feed.title or feed.url)
-            lines.append(f"{feed.id}. {title} — {escape(feed.url)}{whose}{state}")
+            site = t("feeds.site", url=escape(feed.site_url)) if feed.site_url else ""
+            if feed.problem and not feed.paused:
+                state += t("feeds.problem", problem=escape(feed.problem))
+            lines.append(f"{feed.id}. {title} — {escape(feed.url)}{site}{whose}{state}")
         return [call.answer("\n".join(lines))]
 
     async def remove(self, call: Invocation, tx: Transaction) -> list[Action]:
@@ -309,12 +318,14 @@ class FeedService(Service):
             read = await self._reader.read(feed.url, feed.etag, feed.last_modified)
         except FeedProblem as problem:
             report.failed += 1
+            report.failures.append((feed.url, problem.reason))
             log.warning("feed %s (%d) failed: %s", feed.url, feed.id, problem.reason)
             failure = problem
             await self._run(lambda tx: self._failed(tx, feed, failure, report))
             return
         except Exception:
             report.failed += 1
+            report.failures.append((feed.url, "unexpected error"))
             log.exception("feed %s (%d) failed unexpectedly", feed.url, feed.id)
             await self._run(
                 lambda tx: self._failed(tx, feed, FeedProblem("unexpected error"), report)
@@ -334,6 +345,14 @@ class FeedService(Service):
                 values.update(etag=read.etag, last_modified=read.last_modified)
                 if read.title and not feed.title:
                     values["title"] = read.title
+                if read.site_url and read.site_url != feed.site_url:
+                    values["site_url"] = read.site_url
+                values["problem"] = read.problem
+                if read.problem is not None:
+                    report.problems += 1
+                    log.warning(
+                        "feed %s (%d) read with problems: %s", feed.url, feed.id, read.problem
+                    )
             await store.update_feed(tx.conn, feed.id, **values)
             return []
 
@@ -383,8 +402,24 @@ class FeedService(Service):
         posts = await store.week_posts(
             request.conn, request.community.name, request.start, request.end
         )
-        entries = []
+        caps = self._digest_caps
+        per_source: Counter[str] = Counter()
+        per_domain: Counter[str] = Counter()
+        entries: list[Entry] = []
         for post in posts:
+            # The caps shared links have: a flood from one blog or site never fills the week.
+            source = post.owner_ref or f"feed:{post.feed_id}"
+            domain = domain_of(post.link) if post.link else source
+            if f"B{post.id}" in request.excluded:
+                continue
+            if f"B{post.id}" not in request.featured and (
+                per_source[source] >= caps.per_sharer or per_domain[domain] >= caps.per_domain
+            ):
+                continue
+            if len(entries) >= caps.top_links:
+                break
+            per_source[source] += 1
+            per_domain[domain] += 1
             people: tuple[str, ...] = ()
             unnamed = 0
             if post.owner_ref is not None:

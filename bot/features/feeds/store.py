@@ -32,6 +32,7 @@ class FeedRecord:
     failures: int
     paused: bool
     last_error: str | None
+    problem: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class WeekPost:
     """A blog post for the digest."""
 
     id: int
+    feed_id: int
     title: str
     link: str | None
     feed_title: str | None
@@ -136,7 +138,9 @@ async def due_feeds(conn: AsyncConnection, now: datetime, limit: int = 1000) -> 
 
 
 async def update_feed(conn: AsyncConnection, feed_id: int, **values: Any) -> None:
-    """Record a poll's outcome (validators, schedule, failures, pause)."""
+    """Record a poll's outcome (validators, schedule, failures, pause, site link)."""
+    if "site_url" in values:
+        values["site_url"] = _url_or_none(values["site_url"], feeds.c.site_url)
     await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
 
 
@@ -193,6 +197,7 @@ async def week_posts(
     result = await conn.execute(
         select(
             feed_entries.c.id,
+            feed_entries.c.feed_id,
             feed_entries.c.title,
             feed_entries.c.link,
             feeds.c.title.label("feed_title"),

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.schema import link_previews, links
-from bot.storage.sql import dialect_insert
+from bot.storage.sql import dialect_insert, url_key
 
 
 async def recently_described(conn: AsyncConnection, url: str, since: datetime) -> bool:
@@ -17,7 +17,7 @@ async def recently_described(conn: AsyncConnection, url: str, since: datetime) -
     row = (
         await conn.execute(
             select(link_previews.c.ok, link_previews.c.fetched_at).where(
-                link_previews.c.canonical_url == url
+                link_previews.c.url_key == url_key(url)
             )
         )
     ).first()
@@ -27,10 +27,12 @@ async def recently_described(conn: AsyncConnection, url: str, since: datetime) -
 async def _cache(conn: AsyncConnection, url: str, **values: Any) -> None:
     # One upsert: a delete then insert could collide with a concurrent fetch of the same URL
     # on PostgreSQL, where nothing serialises the two transactions.
-    statement = dialect_insert(conn, link_previews).values(canonical_url=url, **values)
+    statement = dialect_insert(conn, link_previews).values(
+        url_key=url_key(url), canonical_url=url, **values
+    )
     await conn.execute(
         statement.on_conflict_do_update(
-            index_elements=["canonical_url"],
+            index_elements=["url_key"],
             set_={name: statement.excluded[name] for name in values},
         )
     )
@@ -58,7 +60,7 @@ async def save_preview(
     )
     await conn.execute(
         update(links)
-        .where(links.c.canonical_url == url)
+        .where(links.c.url_key == url_key(url))
         .values(title=title, description=description, site_name=site_name)
     )
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from bot.core.actions import Action, React
 from bot.core.events import MessageDeleted, MessageEdited, MessageReceived
 from bot.core.refs import MessageRef
-from bot.core.urls import FoundLink, extract_links
+from bot.core.urls import FoundLink, clean_text, extract_links
 from bot.features.links.config import LinkSettings
 from bot.features.links.store import (
     NewShare,
@@ -66,7 +66,7 @@ class LinkService(Service):
                 member_ref=str(event.author.ref),
                 message_ref=str(event.ref),
                 channel=str(event.ref.channel),
-                context=context_around(event.text, link),
+                context=context_around(clean_text(event.text), link),
                 shared_at=event.sent_at,
             )
             for link in extract_links(event.text)

@@ -16,10 +16,11 @@ from bot.storage.schema import (
     shares,
 )
 from bot.storage.sql import (
+    MAX_URL_LENGTH,
     chunks,
     dialect_insert,
     insert_ignoring_conflicts,
-    max_length,
+    url_key,
 )
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,9 @@ class LinkRecord:
 
 async def record_shares(conn: AsyncConnection, new: Sequence[NewShare]) -> list[StoredShare]:
     """Store links (one per community and canonical URL) and shares; return the new shares."""
-    limit = max_length(links.c.canonical_url)
+    limit = MAX_URL_LENGTH
     too_long = [share for share in new if len(share.canonical_url) > limit]
     if too_long:
-        # Not a usable link, and PostgreSQL would refuse the whole statement for it.
         log.warning("ignored %d link(s) longer than %d characters", len(too_long), limit)
         new = [share for share in new if len(share.canonical_url) <= limit]
     if not new:
@@ -77,7 +77,8 @@ async def record_shares(conn: AsyncConnection, new: Sequence[NewShare]) -> list[
         (share.community, share.canonical_url): {
             "community": share.community,
             "canonical_url": share.canonical_url,
-            "url": share.url[: max_length(links.c.url)],
+            "url_key": url_key(share.canonical_url),
+            "url": share.url[:limit],
             "first_shared_at": share.shared_at,
         }
         for share in reversed(new)  # the first share of a URL wins
@@ -89,7 +90,7 @@ async def record_shares(conn: AsyncConnection, new: Sequence[NewShare]) -> list[
         # itself so that RETURNING gives its id too.
         statement = dialect_insert(conn, links)
         statement = statement.on_conflict_do_update(
-            index_elements=[links.c.community, links.c.canonical_url],
+            index_elements=[links.c.community, links.c.url_key],
             set_={"community": statement.excluded.community},
         ).returning(links.c.id, links.c.community, links.c.canonical_url)
         for row in await conn.execute(statement, list(chunk)):
@@ -101,7 +102,7 @@ async def record_shares(conn: AsyncConnection, new: Sequence[NewShare]) -> list[
             "member_ref": share.member_ref,
             "message_ref": share.message_ref,
             "channel": share.channel,
-            "url": share.url[: max_length(shares.c.url)],
+            "url": share.url[:limit],
             "context": share.context,
             "note": share.note,
             "shared_at": share.shared_at,
@@ -138,7 +139,8 @@ async def remove_shares(conn: AsyncConnection, message_ref: str, canonical_urls:
     """Remove a message's shares of the given links (an edit took them out)."""
     if not canonical_urls:
         return
-    link_ids = select(links.c.id).where(links.c.canonical_url.in_(list(canonical_urls)))
+    keys = [url_key(url) for url in canonical_urls]
+    link_ids = select(links.c.id).where(links.c.url_key.in_(keys))
     await conn.execute(
         delete(shares).where(shares.c.message_ref == message_ref, shares.c.link_id.in_(link_ids))
     )

@@ -19,7 +19,7 @@ from bot.storage.schema import (
     questions,
     reflections,
 )
-from bot.storage.sql import insert_ignoring_conflicts
+from bot.storage.sql import insert_ignoring_conflicts, url_key
 
 # --- reflections ------------------------------------------------------------------------------
 
@@ -306,7 +306,7 @@ async def link_id_for(conn: AsyncConnection, community: str, canonical_url: str)
     """A community's link id by canonical URL."""
     result = await conn.execute(
         select(links.c.id).where(
-            links.c.community == community, links.c.canonical_url == canonical_url
+            links.c.community == community, links.c.url_key == url_key(canonical_url)
         )
     )
     value: int | None = result.scalar_one_or_none()

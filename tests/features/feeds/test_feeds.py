@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from sqlalchemy import select
 
 from bot.core.clock import ManualClock
 from bot.core.config import Config
 from bot.features.feeds import FeedService, FeedSettings
 from bot.features.links import PreviewService
+from bot.storage.schema import feed_entries
 from tests.fakes.sites import FakeSite
 from tests.helpers import ConsoleStory
 
@@ -109,6 +111,7 @@ async def test_a_broken_feed_backs_off_then_pauses_and_its_owner_is_told(
 ) -> None:
     blog.page("/feed.xml", atom(("p1", "Hello", "2026-11-24T10:00:00Z")), "application/atom+xml")
     config = feed_config(config_for, blog)
+    blog.page("/feed.xml", atom(("p0", "Before", "2026-11-20T10:00:00Z")), "application/atom+xml")
     async with ConsoleStory(config, clock, tmp_path, HOSTS) as story:
         await story.say(f"alice: /feed add http://blog.test:{blog.port}/feed.xml")
 
@@ -166,6 +169,8 @@ async def test_feeds_poll_command_shows_progress_and_a_summary(
     tmp_path: Path, blog: FakeSite
 ) -> None:
     blog.page("/feed.xml", atom(("p1", "Hello", "2026-11-24T10:00:00Z")), "application/atom+xml")
+    two = atom(("c1", "Kept", "2026-11-24T10:00:00Z"), ("c2", "Cut", "2026-11-25T10:00:00Z"))
+    blog.page("/cut.xml", two[: two.index("Cut")], "application/atom+xml")
     config = tmp_path / "config.toml"
     config.write_text(
         f"""
@@ -178,7 +183,7 @@ allow_networks = ["127.0.0.0/8"]
 allow_ports = [{blog.port}]
 [[communities]]
 name = "demo"
-feeds = ["http://127.0.0.1:{blog.port}/feed.xml"]
+feeds = ["http://127.0.0.1:{blog.port}/feed.xml", "http://127.0.0.1:{blog.port}/cut.xml"]
 """,
         "utf-8",
     )
@@ -199,8 +204,9 @@ feeds = ["http://127.0.0.1:{blog.port}/feed.xml"]
     )
     out, err = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode == 0, err.decode()
-    assert "polled 1 feed(s): 1 new post(s), 0 unchanged, 0 failed" in out.decode()
-    assert "[##############################] 1/1 feeds" in err.decode()
+    summary = "polled 2 feed(s): 2 new post(s), 0 unchanged, 0 failed, 1 read with problems"
+    assert summary in out.decode()
+    assert "[##############################] 2/2 feeds" in err.decode()
 
 
 async def test_one_bad_feed_never_stops_the_round(
@@ -232,3 +238,88 @@ async def test_one_bad_feed_never_stops_the_round(
     async with ConsoleStory(config, clock, tmp_path, HOSTS) as story:
         report = await story.app.service(FeedService).poll_due()
         assert (report.polled, report.failed, report.new_entries) == (4, 3, 1)
+
+
+async def test_a_post_dated_in_the_future_is_dated_when_first_seen(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path, blog: FakeSite
+) -> None:
+    blog.page("/feed.xml", atom(("p0", "Before", "2026-11-20T10:00:00Z")), "application/atom+xml")
+    async with ConsoleStory(feed_config(config_for, blog), clock, tmp_path, HOSTS) as story:
+        await story.say(f"alice: /feed add http://blog.test:{blog.port}/feed.xml")
+        blog.page(
+            "/feed.xml",
+            atom(("p1", "From the future", "2031-01-01T00:00:00Z")),
+            "application/atom+xml",
+        )
+        clock.advance(timedelta(hours=2))
+        seen = clock.now()
+        assert (await story.app.service(FeedService).poll_due()).new_entries == 1
+        async with story.app.database.reading() as conn:
+            [published] = (
+                await conn.execute(
+                    select(feed_entries.c.published_at).where(feed_entries.c.entry_key == "p1")
+                )
+            ).scalars()
+        assert published == seen
+        clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+        said = await story.say("fran: /digest preview")
+        assert "From the future" in said
+
+
+async def test_a_flood_of_posts_is_capped_in_the_digest_like_links(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path, blog: FakeSite
+) -> None:
+    blog.page("/feed.xml", atom(("p0", "Before", "2026-11-20T10:00:00Z")), "application/atom+xml")
+    async with ConsoleStory(feed_config(config_for, blog), clock, tmp_path, HOSTS) as story:
+        await story.say(f"alice: /feed add http://blog.test:{blog.port}/feed.xml")
+        posts = [(f"f{i}", f"Flood post {i}", f"2026-11-2{4 + i % 3}T10:00:00Z") for i in range(8)]
+        blog.page("/feed.xml", atom(*posts), "application/atom+xml")
+        clock.advance(timedelta(hours=2))
+        assert (await story.app.service(FeedService).poll_due()).new_entries == 8
+        clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+        said = await story.say("fran: /digest preview")
+        assert said.count("Flood post") == 2  # per_domain, as for shared links
+
+
+async def test_a_feed_site_link_is_stored_and_shown(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path, blog: FakeSite
+) -> None:
+    config = feed_config(config_for, blog)
+    blog.page("/feed.xml", atom(("p0", "Before", "2026-11-20T10:00:00Z")), "application/atom+xml")
+    async with ConsoleStory(config, clock, tmp_path, HOSTS) as story:
+        await story.say(f"alice: /feed add http://blog.test:{blog.port}/feed.xml")
+        blog.page(
+            "/feed.xml",
+            atom(("p1", "Hello", "2026-11-24T10:00:00Z")).replace(
+                '<link href="http://blog.test/"/>', '<link href="http://blog.test/moved/"/>'
+            ),
+            "application/atom+xml",
+        )
+        said = await story.say("alice: /feed list")
+        assert "site: http://blog.test/" in said
+        clock.advance(timedelta(hours=2))
+        await story.app.service(FeedService).poll_due()
+        said = await story.say("alice: /feed list")
+        assert "site: http://blog.test/moved/" in said
+
+
+async def test_a_feed_read_with_problems_says_so_in_the_list_and_the_report(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path, blog: FakeSite
+) -> None:
+    whole = atom(("p1", "Hello", "2026-11-24T10:00:00Z"), ("p2", "Again", "2026-11-25T10:00:00Z"))
+    blog.page("/feed.xml", whole, "application/atom+xml")
+    async with ConsoleStory(feed_config(config_for, blog), clock, tmp_path, HOSTS) as story:
+        await story.say(f"alice: /feed add http://blog.test:{blog.port}/feed.xml")
+        said = await story.say("alice: /feed list")
+        assert "problems" not in said
+        blog.page("/feed.xml", whole[: whole.index("Again")], "application/atom+xml")
+        clock.advance(timedelta(hours=2))
+        report = await story.app.service(FeedService).poll_due()
+        assert (report.failed, report.problems) == (0, 1)
+        said = await story.say("alice: /feed list")
+        assert "read with problems" in said and "line 1" in said
+        blog.page("/feed.xml", whole, "application/atom+xml")
+        clock.advance(timedelta(hours=2))
+        assert (await story.app.service(FeedService).poll_due()).problems == 0
+        said = await story.say("alice: /feed list")
+        assert "problems" not in said

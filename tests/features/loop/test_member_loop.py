@@ -133,6 +133,17 @@ async def test_share_records_the_note_and_a_bare_share_gets_one_literacy_questio
         assert "bob: Key idea: retrieval practice; a review paper" in said
 
 
+async def test_share_answers_for_a_link_of_several_kilobytes(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(loop_config(config_for, welcome=False), clock, tmp_path) as story:
+        long_url = "https://example.org/" + "p" * 5000
+        said = await story.say(f"alice: /share {long_url} a long one")
+        assert f"alice shared {long_url} (L1)" in said
+        said = await story.say(f"bob: /share {long_url}")
+        assert f"bob shared {long_url} (L1)" in said
+
+
 async def test_a_literacy_question_is_answered_by_a_direct_reply(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
