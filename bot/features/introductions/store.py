@@ -40,13 +40,15 @@ class IntroductionCandidate:
 
 @dataclass(frozen=True, slots=True)
 class Shared:
-    """One of a member's recent shares, for quoting: the page's title and their own note."""
+    """One of a member's recent shares, for quoting: the page's title and their own words
+    (the `/share` note, or what they wrote around the link)."""
 
     id: int
     member_ref: str
     url: str
     title: str | None
     note: str | None
+    context: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,7 @@ async def topic_items(
             url=row.canonical_url,
             title=row.title,
             note=row.note,
+            context=row.context,
         )
     # Members' own words elsewhere: (table, time column, source prefix, link column or None).
     # A reflection may be private (`/reflect` answers only its author); with quotes off its
