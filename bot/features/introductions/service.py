@@ -240,7 +240,8 @@ class IntroductionService(Service):
         if share is not None:
             label = f"«{share.title}»" if share.title else share.url
             what = t("introductions.shared", link=link(label, share.url))
-            words = _own_words(share)
+            # Only words written where every member could read them (not a /share by DM).
+            words = _own_words(share) if self._directory.is_public(share.channel) else ""
             if other.allow_quotes and words:
                 note = t("introductions.note", note=escape(_cut(words)))
         elif quoted is not None and quoted.texts and other.allow_quotes:

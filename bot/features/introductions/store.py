@@ -49,6 +49,7 @@ class Shared:
     title: str | None
     note: str | None
     context: str = ""
+    channel: str = ""  # where it was shared: its words are quoted only from a public one
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,7 @@ async def topic_items(
             shares.c.url,
             shares.c.note,
             shares.c.context,
+            shares.c.channel,
             shares.c.shared_at,
             links.c.canonical_url,
             links.c.title,
@@ -141,7 +143,8 @@ async def topic_items(
             url=row.canonical_url,
             title=row.title,
             note=row.note,
-            context=row.context,
+            context=row.context or "",
+            channel=row.channel,
         )
     # Members' own words elsewhere: (table, time column, source prefix, link column or None).
     # A reflection may be private (`/reflect` answers only its author); with quotes off its
