@@ -149,6 +149,7 @@ async def topic_items(
     # Members' own words elsewhere: (table, time column, source prefix, link column or None).
     # A reflection may be private (`/reflect` answers only its author); with quotes off its
     # words must not surface as topics in someone else's introduction either.
+    # Words written to the bot alone (a DM, a command there: `public` false) never surface.
     writings: tuple[tuple[Table, str, str, str | None, bool], ...] = (
         (reflections, "created_at", "reflection", "link_url", True),
         (questions, "asked_at", "question", None, False),
@@ -160,6 +161,8 @@ async def topic_items(
         if link is not None:
             columns.append(table.c[link].label("url"))
         query = select(*columns).where(table.c.community == community, when >= start, when < end)
+        if "public" in table.c:
+            query = query.where(table.c.public.is_(True))
         if needs_consent:
             query = query.join(members, members.c.ref == table.c.member_ref).where(
                 members.c.allow_quotes.is_(True)
