@@ -142,11 +142,16 @@ class OnboardingService(Service):
                 lines.append(texts("onboarding.introductions_invite", channel=home.channel))
             except Exception:
                 log.exception("could not open the introductions thread in %s", home)
-        buttons: tuple[Button, ...] = ()
+        # Quoting is asked, not assumed: both answers are one press (or one typed command).
+        lines.append(texts("onboarding.quotes_ask", prefix=prefix))
+        buttons: tuple[Button, ...] = (
+            Button(label=texts("onboarding.quotes_yes"), action="settings quotes=on"),
+            Button(label=texts("onboarding.quotes_no"), action="settings quotes=off"),
+        )
         if settings.section(NudgeSettings).enabled:
             # Saying yes is talking to the bot: on Discord that is what allows nudges by DM.
             lines.append(texts("nudges.welcome_offer", prefix=prefix))
-            buttons = (Button(label=texts("nudges.welcome_button"), action="nudges on"),)
+            buttons += (Button(label=texts("nudges.welcome_button"), action="nudges on"),)
         content = Content(text="\n\n".join(lines), buttons=buttons)
         try:
             await self._perform(SendDirect(member=member, content=content))

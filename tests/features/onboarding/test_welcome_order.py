@@ -49,3 +49,16 @@ async def test_a_member_whose_first_contact_is_a_command_is_welcomed_once_first(
         clock.advance(timedelta(minutes=5))
         assert "Welcome" not in await story.say("omar: hello everyone")
         assert "Welcome" not in await story.say("omar: /profile")
+
+
+async def test_the_welcome_asks_whether_the_digest_may_quote_the_newcomer(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(welcome_config(config_for), clock, tmp_path) as story:
+        said = await story.say("nina: hello everyone")
+        welcome = said.split("✉ to nina: ")[1]
+        assert "May the weekly digest quote" in welcome
+        assert "/settings quotes=on" in welcome and "/settings quotes=off" in welcome
+        assert "→ /settings quotes=on]" in welcome and "→ /settings quotes=off]" in welcome
+        await story.say("nina: /settings quotes=off")
+        assert "quotes=off" in await story.say("nina: /settings")
