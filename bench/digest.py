@@ -148,7 +148,7 @@ async def time_digest(path: Path, runs: int = 5) -> tuple[float, int]:
                 week,
                 texts=Catalog("en"),
                 now=NOW,
-                providers=default_providers(DigestSettings()),
+                providers=default_providers(DigestSettings(), lambda _channel: True),
             )
         timings.append(time.perf_counter() - began)
         entries = digest.entry_count()

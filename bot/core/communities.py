@@ -101,6 +101,14 @@ class CommunityDirectory:
         binding = self._channels.get(channel)
         return binding is not None and Purpose.WATCHED in binding.purposes
 
+    def is_public(self, channel: str) -> bool:
+        """True when a stored channel (`str(ChannelRef)`) is watched, so what members wrote
+        there was written for the community; a direct message or another channel is not."""
+        try:
+            return self.is_watched(ChannelRef.parse(channel))
+        except ValueError:
+            return False
+
     def channel(self, community: str, platform: str, purpose: Purpose) -> ChannelRef | None:
         """The community's channel for `purpose` on `platform`, if one is bound."""
         return self._channel_by_purpose.get((community, platform, purpose))

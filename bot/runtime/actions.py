@@ -59,9 +59,17 @@ class ActionPerformer:
         return await platform.perform(action)
 
     async def perform_then(
-        self, actions: Sequence[Action], after: Sequence[Callable[[], Awaitable[None]]]
+        self,
+        actions: Sequence[Action],
+        after: Sequence[Callable[[], Awaitable[None]]],
+        first: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
-        """Perform actions, then run the work a transaction left for after its commit."""
+        """Run `first`, perform actions, then run the work left for after the commit."""
+        for work in first:
+            try:
+                await work()
+            except Exception:
+                log.exception("work before the actions failed")
         await self.perform(actions)
         for work in after:
             try:

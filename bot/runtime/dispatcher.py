@@ -180,17 +180,19 @@ class Dispatcher:
         savepoint around each, so the failure is isolated and the rest commits.
         """
         try:
-            actions, after = await self._attempt(batch, isolate=False)
+            actions, after, first = await self._attempt(batch, isolate=False)
         except _IsolationNeeded:
-            actions, after = await self._attempt(batch, isolate=True)
-        if actions or after:
-            task = asyncio.create_task(self._actions.perform_then(actions, after))
+            actions, after, first = await self._attempt(batch, isolate=True)
+        if actions or after or first:
+            task = asyncio.create_task(self._actions.perform_then(actions, after, first))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
     async def _attempt(
         self, batch: Sequence[Event], *, isolate: bool
-    ) -> tuple[list[Action], list[Callable[[], Awaitable[None]]]]:
+    ) -> tuple[
+        list[Action], list[Callable[[], Awaitable[None]]], list[Callable[[], Awaitable[None]]]
+    ]:
         now = self._clock.now()
         actions: list[Action] = []
         async with self._database.transaction() as conn:
@@ -198,12 +200,13 @@ class Dispatcher:
             fresh = await claim_fresh(conn, batch, now)
             if fresh:
                 actions = await self._handle(fresh, tx)
-        return actions, tx.take_after_commit()
+        return actions, tx.take_after_commit(), tx.take_before_actions()
 
     async def _handle(self, events: list[Event], tx: Transaction) -> list[Action]:
         forgotten = await forgotten_authors(tx.conn, events)
         homes = await homes_of_direct_authors(tx.conn, self._directory, events)
         passive: list[Delivered] = []
+        contacts: list[Delivered] = []  # commands of a known community, for `sees_commands`
         commands: list[tuple[CommandInvoked | ButtonPressed, Delivered]] = []
         seen = BatchSightings()
         cursors = BackfillCursors()
@@ -245,6 +248,7 @@ class Dispatcher:
             cursors.note(event, channel, delivered.is_watched)
             if isinstance(event, CommandInvoked | ButtonPressed):
                 commands.append((event, delivered))
+                contacts.append(delivered)
             elif not is_bot:
                 passive.append(delivered)
         seen.drop_fresh(self._written, forgotten, tx.now)
@@ -252,9 +256,11 @@ class Dispatcher:
         await cursors.advance(tx)
         await seen.write_memberships(tx, self._written)
         actions: list[Action] = []
-        if passive:
+        if passive or contacts:
             for service in self._listeners:
-                actions.extend(await self._run_service(service, passive, tx))
+                batch = passive + contacts if service.sees_commands else passive
+                if batch:
+                    actions.extend(await self._run_service(service, batch, tx))
         for command, delivered in commands:
             actions.extend(await self._run_command(command, delivered, tx))
         return actions
@@ -338,5 +344,5 @@ class Dispatcher:
         async with self._database.transaction() as conn:
             tx = Transaction(conn=conn, now=self._clock.now())
             actions = await work(tx)
-        await self._actions.perform_then(actions, tx.take_after_commit())
+        await self._actions.perform_then(actions, tx.take_after_commit(), tx.take_before_actions())
         return actions

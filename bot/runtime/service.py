@@ -47,14 +47,24 @@ class Transaction:
     now: datetime
     isolate: bool = True  # False on the dispatcher's fast path: no savepoints around services
     _after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    _before_actions: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
-    def after_commit(self, work: Callable[[], Awaitable[None]]) -> None:
-        """Run `work` (in the background) after this transaction commits."""
-        self._after_commit.append(work)
+    def after_commit(self, work: Callable[[], Awaitable[None]], *, first: bool = False) -> None:
+        """Run `work` (in the background) after this transaction commits.
+
+        With `first`, it runs before the transaction's actions are performed (a welcome must
+        reach a newcomer before anything else the same batch says to them).
+        """
+        (self._before_actions if first else self._after_commit).append(work)
 
     def take_after_commit(self) -> list[Callable[[], Awaitable[None]]]:
         """Hand over the queued work (the dispatcher calls this after commit)."""
         work, self._after_commit = self._after_commit, []
+        return work
+
+    def take_before_actions(self) -> list[Callable[[], Awaitable[None]]]:
+        """Hand over the work queued with `first=True` (run before the actions)."""
+        work, self._before_actions = self._before_actions, []
         return work
 
 
@@ -122,6 +132,9 @@ class Service:
     """
 
     name: str = "service"
+    # True: `on_events` also gets the batch's commands and button presses (to see who made
+    # contact), before they run; their handlers still answer them.
+    sees_commands: bool = False
 
     def jobs(self) -> Sequence[Job]:
         """Scheduled work known at start (more may be added while running)."""

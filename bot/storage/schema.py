@@ -491,6 +491,9 @@ reflections = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("edited_at", UtcDateTime(), nullable=True),
     Column("link_url", String(2048), nullable=True),  # canonical URL it is about (/reflect)
+    # Written where every member reads it (a prompt's thread, /reflect in a watched channel):
+    # only then may it be quoted.
+    Column("public", Boolean(), nullable=False, server_default=false()),
     Index("ix_reflections_member_ref", "member_ref"),
     Index("ix_reflections_community_created_at", "community", "created_at"),
     Index("ix_reflections_prompt_post_id", "prompt_post_id"),
@@ -551,6 +554,8 @@ link_annotations = Table(
     Column("text", WrittenText(), nullable=False),
     Column("source_key", String(300), nullable=False, unique=True),  # the event it came from
     Column("created_at", UtcDateTime(), nullable=False),
+    # /annotate in a watched channel; a direct-message answer is never quoted.
+    Column("public", Boolean(), nullable=False, server_default=false()),
     Index("ix_link_annotations_link_id", "link_id"),
     Index("ix_link_annotations_member_ref", "member_ref"),
     Index("ix_link_annotations_community_created_at", "community", "created_at"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -56,8 +56,9 @@ class TopLinks:
     kind = "links"
     position = 10
 
-    def __init__(self, settings: DigestSettings) -> None:
+    def __init__(self, settings: DigestSettings, is_public: Callable[[str], bool]) -> None:
         self._settings = settings
+        self._is_public = is_public  # may words shared in this channel be quoted?
 
     async def build(self, request: DigestRequest) -> Section | None:
         """Rank the week's links by sharers, reactions and replies; apply the caps."""
@@ -69,7 +70,10 @@ class TopLinks:
             candidate = candidates.setdefault(share.link_id, _Candidate(share.link_id))
             if share.member_ref not in candidate.sharers:
                 candidate.sharers.append(share.member_ref)
-            words = _quote(share.note) or _quote(share.context)
+            # Words are quoted only where every member could read them: a /share in a direct
+            # message or an unwatched channel still counts, but says nothing of what was said.
+            public = self._is_public(share.channel)
+            words = (_quote(share.note) or _quote(share.context)) if public else ""
             if words:
                 candidate.quotes.append((share.member_ref, words))
             candidate.messages.append(share.message_ref)
@@ -213,6 +217,8 @@ async def build_digest(
     )
 
 
-def default_providers(settings: DigestSettings) -> list[SectionProvider]:
-    """The sections every digest has."""
-    return [TopLinks(settings), NewVoices()]
+def default_providers(
+    settings: DigestSettings, is_public: Callable[[str], bool]
+) -> list[SectionProvider]:
+    """The sections every digest has; `is_public(channel)` says whose words may be quoted."""
+    return [TopLinks(settings, is_public), NewVoices()]

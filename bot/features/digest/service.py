@@ -94,7 +94,9 @@ class DigestService(Service):
         self._settings = settings
         self._directory = directory
         self._archive_url = archive_url
-        self._providers: list[SectionProvider] = list(providers or default_providers(settings))
+        self._providers: list[SectionProvider] = list(
+            providers or default_providers(settings, directory.is_public)
+        )
         self._contributed = contributed
         self._database = database
         self._perform = perform

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -48,6 +49,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # DST change moved by an hour from counting last week's introduction as this week's.
 ONCE_PER = timedelta(days=7) - timedelta(hours=2)
 QUOTE_CHARS = 200  # a member's own words are quoted up to this length
+_URL = re.compile(r"<?https?://\S+>?")
 
 INTRODUCTIONS = CommandSpec(
     name="introductions",
@@ -62,6 +64,13 @@ def _choose(
     """The topic model and this run's pairs (pure CPU work, run in a thread)."""
     model = TopicModel.build(items)
     return model, match(model, reachable, met=met, busy=busy)
+
+
+def _own_words(share: store.Shared) -> str:
+    """What the member wrote with a share: the note, else the words around the link."""
+    if share.note:
+        return share.note
+    return " ".join(_URL.sub(" ", share.context).split()).strip(" …")
 
 
 def _cut(text: str) -> str:
@@ -231,8 +240,10 @@ class IntroductionService(Service):
         if share is not None:
             label = f"«{share.title}»" if share.title else share.url
             what = t("introductions.shared", link=link(label, share.url))
-            if other.allow_quotes and share.note:
-                note = t("introductions.note", note=escape(_cut(share.note)))
+            # Only words written where every member could read them (not a /share by DM).
+            words = _own_words(share) if self._directory.is_public(share.channel) else ""
+            if other.allow_quotes and words:
+                note = t("introductions.note", note=escape(_cut(words)))
         elif quoted is not None and quoted.texts and other.allow_quotes:
             what = t("introductions.wrote", text=escape(_cut(quoted.texts[0])))
         return t(

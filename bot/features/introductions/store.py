@@ -40,13 +40,16 @@ class IntroductionCandidate:
 
 @dataclass(frozen=True, slots=True)
 class Shared:
-    """One of a member's recent shares, for quoting: the page's title and their own note."""
+    """One of a member's recent shares, for quoting: the page's title and their own words
+    (the `/share` note, or what they wrote around the link)."""
 
     id: int
     member_ref: str
     url: str
     title: str | None
     note: str | None
+    context: str = ""
+    channel: str = ""  # where it was shared: its words are quoted only from a public one
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,7 @@ async def topic_items(
             shares.c.url,
             shares.c.note,
             shares.c.context,
+            shares.c.channel,
             shares.c.shared_at,
             links.c.canonical_url,
             links.c.title,
@@ -139,10 +143,13 @@ async def topic_items(
             url=row.canonical_url,
             title=row.title,
             note=row.note,
+            context=row.context or "",
+            channel=row.channel,
         )
     # Members' own words elsewhere: (table, time column, source prefix, link column or None).
     # A reflection may be private (`/reflect` answers only its author); with quotes off its
     # words must not surface as topics in someone else's introduction either.
+    # Words written to the bot alone (a DM, a command there: `public` false) never surface.
     writings: tuple[tuple[Table, str, str, str | None, bool], ...] = (
         (reflections, "created_at", "reflection", "link_url", True),
         (questions, "asked_at", "question", None, False),
@@ -154,6 +161,8 @@ async def topic_items(
         if link is not None:
             columns.append(table.c[link].label("url"))
         query = select(*columns).where(table.c.community == community, when >= start, when < end)
+        if "public" in table.c:
+            query = query.where(table.c.public.is_(True))
         if needs_consent:
             query = query.join(members, members.c.ref == table.c.member_ref).where(
                 members.c.allow_quotes.is_(True)

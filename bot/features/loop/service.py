@@ -134,6 +134,13 @@ class LoopService(Service):
 
     # --- commands ------------------------------------------------------------------------
 
+    def _in_public(self, call: Invocation) -> bool:
+        """Was the command run where every member reads along (a watched channel, no DM)?"""
+        event = call.event
+        if isinstance(event, CommandInvoked):
+            return not event.is_direct and self._directory.is_watched(event.channel)
+        return self._directory.is_watched(event.message.channel)
+
     async def reflect(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Keep a reflection, about a link when one is given."""
         t = call.texts
@@ -157,13 +164,17 @@ class LoopService(Service):
             text=text,
             link_url=link_url,
             now=tx.now,
+            public=self._in_public(call),
         )
         if stored is None:
             return []
         member = await get_member(tx.conn, str(call.author.ref))
-        key = (
-            "loop.reflected" if member is None or member.allow_quotes else "loop.reflected_private"
-        )
+        if not self._in_public(call):
+            key = "loop.reflected_unread"
+        elif member is None or member.allow_quotes:
+            key = "loop.reflected"
+        else:
+            key = "loop.reflected_private"
         return [call.answer(t(key, id=stored, prefix=call.prefix))]
 
     async def share(self, call: Invocation, tx: Transaction) -> list[Action]:
@@ -270,6 +281,7 @@ class LoopService(Service):
             text=text,
             source_key=call.event.key,
             now=tx.now,
+            public=self._in_public(call),
         )
         await store.mark_answered(tx.conn, str(call.author.ref), int(raw), tx.now)
         return [call.answer(t("loop.annotated", id=int(raw), url=url))]

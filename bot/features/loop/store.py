@@ -45,8 +45,10 @@ async def add_reflection(
     text: str,
     link_url: str | None,
     now: datetime,
+    public: bool = False,
 ) -> int | None:
-    """Store a member's own reflection; None when this command was stored already."""
+    """Store a member's own reflection (`public`: written where every member reads it);
+    None when this command was stored already."""
     row = {
         "community": community,
         "prompt_post_id": None,
@@ -55,6 +57,7 @@ async def add_reflection(
         "text": text,
         "created_at": now,
         "link_url": link_url,
+        "public": public,
     }
     inserted = await insert_ignoring_conflicts(conn, reflections, [row], ["id"])
     return int(inserted[0].id) if inserted else None
@@ -71,6 +74,7 @@ async def week_reflections(
             reflections.c.text,
             reflections.c.link_url,
             reflections.c.created_at,
+            reflections.c.public,
             members.c.display_name,
             members.c.allow_quotes,
         )
@@ -89,7 +93,8 @@ async def week_reflections(
             text=row.text,
             link_url=row.link_url,
             created_at=row.created_at,
-            name=row.display_name if row.allow_quotes else None,
+            # Quoted only with consent and only when written where every member reads it.
+            name=row.display_name if row.allow_quotes and row.public else None,
         )
         for row in result
     ]
@@ -322,8 +327,10 @@ async def add_annotation(
     text: str,
     source_key: str,
     now: datetime,
+    public: bool = False,
 ) -> bool:
-    """Attach a member's words to a link; False when this event was stored already."""
+    """Attach a member's words to a link (`public`: written where every member reads it);
+    False when this event was stored already."""
     row = {
         "community": community,
         "link_id": link_id,
@@ -331,6 +338,7 @@ async def add_annotation(
         "text": text,
         "source_key": source_key,
         "created_at": now,
+        "public": public,
     }
     return bool(await insert_ignoring_conflicts(conn, link_annotations, [row], ["id"]))
 
@@ -354,6 +362,7 @@ async def annotations_of(conn: AsyncConnection, link_ids: Sequence[int]) -> list
             link_annotations.c.link_id,
             link_annotations.c.member_ref,
             link_annotations.c.text,
+            link_annotations.c.public,
             members.c.display_name,
             members.c.allow_quotes,
         )
@@ -368,7 +377,7 @@ async def annotations_of(conn: AsyncConnection, link_ids: Sequence[int]) -> list
             link_id=row.link_id,
             member_ref=row.member_ref,
             text=row.text,
-            name=row.display_name if row.allow_quotes else None,
+            name=row.display_name if row.allow_quotes and row.public else None,
         )
         for row in result
     ]

@@ -13,7 +13,7 @@ from functools import partial
 from bot.core.actions import Action, Button, Content, Post, SendDirect
 from bot.core.clock import Clock
 from bot.core.communities import CommunityDirectory
-from bot.core.events import MemberJoined, MessageReceived
+from bot.core.events import Author, ButtonPressed, CommandInvoked, MemberJoined, MessageReceived
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import ChannelRef, MemberRef
@@ -39,6 +39,7 @@ class OnboardingService(Service):
     """Welcomes each member once per community."""
 
     name = "onboarding"
+    sees_commands = True  # a member whose first contact is a command is a newcomer too
 
     def __init__(
         self, *, database: Database, directory: CommunityDirectory, perform: Perform, clock: Clock
@@ -52,7 +53,7 @@ class OnboardingService(Service):
     async def on_events(self, batch: Sequence[Delivered], tx: Transaction) -> list[Action]:
         """Find newcomers in the batch and welcome each once."""
         wanted: dict[tuple[str, str], tuple[Delivered, ChannelRef, str]] = {}
-        speakers: list[tuple[Delivered, MessageReceived]] = []
+        speakers: list[tuple[Delivered, Author, ChannelRef]] = []
         for delivered in batch:
             event = delivered.event
             if not delivered.community.section(MemberSupportSettings).welcome:
@@ -67,16 +68,24 @@ class OnboardingService(Service):
                 and tx.now - event.sent_at < RECENT
                 and (delivered.community.name, str(event.author.ref)) not in self._settled
             ):
-                speakers.append((delivered, event))
+                speakers.append((delivered, event.author, event.ref.channel))
+            elif (
+                isinstance(event, CommandInvoked | ButtonPressed)
+                and (delivered.community.name, str(event.author.ref)) not in self._settled
+            ):
+                channel = (
+                    event.channel if isinstance(event, CommandInvoked) else event.message.channel
+                )
+                speakers.append((delivered, event.author, channel))
         if speakers:
-            known = await get_members(tx.conn, [str(e.author.ref) for _, e in speakers])
+            known = await get_members(tx.conn, [str(a.ref) for _, a, _ in speakers])
             checked: set[tuple[str, str]] = set()
-            for delivered, event in speakers:
-                key = (delivered.community.name, str(event.author.ref))
+            for delivered, author, channel in speakers:
+                key = (delivered.community.name, str(author.ref))
                 checked.add(key)
-                record = known.get(str(event.author.ref))
+                record = known.get(str(author.ref))
                 if record is not None and tx.now - record.first_seen_at < NEW_MEMBER:
-                    wanted.setdefault(key, (delivered, event.ref.channel, event.author.name))
+                    wanted.setdefault(key, (delivered, channel, author.name))
             # Whether welcomed now or known before, speaking again never welcomes: once this
             # commits, skip the lookup for these members (a cache of this process only).
             tx.after_commit(partial(_settle, self._settled, checked))
@@ -89,7 +98,8 @@ class OnboardingService(Service):
                 if member_ref in fresh:
                     delivered, channel, name = wanted[(community, member_ref)]
                     member = MemberRef.parse(member_ref)
-                    tx.after_commit(self._welcomer(delivered, member, channel, name))
+                    # Before the batch's actions: nothing reaches a newcomer before the welcome.
+                    tx.after_commit(self._welcomer(delivered, member, channel, name), first=True)
         return []
 
     def _welcomer(
@@ -132,11 +142,16 @@ class OnboardingService(Service):
                 lines.append(texts("onboarding.introductions_invite", channel=home.channel))
             except Exception:
                 log.exception("could not open the introductions thread in %s", home)
-        buttons: tuple[Button, ...] = ()
+        # Quoting is asked, not assumed: both answers are one press (or one typed command).
+        lines.append(texts("onboarding.quotes_ask", prefix=prefix))
+        buttons: tuple[Button, ...] = (
+            Button(label=texts("onboarding.quotes_yes"), action="settings quotes=on"),
+            Button(label=texts("onboarding.quotes_no"), action="settings quotes=off"),
+        )
         if settings.section(NudgeSettings).enabled:
             # Saying yes is talking to the bot: on Discord that is what allows nudges by DM.
             lines.append(texts("nudges.welcome_offer", prefix=prefix))
-            buttons = (Button(label=texts("nudges.welcome_button"), action="nudges on"),)
+            buttons += (Button(label=texts("nudges.welcome_button"), action="nudges on"),)
         content = Content(text="\n\n".join(lines), buttons=buttons)
         try:
             await self._perform(SendDirect(member=member, content=content))

@@ -567,6 +567,7 @@ class PromptService(Service):
                         "message_ref": str(event.ref),
                         "text": event.text,
                         "created_at": event.sent_at,
+                        "public": delivered.is_watched and not event.is_direct,
                     }
                 )
             await store.add_reflections(tx.conn, rows)

@@ -23,7 +23,9 @@ async def world() -> AsyncIterator[World]:
     await made.fake.stop()
 
 
-def discord_config(db_url: str, world: World, **section: Any) -> Config:
+def discord_config(
+    db_url: str, world: World, members: dict[str, Any] | None = None, **section: Any
+) -> Config:
     """One community spanning the fake guild's #general and #resources."""
     discord_section: dict[str, Any] = {
         "guild": world.guild,
@@ -37,7 +39,14 @@ def discord_config(db_url: str, world: World, **section: Any) -> Config:
         db_url,
         discord={"api_base_url": world.fake.api_base},
         console={"enabled": False},
-        communities=[{"name": "school", "timezone": "Europe/Berlin", "discord": discord_section}],
+        communities=[
+            {
+                "name": "school",
+                "timezone": "Europe/Berlin",
+                "discord": discord_section,
+                **({"members": members} if members is not None else {}),
+            }
+        ],
     )
 
 
@@ -47,8 +56,9 @@ def story_for(db_url: str, clock: ManualClock) -> Callable[..., DiscordStory]:
 
     def build(world: World, *, services: Sequence[Service] = (), **options: Any) -> DiscordStory:
         section = options.pop("section", {})
+        members = options.pop("members", None)
         return DiscordStory(
-            discord_config(db_url, world, **section), clock, services=services, **options
+            discord_config(db_url, world, members, **section), clock, services=services, **options
         )
 
     return build

@@ -70,7 +70,12 @@ async def test_only_members_who_talked_to_the_bot_get_a_dm_and_the_digest_invite
         await speak(world, clock, carol, "hi all")
         welcome = await eventually_dm(world, carol, "Welcome to **school**")
         [row] = welcome["components"]
-        [button] = row["components"]
+        # After the question whether digests may quote her, the offer of nudges.
+        *_, button = row["components"]
+        assert [b["custom_id"] for b in row["components"]][:2] == [
+            "settings quotes=on",
+            "settings quotes=off",
+        ]
         assert button["custom_id"] == "nudges on"
         assert button["label"] == "Yes, send me an occasional nudge"
         pressed = await fake.interaction(

@@ -35,6 +35,8 @@ def with_announcements(fake: FakeSlack, tmp_path: Path) -> Config:
                     "announcements": "general",
                     "facilitator_roles": ["facilitators"],
                 },
+                # Members who first press a button are welcomed too: not these stories.
+                "members": {"welcome": False},
             }
         ],
     }

@@ -309,6 +309,8 @@ async def test_the_weekly_digest_is_posted_as_block_kit_once(
                         "digest": "resources",
                         "facilitator_roles": ["S0FACILS"],
                     },
+                    # Members who first run a command are welcomed too: not this story.
+                    "members": {"welcome": False},
                 }
             ],
         }

@@ -11,6 +11,8 @@ import pytest
 
 from bot.core.clock import ManualClock
 from bot.core.config import Config, ConfigError
+from bot.core.events import Author, CommandInvoked
+from bot.core.refs import ChannelRef, InteractionRef, MemberRef
 from bot.core.weeks import IsoWeek, last_complete_week, resolve_week
 from tests.helpers import ConsoleStory
 
@@ -214,3 +216,31 @@ async def test_a_manual_post_stops_the_scheduled_one_from_repeating_it(
 def test_a_bad_digest_schedule_is_a_config_error(config_for: Callable[..., Config]) -> None:
     with pytest.raises(ConfigError, match=r"communities\[0\]\.digest\.when"):
         config_for(communities=[{"name": "demo", "digest": {"when": "mon 9"}}])
+
+
+async def test_the_digest_quotes_only_words_written_where_every_member_can_read_them(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(digest_config(config_for), clock, tmp_path) as story:
+        await story.say("bob: https://open.org/a what I said in the open channel")
+        dm = ChannelRef("console", "", "dm-alice")
+        # alice runs /share in a direct message with the bot: nobody else read her note.
+        await story.app.dispatcher.deliver(
+            CommandInvoked(
+                key="console:dm-share",
+                path=("share",),
+                author=Author(ref=MemberRef("console", "", "alice"), name="alice"),
+                channel=dm,
+                invoked_at=clock.now(),
+                reply_to=InteractionRef("console", "alice:dm-share", dm),
+                text="https://private.org/b my private worry about my manager",
+                is_direct=True,
+            )
+        )
+        await story.app.drain()
+        assert "private worry" in story.output()  # her answer, to her alone
+        clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))  # next Monday
+        said = await story.say("fran: /digest preview")
+        assert "what I said in the open channel" in said
+        assert "https://private.org/b" in said  # the link counts, its words stay private
+        assert "private worry" not in said

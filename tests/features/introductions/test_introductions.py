@@ -20,9 +20,10 @@ from bot.core.actions import Action, SendDirect
 from bot.core.clock import ManualClock
 from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, ConfigError, Secrets
+from bot.core.events import Author, CommandInvoked
 from bot.core.i18n import Catalog
 from bot.core.platform import Capability, PlatformError
-from bot.core.refs import ChannelRef, MessageRef
+from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 from bot.features import FEATURES
 from bot.features.introductions import store
 from bot.features.introductions.service import IntroductionService
@@ -118,7 +119,8 @@ async def test_members_who_share_topics_but_never_met_are_introduced_once(
             "👋 Meet alice: they recently shared «Spacing effects explained» "
             "<https://example.org/spacing> — you both follow "
         )
-        assert "In their words: “Spaced practice for adult learners”" not in to_bob  # a context
+        # alice shared her link with words around it, not with /share: those are quoted too.
+        assert "In their words: “Spaced practice for adult learners”" in to_bob
         assert "/settings introductions=off" in to_alice and "/introductions" in to_bob
         assert "carol" not in said and "dave" not in said and "erin" not in said
         assert await story.tick(berlin(11, 25, 11)) == ""  # later the same day: nothing again
@@ -298,3 +300,32 @@ async def test_a_private_reflection_never_becomes_a_topic_in_someone_elses_intro
     words = {item.member_ref: item.texts for item in items}
     assert "console:/alice" not in words
     assert words["console:/bob"] == ("Spaced practice works for vocabulary",)
+
+
+async def test_words_shared_in_a_direct_message_are_never_quoted_in_an_introduction(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(intro_config(config_for), clock, tmp_path) as story:
+        dm = ChannelRef("console", "", "dm-alice")
+        await story.app.dispatcher.deliver(
+            CommandInvoked(
+                key="console:dm-share",
+                path=("share",),
+                author=Author(ref=MemberRef("console", "", "alice"), name="alice"),
+                channel=dm,
+                invoked_at=clock.now(),
+                reply_to=InteractionRef("console", "alice:dm-share", dm),
+                text="https://example.org/spacing Spacing works for adults, I told only the bot",
+                is_direct=True,
+            )
+        )
+        await story.app.drain()
+        await story.say("bob: /share https://example.org/rubric Spacing and rubrics together")
+        await story.say("carol: /share https://example.org/rubric2 rubrics for peer review")
+        await story.say("zoe: /share https://garden.test/tomatoes growing tomatoes")
+        for name in ("alice", "bob"):
+            await story.say(f"{name}: /settings introductions=on")
+        said = await story.tick(WEDNESDAY)
+        to_bob = said.split("✉ to bob: ")[1].split("✉ to")[0]
+        assert "Meet alice" in to_bob and "https://example.org/spacing" in to_bob
+        assert "In their words" not in to_bob and "told only the bot" not in to_bob

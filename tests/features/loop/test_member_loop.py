@@ -21,10 +21,10 @@ from bot.core.actions import Action, Post, SendDirect
 from bot.core.clock import ManualClock
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import Config, ConfigError, Secrets
-from bot.core.events import Author, MemberJoined, MessageReceived
+from bot.core.events import Author, CommandInvoked, MemberJoined, MessageReceived
 from bot.core.i18n import Catalog
 from bot.core.platform import Capability, EventSink, PlatformError
-from bot.core.refs import ChannelRef, MemberRef, MessageRef
+from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 from bot.features import FEATURES
 from bot.features.goals import store as goals_store
 from bot.features.goals.service import GoalService
@@ -412,3 +412,44 @@ async def test_old_messages_read_back_after_a_restart_welcome_nobody(
         assert "Welcome" not in story.output()
         async with story.app.database.reading() as conn:
             assert "welcomes" not in await export_member(conn, "console:/ulla", EVERY_TABLE)
+
+
+async def test_words_written_to_the_bot_alone_are_kept_but_never_quoted(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(loop_config(config_for, welcome=False), clock, tmp_path) as story:
+        alice = Author(ref=MemberRef("console", "", "alice"), name="alice")
+        dm = ChannelRef("console", "", "dm-alice")
+        await story.say("alice: /reflect In the open: spacing beats cramming")
+        await story.app.dispatcher.deliver(
+            CommandInvoked(
+                key="console:dm-reflect",
+                path=("reflect",),
+                author=alice,
+                channel=dm,
+                invoked_at=clock.now(),
+                reply_to=InteractionRef("console", "alice:dm-reflect", dm),
+                text="Only for me: I struggle with my manager",
+                is_direct=True,
+            )
+        )
+        await story.app.drain()
+        assert "only I read it" in story.output()
+        assert "without a note" in await story.say("alice: https://example.org/bare")
+        await story.app.dispatcher.deliver(  # her answer to the literacy question, by DM
+            MessageReceived(
+                key="console:dm-answer",
+                ref=MessageRef(dm, "dm-answer"),
+                author=alice,
+                text="Key idea: my team lead is wrong about this",
+                sent_at=clock.now(),
+                is_direct=True,
+            )
+        )
+        await story.app.drain()
+        assert len(await rows(story, link_annotations)) == 1
+        clock.advance(timedelta(days=7))
+        said = await story.say("fran: /digest preview")
+        assert "spacing beats cramming" in said
+        assert "my manager" not in said and "team lead" not in said
+        assert "and 1 more reflection(s)" in said

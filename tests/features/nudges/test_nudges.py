@@ -279,7 +279,7 @@ async def test_the_welcome_offers_a_yes_to_nudges(
 ) -> None:
     async with ConsoleStory(nudge_config(config_for, welcome=True), clock, tmp_path) as story:
         said = await story.say("alice: hello")
-        assert "[button 1: Yes, send me an occasional nudge → /nudges on]" in said
+        assert "[button 3: Yes, send me an occasional nudge → /nudges on]" in said
         said = await story.say("alice: /nudges on")
         assert "Nudges are on" in said
 
