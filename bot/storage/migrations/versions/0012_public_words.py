@@ -4,15 +4,15 @@ those are ever quoted (a direct message to the bot, or a command run there, is n
 Rows stored before are public only when they are replies in a prompt's thread (posted in a
 community channel); the others' origin is unknown, so they are kept but no longer quoted.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0012
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
