@@ -401,3 +401,18 @@ async def test_old_messages_read_back_after_a_restart_welcome_nobody(
         assert "Welcome" not in story.output()
         async with story.app.database.reading() as conn:
             assert "welcomes" not in await export_member(conn, "console:/ulla", EVERY_TABLE)
+
+
+async def test_huge_input_is_refused_once_with_the_limit_not_echoed_back(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(loop_config(config_for, welcome=False), clock, tmp_path) as story:
+        huge = "word " * 20_000  # 100 KB
+        said = await story.say(f"alice: /seek {huge}")
+        assert "Question can be at most 2000 characters long" in said
+        assert len(said) < 500  # one short refusal, nothing posted
+        said = await story.say(f"alice: /annotate L1 {huge}")
+        assert "Text can be at most 2000 characters long" in said
+        assert len(said) < 500
+        said = await story.say(f"alice: /seek {'x' * 2500}")
+        assert len(said) < 500
