@@ -42,7 +42,7 @@ class Application(Lifecycle):
     ) -> None:
         check_order(features)
         if hasattr(clock, "advance"):
-            clock = PokingClock(cast(AdjustableClock, clock), lambda: self.scheduler.poke())
+            clock = PokingClock(cast(AdjustableClock, clock), lambda: self.scheduler)
         self.config, self.secrets, self.clock = config, secrets, clock
         self.database = Database(config.storage.url)
         self.directory = CommunityDirectory(config)

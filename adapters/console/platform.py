@@ -51,6 +51,7 @@ from bot.core import (
     SendDirect,
     Unreact,
 )
+from bot.core.commands import quoted
 
 log = logging.getLogger("adapters.console")
 
@@ -389,16 +390,29 @@ class ConsolePlatform:
             return
         match = translate.CLOCK.match(line)
         if match is None:
-            self._print(f"! unknown instruction {line.split()[0]!r}; try !help")
+            clock_line = translate.CLOCK_ANY.match(line)
+            if clock_line is not None:
+                given = quoted(clock_line.group("given") or "")
+                self._print(f"! {given} is not a duration; write {translate.CLOCK_FORMS}")
+                return
+            self._print(f"! unknown instruction {quoted(line.split()[0])}; try !help")
             return
+        moment = self._clock.now()
         if match.group("amount") is not None:
             if not hasattr(self._clock, "advance"):
                 self._print("! this clock cannot be moved")
                 return
             amount = int(match.group("amount")) * (-1 if match.group("sign") == "-" else 1)
             clock: AdjustableClock = self._clock  # type: ignore[assignment]
-            clock.advance(timedelta(**{translate.UNITS[match.group("unit")]: amount}))
-        local = self._clock.now().astimezone(self._zone())
+            try:
+                delta = timedelta(**{translate.UNITS[match.group("unit")]: amount})
+                moment = clock.advance(delta)
+            except OverflowError:
+                self._print(
+                    f"! {quoted(line[7:].strip())} is too far; write {translate.CLOCK_FORMS}"
+                )
+                return
+        local = moment.astimezone(self._zone())
         self._print(f"🕒 {local:%a %d %b %Y %H:%M %Z}")
 
 

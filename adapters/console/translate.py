@@ -34,6 +34,8 @@ LINE = re.compile(
 DELETE = re.compile(NAME + r"-(?P<target>\d+)\s*$")
 REACT = re.compile(NAME + r"(?P<op>[+-])(?P<target>\d+)\s+:?(?P<emoji>[A-Za-z0-9_+\-]+):?\s*$")
 CLOCK = re.compile(r"^!clock(?:\s+(?P<sign>[+-])?(?P<amount>\d+)(?P<unit>[mhdw]))?\s*$")
+CLOCK_ANY = re.compile(r"^!clock(?:\s+(?P<given>.*?))?\s*$")
+CLOCK_FORMS = "+30m, +2h, +1d or +1w (minutes, hours, days, weeks; - goes back)"
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 

@@ -48,6 +48,8 @@ def _option(param: Param) -> Payload:
         "description": _description(param.help),
         "required": param.required,
     }
+    if param.kind is ParamKind.TEXT:
+        option["max_length"] = param.longest  # Discord refuses longer text before we see it
     if param.kind is ParamKind.CHOICE and len(param.choices) > MAX_CHOICES:
         option["autocomplete"] = True  # Discord lists at most 25 choices; suggest instead
     elif param.kind is ParamKind.CHOICE and param.choices:

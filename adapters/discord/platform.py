@@ -883,7 +883,9 @@ class DiscordPlatform:
             if error.code != _DM_REFUSED:
                 raise
             if action.fallback is not None:
-                await self._answer(action.fallback, action.content, ephemeral=True)
+                await self._answer(
+                    action.fallback, action.refused or action.content, ephemeral=True
+                )
                 return None
             log.warning("discord: member %s does not accept direct messages; skipped one", member)
             return None

@@ -792,7 +792,7 @@ class SlackPlatform:
                 "slack: direct message refused (%s); answering privately instead",
                 error.response.get("error"),
             )
-            await self._answer(Answer(to=action.fallback, content=action.content))
+            await self._answer(Answer(to=action.fallback, content=action.refused or action.content))
             return None
 
     async def _answer(self, action: Answer) -> None:

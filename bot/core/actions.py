@@ -74,6 +74,8 @@ class SendDirect:
     member: MemberRef
     content: Content
     fallback: InteractionRef | None = None  # answer here privately when DMs are refused
+    refused: Content | None = None  # what that private answer says (None: `content` itself)
+    sent: Content | None = None  # answered privately at `fallback` once the DM is delivered
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

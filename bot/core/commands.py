@@ -52,6 +52,18 @@ RESERVED_NAMES = frozenset(
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
+# One Discord message: no free text we accept needs more, and a longer one is refused once.
+DEFAULT_MAX_LENGTH = 2000
+# An error quotes at most this much of what was typed, so a huge input cannot come back whole.
+QUOTE_LENGTH = 80
+
+
+def quoted(raw: str) -> str:
+    """`raw` quoted for an error message, cut to QUOTE_LENGTH characters with "…"."""
+    if len(raw) <= QUOTE_LENGTH:
+        return repr(raw)
+    return repr(raw[: QUOTE_LENGTH - 1] + "…")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Param:
@@ -64,6 +76,12 @@ class Param:
     choices: tuple[str, ...] = ()
     rest: bool = False  # a trailing TEXT that takes the rest of the line
     keyword_only: bool = False  # only as key=value (settings-like commands)
+    max_length: int = 0  # the longest TEXT accepted; 0 means DEFAULT_MAX_LENGTH
+
+    @property
+    def longest(self) -> int:
+        """The most characters this argument accepts."""
+        return self.max_length or DEFAULT_MAX_LENGTH
 
     def usage(self) -> str:
         """How this argument is written in a usage line."""
@@ -183,22 +201,37 @@ def _convert(param: Param, raw: str) -> ArgumentValue:
         try:
             return int(raw)
         except ValueError:
-            raise UsageError(f"{param.name} must be a whole number, not {raw!r}") from None
+            raise UsageError(f"{param.name} must be a whole number, not {quoted(raw)}") from None
     if param.kind is ParamKind.BOOLEAN:
         lowered = raw.lower()
         if lowered in _TRUE:
             return True
         if lowered in _FALSE:
             return False
-        raise UsageError(f"{param.name} must be on or off, not {raw!r}")
+        raise UsageError(f"{param.name} must be on or off, not {quoted(raw)}")
     if param.kind is ParamKind.CHOICE:
         lowered = raw.lower()
         if lowered not in param.choices:
-            raise UsageError(f"{param.name} must be one of {', '.join(param.choices)}, not {raw!r}")
+            raise UsageError(
+                f"{param.name} must be one of {', '.join(param.choices)}, not {quoted(raw)}"
+            )
         return lowered
     if not raw.strip() and param.required:
         raise UsageError(f"{param.name} cannot be empty")
+    if len(raw) > param.longest:
+        raise UsageError(
+            f"{param.name} can be at most {param.longest} characters long; "
+            f"this one has {len(raw)}, so shorten it"
+        )
     return raw
+
+
+def _unknown_key(key: str, spec: CommandSpec) -> UsageError:
+    keys = [param.name for param in spec.params]
+    noun = "setting" if all(param.keyword_only for param in spec.params) else "key"
+    if not keys:
+        return UsageError(f"unknown {noun} {quoted(key)}; this command takes no {noun}s")
+    return UsageError(f"unknown {noun} {quoted(key)}; the {noun}s are: {', '.join(keys)}")
 
 
 def parse_arguments(
@@ -210,7 +243,7 @@ def parse_arguments(
     if options is not None:
         for name, raw in options.items():
             if name not in params:
-                raise UsageError(f"unknown option {name!r}")
+                raise UsageError(f"unknown option {quoted(name)}")
             values[name] = _convert(params[name], raw)
     else:
         positional = [param for param in spec.params if not param.keyword_only]
@@ -223,14 +256,18 @@ def parse_arguments(
                     raise UsageError(f"{name} is given twice")
                 values[name] = _convert(params[name], token.value)
             elif token.key is not None and not positional:
-                raise UsageError(f"unknown setting {token.key!r}")
+                raise _unknown_key(token.key, spec)
             else:
                 pending.append(token)
         open_params = [param for param in positional if param.name not in values]
         for position, token in enumerate(pending):
-            if position >= len(open_params):
-                raise UsageError(f"unexpected {token.value!r}")
-            param = open_params[position]
+            landing = open_params[position] if position < len(open_params) else None
+            if token.key is not None and (landing is None or not landing.rest):
+                # `colour=red` is a key the command does not have, not a stray value
+                raise _unknown_key(token.key, spec)
+            if landing is None:
+                raise UsageError(f"unexpected {quoted(token.value)}")
+            param = landing
             if param.rest:
                 remaining = pending[position:]
                 if len(remaining) == 1 and remaining[0].quoted:
@@ -287,7 +324,7 @@ class CommandTable:
             raise UsageError("no command given")
         top = self.commands.get(path[0].lower())
         if top is None:
-            raise UsageError(f"there is no command called {path[0]!r}")
+            raise UsageError(f"there is no command called {quoted(path[0])}")
         if not top.is_group:
             return Resolved((top.name,), top)
         if len(path) < 2:
@@ -297,7 +334,7 @@ class CommandTable:
         sub = top.subcommand(path[1].lower())
         if sub is None:
             raise UsageError(
-                f"/{top.name} has no {path[1]!r}; use one of: "
+                f"/{top.name} has no {quoted(path[1])}; use one of: "
                 + ", ".join(s.name for s in top.subcommands)
             )
         return Resolved((top.name, sub.name), sub, top)

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
-from bot.core.actions import Action, Post, action_platform
+from bot.core.actions import Action, Answer, Post, SendDirect, action_platform
 from bot.core.platform import Capability, Platform, PlatformError
 from bot.core.refs import MessageRef
 
@@ -39,7 +39,7 @@ class ActionPerformer:
                 )
                 continue
             try:
-                await platform.perform(action)
+                await self._perform(platform, action)
             except Exception:
                 log.exception("%s could not perform %s", platform.name, type(action).__name__)
 
@@ -56,7 +56,18 @@ class ActionPerformer:
             and Capability.THREADS not in platform.capabilities
         ):
             action = replace(action, start_thread=None)
-        return await platform.perform(action)
+        return await self._perform(platform, action)
+
+    @staticmethod
+    async def _perform(platform: Platform, action: Action) -> MessageRef | None:
+        # A direct message that says "sent" only when it was: the platform answers `fallback`
+        # with `refused` itself and reports no ref, so the "sent" answer follows a ref only.
+        if not isinstance(action, SendDirect) or action.sent is None or action.fallback is None:
+            return await platform.perform(action)
+        ref = await platform.perform(replace(action, sent=None))
+        if ref is not None:
+            await platform.perform(Answer(to=action.fallback, content=action.sent))
+        return ref
 
     async def perform_then(
         self,

@@ -130,21 +130,29 @@ class RunOutcome:
 
 
 class PokingClock:
-    """An adjustable clock that pokes the scheduler when moved (the console's `!clock +1d`)."""
+    """An adjustable clock whose moves are time passing with the bot running (the console's
+    `!clock +1d`): forward, the scheduler walks it there and runs what falls due on the way,
+    in order; backward, it jumps and the scheduler looks again."""
 
-    def __init__(self, inner: AdjustableClock, on_move: Callable[[], None]) -> None:
+    def __init__(self, inner: AdjustableClock, scheduler: Callable[[], Scheduler]) -> None:
         self._inner = inner
-        self._on_move = on_move
+        self._scheduler = scheduler
+        self._target = inner.now()
 
     def now(self) -> datetime:
-        """The inner clock's time."""
+        """The inner clock's time (on the way, while a forward move is being walked)."""
         return self._inner.now()
 
     def advance(self, delta: timedelta) -> datetime:
-        """Move the inner clock, then tell the scheduler."""
-        moment = self._inner.advance(delta)
-        self._on_move()
-        return moment
+        """Move by `delta` (after any move still being walked); return where it is going."""
+        start = max(self._target, self._inner.now())
+        if delta <= timedelta():
+            self._target = self._inner.advance(delta)
+            self._scheduler().poke()
+            return self._target
+        self._target = start + delta
+        self._scheduler().walk(self._inner, self._target)
+        return self._target
 
 
 def _default_owner() -> str:
@@ -181,6 +189,7 @@ class Scheduler:
         # clock's effects before reading the next line).
         self._track = track
         self._tick_lock = asyncio.Lock()
+        self._walk_lock = asyncio.Lock()
         self._ticks: set[asyncio.Task[None]] = set()
         self._marks: dict[str, repo.JobMark] = {}
         self._jobs: dict[str, Job] = {}
@@ -412,6 +421,42 @@ class Scheduler:
         task.add_done_callback(self._ticks.discard)
         if self._track is not None:
             self._track(task)
+
+    def walk(self, clock: AdjustableClock, until: datetime) -> None:
+        """Move `clock` to `until` as time passing: the runs due on the way run, in order, in
+        steps no longer than the grace window (a deliberate move; real downtime keeps the
+        grace rule)."""
+        if self._aps is None:  # not running: nothing would have run on the way either
+            clock.advance(until - clock.now())
+            return
+        task = asyncio.get_running_loop().create_task(self._walk(clock, until))
+        self._ticks.add(task)
+        task.add_done_callback(self._ticks.discard)
+        if self._track is not None:
+            self._track(task)
+
+    async def _walk(self, clock: AdjustableClock, until: datetime) -> None:
+        async with self._walk_lock:
+            now = clock.now()
+            while now < until:
+                # Steps of the grace window: each job's runs due in a step run at its end,
+                # in order, and none falls behind the window (a poll every 5 minutes would
+                # make stepping to every wake-up far too slow over a week).
+                if self.grace > timedelta():
+                    step = min(until, now + self.grace)
+                else:
+                    wake = await self.next_wake(now)
+                    step = until if wake is None or wake > until else wake
+                clock.advance(step - now)
+                async with self._tick_lock:
+                    try:
+                        # one after another by due time: on the way, order is what time means
+                        for run in sorted(await self.due(), key=lambda r: (r.due_at, r.job.id)):
+                            await self._run_one(run)
+                    except Exception:
+                        log.exception("the scheduler could not run what was due")
+                now = clock.now()
+        self.poke()  # arm the next wake-up from where the clock now is
 
     async def idle(self) -> None:
         """Wait until no wake-up is running or queued (after a poke, before checking effects)."""

@@ -105,3 +105,38 @@ def test_platform_names_are_refused() -> None:
 def test_parsing_never_fails_with_anything_but_a_usage_error(text: str) -> None:
     with contextlib.suppress(UsageError):
         parse_arguments(SHARE, text)
+
+
+def test_an_unknown_key_is_named_with_the_valid_ones() -> None:
+    edit = CommandSpec(
+        name="edit",
+        help="e",
+        params=(
+            Param(name="id", help="i", kind=ParamKind.INTEGER),
+            Param(name="title", help="t", required=False, keyword_only=True),
+            Param(name="place", help="p", required=False, keyword_only=True),
+        ),
+    )
+    with pytest.raises(UsageError, match=r"unknown key 'colour'; the keys are: id, title, place"):
+        parse_arguments(edit, "1 colour=red")
+    # inside free text a `word=` is just text
+    assert parse_arguments(SHARE, "https://x.org a=b is neat")["note"] == "a=b is neat"
+
+
+def test_errors_quote_at_most_80_characters_and_long_text_is_refused_once() -> None:
+    count = CommandSpec(
+        name="count", help="c", params=(Param(name="n", help="n", kind=ParamKind.INTEGER),)
+    )
+    with pytest.raises(UsageError) as caught:
+        parse_arguments(count, "x" * 100_000)
+    assert len(str(caught.value)) < 140
+    assert "x" * 79 + "…" in str(caught.value)
+    with pytest.raises(UsageError, match="at most 2000 characters long; this one has 100001"):
+        parse_arguments(SHARE, "https://x.org " + "y" * 100_001)
+    short = CommandSpec(name="ask", help="a", params=(Param(name="q", help="q", max_length=10),))
+    with pytest.raises(UsageError, match="q can be at most 10 characters"):
+        parse_arguments(short, "elevenchars")
+    table = CommandTable()
+    with pytest.raises(UsageError) as unknown:
+        table.resolve(("z" * 5000,))
+    assert len(str(unknown.value)) < 140

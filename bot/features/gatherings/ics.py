@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, vRecur
 
 from bot.features.gatherings.store import GatheringRecord
+from bot.features.gatherings.when import is_address
 
 PRODID = "-//Facilitator//Gatherings//EN"
 
@@ -45,8 +46,9 @@ def _event(entry: CalendarEntry, now: datetime) -> Event:
     description = gathering.description or ""
     if entry.where_url:
         event.add("location", entry.where_url)
-        event.add("url", entry.where_url)
-        description = f"{description}\n\nJoin: {entry.where_url}".strip()
+        if is_address(entry.where_url):  # a plain-text place is a location, never a link
+            event.add("url", entry.where_url)
+            description = f"{description}\n\nJoin: {entry.where_url}".strip()
     if description:
         event.add("description", description)
     event.add("status", "CANCELLED" if gathering.cancelled else "CONFIRMED")

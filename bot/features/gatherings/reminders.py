@@ -29,7 +29,7 @@ from bot.features.gatherings import store
 from bot.features.gatherings.config import GatheringSettings
 from bot.features.gatherings.recurrence import occurrences
 from bot.features.gatherings.store import GOING, GatheringRecord
-from bot.features.gatherings.when import format_duration
+from bot.features.gatherings.when import format_duration, place_line
 from bot.runtime.scheduler import Job, RunContext, Scheduler
 from bot.runtime.service import Perform, Service
 from bot.storage import runs
@@ -201,11 +201,7 @@ class GatheringReminders(Service):
         title = escape(gathering.title)
         if moment.kind.startswith("remind:"):
             lead = format_duration(int(moment.kind.split(":", 1)[1]))
-            link = (
-                t("gatherings.link_line", url=escape(gathering.where_url))
-                if gathering.where_url
-                else ""
-            )
+            link = place_line(t, gathering.where_url)
             text = t("gatherings.reminder_dm", title=title, unix=unix, lead=lead, link=link)
             for member in going:
                 action = SendDirect(member=MemberRef.parse(member), content=Content(text=text))

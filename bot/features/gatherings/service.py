@@ -38,6 +38,8 @@ from bot.features.gatherings.when import (
     normalise_recurrence,
     parse_duration,
     parse_when,
+    place_line,
+    read_place,
 )
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.runtime.service import (
@@ -371,7 +373,7 @@ class GatheringService(Service):
             raise WhenError(f"the title must be 1 to {MAX_TITLE} characters")
         where = base.where_url if base is not None else None
         if "where" in args:
-            where = str(args["where"]).strip() or None
+            where = read_place(str(args["where"])) or None
             if where is not None and len(where) > 2048:
                 raise WhenError("where is longer than 2048 characters")
         description = base.description if base is not None else None
@@ -448,9 +450,7 @@ class GatheringService(Service):
         ]
 
     def _link(self, t: Catalog, gathering: GatheringRecord) -> str:
-        if not gathering.where_url:
-            return ""
-        return t("gatherings.link_line", url=escape(gathering.where_url))
+        return place_line(t, gathering.where_url)
 
     async def _load(
         self, call: Invocation, tx: Transaction

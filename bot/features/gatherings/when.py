@@ -12,6 +12,9 @@ from datetime import date, datetime, time, timedelta
 
 from dateutil.rrule import rrulestr
 
+from bot.core.i18n import Catalog
+from bot.core.markup import escape
+
 EXAMPLES = '"2026-12-03 17:00", "tomorrow 18:30", "next thursday 5pm" or "3 dec 17:00"'
 
 
@@ -269,3 +272,41 @@ def first_wall(rule: str, wall: datetime) -> datetime | None:
     if found is None or found > wall + timedelta(days=5 * 366):
         return None
     return found
+
+
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):(?=\S)", re.IGNORECASE)
+_HOST_PATH = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?(/\S*)?$", re.IGNORECASE)
+PLACE_RULE = (
+    "a place is an http(s) address (meet.example.org/x is read as https) "
+    'or plain text such as "Room 3"; other kinds of address are not accepted'
+)
+
+
+def read_place(text: str) -> str:
+    """A session's place: an http(s) address, or plain text; raise `WhenError` otherwise."""
+    text = text.strip()
+    web = is_address(text)
+    scheme = _SCHEME.match(text)
+    if scheme is not None and not web and not _HOST_PATH.match(text):  # host:port/path is fine
+        raise WhenError(f"where cannot be a {scheme.group(1).lower()}: address; {PLACE_RULE}")
+    if web:
+        if " " in text or len(text.split("://", 1)[1]) == 0:
+            raise WhenError(f"where is not a whole address; {PLACE_RULE}")
+        return text
+    if " " not in text and _HOST_PATH.match(text):
+        return "https://" + text
+    return text
+
+
+def is_address(place: str) -> bool:
+    """True when a stored place is an http(s) address (shown as a link), not plain text."""
+    return place.lower().startswith(("http://", "https://"))
+
+
+def place_line(t: Catalog, place: str | None) -> str:
+    """Where a session happens, for those going: a link to join, or the place as text."""
+    if not place:
+        return ""
+    if is_address(place):
+        return t("gatherings.link_line", url=escape(place))
+    return t("gatherings.place_line", place=escape(place))

@@ -15,6 +15,7 @@ from bot.core.commands import (
     usage,
     with_prefix,
 )
+from bot.core.i18n import Catalog
 from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
 
 HELP = CommandSpec(
@@ -41,6 +42,15 @@ class HelpService(Service):
     def _allowed(spec: CommandSpec, group: CommandSpec | None, is_facilitator: bool) -> bool:
         return is_facilitator or required_role(spec, group) is Role.MEMBER
 
+    @staticmethod
+    def _marker(t: Catalog, spec: CommandSpec, group: CommandSpec | None = None) -> str:
+        """The facilitators' mark, once: the role says it, never the help text."""
+        if required_role(spec, group) is not Role.FACILITATOR:
+            return ""
+        if group is not None and group.role is Role.FACILITATOR:
+            return ""  # the whole group is marked already
+        return t("help.facilitator_marker")
+
     async def help(self, call: Invocation, tx: Transaction) -> list[Action]:
         """List commands, or explain one."""
         t = call.texts
@@ -52,13 +62,13 @@ class HelpService(Service):
             for spec in sorted(self._table, key=lambda spec: spec.name):
                 if not self._allowed(spec, None, call.is_facilitator):
                     continue
-                marker = t("help.facilitator_marker") if spec.role is Role.FACILITATOR else ""
-                lines.append(f"`{call.prefix}{spec.name}` — {spec.help}{marker}")
+                lines.append(f"`{call.prefix}{spec.name}` — {spec.help}{self._marker(t, spec)}")
             lines.append(t("help.footer", prefix=call.prefix))
             return [call.answer("\n".join(lines))]
         path, _ = self._table.split_line(wanted)
         try:
-            top = self._table.resolve(path[:1]).spec if len(path) == 1 else None
+            # a bare group is not a runnable path, but it is something to explain
+            top = self._table.commands.get(path[0].lower()) if len(path) == 1 else None
             resolved = self._table.resolve(path) if top is None or not top.is_group else None
         except UsageError as problem:
             return [call.answer(t("help.unknown", problem=str(problem), prefix=call.prefix))]
@@ -67,7 +77,8 @@ class HelpService(Service):
             lines = [f"**{call.prefix}{top.name}** — {top.help}"]
             for sub in top.subcommands:
                 if self._allowed(sub, top, call.is_facilitator):
-                    lines.append(f"`{usage((top.name, sub.name), sub, call.prefix)}` — {sub.help}")
+                    line = usage((top.name, sub.name), sub, call.prefix)
+                    lines.append(f"`{line}` — {sub.help}{self._marker(t, sub, top)}")
             return [call.answer("\n".join(lines))]
         spec = resolved.spec
         if not self._allowed(spec, resolved.group, call.is_facilitator):

@@ -36,6 +36,7 @@ from bot.runtime.service import (
     Transaction,
     thread_replies,
 )
+from bot.storage import Connection
 from bot.storage.database import Database
 from bot.storage.members import get_member, get_members
 
@@ -56,7 +57,7 @@ REFLECT = CommandSpec(
     params=(
         Param(
             name="about",
-            help="A link the reflection is about (or just put the link in the text)",
+            help="A link it is about: its address or id, e.g. L12 (or put the link in the text)",
             required=False,
             keyword_only=True,
         ),
@@ -84,7 +85,7 @@ ANNOTATE = CommandSpec(
     help="Add your note to a link: its key idea, how reliable the source is",
     example="/annotate L12 Key idea: spacing beats cramming; a peer-reviewed study",
     params=(
-        Param(name="link", help="The link's id, e.g. L12"),
+        Param(name="link", help="The link's id (e.g. L12) or its address"),
         Param(name="text", help="Your note", rest=True),
     ),
 )
@@ -93,6 +94,33 @@ ANNOTATE = CommandSpec(
 def _bare(text: str) -> bool:
     """True when a message is (almost) only links: nothing says why it was shared."""
     return len(" ".join(_URL.sub(" ", text).split())) < NOTE_CHARS
+
+
+def _link_id(raw: str) -> str | None:
+    """The digits of a link id written `L12` (or `12`), else None."""
+    digits = raw.strip().upper().removeprefix("L")
+    return digits if digits.isdigit() else None
+
+
+def _with_scheme(raw: str) -> str:
+    """An address as written; `example.org/a` is read as https."""
+    raw = raw.strip()
+    return raw if "://" in raw else "https://" + raw
+
+
+async def _find_link(conn: Connection, community: str, raw: str) -> tuple[int, str] | None:
+    """A community's link (id, canonical address) named by its id or by its address."""
+    digits = _link_id(raw)
+    if digits is not None:
+        if int(digits) >= 2**31:  # beyond an INTEGER column: no such link
+            return None
+        url = await store.link_in_community(conn, community, int(digits))
+        return None if url is None else (int(digits), url)
+    found = extract_links(_with_scheme(raw))
+    if not found:
+        return None
+    link_id = await store.link_id_for(conn, community, found[0].canonical)
+    return None if link_id is None else (link_id, found[0].canonical)
 
 
 def _short(text: str, limit: int = QUOTE_CHARS) -> str:
@@ -147,8 +175,13 @@ class LoopService(Service):
         text = str(call.arguments["text"]).strip()
         about = call.arguments.get("about")
         link_url: str | None = None
-        if about is not None:
-            found = extract_links(str(about))
+        if about is not None and _link_id(str(about)) is not None:
+            known = await _find_link(tx.conn, call.community.name, str(about))
+            if known is None:
+                return [call.answer(t("loop.unknown_link", link=escape(str(about))))]
+            link_url = known[1]
+        elif about is not None:
+            found = extract_links(_with_scheme(str(about)))
             if not found:
                 return [call.answer(t("loop.bad_link", link=escape(str(about))))]
             link_url = found[0].canonical
@@ -266,25 +299,23 @@ class LoopService(Service):
     async def annotate(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Attach the member's note to a link of this community."""
         t = call.texts
-        raw = str(call.arguments["link"]).strip().upper().removeprefix("L")
         text = str(call.arguments["text"]).strip()
-        url = None
-        if raw.isdigit() and int(raw) < 2**31:  # beyond an INTEGER column: no such link
-            url = await store.link_in_community(tx.conn, call.community.name, int(raw))
-        if url is None:
+        known = await _find_link(tx.conn, call.community.name, str(call.arguments["link"]))
+        if known is None:
             return [call.answer(t("loop.unknown_link", link=escape(str(call.arguments["link"]))))]
+        link_id, url = known
         await store.add_annotation(
             tx.conn,
             community=call.community.name,
-            link_id=int(raw),
+            link_id=link_id,
             member_ref=str(call.author.ref),
             text=text,
             source_key=call.event.key,
             now=tx.now,
             public=self._in_public(call),
         )
-        await store.mark_answered(tx.conn, str(call.author.ref), int(raw), tx.now)
-        return [call.answer(t("loop.annotated", id=int(raw), url=url))]
+        await store.mark_answered(tx.conn, str(call.author.ref), link_id, tx.now)
+        return [call.answer(t("loop.annotated", id=link_id, url=url))]
 
     # --- critical literacy ----------------------------------------------------------------
 

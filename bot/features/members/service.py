@@ -237,8 +237,12 @@ class MemberService(Service):
                 member=call.author.ref,
                 content=Content(text=t("members.export_dm", rows=rows), attachment=attachment),
                 fallback=call.event.reply_to,
-            ),
-            call.answer(t("members.export_sent")),
+                refused=Content(
+                    text=t("members.export_here", rows=rows),
+                    attachment=attachment,
+                ),
+                sent=Content(text=t("members.export_sent")),
+            )
         ]
 
     async def forget(self, call: Invocation, tx: Transaction) -> list[Action]:

@@ -26,7 +26,7 @@ def _slug(name: str) -> str:
 
 REPORT = CommandSpec(
     name="report",
-    help="The engagement report for a week, with a chart by direct message (facilitators)",
+    help="The engagement report for a week, with a chart by direct message",
     example="/report 2026-W48",
     params=(
         Param(

@@ -177,3 +177,18 @@ async def test_piped_input_with_invalid_utf8_is_skipped_and_the_run_ends(
     assert "! line 2: not valid UTF-8; skipped" in text
     assert "bob: fine" in text
     assert "reacted :bookmark:" in text
+
+
+async def test_help_marks_facilitator_commands_once_and_shows_each_subcommands_usage(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(config_for(), clock, tmp_path) as story:
+        said = await story.say("fran: /help")
+        assert "(facilitators)" in said
+        assert "(facilitators) (facilitators)" not in said
+        assert "(facilitators)_ _(facilitators)" not in said
+        said = await story.say("fran: /help event")
+        assert "/event create <title> <when>" in said and "(facilitators)" in said
+        assert "/event edit <id>" in said
+        said = await story.say("alice: /help event")
+        assert "/event list" in said and "/event create" not in said

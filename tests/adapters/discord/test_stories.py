@@ -216,8 +216,8 @@ async def test_a_button_press_runs_its_command(world: World, story_for: Story) -
 async def test_export_goes_by_dm_or_privately_when_dms_are_refused(
     world: World, story_for: Story
 ) -> None:
-    async with story_for(world, members=NO_WELCOME):
-        await world.fake.interaction(world.general, world.alice, "export")
+    async with story_for(world, members=NO_WELCOME) as story:
+        sent = await world.fake.interaction(world.general, world.alice, "export")
         await world.fake.wait_for_request("POST", r"/users/@me/channels")
         dm_channel = world.fake.dm_channels[world.alice]
         [message] = await world.fake.wait_for_request("POST", rf"/channels/{dm_channel}/messages")
@@ -225,10 +225,14 @@ async def test_export_goes_by_dm_or_privately_when_dms_are_refused(
 
         world.fake.refuse_dms.add(world.fran)
         refused = await world.fake.interaction(world.general, world.fran, "export")
-        await world.fake.wait_for_request("POST", rf"/webhooks/\d+/{refused['token']}")
+        await world.fake.wait_for_request("POST", rf"/interactions/{refused['id']}/[^/]+/callback")
+        await story.app.drain()
+    told = str(world.fake.interaction_responses[sent["token"]])
+    assert "sent you your data as a file in a direct message" in told
     answers = world.fake.interaction_responses[refused["token"]]
     assert answers[0]["data"]["flags"] == 64 and answers[0]["files"]  # the file, privately
-    assert answers[1]["kind"] == "followup"
+    said = str(answers)
+    assert "don't accept direct messages" in said and "sent you" not in said
 
 
 async def test_reconnect_resumes_and_replayed_events_are_not_stored_twice(

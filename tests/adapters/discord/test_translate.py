@@ -262,7 +262,7 @@ def test_commands_become_raw_application_commands() -> None:
     assert goal["name"] == "goal" and goal["type"] == 1
     assert [(o["type"], o["name"]) for o in goal["options"]] == [(1, "set"), (1, "show")]
     assert goal["options"][0]["options"] == [
-        {"type": 3, "name": "text", "description": "t", "required": True}
+        {"type": 3, "name": "text", "description": "t", "required": True, "max_length": 2000}
     ]
     assert settings_["description"] == "Change how the bot treats you"
     kinds = [(o["name"], o["type"], o["required"]) for o in settings_["options"]]

@@ -344,3 +344,35 @@ async def test_a_private_archive_keeps_the_public_calendar_behind_its_token(
         assert status == 200 and b"Closed circle" in body and b"meet.example.org" not in body
     finally:
         await app.stop()
+
+
+async def test_a_place_is_an_https_address_or_plain_text_and_other_schemes_are_refused(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(live_config(config_for), clock, tmp_path) as story:
+        for bad in ("javascript:alert(1)", "ftp://files.example.org/x", "file:///etc/passwd"):
+            said = await story.say(
+                f'fran: /event create title=Intro when="tomorrow 17:00" where={bad} confirm=yes'
+            )
+            assert "http(s) address" in said and "Created event" not in said, said
+        said = await story.say(
+            'fran: /event create title=Intro when="tomorrow 17:00" where=meet.example.org/intro '
+            "confirm=yes"
+        )
+        assert "Created event 1" in said
+        said = await story.say(
+            'fran: /event create title=Walk when="tomorrow 18:00" where="Room 3, city library" '
+            "confirm=yes"
+        )
+        assert "Created event 2" in said
+        said = await story.say("alice: /rsvp 1 going")
+        assert "Join here: https://meet.example.org/intro" in said
+        said = await story.say("alice: /rsvp 2 going")
+        assert "Where: Room 3, city library" in said and "Join here" not in said
+        said = await story.say("fran: /event edit 2 where=mailto:x@example.org")
+        assert "http(s) address" in said
+        async with story.app.database.reading() as conn:
+            first = await store.get_gathering(conn, 1)
+            second = await store.get_gathering(conn, 2)
+        assert first is not None and first.where_url == "https://meet.example.org/intro"
+        assert second is not None and second.where_url == "Room 3, city library"

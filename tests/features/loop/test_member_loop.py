@@ -453,3 +453,45 @@ async def test_words_written_to_the_bot_alone_are_kept_but_never_quoted(
         assert "spacing beats cramming" in said
         assert "my manager" not in said and "team lead" not in said
         assert "and 1 more reflection(s)" in said
+async def test_huge_input_is_refused_once_with_the_limit_not_echoed_back(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(loop_config(config_for, welcome=False), clock, tmp_path) as story:
+        huge = "word " * 20_000  # 100 KB
+        said = await story.say(f"alice: /seek {huge}")
+        assert "Question can be at most 2000 characters long" in said
+        assert len(said) < 500  # one short refusal, nothing posted
+        said = await story.say(f"alice: /annotate L1 {huge}")
+        assert "Text can be at most 2000 characters long" in said
+        assert len(said) < 500
+        said = await story.say(f"alice: /seek {'x' * 2500}")
+        assert len(said) < 500
+
+
+async def test_annotate_and_reflect_take_a_link_by_id_or_by_address(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(loop_config(config_for, welcome=False), clock, tmp_path) as story:
+        said = await story.say("alice: /share https://example.org/a A clear intro to spacing")
+        assert "(L1)" in said
+        said = await story.say(
+            "bob: /annotate https://example.org/a?utm_source=x Key idea: spacing"
+        )
+        assert "Attached your note to L1" in said
+        said = await story.say("bob: /annotate example.org/a Key idea again")
+        assert "Attached your note to L1" in said
+        said = await story.say("bob: /annotate https://example.org/never-shared a note")
+        assert "There is no link https://example.org/never-shared" in said
+        said = await story.say("bob: /reflect about=L1 Spacing changed how I revise")
+        assert "Kept your reflection" in said
+        said = await story.say("bob: /reflect about=L7 Spacing changed how I revise")
+        assert "There is no link L7" in said
+        said = await story.say("bob: /reflect about=https://example.org/b Another thought")
+        assert "Kept your reflection" in said
+        stored = await rows(story, reflections)
+        assert [row.link_url for row in stored] == [
+            "https://example.org/a",
+            "https://example.org/b",
+        ]
+        notes = await rows(story, link_annotations)
+        assert len(notes) == 2

@@ -312,6 +312,42 @@ async def test_moving_the_console_clock_posts_what_became_due(
         await app.stop()
 
 
+async def test_moving_the_console_clock_days_ahead_runs_every_run_due_on_the_way_in_order(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    config = config_for()
+    out = io.StringIO()
+    app = Application(config, secrets=Secrets(), clock=clock)
+    console = ConsolePlatform(
+        config,
+        app.directory,
+        app.commands,
+        app.clock,
+        lines=_no_lines(),
+        out=out,
+        export_dir=tmp_path,
+    )
+    app._given_platforms = [console]
+    await app.start()
+    try:
+        await console.handle_line('fran: /prompt add stage=seek when="daily 12:00"')
+        await console.handle_line('fran: /prompt add stage=sense when="daily 11:00"')
+        await app.drain()
+        await console.handle_line("!clock +4d")  # Mon 10:00 -> Fri 10:00 in Berlin
+        await app.drain()
+        shown = out.getvalue()
+        assert "🕒 Fri 27 Nov 2026 10:00 CET" in shown
+        posts = re.findall(r"#general Facilitator: (🔎 Seek|\S+ Sense)", shown)
+        assert len(posts) == 8, shown  # Mon to Thu, 11:00 then 12:00 each day
+        assert [post.endswith("Sense") for post in posts] == [True, False] * 4
+        assert clock.now() == berlin(11, 27, 10)
+        await console.handle_line("!clock +1x")
+        assert "'+1x' is not a duration; write +30m, +2h, +1d or +1w" in out.getvalue()
+        assert clock.now() == berlin(11, 27, 10)
+    finally:
+        await app.stop()
+
+
 def _with_prompts(prompts: list[dict[str, str]], **extra: object) -> dict[str, object]:
     return {
         "communities": [
