@@ -41,6 +41,9 @@ class Section:
     kind: str  # "links", "new_voices", "blog_posts", ...
     heading: str
     entries: tuple[Entry, ...]
+    # Ids facilitators may curate beyond those shown (e.g. links below the cut); the
+    # entries' own keys always count.
+    candidates: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

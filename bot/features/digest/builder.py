@@ -142,7 +142,12 @@ class TopLinks:
                     featured=f"L{candidate.link_id}" in request.featured,
                 )
             )
-        return Section(self.kind, t("digest.heading_links"), tuple(entries))
+        return Section(
+            self.kind,
+            t("digest.heading_links"),
+            tuple(entries),
+            candidates=frozenset(f"L{link_id}" for link_id in candidates),
+        )
 
 
 class NewVoices:
@@ -185,6 +190,50 @@ async def build_digest(
     """Build one week's digest from what the database holds now (consent applied)."""
     start, end = week.bounds(community.zone)
     picked = await store.choices(conn, community.name, str(week))
+    excluded = frozenset(c.item for c in picked if c.action == "exclude")
+    featured = frozenset(c.item for c in picked if c.action == "feature")
+    sections, candidates = await _sections(
+        conn, community, week, texts, providers, excluded=excluded, featured=featured
+    )
+    if excluded:  # excluded items leave their sections: ask again without the choices
+        _, candidates = await _sections(conn, community, week, texts, providers)
+    return Digest(
+        community=community.name,
+        week=week,
+        starts_at=start,
+        ends_at=end,
+        sections=tuple(section for section in sections if section.entries),
+        removed=len(excluded & candidates),
+        generated_at=now,
+        timezone=community.timezone,
+        candidates=candidates,
+    )
+
+
+async def candidates_of(
+    conn: Connection,
+    community: CommunitySettings,
+    week: IsoWeek,
+    *,
+    texts: Catalog,
+    providers: Sequence[SectionProvider],
+) -> frozenset[str]:
+    """The ids that are candidates for one week's digest, whatever was curated."""
+    _, candidates = await _sections(conn, community, week, texts, providers)
+    return candidates
+
+
+async def _sections(
+    conn: Connection,
+    community: CommunitySettings,
+    week: IsoWeek,
+    texts: Catalog,
+    providers: Sequence[SectionProvider],
+    *,
+    excluded: frozenset[str] = frozenset(),
+    featured: frozenset[str] = frozenset(),
+) -> tuple[list[Section], frozenset[str]]:
+    start, end = week.bounds(community.zone)
     request = DigestRequest(
         conn=conn,
         community=community,
@@ -193,24 +242,17 @@ async def build_digest(
         end=end,
         texts=texts,
         lookup_names=store.public_names,
-        excluded=frozenset(c.item for c in picked if c.action == "exclude"),
-        featured=frozenset(c.item for c in picked if c.action == "feature"),
+        excluded=excluded,
+        featured=featured,
     )
-    sections = []
+    sections: list[Section] = []
+    candidates: set[str] = set()
     for provider in sorted(providers, key=lambda provider: provider.position):
         section = await provider.build(request)
-        if section is not None and section.entries:
+        if section is not None:
             sections.append(section)
-    return Digest(
-        community=community.name,
-        week=week,
-        starts_at=start,
-        ends_at=end,
-        sections=tuple(sections),
-        removed=len(request.excluded),
-        generated_at=now,
-        timezone=community.timezone,
-    )
+            candidates.update(section.candidates, (entry.key for entry in section.entries))
+    return sections, frozenset(candidates)
 
 
 def default_providers(settings: DigestSettings) -> list[SectionProvider]:

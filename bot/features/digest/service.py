@@ -3,6 +3,7 @@ once per week and channel; members who asked get it by DM in weeks they were awa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
@@ -17,7 +18,7 @@ from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.core.schedules import parse_rule
 from bot.core.weeks import IsoWeek, last_complete_week, resolve_week
 from bot.features.digest import store
-from bot.features.digest.builder import build_digest, default_providers
+from bot.features.digest.builder import build_digest, candidates_of, default_providers
 from bot.features.digest.config import DigestSchedule, DigestSettings
 from bot.features.digest.model import Digest
 from bot.features.digest.render import to_content
@@ -31,7 +32,12 @@ WEEK = Param(
     name="week", help="A week like 2026-W48, or last (the default) or this", required=False
 )
 ITEM = Param(name="item", help="An item id from the preview, e.g. L12")
-REASON = Param(name="reason", help="Why (kept for accountability)", required=False, rest=True)
+REASON = Param(
+    name="reason",
+    help="A week (last, the default, this or 2026-W48), then why (kept for accountability)",
+    required=False,
+    rest=True,
+)
 
 DIGEST = CommandSpec(
     name="digest",
@@ -55,15 +61,15 @@ DIGEST = CommandSpec(
         ),
         CommandSpec(
             name="exclude",
-            help="Leave an item out of a week's digest",
-            example="/digest exclude L12 off-topic",
+            help="Leave an item out of a week's digest (the week before the reason)",
+            example="/digest exclude L12 2026-W48 off-topic",
             params=(ITEM, REASON),
             role=Role.FACILITATOR,
         ),
         CommandSpec(
             name="feature",
-            help="Put an item at the top of a week's digest",
-            example="/digest feature L7 great discussion",
+            help="Put an item at the top of a week's digest (the week before the reason)",
+            example="/digest feature L7 this great discussion",
             params=(ITEM, REASON),
             role=Role.FACILITATOR,
         ),
@@ -71,6 +77,8 @@ DIGEST = CommandSpec(
 )
 
 _ITEM_PREFIXES = ("L", "B", "R", "Q", "E", "T")
+# A reason's first word that names a week: 2026-W49 (or a malformed try at one), last, this.
+_WEEK_WORD = re.compile(r"^(\d{4}-?W\d+|last|this|current)$", re.IGNORECASE)
 
 
 class DigestService(Service):
@@ -282,8 +290,28 @@ class DigestService(Service):
         item = str(call.arguments["item"]).strip().upper()
         if item[:1] not in _ITEM_PREFIXES or not item[1:].isdigit():
             return [call.answer(t("digest.bad_item", item=item, prefix=call.prefix))]
-        week = resolve_week(None, tx.now, call.community.zone)
-        reason = str(call.arguments.get("reason") or "").strip() or None
+        head, _, tail = str(call.arguments.get("reason") or "").strip().partition(" ")
+        week_text: str | None = None
+        if _WEEK_WORD.match(head):  # the week comes before the reason
+            week_text, head = head, ""
+        try:
+            week = resolve_week(week_text, tx.now, call.community.zone)
+        except ValueError as problem:
+            return [call.answer(t("digest.bad_week", problem=str(problem)))]
+        candidates = await candidates_of(
+            tx.conn,
+            call.community,
+            week,
+            texts=t,
+            providers=[*self._providers, *self._contributed()],
+        )
+        if item not in candidates:
+            return [
+                call.answer(
+                    t("digest.unknown_item", item=item, week=str(week), prefix=call.prefix)
+                )
+            ]
+        reason = " ".join(part for part in (head, tail.strip()) if part) or None
         await store.record_choice(
             tx.conn,
             call.community.name,

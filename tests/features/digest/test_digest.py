@@ -92,6 +92,32 @@ async def test_curation_is_recorded_and_the_footer_counts_removals(
         assert "Facilitators removed 1 item(s) from this digest." in said
 
 
+async def test_curation_names_a_real_candidate_of_the_week_it_names(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(digest_config(config_for), clock, tmp_path) as story:
+        await story.say("alice: https://keep.org/a")  # L1, in 2026-W48
+        clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))  # Tuesday of 2026-W49
+        await story.say("bob: https://now.org/b")  # L2, in 2026-W49
+        said = await story.say("fran: /digest exclude L99 spam")
+        assert "L99 is not an item of the 2026-W48 digest" in said
+        assert "Recorded" not in said
+        said = await story.say("fran: /digest exclude L2 spam")  # not last week's
+        assert "L2 is not an item of the 2026-W48 digest" in said
+        said = await story.say("fran: /digest exclude L2 2026-W49 spam")
+        assert "Recorded: exclude L2 in the 2026-W49 digest (spam)" in said
+        said = await story.say("fran: /digest feature L1 last fine read")
+        assert "Recorded: feature L1 in the 2026-W48 digest (fine read)" in said
+        said = await story.say("fran: /digest exclude L1 2026-W60 spam")
+        assert "2026 has no week 60" in said and "Recorded" not in said
+        said = await story.say("fran: /digest preview this")
+        assert "now.org" not in said
+        assert "Facilitators removed 1 item(s) from this digest." in said
+        said = await story.say("fran: /digest preview")
+        assert "keep.org" in said
+        assert "Facilitators removed nothing from this digest." in said
+
+
 async def test_the_digest_is_posted_once_per_week_and_channel(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
