@@ -60,3 +60,12 @@ def test_db_upgrade(tmp_path: Path) -> None:
     result = facilitator("db", "upgrade", "--config", str(config_file(tmp_path)), cwd=tmp_path)
     assert result.returncode == 0
     assert "schema is up to date" in result.stdout.decode()
+
+
+def test_the_report_names_the_communitys_days_of_the_week(tmp_path: Path) -> None:
+    config = config_file(tmp_path)  # Europe/Berlin: the week starts Sunday 23:00 UTC
+    result = facilitator("report", "--config", str(config), "--week", "2026-W49", cwd=tmp_path)
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()
+    assert "Mon 30 Nov – Sun 6 Dec 2026" in out
+    assert "2026-11-29" not in out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib import resources
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
@@ -33,10 +33,7 @@ def _people(entry: Entry, texts: Catalog) -> str:
 
 def span_text(digest: Digest) -> str:
     """The week's days in the community's zone, e.g. "Mon 23 Nov – Sun 29 Nov 2026"."""
-    zone = digest.zone
-    first = digest.starts_at.astimezone(zone)
-    last = (digest.ends_at - timedelta(seconds=1)).astimezone(zone)
-    return f"{first:%a %d %b} – {last:%a %d %b %Y}"
+    return digest.week.days_text()
 
 
 def entry_markup(entry: Entry, texts: Catalog, *, show_keys: bool = False) -> str:
@@ -140,6 +137,7 @@ def to_html(digest: Digest, texts: Catalog, *, home: str = "../") -> str:
             texts=texts,
             people=lambda entry: _people(entry, texts),
             home=home,
+            days=digest.week.days_text(),
             removed=texts("digest.removed", count=digest.removed) if digest.removed else "",
             empty=texts("digest.empty"),
         )

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.core.i18n import Catalog
 from bot.core.markup import block, escape
+from bot.core.weeks import IsoWeek
 from bot.features.engagement import STAGES
 from bot.features.reports.model import Standing, WeeklyReport, WeekStages
 
@@ -106,8 +107,7 @@ def report_text(report: WeeklyReport, texts: Catalog, recent_days: int) -> str:
         t("reports.title", community=escape(report.community), week=report.week),
         t(
             "reports.period",
-            start=_unix(report.start),
-            end=_unix(report.end) - 1,
+            days=IsoWeek.parse(report.week).days_text(),
             cohort=report.cohort,
         ),
         t(

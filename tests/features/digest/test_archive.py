@@ -62,6 +62,7 @@ async def test_index_issue_json_and_atom(
         status, _, page = await fetch(f"{base}/digests/demo/2026-W48")
         assert status == 200
         assert "https://example.org/connectivism" in page and "alice, bob" in page
+        assert "Mon 23 Nov – Sun 29 Nov 2026" in page  # Berlin's days, not UTC's
         status, kind, data = await fetch(f"{base}/digests/demo/2026-W48.json")
         assert status == 200 and kind.startswith("application/json")
         assert '"week": "2026-W48"' in data

@@ -42,6 +42,7 @@ def test_weeks_cover_local_monday_to_monday_even_across_dst() -> None:
     assert start == datetime(2026, 10, 18, 22, 0, tzinfo=UTC)
     assert end == datetime(2026, 10, 25, 23, 0, tzinfo=UTC)
     assert end - start == timedelta(hours=169)
+    assert IsoWeek(2026, 49).days_text() == "Mon 30 Nov – Sun 6 Dec 2026"
     monday_morning = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
     assert last_complete_week(monday_morning, BERLIN) == IsoWeek(2026, 48)
     assert str(resolve_week("this", monday_morning, BERLIN)) == "2026-W49"
