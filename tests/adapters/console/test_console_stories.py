@@ -177,3 +177,23 @@ async def test_piped_input_with_invalid_utf8_is_skipped_and_the_run_ends(
     assert "! line 2: not valid UTF-8; skipped" in text
     assert "bob: fine" in text
     assert "reacted :bookmark:" in text
+
+
+async def test_a_posted_digest_is_printed_once(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    config = config_for(
+        communities=[
+            {
+                "name": "demo",
+                "timezone": "Europe/Berlin",
+                "console": {"channels": ["general"], "digest": "digest"},
+            }
+        ]
+    )
+    async with ConsoleStory(config, clock, tmp_path) as story:
+        await story.say("alice: https://example.org/a is a fine read about connectivism")
+        clock.set(clock.now() + timedelta(days=8))
+        said = await story.say("fran: /digest post")
+        assert said.count("https://example.org/a") == 1, said
+        assert said.count("Top links") == 1, said
