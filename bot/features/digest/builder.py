@@ -16,6 +16,7 @@ from bot.core.weeks import IsoWeek
 from bot.features.digest import store
 from bot.features.digest.config import DigestSettings
 from bot.features.digest.model import Digest
+from bot.features.engagement import new_voices
 from bot.features.loop import annotations_of
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.storage import Connection
@@ -151,23 +152,16 @@ class TopLinks:
 
 
 class NewVoices:
-    """Members who shared for the first time this week."""
+    """Members whose first contribution of any kind here fell this week."""
 
     kind = "new_voices"
     position = 20
 
     async def build(self, request: DigestRequest) -> Section | None:
-        """Welcome first-time sharers (by name only where they allow it)."""
-        shares = await store.week_shares(
+        """Welcome newcomers (by name only where they allow it)."""
+        newcomers = await new_voices(
             request.conn, request.community.name, request.start, request.end
         )
-        sharers = list(dict.fromkeys(share.member_ref for share in shares))
-        if not sharers:
-            return None
-        earlier = await store.earlier_sharers(
-            request.conn, request.community.name, sharers, request.start
-        )
-        newcomers = [ref for ref in sharers if ref not in earlier]
         if not newcomers:
             return None
         people, unnamed = await request.name_of(newcomers)

@@ -133,25 +133,6 @@ async def reply_counts(
     return counts
 
 
-async def earlier_sharers(
-    conn: AsyncConnection, community: str, member_refs: Sequence[str], before: datetime
-) -> set[str]:
-    """Which of these members had shared something in the community before `before`."""
-    found: set[str] = set()
-    for chunk in chunks(list(dict.fromkeys(member_refs))):
-        result = await conn.execute(
-            select(shares.c.member_ref)
-            .where(
-                shares.c.community == community,
-                shares.c.member_ref.in_(list(chunk)),
-                shares.c.shared_at < before,
-            )
-            .distinct()
-        )
-        found.update(result.scalars())
-    return found
-
-
 async def public_names(conn: AsyncConnection, refs: Sequence[str]) -> dict[str, str | None]:
     """Display names of members who allow being named; None for those who do not."""
     names: dict[str, str | None] = {}
