@@ -127,9 +127,30 @@ async def test_the_digest_is_posted_once_per_week_and_channel(
         clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
         said = await story.say("fran: /digest post")
         assert "#digest Facilitator: WEEKLY DIGEST · DEMO · 2026-W48" in said
-        assert "Posted the 2026-W48 digest to 1 channel(s)." in said
+        assert "Posted the 2026-W48 digest to 1 channel(s): #digest (console) (2 item(s))." in said
         said = await story.say("fran: /digest post last")
         assert "already posted" in said and "#digest" not in said
+
+
+async def test_posting_an_unfinished_or_long_past_week_asks_to_confirm_first(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(digest_config(config_for), clock, tmp_path) as story:
+        clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))  # Tuesday of 2026-W49
+        await story.say("alice: https://example.org/a is a fine read about connectivism")
+        said = await story.say("fran: /digest post this")
+        assert "#digest Facilitator" not in said
+        assert "(only fran sees this) The 2026-W49 week is not over yet" in said
+        assert "/digest post 2026-W49 confirm=yes" in said  # the typed form
+        assert "[button 1: Post it → /digest post 2026-W49 confirm=yes]" in said
+        said = await story.say("fran: /digest post 2026-W49 confirm=yes")
+        assert "#digest Facilitator: WEEKLY DIGEST · DEMO · 2026-W49" in said
+        assert "Posted the 2026-W49 digest to 1 channel(s): #digest (console) (2 item(s))." in said
+        said = await story.say("fran: /digest post 2026-W40")  # ended 8 weeks and more ago
+        assert "The 2026-W40 week ended more than 8 weeks ago" in said
+        assert "#digest Facilitator" not in said
+        said = await story.say("fran: /digest post 2026-W41")  # 7 weeks before the last one
+        assert "#digest Facilitator: WEEKLY DIGEST · DEMO · 2026-W41" in said
 
 
 async def test_consent_decides_who_is_named_and_quoted(
