@@ -128,8 +128,16 @@ def to_json(digest: Digest) -> str:
     return json.dumps(to_dict(digest), indent=2, ensure_ascii=False)
 
 
-def to_html(digest: Digest, texts: Catalog, *, home: str = "../") -> str:
-    """The digest as a standalone HTML page (no external assets)."""
+def to_html(
+    digest: Digest,
+    texts: Catalog,
+    *,
+    home: str = "../",
+    previous: str | None = None,
+    following: str | None = None,
+) -> str:
+    """The digest as a standalone HTML page (no external assets), as the chat has it: its
+    intro and footer too, and links to the previous and next posted weeks when given."""
     return str(
         _template("issue.html").render(
             digest=digest,
@@ -137,9 +145,13 @@ def to_html(digest: Digest, texts: Catalog, *, home: str = "../") -> str:
             texts=texts,
             people=lambda entry: _people(entry, texts),
             home=home,
-            days=digest.week.days_text(),
-            removed=texts("digest.removed", count=digest.removed) if digest.removed else "",
+            intro=texts("digest.intro", start=span_text(digest)),
+            removed=texts("digest.removed", count=digest.removed)
+            if digest.removed
+            else texts("digest.none_removed"),
             empty=texts("digest.empty"),
+            previous=previous,
+            following=following,
         )
     )
 

@@ -339,9 +339,7 @@ class DigestService(Service):
         )
         if item not in candidates:
             return [
-                call.answer(
-                    t("digest.unknown_item", item=item, week=str(week), prefix=call.prefix)
-                )
+                call.answer(t("digest.unknown_item", item=item, week=str(week), prefix=call.prefix))
             ]
         reason = " ".join(part for part in (head, tail.strip()) if part) or None
         await store.record_choice(

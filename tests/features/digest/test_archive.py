@@ -73,9 +73,43 @@ async def test_index_issue_json_and_atom(
         feed = feedparser.parse(atom)
         assert not feed.bozo, feed.get("bozo_exception")
         [entry] = feed.entries
-        assert entry.id == "tag:digests.example.org,2026:digest/demo/2026-W48"
+        assert entry.id == "tag:facilitator,2026:digest/demo/2026-W48"
         assert entry.link == "http://digests.example.org/digests/demo/2026-W48"
         assert "example.org/connectivism" in entry.content[0].value
+
+
+async def test_issue_pages_read_like_the_chat_and_each_community_has_its_index(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(archive_config(config_for), clock, tmp_path) as story:
+        base = await posted_story(story, clock)  # 2026-W48, posted on Mon 30 Nov
+        await story.say("carol: https://example.org/next a second week of reading")
+        clock.set(datetime(2026, 12, 7, 8, 0, tzinfo=UTC))
+        await story.say("fran: /digest post")  # 2026-W49
+        archive = "/digests"  # pages link within the archive; the Atom feed absolutely
+        _, _, page = await fetch(f"{base}/digests/demo/2026-W48")
+        assert "What the network found, made and asked, Mon 23 Nov – Sun 29 Nov 2026." in page
+        assert "Facilitators removed nothing from this digest." in page
+        assert f'rel="next" href="{archive}/demo/2026-W49"' in page
+        assert 'rel="prev"' not in page
+        _, _, later = await fetch(f"{base}/digests/demo/2026-W49")
+        assert f'rel="prev" href="{archive}/demo/2026-W48"' in later
+        status, kind, index = await fetch(f"{base}/digests/demo/")
+        assert status == 200 and kind.startswith("text/html")
+        assert f'href="{archive}/demo/2026-W49"' in index
+        assert f'href="{archive}/demo.atom"' in index
+        assert (await fetch(f"{base}/digests/nowhere/"))[0] == 404
+        status, kind, atom = await fetch(f"{base}/digests/demo.atom")
+        assert status == 200 and kind.startswith("application/atom+xml")
+        feed = feedparser.parse(atom)
+        assert not feed.bozo, feed.get("bozo_exception")
+        assert [entry.id for entry in feed.entries] == [
+            "tag:facilitator,2026:digest/demo/2026-W49",
+            "tag:facilitator,2026:digest/demo/2026-W48",
+        ]
+        html = feed.entries[0].content[0].value
+        assert 'href="http://digests.example.org/digests/demo/"' in html  # absolute links
+        assert 'href="/digests' not in html and 'href="../"' not in html
 
 
 @pytest.mark.both_backends
