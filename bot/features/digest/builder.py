@@ -22,9 +22,19 @@ from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.storage import Connection
 
 QUOTE_CHARS = 200
+SITE_CHARS = 60
+DESCRIPTION_CHARS = 300
 MIN_QUOTE_CHARS = 20
 _URL = re.compile(r"<?https?://\S+>?")
 _LABELLED = re.compile(r"<https?://[^\s<>|]+\|([^<>]*)>")  # Slack's <url|label>: keep the label
+
+
+def _cap(text: str | None, limit: int) -> str | None:
+    """Remote text on one line, at most `limit` characters (None when there is none)."""
+    cleaned = " ".join((text or "").split())
+    if not cleaned:
+        return None
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
 
 
 def _quote(text: str | None) -> str | None:
@@ -141,6 +151,8 @@ class TopLinks:
                     quotes=(quotes[:3] + tuple(notes.get(candidate.link_id, ())))[:5],
                     detail=" · ".join(details),
                     featured=f"L{candidate.link_id}" in request.featured,
+                    site=_cap(info.site_name, SITE_CHARS),
+                    description=_cap(info.description, DESCRIPTION_CHARS),
                 )
             )
         return Section(

@@ -114,6 +114,8 @@ def to_dict(digest: Digest) -> dict[str, Any]:
                         "quotes": list(entry.quotes),
                         "detail": entry.detail,
                         "featured": entry.featured,
+                        "site": entry.site,
+                        "description": entry.description,
                     }
                     for entry in section.entries
                 ],

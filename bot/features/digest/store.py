@@ -45,6 +45,7 @@ class LinkInfo:
     canonical_url: str
     title: str | None
     site_name: str | None
+    description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,12 @@ async def link_infos(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, Lin
     for chunk in chunks(list(dict.fromkeys(ids))):
         result = await conn.execute(
             select(
-                links.c.id, links.c.url, links.c.canonical_url, links.c.title, links.c.site_name
+                links.c.id,
+                links.c.url,
+                links.c.canonical_url,
+                links.c.title,
+                links.c.site_name,
+                links.c.description,
             ).where(links.c.id.in_(list(chunk)))
         )
         for row in result:

@@ -9,10 +9,12 @@ from pathlib import Path
 import aiohttp
 import feedparser
 import pytest
+from sqlalchemy import update
 
 from bot.app import Application
 from bot.core.clock import ManualClock
 from bot.core.config import Config, ConfigError, Secrets
+from bot.storage.schema import links
 from tests.browser import dump_dom
 from tests.helpers import ConsoleStory
 
@@ -110,6 +112,31 @@ async def test_issue_pages_read_like_the_chat_and_each_community_has_its_index(
         html = feed.entries[0].content[0].value
         assert 'href="http://digests.example.org/digests/demo/"' in html  # absolute links
         assert 'href="/digests' not in html and 'href="../"' not in html
+
+
+async def test_issue_pages_show_site_names_descriptions_and_notes_escaped_and_capped(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(archive_config(config_for), clock, tmp_path) as story:
+        await story.say("alice: https://example.org/connectivism a clear overview of the theory")
+        async with story.app.database.transaction() as conn:  # as a fetched preview leaves it
+            await conn.execute(
+                update(links).values(
+                    title="Connectivism <b>explained</b>",
+                    site_name="Example <Press>",
+                    description="<script>alert(1)</script> " + "word " * 200,
+                )
+            )
+        clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+        await story.say("fran: /digest post")
+        base = f"http://127.0.0.1:{story.app.web.port}"
+        _, _, page = await fetch(f"{base}/digests/demo/2026-W48")
+        assert "Connectivism &lt;b&gt;explained&lt;/b&gt;</a>" in page
+        assert "· Example &lt;Press&gt;" in page
+        description = page.split('<p class="description">', 1)[1].split("</p>", 1)[0]
+        assert description.startswith("&lt;script&gt;alert(1)&lt;/script&gt; word")
+        assert description.endswith("…") and len(description) < 340
+        assert "alice: a clear overview of the theory" in page  # the sharer's note
 
 
 @pytest.mark.both_backends
