@@ -264,6 +264,9 @@ async def _report(
     community = _chosen_community(config, community_name)
     if community is None:
         return EXIT_CONFIG
+    if chart and (unwritable := _unwritable("--chart", chart)):
+        print(unwritable, file=sys.stderr)
+        return EXIT_CONFIG
     now = datetime.now(UTC)
     try:
         week = (
@@ -293,7 +296,9 @@ async def _report(
             texts("reports.chart_x"),
             texts("reports.chart_y"),
         )
-        Path(chart).write_bytes(image)  # noqa: ASYNC240 - a one-shot CLI write
+        if failed := _write("--chart", chart, image):
+            print(failed, file=sys.stderr)
+            return EXIT_CONFIG
         print(f"wrote the chart to {chart}", file=sys.stderr)
     if output_format == "json":
         sys.stdout.write(report_json(report) + "\n")
@@ -341,11 +346,34 @@ async def _feeds_poll(config: Config) -> int:
     return 0
 
 
+def _unwritable(flag: str, path: str) -> str | None:
+    """Why `path` cannot be written to (checked before any work is done), or None."""
+    target = Path(path)
+    if target.is_dir():
+        return f"{flag} {path}: that is a folder; name a file in it, e.g. {target / 'out'}"
+    folder = target.parent
+    if not folder.is_dir():
+        return f"{flag} {path}: the folder {folder} does not exist; create it or pick another"
+    return None
+
+
+def _write(flag: str, path: str, data: bytes) -> str | None:
+    """Write `data` to `path`; the reason it failed, or None."""
+    try:
+        Path(path).write_bytes(data)
+    except OSError as error:
+        return f"{flag} {path}: cannot write it ({error.strerror or error}); pick another path"
+    return None
+
+
 async def _export(config: Config, member: str, output: str | None) -> int:
     try:
         MemberRef.parse(member)
     except ValueError:
         print(f"--member {member!r}: write a reference such as console:/alice", file=sys.stderr)
+        return EXIT_CONFIG
+    if output and (problem := _unwritable("--output", output)):
+        print(problem, file=sys.stderr)
         return EXIT_CONFIG
     database = Database(config.storage.url)
     try:
@@ -354,10 +382,19 @@ async def _export(config: Config, member: str, output: str | None) -> int:
             data = await export_member(conn, member, member_tables(FEATURES))
     finally:
         await database.close()
+    rows = sum(len(rows) for rows in data.values())
+    if not rows:
+        print(
+            f"--member {member}: nothing is stored about this member; check the reference "
+            "(platform:/id, as /profile or the database shows it)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     document = export_document(member, data, datetime.now().astimezone())
     if output:
-        Path(output).write_bytes(document)  # noqa: ASYNC240 - a one-shot CLI write
-        rows = sum(len(rows) for rows in data.values())
+        if problem := _write("--output", output, document):
+            print(problem, file=sys.stderr)
+            return EXIT_CONFIG
         print(f"wrote {rows} records about {member} to {output}")
     else:
         sys.stdout.write(document.decode("utf-8") + "\n")

@@ -14,8 +14,9 @@ def content(content: Content, zone: ZoneInfo) -> str:
     if content.title:
         parts.append(markup_text(content.title, zone).upper())
     parts.append(markup_text(content.text, zone))
-    for heading, body in content.sections:
-        parts.append(f"— {markup_text(heading, zone)} —\n{markup_text(body, zone)}")
+    if not content.text.strip():  # the text is the whole message; sections repeat part of it
+        for heading, body in content.sections:
+            parts.append(f"— {markup_text(heading, zone)} —\n{markup_text(body, zone)}")
     for index, button in enumerate(content.buttons, 1):
         parts.append(f"  [button {index}: {button.label} → /{button.action}]")
     return "\n".join(part for part in parts if part)

@@ -47,6 +47,19 @@ class IsoWeek:
         """The week's first day."""
         return date.fromisocalendar(self.year, self.week, 1)
 
+    def sunday(self) -> date:
+        """The week's last day."""
+        return self.monday() + timedelta(days=6)
+
+    def days_text(self) -> str:
+        """The week's days as a community reads them, e.g. "Mon 30 Nov – Sun 6 Dec 2026".
+
+        Days, not moments: a week is Monday to Sunday in its community's zone, so turning its
+        UTC bounds back into dates (in UTC or a reader's zone) would shift it by a day.
+        """
+        first, last = self.monday(), self.sunday()
+        return f"{first:%a} {first.day} {first:%b} – {last:%a} {last.day} {last:%b %Y}"
+
     def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
         """Local Monday 00:00 to the next Monday 00:00, as aware UTC."""
         start = datetime.combine(self.monday(), time(0), zone)

@@ -32,6 +32,8 @@ class Entry:
     quotes: tuple[str, ...] = ()  # words of those who allow quoting
     detail: str = ""  # e.g. "3 reactions · 2 replies"
     featured: bool = False
+    site: str | None = None  # the site's own name, when known
+    description: str | None = None  # what the page says it is about, when known (capped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,9 @@ class Section:
     kind: str  # "links", "new_voices", "blog_posts", ...
     heading: str
     entries: tuple[Entry, ...]
+    # Ids facilitators may curate beyond those shown (e.g. links below the cut); the
+    # entries' own keys always count.
+    candidates: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

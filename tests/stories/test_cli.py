@@ -82,3 +82,49 @@ feeds = ["http://127.0.0.1/feed.xml"]
     assert "polled 1 feed(s): 0 new post(s), 0 unchanged, 1 failed" in out
     assert "1 of 1 feed(s) failed" in err
     assert "http://127.0.0.1/feed.xml: " in err and "loopback" in err
+def test_the_report_names_the_communitys_days_of_the_week(tmp_path: Path) -> None:
+    config = config_file(tmp_path)  # Europe/Berlin: the week starts Sunday 23:00 UTC
+    result = facilitator("report", "--config", str(config), "--week", "2026-W49", cwd=tmp_path)
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()
+    assert "Mon 30 Nov – Sun 6 Dec 2026" in out
+    assert "2026-11-29" not in out
+
+
+def test_writing_into_a_missing_folder_or_exporting_nobody_exits_2(tmp_path: Path) -> None:
+    config = str(config_file(tmp_path))
+    chart = facilitator(
+        "report", "--config", config, "--chart", str(tmp_path / "no" / "x.png"), cwd=tmp_path
+    )
+    assert chart.returncode == 2
+    assert "--chart" in chart.stderr.decode() and "does not exist" in chart.stderr.decode()
+    assert b"Traceback" not in chart.stderr
+    facilitator("run", "--config", config, stdin=b"alice: hello there\n", cwd=tmp_path)
+    out = tmp_path / "no" / "x.json"
+    export = facilitator(
+        "export",
+        "--config",
+        config,
+        "--member",
+        "console:/alice",
+        "--output",
+        str(out),
+        cwd=tmp_path,
+    )
+    assert export.returncode == 2
+    assert "--output" in export.stderr.decode() and "does not exist" in export.stderr.decode()
+    assert b"Traceback" not in export.stderr
+    nobody = tmp_path / "nobody.json"
+    missing = facilitator(
+        "export",
+        "--config",
+        config,
+        "--member",
+        "console:/zed",
+        "--output",
+        str(nobody),
+        cwd=tmp_path,
+    )
+    assert missing.returncode == 2
+    assert "nothing is stored about this member" in missing.stderr.decode()
+    assert not nobody.exists()

@@ -157,7 +157,7 @@ async def test_profile_tells_a_member_they_are_named_as_a_new_voice(
     """The issue: members see in /profile exactly what facilitators see about them. The report
     names new voices; the member so named is not told."""
     async with ConsoleStory(nudge_config(config_for), clock, tmp_path) as story:
-        await story.say("alice: hello everyone, my first words here")
+        await story.say("alice: hello everyone, my first find https://example.org/first")
         report = await story.say("fran: /report")
         assert "New voices" in report and "alice" in report.split("New voices")[1].split("\n")[0]
         profile = await story.say("alice: /profile")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import secrets as tokens
 from collections.abc import Callable
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -20,6 +19,8 @@ from bot.features.digest.render import atom_feed, index_html, to_dict, to_html
 from bot.features.digest.service import DigestService
 from bot.runtime.service import Service
 from bot.storage.database import Database
+
+TAG_AUTHORITY = "facilitator,2026"  # Atom ids' tag: authority, fixed whatever the base_url
 
 
 class Archive(Service):
@@ -63,6 +64,8 @@ class Archive(Service):
             web.get(f"{base}", self._index),
             web.get(f"{base}/", self._index),
             web.get(f"{base}.atom", self._atom),
+            web.get(base + r"/{community}.atom", self._atom),
+            web.get(base + r"/{community}/", self._community_index),
             web.get(base + r"/{community}/{week:\d{4}-W\d{2}}.json", self._json),
             web.get(base + r"/{community}/{week:\d{4}-W\d{2}}", self._issue),
         ]
@@ -87,10 +90,28 @@ class Archive(Service):
                 raise web.HTTPNotFound()
         return community, week
 
+    def _community(self, request: web.Request) -> str | None:
+        """The community a route names (None for the whole archive); 404 if unknown."""
+        community = request.match_info.get("community")
+        if community is None:
+            return None
+        try:
+            self._directory.settings(community)
+        except KeyError:
+            raise web.HTTPNotFound() from None
+        return community
+
     async def _index(self, request: web.Request) -> web.Response:
         self.check_token(request)
+        return await self._listing(None)
+
+    async def _community_index(self, request: web.Request) -> web.Response:
+        self.check_token(request)
+        return await self._listing(self._community(request))
+
+    async def _listing(self, community: str | None) -> web.Response:
         async with self._database.reading() as conn:
-            posted = await store.issues(conn)
+            posted = await store.issues(conn, community)
         items = [
             {
                 "url": f"{self.prefix}/digests/{issue.community}/{issue.week}",
@@ -99,8 +120,26 @@ class Archive(Service):
             }
             for issue in posted
         ]
-        html = index_html("Digests", items, f"{self.prefix}/digests.atom")
+        if community is None:
+            html = index_html("Digests", items, f"{self.prefix}/digests.atom")
+        else:
+            feed = f"{self.prefix}/digests/{community}.atom"
+            html = index_html(f"Digests · {community}", items, feed)
         return web.Response(text=html, content_type="text/html")
+
+    async def _neighbours(self, community: str, week: IsoWeek) -> tuple[str | None, str | None]:
+        """The addresses of the posted weeks just before and after `week`."""
+        async with self._database.reading() as conn:
+            weeks = sorted(
+                IsoWeek.parse(issue.week) for issue in await store.issues(conn, community)
+            )
+        before = [w for w in weeks if w < week]
+        after = [w for w in weeks if w > week]
+        base = f"{self.prefix}/digests/{community}"
+        return (
+            f"{base}/{before[-1]}" if before else None,
+            f"{base}/{after[0]}" if after else None,
+        )
 
     async def _issue(self, request: web.Request) -> web.Response:
         community, week = await self._load(request)
@@ -108,7 +147,10 @@ class Archive(Service):
         texts = self._texts(settings.language)
         async with self._database.reading() as conn:
             digest = await self._digests.build(conn, settings, week, texts, self._clock.now())
-        return web.Response(text=to_html(digest, texts, home="../"), content_type="text/html")
+        previous, following = await self._neighbours(community, week)
+        home = f"{self.prefix}/digests/{community}/"
+        html = to_html(digest, texts, home=home, previous=previous, following=following)
+        return web.Response(text=html, content_type="text/html")
 
     async def _json(self, request: web.Request) -> web.Response:
         community, week = await self._load(request)
@@ -121,9 +163,9 @@ class Archive(Service):
 
     async def _atom(self, request: web.Request) -> web.Response:
         self.check_token(request)
-        host = urlsplit(self._base_url).hostname or "facilitator"
+        community = self._community(request)
         async with self._database.reading() as conn:
-            posted = (await store.issues(conn))[:20]
+            posted = (await store.issues(conn, community))[:20]
             entries = []
             for issue in posted:
                 settings = self._directory.settings(issue.community)
@@ -133,18 +175,22 @@ class Archive(Service):
                 url = f"{self.digests_url}/{issue.community}/{issue.week}"
                 entries.append(
                     {
-                        "id": f"tag:{host},2026:digest/{issue.community}/{issue.week}",
+                        # From community and week alone: a new base_url re-delivers nothing.
+                        "id": f"tag:{TAG_AUTHORITY}:digest/{issue.community}/{issue.week}",
                         "title": texts("digest.title", community=issue.community, week=issue.week),
                         "url": url,
                         "updated": issue.posted_at,
-                        "html": to_html(digest, texts),
+                        "html": to_html(
+                            digest, texts, home=f"{self.digests_url}/{issue.community}/"
+                        ),
                     }
                 )
         updated = posted[0].posted_at if posted else datetime(2026, 1, 1, tzinfo=UTC)
+        where = f"/{community}" if community else ""
         feed = atom_feed(
-            title="Digests",
-            feed_url=f"{self.digests_url}.atom",
-            site_url=self.digests_url,
+            title=f"Digests · {community}" if community else "Digests",
+            feed_url=f"{self.digests_url}{where}.atom",
+            site_url=f"{self.digests_url}{where}/" if community else self.digests_url,
             entries=entries,
             updated=updated,
         )

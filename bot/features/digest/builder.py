@@ -16,14 +16,25 @@ from bot.core.weeks import IsoWeek
 from bot.features.digest import store
 from bot.features.digest.config import DigestSettings
 from bot.features.digest.model import Digest
+from bot.features.engagement import new_voices
 from bot.features.loop import annotations_of
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.storage import Connection
 
 QUOTE_CHARS = 200
+SITE_CHARS = 60
+DESCRIPTION_CHARS = 300
 MIN_QUOTE_CHARS = 20
 _URL = re.compile(r"<?https?://\S+>?")
 _LABELLED = re.compile(r"<https?://[^\s<>|]+\|([^<>]*)>")  # Slack's <url|label>: keep the label
+
+
+def _cap(text: str | None, limit: int) -> str | None:
+    """Remote text on one line, at most `limit` characters (None when there is none)."""
+    cleaned = " ".join((text or "").split())
+    if not cleaned:
+        return None
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
 
 
 def _quote(text: str | None) -> str | None:
@@ -144,29 +155,29 @@ class TopLinks:
                     quotes=(quotes[:3] + tuple(notes.get(candidate.link_id, ())))[:5],
                     detail=" · ".join(details),
                     featured=f"L{candidate.link_id}" in request.featured,
+                    site=_cap(info.site_name, SITE_CHARS),
+                    description=_cap(info.description, DESCRIPTION_CHARS),
                 )
             )
-        return Section(self.kind, t("digest.heading_links"), tuple(entries))
+        return Section(
+            self.kind,
+            t("digest.heading_links"),
+            tuple(entries),
+            candidates=frozenset(f"L{link_id}" for link_id in candidates),
+        )
 
 
 class NewVoices:
-    """Members who shared for the first time this week."""
+    """Members whose first contribution of any kind here fell this week."""
 
     kind = "new_voices"
     position = 20
 
     async def build(self, request: DigestRequest) -> Section | None:
-        """Welcome first-time sharers (by name only where they allow it)."""
-        shares = await store.week_shares(
+        """Welcome newcomers (by name only where they allow it)."""
+        newcomers = await new_voices(
             request.conn, request.community.name, request.start, request.end
         )
-        sharers = list(dict.fromkeys(share.member_ref for share in shares))
-        if not sharers:
-            return None
-        earlier = await store.earlier_sharers(
-            request.conn, request.community.name, sharers, request.start
-        )
-        newcomers = [ref for ref in sharers if ref not in earlier]
         if not newcomers:
             return None
         people, unnamed = await request.name_of(newcomers)
@@ -189,6 +200,50 @@ async def build_digest(
     """Build one week's digest from what the database holds now (consent applied)."""
     start, end = week.bounds(community.zone)
     picked = await store.choices(conn, community.name, str(week))
+    excluded = frozenset(c.item for c in picked if c.action == "exclude")
+    featured = frozenset(c.item for c in picked if c.action == "feature")
+    sections, candidates = await _sections(
+        conn, community, week, texts, providers, excluded=excluded, featured=featured
+    )
+    if excluded:  # excluded items leave their sections: ask again without the choices
+        _, candidates = await _sections(conn, community, week, texts, providers)
+    return Digest(
+        community=community.name,
+        week=week,
+        starts_at=start,
+        ends_at=end,
+        sections=tuple(section for section in sections if section.entries),
+        removed=len(excluded & candidates),
+        generated_at=now,
+        timezone=community.timezone,
+        candidates=candidates,
+    )
+
+
+async def candidates_of(
+    conn: Connection,
+    community: CommunitySettings,
+    week: IsoWeek,
+    *,
+    texts: Catalog,
+    providers: Sequence[SectionProvider],
+) -> frozenset[str]:
+    """The ids that are candidates for one week's digest, whatever was curated."""
+    _, candidates = await _sections(conn, community, week, texts, providers)
+    return candidates
+
+
+async def _sections(
+    conn: Connection,
+    community: CommunitySettings,
+    week: IsoWeek,
+    texts: Catalog,
+    providers: Sequence[SectionProvider],
+    *,
+    excluded: frozenset[str] = frozenset(),
+    featured: frozenset[str] = frozenset(),
+) -> tuple[list[Section], frozenset[str]]:
+    start, end = week.bounds(community.zone)
     request = DigestRequest(
         conn=conn,
         community=community,
@@ -197,24 +252,17 @@ async def build_digest(
         end=end,
         texts=texts,
         lookup_names=store.public_names,
-        excluded=frozenset(c.item for c in picked if c.action == "exclude"),
-        featured=frozenset(c.item for c in picked if c.action == "feature"),
+        excluded=excluded,
+        featured=featured,
     )
-    sections = []
+    sections: list[Section] = []
+    candidates: set[str] = set()
     for provider in sorted(providers, key=lambda provider: provider.position):
         section = await provider.build(request)
-        if section is not None and section.entries:
+        if section is not None:
             sections.append(section)
-    return Digest(
-        community=community.name,
-        week=week,
-        starts_at=start,
-        ends_at=end,
-        sections=tuple(sections),
-        removed=len(request.excluded),
-        generated_at=now,
-        timezone=community.timezone,
-    )
+            candidates.update(section.candidates, (entry.key for entry in section.entries))
+    return sections, frozenset(candidates)
 
 
 def default_providers(

@@ -22,6 +22,7 @@ class Digest:
     removed: int
     generated_at: datetime
     timezone: str = "UTC"
+    candidates: frozenset[str] = frozenset()  # the ids facilitators may curate this week
 
     @property
     def zone(self) -> ZoneInfo:

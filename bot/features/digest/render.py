@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib import resources
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
@@ -33,10 +33,7 @@ def _people(entry: Entry, texts: Catalog) -> str:
 
 def span_text(digest: Digest) -> str:
     """The week's days in the community's zone, e.g. "Mon 23 Nov – Sun 29 Nov 2026"."""
-    zone = digest.zone
-    first = digest.starts_at.astimezone(zone)
-    last = (digest.ends_at - timedelta(seconds=1)).astimezone(zone)
-    return f"{first:%a %d %b} – {last:%a %d %b %Y}"
+    return digest.week.days_text()
 
 
 def entry_markup(entry: Entry, texts: Catalog, *, show_keys: bool = False) -> str:
@@ -117,6 +114,8 @@ def to_dict(digest: Digest) -> dict[str, Any]:
                         "quotes": list(entry.quotes),
                         "detail": entry.detail,
                         "featured": entry.featured,
+                        "site": entry.site,
+                        "description": entry.description,
                     }
                     for entry in section.entries
                 ],
@@ -131,8 +130,16 @@ def to_json(digest: Digest) -> str:
     return json.dumps(to_dict(digest), indent=2, ensure_ascii=False)
 
 
-def to_html(digest: Digest, texts: Catalog, *, home: str = "../") -> str:
-    """The digest as a standalone HTML page (no external assets)."""
+def to_html(
+    digest: Digest,
+    texts: Catalog,
+    *,
+    home: str = "../",
+    previous: str | None = None,
+    following: str | None = None,
+) -> str:
+    """The digest as a standalone HTML page (no external assets), as the chat has it: its
+    intro and footer too, and links to the previous and next posted weeks when given."""
     return str(
         _template("issue.html").render(
             digest=digest,
@@ -140,8 +147,13 @@ def to_html(digest: Digest, texts: Catalog, *, home: str = "../") -> str:
             texts=texts,
             people=lambda entry: _people(entry, texts),
             home=home,
-            removed=texts("digest.removed", count=digest.removed) if digest.removed else "",
+            intro=texts("digest.intro", start=span_text(digest)),
+            removed=texts("digest.removed", count=digest.removed)
+            if digest.removed
+            else texts("digest.none_removed"),
             empty=texts("digest.empty"),
+            previous=previous,
+            following=following,
         )
     )
 

@@ -3,13 +3,14 @@ once per week and channel; members who asked get it by DM in weeks they were awa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
-from bot.core.actions import Action, Content, Post, SendDirect
+from bot.core.actions import Action, Button, Content, Post, SendDirect
 from bot.core.clock import Clock
-from bot.core.commands import CommandSpec, Param, Role
+from bot.core.commands import CommandSpec, Param, ParamKind, Role
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import CommunitySettings
 from bot.core.i18n import Catalog
@@ -17,7 +18,7 @@ from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.core.schedules import parse_rule
 from bot.core.weeks import IsoWeek, last_complete_week, resolve_week
 from bot.features.digest import store
-from bot.features.digest.builder import build_digest, default_providers
+from bot.features.digest.builder import build_digest, candidates_of, default_providers
 from bot.features.digest.config import DigestSchedule, DigestSettings
 from bot.features.digest.model import Digest
 from bot.features.digest.render import to_content
@@ -31,7 +32,12 @@ WEEK = Param(
     name="week", help="A week like 2026-W48, or last (the default) or this", required=False
 )
 ITEM = Param(name="item", help="An item id from the preview, e.g. L12")
-REASON = Param(name="reason", help="Why (kept for accountability)", required=False, rest=True)
+REASON = Param(
+    name="reason",
+    help="A week (last, the default, this or 2026-W48), then why (kept for accountability)",
+    required=False,
+    rest=True,
+)
 
 DIGEST = CommandSpec(
     name="digest",
@@ -47,23 +53,34 @@ DIGEST = CommandSpec(
         ),
         CommandSpec(
             name="post",
-            help="Post the digest to the digest channels now (once per week and channel)",
+            help="Post the digest to the digest channels now (once per week and channel; a "
+            "week not over yet or over 8 weeks old asks you to confirm first)",
             example="/digest post",
-            params=(WEEK,),
+            params=(
+                WEEK,
+                Param(
+                    name="confirm",
+                    help="yes to post a week not over yet or over 8 weeks old",
+                    kind=ParamKind.CHOICE,
+                    choices=("yes",),
+                    required=False,
+                    keyword_only=True,
+                ),
+            ),
             role=Role.FACILITATOR,
             private=False,
         ),
         CommandSpec(
             name="exclude",
-            help="Leave an item out of a week's digest",
-            example="/digest exclude L12 off-topic",
+            help="Leave an item out of a week's digest (the week before the reason)",
+            example="/digest exclude L12 2026-W48 off-topic",
             params=(ITEM, REASON),
             role=Role.FACILITATOR,
         ),
         CommandSpec(
             name="feature",
-            help="Put an item at the top of a week's digest",
-            example="/digest feature L7 great discussion",
+            help="Put an item at the top of a week's digest (the week before the reason)",
+            example="/digest feature L7 this great discussion",
             params=(ITEM, REASON),
             role=Role.FACILITATOR,
         ),
@@ -71,6 +88,9 @@ DIGEST = CommandSpec(
 )
 
 _ITEM_PREFIXES = ("L", "B", "R", "Q", "E", "T")
+OLD_WEEKS = 8  # posting a week that ended longer ago than this asks to confirm first
+# A reason's first word that names a week: 2026-W49 (or a malformed try at one), last, this.
+_WEEK_WORD = re.compile(r"^(\d{4}-?W\d+|last|this|current)$", re.IGNORECASE)
 
 
 class DigestService(Service):
@@ -210,39 +230,59 @@ class DigestService(Service):
         return [call.answer(heading + "\n\n" + content.text, title=content.title)]
 
     async def post(self, call: Invocation, tx: Transaction) -> list[Action]:
-        """Post a week's digest now."""
+        """Post a week's digest now (an unfinished or long-past week only once confirmed)."""
+        t = call.texts
         try:
             week = self._week(call, tx)
         except ValueError as problem:
-            return [call.answer(call.texts("digest.bad_week", problem=str(problem)))]
-        actions = await self.post_week(tx, call.community, week, call.texts)
-        t = call.texts
+            return [call.answer(t("digest.bad_week", problem=str(problem)))]
         if not self._directory.channels(call.community.name, Purpose.DIGEST):
             return [call.answer(t("digest.no_channels"))]
+        end = week.bounds(call.community.zone)[1]
+        if call.arguments.get("confirm") != "yes" and (
+            end > tx.now or end <= tx.now - timedelta(weeks=OLD_WEEKS)
+        ):
+            line = f"digest post {week} confirm=yes"
+            why = "digest.confirm_unfinished" if end > tx.now else "digest.confirm_old"
+            text = t(why, week=str(week), weeks=OLD_WEEKS, command=call.prefix + line)
+            button = Button(label=t("digest.confirm_button"), action=line, style="primary")
+            return [call.answer(text, ephemeral=True, buttons=(button,))]
+        actions, digest = await self.post_week(tx, call.community, week, t)
         posts = [action for action in actions if isinstance(action, Post)]
-        if not posts:
+        if not posts or digest is None:
             return [call.answer(t("digest.already_posted", week=str(week)))]
-        return [*actions, call.answer(t("digest.posted", week=str(week), count=len(posts)))]
+        where = ", ".join(f"#{post.channel.channel} ({post.channel.platform})" for post in posts)
+        said = t(
+            "digest.posted",
+            week=str(week),
+            count=len(posts),
+            channels=where,
+            items=digest.entry_count(),
+        )
+        return [*actions, call.answer(said)]
 
     async def post_week(
         self, tx: Transaction, community: CommunitySettings, week: IsoWeek, texts: Catalog
-    ) -> list[Action]:
-        """Post to every digest channel not yet posted to this week, and DM those who asked."""
+    ) -> tuple[list[Action], Digest | None]:
+        """Post to every digest channel not yet posted to this week, and DM those who asked.
+
+        The digest comes back too (None when every channel had it already).
+        """
         channels = self._directory.channels(community.name, Purpose.DIGEST)
         if not channels:
-            return []
+            return [], None
         claimed = await store.claim_posts(
             tx.conn, community.name, str(week), [str(channel) for channel in channels], tx.now
         )
         if not claimed:
-            return []
+            return [], None
         digest = await self.build(tx.conn, community, week, texts, tx.now)
         content = to_content(digest, texts, archive_url=self.archive_link(community.name, week))
         actions: list[Action] = [
             Post(channel=ChannelRef.parse(channel), content=content) for channel in claimed
         ]
         actions.extend(await self._direct_digests(tx, community, digest, content, texts))
-        return actions
+        return actions, digest
 
     async def _direct_digests(
         self,
@@ -284,8 +324,26 @@ class DigestService(Service):
         item = str(call.arguments["item"]).strip().upper()
         if item[:1] not in _ITEM_PREFIXES or not item[1:].isdigit():
             return [call.answer(t("digest.bad_item", item=item, prefix=call.prefix))]
-        week = resolve_week(None, tx.now, call.community.zone)
-        reason = str(call.arguments.get("reason") or "").strip() or None
+        head, _, tail = str(call.arguments.get("reason") or "").strip().partition(" ")
+        week_text: str | None = None
+        if _WEEK_WORD.match(head):  # the week comes before the reason
+            week_text, head = head, ""
+        try:
+            week = resolve_week(week_text, tx.now, call.community.zone)
+        except ValueError as problem:
+            return [call.answer(t("digest.bad_week", problem=str(problem)))]
+        candidates = await candidates_of(
+            tx.conn,
+            call.community,
+            week,
+            texts=t,
+            providers=[*self._providers, *self._contributed()],
+        )
+        if item not in candidates:
+            return [
+                call.answer(t("digest.unknown_item", item=item, week=str(week), prefix=call.prefix))
+            ]
+        reason = " ".join(part for part in (head, tail.strip()) if part) or None
         await store.record_choice(
             tx.conn,
             call.community.name,

@@ -45,6 +45,7 @@ class LinkInfo:
     canonical_url: str
     title: str | None
     site_name: str | None
+    description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,12 @@ async def link_infos(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, Lin
     for chunk in chunks(list(dict.fromkeys(ids))):
         result = await conn.execute(
             select(
-                links.c.id, links.c.url, links.c.canonical_url, links.c.title, links.c.site_name
+                links.c.id,
+                links.c.url,
+                links.c.canonical_url,
+                links.c.title,
+                links.c.site_name,
+                links.c.description,
             ).where(links.c.id.in_(list(chunk)))
         )
         for row in result:
@@ -131,25 +137,6 @@ async def reply_counts(
         )
         counts.update({thread: int(count) for thread, count in result.all()})
     return counts
-
-
-async def earlier_sharers(
-    conn: AsyncConnection, community: str, member_refs: Sequence[str], before: datetime
-) -> set[str]:
-    """Which of these members had shared something in the community before `before`."""
-    found: set[str] = set()
-    for chunk in chunks(list(dict.fromkeys(member_refs))):
-        result = await conn.execute(
-            select(shares.c.member_ref)
-            .where(
-                shares.c.community == community,
-                shares.c.member_ref.in_(list(chunk)),
-                shares.c.shared_at < before,
-            )
-            .distinct()
-        )
-        found.update(result.scalars())
-    return found
 
 
 async def public_names(conn: AsyncConnection, refs: Sequence[str]) -> dict[str, str | None]:

@@ -18,6 +18,7 @@ from bot.features.engagement.store import (
     activity,
     drifting_members,
     interactions,
+    new_voices,
     replies_received,
     settle_nudge_answers,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "drifting_members",
     "gini",
     "interactions",
+    "new_voices",
     "replies_received",
     "settle_nudge_answers",
     "top_share",

@@ -8,7 +8,17 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.features.engagement.rules import (
@@ -46,6 +56,48 @@ NUDGED_MEMBER = and_(
 
 
 # --- activity -----------------------------------------------------------------------------
+
+
+async def new_voices(
+    conn: AsyncConnection, community: str, start: datetime, end: datetime
+) -> list[str]:
+    """Members whose first own contribution here falls in [start, end), earliest first.
+
+    A contribution is a share, a question, a reflection (prompt replies are kept as
+    reflections), an annotation, a takeaway or a blog post; reactions, RSVPs and talk are
+    not. The one definition the digest, the report and /profile use.
+    """
+    contributions = union_all(
+        select(shares.c.member_ref.label("who"), shares.c.shared_at.label("at")).where(
+            shares.c.community == community
+        ),
+        select(questions.c.member_ref, questions.c.asked_at).where(
+            questions.c.community == community
+        ),
+        select(reflections.c.member_ref, reflections.c.created_at).where(
+            reflections.c.community == community
+        ),
+        select(link_annotations.c.member_ref, link_annotations.c.created_at).where(
+            link_annotations.c.community == community
+        ),
+        select(takeaways.c.member_ref, takeaways.c.at).where(takeaways.c.community == community),
+        select(feeds.c.owner_ref, feed_entries.c.published_at)
+        .select_from(feed_entries.join(feeds, feeds.c.id == feed_entries.c.feed_id))
+        .where(
+            feed_entries.c.community == community,
+            feeds.c.owner_ref.is_not(None),
+            feed_entries.c.hidden.is_(False),
+        ),
+    ).subquery()
+    first = func.min(contributions.c.at)
+    rows = await conn.execute(
+        select(contributions.c.who)
+        .where(contributions.c.at < end)
+        .group_by(contributions.c.who)
+        .having(first >= start)
+        .order_by(first, contributions.c.who)
+    )
+    return [row.who for row in rows]
 
 
 def _in(column: ColumnElement[Any], start: datetime, end: datetime) -> ColumnElement[bool]:

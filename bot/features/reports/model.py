@@ -4,7 +4,8 @@ Every figure is about the cohort: members of the community who are not facilitat
 joined before the week ended (facilitators' own activity would flatter the figures).
 - active: cohort members with at least one action of that stage in the week; the total counts
   any own action, talk included;
-- new voices: cohort members whose first own action in the community fell in the week;
+- new voices: cohort members whose first own contribution in the community fell in the week
+  (engagement.new_voices, as the digest and /profile have it), named only with consent;
 - drifting: the drift rule as of the week's end (or now, for the week in progress);
 - nudges: those sent in the week, and how many of them were answered (so far);
 - concentration: replies received in threads during the week, over every cohort member
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.features.engagement import NOTHING, STAGES, Activity, Drift, gini, top_share
@@ -68,7 +69,7 @@ class WeeklyReport:
     as_of: datetime  # the moment drift and answers were judged at
     cohort: int
     active: WeekStages
-    new_voices: tuple[str, ...]  # names
+    new_voices: tuple[str, ...]  # names of those who allow naming, earliest first
     drifting: tuple[Standing, ...]
     nudged: tuple[Standing, ...]  # members nudged this week who are not drifting
     nudges_sent: int
@@ -78,6 +79,7 @@ class WeeklyReport:
     top_share: float
     gini: float
     history: tuple[WeekStages, ...]  # oldest first, ending with this week
+    new_voices_unnamed: int = 0  # new voices who do not allow being named
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,6 @@ class ReportInputs:
     community: str
     weeks: Sequence[tuple[str, datetime, datetime]]  # (label, start, end), oldest first
     activity: Sequence[Mapping[str, Activity]]  # per week, same order
-    earlier_active: Collection[str]  # members with any own action before the last week
     cohort: Mapping[str, datetime]  # member ref -> joined at (no facilitators)
     facilitators: Collection[str]
     drifts: Sequence[Drift]
@@ -95,6 +96,9 @@ class ReportInputs:
     replies: Mapping[str, int]  # thread replies received in the last week, by member
     names: Mapping[str, str]
     as_of: datetime
+    new_voices: Sequence[str] = ()  # the last week's new voices (engagement.new_voices)
+    # Their names where they allow being named (digest.public_names).
+    public_names: Mapping[str, str | None] = field(default_factory=dict)
 
     def name(self, member_ref: str) -> str:
         """A member's display name (their id when the bot has no name)."""
@@ -119,15 +123,10 @@ def week_stages(label: str, counts: Mapping[str, Activity], cohort: Iterable[str
 
 
 def is_new_voice(inputs: ReportInputs, member_ref: str) -> bool:
-    """True when the member's first own action in the community fell in the last week."""
+    """True when the member's first own contribution here fell in the last week."""
     _, _, end = inputs.weeks[-1]
     joined = inputs.cohort.get(member_ref)
-    return (
-        joined is not None
-        and joined < end
-        and inputs.activity[-1].get(member_ref, NOTHING).total > 0
-        and member_ref not in inputs.earlier_active
-    )
+    return joined is not None and joined < end and member_ref in inputs.new_voices
 
 
 def standing(inputs: ReportInputs, member_ref: str) -> Standing:
@@ -154,10 +153,8 @@ def summarise(inputs: ReportInputs) -> WeeklyReport:
         week_stages(week, counts, [ref for ref in cohort if inputs.cohort[ref] < week_end])
         for (week, _, week_end), counts in zip(inputs.weeks, inputs.activity, strict=True)
     )
-    new_voices = sorted(
-        (ref for ref in cohort if is_new_voice(inputs, ref)),
-        key=lambda ref: (inputs.name(ref).casefold(), ref),
-    )
+    new_voices = [ref for ref in inputs.new_voices if is_new_voice(inputs, ref)]
+    named = [name for ref in new_voices if (name := inputs.public_names.get(ref))]
     sent = [n for n in inputs.nudges if start <= n.sent_at < end]
     drifting_refs = [d.member_ref for d in inputs.drifts]
     nudged_refs = sorted(
@@ -174,7 +171,8 @@ def summarise(inputs: ReportInputs) -> WeeklyReport:
         as_of=inputs.as_of,
         cohort=len(cohort),
         active=history[-1],
-        new_voices=tuple(inputs.name(ref) for ref in new_voices),
+        new_voices=tuple(named),
+        new_voices_unnamed=len(new_voices) - len(named),
         drifting=tuple(standing(inputs, ref) for ref in drifting_refs),
         nudged=tuple(standing(inputs, ref) for ref in nudged_refs),
         nudges_sent=len(sent),

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.core.i18n import Catalog
 from bot.core.markup import block, escape
+from bot.core.weeks import IsoWeek
 from bot.features.engagement import STAGES
 from bot.features.reports.model import Standing, WeeklyReport, WeekStages
 
@@ -106,8 +107,7 @@ def report_text(report: WeeklyReport, texts: Catalog, recent_days: int) -> str:
         t("reports.title", community=escape(report.community), week=report.week),
         t(
             "reports.period",
-            start=_unix(report.start),
-            end=_unix(report.end) - 1,
+            days=IsoWeek.parse(report.week).days_text(),
             cohort=report.cohort,
         ),
         t(
@@ -118,10 +118,17 @@ def report_text(report: WeeklyReport, texts: Catalog, recent_days: int) -> str:
         ),
         t(
             "reports.new_voices",
-            count=len(report.new_voices),
-            names=", ".join(escape(name) for name in report.new_voices),
+            count=len(report.new_voices) + report.new_voices_unnamed,
+            names=", ".join(
+                [escape(name) for name in report.new_voices]
+                + (
+                    [t("reports.new_voices_unnamed", count=report.new_voices_unnamed)]
+                    if report.new_voices_unnamed
+                    else []
+                )
+            ),
         )
-        if report.new_voices
+        if report.new_voices or report.new_voices_unnamed
         else t("reports.new_voices_none"),
     ]
     if report.drifting:
@@ -189,6 +196,7 @@ def to_json(report: WeeklyReport) -> str:
         "cohort": report.cohort,
         "active": {**report.active.active, "total": report.active.total},
         "new_voices": list(report.new_voices),
+        "new_voices_unnamed": report.new_voices_unnamed,
         "drifting": [person(s) for s in report.drifting],
         "nudged": [person(s) for s in report.nudged],
         "nudges": {"sent": report.nudges_sent, "answered": report.nudges_answered},

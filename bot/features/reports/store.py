@@ -13,6 +13,7 @@ from bot.core.communities import CommunityDirectory
 from bot.core.config import CommunitySettings
 from bot.core.weeks import IsoWeek
 from bot.features import engagement
+from bot.features.digest import public_names
 from bot.features.engagement import NUDGED_MEMBER, DriftRules, answered_at
 from bot.features.nudges import NudgeSettings
 from bot.features.reports.model import HISTORY_WEEKS, NudgeOutcome, ReportInputs
@@ -82,16 +83,11 @@ async def report_inputs(
     named_refs = {d.member_ref for d in drifts} | {n.member_ref for n in sent if n.sent_at >= start}
     named_refs |= set(activity[-1]) | set(names_for)
     people = await get_members(conn, sorted(named_refs))
+    newcomers = await engagement.new_voices(conn, community.name, start, end)
     return ReportInputs(
         community=community.name,
         weeks=spans,
         activity=activity,
-        # Memberships keep each member's first own action: no look through all of history.
-        earlier_active={
-            m.member_ref
-            for m in members
-            if m.first_active_at is not None and m.first_active_at < start
-        },
         cohort=cohort,
         facilitators=facilitators,
         drifts=drifts,
@@ -99,4 +95,6 @@ async def report_inputs(
         replies=replies,
         names={ref: person.display_name for ref, person in people.items()},
         as_of=as_of,
+        new_voices=newcomers,
+        public_names=await public_names(conn, newcomers),
     )

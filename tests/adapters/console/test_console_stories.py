@@ -192,3 +192,21 @@ async def test_help_marks_facilitator_commands_once_and_shows_each_subcommands_u
         assert "/event edit <id>" in said
         said = await story.say("alice: /help event")
         assert "/event list" in said and "/event create" not in said
+async def test_a_posted_digest_is_printed_once(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    config = config_for(
+        communities=[
+            {
+                "name": "demo",
+                "timezone": "Europe/Berlin",
+                "console": {"channels": ["general"], "digest": "digest"},
+            }
+        ]
+    )
+    async with ConsoleStory(config, clock, tmp_path) as story:
+        await story.say("alice: https://example.org/a is a fine read about connectivism")
+        clock.set(clock.now() + timedelta(days=8))
+        said = await story.say("fran: /digest post")
+        assert said.count("https://example.org/a") == 1, said
+        assert said.count("Top links") == 1, said

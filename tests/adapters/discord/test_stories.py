@@ -501,7 +501,14 @@ async def test_the_weekly_digest_is_posted_as_embeds(
             await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=sent["id"]))
         await story.app.drain()
         week = [
-            {"type": 1, "name": "post", "options": [{"type": 3, "name": "week", "value": "this"}]}
+            {
+                "type": 1,
+                "name": "post",
+                "options": [
+                    {"type": 3, "name": "week", "value": "this"},
+                    {"type": 3, "name": "confirm", "value": "yes"},  # the week is not over
+                ],
+            }
         ]
         asked = await world.fake.interaction(world.general, world.fran, "digest", week)
         [posted] = await world.fake.wait_for_request("POST", rf"/channels/{digest}/messages")

@@ -38,9 +38,7 @@ async def test_events_are_delivered_and_acknowledged(
     assert answer.cursor is not None and root.cursor is not None and answer.cursor > root.cursor
 
 
-async def test_starting_opens_one_socket_mode_url(
-    fake: FakeSlack, start_platform: Factory
-) -> None:
+async def test_starting_opens_one_socket_mode_url(fake: FakeSlack, start_platform: Factory) -> None:
     await start_platform("socket")
     # The start-up token check's URL is the one connected to: no second apps.connections.open.
     assert len(fake.calls_to("apps.connections.open")) == 1

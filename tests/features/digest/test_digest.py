@@ -44,6 +44,7 @@ def test_weeks_cover_local_monday_to_monday_even_across_dst() -> None:
     assert start == datetime(2026, 10, 18, 22, 0, tzinfo=UTC)
     assert end == datetime(2026, 10, 25, 23, 0, tzinfo=UTC)
     assert end - start == timedelta(hours=169)
+    assert IsoWeek(2026, 49).days_text() == "Mon 30 Nov – Sun 6 Dec 2026"
     monday_morning = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
     assert last_complete_week(monday_morning, BERLIN) == IsoWeek(2026, 48)
     assert str(resolve_week("this", monday_morning, BERLIN)) == "2026-W49"
@@ -94,6 +95,32 @@ async def test_curation_is_recorded_and_the_footer_counts_removals(
         assert "Facilitators removed 1 item(s) from this digest." in said
 
 
+async def test_curation_names_a_real_candidate_of_the_week_it_names(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(digest_config(config_for), clock, tmp_path) as story:
+        await story.say("alice: https://keep.org/a")  # L1, in 2026-W48
+        clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))  # Tuesday of 2026-W49
+        await story.say("bob: https://now.org/b")  # L2, in 2026-W49
+        said = await story.say("fran: /digest exclude L99 spam")
+        assert "L99 is not an item of the 2026-W48 digest" in said
+        assert "Recorded" not in said
+        said = await story.say("fran: /digest exclude L2 spam")  # not last week's
+        assert "L2 is not an item of the 2026-W48 digest" in said
+        said = await story.say("fran: /digest exclude L2 2026-W49 spam")
+        assert "Recorded: exclude L2 in the 2026-W49 digest (spam)" in said
+        said = await story.say("fran: /digest feature L1 last fine read")
+        assert "Recorded: feature L1 in the 2026-W48 digest (fine read)" in said
+        said = await story.say("fran: /digest exclude L1 2026-W60 spam")
+        assert "2026 has no week 60" in said and "Recorded" not in said
+        said = await story.say("fran: /digest preview this")
+        assert "now.org" not in said
+        assert "Facilitators removed 1 item(s) from this digest." in said
+        said = await story.say("fran: /digest preview")
+        assert "keep.org" in said
+        assert "Facilitators removed nothing from this digest." in said
+
+
 async def test_the_digest_is_posted_once_per_week_and_channel(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
@@ -102,9 +129,30 @@ async def test_the_digest_is_posted_once_per_week_and_channel(
         clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
         said = await story.say("fran: /digest post")
         assert "#digest Facilitator: WEEKLY DIGEST · DEMO · 2026-W48" in said
-        assert "Posted the 2026-W48 digest to 1 channel(s)." in said
+        assert "Posted the 2026-W48 digest to 1 channel(s): #digest (console) (2 item(s))." in said
         said = await story.say("fran: /digest post last")
         assert "already posted" in said and "#digest" not in said
+
+
+async def test_posting_an_unfinished_or_long_past_week_asks_to_confirm_first(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(digest_config(config_for), clock, tmp_path) as story:
+        clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))  # Tuesday of 2026-W49
+        await story.say("alice: https://example.org/a is a fine read about connectivism")
+        said = await story.say("fran: /digest post this")
+        assert "#digest Facilitator" not in said
+        assert "(only fran sees this) The 2026-W49 week is not over yet" in said
+        assert "/digest post 2026-W49 confirm=yes" in said  # the typed form
+        assert "[button 1: Post it → /digest post 2026-W49 confirm=yes]" in said
+        said = await story.say("fran: /digest post 2026-W49 confirm=yes")
+        assert "#digest Facilitator: WEEKLY DIGEST · DEMO · 2026-W49" in said
+        assert "Posted the 2026-W49 digest to 1 channel(s): #digest (console) (2 item(s))." in said
+        said = await story.say("fran: /digest post 2026-W40")  # ended 8 weeks and more ago
+        assert "The 2026-W40 week ended more than 8 weeks ago" in said
+        assert "#digest Facilitator" not in said
+        said = await story.say("fran: /digest post 2026-W41")  # 7 weeks before the last one
+        assert "#digest Facilitator: WEEKLY DIGEST · DEMO · 2026-W41" in said
 
 
 async def test_consent_decides_who_is_named_and_quoted(

@@ -243,3 +243,50 @@ async def test_a_busy_member_is_rewritten_at_most_once_a_minute_but_contact_is_n
         clock.advance(timedelta(seconds=60))  # a minute after the last write
         await story.say("alice: three")
         assert (await alice()).last_active_at == NOW + timedelta(seconds=90)
+
+
+@pytest.mark.both_backends
+async def test_new_voices_are_the_same_in_the_digest_the_report_and_profile(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    """A new voice of a week: a member whose first own contribution here falls in it."""
+    config = config_for(
+        communities=[
+            {
+                "name": "demo",
+                "timezone": "Europe/Berlin",
+                "console": {"channels": ["general"], "digest": "digest"},
+            }
+        ]
+    )
+    async with ConsoleStory(config, clock, tmp_path) as story:
+        clock.set(datetime(2026, 11, 17, 9, 0, tzinfo=UTC))  # 2026-W47
+        await story.say("dave: /seek Who has read about connectivism?")  # his first: W47
+        await story.say("bob: hello all")  # talk is no contribution
+        await story.say("carol+1 :heart:")  # nor is a reaction
+        clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))  # 2026-W48
+        await story.say("dave: https://example.org/d")
+        await story.say("carol: https://example.org/c")
+        await story.say("erin: /settings quotes=off")
+        await story.say("erin: https://example.org/e")
+        async with story.app.database.reading() as conn:
+            start, end = (
+                datetime(2026, 11, 22, 23, tzinfo=UTC),
+                datetime(2026, 11, 29, 23, tzinfo=UTC),
+            )
+            assert await store.new_voices(conn, "demo", start, end) == [
+                "console:/carol",
+                "console:/erin",
+            ]
+        assert "new voice" in (await story.say("carol: /profile")).lower()
+        assert "new voice" not in (await story.say("dave: /profile")).lower()
+        clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+        digest = await story.say("fran: /digest preview")
+        voices = digest.split("New voices", 1)[1].split("\n\n", 1)[0]
+        assert "carol" in voices and "and 1 more" in voices
+        assert "dave" not in voices and "erin" not in voices and "bob" not in voices
+        report = await story.say("fran: /report 2026-W48")
+        assert (
+            "New voices (2, their first contribution here): carol, 1 who prefer not to be named"
+            in report
+        )

@@ -69,8 +69,9 @@ async def build_community(story: ConsoleStory, clock: ManualClock) -> None:
 
     W42: alice finds and shares a link, dave asks a question, bob only talks.
     W44: alice only talks; dave is nudged (unanswered).
-    W45: alice opens a thread; bob replies twice and reacts, carol (new) replies, fran (a
-    facilitator) replies; carol opens a thread and alice replies; erin (new) shares a link;
+    W45: alice opens a thread; bob replies twice and reacts, carol (new, but replies and talk
+    are no contribution) replies, fran (a facilitator) replies; carol opens a thread and
+    alice replies; erin (new: her first contribution) shares a link;
     dave is nudged again (unanswered) and bob is nudged, then acts (answered).
     """
     clock.set(W42)
@@ -132,7 +133,8 @@ async def test_every_figure_of_the_report_on_a_hand_made_community(
     # share: erin; alice's opening and carol's question are talk, fran is not counted.
     assert dict(report.active.active) == {"seek": 1, "sense": 3, "share": 1, "presence": 0}
     assert report.active.total == 4
-    assert report.new_voices == ("carol", "erin")
+    # carol only replied and talked: no contribution yet (engagement.new_voices)
+    assert report.new_voices == ("erin",)
     assert [(s.name, s.drift.reason if s.drift else None) for s in report.drifting] == [
         ("dave", "inactive")
     ]
@@ -162,7 +164,7 @@ async def test_every_figure_of_the_report_on_a_hand_made_community(
     # The answer in chat says the same.
     assert "(only fran sees this) Facilitator report · demo · 2026-W45" in said
     assert "Active members: 4 of 5 · seek 1 · sense 3 · share 1 · presence 0" in said
-    assert "New voices (2, their first action here): carol, erin" in said
+    assert "New voices (1, their first contribution here): erin" in said
     assert "Nudges: 2 sent this week, 1 of them answered" in said
     assert (
         "• dave · this week: seek 0 · sense 0 · share 0 · presence 0 · drifting: no counted "
@@ -277,7 +279,6 @@ def test_a_cohort_without_replies_has_no_concentration() -> None:
         community="demo",
         weeks=[("2026-W45", start, start + timedelta(days=7))],
         activity=[{}],
-        earlier_active=(),
         cohort={"console:/a": start - timedelta(days=30)},
         facilitators=(),
         drifts=(),
@@ -343,7 +344,7 @@ async def test_the_command_line_prints_the_report_and_writes_the_chart(
     assert document["active"] == {"seek": 1, "sense": 3, "share": 1, "presence": 0, "total": 4}
     assert document["attention"] == {"replies": 5, "top_members": 1, "top_share": 0.8, "gini": 0.72}
     assert [d["name"] for d in document["drifting"]] == ["dave"]
-    assert document["new_voices"] == ["carol", "erin"]
+    assert document["new_voices"] == ["erin"]
     bad = cli("--week", "soon")
     assert bad.returncode == 2 and "write it like 2026-W48" in bad.stderr
     unknown = cli("--community", "nowhere")
