@@ -41,6 +41,9 @@ def _description(text: str) -> str:
     return first if len(first) <= 100 else first[:99] + "…"
 
 
+MAX_OPTION_LENGTH = 6000  # the most characters Discord lets a string option hold
+
+
 def _option(param: Param) -> Payload:
     option: Payload = {
         "type": _OPTION_TYPES[param.kind],
@@ -49,7 +52,8 @@ def _option(param: Param) -> Payload:
         "required": param.required,
     }
     if param.kind is ParamKind.TEXT:
-        option["max_length"] = param.longest  # Discord refuses longer text before we see it
+        # Discord refuses longer text before we see it; its own ceiling for an option is 6000.
+        option["max_length"] = min(param.longest, MAX_OPTION_LENGTH)
     if param.kind is ParamKind.CHOICE and len(param.choices) > MAX_CHOICES:
         option["autocomplete"] = True  # Discord lists at most 25 choices; suggest instead
     elif param.kind is ParamKind.CHOICE and param.choices:

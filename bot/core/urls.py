@@ -56,6 +56,9 @@ _MARKUP = ("||", "**", "__", "~~")  # Discord spoiler, bold, underline, strike-t
 # An apostrophe followed by one of these closes a quotation instead of belonging to the path.
 _AFTER_QUOTE = frozenset(_TRAILING + ")]}|>" + "".join(_CJK_PAIRS))
 
+# The longest link the bot keeps and shares (commands accept a link this long too).
+MAX_LINK_LENGTH = 8192
+
 
 @dataclass(frozen=True, slots=True)
 class FoundLink:

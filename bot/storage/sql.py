@@ -15,6 +15,8 @@ from sqlalchemy import Column, ColumnElement, String, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.core.urls import MAX_LINK_LENGTH
+
 CHUNK = 500  # keeps IN (...) lists and multi-row VALUES under every backend's limits
 
 
@@ -68,7 +70,7 @@ def max_length(column: Column[str]) -> int:
 
 
 # Links and previews keep URLs up to this many characters; longer ones are not usable links.
-MAX_URL_LENGTH = 8192
+MAX_URL_LENGTH = MAX_LINK_LENGTH
 
 
 def url_key(canonical_url: str) -> str:

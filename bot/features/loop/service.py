@@ -22,7 +22,7 @@ from bot.core.events import CommandInvoked, MessageDeleted, MessageReceived
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import InteractionRef, MemberRef
-from bot.core.urls import extract_links
+from bot.core.urls import MAX_LINK_LENGTH, extract_links
 from bot.features.links import NewShare, StoredShare, record_shares, stored_shares_of_message
 from bot.features.loop import store
 from bot.features.members import MemberSupportSettings
@@ -60,6 +60,7 @@ REFLECT = CommandSpec(
             help="A link it is about: its address or id, e.g. L12 (or put the link in the text)",
             required=False,
             keyword_only=True,
+            max_length=MAX_LINK_LENGTH,
         ),
         Param(name="text", help="Your reflection", rest=True),
     ),
@@ -70,7 +71,7 @@ SHARE = CommandSpec(
     example="/share https://example.org/a A clear intro to spaced practice",
     private=False,
     params=(
-        Param(name="url", help="The link"),
+        Param(name="url", help="The link", max_length=MAX_LINK_LENGTH),
         Param(name="note", help="Why it is worth reading", required=False, rest=True),
     ),
 )
@@ -85,7 +86,9 @@ ANNOTATE = CommandSpec(
     help="Add your note to a link: its key idea, how reliable the source is",
     example="/annotate L12 Key idea: spacing beats cramming; a peer-reviewed study",
     params=(
-        Param(name="link", help="The link's id (e.g. L12) or its address"),
+        Param(
+            name="link", help="The link's id (e.g. L12) or its address", max_length=MAX_LINK_LENGTH
+        ),
         Param(name="text", help="Your note", rest=True),
     ),
 )

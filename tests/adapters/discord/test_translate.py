@@ -408,3 +408,8 @@ def test_long_choice_lists_are_suggested_as_the_member_types() -> None:
         {"name": "europe-berlin", "value": "europe-berlin"}
     ]
     assert len(c.autocomplete_choices(param, "zone")) == 25
+
+
+def test_a_text_option_never_asks_for_more_than_discord_allows() -> None:
+    option = c._option(Param(name="url", help="A link", max_length=8192))
+    assert option["max_length"] == c.MAX_OPTION_LENGTH == 6000
