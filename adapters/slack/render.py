@@ -157,7 +157,9 @@ def content_blocks(content: Content) -> list[Json]:
             {"type": "header", "text": plain_text(markup.to_plain(content.title), MAX_HEADER)}
         )
     blocks.extend(_section(piece) for piece in split_mrkdwn(render_mrkdwn(content.text)))
-    for heading, body in content.sections:
+    # `text` is the complete message (sections repeat part of it, as on Discord): sections
+    # become blocks of their own only when there is no text.
+    for heading, body in () if content.text.strip() else content.sections:
         rendered = f"*{escape(markup.to_plain(heading))}*\n{render_mrkdwn(body)}"
         blocks.extend(_section(piece) for piece in split_mrkdwn(rendered))
     buttons = [_button(button, index) for index, button in enumerate(content.buttons)]

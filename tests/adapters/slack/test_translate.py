@@ -209,18 +209,29 @@ def test_split_mrkdwn_keeps_limits_and_entities(text: str, limit: int) -> None:
     )
 
 
+def test_a_digest_reads_once_its_text_is_not_repeated_by_its_sections() -> None:
+    # `text` is the complete message; the sections repeat parts of it (Content's contract).
+    sections = (("Top links", "https://example.org/a"), ("New voices", "alice"))
+    text = "Intro\n\n**Top links**\nhttps://example.org/a\n\n**New voices**\nalice\n\nFooter"
+    [message] = rd.render_content(Content(text=text, title="Digest", sections=sections))
+    shown = json.dumps(message.blocks)
+    assert shown.count("Top links") == 1 and shown.count("alice") == 1
+    assert "Intro" in shown and "Footer" in shown
+
+
 def test_long_content_is_split_into_messages_within_block_kit_limits() -> None:
     sections = tuple((f"Week {i}", "x" * 4000) for i in range(40))
     buttons = tuple(Button(label=f"RSVP {i}", action=f"rsvp {i}") for i in range(30))
-    content = Content(text="**Digest**", title="T" * 200, sections=sections, buttons=buttons)
+    # Sections-only content: the rich layout is all there is to render.
+    content = Content(text="", title="T" * 200, sections=sections, buttons=buttons)
     messages = rd.render_content(content)
-    assert len(messages) == 2  # 84 blocks
+    assert len(messages) == 2  # 83 blocks
     blocks = [block for message in messages for block in message.blocks]
     assert all(len(message.blocks) <= 50 for message in messages)
     assert blocks[0]["type"] == "header" and len(blocks[0]["text"]["text"]) == 150
     sections_out = [b for b in blocks if b["type"] == "section"]
     assert all(len(b["text"]["text"]) <= 3000 for b in sections_out)
-    assert len(sections_out) == 1 + 40 * 2
+    assert len(sections_out) == 40 * 2
     actions = [b for b in blocks if b["type"] == "actions"]
     assert [len(a["elements"]) for a in actions] == [25, 5]
     assert actions[0]["elements"][3]["value"] == "rsvp 3"
