@@ -18,9 +18,9 @@ from bot.core.platform import Capability, Platform, ServesHttp
 from bot.core.refs import MessageRef
 
 ADAPTERS = {
-    "discord": "adapters.discord",
-    "slack": "adapters.slack",
-    "console": "adapters.console",
+    "discord": "adapters.discord.platform",
+    "slack": "adapters.slack.platform",
+    "console": "adapters.console.platform",
 }
 
 
