@@ -56,6 +56,7 @@ class Application(Lifecycle):
             self.database,
             grace=timedelta(hours=config.scheduler.grace_hours),
             track=self.dispatcher.track,
+            outbox=self.dispatcher.outbox,
         )
         # Outbound HTTP: one fetcher and one parser pool, shared by every feature.
         self.pool = ParserPool()

@@ -115,6 +115,21 @@ class PlatformError(Exception):
     """An action the platform refused (no permission, DMs closed, unknown channel...)."""
 
 
+class PlatformUnavailable(PlatformError):
+    """The platform could not take the action now (5xx, rate limit, network, not connected):
+    the same action may succeed later, so it is retried rather than given up."""
+
+
+@runtime_checkable
+class PerformsOnce(Protocol):
+    """A platform that can make a repeated send harmless: `key` names the effect (the outbox
+    key) and `resend` says an earlier attempt may have reached the platform already."""
+
+    async def perform_once(self, action: Action, *, key: str, resend: bool) -> MessageRef | None:
+        """Carry out one action at most once per `key`, as far as the platform allows."""
+        ...
+
+
 @runtime_checkable
 class RunsUntilDone(Protocol):
     """A platform that can end on its own (the console at end of input)."""

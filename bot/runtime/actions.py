@@ -8,7 +8,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from bot.core.actions import Action, Answer, Post, SendDirect, action_platform
-from bot.core.platform import Capability, Platform, PlatformError
+from bot.core.platform import (
+    Capability,
+    PerformsOnce,
+    Platform,
+    PlatformError,
+    PlatformUnavailable,
+)
 from bot.core.refs import MessageRef
 
 log = logging.getLogger(__name__)
@@ -58,13 +64,28 @@ class ActionPerformer:
             action = replace(action, start_thread=None)
         return await self._perform(platform, action)
 
+    async def perform_effect(self, action: Action, *, key: str, resend: bool) -> MessageRef | None:
+        """Perform one outbox row's action; `PlatformUnavailable` when it may work later."""
+        platform = self._platforms.get(action_platform(action))
+        if platform is None:
+            raise PlatformUnavailable(f"no {action_platform(action)} platform is connected")
+        if (
+            isinstance(action, Post)
+            and action.start_thread
+            and Capability.THREADS not in platform.capabilities
+        ):
+            action = replace(action, start_thread=None)
+        return await self._perform(platform, action, key, resend)
+
     @staticmethod
-    async def _perform(platform: Platform, action: Action) -> MessageRef | None:
+    async def _perform(
+        platform: Platform, action: Action, key: str | None = None, resend: bool = False
+    ) -> MessageRef | None:
         # A direct message that says "sent" only when it was: the platform answers `fallback`
         # with `refused` itself and reports no ref, so the "sent" answer follows a ref only.
         if not isinstance(action, SendDirect) or action.sent is None or action.fallback is None:
-            return await platform.perform(action)
-        ref = await platform.perform(replace(action, sent=None))
+            return await _once(platform, action, key, resend)
+        ref = await _once(platform, replace(action, sent=None), key, resend)
         if ref is not None:
             await platform.perform(Answer(to=action.fallback, content=action.sent))
         return ref
@@ -87,3 +108,11 @@ class ActionPerformer:
                 await work()
             except Exception:
                 log.exception("background work after commit failed")
+
+
+async def _once(
+    platform: Platform, action: Action, key: str | None, resend: bool
+) -> MessageRef | None:
+    if key is not None and isinstance(platform, PerformsOnce):
+        return await platform.perform_once(action, key=key, resend=resend)
+    return await platform.perform(action)

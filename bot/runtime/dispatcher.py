@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 
 from bot.core.actions import Action, Answer, Content
 from bot.core.clock import Clock
@@ -38,6 +39,7 @@ from bot.runtime.intake import (
     written_before,
 )
 from bot.runtime.memberships import BatchSightings, RecentWrites
+from bot.runtime.outbox import DEFAULT_LEASE, Held, Outbox
 from bot.runtime.service import Delivered, Service, Transaction
 from bot.storage.database import Database
 from bot.storage.deliveries import read_cursor
@@ -63,6 +65,7 @@ class Dispatcher:
         services: Sequence[Service] = (),
         batch_size: int = 500,
         queue_size: int = 10_000,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self._database = database
         self._directory = directory
@@ -72,6 +75,7 @@ class Dispatcher:
         self._router = CommandRouter()
         self.commands = self._router.table
         self._actions = ActionPerformer()
+        self.outbox = Outbox(database, clock, self._actions, lease=lease)
         self._queue: asyncio.Queue[Event | object] = asyncio.Queue(queue_size)
         self._batch_size = batch_size
         self._worker: asyncio.Task[None] | None = None
@@ -137,6 +141,8 @@ class Dispatcher:
         """Wait until everything delivered so far is committed and its actions performed."""
         await self._queue.join()
         await self._settle_background()
+        await self.outbox.drain()
+        await self._settle_background()
 
     def track(self, task: asyncio.Task[None]) -> None:
         """Count work started elsewhere (scheduler wake-ups) in `drain()`."""
@@ -180,27 +186,52 @@ class Dispatcher:
         savepoint around each, so the failure is isolated and the rest commits.
         """
         try:
-            actions, after, first = await self._attempt(batch, isolate=False)
+            held, after, first = await self._attempt(batch, isolate=False)
         except _IsolationNeeded:
-            actions, after, first = await self._attempt(batch, isolate=True)
-        if actions or after or first:
-            task = asyncio.create_task(self._actions.perform_then(actions, after, first))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            held, after, first = await self._attempt(batch, isolate=True)
+        self._after_commit(held, after, first)
+
+    def _after_commit(
+        self,
+        held: list[Held],
+        after: list[Callable[[], Awaitable[None]]],
+        first: list[Callable[[], Awaitable[None]]],
+    ) -> None:
+        if first:
+            # Work that must come before the effects (a welcome) runs, then they are handed on.
+            task = asyncio.create_task(self._first_then(held, first, after))
+        else:
+            self.outbox.hand_over(held)
+            if not after:
+                return
+            task = asyncio.create_task(self._actions.perform_then((), after))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _first_then(
+        self,
+        held: list[Held],
+        first: list[Callable[[], Awaitable[None]]],
+        after: list[Callable[[], Awaitable[None]]],
+    ) -> None:
+        await self._actions.perform_then((), (), first)
+        self.outbox.hand_over(held)
+        await self._actions.perform_then((), after)
 
     async def _attempt(
         self, batch: Sequence[Event], *, isolate: bool
     ) -> tuple[
-        list[Action], list[Callable[[], Awaitable[None]]], list[Callable[[], Awaitable[None]]]
+        list[Held], list[Callable[[], Awaitable[None]]], list[Callable[[], Awaitable[None]]]
     ]:
         now = self._clock.now()
-        actions: list[Action] = []
+        held: list[Held] = []
         async with self._database.transaction() as conn:
             tx = Transaction(conn=conn, now=now, isolate=isolate)
             fresh = await claim_fresh(conn, batch, now)
             if fresh:
                 actions = await self._handle(fresh, tx)
-        return actions, tx.take_after_commit(), tx.take_before_actions()
+                held = await self.outbox.write(conn, [*tx.effects, *actions], now)
+        return held, tx.take_after_commit(), tx.take_before_actions()
 
     async def _handle(self, events: list[Event], tx: Transaction) -> list[Action]:
         forgotten = await forgotten_authors(tx.conn, events)
@@ -340,9 +371,11 @@ class Dispatcher:
     async def run_in_transaction(
         self, work: Callable[[Transaction], Awaitable[list[Action]]]
     ) -> list[Action]:
-        """Run scheduled or background work in a transaction, then perform its actions."""
+        """Run scheduled or background work in a transaction that also writes its effects;
+        they are delivered once it commits."""
         async with self._database.transaction() as conn:
             tx = Transaction(conn=conn, now=self._clock.now())
             actions = await work(tx)
-        await self._actions.perform_then(actions, tx.take_after_commit(), tx.take_before_actions())
+            held = await self.outbox.write(conn, [*tx.effects, *actions], tx.now)
+        self._after_commit(held, tx.take_after_commit(), tx.take_before_actions())
         return actions

@@ -12,6 +12,7 @@ from bot.runtime.scheduler import Job, RunContext
 from bot.storage.database import Database
 from bot.storage.deliveries import purge_deliveries
 from bot.storage.messages import purge_message_text
+from bot.storage.outbox import purge_closed
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,11 @@ async def purge_expired(database: Database, settings: RetentionSettings, now: da
     """Clear message text and delivery keys older than their retention."""
     async with database.transaction() as conn:
         texts = await purge_message_text(conn, now - timedelta(days=settings.message_text_days))
-        keys = await purge_deliveries(conn, now - timedelta(days=settings.delivery_keys_days))
+        keys_before = now - timedelta(days=settings.delivery_keys_days)
+        keys = await purge_deliveries(conn, keys_before)
+        # Delivered effects keep their keys as long as deliveries do: a replay within that
+        # window still finds them.
+        keys += await purge_closed(conn, keys_before)
     if texts or keys:
         log.info("retention: cleared %d message texts and %d delivery keys", texts, keys)
     return Purged(texts, keys)

@@ -59,6 +59,10 @@ class Ledger:
         self.max_attempts = max_attempts
         self.retry_after = retry_after
 
+    def now(self) -> datetime:
+        """The ledger's (injected) time."""
+        return self._clock.now()
+
     def claimable(self, run: JobRun, now: datetime) -> bool:
         """Whether a claim on this existing row could succeed at `now`."""
         if run.status in (repo.DONE, repo.SKIPPED):

@@ -85,6 +85,7 @@ class Lifecycle:
         for platform in self.platforms:
             self.dispatcher.attach(platform)
             await platform.start(self.dispatcher)
+        await self.dispatcher.outbox.start()
         self.scheduler.add(housekeeping_job(self.database, self.config.retention))
         for service in self.registry:
             for job in service.jobs():
@@ -109,6 +110,10 @@ class Lifecycle:
     async def stop(self) -> None:
         """Stop platforms, finish queued work, close the web server and the database."""
         await self.scheduler.stop()
+        try:  # deliver what is in hand while the platforms are still connected
+            await asyncio.wait_for(self.dispatcher.drain(), 10)
+        except TimeoutError:
+            log.warning("stopping with effects undelivered; the next start delivers them")
         for platform in self.platforms:
             try:
                 await platform.stop()
@@ -120,6 +125,7 @@ class Lifecycle:
             except Exception:
                 log.exception("%s did not stop cleanly", service.name)
         await self.dispatcher.stop()
+        await self.dispatcher.outbox.stop(within=0.5)
         await self.web.stop()
         await self.fetcher.close()
         self.pool.close()

@@ -18,9 +18,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.actions import Action
 from bot.core.clock import AdjustableClock, Clock
 from bot.core.schedules import Rule, RuleError
 from bot.runtime.ledger import Claim, LeaseLost, Ledger
+from bot.runtime.outbox import Effect, Outbox
 from bot.storage import runs as repo
 from bot.storage.database import Database
 from bot.storage.runs import JobRun
@@ -28,7 +30,9 @@ from bot.storage.runs import JobRun
 log = logging.getLogger(__name__)
 
 DEFAULT_GRACE = timedelta(hours=6)
-DEFAULT_LEASE = timedelta(minutes=5)
+# Renewed every third of itself while a run works: a dead process's run is taken over
+# within this long.
+DEFAULT_LEASE = timedelta(seconds=30)
 _TICK = timedelta(microseconds=1)
 # Even with nothing due, wake at least this often: the machine may have slept, or the
 # injected clock may have been moved without a poke.
@@ -37,12 +41,23 @@ _WAKE_JOB = "facilitator-scheduler-wake"
 
 
 class RunContext:
-    """What a job's run callable gets: its due time, and `part()` to send each piece once."""
+    """What a job's run callable gets: its due time, `emit()` to write each side effect once
+    (delivered by the outbox), and `part()` for a step of its own that must happen once."""
 
-    def __init__(self, ledger: Ledger, claim: Claim, lease: timedelta) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        claim: Claim,
+        lease: timedelta,
+        *,
+        database: Database | None = None,
+        outbox: Outbox | None = None,
+    ) -> None:
         self._ledger = ledger
         self._claim = claim
         self._lease = lease
+        self._database = database
+        self._outbox = outbox
         self._sent: dict[str, str | None] = dict(claim.sent)
 
     @property
@@ -65,11 +80,50 @@ class RunContext:
         """Parts recorded as sent so far, with what each posted."""
         return dict(self._sent)
 
+    def effect_key(self, key: str) -> str:
+        """The outbox key of this run's part `key` (stable across attempts)."""
+        return f"run:{self.job_id}:{self.due_at.isoformat()}:{key}"[:300]
+
+    async def emit(self, key: str, effect: Effect | Action) -> None:
+        """Write part `key`'s side effect to the outbox once, fenced by our claim: the row and
+        the part commit together, or neither does when the run is no longer ours."""
+        if key in self._sent:
+            return
+        if self._outbox is None or self._database is None:
+            raise RuntimeError("this scheduler has no outbox to write effects to")
+        if not isinstance(effect, Effect):
+            effect = Effect(action=effect)
+        effect = replace(effect, key=self.effect_key(key))
+        now = self._outbox_now()
+        async with self._database.transaction() as conn:
+            held = await repo.extend_lease(
+                conn,
+                self.job_id,
+                self.due_at,
+                self._claim.owner,
+                now + self._lease,
+                self._claim.attempt,
+            )
+            if not held:
+                raise LeaseLost(
+                    f"{self.job_id} due {self.due_at.isoformat()} is no longer held by "
+                    f"{self._claim.owner}"
+                )
+            written = await self._outbox.write(conn, [effect], now)
+            await repo.record_part(conn, self.job_id, self.due_at, key, None, now)
+        self._outbox.hand_over(written)
+        self._sent[key] = None
+
+    def _outbox_now(self) -> datetime:
+        return self._ledger.now()
+
     async def part(self, key: str, send: Callable[[], Awaitable[object]]) -> str | None:
-        """Send one part unless it is already recorded as sent; return what it posted."""
+        """Do one step of the run unless it is already recorded as done; return its result.
+        Platform effects go through `emit` instead: a step here that crashes after doing its
+        work and before being recorded is done again."""
         if key in self._sent:
             return self._sent[key]
-        # Confirm we still hold the run right before a side effect, not only after it.
+        # Confirm we still hold the run right before the step, not only after it.
         await self._ledger.renew(self.job_id, self.due_at, self._claim.owner, self._lease)
         result = await send()
         ref = None if result is None else str(result)
@@ -173,6 +227,7 @@ class Scheduler:
         lease: timedelta = DEFAULT_LEASE,
         ledger: Ledger | None = None,
         track: Callable[[asyncio.Task[None]], None] | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         if grace < timedelta():
             raise ValueError("grace must not be negative")
@@ -184,6 +239,7 @@ class Scheduler:
         self.grace = grace
         self.lease = lease
         self.ledger = ledger or Ledger(database, clock)
+        self.outbox = outbox
         self._aps: Any = None
         # Lets the dispatcher's drain() wait for wake-ups too (the console shows a moved
         # clock's effects before reading the next line).
@@ -344,7 +400,10 @@ class Scheduler:
                 due.due_at.isoformat(),
                 due.superseded,
             )
-        context = RunContext(self.ledger, claim, self.lease)
+        context = RunContext(
+            self.ledger, claim, self.lease, database=self.database, outbox=self.outbox
+        )
+        renewing = asyncio.create_task(self._keep_lease(claim), name=f"lease {job.id}")
         try:
             await job.run(context)
         except LeaseLost as lost:
@@ -355,8 +414,23 @@ class Scheduler:
             message = f"{type(error).__name__}: {error}"[:2000]
             await self._finish(claim, message)
             return RunOutcome(job.id, due.due_at, "failed", claim.attempt, message)
+        finally:
+            renewing.cancel()
+            await asyncio.gather(renewing, return_exceptions=True)
         await self._finish(claim, None)
         return RunOutcome(job.id, due.due_at, "done", claim.attempt)
+
+    async def _keep_lease(self, claim: Claim) -> None:
+        """Renew a run's lease while it works, so only a dead process's run is taken over."""
+        every = max(self.lease.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.ledger.renew(claim.job_id, claim.due_at, self.owner, self.lease)
+            except LeaseLost:
+                return  # its next emit finds out and stops
+            except Exception:
+                log.exception("%s: renewing the lease failed", claim.job_id)
 
     async def _finish(self, claim: Claim, error: str | None) -> None:
         try:

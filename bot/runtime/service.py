@@ -20,6 +20,7 @@ from bot.core.config import CommunitySettings
 from bot.core.events import Author, ButtonPressed, CommandInvoked, Event, MessageReceived
 from bot.core.i18n import Catalog
 from bot.core.refs import MessageRef
+from bot.runtime.outbox import Effect
 from bot.runtime.scheduler import Job
 from bot.runtime.sections import SectionProvider
 from bot.storage import Connection
@@ -48,6 +49,12 @@ class Transaction:
     isolate: bool = True  # False on the dispatcher's fast path: no savepoints around services
     _after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _before_actions: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+
+    def emit(self, effect: Effect | Action) -> None:
+        """Write a side effect with this transaction (before the handler's returned actions);
+        an `Effect` can carry a stable key and a hook run when the platform confirms it."""
+        self.effects.append(effect if isinstance(effect, Effect) else Effect(action=effect))
 
     def after_commit(self, work: Callable[[], Awaitable[None]], *, first: bool = False) -> None:
         """Run `work` (in the background) after this transaction commits.

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Column, Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.storage.outbox import purge_member as purge_outbox_member
 from bot.storage.schema import metadata, tombstones
 from bot.storage.sql import insert_ignoring_conflicts
 
@@ -64,6 +65,8 @@ async def erase_member(
             statement = delete(table).where(column == member_ref)
         result = await conn.execute(statement)
         removed += result.rowcount or 0
+    # Effects that carry the member's words (their DMs, answers) go too, pending or kept.
+    removed += await purge_outbox_member(conn, member_ref)
     await insert_ignoring_conflicts(
         conn, tombstones, [{"member_ref": member_ref, "forgotten_at": now}]
     )

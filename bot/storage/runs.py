@@ -117,15 +117,23 @@ async def take_over_run(
 
 
 async def extend_lease(
-    conn: AsyncConnection, job_id: str, due_at: datetime, owner: str, lease_until: datetime
+    conn: AsyncConnection,
+    job_id: str,
+    due_at: datetime,
+    owner: str,
+    lease_until: datetime,
+    attempt: int | None = None,
 ) -> bool:
-    """Extend `owner`'s lease; False when the run is no longer theirs or no longer running."""
+    """Extend `owner`'s lease; False when the run is no longer theirs or no longer running
+    (with `attempt`: no longer the same claim, the fence against a holder that was paused)."""
+    fence = [job_runs.c.attempts == attempt] if attempt is not None else []
     result = await conn.execute(
         update(job_runs)
         .where(
             _key(job_id, due_at),  # type: ignore[arg-type]
             job_runs.c.claimed_by == owner,
             job_runs.c.status == RUNNING,
+            *fence,
         )
         .values(lease_until=lease_until)
     )

@@ -190,6 +190,37 @@ deliveries = Table(
     Column("received_at", UtcDateTime(), nullable=False, index=True),
 )
 
+# Every side effect after an acknowledgement, written in the transaction of its cause and
+# performed only by the deliverer (`bot.runtime.outbox`). `words_of` (a member ref) is not
+# marked as member data on purpose: rows hold interaction tokens, so they are purged by
+# `/forget-me`, never exported.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("key", String(300), nullable=False, unique=True),
+    Column("lane", String(300), nullable=False),  # rows of one lane are performed in order
+    Column("platform", String(40), nullable=False),
+    Column("action", Text(), nullable=True),  # JSON; cleared once delivered
+    Column("words_of", String(200), nullable=True, index=True),  # a member ref
+    Column("status", String(20), nullable=False),  # pending | done | parked | dropped
+    Column("claimed_by", String(100), nullable=True),
+    Column("claim", Integer(), nullable=False, server_default="0"),
+    Column("lease_until", UtcDateTime(), nullable=False),
+    Column("attempts", Integer(), nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("then_hook", String(100), nullable=True),
+    Column("then_args", Text(), nullable=True),
+    Column("on_park", Text(), nullable=True),
+    Column("result_ref", String(300), nullable=True),
+    Column("error", Text(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("done_at", UtcDateTime(), nullable=True),
+    Index("ix_outbox_status_lease_until", "status", "lease_until"),
+    Index("ix_outbox_done_at", "done_at"),
+)
+
 tombstones = Table(
     "tombstones",
     metadata,
