@@ -75,6 +75,7 @@ class Application(Lifecycle):
             pool=self.pool,
             perform=self.dispatcher.perform_one,
             run_in_transaction=self.dispatcher.run_in_transaction,
+            outbox=self.dispatcher.outbox,
             texts=self.dispatcher.texts,
             capabilities=self.dispatcher.capabilities,
             mirror=self._mirrors,

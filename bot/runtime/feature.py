@@ -23,6 +23,7 @@ from bot.core.platform import Capability
 from bot.core.refs import MessageRef
 from bot.fetch.client import SafeFetcher
 from bot.fetch.pool import ParserPool
+from bot.runtime.outbox import Outbox
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.sections import SectionProvider
 from bot.runtime.service import Perform, Runner, Service
@@ -81,8 +82,9 @@ class Kernel:
     scheduler: Scheduler
     fetcher: SafeFetcher
     pool: ParserPool
-    perform: Perform
+    perform: Perform  # being retired: every platform effect goes through `outbox`
     run_in_transaction: Runner
+    outbox: Outbox  # `on_delivered` hooks; effects are written with `Transaction.emit`
     texts: Callable[[str], Catalog]
     capabilities: Callable[[str], frozenset[Capability]]
     mirror: Callable[[MirrorGathering], Awaitable[MessageRef | None]]
