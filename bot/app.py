@@ -46,8 +46,13 @@ class Application(Lifecycle):
         self.config, self.secrets, self.clock = config, secrets, clock
         self.database = Database(config.storage.url)
         self.directory = CommunityDirectory(config)
+        lease = timedelta(seconds=config.scheduler.lease_seconds)
         self.dispatcher = Dispatcher(
-            database=self.database, directory=self.directory, clock=clock, batch_size=batch_size
+            database=self.database,
+            directory=self.directory,
+            clock=clock,
+            batch_size=batch_size,
+            lease=lease,
         )
         self.commands = self.dispatcher.commands
         self.web = WebServer(config.web, self.health)
@@ -55,6 +60,7 @@ class Application(Lifecycle):
             clock,
             self.database,
             grace=timedelta(hours=config.scheduler.grace_hours),
+            lease=lease,
             track=self.dispatcher.track,
             outbox=self.dispatcher.outbox,
         )

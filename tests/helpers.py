@@ -339,6 +339,7 @@ class RecordingSink:
     def __init__(self) -> None:
         self.deliveries: list[Event] = []
         self.stored: dict[str, Event] = {}
+        self.claimed: set[str] = set()
         self.cursors: dict[ChannelRef, str] = {}
         self.fail_with: Exception | None = None
         self.refused = 0
@@ -361,6 +362,12 @@ class RecordingSink:
         if isinstance(event, MessageReceived) and event.cursor:
             channel = event_channel(event)
             self.cursors[channel] = max(self.cursors.get(channel, ""), event.cursor)
+
+    async def claim(self, event: Event) -> bool:
+        if event.key in self.claimed:
+            return False
+        self.claimed.add(event.key)
+        return True
 
     async def cursor(self, channel: ChannelRef) -> str | None:
         return self.cursors.get(channel)

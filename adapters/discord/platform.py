@@ -15,13 +15,16 @@ send) and answered centrally from INTERACTION_CREATE: a neutral command layer ne
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import json
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
@@ -50,6 +53,7 @@ from bot.core.platform import (
     ChannelBinding,
     EventSink,
     PlatformError,
+    PlatformUnavailable,
     SpaceBinding,
 )
 from bot.core.refs import ChannelRef, InteractionRef, MessageRef
@@ -404,6 +408,12 @@ class DiscordPlatform:
         else:
             event = translate.interaction(data, lookup, now)
             if event is not None:
+                if str(data["id"]) in self._interactions:
+                    return  # a RESUME replay: it is answered (or being answered) already
+                assert self._sink is not None
+                if not await self._sink.claim(event):
+                    # Another process on this database owns it: it alone acknowledges it.
+                    return
                 self._track_interaction(data, event)
         if event is not None:
             await self._deliver(event)
@@ -717,10 +727,19 @@ class DiscordPlatform:
 
     async def perform(self, action: Action) -> MessageRef | None:
         """Carry out one action; Discord's refusals become `PlatformError` with the reason."""
+        return await self._perform(action, None, resend=False)
+
+    async def perform_once(self, action: Action, *, key: str, resend: bool) -> MessageRef | None:
+        """Carry out an outbox row's action: new messages carry a nonce derived from `key`
+        (Discord returns the message it created already, within its nonce window), and a
+        resend beyond that window first looks for the same message among the bot's recent ones."""
+        return await self._perform(action, key, resend=resend)
+
+    async def _perform(self, action: Action, key: str | None, *, resend: bool) -> MessageRef | None:
         try:
             match action:
                 case Post():
-                    return await self._post(action)
+                    return await self._post(action, key, resend)
                 case React():
                     await self._react(action.message, action.emoji, add=True)
                     return None
@@ -731,14 +750,24 @@ class DiscordPlatform:
                     await self._edit(action)
                     return None
                 case SendDirect():
-                    return await self._send_direct(action)
+                    return await self._send_direct(action, key, resend)
                 case Answer():
                     await self._answer(action.to, action.content, action.ephemeral)
                     return None
                 case MirrorGathering():
                     return await self._mirror(action)
+        except discord.DiscordServerError as error:
+            raise PlatformUnavailable(f"discord: {type(action).__name__}: {error}") from error
         except discord.HTTPException as error:
+            if error.status == 429:
+                raise PlatformUnavailable(
+                    f"discord: {type(action).__name__} is rate limited: {error}"
+                ) from error
             raise PlatformError(f"discord: {type(action).__name__} failed: {error}") from error
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            raise PlatformUnavailable(
+                f"discord: {type(action).__name__}: {type(error).__name__} {error}"
+            ) from error
         except ValueError as error:
             raise PlatformError(f"discord: {type(action).__name__}: {error}") from error
         raise PlatformError(f"discord: cannot perform {type(action).__name__}")
@@ -800,30 +829,58 @@ class DiscordPlatform:
             return message.thread
         return message.channel.channel
 
-    async def _send_bodies(self, channel_id: str, content: Content) -> list[Payload]:
+    async def _send_bodies(
+        self, channel_id: str, content: Content, key: str | None = None, resend: bool = False
+    ) -> list[Payload]:
         sent: list[Payload] = []
         route_path = "/channels/{channel_id}/messages"
-        for index, body in enumerate(render.message_payloads(content)):
+        bodies = render.message_payloads(content)
+        if key is not None and resend:
+            found = await self._already_sent(channel_id, bodies)
+            if found is not None:
+                return found
+        for index, body in enumerate(bodies):
             route = Route("POST", route_path, channel_id=channel_id)
             with_file = content if index == 0 and content.attachment else None
+            if key is not None:
+                body = {**body, "nonce": message_nonce(key, index), "enforce_nonce": True}
             sent.append(await self._send(route, body, with_file))
         return sent
 
-    async def _post(self, action: Post) -> MessageRef:
+    async def _already_sent(self, channel_id: str, bodies: list[Payload]) -> list[Payload] | None:
+        """The bot's recent messages in the channel that are these bodies, if all are there
+        (a resend after the nonce window: compare what the messages say)."""
+        client = self._client
+        if client is None or client.user is None:
+            return None
+        recent = await self._request(
+            Route("GET", "/channels/{channel_id}/messages", channel_id=channel_id),
+            params={"limit": 50},
+        )
+        own = [m for m in reversed(recent) if str(m["author"]["id"]) == str(client.user.id)]
+        wanted = [_fingerprint(body) for body in bodies]
+        for start in range(len(own) - len(wanted), -1, -1):
+            window = own[start : start + len(wanted)]
+            if [_fingerprint(message) for message in window] == wanted:
+                log.info("discord: a resent message was already in channel %s", channel_id)
+                return window
+        return None
+
+    async def _post(self, action: Post, key: str | None = None, resend: bool = False) -> MessageRef:
         thread_id: str | None = None
         channel_id = action.channel.channel
         if action.thread is not None:
             thread_id = action.thread.thread or action.thread.message
             channel_id = thread_id
         try:
-            sent = await self._send_bodies(channel_id, action.content)
+            sent = await self._send_bodies(channel_id, action.content, key, resend)
         except discord.NotFound as error:
             if action.thread is None or error.code != _UNKNOWN_CHANNEL:
                 raise
             # No thread on that message yet: open one, then reply in it.
             assert thread_id is not None
             await self._start_thread(action.channel.channel, thread_id, action.content.text)
-            sent = await self._send_bodies(thread_id, action.content)
+            sent = await self._send_bodies(thread_id, action.content, key, resend)
         first = str(sent[0]["id"])
         if action.start_thread and thread_id is None:
             await self._start_thread(action.channel.channel, first, action.start_thread)
@@ -868,7 +925,9 @@ class DiscordPlatform:
             json=body,
         )
 
-    async def _send_direct(self, action: SendDirect) -> MessageRef | None:
+    async def _send_direct(
+        self, action: SendDirect, key: str | None = None, resend: bool = False
+    ) -> MessageRef | None:
         member = action.member.member
         channel_id = self._dm_channels.get(member)
         try:
@@ -878,7 +937,7 @@ class DiscordPlatform:
                 )
                 channel_id = str(channel["id"])
                 self._dm_channels[member] = channel_id
-            sent = await self._send_bodies(channel_id, action.content)
+            sent = await self._send_bodies(channel_id, action.content, key, resend)
         except discord.Forbidden as error:
             if error.code != _DM_REFUSED:
                 raise
@@ -939,6 +998,20 @@ class DiscordPlatform:
         if with_file is None:
             return await self._request(route, json=body)
         return await self._request(route, form=render.multipart_form(body, with_file))
+
+
+def message_nonce(key: str, index: int = 0) -> str:
+    """A message nonce for an outbox key: Discord takes at most 25 characters."""
+    digest = hashlib.sha256(f"{key}#{index}".encode()).digest()
+    return base64.b32encode(digest).decode("ascii")[:25].lower()
+
+
+def _fingerprint(message: Payload) -> str:
+    """What a message says, to recognise one sent before (content and embeds' text)."""
+    embeds = [
+        (embed.get("title"), embed.get("description")) for embed in message.get("embeds") or []
+    ]
+    return hashlib.sha256(json.dumps([message.get("content") or "", embeds]).encode()).hexdigest()
 
 
 def create_platform(

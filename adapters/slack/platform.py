@@ -59,6 +59,7 @@ from bot.core import (
     MirrorGathering,
     Platform,
     PlatformError,
+    PlatformUnavailable,
     Post,
     Purpose,
     React,
@@ -69,6 +70,13 @@ from bot.core import (
 )
 
 log = logging.getLogger("adapters.slack")
+
+# The metadata `event_type` of posts made by the outbox; `event_payload.key` is the row's key.
+EFFECT_EVENT_TYPE = "facilitator_effect"
+# Errors that say "not now" rather than "never": the outbox tries again later.
+_TRANSIENT = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
 
 # Scope -> what breaks without it; checked against auth.test's x-oauth-scopes header.
 REQUIRED_SCOPES: dict[str, str] = {
@@ -695,19 +703,37 @@ class SlackPlatform:
 
     async def perform(self, action: Action) -> MessageRef | None:
         """Carry out one action; Slack's refusals become `PlatformError`."""
+        return await self._checked(action, None, resend=False)
+
+    async def perform_once(self, action: Action, *, key: str, resend: bool) -> MessageRef | None:
+        """Carry out an outbox row's action: posts carry the key in their message metadata,
+        and a resend first looks for a post with that key (history read with its metadata)
+        and adopts it instead of posting again."""
+        return await self._checked(action, key, resend=resend)
+
+    async def _checked(self, action: Action, key: str | None, *, resend: bool) -> MessageRef | None:
         try:
-            return await self._perform(action)
+            return await self._perform(action, key, resend)
         except SlackApiError as error:
             problem = error.response.get("error")
+            status = getattr(error.response, "status_code", 200)
+            if status >= 500 or problem in _TRANSIENT:
+                raise PlatformUnavailable(f"slack: {problem} ({type(action).__name__})") from None
             raise PlatformError(f"slack: {problem} ({type(action).__name__})") from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            raise PlatformUnavailable(
+                f"slack: {type(error).__name__} ({type(action).__name__})"
+            ) from None
 
-    async def _perform(self, action: Action) -> MessageRef | None:
+    async def _perform(
+        self, action: Action, key: str | None = None, resend: bool = False
+    ) -> MessageRef | None:
         match action:
             case Post():
                 thread = None
                 if action.thread is not None:
                     thread = action.thread.thread or action.thread.message
-                return await self._post(action.channel.channel, action.content, thread)
+                return await self._post(action.channel.channel, action.content, thread, key, resend)
             case React():
                 await self._react(action.message, action.emoji, add=True)
                 return None
@@ -715,7 +741,7 @@ class SlackPlatform:
                 await self._react(action.message, action.emoji, add=False)
                 return None
             case SendDirect():
-                return await self._send_direct(action)
+                return await self._send_direct(action, key, resend)
             case Answer():
                 await self._answer(action)
                 return None
@@ -731,9 +757,27 @@ class SlackPlatform:
             case MirrorGathering():
                 raise PlatformError("slack: there are no scheduled events to mirror into")
 
-    async def _post(self, channel: str, content: Content, thread: str | None) -> MessageRef:
+    async def _post(
+        self,
+        channel: str,
+        content: Content,
+        thread: str | None,
+        key: str | None = None,
+        resend: bool = False,
+    ) -> MessageRef:
+        if key is not None and resend:
+            found = await self._posted_with(channel, thread, key)
+            if found is not None:
+                log.info("slack: a resent post was already in %s; adopted it", channel)
+                return found
         first: MessageRef | None = None
-        for message in slack_render.render_content(content):
+        for index, message in enumerate(slack_render.render_content(content)):
+            extra: dict[str, Any] = {}
+            if key is not None:
+                extra["metadata"] = {
+                    "event_type": EFFECT_EVENT_TYPE,
+                    "event_payload": {"key": key, "part": index},
+                }
             async with self._paced(channel):
                 sent = await self.client.chat_postMessage(
                     channel=channel,
@@ -741,6 +785,7 @@ class SlackPlatform:
                     blocks=message.blocks,
                     thread_ts=thread,
                     unfurl_links=False,
+                    **extra,
                 )
             if first is None:
                 first = MessageRef(tr.channel_ref(self._team, channel), str(sent["ts"]), thread)
@@ -748,6 +793,28 @@ class SlackPlatform:
             await self._upload(channel, content.attachment, thread)
         assert first is not None  # render_content always yields a message
         return first
+
+    async def _posted_with(self, channel: str, thread: str | None, key: str) -> MessageRef | None:
+        """The first message of a post made with outbox `key`, among the recent ones (read
+        with their metadata; paced by Slack's Retry-After through the client's retry handler)."""
+        if thread is not None:
+            listed = await self.client.conversations_replies(
+                channel=channel, ts=thread, limit=200, include_all_metadata=True
+            )
+        else:
+            listed = await self.client.conversations_history(
+                channel=channel, limit=100, include_all_metadata=True
+            )
+        for message in listed.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if (
+                metadata.get("event_type") == EFFECT_EVENT_TYPE
+                and payload.get("key") == key
+                and payload.get("part", 0) == 0
+            ):
+                return MessageRef(tr.channel_ref(self._team, channel), str(message["ts"]), thread)
+        return None
 
     async def _upload(self, channel: str, attachment: Attachment, thread: str | None) -> None:
         async with self._paced(channel):
@@ -781,10 +848,12 @@ class SlackPlatform:
             self._dm_channels[user] = str((opened.get("channel") or {}).get("id"))
         return self._dm_channels[user]
 
-    async def _send_direct(self, action: SendDirect) -> MessageRef | None:
+    async def _send_direct(
+        self, action: SendDirect, key: str | None = None, resend: bool = False
+    ) -> MessageRef | None:
         try:
             channel = await self._open_direct(action.member.member)
-            return await self._post(channel, action.content, None)
+            return await self._post(channel, action.content, None, key, resend)
         except SlackApiError as error:
             if action.fallback is None:
                 raise

@@ -380,13 +380,15 @@ class PlatformChannels:
         return tuple(seen)
 
 
-
 @dataclass(frozen=True, slots=True)
 class SchedulerSettings:
     """How scheduled work catches up after downtime."""
 
     # a run missed by less than this runs once; older ones are skipped
     grace_hours: int = setting(6, maximum=24 * 7)
+    # a process holds a scheduled run or an undelivered effect this long between renewals;
+    # when it dies, another process (or the next start) takes its work over after this
+    lease_seconds: int = setting(30, minimum=2, maximum=600)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,10 +53,7 @@ def _load(language: str) -> dict[str, str]:
 def available_languages() -> list[str]:
     """Languages with a catalog file."""
     return sorted(
-        {
-            file.name.removesuffix(".toml")
-            for file in (_BOT / "core" / "locales").glob("*.toml")
-        }
+        {file.name.removesuffix(".toml") for file in (_BOT / "core" / "locales").glob("*.toml")}
     )
 
 

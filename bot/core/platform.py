@@ -82,6 +82,11 @@ class EventSink(Protocol):
         """Queue one event; returns once it is accepted (not necessarily processed)."""
         ...
 
+    async def claim(self, event: Event) -> bool:
+        """Take an interaction for this process before acknowledging it: True once, for the
+        one process (of several on one database) that will answer it; False for a repeat."""
+        ...
+
     async def cursor(self, channel: ChannelRef) -> str | None:
         """The backfill position of the last committed message in `channel`, if any."""
         ...

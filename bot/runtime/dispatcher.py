@@ -42,7 +42,7 @@ from bot.runtime.memberships import BatchSightings, RecentWrites
 from bot.runtime.outbox import DEFAULT_LEASE, Held, Outbox
 from bot.runtime.service import Delivered, Service, Transaction
 from bot.storage.database import Database
-from bot.storage.deliveries import read_cursor
+from bot.storage.deliveries import claim_deliveries, read_cursor
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class Dispatcher:
         self._background: set[asyncio.Task[None]] = set()
         self._catalogs: dict[str, Catalog] = {}
         self._written = RecentWrites()
+        self._claimed: set[str] = set()  # interactions this process took ahead of their batch
         for service in services:
             self.add_service(service)
 
@@ -132,10 +133,24 @@ class Dispatcher:
         """Queue an event for processing (waits when the queue is full: back-pressure)."""
         await self._queue.put(event)
 
+    async def claim(self, event: Event) -> bool:
+        """Take an interaction's delivery key now, in a transaction of its own, so that only
+        this process acknowledges and answers it (its batch then treats it as fresh)."""
+        async with self._database.transaction() as conn:
+            fresh = await claim_deliveries(conn, [event.key], self._clock.now())
+        if fresh:
+            self._claimed.add(event.key)
+        return bool(fresh)
+
     async def cursor(self, channel: ChannelRef) -> str | None:
         """The backfill position of the last committed message in `channel`."""
         async with self._database.reading() as conn:
             return await read_cursor(conn, str(channel))
+
+    async def settle(self) -> None:
+        """Wait until everything delivered so far is committed (not necessarily performed)."""
+        await self._queue.join()
+        await self._settle_background()
 
     async def drain(self) -> None:
         """Wait until everything delivered so far is committed and its actions performed."""
@@ -189,6 +204,7 @@ class Dispatcher:
             held, after, first = await self._attempt(batch, isolate=False)
         except _IsolationNeeded:
             held, after, first = await self._attempt(batch, isolate=True)
+        self._claimed.difference_update(event.key for event in batch)
         self._after_commit(held, after, first)
 
     def _after_commit(
@@ -227,7 +243,7 @@ class Dispatcher:
         held: list[Held] = []
         async with self._database.transaction() as conn:
             tx = Transaction(conn=conn, now=now, isolate=isolate)
-            fresh = await claim_fresh(conn, batch, now)
+            fresh = await claim_fresh(conn, batch, now, self._claimed)
             if fresh:
                 actions = await self._handle(fresh, tx)
                 held = await self.outbox.write(conn, [*tx.effects, *actions], now)

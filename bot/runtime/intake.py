@@ -4,7 +4,7 @@ channel's backfill has come."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from bot.core.communities import CommunityDirectory
@@ -25,9 +25,18 @@ from bot.storage.members import forgotten_members
 from bot.storage.memberships import memberships_of
 
 
-async def claim_fresh(conn: Connection, batch: Sequence[Event], now: datetime) -> list[Event]:
-    """The events of `batch` not delivered before, their keys recorded in this transaction."""
-    fresh_keys = await claim_deliveries(conn, [event.key for event in batch], now)
+async def claim_fresh(
+    conn: Connection,
+    batch: Sequence[Event],
+    now: datetime,
+    claimed: Collection[str] = frozenset(),
+) -> list[Event]:
+    """The events of `batch` not delivered before, their keys recorded in this transaction;
+    keys in `claimed` were taken by this process already (interactions) and count as fresh."""
+    fresh_keys = await claim_deliveries(
+        conn, [event.key for event in batch if event.key not in claimed], now
+    )
+    fresh_keys.update(event.key for event in batch if event.key in claimed)
     fresh: list[Event] = []
     for event in batch:
         if event.key in fresh_keys:

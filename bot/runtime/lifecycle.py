@@ -46,9 +46,7 @@ class Lifecycle:
 
     def build_platforms(self) -> list[Platform]:
         """The platforms this configuration and environment ask for."""
-        return build_platforms(
-            self.config, self.secrets, self.directory, self.commands, self.clock
-        )
+        return build_platforms(self.config, self.secrets, self.directory, self.commands, self.clock)
 
     async def health(self) -> dict[str, Any]:
         """What `/healthz` reports."""
@@ -110,10 +108,11 @@ class Lifecycle:
     async def stop(self) -> None:
         """Stop platforms, finish queued work, close the web server and the database."""
         await self.scheduler.stop()
-        try:  # deliver what is in hand while the platforms are still connected
-            await asyncio.wait_for(self.dispatcher.drain(), 10)
+        try:  # commit what was delivered, and send what is in hand while still connected
+            await asyncio.wait_for(self.dispatcher.settle(), 5)
         except TimeoutError:
-            log.warning("stopping with effects undelivered; the next start delivers them")
+            log.warning("stopping with events still queued; their platforms deliver them again")
+        await self.dispatcher.outbox.stop(within=3)
         for platform in self.platforms:
             try:
                 await platform.stop()
@@ -125,7 +124,7 @@ class Lifecycle:
             except Exception:
                 log.exception("%s did not stop cleanly", service.name)
         await self.dispatcher.stop()
-        await self.dispatcher.outbox.stop(within=0.5)
+        await self.dispatcher.outbox.stop(within=0)
         await self.web.stop()
         await self.fetcher.close()
         self.pool.close()

@@ -39,7 +39,7 @@ from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LEASE = timedelta(seconds=20)
+DEFAULT_LEASE = timedelta(seconds=30)
 # How long each platform lets an interaction be answered (Slack's response_url: 30 minutes).
 ANSWER_LIFETIMES = {"discord": timedelta(minutes=15), "slack": timedelta(minutes=30)}
 _DEFAULT_ANSWER_LIFETIME = timedelta(minutes=15)
@@ -137,14 +137,14 @@ class Outbox:
         *,
         owner: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
-        poll_seconds: float = 5.0,
+        poll_seconds: float | None = None,
     ) -> None:
         self._database = database
         self._clock = clock
         self._performer = performer
         self.owner = owner or f"outbox:{uuid.uuid4().hex[:16]}"
         self.lease = lease
-        self._poll_seconds = poll_seconds
+        self._poll_seconds = poll_seconds or min(5.0, lease.total_seconds() / 2)
         self._hooks: dict[str, DeliveredHook] = {}
         self._lanes: dict[str, deque[Held]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -247,16 +247,18 @@ class Outbox:
         """Wait until every row handed over so far is delivered (or parked) and recorded."""
         while self._workers or self._confirmations or self._flushing is not None:
             if self._workers:
-                await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+                # `wait`, not `gather`: a caller that gives up must not cancel the lanes.
+                await asyncio.wait(list(self._workers.values()))
             await self._flush_now()
 
     async def stop(self, within: float = 10.0) -> None:
         """Deliver what is in hand (for at most `within` seconds), then let go of the rest for
         the next process or start."""
-        try:
-            await asyncio.wait_for(self.drain(), within)
-        except TimeoutError:
-            log.warning("outbox: stopping with %d effect(s) undelivered", len(self._known))
+        if self._running and within > 0:
+            try:
+                await asyncio.wait_for(self.drain(), within)
+            except TimeoutError:
+                log.warning("outbox: stopping with %d effect(s) undelivered", len(self._known))
         self._running = False
         tasks = [*self._background, *self._workers.values()]
         for task in tasks:
@@ -325,14 +327,16 @@ class Outbox:
         while True:
             await asyncio.sleep(every)
             now = self._clock.now()
-            if now >= self._valid_until:
-                # Our leases lapsed (the process was paused): another may hold those rows now.
-                for queue in self._lanes.values():
-                    for item in queue:
-                        item.verify = True
+            holding = sum(len(queue) for queue in self._lanes.values())
             try:
                 async with self._database.transaction() as conn:
-                    await repo.renew(conn, self.owner, now + self.lease)
+                    renewed = await repo.renew(conn, self.owner, now + self.lease)
+                if now >= self._valid_until or renewed < holding:
+                    # Our leases lapsed (the process was paused) or some rows are no longer
+                    # ours: check each before sending it.
+                    for queue in self._lanes.values():
+                        for item in queue:
+                            item.verify = True
                 self._valid_until = now + self.lease
             except asyncio.CancelledError:
                 raise
@@ -360,8 +364,10 @@ class Outbox:
             self._workers.pop(lane, None)
             if not queue:
                 self._lanes.pop(lane, None)
-            elif self._running and not asyncio.current_task().cancelled():  # type: ignore[union-attr]
-                self._start_lane(lane)
+            else:
+                current = asyncio.current_task()
+                if self._running and current is not None and not current.cancelling():
+                    self._start_lane(lane)
 
     # --- delivering ---------------------------------------------------------------------
 
@@ -370,7 +376,7 @@ class Outbox:
         while True:
             now = self._clock.now()
             if item.expires_at is not None and now >= item.expires_at:
-                log.info("outbox: dropped a %s that can no longer be answered", kind)
+                log.warning("outbox: dropped a %s that can no longer be answered", kind)
                 await self._close_now(item, repo.DROPPED, error="expired")
                 return
             if (item.verify or now >= self._valid_until) and not await self._still_ours(item):
@@ -477,10 +483,10 @@ class Outbox:
 
     async def _flush_now(self) -> None:
         if self._flushing is not None:
-            await asyncio.gather(self._flushing, return_exceptions=True)
+            await asyncio.wait([self._flushing])
         if self._confirmations:
             self._flushing = asyncio.create_task(self._flush(), name="outbox-confirm")
-            await asyncio.gather(self._flushing, return_exceptions=True)
+            await asyncio.wait([self._flushing])
 
     async def _confirm(self, batch: list[_Confirmation]) -> None:
         now = self._clock.now()

@@ -174,7 +174,7 @@ async def release(conn: AsyncConnection, owner: str, now: datetime) -> int:
     result = await conn.execute(
         update(outbox)
         .where(outbox.c.claimed_by == owner, outbox.c.status == PENDING)
-        .values(lease_until=now)
+        .values(lease_until=now, next_attempt_at=now)
     )
     return result.rowcount or 0
 

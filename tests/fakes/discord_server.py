@@ -133,6 +133,14 @@ class FakeDiscord:
         self._identified = asyncio.Event()
         self.replay_on_resume = 0  # replay this many already-sent events on the next RESUME
         self.gateway_frames_sent = 0
+        # Message nonces with `enforce_nonce`: a repeat within the window gets the message
+        # created first; afterwards the nonce is forgotten, as Discord does after minutes.
+        self.nonce_window = 300.0
+        self.nonces: dict[tuple[str, str], tuple[str, float]] = {}
+        self.creations_per_nonce: dict[str, int] = {}
+        # When set (an unset Event), message creation answers only once the event is set.
+        self.stall_after_create: asyncio.Event | None = None
+        self.stalled: list[Payload] = []
 
     # ----------------------------------------------------------------- set-up
 
@@ -573,6 +581,13 @@ class FakeDiscord:
         content = body.get("content") or ""
         if len(content) > 2000:
             return self._error(400, 50035, "Invalid Form Body: content must be 2000 or fewer")
+        nonce = str(body["nonce"]) if body.get("nonce") is not None else None
+        if nonce is not None and body.get("enforce_nonce"):
+            seen = self.nonces.get((channel_id, nonce))
+            if seen is not None and time.monotonic() - seen[1] < self.nonce_window:
+                existing = self.messages[channel_id].get(seen[0])
+                if existing is not None:
+                    return self._json(existing)  # Discord's answer to a repeated nonce
         payload = self.message_payload(
             channel_id,
             str(self.bot_id),
@@ -592,6 +607,14 @@ class FakeDiscord:
                 for name, data in body["files"].items()
             ]
         self.messages[channel_id][payload["id"]] = payload
+        if nonce is not None:
+            payload["nonce"] = nonce
+            self.nonces[(channel_id, nonce)] = (payload["id"], time.monotonic())
+            self.creations_per_nonce[nonce] = self.creations_per_nonce.get(nonce, 0) + 1
+        if self.stall_after_create is not None:
+            # The message exists; the answer never comes (the sender dies waiting for it).
+            self.stalled.append(payload)
+            await self.stall_after_create.wait()
         await self.dispatch("MESSAGE_CREATE", payload)  # Discord echoes the bot's own messages
         return self._json(payload)
 

@@ -131,6 +131,8 @@ class FakeSlack:
         self.acks: dict[str, dict[str, Any] | None] = {}
         self.socket_connections = 0
         self.echo_own_messages = True
+        # Posts carrying message metadata, counted by the outbox key in their payload.
+        self.creations_per_metadata_key: dict[str, int] = {}
         self.echoed: list[str] = []  # envelope ids of echoed bot posts
         self._rate_limits: dict[str, list[int]] = {}  # method -> [remaining, retry_after]
         self._ts = itertools.count(1)
@@ -458,7 +460,15 @@ class FakeSlack:
         )
         if blocks is not None:
             message["blocks"] = blocks
-        return {"ok": True, "channel": channel.id, "ts": message["ts"], "message": message}
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        if isinstance(metadata, dict):
+            message["metadata"] = metadata
+            key = str((metadata.get("event_payload") or {}).get("key"))
+            self.creations_per_metadata_key[key] = self.creations_per_metadata_key.get(key, 0) + 1
+        shown = {k: v for k, v in message.items() if k != "metadata"}
+        return {"ok": True, "channel": channel.id, "ts": message["ts"], "message": shown}
 
     def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         return self._post(args)
@@ -545,7 +555,7 @@ class FakeSlack:
         page, cursor = self._page(top, args)
         return {
             "ok": True,
-            "messages": page,
+            "messages": _with_metadata(page, args),
             "has_more": bool(cursor),
             "response_metadata": {"next_cursor": cursor},
         }
@@ -568,7 +578,7 @@ class FakeSlack:
         page, cursor = self._page([parent, *replies], args)
         return {
             "ok": True,
-            "messages": page,
+            "messages": _with_metadata(page, args),
             "has_more": bool(cursor),
             "response_metadata": {"next_cursor": cursor},
         }
@@ -859,3 +869,10 @@ def view_submission(
         "trigger_id": f"trigger-{time.monotonic_ns()}",
         "view": {**view, "state": {"values": state}, "team_id": team_id},
     }
+
+
+def _with_metadata(messages: list[dict[str, Any]], args: Mapping[str, Any]) -> list[Any]:
+    """Messages as Slack lists them: their metadata only with `include_all_metadata`."""
+    if str(args.get("include_all_metadata", "")).lower() in ("1", "true"):
+        return messages
+    return [{k: v for k, v in m.items() if k != "metadata"} for m in messages]

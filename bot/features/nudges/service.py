@@ -714,9 +714,7 @@ class InvitationSection:
         if not await self._nudges.unreachable(request.conn, community.name, now):
             return None
         t = request.texts
-        shares = await week_shares(
-            request.conn, community.name, request.start, request.end
-        )
+        shares = await week_shares(request.conn, community.name, request.start, request.end)
         detail = ""
         title = t("nudges.digest_react") if shares else t("nudges.digest_ask")
         upcoming: list[tuple[datetime, str]] = []

@@ -1,0 +1,172 @@
+"""Effects reach Discord once, whatever fails: nonces, resends, takeovers, one interaction
+owner across processes, and a kill while a reaction waits on a 429 (a real process)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.core.actions import Action, Content, Post
+from bot.core.clock import ManualClock
+from bot.core.refs import ChannelRef
+from bot.runtime.service import Transaction
+from tests.helpers import REACTION_PUT, DiscordStory, World, eventually
+
+pytestmark = pytest.mark.timeout(60)
+
+ROOT = Path(__file__).resolve().parents[3]
+LEASE = timedelta(seconds=30)
+
+
+def channel(world: World) -> ChannelRef:
+    return ChannelRef("discord", world.guild, world.general)
+
+
+def bot_messages(world: World, text: str) -> list[dict[str, object]]:
+    own = str(world.fake.bot_id)
+    return [
+        m
+        for m in world.fake.messages[world.general].values()
+        if m["author"]["id"] == own and m["content"] == text  # type: ignore[index]
+    ]
+
+
+async def emit(story: DiscordStory, action: Action) -> None:
+    async def work(tx: Transaction) -> list[Action]:
+        return [action]
+
+    await story.app.dispatcher.run_in_transaction(work)
+
+
+async def test_a_repeated_send_with_one_key_creates_one_message(
+    world: World, story_for: Callable[..., DiscordStory]
+) -> None:
+    async with story_for(world) as story:
+        post = Post(channel=channel(world), content=Content(text="once, by nonce"))
+        first = await story.platform.perform_once(post, key="k1", resend=False)
+        again = await story.platform.perform_once(post, key="k1", resend=True)
+        assert first == again
+        assert len(bot_messages(world, "once, by nonce")) == 1
+        [(nonce, created)] = world.fake.creations_per_nonce.items()
+        assert created == 1 and len(nonce) <= 25
+
+        world.fake.nonce_window = 0  # Discord forgot the nonce: the resend compares content
+        late = await story.platform.perform_once(post, key="k1", resend=True)
+        assert late == first
+        assert len(bot_messages(world, "once, by nonce")) == 1
+
+
+async def test_a_post_accepted_by_discord_before_its_sender_died_is_not_sent_again(
+    world: World, story_for: Callable[..., DiscordStory], clock: ManualClock
+) -> None:
+    stall = world.fake.stall_after_create = asyncio.Event()
+    dying = story_for(world)
+    await dying.__aenter__()
+    await emit(dying, Post(channel=channel(world), content=Content(text="the prompt")))
+    await eventually(lambda: len(world.fake.stalled) == 1, 10)  # created; no answer yet
+
+    heir = story_for(world)
+    await heir.__aenter__()
+    world.fake.stall_after_create = None
+    clock.advance(LEASE + timedelta(seconds=1))
+    assert await heir.app.dispatcher.outbox.take_stale() == 1
+    await heir.app.drain()
+    assert len(bot_messages(world, "the prompt")) == 1
+    assert list(world.fake.creations_per_nonce.values()) == [1]
+
+    stall.set()  # the dead sender's request is answered at last: it must not send again
+    await heir.__aexit__()
+    await dying.__aexit__()
+    assert len(bot_messages(world, "the prompt")) == 1
+
+
+async def test_two_processes_on_one_database_answer_an_interaction_once(
+    world: World, story_for: Callable[..., DiscordStory]
+) -> None:
+    first, second = story_for(world, defer_after=0.2), story_for(world, defer_after=0.2)
+    async with first, second:
+        await eventually(lambda: len(world.fake.connections) == 2, 10)
+        sent = await world.fake.interaction(world.general, world.alice, "help")
+        token = sent["token"]
+        await eventually(lambda: bool(world.fake.interaction_responses.get(token)), 10)
+        await first.app.drain()
+        await second.app.drain()
+        await asyncio.sleep(0)  # nothing else is scheduled: a second callback would be queued
+    callbacks = world.fake.requests_to("POST", rf"/interactions/{sent['id']}/[^/]+/callback")
+    assert len(callbacks) == 1
+
+
+def write_config(world: World, tmp_path: Path) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[storage]
+url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"
+[web]
+enabled = false
+[scheduler]
+lease_seconds = 3
+[discord]
+api_base_url = "{world.fake.api_base}"
+[[communities]]
+name = "school"
+[communities.discord]
+guild = "{world.guild}"
+channels = ["general"]
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+async def run(config: Path, token: str) -> asyncio.subprocess.Process:
+    env = {**os.environ, "DISCORD_TOKEN": token, "PYTHONPATH": str(ROOT)}
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--config",
+        str(config),
+        cwd=config.parent,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
+async def test_a_reaction_waiting_on_a_429_when_the_process_is_killed_comes_after_restart(
+    world: World, tmp_path: Path
+) -> None:
+    config = write_config(world, tmp_path)
+    process = await run(config, world.fake.token)
+    try:
+        await world.fake.wait_identified(within=30)
+        await world.fake.wait_for_request(
+            "PUT", r"/applications/\d+/guilds/\d+/commands", within=30
+        )
+        world.fake.rate_limit("PUT", r"/channels/\d+/messages/\d+/reactions/.+", retry_after=30)
+        sent = await world.fake.message(world.general, world.alice, "https://example.org/429")
+        reaction = REACTION_PUT.format(message=sent["id"])
+        await world.fake.wait_for_request("PUT", reaction, within=20)  # answered 429
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        assert world.fake.reactions.get((world.general, sent["id"]), set()) == set()
+
+        process = await run(config, world.fake.token)
+        deadline = asyncio.get_running_loop().time() + 40
+        while not world.fake.reactions.get((world.general, sent["id"])):
+            assert asyncio.get_running_loop().time() < deadline, "the reaction never came"
+            await asyncio.sleep(0.1)
+        assert len(world.fake.reactions[(world.general, sent["id"])]) == 1
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), 30)
