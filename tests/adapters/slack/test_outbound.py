@@ -228,3 +228,32 @@ async def test_a_missing_scope_is_a_platform_error_naming_it(
     with pytest.raises(PlatformError, match="missing_scope"):
         await platform.perform(React(message=MessageRef(GENERAL, message["ts"]), emoji="bookmark"))
     assert "reactions" not in message
+
+
+async def test_a_resent_post_is_found_by_its_metadata_and_not_posted_again(
+    fake: FakeSlack, start_platform: Factory
+) -> None:
+    platform, _, _ = await start_platform()
+    post = Post(channel=GENERAL, content=Content(text="the weekly digest"))
+    first = await platform.perform_once(post, key="digest:W49", resend=False)
+    again = await platform.perform_once(post, key="digest:W49", resend=True)
+    assert again == first
+    assert fake.creations_per_metadata_key == {"digest:W49": 1}
+    # Slack shows metadata only to readers who ask for it (`include_all_metadata`).
+    listed = fake._m_conversations_history({"channel": "C0GENERAL"})
+    assert all("metadata" not in message for message in listed["messages"])
+    # A resend of a post that never arrived posts it.
+    other = Post(channel=GENERAL, content=Content(text="never arrived"))
+    await platform.perform_once(other, key="prompt:1", resend=True)
+    assert fake.creations_per_metadata_key["prompt:1"] == 1
+
+
+async def test_a_rate_limited_or_failing_slack_is_retried_not_refused(
+    fake: FakeSlack, start_platform: Factory
+) -> None:
+    from bot.core import PlatformUnavailable
+
+    platform, _, _ = await start_platform()
+    fake.rate_limit("chat.postMessage", times=10, retry_after=0)
+    with pytest.raises(PlatformUnavailable):
+        await platform.perform(Post(channel=GENERAL, content=Content(text="later")))
