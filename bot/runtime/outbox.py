@@ -490,8 +490,24 @@ class Outbox:
 
     async def _confirm(self, batch: list[_Confirmation]) -> None:
         now = self._clock.now()
+        # Rows without a hook are closed in one statement each kind (the hot path: reactions);
+        # rows with a hook one by one, so a hook runs only for a row that was still ours.
+        plain = [c for c in batch if c.held.then is None]
+        hooked = [c for c in batch if c.held.then is not None]
         async with self._database.transaction() as conn:
-            for confirmation in batch:
+            for keep in (True, False):
+                await repo.close_many(
+                    conn,
+                    self.owner,
+                    [
+                        (c.held.key, c.held.claim, None if c.ref is None else str(c.ref)[:300])
+                        for c in plain
+                        if _holds_token(c.held.action) is not keep
+                    ],
+                    now,
+                    keep_action=keep,
+                )
+            for confirmation in hooked:
                 item = confirmation.held
                 ref = confirmation.ref
                 closed = await repo.close(

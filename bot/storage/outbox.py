@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.schema import outbox
@@ -149,6 +149,41 @@ async def close(
         values["action"] = None
     result = await conn.execute(update(outbox).where(_held(key, owner, claim)).values(values))
     return (result.rowcount or 0) == 1
+
+
+async def close_many(
+    conn: AsyncConnection,
+    owner: str,
+    done: Sequence[tuple[str, int, str | None]],
+    now: datetime,
+    *,
+    keep_action: bool,
+) -> None:
+    """Mark many held rows done in one statement: (key, claim, result ref) each."""
+    if not done:
+        return
+    values: dict[str, Any] = {
+        "status": DONE,
+        "done_at": now,
+        "result_ref": bindparam("b_ref"),
+        "error": None,
+    }
+    if not keep_action:
+        values["action"] = None
+    statement = (
+        update(outbox)
+        .where(
+            outbox.c.key == bindparam("b_key"),
+            outbox.c.claim == bindparam("b_claim"),
+            outbox.c.claimed_by == owner,
+            outbox.c.status == PENDING,
+        )
+        .values(values)
+    )
+    await conn.execute(
+        statement,
+        [{"b_key": key, "b_claim": claim, "b_ref": ref} for key, claim, ref in done],
+    )
 
 
 async def retry_later(
