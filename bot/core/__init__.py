@@ -53,6 +53,7 @@ from bot.core.platform import (
     RunsUntilDone,
     ServesHttp,
     SpaceBinding,
+    UnreadRange,
 )
 from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 
@@ -106,6 +107,7 @@ __all__ = [
     "SpaceBinding",
     "SystemClock",
     "Unreact",
+    "UnreadRange",
     "UsageError",
     "action_platform",
     "parse_arguments",
