@@ -433,7 +433,7 @@ class DiscordPlatform:
             self._epoch += 1
             epoch = self._epoch
             unread = await self._open_ranges()
-            self._spawn(self._backfill(f"{kind.lower()} {self._session}", unread, epoch))
+            self._spawn(self._backfill(f"gateway {kind.lower()}", unread, epoch))
         if kind not in _HANDLED:
             return
         seq = frame.get("s")
