@@ -21,7 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,7 +39,7 @@ from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
 from bot.core.config import Secrets
 from bot.core.events import Event, MessageReceived
-from bot.core.platform import Bound
+from bot.core.platform import Bound, UnreadRange
 from bot.core.refs import ChannelRef
 from tests.fakes.discord_server import FakeDiscord, Request
 
@@ -172,6 +172,20 @@ class ReactingSink:
     async def cursor(self, channel: ChannelRef) -> str | None:
         """No backfill."""
         return None
+
+    async def open_backfill(
+        self, channels: Sequence[ChannelRef], *, unseen_from_oldest: bool = False
+    ) -> list[UnreadRange]:
+        """No backfill: nothing is unread."""
+        return []
+
+    async def advance_backfill(
+        self, unread: UnreadRange, *, after: str | None = None, until: str | None = None
+    ) -> None:
+        """No backfill."""
+
+    async def close_backfill(self, unread: UnreadRange, *, read_to: str | None = None) -> None:
+        """No backfill."""
 
     def bind(self, binding: Bound) -> None:
         """No directory: the bench answers every channel."""

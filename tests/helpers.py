@@ -41,7 +41,7 @@ from bot.core.actions import Action
 from bot.core.clock import ManualClock
 from bot.core.config import Config, Secrets
 from bot.core.events import event_channel
-from bot.core.platform import Bound, apply_binding
+from bot.core.platform import Bound, UnreadRange, apply_binding
 from bot.features import FEATURES
 from bot.fetch.client import StaticResolver
 from bot.runtime.feature import Feature
@@ -334,13 +334,17 @@ SLACK_START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 class RecordingSink:
-    """An EventSink that stores each key once, like the dispatcher, and keeps cursors."""
+    """An EventSink that stores each key once, like the dispatcher, and keeps cursors and
+    unread ranges the way it does (each delivery "commits" at once)."""
 
     def __init__(self) -> None:
         self.deliveries: list[Event] = []
         self.stored: dict[str, Event] = {}
         self.claimed: set[str] = set()
         self.cursors: dict[ChannelRef, str] = {}
+        self.ranges: dict[int, UnreadRange] = {}
+        self.closed: list[UnreadRange] = []
+        self._range_ids = 0
         self.fail_with: Exception | None = None
         self.refused = 0
         self.bindings: list[Bound] = []
@@ -359,7 +363,7 @@ class RecordingSink:
         if event.key in self.stored:
             return
         self.stored[event.key] = event
-        if isinstance(event, MessageReceived) and event.cursor:
+        if isinstance(event, MessageReceived) and event.cursor and not event.backfilled:
             channel = event_channel(event)
             self.cursors[channel] = max(self.cursors.get(channel, ""), event.cursor)
 
@@ -371,6 +375,46 @@ class RecordingSink:
 
     async def cursor(self, channel: ChannelRef) -> str | None:
         return self.cursors.get(channel)
+
+    async def open_backfill(
+        self, channels: Sequence[ChannelRef], *, unseen_from_oldest: bool = False
+    ) -> list[UnreadRange]:
+        before = set(self.ranges)
+        known = [self.cursors[c] for c in channels if c in self.cursors]
+        floor = min(known) if known and unseen_from_oldest else None
+        for channel in dict.fromkeys(channels):
+            after = self.cursors.get(channel, floor)
+            covered = any(
+                r.channel == channel and r.until is None and r.after <= after
+                for r in self.ranges.values()
+                if after is not None
+            )
+            if after is not None and not covered:
+                self._range_ids += 1
+                self.ranges[self._range_ids] = UnreadRange(self._range_ids, channel, after)
+        return [
+            UnreadRange(r.id, r.channel, r.after, r.until, r.id in before)
+            for r in self.ranges.values()
+            if r.channel in channels
+        ]
+
+    async def advance_backfill(
+        self, unread: UnreadRange, *, after: str | None = None, until: str | None = None
+    ) -> None:
+        stored = self.ranges.get(unread.id)
+        if stored is None:
+            return
+        if after is not None and after > stored.after:
+            stored = UnreadRange(stored.id, stored.channel, after, stored.until)
+        if until is not None and (stored.until is None or until < stored.until):
+            stored = UnreadRange(stored.id, stored.channel, stored.after, until)
+        self.ranges[unread.id] = stored
+
+    async def close_backfill(self, unread: UnreadRange, *, read_to: str | None = None) -> None:
+        if self.ranges.pop(unread.id, None) is not None:
+            self.closed.append(unread)
+        if read_to is not None:
+            self.cursors[unread.channel] = max(self.cursors.get(unread.channel, ""), read_to)
 
     def events(self, kind: type[Any] = object) -> list[Any]:
         return [event for event in self.stored.values() if isinstance(event, kind)]

@@ -18,10 +18,12 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import heapq
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -55,6 +57,7 @@ from bot.core.platform import (
     PlatformError,
     PlatformUnavailable,
     SpaceBinding,
+    UnreadRange,
 )
 from bot.core.refs import ChannelRef, InteractionRef, MessageRef
 
@@ -87,6 +90,8 @@ _ALREADY_ACKNOWLEDGED = 40060
 _UNKNOWN_CHANNEL = 10003
 _INTERACTION_LIFETIME = 15 * 60.0
 _SCHEDULED_EVENTS_CAP = 100  # Discord's limit of upcoming scheduled events per server
+_PAGE = 100  # messages per history page (Discord's most)
+_ARCHIVED_PAGES = 50  # archived-thread listings per channel per pass
 
 
 def intents() -> discord.Intents:
@@ -124,6 +129,45 @@ class _Interaction:
     state: str = "new"  # "new" | "deferred" | "answered"
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     timer: asyncio.TimerHandle | None = None
+
+
+@dataclass(slots=True)
+class _Stream:
+    """A channel or a thread of an unread range, read forward page by page."""
+
+    unread: UnreadRange
+    channel_id: str
+    after: int
+    is_thread: bool
+    buffer: deque[Payload] = field(default_factory=deque)
+    exhausted: bool = False
+
+
+@dataclass(slots=True)
+class _Progress:
+    """How far a pass read one range: every message of it up to `position` is delivered."""
+
+    unread: UnreadRange
+    position: int
+    listed_all: bool  # every thread listing of the range answered
+    marked: int = 0
+    broken: bool = False  # a page failed: the range is read again from what was committed
+
+    def __post_init__(self) -> None:
+        self.marked = self.position
+
+
+def _quiet_since(thread: Payload, after: int) -> bool:
+    """Whether a listed thread has had no message after `after` (when Discord says so)."""
+    last = thread.get("last_message_id")
+    return last is not None and str(last).isdigit() and int(last) <= after
+
+
+def _problem(error: Exception) -> str:
+    """What failed, for a log line (statuses and codes, never a body's message text)."""
+    if isinstance(error, discord.HTTPException):
+        return f"{error.status}" + (f", code {error.code}" if error.code else "")
+    return type(error).__name__
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +237,12 @@ class DiscordPlatform:
         self._session: str | None = None  # the gateway session the last READY opened
         self._backfill_lock = asyncio.Lock()
         self.backfills = 0  # completed backfill passes (observable by tests and logs)
+        self._received = 0  # gateway frames queued so far
+        self._consumed = 0  # gateway frames taken from the queue so far
+        self._opened_through = 0  # frames received before the last opening of unread ranges
+        self._epoch = 0  # counts disconnections and new sessions (a pass compares it)
+        self._awaiting_live: dict[ChannelRef, list[UnreadRange]] = {}
+        self._live_until: dict[int, str] = {}  # range id -> first live message's cursor
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -215,8 +265,7 @@ class DiscordPlatform:
         self._client = client
         client.event(self.on_socket_raw_receive)
         client.event(self.on_ready)
-        client.event(self.on_shard_ready)
-        client.event(self.on_shard_resumed)
+        client.event(self.on_shard_disconnect)
         try:
             await client.login(self._token)
         except discord.LoginFailure:
@@ -275,9 +324,12 @@ class DiscordPlatform:
             discord_commands.command_payloads(self._commands),
             guilds=self._command_guilds(),
         )
+        # Before the consumer runs: no live message of this connection can commit first.
+        epoch = self._epoch
+        unread = await self._open_ranges()
         self._consumer = asyncio.create_task(self._consume())
         self._live.set()
-        self._spawn(self._backfill("start"))
+        self._spawn(self._backfill("start", unread, epoch))
         log.info("discord: connected as %s to %d guild(s)", client.user, len(client.guilds))
 
     async def _run_client(self, client: _Client) -> None:
@@ -324,21 +376,17 @@ class DiscordPlatform:
 
     async def on_socket_raw_receive(self, raw: str | bytes) -> None:
         """Queue every gateway frame in arrival order (handlers run as separate tasks)."""
+        self._received += 1
         self._inbox.put_nowait(raw)
 
     async def on_ready(self) -> None:
         """All shards are ready (first connection)."""
         self._ready.set()
 
-    async def on_shard_ready(self, shard_id: int) -> None:
-        """A shard (re)identified: a new session may have missed events, so backfill."""
-        if self._live.is_set():
-            self._spawn(self._backfill(f"shard {shard_id} ready"))
-
-    async def on_shard_resumed(self, shard_id: int) -> None:
-        """A shard resumed: Discord replays what it kept; backfill covers what it did not."""
-        if self._live.is_set():
-            self._spawn(self._backfill(f"shard {shard_id} resumed"))
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        """A shard lost its connection: what a running pass found "read to the end" may now
+        miss what is sent until the next session (that session opens its own range)."""
+        self._epoch += 1
 
     # ------------------------------------------------------------------ inbound
 
@@ -365,6 +413,7 @@ class DiscordPlatform:
         await self._live.wait()
         while True:
             raw = await self._inbox.get()
+            self._consumed += 1
             try:
                 await self._handle_frame(raw)
             except asyncio.CancelledError:
@@ -380,6 +429,14 @@ class DiscordPlatform:
         kind = frame.get("t")
         if kind == "READY":
             self._session = str(frame["d"].get("session_id", ""))
+        if kind in ("READY", "RESUMED") and self._consumed > self._opened_through:
+            # A new session (or a resumed one) after a gap: record what it did not see before
+            # handling any later frame, so none of its live messages commits first. Discord
+            # replays what it kept before RESUMED; backfill covers what it did not.
+            self._epoch += 1
+            epoch = self._epoch
+            unread = await self._open_ranges()
+            self._spawn(self._backfill(f"gateway {kind.lower()}", unread, epoch))
         if kind not in _HANDLED:
             return
         seq = frame.get("s")
@@ -393,6 +450,11 @@ class DiscordPlatform:
         now = self._clock.now()
         event: Event | None
         if kind == "MESSAGE_CREATE":
+            if data.get("guild_id") and data.get("channel_id") and data.get("id"):
+                channel = translate.channel_ref(
+                    str(data["channel_id"]), str(data["guild_id"]), lookup
+                )
+                await self._note_live(channel, str(data["id"]))
             event = translate.message_received(data, lookup)
         elif kind == "MESSAGE_UPDATE":
             event = translate.message_edited(data, lookup)
@@ -617,105 +679,243 @@ class DiscordPlatform:
         return None
 
     # ------------------------------------------------------------------ backfill
+    #
+    # What a connection did not see is recorded as an unread range per watched channel (its
+    # threads included) before any live message of that connection can commit: at start
+    # before the consumer runs, after a reconnect when the consumer meets READY or RESUMED.
+    # A pass reads the channel and its threads forward, merged in id order, so "read up to
+    # here" is one position per range; that position is committed with the messages read,
+    # and the range is deleted only once every stream of it was read through.
 
-    async def _backfill(self, reason: str) -> None:
+    async def _open_ranges(self) -> list[UnreadRange]:
+        """Record what the watched channels have not read; return every open range of them."""
+        assert self._sink is not None
+        self._opened_through = self._received  # frames up to here come before this opening
+        channels = [w.ref for w in self._watched if Purpose.WATCHED in w.purposes]
+        unread = await self._sink.open_backfill(channels, unseen_from_oldest=True)
+        awaiting: dict[ChannelRef, list[UnreadRange]] = {}
+        for found in unread:
+            if found.until is None:
+                awaiting.setdefault(found.channel, []).append(found)
+        self._awaiting_live = awaiting
+        resumed = [found for found in unread if found.resumed]
+        if resumed:
+            log.info(
+                "discord: backfill resumes %d unread range(s) left open in %d channel(s)",
+                len(resumed),
+                len({found.channel for found in resumed}),
+            )
+        return unread
+
+    async def _note_live(self, channel: ChannelRef, message_id: str) -> None:
+        """The first live message of a channel bounds its open ranges: everything before it
+        is in the history, everything after it arrives live."""
+        waiting = self._awaiting_live.pop(channel, None)
+        if not waiting or self._sink is None:
+            return
+        position = translate.cursor_of(message_id)
+        for unread in waiting:
+            self._live_until[unread.id] = position
+            await self._sink.advance_backfill(unread, until=position)
+
+    async def _backfill(self, reason: str, unread: list[UnreadRange], epoch: int) -> None:
         """Feed messages missed while offline through the normal path, oldest first."""
         async with self._backfill_lock:
             try:
-                assert self._sink is not None
-                watched = [w for w in self._watched if Purpose.WATCHED in w.purposes]
-                cursors = [await self._sink.cursor(w.ref) for w in watched]
-                known = [int(c) for c in cursors if c is not None]
-                # A channel with no message seen yet was quiet while the bot ran: read it
-                # from the oldest position seen anywhere. None seen at all: a first start,
-                # which begins now instead of importing the channels' whole past.
-                floor = min(known) if known else None
-                missed: list[Payload] = []
-                active: dict[str, Payload] = {}  # a guild's active threads, read once per pass
-                for channel, cursor in zip(watched, cursors, strict=True):
-                    after = int(cursor) if cursor is not None else floor
-                    if after is not None:
-                        missed.extend(await self._missed(channel, after, active))
-                missed.sort(key=lambda m: int(m["id"]))  # snowflakes: in the order sent
-                lookup = self._lookup()
-                total = 0
-                for payload in missed:
-                    event = translate.message_received(payload, lookup)
-                    if event is not None:
-                        await self._deliver(event)
-                        total += 1
-                self.backfills += 1
-                if total:
-                    log.info("discord: backfilled %d message(s) (%s)", total, reason)
+                total = await self._read_ranges(unread, epoch)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("discord: backfill failed (%s); it runs again on reconnect", reason)
-
-    async def _missed(
-        self, watched: _Watched, after: int, active: dict[str, Payload]
-    ) -> list[Payload]:
-        """Messages after `after` in a channel and in its active and archived threads."""
-        messages = await self._history(watched.ref.channel, after)
-        for thread in await self._threads(watched.ref, after, active):
-            self._thread_parents[thread] = watched.ref.channel
-            messages.extend(await self._history(thread, after))
-        for payload in messages:
-            payload.setdefault("guild_id", watched.ref.space)  # history omits it
-        return messages
-
-    async def _history(self, channel_id: str, after: int) -> list[Payload]:
-        found: list[Payload] = []
-        while True:
-            try:
-                page = await self._request(
-                    Route("GET", "/channels/{channel_id}/messages", channel_id=channel_id),
-                    params={"after": str(after), "limit": "100"},
+                log.exception(
+                    "discord: backfill failed (%s); what it did not read stays unread", reason
                 )
-            except discord.HTTPException as error:
-                log.warning("discord: cannot read history of channel %s: %s", channel_id, error)
-                return found
-            page = sorted(page or [], key=lambda m: int(m["id"]))
-            found.extend(page)
-            if len(page) < 100:
-                return found
-            after = int(page[-1]["id"])
+                return
+            self.backfills += 1
+            if total:
+                log.info("discord: backfilled %d message(s) (%s)", total, reason)
 
-    async def _threads(
-        self, channel: ChannelRef, after: int, active_by_guild: dict[str, Payload]
-    ) -> list[str]:
-        """Active threads of the channel and those archived since `after`; a guild's active
-        threads (one list for the whole guild) come from `active_by_guild` once read."""
-        threads: list[str] = []
-        since = translate.snowflake_time(after)
+    async def _read_ranges(self, unread: list[UnreadRange], epoch: int) -> int:
+        assert self._sink is not None
+        watched = {w.ref for w in self._watched if Purpose.WATCHED in w.purposes}
+        ranges = [found for found in unread if found.channel in watched]
+        if not ranges:
+            return 0
+        # Active threads are listed once per guild; archived ones per channel. Each listing
+        # fails on its own: the others are still read, and a range whose listing failed is
+        # read as far as it can be but stays open (its missing threads are read next time).
+        active: dict[str, list[Payload] | None] = {}
+        for guild in sorted({found.channel.space for found in ranges}):
+            active[guild] = await self._active_threads(guild)
+        progress: dict[int, _Progress] = {}
+        streams: list[_Stream] = []
+        for found in ranges:
+            after = int(found.after)
+            listed = active[found.channel.space]
+            threads = [
+                str(thread["id"])
+                for thread in listed or []
+                if str(thread.get("parent_id")) == found.channel.channel
+                and not _quiet_since(thread, after)
+            ]
+            archived = await self._archived_threads(found.channel, after)
+            threads.extend(archived or [])
+            progress[found.id] = _Progress(
+                found, after, listed_all=listed is not None and archived is not None
+            )
+            streams.append(_Stream(found, found.channel.channel, after, is_thread=False))
+            for thread in dict.fromkeys(threads):
+                self._thread_parents[thread] = found.channel.channel
+                streams.append(_Stream(found, thread, after, is_thread=True))
+        heap: list[tuple[int, int]] = []
+        for index, stream in enumerate(streams):
+            if not await self._next_page(stream):
+                progress[stream.unread.id].broken = True
+            if stream.buffer:
+                heapq.heappush(heap, (int(stream.buffer[0]["id"]), index))
+        lookup = self._lookup()
+        total = 0
+        while heap:
+            message_id, index = heapq.heappop(heap)
+            stream = streams[index]
+            payload = stream.buffer.popleft()
+            state = progress[stream.unread.id]
+            if state.broken:
+                continue  # abandoned: the range is read again from its committed position
+            until = self._live_until.get(stream.unread.id) or stream.unread.until
+            if until is not None and translate.cursor_of(message_id) >= until:
+                continue  # from here on this stream arrived live
+            payload.setdefault("guild_id", stream.unread.channel.space)  # history omits it
+            event = translate.message_received(payload, lookup)
+            if event is not None:
+                await self._sink.deliver(replace(event, backfilled=True))
+                total += 1
+            state.position = max(state.position, message_id)
+            if not stream.buffer and not stream.exhausted:
+                await self._mark(state)  # commit what was read before waiting on the network
+                if not await self._next_page(stream):
+                    state.broken = True
+            if stream.buffer:
+                heapq.heappush(heap, (int(stream.buffer[0]["id"]), index))
+        for state in progress.values():
+            if state.broken or not state.listed_all:
+                await self._mark(state)
+                continue
+            known_end = self._live_until.get(state.unread.id) or state.unread.until
+            # Without a live message to bound it, "read to the end" holds only if the gateway
+            # stayed connected: then everything later arrived live.
+            vouched = state.position > int(state.unread.after) and (
+                known_end is not None or epoch == self._epoch
+            )
+            await self._sink.close_backfill(
+                state.unread, read_to=translate.cursor_of(state.position) if vouched else None
+            )
+            self._live_until.pop(state.unread.id, None)
+        return total
+
+    async def _mark(self, state: _Progress) -> None:
+        """Commit how far a range is read (only when every thread of it was listed)."""
+        assert self._sink is not None
+        if state.listed_all and state.position > state.marked:
+            state.marked = state.position
+            await self._sink.advance_backfill(
+                state.unread, after=translate.cursor_of(state.position)
+            )
+
+    async def _next_page(self, stream: _Stream) -> bool:
+        """Read the next page of a stream into its buffer; False when the read failed."""
         try:
-            active = active_by_guild.get(channel.space)
-            if active is None:
-                active = await self._request(
-                    Route("GET", "/guilds/{guild_id}/threads/active", guild_id=channel.space)
+            page = await self._request(
+                Route("GET", "/channels/{channel_id}/messages", channel_id=stream.channel_id),
+                params={"after": str(stream.after), "limit": str(_PAGE)},
+            )
+        except (discord.NotFound, discord.Forbidden) as error:
+            if not stream.is_thread:
+                log.warning(
+                    "discord: cannot read the history of channel %s (%s); it stays unread",
+                    stream.channel_id,
+                    error.status,
                 )
-                active_by_guild[channel.space] = active
-            archived = await self._request(
-                Route(
-                    "GET",
-                    "/channels/{channel_id}/threads/archived/public",
-                    channel_id=channel.channel,
-                ),
-                params={"limit": "100"},
+                return False
+            # A thread deleted, or one the bot may not read: waiting will not change that.
+            log.warning(
+                "discord: cannot read thread %s of channel %s (%s); skipped it",
+                stream.channel_id,
+                stream.unread.channel.channel,
+                error.status,
             )
-        except discord.HTTPException as error:
-            log.warning("discord: cannot list threads of channel %s: %s", channel.channel, error)
-            return threads
-        for thread in active.get("threads", []):
-            if str(thread.get("parent_id")) == channel.channel:
-                threads.append(str(thread["id"]))
-        for thread in archived.get("threads", []):
-            archived_at = translate.parse_time(
-                (thread.get("thread_metadata") or {}).get("archive_timestamp")
+            stream.exhausted = True
+            return True
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as error:
+            log.warning(
+                "discord: a history page of %s %s failed (%s); it stays unread for the next pass",
+                "thread" if stream.is_thread else "channel",
+                stream.channel_id,
+                _problem(error),
             )
-            if archived_at is None or archived_at >= since:
-                threads.append(str(thread["id"]))
-        return threads
+            return False
+        ordered = sorted(page or [], key=lambda m: int(m["id"]))
+        stream.buffer.extend(ordered)
+        if ordered:
+            stream.after = int(ordered[-1]["id"])
+        if len(ordered) < _PAGE:
+            stream.exhausted = True
+        return True
+
+    async def _active_threads(self, guild: str) -> list[Payload] | None:
+        """The guild's active threads (one listing for all its channels); None if it failed."""
+        try:
+            listing = await self._request(
+                Route("GET", "/guilds/{guild_id}/threads/active", guild_id=guild)
+            )
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as error:
+            log.warning(
+                "discord: cannot list the active threads of guild %s (%s); archived threads "
+                "are still read, the active ones at the next pass",
+                guild,
+                _problem(error),
+            )
+            return None
+        return list((listing or {}).get("threads") or [])
+
+    async def _archived_threads(self, channel: ChannelRef, after: int) -> list[str] | None:
+        """Public threads of `channel` archived since `after` (newest first, paged); None if
+        a listing failed."""
+        since = translate.snowflake_time(after)
+        found: list[str] = []
+        before: str | None = None
+        for _ in range(_ARCHIVED_PAGES):
+            params = {"limit": "100", **({"before": before} if before else {})}
+            try:
+                listing = await self._request(
+                    Route(
+                        "GET",
+                        "/channels/{channel_id}/threads/archived/public",
+                        channel_id=channel.channel,
+                    ),
+                    params=params,
+                )
+            except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as error:
+                log.warning(
+                    "discord: cannot list the archived threads of channel %s (%s); they are "
+                    "read at the next pass",
+                    channel.channel,
+                    _problem(error),
+                )
+                return None
+            threads = list((listing or {}).get("threads") or [])
+            oldest: str | None = None
+            for thread in threads:
+                stamp = (thread.get("thread_metadata") or {}).get("archive_timestamp")
+                archived_at = translate.parse_time(stamp)
+                if archived_at is None or archived_at >= since:
+                    found.append(str(thread["id"]))
+                if isinstance(stamp, str):
+                    oldest = stamp
+            oldest_at = translate.parse_time(oldest)
+            if not listing.get("has_more") or oldest is None or (oldest_at and oldest_at < since):
+                return found
+            before = oldest
+        return found
 
     # ------------------------------------------------------------------ outbound
 

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -67,6 +67,7 @@ from bot.core import (
     SendDirect,
     SpaceBinding,
     Unreact,
+    UnreadRange,
 )
 
 log = logging.getLogger("adapters.slack")
@@ -220,6 +221,9 @@ class SlackPlatform:
         self._check_scopes(auth.headers)
         await self._resolve_groups()
         await self._bind_channels(sink)
+        # Before any event can arrive (Socket Mode connects below; HTTP answers 503 until the
+        # sink is set): no live message can move a cursor over what is unread.
+        unread = await self._open_ranges(sink)
         self._sink = sink
         if self._settings.mode == "socket":
             url = await self._check_app_token()
@@ -233,7 +237,9 @@ class SlackPlatform:
             log.info("slack: connected in Socket Mode to team %s", self._team)
         else:
             log.info("slack: serving the Events API at /slack/events for team %s", self._team)
-        self._backfill = asyncio.create_task(self._run_backfill(sink), name="slack-backfill")
+        self._backfill = asyncio.create_task(
+            self._run_backfill(sink, unread), name="slack-backfill"
+        )
 
     async def stop(self) -> None:
         """Disconnect and stop background work."""
@@ -617,13 +623,43 @@ class SlackPlatform:
         )
 
     # -- backfill ----------------------------------------------------------------------
+    #
+    # At start, before any event can arrive, each watched channel's unread range is recorded
+    # (from its last live message on). conversations.history answers newest first, so a range
+    # is read downwards: after each page is delivered, the range's upper bound moves down to
+    # the page's oldest message, committed with the page; the range is deleted once history
+    # is read back to its start. A stop or a crash resumes below what was committed.
 
-    async def _run_backfill(self, sink: EventSink) -> None:
-        for channel in self._watched:
+    async def _open_ranges(self, sink: EventSink) -> list[UnreadRange]:
+        channels = [tr.channel_ref(self._team, channel) for channel in self._watched]
+        unread = await sink.open_backfill(channels)
+        resumed = [found for found in unread if found.resumed]
+        if resumed:
+            log.info(
+                "slack: backfill resumes %d unread range(s) left open in %d channel(s)",
+                len(resumed),
+                len({found.channel for found in resumed}),
+            )
+        return unread
+
+    async def _run_backfill(self, sink: EventSink, unread: list[UnreadRange]) -> None:
+        for found in unread:
+            if found.channel.channel not in self._watched:
+                continue
             try:
-                await self._backfill_channel(sink, channel)
-            except (SlackClientError, ValueError) as error:
-                log.error("slack: backfill of %s failed: %s", channel, error)
+                await self._backfill_range(sink, found)
+            except (SlackClientError, ValueError, aiohttp.ClientError, TimeoutError) as error:
+                problem = (
+                    error.response.get("error")
+                    if isinstance(error, SlackApiError)
+                    else type(error).__name__
+                )
+                log.warning(
+                    "slack: a backfill page of %s failed (%s); what it did not read stays "
+                    "unread for the next start",
+                    found.channel.channel,
+                    problem,
+                )
 
     async def _pages(
         self, call: Callable[..., Awaitable[Any]], **kwargs: Any
@@ -637,21 +673,58 @@ class SlackPlatform:
             if not page.get("has_more") or not cursor:
                 return
 
-    async def _backfill_channel(self, sink: EventSink, channel: str) -> None:
-        ref = tr.channel_ref(self._team, channel)
-        since = await sink.cursor(ref)
-        if since is None:
-            return  # first start: the community begins now, not with the channel's history
-        since_ts = tr.cursor_to_ts(since)
-        lookback = float(since_ts) - self._thread_lookback.total_seconds()
+    async def _backfill_range(self, sink: EventSink, unread: UnreadRange) -> None:
+        channel = unread.channel.channel
+        since = unread.after
+        lookback = float(tr.cursor_to_ts(since)) - self._thread_lookback.total_seconds()
+        latest = tr.cursor_to_ts(unread.until) if unread.until is not None else None
+        newest: str | None = None  # the newest message read (of the first page)
+        total = 0
+        cursor = ""
+        for _ in range(_HISTORY_PAGES):
+            page = await self.client.conversations_history(
+                channel=channel,
+                oldest=f"{max(lookback, 0):.6f}",
+                latest=latest,
+                limit=200,
+                cursor=cursor or None,
+            )
+            messages = [dict(m) for m in page.get("messages") or [] if tr.is_ts(m.get("ts"))]
+            positions = [tr.ts_to_cursor(str(m["ts"])) for m in messages]
+            if newest is None and positions:
+                newest = max(positions)
+            events = await self._page_events(channel, since, messages)
+            for event in events:
+                await sink.deliver(event)
+            total += len(events)
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not page.get("has_more") or not cursor:
+                break
+            if positions:  # what is above this page's oldest message is read
+                await sink.advance_backfill(unread, until=min(positions))
+        else:
+            log.warning(
+                "slack: backfill of %s stopped after %d pages; the rest is read at the next "
+                "start",
+                channel,
+                _HISTORY_PAGES,
+            )
+            return
+        # Everything up to the first page's newest message was read; what came later arrived
+        # live (the connection was open before the range was): the cursor may move there.
+        vouched = unread.until is None and newest is not None and newest > since
+        await sink.close_backfill(unread, read_to=newest if vouched else None)
+        if total:
+            log.info("slack: backfilled %d missed messages and edits in %s", total, channel)
+
+    async def _page_events(
+        self, channel: str, since: str, messages: list[dict[str, Any]]
+    ) -> list[Event]:
+        """One history page's missed messages, thread replies (oldest first) and edits."""
         missed: dict[str, dict[str, Any]] = {}
         edited: dict[str, dict[str, Any]] = {}
-        async for message in self._pages(
-            self.client.conversations_history, channel=channel, oldest=f"{max(lookback, 0):.6f}"
-        ):
+        for message in messages:
             ts = str(message.get("ts"))
-            if not tr.is_ts(ts):
-                continue
             if tr.ts_to_cursor(ts) > since:
                 missed[ts] = message
             elif self._edited_since(message, since):
@@ -659,7 +732,10 @@ class SlackPlatform:
             latest = message.get("latest_reply")
             if message.get("reply_count") and latest and tr.ts_to_cursor(str(latest)) > since:
                 async for reply in self._pages(
-                    self.client.conversations_replies, channel=channel, ts=ts, oldest=since_ts
+                    self.client.conversations_replies,
+                    channel=channel,
+                    ts=ts,
+                    oldest=tr.cursor_to_ts(since),
                 ):
                     reply_ts = str(reply.get("ts"))
                     if tr.is_ts(reply_ts) and reply_ts != ts and tr.ts_to_cursor(reply_ts) > since:
@@ -671,14 +747,11 @@ class SlackPlatform:
         events: list[Event] = []
         for message in ordered:
             if (new := tr.translate_message(message, self._team, channel, authors)) is not None:
-                events.append(new)
+                events.append(replace(new, backfilled=True))
         for message in changed:
             if (edit := tr.translate_edit(message, self._team, channel, authors)) is not None:
                 events.append(edit)
-        for event in events:
-            await sink.deliver(event)
-        if events:
-            log.info("slack: backfilled %d missed messages and edits in %s", len(events), channel)
+        return events
 
     @staticmethod
     def _edited_since(message: dict[str, Any], since: str) -> bool:

@@ -54,6 +54,7 @@ from bot.core.platform import (
     RunsUntilDone,
     ServesHttp,
     SpaceBinding,
+    UnreadRange,
 )
 from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 
@@ -108,6 +109,7 @@ __all__ = [
     "SpaceBinding",
     "SystemClock",
     "Unreact",
+    "UnreadRange",
     "UsageError",
     "action_platform",
     "parse_arguments",

@@ -36,6 +36,7 @@ class MessageReceived:
     sent_at: datetime  # aware, UTC
     cursor: str | None = None  # sortable backfill position of this message in its channel
     is_direct: bool = False
+    backfilled: bool = False  # read from history by backfill, not received live
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

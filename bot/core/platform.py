@@ -60,6 +60,19 @@ class SpaceBinding:
 Bound = ChannelBinding | SpaceBinding
 
 
+@dataclass(frozen=True, slots=True)
+class UnreadRange:
+    """Part of a channel's history (its threads included) that backfill has not read yet: the
+    messages after the cursor `after` and, once known, before `until`. It is stored until
+    backfill has read through it, so a stop or a crash during backfill resumes it."""
+
+    id: int
+    channel: ChannelRef
+    after: str
+    until: str | None = None
+    resumed: bool = False  # left open by an earlier run or connection
+
+
 def apply_binding(directory: CommunityDirectory, binding: Bound) -> None:
     """Record what a platform bound in the directory (the runtime's side of `EventSink.bind`)."""
     match binding:
@@ -88,7 +101,31 @@ class EventSink(Protocol):
         ...
 
     async def cursor(self, channel: ChannelRef) -> str | None:
-        """The backfill position of the last committed message in `channel`, if any."""
+        """The position of the last committed live message in `channel`, if any."""
+        ...
+
+    async def open_backfill(
+        self, channels: Sequence[ChannelRef], *, unseen_from_oldest: bool = False
+    ) -> list[UnreadRange]:
+        """Record durably what each channel has not read, from its last committed live
+        message on (a channel with none: from the oldest of the others' when
+        `unseen_from_oldest`, else nothing), unless an open range already reaches that far;
+        return every open range of these channels, those left open before first. Call it
+        before any live event of these channels is delivered: everything delivered earlier is
+        committed first, so no live message can move the cursor over what is unread."""
+        ...
+
+    async def advance_backfill(
+        self, unread: UnreadRange, *, after: str | None = None, until: str | None = None
+    ) -> None:
+        """Narrow a range: everything delivered so far read it up to `after` (or down to
+        `until`). Queued behind those deliveries and committed with the last of them."""
+        ...
+
+    async def close_backfill(self, unread: UnreadRange, *, read_to: str | None = None) -> None:
+        """Delete a range backfill has read through, once everything delivered so far is
+        committed; `read_to` (a position up to which every message was read or delivered live)
+        moves the channel's cursor there, so the next start reads less."""
         ...
 
     async def drain(self) -> None:

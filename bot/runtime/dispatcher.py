@@ -1,8 +1,9 @@
 """The dispatcher: de-duplicates deliveries, runs services, commits, then performs actions.
 
 Events are group-committed: the worker takes whatever is queued (up to `batch_size`), and one
-transaction stores the delivery keys, the services' writes and the channels' backfill cursors
-together. A replay stops at its key; a crash before the commit leaves nothing half done.
+transaction stores the delivery keys, the services' writes, the channels' cursors and
+backfill's progress through its unread ranges together. A replay stops at its key; a crash
+before the commit leaves nothing half done.
 A failing service is rolled back to its savepoint, retried event by event to isolate the one
 that broke it, and logged; the others' work still commits.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.core.actions import Action, Answer, Content
@@ -22,11 +24,13 @@ from bot.core.events import (
     ButtonPressed,
     CommandInvoked,
     Event,
+    MessageEdited,
+    MessageReceived,
     event_author,
     event_channel,
 )
 from bot.core.i18n import Catalog
-from bot.core.platform import Bound, Capability, Platform, apply_binding
+from bot.core.platform import Bound, Capability, Platform, UnreadRange, apply_binding
 from bot.core.refs import ChannelRef, MessageRef
 from bot.runtime.actions import ActionPerformer
 from bot.runtime.commands import CommandCall, CommandRouter
@@ -41,12 +45,55 @@ from bot.runtime.intake import (
 from bot.runtime.memberships import BatchSightings, RecentWrites
 from bot.runtime.outbox import DEFAULT_LEASE, Held, Outbox
 from bot.runtime.service import Delivered, Service, Transaction
+from bot.storage import Connection
 from bot.storage.database import Database
-from bot.storage.deliveries import claim_deliveries, read_cursor
+from bot.storage.deliveries import (
+    advance_cursors,
+    claim_deliveries,
+    delete_unread_range,
+    narrow_unread_range,
+    open_unread_ranges,
+    read_cursor,
+)
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Open:
+    """Open unread ranges, in the queue's order: after everything delivered before it."""
+
+    channels: tuple[ChannelRef, ...]
+    unseen_from_oldest: bool
+    answer: asyncio.Future[list[UnreadRange]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Narrow:
+    """Backfill read a range this far; committed with the events delivered before it."""
+
+    unread: UnreadRange
+    after: str | None
+    until: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Close:
+    """Backfill read a range through; committed with the events delivered before it."""
+
+    unread: UnreadRange
+    read_to: str | None
+
+
+_Mark = _Narrow | _Close
+
+
+def _ends_batch(item: object) -> bool:
+    # An opening runs alone, after the batch before it committed, so the cursors it reads
+    # include every event delivered before it and none delivered after.
+    return item is _STOP or isinstance(item, _Open)
 
 
 class _IsolationNeeded(Exception):
@@ -76,13 +123,16 @@ class Dispatcher:
         self.commands = self._router.table
         self._actions = ActionPerformer()
         self.outbox = Outbox(database, clock, self._actions, lease=lease)
-        self._queue: asyncio.Queue[Event | object] = asyncio.Queue(queue_size)
+        self._queue: asyncio.Queue[Event | _Mark | _Open | object] = asyncio.Queue(queue_size)
         self._batch_size = batch_size
         self._worker: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._catalogs: dict[str, Catalog] = {}
         self._written = RecentWrites()
         self._claimed: set[str] = set()  # interactions this process took ahead of their batch
+        # Channels with events in a batch that failed as a whole: their ranges are not marked
+        # read any more in this run (what was lost must be read again at the next start).
+        self._failed_channels: set[str] = set()
         for service in services:
             self.add_service(service)
 
@@ -143,7 +193,7 @@ class Dispatcher:
         return bool(fresh)
 
     async def cursor(self, channel: ChannelRef) -> str | None:
-        """The backfill position of the last committed message in `channel`."""
+        """The position of the last committed live message in `channel`."""
         async with self._database.reading() as conn:
             return await read_cursor(conn, str(channel))
 
@@ -151,6 +201,29 @@ class Dispatcher:
         """Wait until everything delivered so far is committed (not necessarily performed)."""
         await self._queue.join()
         await self._settle_background()
+
+    async def open_backfill(
+        self, channels: Sequence[ChannelRef], *, unseen_from_oldest: bool = False
+    ) -> list[UnreadRange]:
+        """Record what each channel has not read (see `EventSink.open_backfill`), after
+        everything delivered so far is committed; return every open range of the channels."""
+        loop = asyncio.get_running_loop()
+        request = _Open(tuple(channels), unseen_from_oldest, loop.create_future())
+        if self._worker is None:
+            await self._open(request)
+        else:
+            await self._queue.put(request)
+        return await request.answer
+
+    async def advance_backfill(
+        self, unread: UnreadRange, *, after: str | None = None, until: str | None = None
+    ) -> None:
+        """Narrow a range, committed with the events delivered before this call."""
+        await self._queue.put(_Narrow(unread, after, until))
+
+    async def close_backfill(self, unread: UnreadRange, *, read_to: str | None = None) -> None:
+        """Delete a range read through, committed with the events delivered before this call."""
+        await self._queue.put(_Close(unread, read_to))
 
     async def drain(self) -> None:
         """Wait until everything delivered so far is committed and its actions performed."""
@@ -171,39 +244,89 @@ class Dispatcher:
     # --- processing ---------------------------------------------------------------------
     async def _work(self) -> None:
         while True:
-            first = await self._queue.get()
-            batch: list[Event] = []
-            stop = first is _STOP
-            if not stop:
-                batch.append(first)  # type: ignore[arg-type]
-            while not stop and len(batch) < self._batch_size and not self._queue.empty():
-                item = self._queue.get_nowait()
-                if item is _STOP:
-                    stop = True
-                else:
-                    batch.append(item)  # type: ignore[arg-type]
+            items = [await self._queue.get()]
+            while (
+                not _ends_batch(items[-1])
+                and len(items) < self._batch_size
+                and not self._queue.empty()
+            ):
+                items.append(self._queue.get_nowait())
+            last = items[-1]
+            body = items[:-1] if _ends_batch(last) else items
+            marks = [item for item in body if isinstance(item, _Narrow | _Close)]
+            batch: list[Event] = [
+                item  # type: ignore[misc]
+                for item in body
+                if not isinstance(item, _Narrow | _Close)
+            ]
             try:
-                if batch:
-                    await self.process(batch)
+                if body:
+                    await self.process(batch, marks)
             except Exception:
+                self._failed_channels.update(
+                    str(event_channel(event))
+                    for event in batch
+                    if isinstance(event, MessageReceived | MessageEdited)
+                )
                 log.exception("a batch of %d events could not be processed", len(batch))
+            try:
+                if isinstance(last, _Open):
+                    await self._open(last)
             finally:
-                for _ in range(len(batch) + (1 if stop else 0)):
+                for _ in items:
                     self._queue.task_done()
-            if stop:
+            if last is _STOP:
                 return
 
-    async def process(self, batch: Sequence[Event]) -> None:
-        """Process events in one transaction, then perform their actions in order.
+    async def _open(self, request: _Open) -> None:
+        try:
+            async with self._database.transaction() as conn:
+                stored = await open_unread_ranges(
+                    conn,
+                    [str(channel) for channel in request.channels],
+                    self._clock.now(),
+                    unseen_from_oldest=request.unseen_from_oldest,
+                )
+        except Exception as error:
+            if not request.answer.done():
+                request.answer.set_exception(error)
+            return
+        ranges = [
+            UnreadRange(r.id, ChannelRef.parse(r.channel), r.after, r.until, r.resumed)
+            for r in stored
+        ]
+        if not request.answer.done():  # the adapter may have stopped waiting
+            request.answer.set_result(ranges)
+
+    async def _mark(self, conn: Connection, marks: Sequence[_Mark]) -> None:
+        for mark in marks:
+            channel = str(mark.unread.channel)
+            if channel in self._failed_channels:
+                log.warning(
+                    "backfill: %s had events that could not be stored; its unread range stays "
+                    "open for the next start",
+                    channel,
+                )
+                continue
+            if isinstance(mark, _Narrow):
+                await narrow_unread_range(conn, mark.unread.id, after=mark.after, until=mark.until)
+                continue
+            await delete_unread_range(conn, mark.unread.id)
+            if mark.read_to is not None:
+                await advance_cursors(conn, {channel: mark.read_to}, self._clock.now())
+
+    async def process(self, batch: Sequence[Event], marks: Sequence[_Mark] = ()) -> None:
+        """Process events (and backfill's marks after them) in one transaction, then perform
+        their actions in order.
 
         The first attempt runs services without savepoints (each is a database round trip);
         only when a service or command fails is the batch rolled back and run again with a
         savepoint around each, so the failure is isolated and the rest commits.
         """
         try:
-            held, after, first = await self._attempt(batch, isolate=False)
+            held, after, first = await self._attempt(batch, marks, isolate=False)
         except _IsolationNeeded:
-            held, after, first = await self._attempt(batch, isolate=True)
+            held, after, first = await self._attempt(batch, marks, isolate=True)
         self._claimed.difference_update(event.key for event in batch)
         self._after_commit(held, after, first)
 
@@ -235,7 +358,7 @@ class Dispatcher:
         await self._actions.perform_then((), after)
 
     async def _attempt(
-        self, batch: Sequence[Event], *, isolate: bool
+        self, batch: Sequence[Event], marks: Sequence[_Mark], *, isolate: bool
     ) -> tuple[
         list[Held], list[Callable[[], Awaitable[None]]], list[Callable[[], Awaitable[None]]]
     ]:
@@ -247,6 +370,8 @@ class Dispatcher:
             if fresh:
                 actions = await self._handle(fresh, tx)
                 held = await self.outbox.write(conn, [*tx.effects, *actions], now)
+            # After the events: a range is marked read only with what was read from it.
+            await self._mark(conn, marks)
         return held, tx.take_after_commit(), tx.take_before_actions()
 
     async def _handle(self, events: list[Event], tx: Transaction) -> list[Action]:

@@ -106,14 +106,18 @@ def community_of(
 
 
 class BackfillCursors:
-    """The furthest backfill position of each watched channel in a batch."""
+    """The furthest live message of each watched channel in a batch.
+
+    Only live messages move a cursor: backfill may read past a stretch the gateway missed
+    (a reconnect while it reads), and the next range opens from the cursor. A range read
+    through moves it with `close_backfill(read_to=...)` instead."""
 
     def __init__(self) -> None:
         self.positions: dict[str, str] = {}
 
     def note(self, event: Event, channel: ChannelRef, watched: bool) -> None:
         """Take a received message's cursor if it is the channel's furthest so far."""
-        if isinstance(event, MessageReceived) and event.cursor and watched:
+        if isinstance(event, MessageReceived) and event.cursor and watched and not event.backfilled:
             key = str(channel)
             if event.cursor > self.positions.get(key, ""):
                 self.positions[key] = event.cursor

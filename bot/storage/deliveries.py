@@ -1,16 +1,19 @@
-"""Kernel queries for delivery keys (de-duplication) and channels' backfill cursors."""
+"""Kernel queries for delivery keys (de-duplication), channels' cursors and the ranges of
+history backfill has not read yet."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.schema import (
     channel_cursors,
     deliveries,
+    unread_ranges,
 )
 from bot.storage.sql import (
     byte_order,
@@ -58,3 +61,100 @@ async def read_cursor(conn: AsyncConnection, channel: str) -> str | None:
         select(channel_cursors.c.cursor).where(channel_cursors.c.channel == channel)
     )
     return result.scalar_one_or_none()
+
+
+async def read_cursors(conn: AsyncConnection, channels: Sequence[str]) -> dict[str, str]:
+    """The last committed positions of these channels (those that have one)."""
+    if not channels:
+        return {}
+    result = await conn.execute(
+        select(channel_cursors.c.channel, channel_cursors.c.cursor).where(
+            channel_cursors.c.channel.in_(list(channels))
+        )
+    )
+    return {row.channel: row.cursor for row in result}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRange:
+    """One row of `unread_ranges`; `resumed` when it was open before this call."""
+
+    id: int
+    channel: str
+    after: str
+    until: str | None
+    resumed: bool
+
+
+async def open_unread_ranges(
+    conn: AsyncConnection, channels: Sequence[str], now: datetime, *, unseen_from_oldest: bool
+) -> list[StoredRange]:
+    """Open a range per channel from its cursor (see `EventSink.open_backfill`) unless an open
+    one reaches back that far already; return every open range of the channels, oldest first.
+
+    Run it in a transaction that nothing delivered later can precede: the cursors it reads are
+    then never past what is unread."""
+    wanted = sorted(set(channels))
+    if not wanted:
+        return []
+    before = await _ranges_of(conn, wanted)
+    cursors = await read_cursors(conn, wanted)
+    floor = min(cursors.values()) if cursors and unseen_from_oldest else None
+    rows = []
+    for channel in wanted:
+        after = cursors.get(channel, floor)
+        if after is None:
+            continue  # never seen: the channel begins now, its past is not imported
+        covered = any(
+            r.channel == channel and r.until is None and r.after <= after for r in before
+        )
+        if not covered:
+            rows.append({"channel": channel, "after_cursor": after, "opened_at": now})
+    if rows:
+        await conn.execute(unread_ranges.insert(), rows)
+    known = {r.id for r in before}
+    return [
+        StoredRange(r.id, r.channel, r.after, r.until, r.id in known)
+        for r in await _ranges_of(conn, wanted)
+    ]
+
+
+async def _ranges_of(conn: AsyncConnection, channels: Sequence[str]) -> list[StoredRange]:
+    result = await conn.execute(
+        select(unread_ranges)
+        .where(unread_ranges.c.channel.in_(list(channels)))
+        .order_by(unread_ranges.c.id)
+    )
+    return [
+        StoredRange(row.id, row.channel, row.after_cursor, row.until_cursor, True)
+        for row in result
+    ]
+
+
+async def narrow_unread_range(
+    conn: AsyncConnection, range_id: int, *, after: str | None, until: str | None
+) -> None:
+    """Move a range's lower bound up to `after` and its upper bound down to `until` (never
+    the other way)."""
+    column = unread_ranges.c
+    if after is not None:
+        await conn.execute(
+            update(unread_ranges)
+            .where(column.id == range_id, byte_order(conn, column.after_cursor) < after)
+            .values(after_cursor=after)
+        )
+    if until is not None:
+        await conn.execute(
+            update(unread_ranges)
+            .where(
+                column.id == range_id,
+                or_(column.until_cursor.is_(None), byte_order(conn, column.until_cursor) > until),
+            )
+            .values(until_cursor=until)
+        )
+
+
+async def delete_unread_range(conn: AsyncConnection, range_id: int) -> bool:
+    """Delete a range read through; False when it was gone already."""
+    result = await conn.execute(delete(unread_ranges).where(unread_ranges.c.id == range_id))
+    return bool(result.rowcount)

@@ -236,6 +236,19 @@ channel_cursors = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
+# What backfill has not read yet, per channel: messages after `after_cursor` and, once known,
+# before `until_cursor`. Opened before live messages can commit, deleted once read through.
+unread_ranges = Table(
+    "unread_ranges",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("channel", String(200), nullable=False),
+    Column("after_cursor", String(100), nullable=False),
+    Column("until_cursor", String(100), nullable=True),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Index("ix_unread_ranges_channel", "channel"),
+)
+
 
 digest_issues = Table(
     "digest_issues",

@@ -4,7 +4,8 @@ It keeps just enough state (one application, guilds with roles, channels, thread
 members, messages, reactions, commands) to answer what the adapter asks, records every request
 so tests can assert on them, and echoes the bot's own messages back through the gateway the
 way Discord does. Tests push gateway events with `message()`, `interaction()`, `react()` and
-friends, and can make any route answer 429 with `rate_limit()`.
+friends, can make any route answer 429 with `rate_limit()` or fail with `fail()`, and can
+slow history down with `history_delay`.
 """
 
 from __future__ import annotations
@@ -56,6 +57,16 @@ class RateLimit:
     retry_after: float
     times: int
     is_global: bool = False
+
+
+@dataclass
+class Failure:
+    """Answer matching requests with `status` (all of them, or the next `times`)."""
+
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    times: int | None
 
 
 @dataclass
@@ -126,6 +137,9 @@ class FakeDiscord:
         self.identifies: list[Payload] = []
         self.resumes: list[Payload] = []
         self.rate_limits: list[RateLimit] = []
+        self.failures: list[Failure] = []
+        self.history_delay = 0.0  # seconds each history page waits before it is answered
+        self.history_answered = 0  # history pages answered so far
         self.sessions: dict[str, Session] = {}
         self.connections: list[GatewayConnection] = []
         self._runner: web.AppRunner | None = None
@@ -389,6 +403,12 @@ class FakeDiscord:
             RateLimit(method, re.compile(pattern), retry_after, times, is_global)
         )
 
+    def fail(
+        self, method: str, pattern: str, status: int = 500, *, times: int | None = None
+    ) -> None:
+        """Answer requests matching with `status` (every one, or the next `times`)."""
+        self.failures.append(Failure(method, re.compile(pattern), status, times))
+
     # ----------------------------------------------------------------- REST
 
     @staticmethod
@@ -430,6 +450,15 @@ class FakeDiscord:
                     429,
                     {"Via": "1.1 google", "Retry-After": str(limit.retry_after)},
                 )
+        for failure in self.failures:
+            if (
+                failure.times != 0
+                and failure.method == request.method
+                and failure.pattern.fullmatch(path)
+            ):
+                if failure.times is not None:
+                    failure.times -= 1
+                return self._error(failure.status, 0, f"{failure.status}: failing on purpose")
         for method, pattern, handler in self._routes():
             if method != request.method:
                 continue
@@ -619,8 +648,11 @@ class FakeDiscord:
         return self._json(payload)
 
     async def _history(self, request: Request, channel_id: str) -> web.Response:
+        if self.history_delay:
+            await asyncio.sleep(self.history_delay)  # a slow platform: the wire waits
         if channel_id not in self.messages:
             return self._error(404, 10003, "Unknown Channel")
+        self.history_answered += 1
         limit = int(request.query.get("limit", "50"))
         ordered = sorted(self.messages[channel_id].values(), key=lambda m: int(m["id"]))
         if "after" in request.query:

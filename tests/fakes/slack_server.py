@@ -135,6 +135,9 @@ class FakeSlack:
         self.creations_per_metadata_key: dict[str, int] = {}
         self.echoed: list[str] = []  # envelope ids of echoed bot posts
         self._rate_limits: dict[str, list[int]] = {}  # method -> [remaining, retry_after]
+        self._failing: dict[str, list[Any]] = {}  # method -> [skip, remaining, error]
+        self.history_delay = 0.0  # seconds history and replies wait before they are answered
+        self.history_answered = 0  # conversations.history pages answered so far
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._base = 1_790_000_000
@@ -251,6 +254,12 @@ class FakeSlack:
     def rate_limit(self, method: str, *, times: int = 1, retry_after: int = 1) -> None:
         """Make the next `times` calls of `method` answer 429 with Retry-After."""
         self._rate_limits[method] = [times, retry_after]
+
+    def fail(
+        self, method: str, error: str = "internal_error", *, times: int = 1, after: int = 0
+    ) -> None:
+        """After `after` more calls of `method` succeed, answer the next `times` with `error`."""
+        self._failing[method] = [after, times, error]
 
     def new_response_url(self) -> str:
         """A fresh response_url that records what is posted to it."""
@@ -397,6 +406,16 @@ class FakeSlack:
                 status=429,
                 headers={"Retry-After": str(limit[1])},
             )
+        if self.history_delay and method in ("conversations.history", "conversations.replies"):
+            await self._notify()  # the call is seen at once; its answer comes later
+            await asyncio.sleep(self.history_delay)  # a slow platform: the wire waits
+        failing = self._failing.get(method)
+        if failing and failing[0] > 0:
+            failing[0] -= 1
+        elif failing and failing[1] > 0:
+            failing[1] -= 1
+            await self._notify()
+            return web.json_response({"ok": False, "error": failing[2]})
         expected = self.app_token if method == "apps.connections.open" else self.bot_token
         if token != expected:
             await self._notify()
@@ -553,6 +572,7 @@ class FakeSlack:
         ]
         top.sort(key=lambda m: _number(m["ts"]), reverse=True)
         page, cursor = self._page(top, args)
+        self.history_answered += 1
         return {
             "ok": True,
             "messages": _with_metadata(page, args),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -111,3 +113,82 @@ async def test_debug_logs_carry_no_interaction_token(world: World, tmp_path: Pat
     assert f"/interactions/{sent['id']}/<withheld>" in logged  # the line is kept, blanked
     assert sent["token"] not in logged
     assert world.fake.token not in logged
+
+
+def stored(database: Path, message_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """(message rows, share rows) the stopped process stored for each message id."""
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        return {
+            message_id: (
+                conn.execute(
+                    "SELECT count(*) FROM messages WHERE ref LIKE ?", (f"%/{message_id}",)
+                ).fetchone()[0],
+                conn.execute(
+                    "SELECT count(*) FROM shares WHERE message_ref LIKE ?", (f"%/{message_id}",)
+                ).fetchone()[0],
+            )
+            for message_id in message_ids
+        }
+
+
+async def stop(process: asyncio.subprocess.Process) -> str:
+    """SIGTERM (unless it ended already); the process's stderr."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    return stderr.decode()
+
+
+async def test_a_kill_while_backfill_reads_loses_nothing_sent_while_down(
+    world: World, tmp_path: Path
+) -> None:
+    config = write_config(world, tmp_path)
+    history = r"/channels/\d+/messages"
+    first = await run(config, world.fake.token)
+    try:
+        await world.fake.wait_identified(within=30)
+        seen = await world.fake.message(world.general, world.alice, "https://example.org/seen")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=seen["id"]), within=20)
+    finally:
+        log = await stop(first)
+    assert first.returncode == 0, log
+
+    # While the bot is down: five messages.
+    missed = [
+        world.fake.post(world.general, world.alice, f"https://example.org/missed-{n}")
+        for n in range(5)
+    ]
+    # It starts with history slowed; a live message commits while backfill still reads...
+    world.fake.history_delay = 3.0
+    answered = world.fake.history_answered
+    reads = len(world.fake.requests_to("GET", history))
+    second = await run(config, world.fake.token)
+    try:
+        await world.fake.wait_for_request("GET", history, count=reads + 1, within=30)
+        live = await world.fake.message(world.general, world.fran, "https://example.org/live")
+        # The reaction is performed only after the commit that stored the message.
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=live["id"]), within=20)
+        assert world.fake.history_answered == answered
+        second.kill()  # ...and the process is killed: no clean stop at all.
+    finally:
+        await stop(second)
+    assert second.returncode == -signal.SIGKILL
+
+    world.fake.history_delay = 0.0
+    third = await run(config, world.fake.token)
+    try:
+        for message in missed:
+            await world.fake.wait_for_request(
+                "PUT", REACTION_PUT.format(message=message["id"]), within=30
+            )
+    finally:
+        log = await stop(third)
+    assert third.returncode == 0, log
+    ids = [m["id"] for m in [*missed, live]]
+    assert stored(tmp_path / "bot.db", ids) == {message_id: (1, 1) for message_id in ids}
+    for message in [*missed, live]:
+        assert len(world.fake.requests_to("PUT", REACTION_PUT.format(message=message["id"]))) == 1
+    with contextlib.closing(sqlite3.connect(tmp_path / "bot.db")) as conn:
+        assert conn.execute("SELECT count(*) FROM unread_ranges").fetchone()[0] == 0
+    assert "backfill resumes 1 unread range(s) left open in 1 channel(s)" in log
+    assert "Traceback" not in log and world.fake.token not in log

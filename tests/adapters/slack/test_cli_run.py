@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import socket
+import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -162,3 +165,99 @@ async def test_a_refused_request_is_logged_without_its_body(
     assert "Invalid request signature" in log and "body: <withheld>" in log
     assert sentinel not in log
     assert BOT_TOKEN not in log and SIGNING_SECRET not in log
+
+
+def stored(database: Path, stamps: list[str]) -> dict[str, tuple[int, int]]:
+    """(message rows, share rows) the stopped process stored for each message timestamp."""
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        return {
+            ts: (
+                conn.execute(
+                    "SELECT count(*) FROM messages WHERE ref LIKE ?", (f"%/{ts}",)
+                ).fetchone()[0],
+                conn.execute(
+                    "SELECT count(*) FROM shares WHERE message_ref LIKE ?", (f"%/{ts}",)
+                ).fetchone()[0],
+            )
+            for ts in stamps
+        }
+
+
+async def stop(process: asyncio.subprocess.Process) -> str:
+    """SIGTERM (unless it ended already); the process's stderr."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    return stderr.decode()
+
+
+async def live_message(fake: FakeSlack, text: str, event_id: str) -> dict[str, Any]:
+    """A member posts while the bot listens; returns once its reaction (sent after the
+    commit that stored it) arrived."""
+    message = fake.add_message("C0GENERAL", "UALICE", text)
+    event = message_event("C0GENERAL", "UALICE", message["text"], message["ts"])
+    await fake.wait_ack(
+        await fake.push_envelope("events_api", event_callback(event, event_id=event_id))
+    )
+    await fake.wait_for(
+        lambda: any(
+            c.args.get("timestamp") == message["ts"] for c in fake.calls_to("reactions.add")
+        ),
+        within=20,
+    )
+    return message
+
+
+def reactions_to(fake: FakeSlack, ts: str) -> int:
+    return sum(
+        c.args.get("timestamp") == ts and c.args["_ok"] for c in fake.calls_to("reactions.add")
+    )
+
+
+async def test_a_kill_while_backfill_reads_loses_nothing_sent_while_down(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    config = write_config(fake, tmp_path)
+    first = await run(config, BOT_TOKEN)
+    try:
+        await fake.wait_connected(within=30)
+        await live_message(fake, "https://example.org/seen", "Eseen")
+    finally:
+        log = await stop(first)
+    assert first.returncode == 0, log
+
+    # While the bot is down: five messages.
+    missed = [
+        fake.add_message("C0GENERAL", "UALICE", f"https://example.org/missed-{n}") for n in range(5)
+    ]
+    # It starts with history slowed; a live message commits while backfill still reads...
+    fake.history_delay = 3.0
+    answered = fake.history_answered
+    reads, connections = len(fake.calls_to("conversations.history")), fake.socket_connections
+    second = await run(config, BOT_TOKEN)
+    try:
+        await fake.wait_for(lambda: fake.socket_connections > connections, within=30)
+        await fake.wait_for(lambda: len(fake.calls_to("conversations.history")) > reads, within=30)
+        live = await live_message(fake, "https://example.org/live", "Elive")
+        assert fake.history_answered == answered
+        second.kill()  # ...and the process is killed: no clean stop at all.
+    finally:
+        await stop(second)
+    assert second.returncode == -signal.SIGKILL
+
+    fake.history_delay = 0.0
+    connections = fake.socket_connections
+    third = await run(config, BOT_TOKEN)
+    try:
+        await fake.wait_for(lambda: fake.socket_connections > connections, within=30)
+        await fake.wait_for(lambda: all(reactions_to(fake, m["ts"]) for m in missed), within=30)
+    finally:
+        log = await stop(third)
+    assert third.returncode == 0, log
+    stamps = [m["ts"] for m in [*missed, live]]
+    assert stored(tmp_path / "bot.db", stamps) == {ts: (1, 1) for ts in stamps}
+    assert [reactions_to(fake, ts) for ts in stamps] == [1] * len(stamps)
+    with contextlib.closing(sqlite3.connect(tmp_path / "bot.db")) as conn:
+        assert conn.execute("SELECT count(*) FROM unread_ranges").fetchone()[0] == 0
+    assert "backfill resumes 1 unread range(s) left open in 1 channel(s)" in log
+    assert "Traceback" not in log and BOT_TOKEN not in log

@@ -190,8 +190,12 @@ async def test_backfill_pages_through_long_history(
     fake.channels["C0GENERAL"].messages.append({"type": "message", "ts": "later", "text": "?"})
     platform, _, _ = await start_platform(sink=sink)
     await platform.wait_backfilled()
-    assert [e.text for e in sink.events(MessageReceived)] == [f"m{n}" for n in range(450)]
+    # History answers newest first: each page is delivered oldest first and committed before
+    # the next (older) page is asked for, so a stop resumes below what was stored.
+    texts = [e.text for e in sink.events(MessageReceived)]
+    assert texts == [f"m{n}" for n in (*range(251, 450), *range(51, 251), *range(51))]
     assert len(fake.calls_to("conversations.history")) == 3
+    assert sink.ranges == {} and len(sink.closed) == 1
 
 
 async def test_backfill_survives_a_rate_limit(fake: FakeSlack, start_platform: Factory) -> None:
