@@ -97,7 +97,7 @@ class ReportInputs:
     names: Mapping[str, str]
     as_of: datetime
     new_voices: Sequence[str] = ()  # the last week's new voices (engagement.new_voices)
-    # Their names where they allow being named (digest.public_names).
+    # Their names where they allow being named (the members feature's consent_names).
     public_names: Mapping[str, str | None] = field(default_factory=dict)
 
     def name(self, member_ref: str) -> str:
