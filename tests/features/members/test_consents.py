@@ -1,24 +1,27 @@
 """Consent, one model: nothing quotes or names a member until they say yes; `/profile` lists
-every consent, `/settings` changes them, `/export` carries them, `/forget-me` removes them."""
+every consent, `/settings` changes them, `/export` carries them, `/forget-me` removes them; the
+welcome asks about quotes, and members the bot knew before are asked once."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import Connection, column, insert, select, table
 
 from bot.core.clock import ManualClock
 from bot.core.config import Config
 from bot.core.events import Author, ButtonPressed
 from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 from bot.features.members import CONSENTS
+from bot.storage.database import Database, _alembic_config
 from bot.storage.schema import consents
-from tests.helpers import ConsoleStory
+from tests.helpers import START, ConsoleStory
 
 pytestmark = [pytest.mark.timeout(60)]
 
@@ -128,3 +131,116 @@ async def test_export_carries_the_consents_and_forget_me_removes_them(
         assert await consent_rows(story, "nina") == []
         said = await story.say("nina: /profile")  # she starts afresh: nothing allowed
         assert "• quotes: no" in said
+
+
+async def test_the_welcome_asks_about_quotes_and_its_buttons_are_the_settings_commands(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(consent_config(config_for), clock, tmp_path) as story:
+        said = await story.say("nina: https://example.org/a what I think about spaced practice")
+        welcome = said.split("✉ to nina: ")[1]
+        assert "May the weekly digest quote what you write in the community's channels" in welcome
+        assert "[button 1: Yes, you may quote me → /settings quotes=on]" in welcome
+        assert "[button 2: No, keep my words out → /settings quotes=off]" in welcome
+        [row] = await consent_rows(story, "nina")
+        assert (row.consent, row.given, row.asked_at) == ("quotes", None, clock.now())
+        clock.set(MONDAY)
+        assert "what I think" not in await story.say("fran: /digest preview")  # asked, no yes
+        await story.app.dispatcher.deliver(press(story, "nina", "settings quotes=on", "press-1"))
+        await story.app.drain()
+        assert "You allow: quotes=on" in story.output()
+        said = await story.say("fran: /digest preview")
+        assert "nina: what I think about spaced practice" in said
+        await story.app.dispatcher.deliver(press(story, "nina", "settings quotes=off", "press-2"))
+        await story.app.drain()
+        assert "You allow: quotes=off" in story.output()
+        assert "what I think" not in await story.say("fran: /digest preview")
+        said = await story.say("nina: and one more message")
+        assert ASKED_ONCE not in said and "✉" not in said  # welcomed and asked: never again
+
+
+OLD_MEMBERS = table(
+    "members",
+    column("ref"),
+    column("platform"),
+    column("display_name"),
+    column("first_seen_at"),
+    column("last_seen_at"),
+    column("allow_quotes"),
+)
+
+OLD_WELCOMES = table("welcomes", column("community"), column("member_ref"), column("welcomed_at"))
+
+
+async def members_from_before(db_url: str, *names: str) -> None:
+    """A database at 0012 (quotes on by default) holding `names`, welcomed long ago."""
+
+    def to_0012(connection: Connection) -> None:
+        command.upgrade(_alembic_config(connection), "0012")
+
+    db = Database(db_url)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(to_0012)
+            long_ago = START - timedelta(days=60)
+            await conn.execute(
+                insert(OLD_MEMBERS),
+                [
+                    {
+                        "ref": f"console:/{name}",
+                        "platform": "console",
+                        "display_name": name,
+                        "first_seen_at": long_ago,
+                        "last_seen_at": long_ago,
+                        "allow_quotes": True,
+                    }
+                    for name in names
+                ],
+            )
+            await conn.execute(
+                insert(OLD_WELCOMES),
+                [
+                    {"community": "demo", "member_ref": f"console:/{name}", "welcomed_at": long_ago}
+                    for name in names
+                ],
+            )
+    finally:
+        await db.close()
+
+
+@pytest.mark.both_backends
+async def test_members_known_before_are_asked_once_and_asking_is_no_consent(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path, db_url: str
+) -> None:
+    await members_from_before(db_url, "bob", "carol")
+    config = consent_config(config_for)
+    async with ConsoleStory(config, clock, tmp_path) as story:  # migrates to the newest
+        said = await story.say("bob: https://example.org/b spaced practice works for adults")
+        assert "Welcome" not in said
+        question = said.split("✉ to bob: ", 1)[1]
+        assert question.startswith(f"One question from demo, {ASKED_ONCE}")
+        assert "May the weekly digest quote what you write" in question
+        assert "→ /settings quotes=on]" in question and "→ /settings quotes=off]" in question
+        said = await story.say("bob: and again")
+        assert "✉" not in said
+        # carol's next contact answers the question herself: she is not asked it as well.
+        said = await story.say("carol: /settings quotes=off")
+        assert "You allow: quotes=off" in said and ASKED_ONCE not in said
+        clock.set(MONDAY)
+        said = await story.say("fran: /digest preview")
+        assert "spaced practice works" not in said and "bob" not in said  # asked is not yes
+    async with ConsoleStory(config, clock, tmp_path) as story:  # a restart asks nobody again
+        said = await story.say("bob: back after a restart")
+        assert "✉" not in said
+        said = await story.say("bob: /profile")
+        assert ASKED_ONCE not in said and "• quotes: no" in said
+
+
+async def test_with_welcomes_off_nobody_is_asked(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path, db_url: str
+) -> None:
+    await members_from_before(db_url, "bob")
+    async with ConsoleStory(consent_config(config_for, welcome=False), clock, tmp_path) as story:
+        said = await story.say("bob: hello again")
+        assert "✉" not in said
+        assert await consent_rows(story, "bob") == []
