@@ -57,6 +57,14 @@ from bot.core.refs import ChannelRef, InteractionRef, MessageRef
 log = logging.getLogger("facilitator.discord")
 
 Payload = dict[str, Any]
+_PRIVATE_THREAD = 12  # Discord's channel type: only those invited (and moderators) read it
+
+
+def _private(channel_type: object) -> bool:
+    """A private thread: what members write there was not written for the community, so it
+    is never collected as the watched channel's (nor quoted)."""
+    return channel_type == _PRIVATE_THREAD
+
 
 _HANDLED = frozenset(
     {
@@ -351,7 +359,7 @@ class DiscordPlatform:
             if channel_id in self._thread_parents:
                 return self._thread_parents[channel_id]
             channel = client.get_channel(int(channel_id)) if channel_id.isdigit() else None
-            if isinstance(channel, discord.Thread):
+            if isinstance(channel, discord.Thread) and not _private(channel.type.value):
                 return str(channel.parent_id)
             return None
 
@@ -422,9 +430,9 @@ class DiscordPlatform:
         except discord.HTTPException as error:
             log.warning("discord: cannot look up channel %s: %s", channel_id, error)
             return
-        if channel.get("type") in (10, 11, 12) and channel.get("parent_id"):
+        if channel.get("type") in (10, 11) and channel.get("parent_id"):
             self._thread_parents[channel_id] = str(channel["parent_id"])
-        else:
+        else:  # a private thread is a channel of its own: not one every member reads
             self._plain.add(channel_id)
 
     async def _deliver(self, event: Event) -> None:
@@ -697,7 +705,7 @@ class DiscordPlatform:
             log.warning("discord: cannot list threads of channel %s: %s", channel.channel, error)
             return threads
         for thread in active.get("threads", []):
-            if str(thread.get("parent_id")) == channel.channel:
+            if str(thread.get("parent_id")) == channel.channel and not _private(thread.get("type")):
                 threads.append(str(thread["id"]))
         for thread in archived.get("threads", []):
             archived_at = translate.parse_time(
