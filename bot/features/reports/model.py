@@ -46,7 +46,7 @@ class Standing:
     drift: Drift | None
     nudges: tuple[NudgeOutcome, ...]  # sent before the week's end, oldest first
     as_of: datetime  # when drift was judged (the week's end, or now in the current week)
-    new_voice: bool = False  # named among the week's new voices
+    new_voice: bool = False  # among the week's new voices
 
 
 @dataclass(frozen=True, slots=True)

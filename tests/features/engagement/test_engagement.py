@@ -287,6 +287,6 @@ async def test_new_voices_are_the_same_in_the_digest_the_report_and_profile(
         assert "dave" not in voices and "erin" not in voices and "bob" not in voices
         report = await story.say("fran: /report 2026-W48")
         assert (
-            "New voices (2, their first contribution here): carol, 1 who prefer not to be named"
-            in report
+            "New voices (2, their first contribution here): carol, "
+            "1 not named (they have not allowed it)" in report
         )
