@@ -44,16 +44,25 @@ def populate(path: Path, years: int) -> None:
     db.execute("BEGIN")
     db.executemany(
         "INSERT INTO members (ref, platform, display_name, first_seen_at, last_seen_at,"
-        " allow_quotes, link_reactions, digest_dm) VALUES (?, 'bench', ?, ?, ?, ?, 1, 0)",
+        " link_reactions, digest_dm) VALUES (?, 'bench', ?, ?, ?, 1, 0)",
         [
             (
                 f"bench:/m{i}",
                 f"member {i}",
                 iso(NOW - timedelta(days=365 * years)),
                 iso(NOW),
-                int(rng.random() < 0.8),
             )
             for i in range(MEMBERS)
+        ],
+    )
+    # Four in five members allow being named and quoted (the consents the digest reads).
+    db.executemany(
+        "INSERT INTO consents (member_ref, consent, given, answered_at) VALUES (?, ?, 1, ?)",
+        [
+            (f"bench:/m{i}", consent, iso(NOW))
+            for i in range(MEMBERS)
+            if rng.random() < 0.8
+            for consent in ("quotes", "named")
         ],
     )
     start = NOW - timedelta(days=365 * years)

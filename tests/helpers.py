@@ -43,9 +43,12 @@ from bot.core.config import Config, Secrets
 from bot.core.events import event_channel
 from bot.core.platform import Bound, UnreadRange, apply_binding
 from bot.features import FEATURES
+from bot.features.members import NAMED, QUOTES
+from bot.features.members.consent_store import record_answers
 from bot.fetch.client import StaticResolver
 from bot.runtime.feature import Feature
 from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
+from bot.storage.database import Database
 from bot.storage.schema import links, shares
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.slack_server import (
@@ -180,6 +183,18 @@ class ConsoleStory:
         await self.console.handle_line(line)
         await self.app.drain()
         return self.output()
+
+    async def allow(self, *names: str, consents: Sequence[str] = (QUOTES, NAMED)) -> None:
+        """Console members who said yes to `consents` (quotes and being named)."""
+        await allow(self.app.database, *(f"console:/{name}" for name in names), consents=consents)
+
+
+async def allow(database: Database, *refs: str, consents: Sequence[str] = (QUOTES, NAMED)) -> None:
+    """Members who said yes to `consents`, as `/settings quotes=on named=on` records it, but
+    without a command in the transcript (or a first contact that would welcome them)."""
+    async with database.transaction() as conn:
+        for ref in refs:
+            await record_answers(conn, ref, dict.fromkeys(consents, True), START)
 
 
 # ---- Nudges: readers of the console's output, and a config with nudges on ----------------------

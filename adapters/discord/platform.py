@@ -64,6 +64,14 @@ from bot.core.refs import ChannelRef, InteractionRef, MessageRef
 log = logging.getLogger("facilitator.discord")
 
 Payload = dict[str, Any]
+_PRIVATE_THREAD = 12  # Discord's channel type: only those invited (and moderators) read it
+
+
+def _private(channel_type: object) -> bool:
+    """A private thread: what members write there was not written for the community, so it
+    is never collected as the watched channel's (nor quoted)."""
+    return channel_type == _PRIVATE_THREAD
+
 
 _HANDLED = frozenset(
     {
@@ -403,7 +411,7 @@ class DiscordPlatform:
             if channel_id in self._thread_parents:
                 return self._thread_parents[channel_id]
             channel = client.get_channel(int(channel_id)) if channel_id.isdigit() else None
-            if isinstance(channel, discord.Thread):
+            if isinstance(channel, discord.Thread) and not _private(channel.type.value):
                 return str(channel.parent_id)
             return None
 
@@ -494,9 +502,9 @@ class DiscordPlatform:
         except discord.HTTPException as error:
             log.warning("discord: cannot look up channel %s: %s", channel_id, error)
             return
-        if channel.get("type") in (10, 11, 12) and channel.get("parent_id"):
+        if channel.get("type") in (10, 11) and channel.get("parent_id"):
             self._thread_parents[channel_id] = str(channel["parent_id"])
-        else:
+        else:  # a private thread is a channel of its own: not one every member reads
             self._plain.add(channel_id)
 
     async def _deliver(self, event: Event) -> None:
@@ -755,6 +763,7 @@ class DiscordPlatform:
                 str(thread["id"])
                 for thread in listed or []
                 if str(thread.get("parent_id")) == found.channel.channel
+                and not _private(thread.get("type"))
                 and not _quiet_since(thread, after)
             ]
             archived = await self._archived_threads(found.channel, after)

@@ -1,5 +1,6 @@
 """Kernel queries for members: accounts the bot has seen, their settings, and who asked to
-be forgotten (tombstones)."""
+be forgotten (tombstones). What a member allows (quotes, being named...) is not a setting:
+the members feature keeps it in `consents`."""
 
 from __future__ import annotations
 
@@ -32,7 +33,6 @@ class MemberRecord:
     display_name: str
     first_seen_at: datetime
     last_seen_at: datetime
-    allow_quotes: bool
     link_reactions: bool
     timezone: str | None
     digest_dm: bool = False
@@ -41,7 +41,6 @@ class MemberRecord:
     nudges: bool = True
     nudge_every_days: int = 7
     nudges_snoozed_until: datetime | None = None
-    introductions: bool = False
 
 
 async def touch_members(

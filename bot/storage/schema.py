@@ -103,7 +103,6 @@ members = Table(
     Column("display_name", WrittenString(200), nullable=False),
     Column("first_seen_at", UtcDateTime(), nullable=False),
     Column("last_seen_at", UtcDateTime(), nullable=False),
-    Column("allow_quotes", Boolean(), nullable=False, server_default=true()),
     Column("link_reactions", Boolean(), nullable=False, server_default=true()),
     Column("timezone", String(64), nullable=True),
     Column("digest_dm", Boolean(), nullable=False, server_default=false()),
@@ -112,7 +111,21 @@ members = Table(
     Column("nudges", Boolean(), nullable=False, server_default=true()),  # opt-out
     Column("nudge_every_days", Integer(), nullable=False, server_default="7"),  # 7 | 14
     Column("nudges_snoozed_until", UtcDateTime(), nullable=True),
-    Column("introductions", Boolean(), nullable=False, server_default=false()),  # opt-in
+)
+
+# What a member allows (bot/features/members/consents.py lists every consent and its default):
+# one row per member and consent once they answered or were asked. No row, or no answer yet
+# (`given` NULL: asked, never answered), means the consent's default: off for anything that
+# quotes, names or publishes a member. Asking never counts as consent.
+consents = Table(
+    "consents",
+    metadata,
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("consent", String(40), nullable=False),  # "quotes", "named", "introductions"...
+    Column("given", Boolean(), nullable=True),  # None: asked, not answered
+    Column("answered_at", UtcDateTime(), nullable=True),  # None for answers kept from 0012
+    Column("asked_at", UtcDateTime(), nullable=True),  # when the bot asked (once)
+    PrimaryKeyConstraint("member_ref", "consent", name="pk_consents"),
 )
 
 messages = Table(

@@ -269,13 +269,20 @@ class FakeDiscord:
         return channel_id
 
     def add_thread(
-        self, channel_id: str, root_message_id: str, name: str, *, archived: bool = False
+        self,
+        channel_id: str,
+        root_message_id: str,
+        name: str,
+        *,
+        archived: bool = False,
+        private: bool = False,
     ) -> str:
-        """A public thread started from a message (its id is the root message's id)."""
+        """A thread started from a message (its id is the root message's id): public, or
+        private (type 12: only those invited read it)."""
         parent = self.channels[channel_id]
         thread = {
             "id": root_message_id,
-            "type": 11,
+            "type": 12 if private else 11,
             "guild_id": parent["guild_id"],
             "parent_id": channel_id,
             "name": name,

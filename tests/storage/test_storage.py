@@ -194,7 +194,7 @@ async def test_members_are_created_with_default_settings_then_refreshed(
             {"console:/alice": ("console", "Alice L."), "console:/bob": ("console", "B" * 300)},
             later,
         )
-        await update_member_settings(conn, "console:/bob", allow_quotes=False, digest_dm=True)
+        await update_member_settings(conn, "console:/bob", link_reactions=False, digest_dm=True)
         found = await get_members(conn, ["console:/alice", "console:/bob", "nobody"])
     alice, bob = found["console:/alice"], found["console:/bob"]
     assert (alice.display_name, alice.first_seen_at, alice.last_seen_at) == (
@@ -202,8 +202,8 @@ async def test_members_are_created_with_default_settings_then_refreshed(
         START,
         later,
     )
-    assert (alice.allow_quotes, alice.link_reactions, alice.digest_dm) == (True, True, False)
-    assert (bob.allow_quotes, bob.digest_dm, len(bob.display_name)) == (False, True, 200)
+    assert (alice.nudges, alice.link_reactions, alice.digest_dm) == (True, True, False)
+    assert (bob.link_reactions, bob.digest_dm, len(bob.display_name)) == (False, True, 200)
     assert set(found) == {"console:/alice", "console:/bob"}
 
 
@@ -390,7 +390,7 @@ async def test_whatever_a_remote_feed_sends_is_stored_within_the_columns(
         [due] = await feeds.due_feeds(conn, START)
         [post] = await feeds.week_posts(conn, "demo", START, START + timedelta(days=7))
     assert (len(due.etag or ""), due.last_error) == (500, "badbyte")
-    assert (post.title, post.link, post.owner_allows_quotes) == ("A title", None, None)
+    assert (post.title, post.link, post.owner_named) == ("A title", None, False)
 
 
 async def test_a_read_sees_one_snapshot_while_others_write(

@@ -127,6 +127,7 @@ async def test_a_peer_named_in_a_nudge_is_not_kept_there_after_they_forget_thems
     """Members own their data: after `/forget-me`, bob's name must not live on in the stored
     text of a nudge that offered alice his link."""
     async with ConsoleStory(nudge_config(config_for), clock, tmp_path) as story:
+        await story.allow("bob", consents=("named",))  # so the nudge names him
         await story.say("alice: hello everyone")
         await story.say("bob: hi")
         clock.set(at(14, 9))
@@ -157,6 +158,7 @@ async def test_profile_tells_a_member_they_are_named_as_a_new_voice(
     """The issue: members see in /profile exactly what facilitators see about them. The report
     names new voices; the member so named is not told."""
     async with ConsoleStory(nudge_config(config_for), clock, tmp_path) as story:
+        await story.allow("alice", consents=("named",))  # new voices are named with consent
         await story.say("alice: hello everyone, my first find https://example.org/first")
         report = await story.say("fran: /report")
         assert "New voices" in report and "alice" in report.split("New voices")[1].split("\n")[0]

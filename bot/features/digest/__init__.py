@@ -2,7 +2,7 @@
 by facilitators, posted on schedule, and kept in a web archive with Atom feeds."""
 
 from bot.features.digest.config import SCHEDULE, SECTION, DigestSchedule, DigestSettings
-from bot.features.digest.store import link_infos, public_names, week_shares
+from bot.features.digest.store import link_infos, week_shares
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
 
@@ -51,6 +51,5 @@ __all__ = [
     "DigestService",
     "DigestSettings",
     "link_infos",
-    "public_names",
     "week_shares",
 ]

@@ -18,6 +18,7 @@ from bot.features.digest.config import DigestSettings
 from bot.features.digest.model import Digest
 from bot.features.engagement import new_voices
 from bot.features.loop import annotations_of
+from bot.features.members import NAMED, QUOTES, consent_names
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.storage import Connection
 
@@ -133,13 +134,11 @@ class TopLinks:
         entries = []
         for candidate in chosen:
             info = infos[candidate.link_id]
-            people, unnamed = await request.name_of(candidate.sharers)
-            allowed = {ref for ref in candidate.sharers if request.names.get(ref)}
+            quoting = await request.quote_names([ref for ref, _ in candidate.quotes])
             quotes = tuple(
-                f"{request.names[ref]}: {words}"
-                for ref, words in candidate.quotes
-                if ref in allowed
+                f"{quoting[ref]}: {words}" for ref, words in candidate.quotes if ref in quoting
             )
+            people, unnamed = await request.name_of(candidate.sharers, quoted=quoting)
             details = []
             if candidate.reactions:
                 details.append(t("digest.reactions", count=candidate.reactions))
@@ -233,6 +232,14 @@ async def candidates_of(
     return candidates
 
 
+async def _named(conn: Connection, refs: Sequence[str]) -> dict[str, str | None]:
+    return await consent_names(conn, NAMED, refs)
+
+
+async def _quotable(conn: Connection, refs: Sequence[str]) -> dict[str, str | None]:
+    return await consent_names(conn, QUOTES, refs)
+
+
 async def _sections(
     conn: Connection,
     community: CommunitySettings,
@@ -251,7 +258,8 @@ async def _sections(
         start=start,
         end=end,
         texts=texts,
-        lookup_names=store.public_names,
+        lookup_names=_named,
+        lookup_quotable=_quotable,
         excluded=excluded,
         featured=featured,
     )

@@ -139,20 +139,6 @@ async def reply_counts(
     return counts
 
 
-async def public_names(conn: AsyncConnection, refs: Sequence[str]) -> dict[str, str | None]:
-    """Display names of members who allow being named; None for those who do not."""
-    names: dict[str, str | None] = {}
-    for chunk in chunks(list(dict.fromkeys(refs))):
-        result = await conn.execute(
-            select(members.c.ref, members.c.display_name, members.c.allow_quotes).where(
-                members.c.ref.in_(list(chunk))
-            )
-        )
-        for row in result:
-            names[row.ref] = row.display_name if row.allow_quotes else None
-    return names
-
-
 async def choices(conn: AsyncConnection, community: str, week: str) -> list[Choice]:
     """Facilitators' choices for one week."""
     result = await conn.execute(

@@ -423,7 +423,7 @@ class FeedService(Service):
             people: tuple[str, ...] = ()
             unnamed = 0
             if post.owner_ref is not None:
-                if post.owner_allows_quotes and post.owner_name:
+                if post.owner_named and post.owner_name:
                     people = (post.owner_name,)
                 else:
                     unnamed = 1

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Column, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.features.members import NAMED, gives
 from bot.storage.schema import feed_entries, feeds, members
 from bot.storage.sql import insert_ignoring_conflicts, max_length
 
@@ -59,7 +60,7 @@ class WeekPost:
     feed_title: str | None
     owner_ref: str | None
     owner_name: str | None
-    owner_allows_quotes: bool | None
+    owner_named: bool
 
 
 def _url_or_none(url: str | None, column: Column[str]) -> str | None:
@@ -203,7 +204,7 @@ async def week_posts(
             feeds.c.title.label("feed_title"),
             feeds.c.owner_ref,
             members.c.display_name.label("owner_name"),
-            members.c.allow_quotes.label("owner_allows_quotes"),
+            gives(NAMED, feeds.c.owner_ref).label("owner_named"),
         )
         .join(feeds, feeds.c.id == feed_entries.c.feed_id)
         .outerjoin(members, members.c.ref == feeds.c.owner_ref)

@@ -41,6 +41,7 @@ from bot.features.gatherings.when import (
     place_line,
     read_place,
 )
+from bot.features.members import NAMED, consent_names
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.runtime.service import (
     CommandHandler,
@@ -736,15 +737,8 @@ class GatheringService(Service):
         zones = await store.member_zones(tx.conn)
         if not zones:
             return [call.answer(t("gatherings.suggest_none", prefix=call.prefix))]
-        names = await store.member_names(tx.conn, list(zones))
-        people = [
-            fairness.Person(
-                ref,
-                zone,
-                names[ref][0] if ref in names and names[ref][1] else None,
-            )
-            for ref, zone in sorted(zones.items())
-        ]
+        names = await consent_names(tx.conn, NAMED, list(zones))
+        people = [fairness.Person(ref, zone, names.get(ref)) for ref, zone in sorted(zones.items())]
         waking = fairness.Waking.parse(settings.waking_start, settings.waking_end)
         slots = fairness.rank_slots(
             people,
@@ -1167,11 +1161,12 @@ class TakeawaySection:
             if f"T{gathering_id}" in request.excluded:
                 continue
             refs = list(dict.fromkeys(item.member_ref for item in items))
-            people, unnamed = await request.name_of(refs)
+            quoting = await request.quote_names(refs)
+            people, unnamed = await request.name_of(refs, quoted=quoting)
             quotes = tuple(
-                f"{request.names[item.member_ref]}: {item.text[:200]}"
+                f"{quoting[item.member_ref]}: {item.text[:200]}"
                 for item in items
-                if request.names.get(item.member_ref)
+                if item.member_ref in quoting
             )
             entries.append(
                 Entry(

@@ -348,18 +348,6 @@ async def member_zones(conn: AsyncConnection, refs: Sequence[str] | None = None)
     return {row.ref: row.timezone for row in await conn.execute(statement)}
 
 
-async def member_names(conn: AsyncConnection, refs: Sequence[str]) -> dict[str, tuple[str, bool]]:
-    """ref -> (display name, allows being named)."""
-    if not refs:
-        return {}
-    result = await conn.execute(
-        select(members.c.ref, members.c.display_name, members.c.allow_quotes).where(
-            members.c.ref.in_(list(refs))
-        )
-    )
-    return {row.ref: (row.display_name, bool(row.allow_quotes)) for row in result}
-
-
 # --- calendar tokens ------------------------------------------------------------------------
 
 

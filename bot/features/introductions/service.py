@@ -28,6 +28,8 @@ from bot.features.engagement import interactions
 from bot.features.introductions import store
 from bot.features.introductions.config import IntroductionSettings
 from bot.features.introductions.topics import Introduction, Item, TopicModel, match, phrase
+from bot.features.members import INTRODUCTIONS as BEING_INTRODUCED
+from bot.features.members import consenting
 from bot.runtime.scheduler import Job, RunContext
 from bot.runtime.service import (
     CommandHandler,
@@ -38,7 +40,6 @@ from bot.runtime.service import (
     send_direct,
 )
 from bot.storage.database import Database
-from bot.storage.members import get_member
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,7 @@ class IntroductionService(Service):
         t = call.texts
         ref = str(call.author.ref)
         made = await store.of_member(tx.conn, call.community.name, ref)
-        member = await get_member(tx.conn, ref)
-        opted_in = member is not None and member.introductions
+        opted_in = bool(await consenting(tx.conn, BEING_INTRODUCED, [ref]))
         key = "introductions.state_on" if opted_in else "introductions.state_off"
         state = t(key, prefix=call.prefix)
         if not made:

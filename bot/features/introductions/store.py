@@ -11,6 +11,7 @@ from sqlalchemy import Row, Table, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.features.introductions.topics import Item
+from bot.features.members import INTRODUCTIONS, QUOTES, gives
 from bot.storage.schema import (
     introductions,
     link_annotations,
@@ -75,12 +76,12 @@ async def candidates(conn: AsyncConnection, community: str) -> list[Introduction
             members.c.ref,
             members.c.platform,
             members.c.display_name,
-            members.c.allow_quotes,
+            gives(QUOTES, members.c.ref).label("allow_quotes"),
             memberships.c.contacted_at,
             memberships.c.facilitator,
         )
         .select_from(members.join(memberships, memberships.c.member_ref == members.c.ref))
-        .where(memberships.c.community == community, members.c.introductions.is_(True))
+        .where(memberships.c.community == community, gives(INTRODUCTIONS, members.c.ref))
         .order_by(members.c.ref)
     )
     return [
@@ -88,7 +89,7 @@ async def candidates(conn: AsyncConnection, community: str) -> list[Introduction
             member_ref=row.ref,
             platform=row.platform,
             name=row.display_name,
-            allow_quotes=row.allow_quotes,
+            allow_quotes=bool(row.allow_quotes),
             contacted_at=row.contacted_at,
             facilitator=row.facilitator,
         )
@@ -164,9 +165,7 @@ async def topic_items(
         if "public" in table.c:
             query = query.where(table.c.public.is_(True))
         if needs_consent:
-            query = query.join(members, members.c.ref == table.c.member_ref).where(
-                members.c.allow_quotes.is_(True)
-            )
+            query = query.where(gives(QUOTES, table.c.member_ref))
         result = await conn.execute(query.order_by(table.c.id))
         for row in result:
             items.append(

@@ -25,7 +25,7 @@ from bot.core.refs import InteractionRef, MemberRef
 from bot.core.urls import MAX_LINK_LENGTH, extract_links
 from bot.features.links import NewShare, StoredShare, record_shares, stored_shares_of_message
 from bot.features.loop import store
-from bot.features.members import MemberSupportSettings
+from bot.features.members import QUOTES, MemberSupportSettings, consenting
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.runtime.service import (
     CommandHandler,
@@ -38,7 +38,7 @@ from bot.runtime.service import (
 )
 from bot.storage import Connection
 from bot.storage.database import Database
-from bot.storage.members import get_member, get_members
+from bot.storage.members import get_members
 
 log = logging.getLogger(__name__)
 
@@ -204,10 +204,9 @@ class LoopService(Service):
         )
         if stored is None:
             return []
-        member = await get_member(tx.conn, str(call.author.ref))
         if not self._in_public(call):
             key = "loop.reflected_unread"
-        elif member is None or member.allow_quotes:
+        elif await consenting(tx.conn, QUOTES, [str(call.author.ref)]):
             key = "loop.reflected"
         else:
             key = "loop.reflected_private"
@@ -511,16 +510,17 @@ class OpenQuestionsSection:
         entries: list[Entry] = []
         private = 0
         for question in open_:
-            people, unnamed = await request.name_of([question.member_ref])
-            if unnamed:
+            # The question is the asker's own words: shown (with their name) only with quotes.
+            name = (await request.quote_names([question.member_ref])).get(question.member_ref)
+            if name is None:
                 private += 1
                 continue
             entries.append(
                 Entry(
                     key=f"Q{question.id}",
                     title=_short(question.text, 200),
-                    people=people,
-                    detail=t("loop.asked_by", name=people[0]),
+                    people=(name,),
+                    detail=t("loop.asked_by", name=name),
                     featured=f"Q{question.id}" in request.featured,
                 )
             )

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.features.members import QUOTES, gives
 from bot.storage.schema import (
     link_annotations,
     links,
@@ -76,7 +77,7 @@ async def week_reflections(
             reflections.c.created_at,
             reflections.c.public,
             members.c.display_name,
-            members.c.allow_quotes,
+            gives(QUOTES, reflections.c.member_ref).label("quotes"),
         )
         .select_from(reflections.outerjoin(members, members.c.ref == reflections.c.member_ref))
         .where(
@@ -94,7 +95,7 @@ async def week_reflections(
             link_url=row.link_url,
             created_at=row.created_at,
             # Quoted only with consent and only when written where every member reads it.
-            name=row.display_name if row.allow_quotes and row.public else None,
+            name=row.display_name if row.quotes and row.public else None,
         )
         for row in result
     ]
@@ -364,7 +365,7 @@ async def annotations_of(conn: AsyncConnection, link_ids: Sequence[int]) -> list
             link_annotations.c.text,
             link_annotations.c.public,
             members.c.display_name,
-            members.c.allow_quotes,
+            gives(QUOTES, link_annotations.c.member_ref).label("quotes"),
         )
         .select_from(
             link_annotations.outerjoin(members, members.c.ref == link_annotations.c.member_ref)
@@ -377,7 +378,7 @@ async def annotations_of(conn: AsyncConnection, link_ids: Sequence[int]) -> list
             link_id=row.link_id,
             member_ref=row.member_ref,
             text=row.text,
-            name=row.display_name if row.allow_quotes and row.public else None,
+            name=row.display_name if row.quotes and row.public else None,
         )
         for row in result
     ]

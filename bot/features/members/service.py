@@ -11,11 +11,14 @@ from typing import Any
 from bot.core.actions import Action, Attachment, Button, Content, SendDirect
 from bot.core.commands import CommandSpec, Param, ParamKind
 from bot.core.communities import CommunityDirectory
+from bot.core.i18n import Catalog
 from bot.core.markup import block, escape
 from bot.core.weeks import IsoWeek
 from bot.features.engagement import settle_nudge_answers
 from bot.features.goals import active_goal
 from bot.features.members import store
+from bot.features.members.consent_store import ConsentAnswer, answers_of, record_answers
+from bot.features.members.consents import CONSENTS
 from bot.features.nudges import NudgeSettings
 from bot.features.reports import (
     PROFILE_WEEKS,
@@ -35,9 +38,10 @@ PROFILE = CommandSpec(
     help="See what the bot keeps about you, and your settings",
     example="/profile",
 )
-# Each on/off setting: the /settings key, its column in `members`, and its help.
+# Each on/off setting about how the bot treats the member: the /settings key, its column in
+# `members`, and its help. What a member allows others to see of them is a consent instead
+# (bot/features/members/consents.py); /settings changes both.
 SWITCHES: tuple[tuple[str, str, str], ...] = (
-    ("quotes", "allow_quotes", "May digests quote you by name? on or off"),
     ("link_reactions", "link_reactions", "React to the links you share? on or off"),
     (
         "digest_dm",
@@ -54,18 +58,14 @@ SWITCHES: tuple[tuple[str, str, str], ...] = (
         "literacy_questions",
         "May I ask one short question about a link you share without a note? on or off",
     ),
-    (
-        "introductions",
-        "introductions",
-        "Once a week, introduce you by DM to a member who shares your topics? on or off",
-    ),
 )
 SETTING_COLUMNS = {key: column for key, column, _ in SWITCHES}
+CONSENT_KEYS = frozenset(item.key for item in CONSENTS)
 
 SETTINGS = CommandSpec(
     name="settings",
-    help="Change how the bot treats you (with no arguments: show your settings)",
-    example="/settings quotes=off link_reactions=on",
+    help="Change what you allow and how the bot treats you (with no arguments: show them)",
+    example="/settings quotes=on named=off",
     params=tuple(
         Param(
             name=key,
@@ -74,7 +74,10 @@ SETTINGS = CommandSpec(
             required=False,
             keyword_only=True,
         )
-        for key, _, help_text in SWITCHES
+        for key, help_text in (
+            *((item.key, item.help) for item in CONSENTS),
+            *((key, help_text) for key, _, help_text in SWITCHES),
+        )
     ),
 )
 EXPORT = CommandSpec(
@@ -113,6 +116,24 @@ def _on_off(value: bool) -> str:
     return "on" if value else "off"
 
 
+def _consent_lines(answers: Sequence[ConsentAnswer], t: Catalog, prefix: str) -> str:
+    """Each consent on a line: yes or no, what it allows, and the command that changes it."""
+    lines = []
+    for answer in answers:
+        lines.append(
+            t(
+                "members.consent_line",
+                key=answer.key,
+                answer=t("members.consent_yes" if answer.given else "members.consent_no"),
+                what=t(f"members.consent_{answer.key}"),
+                change=_on_off(not answer.given),
+                unanswered="" if answer.answered else t("members.consent_unanswered"),
+                prefix=prefix,
+            )
+        )
+    return "\n".join(lines)
+
+
 class MemberService(Service):
     """Profile, settings, export and deletion of a member's own data."""
 
@@ -148,11 +169,10 @@ class MemberService(Service):
             messages=counts["messages"],
             shares=counts["shares"],
             reactions=counts["reactions"],
-            quotes=_on_off(member.allow_quotes),
             link_reactions=_on_off(member.link_reactions),
             goal_checkin=_on_off(member.goal_checkin),
             literacy_questions=_on_off(member.literacy_questions),
-            introductions=_on_off(member.introductions),
+            consents=_consent_lines(await answers_of(tx.conn, ref), t, call.prefix),
             reflections=counts["reflections"],
             questions=counts["questions"],
             goal=escape(goal.text) if goal is not None else t("members.goal_unset"),
@@ -191,9 +211,10 @@ class MemberService(Service):
         )
 
     async def settings(self, call: Invocation, tx: Transaction) -> list[Action]:
-        """Change (or show) the caller's settings."""
+        """Change (or show) what the caller allows and their settings."""
         t = call.texts
         ref = str(call.author.ref)
+        answers = {key: bool(value) for key, value in call.arguments.items() if key in CONSENT_KEYS}
         changes = {
             SETTING_COLUMNS[key]: value
             for key, value in call.arguments.items()
@@ -201,24 +222,24 @@ class MemberService(Service):
         }
         if changes:
             await update_member_settings(tx.conn, ref, **changes)
+        if answers:
+            await record_answers(tx.conn, ref, answers, tx.now)
         member = await get_member(tx.conn, ref)
         if member is None:
             return [call.answer(t("members.profile_empty"))]
-        key = "members.settings_changed" if changes else "members.settings_show"
-        return [
-            call.answer(
-                t(
-                    key,
-                    quotes=_on_off(member.allow_quotes),
-                    link_reactions=_on_off(member.link_reactions),
-                    digest_dm=_on_off(member.digest_dm),
-                    goal_checkin=_on_off(member.goal_checkin),
-                    literacy_questions=_on_off(member.literacy_questions),
-                    introductions=_on_off(member.introductions),
-                    prefix=call.prefix,
-                )
-            )
-        ]
+        consents = await answers_of(tx.conn, ref)
+        values = {
+            "link_reactions": _on_off(member.link_reactions),
+            "digest_dm": _on_off(member.digest_dm),
+            "goal_checkin": _on_off(member.goal_checkin),
+            "literacy_questions": _on_off(member.literacy_questions),
+            "prefix": call.prefix,
+        }
+        if answers or changes:
+            allowed = " · ".join(f"{answer.key}={_on_off(answer.given)}" for answer in consents)
+            return [call.answer(t("members.settings_changed", consents=allowed, **values))]
+        lines = _consent_lines(consents, t, call.prefix)
+        return [call.answer(t("members.settings_show", consents=lines, **values))]
 
     async def export(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Send the caller their data as a JSON file."""

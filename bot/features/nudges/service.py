@@ -38,7 +38,7 @@ from bot.core.markup import escape, link
 from bot.core.platform import Capability, may_message_unasked
 from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
-from bot.features.digest import link_infos, public_names, week_shares
+from bot.features.digest import link_infos, week_shares
 from bot.features.engagement import (
     EARLIER_PERIODS,
     NOTHING,
@@ -51,6 +51,7 @@ from bot.features.engagement import (
 )
 from bot.features.gatherings import list_gatherings, next_occurrence
 from bot.features.goals import active_goal
+from bot.features.members import NAMED, consent_names
 from bot.features.nudges import store
 from bot.features.nudges.config import NudgeSettings
 from bot.features.nudges.rules import Candidate, NudgeRules, base_wait, decide, parse_wall
@@ -601,7 +602,7 @@ class NudgeService(Service):
         peer = next((s for s in reversed(week) if s.member_ref != member_ref), None)
         if peer is not None:
             info = (await link_infos(conn, [peer.link_id]))[peer.link_id]
-            name = (await public_names(conn, [peer.member_ref])).get(peer.member_ref)
+            name = (await consent_names(conn, NAMED, [peer.member_ref])).get(peer.member_ref)
             # Bold, so the name can be found again exactly: it is taken out of the stored
             # text if the peer later asks to be forgotten.
             shown = f"**{escape(name)}**" if name else None

@@ -46,7 +46,7 @@ class Standing:
     drift: Drift | None
     nudges: tuple[NudgeOutcome, ...]  # sent before the week's end, oldest first
     as_of: datetime  # when drift was judged (the week's end, or now in the current week)
-    new_voice: bool = False  # named among the week's new voices
+    new_voice: bool = False  # among the week's new voices
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +97,7 @@ class ReportInputs:
     names: Mapping[str, str]
     as_of: datetime
     new_voices: Sequence[str] = ()  # the last week's new voices (engagement.new_voices)
-    # Their names where they allow being named (digest.public_names).
+    # Their names where they allow being named (the members feature's consent_names).
     public_names: Mapping[str, str | None] = field(default_factory=dict)
 
     def name(self, member_ref: str) -> str:

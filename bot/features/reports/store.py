@@ -13,8 +13,8 @@ from bot.core.communities import CommunityDirectory
 from bot.core.config import CommunitySettings
 from bot.core.weeks import IsoWeek
 from bot.features import engagement
-from bot.features.digest import public_names
 from bot.features.engagement import NUDGED_MEMBER, DriftRules, answered_at
+from bot.features.members import NAMED, consent_names
 from bot.features.nudges import NudgeSettings
 from bot.features.reports.model import HISTORY_WEEKS, NudgeOutcome, ReportInputs
 from bot.storage.members import get_members
@@ -96,5 +96,5 @@ async def report_inputs(
         names={ref: person.display_name for ref, person in people.items()},
         as_of=as_of,
         new_voices=newcomers,
-        public_names=await public_names(conn, newcomers),
+        public_names=await consent_names(conn, NAMED, newcomers),
     )

@@ -67,13 +67,13 @@ async def test_profile_settings_and_no_reaction_when_switched_off(
         assert "(only alice sees this)" in said
         assert "links shared: 1" in said and "link_reactions=on" in said
         said = await story.say("alice: /settings link_reactions=off quotes=off")
-        assert "quotes=off · link_reactions=off" in said
+        assert "You allow: quotes=off" in said and "settings: link_reactions=off" in said
         said = await story.say("alice: again https://b.org")
         assert "reacted" not in said
         assert await rows(story, shares) == 2
         said = await story.say("alice: /settings quotes=maybe")
         assert "Quotes must be on or off, not 'maybe'" in said
-        assert "Usage: /settings [quotes=on|off] [link_reactions=on|off] [digest_dm=on|off]" in said
+        assert "Usage: /settings [quotes=on|off] [named=on|off] [introductions=on|off]" in said
 
 
 async def test_help_lists_commands_and_explains_one(
@@ -84,8 +84,9 @@ async def test_help_lists_commands_and_explains_one(
         for name in ("/profile", "/settings", "/export", "/forget-me", "/help"):
             assert name in said
         said = await story.say("alice: /help settings")
-        assert "Usage: /settings [quotes=on|off] [link_reactions=on|off] [digest_dm=on|off]" in said
-        assert "Example: /settings quotes=off link_reactions=on" in said
+        assert "Usage: /settings [quotes=on|off] [named=on|off] [introductions=on|off]" in said
+        assert "[introductions=on|off] [link_reactions=on|off] [digest_dm=on|off]" in said
+        assert "Example: /settings quotes=on named=off" in said
         said = await story.say("alice: /frobnicate now")
         assert "there is no command called 'frobnicate'" in said and "/help" in said
 

@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core.clock import ManualClock
-from bot.storage.members import update_member_settings
 from tests.fakes.discord_server import snowflake_at
-from tests.helpers import DiscordStory, World, make_config
+from tests.helpers import DiscordStory, World, allow, make_config
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -63,10 +62,9 @@ async def test_a_member_who_never_talked_to_the_bot_is_not_written_to(
             assert asyncio.get_running_loop().time() < deadline, "the shares were never stored"
             await asyncio.sleep(0.01)
             await story.app.drain()
-        async with story.app.database.transaction() as conn:
-            # bob opted in elsewhere (another community of this bot) but never talked to the
-            # bot here: he must not get a DM out of the blue.
-            await update_member_settings(conn, f"discord:/{bob}", introductions=True)
+        # bob opted in elsewhere (another community of this bot) but never talked to the bot
+        # here: he must not get a DM out of the blue.
+        await allow(story.app.database, f"discord:/{bob}", consents=("introductions",))
 
         clock.set(datetime(2026, 11, 25, 10, 0, tzinfo=BERLIN).astimezone(UTC))
         story.app.scheduler.poke()

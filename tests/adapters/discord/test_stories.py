@@ -17,7 +17,7 @@ from bot.core.commands import CommandSpec, Param, ParamKind, Role
 from bot.core.platform import PlatformError
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
-from bot.storage.schema import links, reactions
+from bot.storage.schema import links, messages, reactions
 from tests.helpers import REACTION_PUT, DiscordStory, World, make_config, make_world
 
 pytestmark = pytest.mark.timeout(20)
@@ -453,6 +453,28 @@ async def test_replies_in_threads_and_new_threads(world: World, story_for: Story
         assert (await story.shared_urls())[-1][1] == (
             f"discord:{world.guild}/{world.resources}/{inside['id']}"
         )
+
+
+async def test_a_private_thread_in_a_watched_channel_is_not_collected(
+    world: World, story_for: Story
+) -> None:
+    # Only those invited read a private thread: its words were not written for the community,
+    # so they are neither kept as the channel's nor ever quoted in a digest.
+    async with story_for(world) as story:
+        root = world.fake.post(world.resources, world.alice, "a private chat")
+        hidden = world.fake.add_thread(world.resources, root["id"], "just us", private=True)
+        await world.fake.message(hidden, world.alice, "https://example.org/private my worry")
+        root = world.fake.post(world.resources, world.alice, "an open one")
+        public = world.fake.add_thread(world.resources, root["id"], "everyone")
+        sentinel = await world.fake.message(public, world.alice, "https://example.org/open")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=sentinel["id"]))
+        await story.app.drain()
+        urls = [url for url, _ in await story.shared_urls()]
+        assert "https://example.org/open" in urls
+        assert "https://example.org/private" not in urls
+        async with story.app.database.reading() as conn:
+            kept = (await conn.execute(select(messages.c.text))).scalars().all()
+        assert not any("my worry" in (text or "") for text in kept)
 
 
 async def test_edit_and_unreact_act_on_the_bots_own_messages(

@@ -31,7 +31,7 @@ from tests.fakes.slack_server import (
     slash_command,
 )
 from tests.helpers import SLACK_START as START
-from tests.helpers import SlackStory, answer_text, eventually, secrets, story_config
+from tests.helpers import SlackStory, allow, answer_text, eventually, secrets, story_config
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -316,6 +316,7 @@ async def test_the_weekly_digest_is_posted_as_block_kit_once(
         }
     )
     async with SlackStory(fake, config) as story:
+        await allow(story.app.database, "slack:T0001/UALICE")
         shared = []
         for n, user in enumerate(("UALICE", "UFRAN", "UALICE")):
             text = f"worth it <https://site{n}.example.org/post&amp;x|post {n}> & <more>"

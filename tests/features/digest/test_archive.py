@@ -44,6 +44,7 @@ async def fetch(url: str) -> tuple[int, str, str]:
 
 
 async def posted_story(story: ConsoleStory, clock: ManualClock) -> str:
+    await story.allow("alice", "bob")
     await story.say("alice: https://example.org/connectivism a clear overview of the theory")
     await story.say("bob: https://example.org/connectivism")
     clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
@@ -118,6 +119,7 @@ async def test_issue_pages_show_site_names_descriptions_and_notes_escaped_and_ca
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
     async with ConsoleStory(archive_config(config_for), clock, tmp_path) as story:
+        await story.allow("alice")
         await story.say("alice: https://example.org/connectivism a clear overview of the theory")
         async with story.app.database.transaction() as conn:  # as a fetched preview leaves it
             await conn.execute(
@@ -145,7 +147,7 @@ async def test_pages_follow_forget_me_and_consent_at_once(
 ) -> None:
     async with ConsoleStory(archive_config(config_for), clock, tmp_path) as story:
         base = await posted_story(story, clock)
-        await story.say("bob: /settings quotes=off")
+        await story.say("bob: /settings quotes=off named=off")
         page = (await fetch(f"{base}/digests/demo/2026-W48"))[2]
         assert "bob" not in page and "alice, 1 member(s)" in page
         await story.say("alice: /forget-me confirm")

@@ -59,6 +59,7 @@ async def test_top_links_are_ranked_by_engagement_with_a_cap_per_domain(
 ) -> None:
     config = digest_config(config_for, digest={"per_domain": 2, "top_links": 5})
     async with ConsoleStory(config, clock, tmp_path) as story:
+        await story.allow("bob", "carol")
         await story.say("alice: a quiet one https://quiet.org/x")  # 1
         await story.say("bob: https://popular.org/p — why networks need presence, says Kop")  # 2
         await story.say("carol: https://popular.org/p")  # 3
@@ -159,13 +160,23 @@ async def test_consent_decides_who_is_named_and_quoted(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
     async with ConsoleStory(digest_config(config_for), clock, tmp_path) as story:
-        await story.say("alice: /settings quotes=off")
+        # alice never answered: quoting and naming are off until she says yes.
         await story.say("alice: https://example.org/a what I think about this in detail")
         clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
         said = await story.say("fran: /digest preview")
         assert "alice" not in said
         assert "shared by 1 member(s)" in said
         assert "what I think" not in said
+        await story.say("alice: /settings quotes=on")
+        said = await story.say("fran: /digest preview")
+        assert "alice: what I think about this in detail" in said
+        assert "shared by alice" in said  # a quote carries its author's name
+        await story.say("alice: /settings quotes=off named=on")
+        said = await story.say("fran: /digest preview")
+        assert "shared by alice" in said and "what I think" not in said
+        await story.say("alice: /settings named=off")
+        said = await story.say("fran: /digest preview")
+        assert "alice" not in said and "shared by 1 member(s)" in said
 
 
 async def test_an_empty_week_gives_a_short_friendly_digest(
@@ -270,6 +281,7 @@ async def test_the_digest_quotes_only_words_written_where_every_member_can_read_
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
     async with ConsoleStory(digest_config(config_for), clock, tmp_path) as story:
+        await story.allow("alice", "bob")
         await story.say("bob: https://open.org/a what I said in the open channel")
         dm = ChannelRef("console", "", "dm-alice")
         # alice runs /share in a direct message with the bot: nobody else read her note.

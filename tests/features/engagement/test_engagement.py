@@ -260,6 +260,7 @@ async def test_new_voices_are_the_same_in_the_digest_the_report_and_profile(
         ]
     )
     async with ConsoleStory(config, clock, tmp_path) as story:
+        await story.allow("carol", "dave", consents=("named",))  # erin never says yes
         clock.set(datetime(2026, 11, 17, 9, 0, tzinfo=UTC))  # 2026-W47
         await story.say("dave: /seek Who has read about connectivism?")  # his first: W47
         await story.say("bob: hello all")  # talk is no contribution
@@ -267,7 +268,6 @@ async def test_new_voices_are_the_same_in_the_digest_the_report_and_profile(
         clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))  # 2026-W48
         await story.say("dave: https://example.org/d")
         await story.say("carol: https://example.org/c")
-        await story.say("erin: /settings quotes=off")
         await story.say("erin: https://example.org/e")
         async with story.app.database.reading() as conn:
             start, end = (
@@ -287,6 +287,6 @@ async def test_new_voices_are_the_same_in_the_digest_the_report_and_profile(
         assert "dave" not in voices and "erin" not in voices and "bob" not in voices
         report = await story.say("fran: /report 2026-W48")
         assert (
-            "New voices (2, their first contribution here): carol, 1 who prefer not to be named"
-            in report
+            "New voices (2, their first contribution here): carol, "
+            "1 not named (they have not allowed it)" in report
         )

@@ -79,6 +79,7 @@ async def test_a_member_follows_her_blog_and_new_posts_reach_the_digest(
         "application/atom+xml",
     )
     async with ConsoleStory(feed_config(config_for, blog), clock, tmp_path, HOSTS) as story:
+        await story.say("alice: /settings named=on")  # her posts reach the digest by name
         said = await story.say(f"alice: /feed add http://blog.test:{blog.port}/")
         assert "Checking" in said
         assert f"Following Alice learns (feed 1: http://blog.test:{blog.port}/feed.xml)" in said

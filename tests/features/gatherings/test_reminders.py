@@ -64,6 +64,7 @@ async def test_those_going_are_reminded_a_day_and_an_hour_before_and_the_host_ge
         assert "1. What got you started?" in said and "2. What would you do differently?" in said
         assert LINK not in said.split("#news")[1].split("\n")[0]  # never in a channel
 
+        await story.allow("alice", "bob", consents=("quotes",))  # a quote names its author
         said = await story.tick(datetime(2026, 11, 26, 17, 0, tzinfo=UTC))
         assert "#news Facilitator: Guest talk has ended." in said
         number = said.split("[")[1].split("]")[0]

@@ -206,11 +206,11 @@ async def test_suggest_times_names_only_members_who_allow_it_and_proposes_a_rota
         await story.say("ana: /timezone Europe/Berlin")
         await story.say("ben: /timezone America/Los_Angeles")
         await story.say("chi: /timezone Asia/Tokyo")
-        await story.say("chi: /settings quotes=off")
+        await story.say("ben: /settings named=on")  # chi never says yes: not named
         said = await story.say("fran: /event suggest-times duration=60m days=3 repeat=weekly")
         assert "of the 3 member(s) with a known zone are between 08:00 and 21:00" in said
         assert "2 of 3 awake" in said
-        assert "outside: 1 other(s)" in said  # chi does not allow being named
+        assert "outside: 1 other(s)" in said  # chi has not allowed being named
         assert "chi" not in said
         assert "For a recurring series, take turns" in said
         assert "Each zone is outside its waking hours in at most 1 of" in said

@@ -95,7 +95,7 @@ async def a_small_community(story: ConsoleStory) -> None:
     await titled(story, "https://example.org/retrieval", "Retrieval and spacing")
     for name in ("alice", "bob", "carol", "dave"):
         assert "introductions=on" in await story.say(f"{name}: /settings introductions=on")
-    await story.say("bob: /settings quotes=off")
+    await story.say("alice: /settings quotes=on")  # bob never says yes to quotes
 
 
 @pytest.mark.both_backends
@@ -114,7 +114,7 @@ async def test_members_who_share_topics_but_never_met_are_introduced_once(
             "<https://example.org/retrieval> — you both follow "
         )
         assert "example.org" in to_alice and "spaced practice" in to_alice
-        assert "In their words" not in to_alice  # bob keeps his words out (quotes=off)
+        assert "In their words" not in to_alice  # bob keeps his words out (never said yes)
         assert to_bob.startswith(
             "👋 Meet alice: they recently shared «Spacing effects explained» "
             "<https://example.org/spacing> — you both follow "
@@ -152,6 +152,7 @@ async def test_a_note_is_quoted_only_with_consent_and_opting_out_stops_introduct
         await story.say("zoe: /share https://garden.test/tomatoes growing tomatoes")
         for name in ("alice", "bob", "carol"):
             await story.say(f"{name}: /settings introductions=on")
+        await story.say("alice: /settings quotes=on")
         await story.say("bob: /settings quotes=off")
         await story.say("carol: /settings introductions=off")
         said = await story.tick(WEDNESDAY)
@@ -291,6 +292,7 @@ async def test_a_private_reflection_never_becomes_a_topic_in_someone_elses_intro
 ) -> None:
     async with ConsoleStory(intro_config(config_for), clock, tmp_path) as story:
         await story.say("alice: /settings quotes=off")
+        await story.say("bob: /settings quotes=on")
         await story.say("alice: /reflect My manager's feedback on the migration hurt")
         await story.say("bob: /reflect Spaced practice works for vocabulary")
         async with story.app.database.reading() as conn:
@@ -306,6 +308,7 @@ async def test_words_shared_in_a_direct_message_are_never_quoted_in_an_introduct
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
     async with ConsoleStory(intro_config(config_for), clock, tmp_path) as story:
+        await story.allow("alice")  # she allows quotes: still, nobody read these words
         dm = ChannelRef("console", "", "dm-alice")
         await story.app.dispatcher.deliver(
             CommandInvoked(

@@ -73,6 +73,7 @@ async def test_reflect_keeps_a_reflection_about_a_link_and_the_digest_quotes_wit
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
     async with ConsoleStory(loop_config(config_for, welcome=False), clock, tmp_path) as story:
+        await story.allow("alice", "carol")
         said = await story.say(
             "alice: /reflect about=https://example.org/a?utm_source=x Spacing beats cramming, "
             "and now I see why my notes failed"
@@ -105,6 +106,7 @@ async def test_share_records_the_note_and_a_bare_share_gets_one_literacy_questio
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
     async with ConsoleStory(loop_config(config_for, welcome=False), clock, tmp_path) as story:
+        await story.allow("bob", consents=("quotes",))  # his annotation is quoted
         said = await story.say("alice: /share https://example.org/a A clear intro to spacing")
         assert "Facilitator: alice shared https://example.org/a (L1): A clear intro" in said
         assert "✉" not in said  # a note: no question
@@ -191,6 +193,7 @@ async def test_seek_posts_a_thread_and_only_unanswered_questions_stay_open(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
     async with ConsoleStory(loop_config(config_for, welcome=False), clock, tmp_path) as story:
+        await story.allow("alice", "bob", consents=("quotes",))  # a question is their words
         said = await story.say("alice: /seek Who knows a primer on qualitative interviews?")
         assert "Posted your question (Q1) in #general" in said
         first = number_of(said, r"\[(\d+)\] #general Facilitator: 🔎 alice asks the network")
@@ -418,6 +421,7 @@ async def test_words_written_to_the_bot_alone_are_kept_but_never_quoted(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
     async with ConsoleStory(loop_config(config_for, welcome=False), clock, tmp_path) as story:
+        await story.allow("alice")
         alice = Author(ref=MemberRef("console", "", "alice"), name="alice")
         dm = ChannelRef("console", "", "dm-alice")
         await story.say("alice: /reflect In the open: spacing beats cramming")

@@ -47,6 +47,7 @@ async def test_a_drifting_member_gets_one_small_step_with_why_and_how_to_change_
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
     async with ConsoleStory(nudge_config(config_for), clock, tmp_path) as story:
+        await story.allow("bob", consents=("named",))
         await story.say("alice: hello everyone")
         await story.say("bob: hi")
         assert nudged(await story.tick(at(7))) == []  # a week away is not drifting
@@ -55,7 +56,7 @@ async def test_a_drifting_member_gets_one_small_step_with_why_and_how_to_change_
         said = await story.tick(at(15))
         assert nudged(said) == ["alice"]  # bob shared yesterday: not drifting
         [text] = nudge_texts(said)["alice"]
-        # The step: a real link from this week by another member, named (bob allows quotes).
+        # The step: a real link from this week by another member, named (bob allows it).
         assert "bob" in text and "https://example.org/spacing" in text
         assert "/annotate L1" in text
         assert "I haven't seen you active in demo for 15 days" in text
@@ -83,7 +84,7 @@ async def test_a_peer_who_keeps_their_name_out_is_not_named(
     async with ConsoleStory(nudge_config(config_for), clock, tmp_path) as story:
         await story.say("alice: hello")
         clock.set(at(13))
-        await story.say("bob: /settings quotes=off")
+        await story.say("bob: /settings quotes=on named=off")
         await story.say("bob@resources: https://example.org/quiet a quiet read on attention")
         [text] = nudge_texts(await story.tick(at(15)))["alice"]
         assert "someone shared https://example.org/quiet" in text or (

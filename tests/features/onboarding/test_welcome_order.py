@@ -61,4 +61,4 @@ async def test_the_welcome_asks_whether_the_digest_may_quote_the_newcomer(
         assert "/settings quotes=on" in welcome and "/settings quotes=off" in welcome
         assert "→ /settings quotes=on]" in welcome and "→ /settings quotes=off]" in welcome
         await story.say("nina: /settings quotes=off")
-        assert "quotes=off" in await story.say("nina: /settings")
+        assert "• quotes: no" in await story.say("nina: /settings")

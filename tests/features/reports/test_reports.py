@@ -73,7 +73,9 @@ async def build_community(story: ConsoleStory, clock: ManualClock) -> None:
     are no contribution) replies, fran (a facilitator) replies; carol opens a thread and
     alice replies; erin (new: her first contribution) shares a link;
     dave is nudged again (unanswered) and bob is nudged, then acts (answered).
+    erin allows being named (new voices are named only with consent).
     """
+    await story.allow("erin", consents=("named",))
     clock.set(W42)
     await story.say("alice: worth reading https://example.org/a")
     await story.say("bob: hello all")
