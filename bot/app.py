@@ -17,7 +17,6 @@ from bot.fetch.pool import ParserPool
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.feature import Feature, Kernel, Registry, check_order, web_paths
 from bot.runtime.lifecycle import Lifecycle
-from bot.runtime.platforms import Mirrors
 from bot.runtime.scheduler import PokingClock, Scheduler
 from bot.runtime.service import Service
 from bot.storage.database import Database
@@ -68,7 +67,6 @@ class Application(Lifecycle):
         self.pool = ParserPool()
         self.fetcher = SafeFetcher(fetch_settings(config.fetch), resolver=resolver, clock=clock)
         self.registry = Registry(features=list(features))
-        self._mirrors = Mirrors([])
         kernel = Kernel(
             config=config,
             secrets=secrets,
@@ -79,12 +77,10 @@ class Application(Lifecycle):
             scheduler=self.scheduler,
             fetcher=self.fetcher,
             pool=self.pool,
-            perform=self.dispatcher.perform_one,
             run_in_transaction=self.dispatcher.run_in_transaction,
             outbox=self.dispatcher.outbox,
             texts=self.dispatcher.texts,
             capabilities=self.dispatcher.capabilities,
-            mirror=self._mirrors,
             web=web_paths(config, secrets),
             registry=self.registry,
         )

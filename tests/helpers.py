@@ -42,6 +42,7 @@ from bot.core.clock import ManualClock
 from bot.core.config import Config, Secrets
 from bot.core.events import event_channel
 from bot.core.platform import Bound, UnreadRange, apply_binding
+from bot.core.refs import MessageRef
 from bot.features import FEATURES
 from bot.features.members import NAMED, QUOTES
 from bot.features.members.consent_store import record_answers
@@ -49,7 +50,7 @@ from bot.fetch.client import StaticResolver
 from bot.runtime.feature import Feature
 from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
 from bot.storage.database import Database
-from bot.storage.schema import links, shares
+from bot.storage.schema import links, outbox, shares
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.slack_server import (
     APP_TOKEN,
@@ -195,6 +196,26 @@ async def allow(database: Database, *refs: str, consents: Sequence[str] = (QUOTE
     async with database.transaction() as conn:
         for ref in refs:
             await record_answers(conn, ref, dict.fromkeys(consents, True), START)
+
+
+def refusing(story: ConsoleStory, refuse: Callable[[Action], Exception | None]) -> None:
+    """Make the story's console answer the actions `refuse` gives an error for with that
+    error, as a platform refusing them would (the rest it performs as usual)."""
+    perform = story.console.perform
+
+    async def performing(action: Action) -> MessageRef | None:
+        error = refuse(action)
+        if error is not None:
+            raise error
+        return await perform(action)
+
+    story.console.perform = performing  # type: ignore[method-assign]
+
+
+async def outbox_rows(app: Application) -> list[Any]:
+    """Every outbox row, in the order they were written."""
+    async with app.database.reading() as conn:
+        return list((await conn.execute(select(outbox).order_by(outbox.c.id))).all())
 
 
 # ---- Nudges: readers of the console's output, and a config with nudges on ----------------------

@@ -1155,8 +1155,10 @@ class DiscordPlatform:
                     action.fallback, action.refused or action.content, ephemeral=True
                 )
                 return None
-            log.warning("discord: member %s does not accept direct messages; skipped one", member)
-            return None
+            # Refused for good: the outbox parks it (and sends its `on_park`, if any).
+            raise PlatformError(
+                f"discord: member {member} does not accept direct messages"
+            ) from error
         return MessageRef(ChannelRef("discord", "", channel_id), str(sent[0]["id"]))
 
     async def _answer(self, to: InteractionRef, content: Content, ephemeral: bool) -> None:

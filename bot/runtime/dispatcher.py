@@ -1,4 +1,5 @@
-"""The dispatcher: de-duplicates deliveries, runs services, commits, then performs actions.
+"""The dispatcher: de-duplicates deliveries, runs services, and commits their writes with their
+effects (outbox rows, delivered by `bot.runtime.outbox` once committed).
 
 Events are group-committed: the worker takes whatever is queued (up to `batch_size`), and one
 transaction stores the delivery keys, the services' writes, the channels' cursors and
@@ -31,7 +32,7 @@ from bot.core.events import (
 )
 from bot.core.i18n import Catalog
 from bot.core.platform import Bound, Capability, Platform, UnreadRange, apply_binding
-from bot.core.refs import ChannelRef, MessageRef
+from bot.core.refs import ChannelRef
 from bot.runtime.actions import ActionPerformer
 from bot.runtime.commands import CommandCall, CommandRouter
 from bot.runtime.intake import (
@@ -147,7 +148,7 @@ class Dispatcher:
         self._router.add(service)
 
     def attach(self, platform: Platform) -> None:
-        """Let the dispatcher perform actions on `platform`."""
+        """Let the outbox deliver actions to `platform`."""
         self._actions.attach(platform)
 
     def capabilities(self, platform: str) -> frozenset[Capability]:
@@ -316,52 +317,31 @@ class Dispatcher:
                 await advance_cursors(conn, {channel: mark.read_to}, self._clock.now())
 
     async def process(self, batch: Sequence[Event], marks: Sequence[_Mark] = ()) -> None:
-        """Process events (and backfill's marks after them) in one transaction, then perform
-        their actions in order.
+        """Process events (and backfill's marks after them) in one transaction that also writes
+        their effects, then hand those to the outbox (delivered in order per lane).
 
         The first attempt runs services without savepoints (each is a database round trip);
         only when a service or command fails is the batch rolled back and run again with a
         savepoint around each, so the failure is isolated and the rest commits.
         """
         try:
-            held, after, first = await self._attempt(batch, marks, isolate=False)
+            held, after = await self._attempt(batch, marks, isolate=False)
         except _IsolationNeeded:
-            held, after, first = await self._attempt(batch, marks, isolate=True)
+            held, after = await self._attempt(batch, marks, isolate=True)
         self._claimed.difference_update(event.key for event in batch)
-        self._after_commit(held, after, first)
+        self._after_commit(held, after)
 
-    def _after_commit(
-        self,
-        held: list[Held],
-        after: list[Callable[[], Awaitable[None]]],
-        first: list[Callable[[], Awaitable[None]]],
-    ) -> None:
-        if first:
-            # Work that must come before the effects (a welcome) runs, then they are handed on.
-            task = asyncio.create_task(self._first_then(held, first, after))
-        else:
-            self.outbox.hand_over(held)
-            if not after:
-                return
-            task = asyncio.create_task(self._actions.perform_then((), after))
+    def _after_commit(self, held: list[Held], after: list[Callable[[], Awaitable[None]]]) -> None:
+        self.outbox.hand_over(held)
+        if not after:
+            return
+        task = asyncio.create_task(self._actions.run_after_commit(after))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _first_then(
-        self,
-        held: list[Held],
-        first: list[Callable[[], Awaitable[None]]],
-        after: list[Callable[[], Awaitable[None]]],
-    ) -> None:
-        await self._actions.perform_then((), (), first)
-        self.outbox.hand_over(held)
-        await self._actions.perform_then((), after)
-
     async def _attempt(
         self, batch: Sequence[Event], marks: Sequence[_Mark], *, isolate: bool
-    ) -> tuple[
-        list[Held], list[Callable[[], Awaitable[None]]], list[Callable[[], Awaitable[None]]]
-    ]:
+    ) -> tuple[list[Held], list[Callable[[], Awaitable[None]]]]:
         now = self._clock.now()
         held: list[Held] = []
         async with self._database.transaction() as conn:
@@ -369,10 +349,10 @@ class Dispatcher:
             fresh = await claim_fresh(conn, batch, now, self._claimed)
             if fresh:
                 actions = await self._handle(fresh, tx)
-                held = await self.outbox.write(conn, [*tx.effects, *actions], now)
+                held = await self.outbox.write(conn, tx.outgoing(actions), now)
             # After the events: a range is marked read only with what was read from it.
             await self._mark(conn, marks)
-        return held, tx.take_after_commit(), tx.take_before_actions()
+        return held, tx.take_after_commit()
 
     async def _handle(self, events: list[Event], tx: Transaction) -> list[Action]:
         forgotten = await forgotten_authors(tx.conn, events)
@@ -456,7 +436,7 @@ class Dispatcher:
             except Exception as error:
                 raise _IsolationNeeded from error
         try:
-            async with tx.conn.begin_nested():
+            async with tx.isolated():
                 return await service.on_events(batch, tx)
         except Exception:
             if len(batch) == 1:
@@ -492,22 +472,14 @@ class Dispatcher:
             except Exception as error:
                 raise _IsolationNeeded from error
         try:
-            async with tx.conn.begin_nested():
+            async with tx.isolated():
                 return await call.handler(call.invocation, tx)
         except Exception:
             log.exception("command %s failed (event %s)", call.shown, event.key)
             message = delivered.texts("common.failed", command=call.shown)
             return [Answer(to=event.reply_to, content=Content(text=message))]
 
-    # --- actions ------------------------------------------------------------------------
-
-    async def perform(self, actions: Sequence[Action]) -> None:
-        """Perform actions in order; a failing one is logged and the rest go on."""
-        await self._actions.perform(actions)
-
-    async def perform_one(self, action: Action) -> MessageRef | None:
-        """Perform one action for scheduled work and return what it posted; errors propagate."""
-        return await self._actions.perform_one(action)
+    # --- background work ----------------------------------------------------------------
 
     async def run_in_transaction(
         self, work: Callable[[Transaction], Awaitable[list[Action]]]
@@ -517,6 +489,6 @@ class Dispatcher:
         async with self._database.transaction() as conn:
             tx = Transaction(conn=conn, now=self._clock.now())
             actions = await work(tx)
-            held = await self.outbox.write(conn, [*tx.effects, *actions], tx.now)
-        self._after_commit(held, tx.take_after_commit(), tx.take_before_actions())
+            held = await self.outbox.write(conn, tx.outgoing(actions), tx.now)
+        self._after_commit(held, tx.take_after_commit())
         return actions

@@ -9,24 +9,22 @@ every feature's member tables) it asks the kernel's `Registry` for, once all are
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.actions import MirrorGathering
 from bot.core.clock import Clock
 from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, ConfigError, ConfigSection, Secrets
 from bot.core.i18n import Catalog
 from bot.core.platform import Capability
-from bot.core.refs import MessageRef
 from bot.fetch.client import SafeFetcher
 from bot.fetch.pool import ParserPool
 from bot.runtime.outbox import Outbox
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.sections import SectionProvider
-from bot.runtime.service import Perform, Runner, Service
+from bot.runtime.service import Runner, Service
 from bot.storage.database import Database
 from bot.storage.member_data import KERNEL_MEMBER_TABLES
 
@@ -82,12 +80,12 @@ class Kernel:
     scheduler: Scheduler
     fetcher: SafeFetcher
     pool: ParserPool
-    perform: Perform  # being retired: every platform effect goes through `outbox`
     run_in_transaction: Runner
-    outbox: Outbox  # `on_delivered` hooks; effects are written with `Transaction.emit`
+    # Every platform effect is an outbox row (`Transaction.emit`, `RunContext.emit`, or an
+    # action a handler returns); features register here what a confirmation records.
+    outbox: Outbox
     texts: Callable[[str], Catalog]
     capabilities: Callable[[str], frozenset[Capability]]
-    mirror: Callable[[MirrorGathering], Awaitable[MessageRef | None]]
     web: WebPaths
     registry: Registry
 

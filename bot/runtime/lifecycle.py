@@ -17,7 +17,7 @@ from bot.fetch.pool import ParserPool
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.feature import Registry
 from bot.runtime.housekeeping import housekeeping_job, purge_expired
-from bot.runtime.platforms import Mirrors, build_platforms, http_routes
+from bot.runtime.platforms import build_platforms, http_routes
 from bot.runtime.scheduler import Scheduler
 from bot.storage.database import Database
 from bot.web.server import WebServer
@@ -42,7 +42,6 @@ class Lifecycle:
     registry: Registry
     platforms: list[Platform]
     _given_platforms: Any
-    _mirrors: Mirrors
 
     def build_platforms(self) -> list[Platform]:
         """The platforms this configuration and environment ask for."""
@@ -76,7 +75,6 @@ class Lifecycle:
             if self._given_platforms is not None
             else self.build_platforms()
         )
-        self._mirrors.platforms = self.platforms
         self.web.add_routes(http_routes(self.config, self.platforms))
         if self.config.web.enabled:
             await self.web.start()

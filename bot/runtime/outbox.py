@@ -30,7 +30,7 @@ from typing import Any
 from bot.core.actions import Action, Answer, Post, SendDirect, action_platform
 from bot.core.clock import Clock
 from bot.core.platform import PlatformError, PlatformUnavailable
-from bot.core.refs import MessageRef
+from bot.core.refs import MemberRef, MessageRef
 from bot.runtime.actions import ActionPerformer
 from bot.runtime.codec import decode_action, encode_action
 from bot.storage import Connection
@@ -48,9 +48,11 @@ _FIRST_BACKOFF = 0.5  # seconds, doubled per failed attempt
 _MAX_BACKOFF = 300.0
 
 # Runs in the transaction that marks a row done: (connection, the hook's arguments, what the
-# platform answered, now).
+# platform answered, now). It may return effects that follow from the confirmation (a mirror
+# created while its session changed): they are written in that same transaction.
 DeliveredHook = Callable[
-    [Connection, Mapping[str, Any], MessageRef | None, datetime], Awaitable[None]
+    [Connection, Mapping[str, Any], MessageRef | None, datetime],
+    Awaitable["Sequence[Effect | Action] | None"],
 ]
 
 
@@ -64,6 +66,68 @@ class Effect:
     args: Mapping[str, Any] = field(default_factory=dict)  # JSON-ready, for the hook
     on_park: Action | None = None  # sent when the effect fails for good (to whoever asked)
     member: str | None = None  # whose words it carries (purged by /forget-me)
+    lane: str | None = None  # None: `lane_of(action)`; else performed in order with that lane
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The newest effect written under a stable key: `base`, then `base:2`, `base:3`... (a
+    post that failed for good is tried again under the next key; one still pending is not
+    written twice)."""
+
+    base: str
+    number: int  # 0: nothing written under `base` yet
+    status: str | None  # pending | done | parked | dropped; None: nothing written
+    result_ref: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The key of this attempt (of the first one when none was written)."""
+        return attempt_key(self.base, max(self.number, 1))
+
+    @property
+    def pending(self) -> bool:
+        """Written and not yet delivered: writing it again would send it twice."""
+        return self.status == repo.PENDING
+
+    @property
+    def delivered(self) -> bool:
+        """Confirmed by the platform."""
+        return self.status == repo.DONE
+
+    def next_key(self) -> str:
+        """The key to write now: this attempt's while none or one pending, else a new one."""
+        if self.status is None or self.pending:
+            return self.key
+        return attempt_key(self.base, self.number + 1)
+
+
+def attempt_key(base: str, number: int) -> str:
+    """The outbox key of attempt `number` (1, 2...) of the effect keyed `base`."""
+    base = base[:280]
+    return base if number <= 1 else f"{base}:{number}"
+
+
+async def latest_attempt(conn: Connection, base: str) -> Attempt:
+    """The newest attempt written under `base` (see `Attempt`)."""
+    base = base[:280]
+    newest = Attempt(base, 0, None)
+    for key, status, result_ref in await repo.attempts(conn, base):
+        suffix = key[len(base) + 1 :]
+        if key == base:
+            number = 1
+        elif suffix.isdigit():
+            number = int(suffix)
+        else:
+            continue  # another key that only starts like this one
+        if number > newest.number:
+            newest = Attempt(base, number, status, result_ref)
+    return newest
+
+
+def direct_lane(member: MemberRef | str) -> str:
+    """The lane of a member's direct messages."""
+    return f"dm:{member}"
 
 
 def lane_of(action: Action) -> str:
@@ -72,7 +136,7 @@ def lane_of(action: Action) -> str:
         case Post():
             return str(action.channel)
         case SendDirect():
-            return f"dm:{action.member}"
+            return direct_lane(action.member)
         case Answer():
             if action.to.channel is not None:
                 return str(action.to.channel)
@@ -180,7 +244,7 @@ class Outbox:
             expires_at = _expiry(effect.action, now)
             args = json.dumps(dict(effect.args), separators=(",", ":")) if effect.then else None
             on_park = encode_action(effect.on_park) if effect.on_park is not None else None
-            lane = lane_of(effect.action)
+            lane = effect.lane or lane_of(effect.action)
             rows.append(
                 {
                     "key": key,
@@ -228,6 +292,19 @@ class Outbox:
             self._lanes.setdefault(item.lane, deque()).append(item)
             if self._running:
                 self._start_lane(item.lane)
+
+    def _hand_over_next(self, lane: str, held: Sequence[Held]) -> None:
+        """Queue committed rows right after the row `lane` is delivering now."""
+        queue = self._lanes.setdefault(lane, deque())
+        place = 1 if queue else 0
+        for item in held:
+            if item.key in self._known:
+                continue
+            self._known.add(item.key)
+            queue.insert(place, item)
+            place += 1
+        if self._running and queue:
+            self._start_lane(lane)
 
     # --- running ------------------------------------------------------------------------
 
@@ -452,8 +529,11 @@ class Outbox:
                 conn, item.key, self.owner, item.claim, status=repo.PARKED, now=now, error=error
             )
             if closed and item.on_park is not None:
-                notices = await self.write(conn, [decode_action(item.on_park)], now)
-        self.hand_over(notices)
+                # In the parked row's lane, next: a welcome posted in the channel because the
+                # DM was refused still comes before what followed the welcome.
+                notice = Effect(action=decode_action(item.on_park), lane=item.lane)
+                notices = await self.write(conn, [notice], now)
+        self._hand_over_next(item.lane, notices)
 
     async def _close_now(self, item: Held, status: str, *, error: str) -> None:
         async with self._database.transaction() as conn:
@@ -494,6 +574,7 @@ class Outbox:
         # rows with a hook one by one, so a hook runs only for a row that was still ours.
         plain = [c for c in batch if c.held.then is None]
         hooked = [c for c in batch if c.held.then is not None]
+        following: list[Held] = []
         async with self._database.transaction() as conn:
             for keep in (True, False):
                 await repo.close_many(
@@ -531,7 +612,12 @@ class Outbox:
                     continue
                 args = json.loads(item.args) if item.args else {}
                 try:
+                    written: list[Held] = []
                     async with conn.begin_nested():
-                        await hook(conn, args, ref, now)
+                        more = await hook(conn, args, ref, now)
+                        if more:
+                            written = await self.write(conn, more, now)
+                    following.extend(written)
                 except Exception:
                     log.exception("outbox: hook %s failed after delivery", item.then)
+        self.hand_over(following)

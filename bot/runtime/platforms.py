@@ -9,13 +9,11 @@ from typing import Protocol
 
 from aiohttp import web
 
-from bot.core.actions import MirrorGathering
 from bot.core.clock import Clock
 from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
 from bot.core.config import Config, ConfigError, Secrets
-from bot.core.platform import Capability, Platform, ServesHttp
-from bot.core.refs import MessageRef
+from bot.core.platform import Platform, ServesHttp
 
 ADAPTERS = {
     "discord": "adapters.discord.platform",
@@ -104,19 +102,3 @@ def http_routes(config: Config, platforms: Sequence[Platform]) -> list[web.Abstr
             )
         routes.extend(served)
     return routes
-
-
-class Mirrors:
-    """Performs a mirror action where the platform has scheduled events; else None."""
-
-    def __init__(self, platforms: Sequence[Platform]) -> None:
-        self.platforms = platforms
-
-    async def __call__(self, action: MirrorGathering) -> MessageRef | None:
-        """Mirror a session as the platform's own scheduled event, where it has them."""
-        for platform in self.platforms:
-            if platform.name == action.platform and (
-                Capability.SCHEDULED_EVENTS in platform.capabilities
-            ):
-                return await platform.perform(action)
-        return None

@@ -86,14 +86,20 @@ class RunContext:
 
     async def emit(self, key: str, effect: Effect | Action) -> None:
         """Write part `key`'s side effect to the outbox once, fenced by our claim: the row and
-        the part commit together, or neither does when the run is no longer ours."""
+        the part commit together, or neither does when the run is no longer ours.
+
+        The row's key is the run's and the part's, unless the effect names one it shares with
+        others who may write it (the digest's per week and channel, also written by `/digest
+        post`): a key written before is not written again, and the part is still recorded.
+        """
         if key in self._sent:
             return
         if self._outbox is None or self._database is None:
             raise RuntimeError("this scheduler has no outbox to write effects to")
         if not isinstance(effect, Effect):
             effect = Effect(action=effect)
-        effect = replace(effect, key=self.effect_key(key))
+        if effect.key is None:
+            effect = replace(effect, key=self.effect_key(key))
         now = self._outbox_now()
         async with self._database.transaction() as conn:
             held = await repo.extend_lease(

@@ -1,77 +1,94 @@
 """What every service implements, and what handlers receive.
 
 Services get their collaborators through `__init__`; handlers get a `Transaction` (one
-database transaction shared with the de-duplication key) and return actions. Only the
-dispatcher talks to platforms.
+database transaction shared with the de-duplication key) and return actions, or emit
+effects with it. Every one is an outbox row written in that transaction; only the outbox's
+deliverer talks to platforms.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from aiohttp import web
 
-from bot.core.actions import Action, Answer, Content, SendDirect
+from bot.core.actions import Action, Answer, Content
 from bot.core.commands import ArgumentValue, CommandSpec
 from bot.core.config import CommunitySettings
 from bot.core.events import Author, ButtonPressed, CommandInvoked, Event, MessageReceived
 from bot.core.i18n import Catalog
-from bot.core.refs import MessageRef
-from bot.runtime.outbox import Effect
+from bot.core.refs import InteractionRef
+from bot.runtime.outbox import Effect, lane_of
 from bot.runtime.scheduler import Job
 from bot.runtime.sections import SectionProvider
 from bot.storage import Connection
 
-log = logging.getLogger(__name__)
-
-Perform = Callable[[Action], Awaitable[MessageRef | None]]
-
-
-async def send_direct(perform: Perform, action: SendDirect, what: str) -> MessageRef | None:
-    """Send a scheduled direct message; None when it could not be delivered (logged): one
-    member whose DMs are closed must not fail, and so repeat, a whole run."""
-    try:
-        return await perform(action)
-    except Exception:
-        log.warning("could not send %s to %s", what, action.member, exc_info=True)
-        return None
-
 
 @dataclass(slots=True)
 class Transaction:
-    """One open database transaction; `after_commit` work runs only once it is durable."""
+    """One open database transaction: the effects emitted with it are written in it, and
+    `after_commit` work (no platform calls: caches, reloads, fetches) runs once it is
+    durable."""
 
     conn: Connection
     now: datetime
     isolate: bool = True  # False on the dispatcher's fast path: no savepoints around services
     _after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    _before_actions: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
+    _answer_lanes: dict[InteractionRef, str] = field(default_factory=dict)
 
     def emit(self, effect: Effect | Action) -> None:
         """Write a side effect with this transaction (before the handler's returned actions);
         an `Effect` can carry a stable key and a hook run when the platform confirms it."""
         self.effects.append(effect if isinstance(effect, Effect) else Effect(action=effect))
 
-    def after_commit(self, work: Callable[[], Awaitable[None]], *, first: bool = False) -> None:
-        """Run `work` (in the background) after this transaction commits.
+    def answer_in_lane(self, interaction: InteractionRef, lane: str) -> None:
+        """Deliver this transaction's answers to `interaction` in `lane`, after what was
+        emitted there: the welcome, emitted in the newcomer's DM lane, reaches them before the
+        answer to the command that was their first contact."""
+        self._answer_lanes[interaction] = lane
 
-        With `first`, it runs before the transaction's actions are performed (a welcome must
-        reach a newcomer before anything else the same batch says to them).
-        """
-        (self._before_actions if first else self._after_commit).append(work)
+    def outgoing(self, actions: Sequence[Action]) -> list[Effect | Action]:
+        """What to write: the emitted effects, then the returned actions, each in its lane."""
+        written: list[Effect | Action] = [*self.effects, *actions]
+        if not self._answer_lanes:
+            return written
+        routed: list[Effect | Action] = []
+        for item in written:
+            effect = item if isinstance(item, Effect) else Effect(action=item)
+            action = effect.action
+            lane = self._answer_lanes.get(action.to) if isinstance(action, Answer) else None
+            if lane is not None and effect.lane is None and lane != lane_of(action):
+                routed.append(replace(effect, lane=lane))
+            else:
+                routed.append(item)
+        return routed
+
+    @contextlib.asynccontextmanager
+    async def isolated(self) -> AsyncIterator[None]:
+        """A savepoint: when the block raises, its writes, effects and work are undone."""
+        effects, after, lanes = len(self.effects), len(self._after_commit), dict(self._answer_lanes)
+        try:
+            async with self.conn.begin_nested():
+                yield
+        except BaseException:
+            del self.effects[effects:]
+            del self._after_commit[after:]
+            self._answer_lanes = lanes
+            raise
+
+    def after_commit(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` (in the background) after this transaction commits. Platform effects
+        are never work of this kind: `emit` them (or return them), so they are written with
+        their cause."""
+        self._after_commit.append(work)
 
     def take_after_commit(self) -> list[Callable[[], Awaitable[None]]]:
         """Hand over the queued work (the dispatcher calls this after commit)."""
         work, self._after_commit = self._after_commit, []
-        return work
-
-    def take_before_actions(self) -> list[Callable[[], Awaitable[None]]]:
-        """Hand over the work queued with `first=True` (run before the actions)."""
-        work, self._before_actions = self._before_actions, []
         return work
 
 
@@ -112,7 +129,7 @@ class Invocation:
 
 
 CommandHandler = Callable[[Invocation, Transaction], Awaitable[list[Action]]]
-# Runs work in a transaction of its own, then performs the actions it returns.
+# Runs work in a transaction of its own that also writes the effects it emits and returns.
 Runner = Callable[[Callable[[Transaction], Awaitable[list[Action]]]], Awaitable[list[Action]]]
 
 

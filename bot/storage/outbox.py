@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.schema import outbox
-from bot.storage.sql import insert_ignoring_conflicts
+from bot.storage.sql import chunks, insert_ignoring_conflicts
 
 PENDING = "pending"
 DONE = "done"
@@ -221,6 +221,55 @@ async def delivered_ref(conn: AsyncConnection, key: str) -> tuple[str, str | Non
     )
     found = result.first()
     return None if found is None else (found.status, found.result_ref)
+
+
+async def attempts(conn: AsyncConnection, base: str) -> list[tuple[str, str, str | None]]:
+    """Rows keyed `base` or `base:<suffix>`: (key, status, what the platform answered)."""
+    result = await conn.execute(
+        select(outbox.c.key, outbox.c.status, outbox.c.result_ref).where(
+            or_(outbox.c.key == base, outbox.c.key.startswith(base + ":", autoescape=True))
+        )
+    )
+    return [(row.key, row.status, row.result_ref) for row in result]
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A row as a feature looks it up: which effect, in which lane, and how it ended."""
+
+    key: str
+    lane: str
+    status: str
+    created_at: datetime
+    done_at: datetime | None
+
+
+async def with_hook(
+    conn: AsyncConnection,
+    hook: str,
+    *,
+    status: str,
+    lanes: Sequence[str] | None = None,
+    key_prefix: str | None = None,
+    since: datetime | None = None,
+) -> list[Written]:
+    """Rows written with confirmation hook `hook` and in `status`, optionally narrowed to
+    `lanes`, to keys starting `key_prefix` and to rows written at `since` or later."""
+    conditions = [outbox.c.then_hook == hook, outbox.c.status == status]
+    if key_prefix is not None:
+        conditions.append(outbox.c.key.startswith(key_prefix, autoescape=True))
+    if since is not None:
+        conditions.append(outbox.c.created_at >= since)
+    columns = (outbox.c.key, outbox.c.lane, outbox.c.status, outbox.c.created_at, outbox.c.done_at)
+    groups = [None] if lanes is None else [list(chunk) for chunk in chunks(list(lanes))]
+    found: list[Written] = []
+    for group in groups:
+        statement = select(*columns).where(*conditions)
+        if group is not None:
+            statement = statement.where(outbox.c.lane.in_(group))
+        result = await conn.execute(statement)
+        found.extend(Written(**row._mapping) for row in result)
+    return found
 
 
 async def count_by_status(conn: AsyncConnection) -> dict[str, int]:

@@ -9,18 +9,18 @@ from bot.runtime.service import Service
 # isort: split
 # Services last: what other features import from here is bound before they load.
 from bot.features.digest.archive import Archive
-from bot.features.digest.service import DigestService
+from bot.features.digest.service import POSTED_HOOK, DigestService, digest_posted
 
 
 def build(kernel: Kernel) -> list[Service]:
     """The digest, and its archive when the web server serves one."""
+    kernel.outbox.on_delivered(POSTED_HOOK, digest_posted)
     digests = DigestService(
         kernel.config.section(DigestSettings),
         kernel.directory,
         archive_url=kernel.web.archive_url,
         contributed=kernel.registry.digest_sections,
         database=kernel.database,
-        perform=kernel.perform,
         texts=kernel.texts,
         clock=kernel.clock,
     )

@@ -1,12 +1,19 @@
 """The weekly digest as a service: facilitators preview, curate and post it; it is posted
-once per week and channel; members who asked get it by DM in weeks they were away."""
+once per week and channel; members who asked get it by DM in weeks they were away.
+
+Every post and DM is an outbox row keyed by community, week and channel (or member), shared by
+the scheduled run and `/digest post`: while one is pending neither writes it again, and the
+week counts as posted to a channel only once the platform confirmed the post (`digest.posted`).
+A post that failed for good leaves the week unposted there, so posting again sends it."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from bot.core.actions import Action, Button, Content, Post, SendDirect
 from bot.core.clock import Clock
@@ -22,6 +29,7 @@ from bot.features.digest.builder import build_digest, candidates_of, default_pro
 from bot.features.digest.config import DigestSchedule, DigestSettings
 from bot.features.digest.model import Digest
 from bot.features.digest.render import to_content
+from bot.runtime.outbox import Effect, latest_attempt
 from bot.runtime.scheduler import Job, RunContext
 from bot.runtime.sections import SectionProvider
 from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
@@ -87,6 +95,34 @@ DIGEST = CommandSpec(
     ),
 )
 
+POSTED_HOOK = "digest.posted"
+
+
+def post_key(community: str, week: IsoWeek | str, target: str) -> str:
+    """The outbox key of a week's digest to one channel (or `dm:<member>`), shared by the
+    scheduled run and `/digest post` (a later attempt after a failure gets a suffix)."""
+    return f"digest:{community}:{week}:{target}"
+
+
+async def digest_posted(
+    conn: Connection, args: Mapping[str, Any], ref: MessageRef | None, now: datetime
+) -> None:
+    """The platform took a digest post (or DM): only now is the week posted there."""
+    community, week = str(args["community"]), str(args["week"])
+    await store.claim_posts(conn, community, week, [str(args["target"])], now)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What posting one week's digest would write: (run part, effect) pairs, the channels
+    whose post is still on its way, and the digest itself (None: nothing left to post)."""
+
+    effects: list[tuple[str, Effect]] = field(default_factory=list)
+    posts: list[ChannelRef] = field(default_factory=list)
+    pending: list[ChannelRef] = field(default_factory=list)
+    digest: Digest | None = None
+
+
 _ITEM_PREFIXES = ("L", "B", "R", "Q", "E", "T")
 OLD_WEEKS = 8  # posting a week that ended longer ago than this asks to confirm first
 # A reason's first word that names a week: 2026-W49 (or a malformed try at one), last, this.
@@ -107,7 +143,6 @@ class DigestService(Service):
         providers: Sequence[SectionProvider] | None = None,
         contributed: Callable[[], Sequence[SectionProvider]] = tuple,
         database: Database | None = None,
-        perform: Callable[[Action], Awaitable[MessageRef | None]] | None = None,
         texts: Callable[[str], Catalog] | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -119,7 +154,6 @@ class DigestService(Service):
         )
         self._contributed = contributed
         self._database = database
-        self._perform = perform
         self._texts = texts or Catalog
         self._clock = clock
 
@@ -139,36 +173,76 @@ class DigestService(Service):
     async def _run_scheduled(self, name: str, context: RunContext) -> None:
         """Post last week's digest to every digest channel and DM those who were away.
 
-        Each channel and each DM is one part of the run: a resumed run sends only the parts
-        not recorded yet, and a channel already posted to by `/digest post` is skipped.
+        Each channel and each DM is one part of the run: a resumed run writes only the parts
+        not written yet, and a channel already posted to (or being posted to) by `/digest
+        post` is skipped.
         """
-        assert self._database is not None and self._perform is not None
+        assert self._database is not None
         community = self._directory.settings(name)
         week = last_complete_week(context.due_at, community.zone)
         texts = self._texts(community.language)
         async with self._database.reading() as conn:
-            done = await store.posted_channels(conn, name, str(week))
-            digest = await self.build(conn, community, week, texts, context.due_at)
-        content = to_content(digest, texts, archive_url=self.archive_link(name, week))
-        for channel in self._directory.channels(name, Purpose.DIGEST):
-            if str(channel) not in done:
-                post = Post(channel=channel, content=content)
-                await context.part(f"post:{channel}", partial(self._send, name, week, post))
-        async with self._database.transaction() as conn:
-            tx = Transaction(conn=conn, now=context.due_at)
-            direct = await self._direct_digests(tx, community, digest, content, texts)
-        for action in direct:
-            assert isinstance(action, SendDirect)
-            await context.part(f"dm:{action.member}", partial(self._perform, action))
+            plan = await self._plan(conn, community, week, texts, context.due_at, always=True)
+        for part, effect in plan.effects:
+            await context.emit(part, effect)
 
-    async def _send(self, community: str, week: IsoWeek, post: Post) -> MessageRef | None:
-        assert self._database is not None and self._perform is not None
-        assert self._clock is not None
-        ref = await self._perform(post)
-        async with self._database.transaction() as conn:
-            now = self._clock.now()
-            await store.claim_posts(conn, community, str(week), [str(post.channel)], now)
-        return ref
+    async def _plan(
+        self,
+        conn: Connection,
+        community: CommunitySettings,
+        week: IsoWeek,
+        texts: Catalog,
+        now: datetime,
+        *,
+        always: bool = False,
+        asked: Invocation | None = None,
+    ) -> _Plan:
+        """The posts and DMs of a week's digest not yet delivered nor on their way. With
+        `asked`, a post that fails for good tells the facilitator who asked how to retry.
+        Without `always`, nothing is planned when every channel has it (or is getting it)."""
+        plan = _Plan()
+        done = await store.posted_channels(conn, community.name, str(week))
+        keys: dict[ChannelRef, str] = {}
+        for channel in self._directory.channels(community.name, Purpose.DIGEST):
+            if str(channel) in done:
+                continue
+            attempt = await latest_attempt(conn, post_key(community.name, week, str(channel)))
+            if attempt.delivered:
+                continue
+            if attempt.pending:
+                plan.pending.append(channel)
+            else:
+                keys[channel] = attempt.next_key()
+        if not keys and not always:
+            return plan
+        digest = await self.build(conn, community, week, texts, now)
+        content = to_content(digest, texts, archive_url=self.archive_link(community.name, week))
+        plan.digest = digest
+        for channel, key in keys.items():
+            effect = Effect(
+                action=Post(channel=channel, content=content),
+                key=key,
+                then=POSTED_HOOK,
+                args={"community": community.name, "week": str(week), "target": str(channel)},
+                on_park=self._failure_notice(asked, week, channel) if asked else None,
+            )
+            plan.effects.append((f"post:{channel}", effect))
+            plan.posts.append(channel)
+        plan.effects.extend(await self._direct_digests(conn, community, digest, content, texts))
+        return plan
+
+    def _failure_notice(self, call: Invocation, week: IsoWeek, channel: ChannelRef) -> SendDirect:
+        """The DM that tells a facilitator their post failed for good, and how to retry."""
+        line = f"digest post {week}"
+        if call.arguments.get("confirm") == "yes":
+            line += " confirm=yes"
+        text = call.texts(
+            "digest.post_failed",
+            week=str(week),
+            channel=f"#{channel.channel} ({channel.platform})",
+            command=call.prefix + line,
+        )
+        return SendDirect(member=call.author.ref, content=Content(text=text))
 
     def add_section(self, provider: SectionProvider) -> None:
         """Let another service contribute a section (blog posts, reflections, events...)."""
@@ -247,77 +321,68 @@ class DigestService(Service):
             text = t(why, week=str(week), weeks=OLD_WEEKS, command=call.prefix + line)
             button = Button(label=t("digest.confirm_button"), action=line, style="primary")
             return [call.answer(text, ephemeral=True, buttons=(button,))]
-        actions, digest = await self.post_week(tx, call.community, week, t)
-        posts = [action for action in actions if isinstance(action, Post)]
-        if not posts or digest is None:
+        plan = await self._plan(tx.conn, call.community, week, t, tx.now, asked=call)
+        if plan.digest is None or not plan.posts:
+            if plan.pending:
+                return [
+                    call.answer(
+                        t("digest.being_posted", week=str(week), channels=_where(plan.pending))
+                    )
+                ]
             return [call.answer(t("digest.already_posted", week=str(week)))]
-        where = ", ".join(f"#{post.channel.channel} ({post.channel.platform})" for post in posts)
+        for _, effect in plan.effects:
+            tx.emit(effect)
         said = t(
-            "digest.posted",
+            "digest.posting",
             week=str(week),
-            count=len(posts),
-            channels=where,
-            items=digest.entry_count(),
+            count=len(plan.posts),
+            channels=_where(plan.posts),
+            items=plan.digest.entry_count(),
         )
-        return [*actions, call.answer(said)]
-
-    async def post_week(
-        self, tx: Transaction, community: CommunitySettings, week: IsoWeek, texts: Catalog
-    ) -> tuple[list[Action], Digest | None]:
-        """Post to every digest channel not yet posted to this week, and DM those who asked.
-
-        The digest comes back too (None when every channel had it already).
-        """
-        channels = self._directory.channels(community.name, Purpose.DIGEST)
-        if not channels:
-            return [], None
-        claimed = await store.claim_posts(
-            tx.conn, community.name, str(week), [str(channel) for channel in channels], tx.now
-        )
-        if not claimed:
-            return [], None
-        digest = await self.build(tx.conn, community, week, texts, tx.now)
-        content = to_content(digest, texts, archive_url=self.archive_link(community.name, week))
-        actions: list[Action] = [
-            Post(channel=ChannelRef.parse(channel), content=content) for channel in claimed
-        ]
-        actions.extend(await self._direct_digests(tx, community, digest, content, texts))
-        return actions, digest
+        return [call.answer(said)]
 
     async def _direct_digests(
         self,
-        tx: Transaction,
+        conn: Connection,
         community: CommunitySettings,
         digest: Digest,
         content: Content,
         texts: Catalog,
-    ) -> list[Action]:
-        wanting = await store.community_members_wanting_dm(tx.conn, community.name)
+    ) -> list[tuple[str, Effect]]:
+        """The digest by DM to members who asked for it and were away this week (once each:
+        recorded when delivered, keyed like the channels' posts)."""
+        wanting = await store.community_members_wanting_dm(conn, community.name)
         if not wanting:
             return []
-        active = await store.active_members(
-            tx.conn, community.name, digest.starts_at, digest.ends_at
-        )
-        away = [ref for ref in wanting if ref not in active]
-        claimed = await store.claim_posts(
-            tx.conn, community.name, str(digest.week), [f"dm:{ref}" for ref in away], tx.now
-        )
-        actions: list[Action] = []
-        for channel in claimed:
-            member = MemberRef.parse(channel.removeprefix("dm:"))
+        active = await store.active_members(conn, community.name, digest.starts_at, digest.ends_at)
+        done = await store.posted_channels(conn, community.name, str(digest.week))
+        found: list[tuple[str, Effect]] = []
+        for ref in wanting:
+            target = f"dm:{ref}"
+            if ref in active or target in done:
+                continue
+            attempt = await latest_attempt(conn, post_key(community.name, digest.week, target))
+            if attempt.delivered:
+                continue
+            member = MemberRef.parse(ref)
             prefix = self._directory.command_prefix(member.platform)
             note = texts("digest.dm_intro", prefix=prefix)
-            actions.append(
-                SendDirect(
-                    member=member,
-                    content=Content(
-                        title=content.title,
-                        text=note + "\n\n" + content.text,
-                        sections=content.sections,
-                    ),
-                )
+            action = SendDirect(
+                member=member,
+                content=Content(
+                    title=content.title,
+                    text=note + "\n\n" + content.text,
+                    sections=content.sections,
+                ),
             )
-        return actions
+            effect = Effect(
+                action=action,
+                key=attempt.next_key(),
+                then=POSTED_HOOK,
+                args={"community": community.name, "week": str(digest.week), "target": target},
+            )
+            found.append((target, effect))
+        return found
 
     async def _choose(self, call: Invocation, tx: Transaction, action: str) -> list[Action]:
         t = call.texts
@@ -373,3 +438,7 @@ class DigestService(Service):
     async def feature(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Put an item first in this week's digest (recorded with who and why)."""
         return await self._choose(call, tx, "feature")
+
+
+def _where(channels: Sequence[ChannelRef]) -> str:
+    return ", ".join(f"#{channel.channel} ({channel.platform})" for channel in channels)

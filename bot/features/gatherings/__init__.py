@@ -10,8 +10,8 @@ from bot.runtime.service import Service
 # isort: split
 # Services last: what other features import from here is bound before they load.
 from bot.features.gatherings.calendars import Calendars
-from bot.features.gatherings.reminders import GatheringReminders
-from bot.features.gatherings.service import GatheringService
+from bot.features.gatherings.reminders import THREAD_OPENED, GatheringReminders, takeaways_opened
+from bot.features.gatherings.service import MIRRORED, GatheringService
 
 
 def build(kernel: Kernel) -> list[Service]:
@@ -26,8 +26,7 @@ def build(kernel: Kernel) -> list[Service]:
         kernel.directory,
         web_url=kernel.web.base_url,
         calendar_prefix=kernel.web.private_prefix,
-        runner=kernel.run_in_transaction,
-        mirror=kernel.mirror,
+        capabilities=kernel.capabilities,
         clock=kernel.clock,
         on_change=reload_reminders,
     )
@@ -36,12 +35,13 @@ def build(kernel: Kernel) -> list[Service]:
         directory=kernel.directory,
         database=kernel.database,
         scheduler=kernel.scheduler,
-        perform=kernel.perform,
         clock=kernel.clock,
         texts=kernel.texts,
-        on_end=gatherings.sync_mirror,
+        on_end=gatherings.mirror_effects,
         announce=gatherings.announcement_posts,
     )
+    kernel.outbox.on_delivered(MIRRORED, gatherings.mirrored)
+    kernel.outbox.on_delivered(THREAD_OPENED, takeaways_opened)
     services: list[Service] = [gatherings, reminders]
     if kernel.web.base_url is not None:
         # A private archive keeps the public calendar private too (under the same secret).

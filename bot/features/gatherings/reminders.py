@@ -4,18 +4,20 @@ takeaways thread at the end.
 
 Every such moment is a scheduler job of its own (a one-minute cron rule in UTC), so the run
 ledger claims it: a restart between scheduling and the moment, a second process, or a replay
-finds the ledger row and sends nothing twice; a run resumed after a crash sends only the DMs
-and posts not yet recorded (`RunContext.part`). Jobs cover a short horizon and are rebuilt
-after every change, after every run and hourly.
+finds the ledger row and sends nothing twice; each DM and post is an outbox row written as a
+part of the run (`RunContext.emit`), so a run resumed after a crash writes only the parts not
+written yet. The takeaways thread is recorded once the platform confirms it. Jobs cover a
+short horizon and are rebuilt after every change, after every run and hourly.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core.actions import Content, Post, SendDirect
@@ -23,22 +25,36 @@ from bot.core.clock import Clock
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
-from bot.core.refs import MemberRef
+from bot.core.refs import MemberRef, MessageRef
 from bot.core.schedules import parse_rule
 from bot.features.gatherings import store
 from bot.features.gatherings.config import GatheringSettings
 from bot.features.gatherings.recurrence import occurrences
 from bot.features.gatherings.store import GOING, GatheringRecord
 from bot.features.gatherings.when import format_duration, place_line
+from bot.runtime.outbox import Effect
 from bot.runtime.scheduler import Job, RunContext, Scheduler
-from bot.runtime.service import Perform, Service
-from bot.storage import runs
+from bot.runtime.service import Service
+from bot.storage import Connection, runs
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
 
 PREFIX = "gathering:"
 REFRESH_JOB = "gatherings:refresh"
+THREAD_OPENED = "gatherings.takeaways_opened"
+# The effects that bring a gathering's platform mirror in step (`GatheringService`).
+MirrorEffects = Callable[[Connection, int, datetime], Awaitable[list[Effect]]]
+
+
+async def takeaways_opened(
+    conn: Connection, args: Mapping[str, Any], ref: MessageRef | None, now: datetime
+) -> None:
+    """Remember the takeaways thread the platform opened: replies in it become takeaways."""
+    if ref is None:
+        return
+    occurrence = datetime.fromisoformat(str(args["occurrence"]))
+    await store.add_thread(conn, str(ref), int(args["gathering"]), occurrence, args["community"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +126,9 @@ class GatheringReminders(Service):
         directory: CommunityDirectory,
         database: Database,
         scheduler: Scheduler,
-        perform: Perform,
         clock: Clock,
         texts: Callable[[str], Catalog] = Catalog,
-        on_end: Callable[[int], Awaitable[None]] | None = None,
+        on_end: MirrorEffects | None = None,
         announce: Callable[[Catalog, GatheringRecord, datetime], list[Post]] | None = None,
         horizon: timedelta = timedelta(days=2),
     ) -> None:
@@ -121,7 +136,6 @@ class GatheringReminders(Service):
         self._directory = directory
         self._database = database
         self._scheduler = scheduler
-        self._perform = perform
         self._clock = clock
         self._texts = texts
         self._on_end = on_end
@@ -205,7 +219,7 @@ class GatheringReminders(Service):
             text = t("gatherings.reminder_dm", title=title, unix=unix, lead=lead, link=link)
             for member in going:
                 action = SendDirect(member=MemberRef.parse(member), content=Content(text=text))
-                await context.part(f"dm:{member}", partial(self._perform, action))
+                await context.emit(f"dm:{member}", action)
         elif moment.kind == "start":
             count = ""
             if questions:
@@ -213,7 +227,7 @@ class GatheringReminders(Service):
             text = t("gatherings.start_post", title=title, id=gathering.id, questions=count)
             for channel in self._directory.channels(gathering.community, Purpose.ANNOUNCEMENTS):
                 post = Post(channel=channel, content=Content(text=text))
-                await context.part(f"post:{channel}", partial(self._perform, post))
+                await context.emit(f"post:{channel}", post)
             if questions and gathering.host_ref is not None:
                 listed = "\n".join(f"{n}. {escape(q.text)}" for n, q in enumerate(questions, 1))
                 dm = SendDirect(
@@ -222,7 +236,7 @@ class GatheringReminders(Service):
                         text=t("gatherings.questions_dm", title=title, questions=listed)
                     ),
                 )
-                await context.part("questions", partial(self._perform, dm))
+                await context.emit("questions", dm)
         elif moment.kind == "end":
             if self._settings.takeaways:
                 await self._takeaways(context, gathering, moment, t)
@@ -230,9 +244,12 @@ class GatheringReminders(Service):
             if following is not None and self._announce is not None:
                 # A series announces its next session, with fresh RSVP buttons.
                 for post in self._announce(t, gathering, following):
-                    await context.part(f"next:{post.channel}", partial(self._perform, post))
-            if self._on_end is not None:
-                await self._on_end(gathering.id)
+                    await context.emit(f"next:{post.channel}", post)
+            if self._on_end is not None:  # a series' mirror moves on to its next session
+                async with self._database.reading() as conn:
+                    mirror = await self._on_end(conn, gathering.id, self._clock.now())
+                for number, effect in enumerate(mirror):
+                    await context.emit(f"mirror:{number}", effect)
             await self.reload()
 
     async def _takeaways(
@@ -245,16 +262,16 @@ class GatheringReminders(Service):
                 content=Content(text=t("gatherings.takeaways_post", title=title)),
                 start_thread=t("gatherings.takeaways_thread", title=gathering.title)[:100],
             )
-            root = await context.part(f"thread:{channel}", partial(self._perform, post))
-            if root is None:
-                continue
-            await context.part(
-                f"record:{channel}", partial(self._record, root, gathering, moment.occurrence)
+            effect = Effect(
+                action=post,
+                then=THREAD_OPENED,
+                args={
+                    "gathering": gathering.id,
+                    "occurrence": moment.occurrence.isoformat(),
+                    "community": gathering.community,
+                },
             )
-
-    async def _record(self, root: str, gathering: GatheringRecord, occurrence: datetime) -> None:
-        async with self._database.transaction() as conn:
-            await store.add_thread(conn, root, gathering.id, occurrence, gathering.community)
+            await context.emit(f"thread:{channel}", effect)
 
     @staticmethod
     def _following(gathering: GatheringRecord, moment: GatheringMoment) -> datetime | None:

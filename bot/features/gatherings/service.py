@@ -8,6 +8,7 @@ going, and into personal calendars, never into channel posts or the public calen
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import secrets
 import uuid
@@ -15,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.core.actions import Action, Button, Content, MirrorGathering, Post, SendDirect
@@ -25,6 +27,7 @@ from bot.core.config import CommunitySettings
 from bot.core.events import MessageDeleted, MessageEdited
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
+from bot.core.platform import Capability
 from bot.core.refs import MemberRef, MessageRef
 from bot.features.gatherings import fairness, store
 from bot.features.gatherings.config import GatheringSettings
@@ -42,21 +45,37 @@ from bot.features.gatherings.when import (
     read_place,
 )
 from bot.features.members import NAMED, consent_names
+from bot.runtime.outbox import Effect, latest_attempt
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.runtime.service import (
     CommandHandler,
     Delivered,
     Invocation,
-    Runner,
     Service,
     Transaction,
     thread_replies,
 )
+from bot.storage import Connection
 from bot.storage.members import get_member, update_member_settings
 
 log = logging.getLogger(__name__)
 
-Mirror = Callable[[MirrorGathering], Awaitable[MessageRef | None]]
+Capabilities = Callable[[str], frozenset[Capability]]
+MIRRORED = "gatherings.mirrored"
+
+
+def _fingerprint(action: MirrorGathering) -> str:
+    """What a mirror shows, to tell whether a copy made earlier is still in step."""
+    shown = [
+        action.title,
+        action.description,
+        action.starts_at.isoformat(),
+        action.ends_at.isoformat(),
+        action.location,
+        action.cancelled,
+    ]
+    return json.dumps(shown)
+
 
 DEFAULT_DURATION = "60m"
 MAX_TITLE = 200
@@ -253,8 +272,7 @@ class GatheringService(Service):
         directory: CommunityDirectory,
         *,
         web_url: str | None = None,
-        runner: Runner | None = None,
-        mirror: Mirror | None = None,
+        capabilities: Capabilities | None = None,
         clock: Clock | None = None,
         on_change: Callable[[], Awaitable[object]] | None = None,
         calendar_prefix: str = "",
@@ -262,8 +280,7 @@ class GatheringService(Service):
         self._settings = settings
         self._directory = directory
         self._web_url = web_url.rstrip("/") if web_url else None
-        self._run = runner
-        self._mirror = mirror
+        self._capabilities = capabilities
         self._clock = clock
         self._on_change = on_change
         self._calendar_prefix = calendar_prefix
@@ -514,7 +531,7 @@ class GatheringService(Service):
             created_at=tx.now,
             updated_at=tx.now,
         )
-        self._after_change(tx, gathering.id)
+        await self._after_change(tx, gathering.id)
         posts = self.announcement_posts(t, gathering, gathering.starts_at)
         posted = (
             t("gatherings.announced", count=len(posts))
@@ -623,7 +640,7 @@ class GatheringService(Service):
             capacity=plan.capacity,
             description=plan.description,
         )
-        self._after_change(tx, updated.id)
+        await self._after_change(tx, updated.id)
         actions: list[Action] = []
         occurrence = self.current(updated, tx.now)
         moved = (
@@ -695,7 +712,7 @@ class GatheringService(Service):
         if gathering is None:
             return problem
         updated = await store.update_gathering(tx.conn, gathering.id, tx.now, cancelled=True)
-        self._after_change(tx, updated.id)
+        await self._after_change(tx, updated.id)
         since = tx.now - timedelta(minutes=gathering.duration_minutes)
         told: dict[str, datetime] = {}
         for answer in await store.rsvps_since(tx.conn, gathering.id, since):
@@ -1000,8 +1017,8 @@ class GatheringService(Service):
 
     # --- platform mirrors (Discord's scheduled events) -----------------------------------
 
-    def _after_change(self, tx: Transaction, gathering_id: int) -> None:
-        # Reminders and the platform mirror follow, once the change is durable.
+    async def _after_change(self, tx: Transaction, gathering_id: int) -> None:
+        # Reminders follow once the change is durable; the platform mirror is written with it.
         if self._on_change is not None:
             changed = self._on_change
 
@@ -1009,34 +1026,30 @@ class GatheringService(Service):
                 await changed()
 
             tx.after_commit(follow)
-        if self._mirror is not None and self._run is not None:
-            tx.after_commit(lambda: self.sync_mirror(gathering_id))
+        for effect in await self.mirror_effects(tx.conn, gathering_id, tx.now):
+            tx.emit(effect)
 
-    async def sync_mirror(self, gathering_id: int) -> None:
-        """Create, move or cancel the platform copy of a gathering's next occurrence."""
-        if self._mirror is None or self._run is None:
-            return
-        found: list[GatheringRecord] = []
-
-        async def read(tx: Transaction) -> list[Action]:
-            gathering = await store.get_gathering(tx.conn, gathering_id)
-            if gathering is not None:
-                found.append(gathering)
+    async def mirror_effects(
+        self, conn: Connection, gathering_id: int, now: datetime
+    ) -> list[Effect]:
+        """What creates, moves or cancels the platform copy of a gathering's next occurrence
+        (Discord's scheduled events): nothing where no platform has them, nor while the copy is
+        still being created (its confirmation brings it in step)."""
+        if self._capabilities is None:
             return []
-
-        await self._run(read)
-        if not found:
-            return
-        gathering = found[0]
+        gathering = await store.get_gathering(conn, gathering_id)
+        if gathering is None:
+            return []
         community = self._directory.settings(gathering.community)
-        now = self._clock.now() if self._clock is not None else gathering.updated_at
         occurrence = self.current(gathering, now)
         t = Catalog(community.language)
         for platform, section in community.platforms.items():
             if section.space is None:
                 continue
-            if gathering.mirror_id is None and (gathering.cancelled or occurrence is None):
+            if Capability.SCHEDULED_EVENTS not in self._capabilities(platform):
                 continue
+            if gathering.mirror_id is None and (gathering.cancelled or occurrence is None):
+                return []
             start = occurrence or gathering.starts_at
             action = MirrorGathering(
                 platform=platform,
@@ -1049,21 +1062,41 @@ class GatheringService(Service):
                 location=t("gatherings.mirror_location"),
                 cancelled=gathering.cancelled or occurrence is None,
             )
-            try:
-                made = await self._mirror(action)
-            except Exception:
-                log.exception("could not mirror gathering %d on %s", gathering.id, platform)
-                continue
-            if made is None and not action.cancelled:
-                continue  # this platform has no scheduled events
-            mirror_id = None if action.cancelled or made is None else made.message
+            key: str | None = None
+            if gathering.mirror_id is None:  # a copy to create: once, under a stable key
+                attempt = await latest_attempt(conn, f"mirror:{gathering.id}:{platform}")
+                if attempt.pending:
+                    return []
+                key = attempt.next_key()
+            args = {
+                "gathering": gathering.id,
+                "created": gathering.mirror_id is None,
+                "cancelled": action.cancelled,
+                "shown": _fingerprint(action),
+            }
+            return [Effect(action=action, key=key, then=MIRRORED, args=args)]  # one per gathering
+        return []
 
-            async def remember(tx: Transaction, value: str | None = mirror_id) -> list[Action]:
-                await store.set_mirror(tx.conn, gathering_id, value)
-                return []
-
-            await self._run(remember)
-            return  # one mirror per gathering
+    async def mirrored(
+        self, conn: Connection, args: Mapping[str, Any], ref: MessageRef | None, now: datetime
+    ) -> list[Effect]:
+        """Record the copy the platform made (or that it is gone); a copy created while the
+        session changed is brought in step now that its id is known."""
+        gathering_id = int(args["gathering"])
+        if args["cancelled"]:
+            await store.set_mirror(conn, gathering_id, None)
+            return []
+        if ref is None:
+            return []  # the platform made no copy
+        await store.set_mirror(conn, gathering_id, ref.message)
+        if not args["created"]:
+            return []
+        return [
+            effect
+            for effect in await self.mirror_effects(conn, gathering_id, now)
+            if isinstance(effect.action, MirrorGathering)
+            and _fingerprint(effect.action) != args["shown"]
+        ]
 
     # --- takeaways ----------------------------------------------------------------------
 

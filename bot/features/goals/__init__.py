@@ -15,7 +15,6 @@ def build(kernel: Kernel) -> list[Service]:
         GoalService(
             database=kernel.database,
             directory=kernel.directory,
-            perform=kernel.perform,
             texts=kernel.texts,
         )
     ]

@@ -1,6 +1,7 @@
 """Goals for self-directed learning: `/goal set|show|done`, and an opt-in weekly check-in by
 direct message (`/settings goal_checkin=on`), sent by a scheduler job: the run for one week
-sends each member's check-in as one part, so nobody gets it twice, across restarts too."""
+writes each member's check-in as one outbox row (one run part), so nobody gets it twice,
+across restarts too, and a member whose DMs are closed parks only their own row."""
 
 from __future__ import annotations
 
@@ -18,14 +19,7 @@ from bot.core.schedules import parse_rule
 from bot.features.goals import store
 from bot.features.members import MemberSupportSettings
 from bot.runtime.scheduler import Job, RunContext
-from bot.runtime.service import (
-    CommandHandler,
-    Invocation,
-    Perform,
-    Service,
-    Transaction,
-    send_direct,
-)
+from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -57,12 +51,10 @@ class GoalService(Service):
         *,
         database: Database,
         directory: CommunityDirectory,
-        perform: Perform,
         texts: Callable[[str], Catalog],
     ) -> None:
         self._database = database
         self._directory = directory
-        self._perform = perform
         self._texts = texts
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
@@ -131,7 +123,8 @@ class GoalService(Service):
         ]
 
     async def _run_checkin(self, community: str, context: RunContext) -> None:
-        """DM every opted-in member with an active goal; each DM is one part of the run."""
+        """DM every opted-in member with an active goal; each DM is one part of the run (a
+        refused DM parks its own row and fails nothing else)."""
         settings = self._directory.settings(community)
         t = self._texts(settings.language)
         async with self._database.reading() as conn:
@@ -144,8 +137,4 @@ class GoalService(Service):
                 prefix=self._directory.command_prefix(member.platform),
             )
             action = SendDirect(member=member, content=Content(text=text))
-            await context.part(f"dm:{goal.member_ref}", partial(self._send, action))
-
-    async def _send(self, action: SendDirect) -> str:
-        delivered = await send_direct(self._perform, action, "the goal check-in")
-        return "sent" if delivered is not None else "not delivered"
+            await context.emit(f"dm:{goal.member_ref}", action)

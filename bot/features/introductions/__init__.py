@@ -15,7 +15,6 @@ def build(kernel: Kernel) -> list[Service]:
         IntroductionService(
             database=kernel.database,
             directory=kernel.directory,
-            perform=kernel.perform,
             texts=kernel.texts,
             capabilities=kernel.capabilities,
         )

@@ -4,8 +4,9 @@ interacted are introduced to each other by direct message, each shown the other'
 share. A pair is introduced at most once, each member at most once a week.
 
 A run first records its pairs in `introductions` (stamped with the run's due time, in one
-transaction), then sends each DM as one part of the run: a restart or a second process finds
-the pairs and the parts already sent, and sends only what is missing."""
+transaction), then writes each DM as one part of the run (an outbox row): a restart or a
+second process finds the pairs and the parts already written, and writes only what is
+missing; a member whose DMs are closed parks only their own row."""
 
 from __future__ import annotations
 
@@ -30,15 +31,9 @@ from bot.features.introductions.config import IntroductionSettings
 from bot.features.introductions.topics import Introduction, Item, TopicModel, match, phrase
 from bot.features.members import INTRODUCTIONS as BEING_INTRODUCED
 from bot.features.members import consenting
+from bot.runtime.outbox import Effect
 from bot.runtime.scheduler import Job, RunContext
-from bot.runtime.service import (
-    CommandHandler,
-    Invocation,
-    Perform,
-    Service,
-    Transaction,
-    send_direct,
-)
+from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -89,13 +84,11 @@ class IntroductionService(Service):
         *,
         database: Database,
         directory: CommunityDirectory,
-        perform: Perform,
         texts: Callable[[str], Catalog],
         capabilities: Capabilities,
     ) -> None:
         self._database = database
         self._directory = directory
-        self._perform = perform
         self._texts = texts
         self._capabilities = capabilities
 
@@ -194,7 +187,7 @@ class IntroductionService(Service):
         return added
 
     async def _run(self, community: str, context: RunContext) -> None:
-        """Pair, record, then DM both members of each pair (each DM one part of the run)."""
+        """Pair, record, then write both DMs of each pair (each DM one part of the run)."""
         due = context.due_at
         added, model, shared = await self._pair(community, due)
         settings = self._directory.settings(community)
@@ -222,7 +215,9 @@ class IntroductionService(Service):
                     t, MemberRef.parse(me), whom, introduction.topics, quoted, shared
                 )
                 action = SendDirect(member=MemberRef.parse(me), content=Content(text=text))
-                await context.part(f"intro:{introduction.id}:{side}", partial(self._send, action))
+                # It carries the other member's words: their /forget-me purges it unsent.
+                effect = Effect(action=action, member=other)
+                await context.emit(f"intro:{introduction.id}:{side}", effect)
 
     def _opener(
         self,
@@ -254,7 +249,3 @@ class IntroductionService(Service):
             topics=escape(phrase(topics, t("introductions.and"))),
             prefix=self._directory.command_prefix(me.platform),
         )
-
-    async def _send(self, action: SendDirect) -> str:
-        delivered = await send_direct(self._perform, action, "an introduction")
-        return "sent" if delivered is not None else "not delivered"

@@ -7,14 +7,13 @@ from bot.runtime.service import Service
 
 # isort: split
 # Services last: what other features import from here is bound before they load.
-from bot.features.loop.service import LoopService
+from bot.features.loop.service import QUESTION_POSTED, LoopService, question_posted
 
 
 def build(kernel: Kernel) -> list[Service]:
     """The loop's service."""
-    return [
-        LoopService(database=kernel.database, directory=kernel.directory, perform=kernel.perform)
-    ]
+    kernel.outbox.on_delivered(QUESTION_POSTED, question_posted)
+    return [LoopService(directory=kernel.directory)]
 
 
 FEATURE = Feature(

@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.core.actions import Action, Content, Post, SendDirect
 from bot.core.commands import CommandSpec, Param
@@ -21,26 +22,37 @@ from bot.core.communities import CommunityDirectory
 from bot.core.events import CommandInvoked, MessageDeleted, MessageReceived
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
-from bot.core.refs import InteractionRef, MemberRef
+from bot.core.refs import InteractionRef, MemberRef, MessageRef
 from bot.core.urls import MAX_LINK_LENGTH, extract_links
 from bot.features.links import NewShare, StoredShare, record_shares, stored_shares_of_message
 from bot.features.loop import store
 from bot.features.members import QUOTES, MemberSupportSettings, consenting
+from bot.runtime.outbox import Effect
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.runtime.service import (
     CommandHandler,
     Delivered,
     Invocation,
-    Perform,
     Service,
     Transaction,
     thread_replies,
 )
 from bot.storage import Connection
-from bot.storage.database import Database
 from bot.storage.members import get_members
 
 log = logging.getLogger(__name__)
+
+QUESTION_POSTED = "loop.question_posted"
+
+
+async def question_posted(
+    conn: Connection, args: Mapping[str, Any], ref: MessageRef | None, now: datetime
+) -> None:
+    """Remember where a question was posted: replies in that thread are its answers."""
+    if ref is None:
+        log.warning("question %s was posted but no message came back", args["question"])
+        return
+    await store.set_question_post(conn, int(args["question"]), str(ref.channel), ref.message)
 
 
 ASK_EVERY = timedelta(days=1)  # at most one literacy question per member and day
@@ -140,16 +152,8 @@ class LoopService(Service):
         """The week's reflections and open questions."""
         return (ReflectionsSection(), OpenQuestionsSection())
 
-    def __init__(
-        self,
-        *,
-        database: Database,
-        directory: CommunityDirectory,
-        perform: Perform,
-    ) -> None:
-        self._database = database
+    def __init__(self, *, directory: CommunityDirectory) -> None:
         self._directory = directory
-        self._perform = perform
         # (community, member) -> when they may next be asked. A cache of this process only:
         # without it every bare link costs three lookups; a miss just asks the database.
         self._quiet_until: dict[tuple[str, str], datetime] = {}
@@ -287,15 +291,15 @@ class LoopService(Service):
             start_thread=t("loop.seek_thread", question=_short(question, 80)),
         )
 
-        async def post_and_track() -> None:
-            ref = await self._perform(post)
-            if ref is None:
-                log.warning("question %d was posted but no message came back", question_id)
-                return
-            async with self._database.transaction() as conn:
-                await store.set_question_post(conn, question_id, str(ref.channel), ref.message)
-
-        tx.after_commit(post_and_track)
+        # Its thread's replies become answers once the platform says which message it is.
+        tx.emit(
+            Effect(
+                action=post,
+                then=QUESTION_POSTED,
+                args={"question": question_id},
+                member=str(call.author.ref),  # their words: /forget-me purges it unsent
+            )
+        )
         return [call.answer(t("loop.seek_posted", id=question_id, channel=where.channel))]
 
     async def annotate(self, call: Invocation, tx: Transaction) -> list[Action]:

@@ -6,16 +6,16 @@ from bot.runtime.service import Service
 
 # isort: split
 # Services last: what other features import from here is bound before they load.
-from bot.features.nudges.service import NudgeService
+from bot.features.nudges.service import SENT_HOOK, NudgeService, nudge_sent
 
 
 def build(kernel: Kernel) -> list[Service]:
     """The hourly nudge job and the digest's open invitation."""
+    kernel.outbox.on_delivered(SENT_HOOK, nudge_sent)
     return [
         NudgeService(
             database=kernel.database,
             directory=kernel.directory,
-            perform=kernel.perform,
             texts=kernel.texts,
             clock=kernel.clock,
             capabilities=kernel.capabilities,

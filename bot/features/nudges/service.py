@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.actions import Action, Button, Content, SendDirect
@@ -36,7 +37,7 @@ from bot.core.config import CommunitySettings, ConfigError
 from bot.core.i18n import Catalog
 from bot.core.markup import escape, link
 from bot.core.platform import Capability, may_message_unasked
-from bot.core.refs import MemberRef
+from bot.core.refs import MemberRef, MessageRef
 from bot.core.schedules import parse_rule
 from bot.features.digest import link_infos, week_shares
 from bot.features.engagement import (
@@ -56,17 +57,12 @@ from bot.features.nudges import store
 from bot.features.nudges.config import NudgeSettings
 from bot.features.nudges.rules import Candidate, NudgeRules, base_wait, decide, parse_wall
 from bot.features.prompts import posts_of
+from bot.runtime.outbox import Effect, direct_lane
 from bot.runtime.scheduler import Job, RunContext
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
-from bot.runtime.service import (
-    CommandHandler,
-    Invocation,
-    Perform,
-    Service,
-    Transaction,
-    send_direct,
-)
+from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
 from bot.storage import Connection
+from bot.storage import outbox as effects
 from bot.storage.database import Database
 from bot.storage.members import MemberRecord, get_member, get_members, update_member_settings
 from bot.storage.memberships import Membership, community_members
@@ -74,6 +70,41 @@ from bot.storage.memberships import Membership, community_members
 log = logging.getLogger(__name__)
 
 Capabilities = Callable[[str], frozenset[Capability]]
+
+SENT_HOOK = "nudges.sent"
+
+
+async def nudge_sent(
+    conn: Connection, args: Mapping[str, Any], ref: MessageRef | None, now: datetime
+) -> None:
+    """Keep a nudge the platform confirmed, exactly as sent."""
+    if ref is None:
+        log.info("a nudge to %s was not delivered; not counted as a nudge", args["member"])
+        return
+    named = args.get("named")
+    await store.record(
+        conn,
+        community=str(args["community"]),
+        member_ref=str(args["member"]),
+        sent_at=datetime.fromisoformat(str(args["at"])),
+        reason=str(args["reason"]),
+        step=str(args["step"]),
+        text=str(args["text"]),
+        named=(str(named[0]), str(named[1])) if named else None,
+    )
+
+
+async def undeliverable(conn: Connection, refs: Sequence[str]) -> dict[str, datetime]:
+    """When each member's latest nudge was refused for good (their DMs closed), if it was."""
+    lanes = {direct_lane(ref): ref for ref in refs}
+    refused: dict[str, datetime] = {}
+    for row in await effects.with_hook(conn, SENT_HOOK, status=effects.PARKED, lanes=list(lanes)):
+        member = lanes[row.lane]
+        at = row.done_at or row.created_at
+        if member not in refused or refused[member] < at:
+            refused[member] = at
+    return refused
+
 
 HOURLY = "0 * * * *"
 WEEK = timedelta(days=7)
@@ -291,14 +322,12 @@ class NudgeService(Service):
         *,
         database: Database,
         directory: CommunityDirectory,
-        perform: Perform,
         texts: Callable[[str], Catalog],
         clock: Clock,
         capabilities: Capabilities,
     ) -> None:
         self._database = database
         self._directory = directory
-        self._perform = perform
         self._texts = texts
         self._clock = clock
         self._capabilities = capabilities
@@ -310,8 +339,6 @@ class NudgeService(Service):
             )
             for community in directory.communities
         }
-        # Members whose DMs this process could not deliver, and when (not retried every hour).
-        self._undeliverable: dict[tuple[str, str], datetime] = {}
         # One nudge at a time, checked against every community's: the jobs of two communities
         # may run at once and must not both nudge the same member.
         self._sending = asyncio.Lock()
@@ -466,6 +493,8 @@ class NudgeService(Service):
         history = await store.histories(conn, community, refs)
         # At most one nudge a week per member, whichever community sent it.
         anywhere = await store.last_sent_anywhere(conn, refs)
+        # A nudge the platform refused for good (closed DMs) is not retried every hour.
+        refused = await undeliverable(conn, refs)
         found: list[Candidate] = []
         for drift in drifts:
             record = records.get(drift.member_ref)
@@ -482,7 +511,7 @@ class NudgeService(Service):
                     last_active_at=drift.last_active_at,
                     last_nudged_at=anywhere.get(drift.member_ref, past.last_sent_at),
                     unanswered=past.unanswered,
-                    dm_failed_at=self._undeliverable.get((community, drift.member_ref)),
+                    dm_failed_at=refused.get(drift.member_ref),
                 )
             )
         return found, {drift.member_ref: drift for drift in drifts}, history
@@ -503,7 +532,7 @@ class NudgeService(Service):
         ]
 
     async def _run(self, community: str, context: RunContext) -> None:
-        """Settle answers, decide who gets a nudge now, and send each as one part of the run."""
+        """Settle answers, decide who gets a nudge now, and write each as one part of the run."""
         settings = self._directory.settings(community)
         now = self._clock.now()
         async with self._database.transaction() as conn:
@@ -516,6 +545,16 @@ class NudgeService(Service):
         async with self._database.reading() as conn:
             candidates, drifts, history = await self.candidates(conn, community, now)
             sent = await store.sent_since(conn, community, since)
+            # Nudges still on their way count too: the platform may be taking its time.
+            sent += len(
+                await effects.with_hook(
+                    conn,
+                    SENT_HOOK,
+                    status=effects.PENDING,
+                    key_prefix=f"nudge:{community}:",
+                    since=since,
+                )
+            )
         chosen = decide(candidates, now, rules_of(settings.section(NudgeSettings)), sent)
         if not chosen:
             return
@@ -524,37 +563,28 @@ class NudgeService(Service):
             start = now - period
             earlier = await activity(conn, community, start - period * EARLIER_PERIODS, start)
         for candidate in chosen:
-            await context.part(
-                f"nudge:{candidate.member_ref}",
-                partial(
-                    self._nudge,
+            async with self._sending:
+                await self._nudge(
+                    context,
                     settings,
                     candidate,
                     drifts[candidate.member_ref],
                     history.get(candidate.member_ref, store.NudgeHistory()),
                     earlier.get(candidate.member_ref, NOTHING),
-                ),
-            )
+                )
 
     async def _nudge(
         self,
+        context: RunContext,
         settings: CommunitySettings,
         candidate: Candidate,
         drift: Drift,
         history: store.NudgeHistory,
         earlier: Activity,
-    ) -> str:
-        async with self._sending:
-            return await self._nudge_one(settings, candidate, drift, history, earlier)
-
-    async def _nudge_one(
-        self,
-        settings: CommunitySettings,
-        candidate: Candidate,
-        drift: Drift,
-        history: store.NudgeHistory,
-        earlier: Activity,
-    ) -> str:
+    ) -> None:
+        part = f"nudge:{candidate.member_ref}"
+        if part in context.sent:
+            return  # written by the run this one resumes
         now = self._clock.now()
         member = MemberRef.parse(candidate.member_ref)
         async with self._database.reading() as conn:
@@ -563,27 +593,30 @@ class NudgeService(Service):
             )
             rules = rules_of(settings.section(NudgeSettings))
             if last is not None and now - last < base_wait(candidate, rules):
-                return "too soon"  # another community's job nudged them meanwhile
+                return  # another community's job nudged them meanwhile
+            if await effects.with_hook(
+                conn, SENT_HOOK, status=effects.PENDING, lanes=[direct_lane(member)]
+            ):
+                return  # another community's nudge is on its way to them
             composed = await self.compose(conn, settings, member, drift, history, earlier, now)
-        delivered = await send_direct(
-            self._perform, SendDirect(member=member, content=composed.content), "a nudge"
+        # Recorded as a nudge (with its exact text) only once the platform took it: a refused
+        # DM parks, is no nudge, and keeps the member from being retried every hour.
+        effect = Effect(
+            action=SendDirect(member=member, content=composed.content),
+            key=f"nudge:{settings.name}:{context.due_at.isoformat()}:{candidate.member_ref}",
+            then=SENT_HOOK,
+            args={
+                "community": settings.name,
+                "member": candidate.member_ref,
+                "at": now.isoformat(),
+                "reason": drift.reason,
+                "step": composed.step,
+                "text": composed.content.text,
+                "named": list(composed.named) if composed.named else None,
+            },
+            member=composed.named[0] if composed.named else None,
         )
-        if delivered is None:  # closed DMs: not a nudge they got, and not retried every hour
-            self._undeliverable[(settings.name, candidate.member_ref)] = now
-            return "not delivered"
-        self._undeliverable.pop((settings.name, candidate.member_ref), None)
-        async with self._database.transaction() as conn:
-            await store.record(
-                conn,
-                community=settings.name,
-                member_ref=candidate.member_ref,
-                sent_at=now,
-                reason=drift.reason,
-                step=composed.step,
-                text=composed.content.text,
-                named=composed.named,
-            )
-        return "sent"
+        await context.emit(part, effect)
 
     # --- the text ------------------------------------------------------------------------
 

@@ -5,19 +5,13 @@ from bot.runtime.service import Service
 
 # isort: split
 # Services last: what other features import from here is bound before they load.
-from bot.features.onboarding.service import OnboardingService
+from bot.features.onboarding.service import THREAD_OPENED, OnboardingService, thread_opened
 
 
 def build(kernel: Kernel) -> list[Service]:
     """The welcome."""
-    return [
-        OnboardingService(
-            database=kernel.database,
-            directory=kernel.directory,
-            perform=kernel.perform,
-            clock=kernel.clock,
-        )
-    ]
+    kernel.outbox.on_delivered(THREAD_OPENED, thread_opened)
+    return [OnboardingService(directory=kernel.directory, clock=kernel.clock)]
 
 
 FEATURE = Feature(name="onboarding", build=build, member_tables=("welcomes",))

@@ -6,14 +6,20 @@ introductions thread, which the bot opens once per channel.
 The welcome asks whether the digest may quote the newcomer (quotes are off until they say
 yes). Members the bot knew before that question existed, who never answered it, are asked
 once by DM on their next contribution or command; asking is recorded apart from answering
-(`consents.asked_at`), so it never counts as a yes."""
+(`consents.asked_at`), so it never counts as a yes.
+
+The welcome is an outbox row written with the batch that found the newcomer, in their DM
+lane, before anything else the batch says to them; when the DM is refused for good, its
+`on_park` posts it in the channel instead, next in that lane. The answer to a command that
+was the newcomer's first contact is delivered in that lane too, after the welcome."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from bot.core.actions import Action, Button, Content, Post, SendDirect
 from bot.core.clock import Clock
@@ -21,12 +27,13 @@ from bot.core.communities import CommunityDirectory
 from bot.core.events import Author, ButtonPressed, CommandInvoked, MemberJoined, MessageReceived
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
-from bot.core.refs import ChannelRef, MemberRef
-from bot.features.members import QUOTES, MemberSupportSettings, answered, claim_asks, withdraw_ask
+from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
+from bot.features.members import QUOTES, MemberSupportSettings, claim_asks
 from bot.features.nudges import NudgeSettings
 from bot.features.onboarding import store
-from bot.runtime.service import Delivered, Perform, Service, Transaction, send_direct
-from bot.storage.database import Database
+from bot.runtime.outbox import Effect, direct_lane, latest_attempt
+from bot.runtime.service import Delivered, Service, Transaction
+from bot.storage import Connection
 from bot.storage.members import get_members
 
 log = logging.getLogger(__name__)
@@ -34,10 +41,21 @@ log = logging.getLogger(__name__)
 
 RECENT = timedelta(days=1)  # older messages (backfill) never trigger a welcome
 NEW_MEMBER = timedelta(seconds=5)  # first seen this recently: the bot has never seen them
+THREAD_OPENED = "onboarding.thread_opened"
 
 
 async def _settle(settled: set[tuple[str, str]], keys: set[tuple[str, str]]) -> None:
     settled.update(keys)
+
+
+async def thread_opened(
+    conn: Connection, args: Mapping[str, Any], ref: MessageRef | None, now: datetime
+) -> None:
+    """Remember the introductions thread the platform opened (it is opened once)."""
+    if ref is None:
+        return
+    community, channel = str(args["community"]), str(args["channel"])
+    await store.record_community_thread(conn, community, "introductions", channel, ref.message, now)
 
 
 async def _note(asked: set[str], refs: set[str]) -> None:
@@ -58,21 +76,17 @@ class OnboardingService(Service):
     name = "onboarding"
     sees_commands = True  # a member whose first contact is a command is a newcomer too
 
-    def __init__(
-        self, *, database: Database, directory: CommunityDirectory, perform: Perform, clock: Clock
-    ) -> None:
+    def __init__(self, *, directory: CommunityDirectory, clock: Clock) -> None:
         self._clock = clock
         self._settled: set[tuple[str, str]] = set()  # (community, member) never to check again
         self._asked: set[str] = set()  # members whose quoting question is settled (cache)
-        self._database = database
         self._directory = directory
-        self._perform = perform
 
     async def on_events(self, batch: Sequence[Delivered], tx: Transaction) -> list[Action]:
-        """Find newcomers in the batch and welcome each once; ask members who never said
-        whether they may be quoted, once."""
+        """Find newcomers in the batch and welcome each once."""
         wanted: dict[tuple[str, str], tuple[Delivered, ChannelRef, str]] = {}
         speakers: list[tuple[Delivered, Author, ChannelRef]] = []
+        asked: dict[tuple[str, str], list[InteractionRef]] = {}  # commands in this batch
         for delivered in batch:
             event = delivered.event
             if not delivered.community.section(MemberSupportSettings).welcome:
@@ -96,6 +110,8 @@ class OnboardingService(Service):
                     event.channel if isinstance(event, CommandInvoked) else event.message.channel
                 )
                 speakers.append((delivered, event.author, channel))
+                key = (delivered.community.name, str(event.author.ref))
+                asked.setdefault(key, []).append(event.reply_to)
         # Members the bot knew before who may never have been asked about quotes (they were
         # here before quoting needed a yes): asked once, by DM, on their next contribution.
         known_before: dict[str, Delivered] = {}
@@ -113,11 +129,11 @@ class OnboardingService(Service):
             # Whether welcomed now or known before, speaking again never welcomes: once this
             # commits, skip the lookup for these members (a cache of this process only).
             tx.after_commit(partial(_settle, self._settled, checked))
-            asked = {ref for _, ref in checked}
-            tx.after_commit(partial(_note, self._asked, asked))
+            tx.after_commit(partial(_note, self._asked, {ref for _, ref in checked}))
         by_community: dict[str, list[str]] = {}
         for community, member_ref in wanted:
             by_community.setdefault(community, []).append(member_ref)
+        opened: set[ChannelRef] = set()
         for community, refs in by_community.items():
             fresh = await store.claim_welcomes(tx.conn, community, refs, tx.now)
             # The welcome asks about quoting only those never asked nor answering before (a
@@ -125,24 +141,23 @@ class OnboardingService(Service):
             ask = await claim_asks(tx.conn, QUOTES, sorted(fresh), tx.now)
             for member_ref in refs:
                 known_before.pop(member_ref, None)
-                if member_ref in fresh:
-                    delivered, channel, name = wanted[(community, member_ref)]
-                    member = MemberRef.parse(member_ref)
-                    welcome = self._welcomer(delivered, member, channel, name, member_ref in ask)
-                    # Before the batch's actions: nothing reaches a newcomer before the welcome.
-                    tx.after_commit(welcome, first=True)
+                if member_ref not in fresh:
+                    continue
+                delivered, channel, name = wanted[(community, member_ref)]
+                member = MemberRef.parse(member_ref)
+                await self._welcome(
+                    tx, delivered, member, channel, name, opened, ask_quotes=member_ref in ask
+                )
+                # Nothing the batch answers them comes before the welcome: same lane, after.
+                for interaction in asked.get((community, member_ref), ()):
+                    tx.answer_in_lane(interaction, direct_lane(member))
         if known_before:
             for member_ref in await claim_asks(tx.conn, QUOTES, sorted(known_before), tx.now):
-                delivered = known_before[member_ref]
-                tx.after_commit(partial(self._ask, delivered, MemberRef.parse(member_ref)))
+                self._ask(tx, known_before[member_ref], MemberRef.parse(member_ref))
         return []
 
-    async def _ask(self, delivered: Delivered, member: MemberRef) -> None:
-        """Ask a member the bot knew before whether the digest may quote them (after the
-        batch's answers, and not if a command in it answered already)."""
-        async with self._database.reading() as conn:
-            if await answered(conn, QUOTES, [str(member)]):
-                return
+    def _ask(self, tx: Transaction, delivered: Delivered, member: MemberRef) -> None:
+        """Ask a member the bot knew before whether the digest may quote them."""
         texts = delivered.texts
         prefix = self._directory.command_prefix(member.platform)
         text = texts("onboarding.quotes_ask_known", community=delivered.community.name)
@@ -150,61 +165,54 @@ class OnboardingService(Service):
             text=text + "\n\n" + texts("onboarding.quotes_ask", prefix=prefix),
             buttons=quote_buttons(texts),
         )
-        action = SendDirect(member=member, content=content)
-        sent = await send_direct(self._perform, action, "the question about quotes")
-        if sent is None:  # it never reached them: ask again after the next start
-            async with self._database.transaction() as conn:
-                await withdraw_ask(conn, QUOTES, str(member))
+        tx.emit(SendDirect(member=member, content=content))
 
-    def _welcomer(
-        self, delivered: Delivered, member: MemberRef, channel: ChannelRef, name: str, ask: bool
-    ) -> Callable[[], Awaitable[None]]:
-        async def welcome() -> None:
-            await self.welcome(
-                delivered.community.name, delivered.texts, member, channel, name, ask_quotes=ask
-            )
-
-        return welcome
-
-    async def _introductions(self, community: str, texts: Catalog, home: ChannelRef) -> None:
-        """Open the introductions thread in `home` unless it is open already."""
-        async with self._database.reading() as conn:
-            if await store.community_thread(conn, community, "introductions", str(home)):
-                return
+    async def _introductions(
+        self, tx: Transaction, community: str, texts: Catalog, home: ChannelRef
+    ) -> None:
+        """Open the introductions thread in `home` unless it is open or being opened."""
+        channel = str(home)
+        if await store.community_thread(tx.conn, community, "introductions", channel):
+            return
+        attempt = await latest_attempt(tx.conn, f"onboarding:introductions:{community}:{home}")
+        if attempt.pending or attempt.delivered:
+            return
         post = Post(
             channel=home,
             content=Content(text=texts("onboarding.introductions_post")),
             start_thread=texts("onboarding.introductions_thread"),
         )
-        ref = await self._perform(post)
-        if ref is None:
-            return
-        async with self._database.transaction() as conn:
-            await store.record_community_thread(
-                conn, community, "introductions", str(home), ref.message, self._clock.now()
+        tx.emit(
+            Effect(
+                action=post,
+                key=attempt.next_key(),
+                then=THREAD_OPENED,
+                args={"community": community, "channel": channel},
             )
+        )
 
-    async def welcome(
+    async def _welcome(
         self,
-        community: str,
-        texts: Catalog,
+        tx: Transaction,
+        delivered: Delivered,
         member: MemberRef,
         channel: ChannelRef,
         name: str,
+        opened: set[ChannelRef],
         *,
         ask_quotes: bool = True,
     ) -> None:
-        """Send the welcome by DM; post it in the channel when the DM cannot be sent."""
+        """The welcome by DM; posted in the channel when the DM is refused for good."""
+        community, texts = delivered.community.name, delivered.texts
         settings = self._directory.settings(community)
         prefix = self._directory.command_prefix(member.platform)
         lines = [texts("onboarding.welcome", community=community, prefix=prefix)]
         home = self._directory.home_channel(community, member.platform)
         if settings.section(MemberSupportSettings).introductions and home is not None:
-            try:
-                await self._introductions(community, texts, home)
-                lines.append(texts("onboarding.introductions_invite", channel=home.channel))
-            except Exception:
-                log.exception("could not open the introductions thread in %s", home)
+            if home not in opened:
+                opened.add(home)
+                await self._introductions(tx, community, texts, home)
+            lines.append(texts("onboarding.introductions_invite", channel=home.channel))
         buttons: tuple[Button, ...] = ()
         if ask_quotes:
             # Quoting is asked, not assumed: both answers are one press (or one typed command).
@@ -215,11 +223,6 @@ class OnboardingService(Service):
             lines.append(texts("nudges.welcome_offer", prefix=prefix))
             buttons += (Button(label=texts("nudges.welcome_button"), action="nudges on"),)
         content = Content(text="\n\n".join(lines), buttons=buttons)
-        try:
-            await self._perform(SendDirect(member=member, content=content))
-        except Exception:
-            log.info("could not DM the welcome to %s; posting it in %s", member, channel)
-            mention = texts("onboarding.welcome_in_channel", name=escape(name))
-            await self._perform(
-                Post(channel=channel, content=Content(text=mention + "\n\n" + content.text))
-            )
+        mention = texts("onboarding.welcome_in_channel", name=escape(name))
+        in_channel = Post(channel=channel, content=Content(text=mention + "\n\n" + content.text))
+        tx.emit(Effect(action=SendDirect(member=member, content=content), on_park=in_channel))

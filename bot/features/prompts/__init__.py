@@ -7,17 +7,17 @@ from bot.runtime.service import Service
 
 # isort: split
 # Services last: what other features import from here is bound before they load.
-from bot.features.prompts.service import PromptService
+from bot.features.prompts.service import POSTED_HOOK, PromptService, prompt_posted
 
 
 def build(kernel: Kernel) -> list[Service]:
     """Prompt schedules and their posts."""
+    kernel.outbox.on_delivered(POSTED_HOOK, prompt_posted)
     return [
         PromptService(
             database=kernel.database,
             directory=kernel.directory,
             scheduler=kernel.scheduler,
-            perform=kernel.perform,
             texts=kernel.texts,
         )
     ]

@@ -1,8 +1,10 @@
 """Seek · sense · share prompts on a rhythm facilitators set; replies become reflections.
 
 Each schedule is a job for the `Scheduler`: its run claims `(job, due time)` in the ledger,
-then picks the prompt, posts it and records the post as three parts, so a run resumed after a
-crash neither posts twice nor picks a different prompt.
+picks the prompt (a part of the run) and writes each channel's post as an outbox row (another
+part), so a run resumed after a crash neither posts twice nor picks a different prompt. The
+post is recorded as a prompt (whose thread replies become reflections) once the platform
+confirms it, with the message it made.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from importlib import resources
+from typing import Any
 
 from bot.core.actions import Action, Content, Post
 from bot.core.commands import CommandSpec, Param, ParamKind, Role
@@ -28,16 +31,17 @@ from bot.core.refs import ChannelRef, MessageRef
 from bot.core.schedules import RuleError, parse_rule
 from bot.features.prompts import store
 from bot.features.prompts.config import PromptSettings
+from bot.runtime.outbox import Effect
 from bot.runtime.scheduler import Job, RunContext, Scheduler
 from bot.runtime.service import (
     CommandHandler,
     Delivered,
     Invocation,
-    Perform,
     Service,
     Transaction,
     thread_replies,
 )
+from bot.storage import Connection
 from bot.storage.database import Database, StorageError
 
 log = logging.getLogger(__name__)
@@ -201,12 +205,30 @@ class _Target:
     channel: str | None  # None: the community's announcement channels on every platform
 
 
-def _split_ref(text: str) -> tuple[str, str]:
-    """`str(MessageRef)` back into (channel, message id)."""
-    channel, _, message = text.rpartition("/")
-    if not channel or not message:
-        raise ValueError(f"not a message reference: {text!r}")
-    return channel, message
+POSTED_HOOK = "prompts.posted"
+
+
+async def prompt_posted(
+    conn: Connection, args: Mapping[str, Any], ref: MessageRef | None, now: datetime
+) -> None:
+    """Record a prompt the platform posted, with its message: replies in its thread become
+    reflections."""
+    if ref is None:
+        log.warning("a %s prompt was posted but no message came back", args["stage"])
+        return
+    schedule = args.get("schedule")
+    await store.record_post(
+        conn,
+        schedule_id=int(schedule) if schedule is not None else None,
+        community=str(args["community"]),
+        stage=str(args["stage"]),
+        due_at=datetime.fromisoformat(str(args["due_at"])),
+        channel=str(ref.channel),
+        message=ref.message,
+        text=str(args["text"]),
+        library_key=args.get("library_key"),
+        now=now,
+    )
 
 
 class PromptService(Service):
@@ -220,14 +242,12 @@ class PromptService(Service):
         database: Database,
         directory: CommunityDirectory,
         scheduler: Scheduler,
-        perform: Perform,
         texts: Callable[[str], Catalog],
         library: Callable[[str], PromptLibrary] = PromptLibrary.load,
     ) -> None:
         self._database = database
         self._directory = directory
         self._scheduler = scheduler
-        self._perform = perform
         self._texts = texts
         self._library_for = library
         self._libraries: dict[str, PromptLibrary] = {}
@@ -350,45 +370,20 @@ class PromptService(Service):
                 content=Content(text=t(f"prompts.post_{target.stage}", text=text)),
                 start_thread=t(f"prompts.thread_{target.stage}", date=local.strftime("%Y-%m-%d")),
             )
-            # One part per channel: a resumed run posts only where it has not posted yet.
-            posted = await context.part(f"post:{where}", partial(self._post, post))
-            if posted is None:
-                raise RuntimeError("the post part finished without a message reference")
-            channel, message = _split_ref(posted)
-            record = partial(
-                self._record,
-                target,
-                due_at=context.due_at,
-                channel=channel,
-                message=message,
-                text=text,
-                library_key=library_key,
+            # One part per channel: a resumed run writes only where it has not written yet.
+            effect = Effect(
+                action=post,
+                then=POSTED_HOOK,
+                args={
+                    "schedule": target.schedule_id,
+                    "community": target.community,
+                    "stage": target.stage,
+                    "due_at": context.due_at.isoformat(),
+                    "text": text,
+                    "library_key": library_key,
+                },
             )
-            await context.part(f"record:{where}", record)
-
-    async def _record(
-        self,
-        target: _Target,
-        *,
-        due_at: datetime,
-        channel: str,
-        message: str,
-        text: str,
-        library_key: str | None,
-    ) -> None:
-        async with self._database.transaction() as conn:
-            await store.record_post(
-                conn,
-                schedule_id=target.schedule_id,
-                community=target.community,
-                stage=target.stage,
-                due_at=due_at,
-                channel=channel,
-                message=message,
-                text=text,
-                library_key=library_key,
-                now=self._scheduler.clock.now(),
-            )
+            await context.emit(f"post:{where}", effect)
 
     async def _choose(self, target: _Target, language: str) -> str:
         """The next library prompt of the stage, not repeated until all have been used."""
@@ -406,12 +401,6 @@ class PromptService(Service):
                 conn, target.community, target.stage, chosen.key, self._scheduler.clock.now()
             )
         return chosen.key
-
-    async def _post(self, post: Post) -> MessageRef:
-        ref = await self._perform(post)
-        if ref is None:
-            raise RuntimeError(f"posting to {post.channel} returned no message")
-        return ref
 
     # --- commands ------------------------------------------------------------------------
 

@@ -111,7 +111,7 @@ async def test_one_link_shared_on_slack_discord_and_the_console_is_one_link_with
         year, week, _ = slack_translate.ts_to_datetime(posted["ts"]).isocalendar()
         answer = await story.command(f"digest post {year}-W{week:02d} confirm=yes", "UFRAN")
         assert answer_text(answer).startswith(
-            f"Posted the {year}-W{week:02d} digest to 2 channel(s)"
+            f"Posting the {year}-W{week:02d} digest to 2 channel(s)"
         )
         [slack_digest] = slack.posted("C0DIGEST")
         assert "https://example.org/x" in str(slack_digest["blocks"])

@@ -328,7 +328,7 @@ async def test_the_weekly_digest_is_posted_as_block_kit_once(
         assert "Only facilitators can use `/facilitator digest post`" in answer_text(refused)
         answer = await story.command(f"digest post {iso} confirm=yes", "UFRAN")  # weeks ago
         assert answer_text(answer).startswith(
-            f"Posted the {iso} digest to 1 channel(s): #C0RESOURCE (slack)"
+            f"Posting the {iso} digest to 1 channel(s): #C0RESOURCE (slack)"
         )
         [digest] = fake.posted("C0RESOURCE")
         blocks = digest["blocks"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,12 +10,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.actions import Action, Post
 from bot.core.clock import ManualClock
 from bot.core.config import Config, ConfigError
 from bot.core.events import Author, CommandInvoked
-from bot.core.refs import ChannelRef, InteractionRef, MemberRef
+from bot.core.platform import PlatformError
+from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 from bot.core.weeks import IsoWeek, last_complete_week, resolve_week
-from tests.helpers import ConsoleStory
+from bot.features.digest import store as digest_store
+from tests.helpers import ConsoleStory, eventually, refusing
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -130,7 +134,7 @@ async def test_the_digest_is_posted_once_per_week_and_channel(
         clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
         said = await story.say("fran: /digest post")
         assert "#digest Facilitator: WEEKLY DIGEST · DEMO · 2026-W48" in said
-        assert "Posted the 2026-W48 digest to 1 channel(s): #digest (console) (2 item(s))." in said
+        assert "Posting the 2026-W48 digest to 1 channel(s): #digest (console) (2 item(s))." in said
         said = await story.say("fran: /digest post last")
         assert "already posted" in said and "#digest" not in said
 
@@ -148,7 +152,7 @@ async def test_posting_an_unfinished_or_long_past_week_asks_to_confirm_first(
         assert "[button 1: Post it → /digest post 2026-W49 confirm=yes]" in said
         said = await story.say("fran: /digest post 2026-W49 confirm=yes")
         assert "#digest Facilitator: WEEKLY DIGEST · DEMO · 2026-W49" in said
-        assert "Posted the 2026-W49 digest to 1 channel(s): #digest (console) (2 item(s))." in said
+        assert "Posting the 2026-W49 digest to 1 channel(s): #digest (console) (2 item(s))." in said
         said = await story.say("fran: /digest post 2026-W40")  # ended 8 weeks and more ago
         assert "The 2026-W40 week ended more than 8 weeks ago" in said
         assert "#digest Facilitator" not in said
@@ -270,6 +274,71 @@ async def test_a_manual_post_stops_the_scheduled_one_from_repeating_it(
         assert "#digest" in said and "2026-W48" in said
         said = await story.tick(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
         assert "#digest" not in said
+
+
+async def test_a_post_the_platform_refuses_stays_unposted_tells_the_facilitator_and_posts_again(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(digest_config(config_for), clock, tmp_path) as story:
+        await story.say("alice: https://example.org/a is a fine read about connectivism")
+        clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+        broken = [PlatformError("console: the bot may not post in #digest")]
+
+        def digest_refused(action: Action) -> Exception | None:
+            digest = isinstance(action, Post) and action.channel.channel == "digest"
+            return broken[0] if digest and broken else None
+
+        refusing(story, digest_refused)
+        said = await story.say("fran: /digest post")
+        assert "#digest Facilitator" not in said
+        notice = said.split("✉ to fran: The 2026-W48 digest could not be posted to #digest")[1]
+        assert (
+            notice.startswith(" (console)")
+            and "post it again with /digest post 2026-W48." in notice
+        )
+        async with story.app.database.reading() as conn:
+            assert await digest_store.posted_channels(conn, "demo", "2026-W48") == set()
+            assert await digest_store.issues(conn, "demo") == []  # not in the archive either
+
+        broken.clear()  # a facilitator fixed the channel's permissions
+        said = await story.say("fran: /digest post")
+        assert said.count("#digest Facilitator: WEEKLY DIGEST · DEMO · 2026-W48") == 1
+        assert "Posting the 2026-W48 digest to 1 channel(s)" in said and "✉" not in said
+        said = await story.say("fran: /digest post")
+        assert "already posted" in said and "#digest Facilitator" not in said
+        async with story.app.database.reading() as conn:
+            assert await digest_store.posted_channels(conn, "demo", "2026-W48") == {
+                "console:/digest"
+            }
+
+
+async def test_a_digest_on_its_way_is_not_posted_again_by_command_or_schedule(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(scheduled_config(config_for), clock, tmp_path) as story:
+        await story.say("alice: https://example.org/a about networked learning, worth a read")
+        clock.set(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))
+        slow = asyncio.Event()  # the platform takes its time with the digest
+        perform = story.console.perform
+
+        async def taking_its_time(action: Action) -> MessageRef | None:
+            if isinstance(action, Post) and action.channel.channel == "digest":
+                await slow.wait()
+            return await perform(action)
+
+        story.console.perform = taking_its_time  # type: ignore[method-assign]
+        await story.console.handle_line("fran: /digest post")
+        await eventually(lambda: "Posting the 2026-W48 digest" in story.out.getvalue())
+        await story.console.handle_line("fran: /digest post")
+        await eventually(lambda: "is on its way to #digest (console)" in story.out.getvalue())
+        clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))  # Monday 09:00: the scheduled run
+        story.app.scheduler.poke()
+        await story.app.scheduler.idle()
+        slow.set()
+        await story.app.drain()
+        said = story.output()
+        assert said.count("#digest Facilitator: WEEKLY DIGEST · DEMO · 2026-W48") == 1, said
+        assert "already posted" in await story.say("fran: /digest post")
 
 
 def test_a_bad_digest_schedule_is_a_config_error(config_for: Callable[..., Config]) -> None:

@@ -19,17 +19,14 @@ from bot.app import Application
 from bot.cli import describe
 from bot.core.actions import Action, Post, SendDirect
 from bot.core.clock import ManualClock
-from bot.core.communities import CommunityDirectory, Purpose
+from bot.core.communities import Purpose
 from bot.core.config import Config, ConfigError, Secrets
 from bot.core.events import Author, CommandInvoked, MemberJoined, MessageReceived
-from bot.core.i18n import Catalog
 from bot.core.platform import Capability, EventSink, PlatformError
 from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 from bot.features import FEATURES
 from bot.features.goals import store as goals_store
-from bot.features.goals.service import GoalService
 from bot.runtime.feature import member_tables
-from bot.runtime.scheduler import Scheduler
 from bot.storage.database import Database
 from bot.storage.member_data import export_member
 from bot.storage.members import touch_members, update_member_settings
@@ -363,7 +360,7 @@ def test_check_lists_the_goal_check_in_times(config_for: Callable[..., Config]) 
 
 
 async def test_two_processes_send_each_weekly_check_in_once(
-    config_for: Callable[..., Config], database: Database, clock: ManualClock
+    config_for: Callable[..., Config], database: Database, clock: ManualClock, tmp_path: Path
 ) -> None:
     config = loop_config(config_for, goal_checkin="mon 10:00")
     async with database.transaction() as conn:
@@ -372,31 +369,22 @@ async def test_two_processes_send_each_weekly_check_in_once(
             await touch_members(conn, {ref: ("console", name)}, clock.now())
             await update_member_settings(conn, ref, goal_checkin=name != "carol")
             await goals_store.set_goal(conn, "demo", ref, f"{name}'s goal", clock.now())
-    sent: list[SendDirect] = []
-
-    async def perform(action: Action) -> MessageRef | None:
-        assert isinstance(action, SendDirect)
-        await asyncio.sleep(0)  # let the other process interleave
-        sent.append(action)
-        return None
-
-    schedulers = []
-    for owner in ("one", "two"):
-        scheduler = Scheduler(clock, database, owner=owner)
-        goals = GoalService(
-            database=database, directory=CommunityDirectory(config), perform=perform, texts=Catalog
-        )
-        for job in goals.jobs():
-            scheduler.add(job)
-        schedulers.append(scheduler)
     assert clock.now() == berlin(11, 23, 10)  # a Monday, 10:00 in Berlin: due now
-    for week in (berlin(11, 23, 10), berlin(11, 30, 10)):
-        clock.set(week)
-        await asyncio.gather(*(s.run_due() for s in schedulers))
-        clock.advance(timedelta(minutes=5))
-        await asyncio.gather(*(s.run_due() for s in schedulers))
-        assert sorted(action.member.member for action in sent) == ["alice", "bob"]
-        sent.clear()
+    async with (
+        ConsoleStory(config, clock, tmp_path) as one,
+        ConsoleStory(config, clock, tmp_path) as two,
+    ):
+        for week in (berlin(11, 23, 10), berlin(11, 30, 10)):
+            clock.set(week)
+            await asyncio.gather(one.app.scheduler.run_due(), two.app.scheduler.run_due())
+            clock.advance(timedelta(minutes=5))
+            await asyncio.gather(one.app.scheduler.run_due(), two.app.scheduler.run_due())
+            await asyncio.gather(one.app.drain(), two.app.drain())
+            said = one.output() + two.output()
+            assert sorted(re.findall(r"✉ to (\w+): Your weekly check-in", said)) == [
+                "alice",
+                "bob",
+            ], said
 
 
 async def test_old_messages_read_back_after_a_restart_welcome_nobody(
@@ -457,6 +445,8 @@ async def test_words_written_to_the_bot_alone_are_kept_but_never_quoted(
         assert "spacing beats cramming" in said
         assert "my manager" not in said and "team lead" not in said
         assert "and 1 more reflection(s)" in said
+
+
 async def test_huge_input_is_refused_once_with_the_limit_not_echoed_back(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:

@@ -18,21 +18,15 @@ from bot.app import Application
 from bot.cli import describe
 from bot.core.actions import Action, Post
 from bot.core.clock import ManualClock
-from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import Config, ConfigError, Secrets
-from bot.core.i18n import Catalog
-from bot.core.refs import ChannelRef, MessageRef
 from bot.features.prompts import store
 from bot.features.prompts.service import (
     LibraryError,
     PromptLibrary,
-    PromptService,
     stored_schedule_lines,
 )
-from bot.runtime.scheduler import Scheduler
-from bot.storage.database import Database
-from bot.storage.schema import prompt_posts, reflections, shares
-from tests.helpers import ConsoleStory
+from bot.storage.schema import job_runs, prompt_posts, reflections, shares
+from tests.helpers import ConsoleStory, outbox_rows, refusing
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -172,66 +166,30 @@ async def test_schedules_survive_a_restart_and_are_not_posted_twice(
         assert sorted(posts) == [berlin(11, 23, 12), berlin(11, 24, 12)]
 
 
-class FlakyPlatform:
-    """A platform that refuses its first post, like a chat service having a bad minute."""
-
-    name = "console"
-    capabilities: frozenset[object] = frozenset()
-
-    def __init__(self) -> None:
-        self.posts: list[Post] = []
-        self.refusals = 1
-
-    async def perform(self, action: Action) -> MessageRef | None:
-        assert isinstance(action, Post)
-        if self.refusals:
-            self.refusals -= 1
-            raise ConnectionError("503 from the platform")
-        self.posts.append(action)
-        return MessageRef(action.channel, str(100 + len(self.posts)))
-
-
-async def test_a_retried_post_keeps_the_prompt_chosen_the_first_time(
-    config_for: Callable[..., Config], database: Database, clock: ManualClock
+async def test_a_post_the_platform_refused_for_a_moment_is_retried_with_the_prompt_chosen(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
-    config = config_for()
-    directory = CommunityDirectory(config)
-    general = ChannelRef("console", "", "general")
-    directory.bind_channel(general, "demo", {Purpose.WATCHED})
-    platform = FlakyPlatform()
-    scheduler = Scheduler(clock, database)
-    service = PromptService(
-        database=database,
-        directory=directory,
-        scheduler=scheduler,
-        perform=platform.perform,
-        texts=Catalog,
-    )
-    async with database.transaction() as conn:
-        await store.add_schedule(
-            conn,
-            community="demo",
-            stage="seek",
-            rule="daily 12:00",
-            channel=str(general),
-            text=None,
-            created_by="console:/fran",
-            now=clock.now(),
-        )
-    assert await service.load() == 1
-    clock.set(berlin(11, 23, 12))
-    [failed] = await scheduler.run_due()
-    assert failed.status == "failed" and "503" in (failed.error or "")
-    clock.advance(scheduler.ledger.retry_after)
-    [done] = await scheduler.run_due()
-    assert (done.status, done.attempt) == ("done", 2)
-    seek = PromptLibrary.load("en").stage("seek")
-    assert [post.content.text for post in platform.posts] == [
-        Catalog("en")("prompts.post_seek", text=seek[0].text)
-    ]
-    assert platform.posts[0].start_thread == "Seek · 2026-11-23"
-    async with database.reading() as conn:
-        assert await store.used_library_keys(conn, "demo", "seek") == {seek[0].key}
+    refusals = [ConnectionError("503 from the platform")]  # a chat service's bad minute
+
+    def once(action: Action) -> Exception | None:
+        return refusals.pop() if isinstance(action, Post) and refusals else None
+
+    async with ConsoleStory(config_for(), clock, tmp_path) as story:
+        await story.say('fran: /prompt add stage=seek when="daily 12:00"')
+        refusing(story, once)
+        said = await story.tick(berlin(11, 23, 12))  # the deliverer tries again, in order
+        seek = PromptLibrary.load("en").stage("seek")
+        assert said.count("#general Facilitator: ") == 1 and seek[0].text in said
+        assert refusals == []
+        async with story.app.database.reading() as conn:
+            assert await store.used_library_keys(conn, "demo", "seek") == {seek[0].key}
+            [post] = await store.posts_of(conn, "demo")  # recorded once, when delivered
+            [run] = (
+                await conn.execute(select(job_runs).where(job_runs.c.job_id.startswith("prompt:")))
+            ).all()
+        assert post.library_key == seek[0].key and run.attempts == 1 and run.status == "done"
+        [row] = [row for row in await outbox_rows(story.app) if row.key.startswith("run:prompt")]
+        assert (row.status, row.attempts) == ("done", 1)  # one failed attempt, then delivered
 
 
 def test_the_library_ships_every_stage_with_critical_literacy_prompts() -> None:
