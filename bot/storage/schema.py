@@ -413,6 +413,19 @@ gathering_questions = Table(
     Index("ix_gathering_questions_member_ref", "member_ref"),
 )
 
+# A session a facilitator previewed whose confirm command is too long for a button: the
+# button confirms the draft by its number instead (kept a day).
+gathering_drafts = Table(
+    "gathering_drafts",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(100), nullable=False),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("arguments", WrittenText(), nullable=False),  # the create command's, as JSON
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_gathering_drafts_member_ref", "member_ref"),
+)
+
 gathering_threads = Table(
     "gathering_threads",
     metadata,

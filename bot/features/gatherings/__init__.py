@@ -53,7 +53,14 @@ def build(kernel: Kernel) -> list[Service]:
 FEATURE = Feature(
     name="gatherings",
     build=build,
-    member_tables=("gatherings", "gathering_questions", "rsvps", "takeaways", "calendar_tokens"),
+    member_tables=(
+        "gatherings",
+        "gathering_questions",
+        "gathering_drafts",
+        "rsvps",
+        "takeaways",
+        "calendar_tokens",
+    ),
     settings=(SECTION,),
 )
 

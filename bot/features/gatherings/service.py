@@ -13,7 +13,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -80,7 +80,7 @@ def _fingerprint(action: MirrorGathering) -> str:
 DEFAULT_DURATION = "60m"
 MAX_TITLE = 200
 MAX_QUESTION = 1000
-_LINE_LIMIT = 100  # Discord's custom_id limit: longer confirm commands are typed, not pressed
+_LINE_LIMIT = 100  # Discord's custom_id limit: longer confirm commands become drafts
 
 _TITLE = Param(name="title", help="What the session is called")
 _WHEN = Param(
@@ -121,6 +121,19 @@ EVENT = CommandSpec(
                     choices=("yes",),
                     required=False,
                     keyword_only=True,
+                ),
+            ),
+            role=Role.FACILITATOR,
+        ),
+        CommandSpec(
+            name="confirm",
+            help="Create a session you previewed, by its draft number (its button does this)",
+            example="/event confirm 4",
+            params=(
+                Param(
+                    name="draft",
+                    help="The draft number the preview gave",
+                    kind=ParamKind.INTEGER,
                 ),
             ),
             role=Role.FACILITATOR,
@@ -292,6 +305,7 @@ class GatheringService(Service):
                 EVENT,
                 {
                     ("event", "create"): self.create,
+                    ("event", "confirm"): self.confirm_draft,
                     ("event", "edit"): self.edit,
                     ("event", "cancel"): self.cancel,
                     ("event", "list"): self.list_events,
@@ -506,7 +520,7 @@ class GatheringService(Service):
         except WhenError as problem:
             return self._bad(call, str(problem))
         if call.arguments.get("confirm") != "yes":
-            return [self._preview(call, plan)]
+            return [await self._preview(call, plan, tx)]
         existing = [
             gathering
             for gathering in await store.list_gatherings(tx.conn, call.community.name)
@@ -547,7 +561,19 @@ class GatheringService(Service):
         )
         return [*posts, call.answer(answer)]
 
-    def _preview(self, call: Invocation, plan: _Plan) -> Action:
+    async def confirm_draft(self, call: Invocation, tx: Transaction) -> list[Action]:
+        """Create the session a preview kept as a draft (its confirm line was too long)."""
+        draft = int(call.arguments["draft"])
+        kept = await store.take_draft(
+            tx.conn, draft, call.community.name, str(call.author.ref), tx.now
+        )
+        if kept is None:
+            text = call.texts("gatherings.draft_missing", draft=draft, prefix=call.prefix)
+            return [call.answer(text)]
+        arguments = {**json.loads(kept), "confirm": "yes"}
+        return await self.create(replace(call, arguments=arguments), tx)
+
+    async def _preview(self, call: Invocation, plan: _Plan, tx: Transaction) -> Action:
         t = call.texts
         zone = ZoneInfo(plan.zone)
         community_zone = call.community.zone
@@ -593,10 +619,15 @@ class GatheringService(Service):
             details="".join(f"{detail}\n" for detail in details),
             command=call.prefix + line,
         )
-        buttons: tuple[Button, ...] = ()
-        if len(line) <= _LINE_LIMIT:
-            buttons = (Button(label=t("gatherings.confirm_button"), action=line, style="primary"),)
-        return call.answer(text, buttons=buttons)
+        if len(line) > _LINE_LIMIT:
+            # Too long for a button's payload: keep the arguments, and the button names them.
+            kept = {key: value for key, value in call.arguments.items() if key != "confirm"}
+            draft = await store.add_draft(
+                tx.conn, call.community.name, str(call.author.ref), json.dumps(kept), tx.now
+            )
+            line = f"event confirm {draft}"
+        button = Button(label=t("gatherings.confirm_button"), action=line, style="primary")
+        return call.answer(text, buttons=(button,))
 
     async def edit(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Change fields; answers move with the occurrences; those who answered are told."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.schema import (
     calendar_tokens,
+    gathering_drafts,
     gathering_questions,
     gathering_threads,
     gatherings,
@@ -20,6 +21,8 @@ from bot.storage.schema import (
     takeaways,
 )
 from bot.storage.sql import insert_ignoring_conflicts
+
+DRAFT_LIFETIME = timedelta(days=1)  # a previewed session's confirm button works this long
 
 GOING, MAYBE, NO = "going", "maybe", "no"
 
@@ -410,3 +413,38 @@ async def move_occurrences(
             row.pop("id", None)
             row["occurrence_at"] = moves[row["occurrence_at"]]
         await conn.execute(table.insert(), rows)
+
+
+async def add_draft(
+    conn: AsyncConnection, community: str, member_ref: str, arguments: str, now: datetime
+) -> int:
+    """Keep a previewed session's arguments (JSON) for its confirm button; return its number.
+    Drafts older than a day go at the same time."""
+    await conn.execute(
+        delete(gathering_drafts).where(gathering_drafts.c.created_at < now - DRAFT_LIFETIME)
+    )
+    result = await conn.execute(
+        gathering_drafts.insert()
+        .values(community=community, member_ref=member_ref, arguments=arguments, created_at=now)
+        .returning(gathering_drafts.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def take_draft(
+    conn: AsyncConnection, draft_id: int, community: str, member_ref: str, now: datetime
+) -> str | None:
+    """The arguments of the caller's own draft in this community, removed; None when there is
+    no such draft, or it is someone else's, or older than a day."""
+    result = await conn.execute(
+        delete(gathering_drafts)
+        .where(
+            gathering_drafts.c.id == draft_id,
+            gathering_drafts.c.community == community,
+            gathering_drafts.c.member_ref == member_ref,
+            gathering_drafts.c.created_at >= now - DRAFT_LIFETIME,
+        )
+        .returning(gathering_drafts.c.arguments)
+    )
+    found = result.scalar_one_or_none()
+    return None if found is None else str(found)

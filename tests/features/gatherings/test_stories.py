@@ -48,9 +48,11 @@ async def test_a_facilitator_schedules_a_talk_members_rsvp_and_the_wait_list_mov
         said = await story.say(CREATE)
         # Nothing is saved before the facilitator confirms; the time is shown in both zones.
         assert "Thu 26 Nov 2026 17:00 CET (Europe/Berlin) · 2026-11-26 16:00 UTC" in said
-        # Too long for a button (Discord's custom_id holds 100 characters): typed instead.
+        # Too long for a button (Discord's custom_id holds 100 characters): the typed form is
+        # shown, and the button confirms a draft kept for it.
         assert '/event create title="Guest talk: Ana" when="2026-11-26 17:00"' in said
         assert "capacity=2 confirm=yes" in said
+        assert "[button 1: Create it → /event confirm 1]" in said
         assert "#news" not in said
         said = await story.say('fran: /event create title=Intro when="tomorrow 17:00"')
         line = 'event create title=Intro when="2026-11-24 17:00" duration=1h confirm=yes'
@@ -376,3 +378,22 @@ async def test_a_place_is_an_https_address_or_plain_text_and_other_schemes_are_r
             second = await store.get_gathering(conn, 2)
         assert first is not None and first.where_url == "https://meet.example.org/intro"
         assert second is not None and second.where_url == "Room 3, city library"
+
+
+async def test_a_long_session_is_confirmed_by_its_draft_button_once_and_only_by_its_author(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(live_config(config_for), clock, tmp_path) as story:
+        said = await story.say(CREATE + ' description="' + "a long talk " * 8 + '"')
+        assert "[button 1: Create it → /event confirm 1]" in said
+        said = await story.say("alice: /event confirm 1")
+        assert "Created event" not in said  # a member may not, and it is fran's draft anyway
+        said = await story.say("fran: /event confirm 1")
+        assert "Created event 1" in said and "[1] #news Facilitator: Guest talk: Ana" in said
+        said = await story.say("fran: /event confirm 1")  # pressed twice: the draft is used
+        assert "There is no draft 1 of yours" in said
+        said = await story.say(CREATE)
+        draft = said.split("/event confirm ")[1].split("]")[0]
+        clock.advance(timedelta(days=1, minutes=1))
+        said = await story.say(f"fran: /event confirm {draft}")
+        assert "drafts are kept a day" in said
