@@ -58,6 +58,22 @@ async def thread_opened(
     await store.record_community_thread(conn, community, "introductions", channel, ref.message, now)
 
 
+def _changing_settings(batch: Sequence[Delivered]) -> set[str]:
+    """Members who run `/settings` (typed, or by a button) in this batch."""
+    found: set[str] = set()
+    for delivered in batch:
+        event = delivered.event
+        if isinstance(event, CommandInvoked):
+            name = event.path[0] if event.path else ""
+        elif isinstance(event, ButtonPressed):
+            name = event.action.split(" ", 1)[0]
+        else:
+            continue
+        if name == "settings":
+            found.add(str(event.author.ref))
+    return found
+
+
 async def _note(asked: set[str], refs: set[str]) -> None:
     asked.update(refs)
 
@@ -151,6 +167,9 @@ class OnboardingService(Service):
                 # Nothing the batch answers them comes before the welcome: same lane, after.
                 for interaction in asked.get((community, member_ref), ()):
                     tx.answer_in_lane(interaction, direct_lane(member))
+        # A member whose batch holds a /settings command is answering already: not asked now.
+        for member_ref in _changing_settings(batch):
+            known_before.pop(member_ref, None)
         if known_before:
             for member_ref in await claim_asks(tx.conn, QUOTES, sorted(known_before), tx.now):
                 self._ask(tx, known_before[member_ref], MemberRef.parse(member_ref))
