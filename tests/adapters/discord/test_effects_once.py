@@ -4,9 +4,7 @@ owner across processes, and a kill while a reaction waits on a 429 (a real proce
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -17,11 +15,11 @@ from bot.core.actions import Action, Content, Post
 from bot.core.clock import ManualClock
 from bot.core.refs import ChannelRef
 from bot.runtime.service import Transaction
+from tests.adapters.discord.test_cli_run import run, write_config
 from tests.helpers import REACTION_PUT, DiscordStory, World, eventually
 
 pytestmark = pytest.mark.timeout(60)
 
-ROOT = Path(__file__).resolve().parents[3]
 LEASE = timedelta(seconds=30)
 
 
@@ -103,49 +101,17 @@ async def test_two_processes_on_one_database_answer_an_interaction_once(
     assert len(callbacks) == 1
 
 
-def write_config(world: World, tmp_path: Path) -> Path:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f"""
-[storage]
-url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"
-[web]
-enabled = false
-[scheduler]
-lease_seconds = 3
-[discord]
-api_base_url = "{world.fake.api_base}"
-[[communities]]
-name = "school"
-[communities.discord]
-guild = "{world.guild}"
-channels = ["general"]
-""",
-        encoding="utf-8",
-    )
+def storm_config(world: World, tmp_path: Path) -> Path:
+    """The `facilitator run` config of test_cli_run, with a short lease (a quick takeover)."""
+    config = write_config(world, tmp_path)
+    config.write_text(config.read_text("utf-8") + "[scheduler]\nlease_seconds = 3\n", "utf-8")
     return config
-
-
-async def run(config: Path, token: str) -> asyncio.subprocess.Process:
-    env = {**os.environ, "DISCORD_TOKEN": token, "PYTHONPATH": str(ROOT)}
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        "--config",
-        str(config),
-        cwd=config.parent,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
 
 
 async def test_a_reaction_waiting_on_a_429_when_the_process_is_killed_comes_after_restart(
     world: World, tmp_path: Path
 ) -> None:
-    config = write_config(world, tmp_path)
+    config = storm_config(world, tmp_path)
     process = await run(config, world.fake.token)
     try:
         await world.fake.wait_identified(within=30)
@@ -169,4 +135,4 @@ async def test_a_reaction_waiting_on_a_429_when_the_process_is_killed_comes_afte
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(process.wait(), 30)
+            await asyncio.wait_for(process.communicate(), 30)
