@@ -525,8 +525,6 @@ class DiscordPlatform:
         )
 
     def _track_interaction(self, data: Payload, event: Event) -> None:
-        if str(data["id"]) in self._interactions:
-            return  # a RESUME replay: it is answered (or being answered) already
         private = True
         line: tuple[str, ...] = ()
         if isinstance(event, CommandInvoked):

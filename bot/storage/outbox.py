@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.schema import outbox
@@ -214,15 +214,6 @@ async def release(conn: AsyncConnection, owner: str, now: datetime) -> int:
     return result.rowcount or 0
 
 
-async def delivered_ref(conn: AsyncConnection, key: str) -> tuple[str, str | None] | None:
-    """A row's status and what the platform answered, by key."""
-    result = await conn.execute(
-        select(outbox.c.status, outbox.c.result_ref).where(outbox.c.key == key)
-    )
-    found = result.first()
-    return None if found is None else (found.status, found.result_ref)
-
-
 async def attempts(conn: AsyncConnection, base: str) -> list[tuple[str, str, str | None]]:
     """Rows keyed `base` or `base:<suffix>`: (key, status, what the platform answered)."""
     result = await conn.execute(
@@ -270,12 +261,6 @@ async def with_hook(
         result = await conn.execute(statement)
         found.extend(Written(**row._mapping) for row in result)
     return found
-
-
-async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
-    """How many rows are in each status (for `facilitator check` and tests)."""
-    result = await conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
-    return {status: count for status, count in result.tuples()}
 
 
 async def purge_member(conn: AsyncConnection, member_ref: str) -> int:
