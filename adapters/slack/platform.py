@@ -380,7 +380,10 @@ class SlackPlatform:
                     )
                 sink.bind(
                     ChannelBinding(
-                        tr.channel_ref(self._team, channel_id), community.name, frozenset({purpose})
+                        tr.channel_ref(self._team, channel_id),
+                        community.name,
+                        frozenset({purpose}),
+                        private=bool(info.get("is_private")),
                     )
                 )
                 if purpose is Purpose.WATCHED and channel_id not in self._watched:

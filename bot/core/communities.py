@@ -27,6 +27,7 @@ class Binding:
 
     community: str
     purposes: frozenset[Purpose]
+    private: bool = False  # only some of the community's members can read it
 
 
 class CommunityDirectory:
@@ -59,8 +60,11 @@ class CommunityDirectory:
         """A community's settings."""
         return self._communities[community]
 
-    def bind_channel(self, channel: ChannelRef, community: str, purposes: set[Purpose]) -> None:
-        """Record that `channel` belongs to `community` for `purposes`."""
+    def bind_channel(
+        self, channel: ChannelRef, community: str, purposes: set[Purpose], *, private: bool = False
+    ) -> None:
+        """Record that `channel` belongs to `community` for `purposes` (`private`: only the
+        members invited to it can read it, such as a private Slack channel)."""
         if community not in self._communities:
             raise KeyError(community)
         existing = self._channels.get(channel)
@@ -69,7 +73,8 @@ class CommunityDirectory:
                 f"{channel} is configured for both {existing.community} and {community}"
             )
         merged = set(purposes) | (set(existing.purposes) if existing else set())
-        self._channels[channel] = Binding(community, frozenset(merged))
+        was_private = existing.private if existing else False
+        self._channels[channel] = Binding(community, frozenset(merged), private or was_private)
         for purpose in purposes:
             self._channel_by_purpose.setdefault((community, channel.platform, purpose), channel)
 
@@ -101,11 +106,17 @@ class CommunityDirectory:
         binding = self._channels.get(channel)
         return binding is not None and Purpose.WATCHED in binding.purposes
 
+    def is_read_by_all(self, channel: ChannelRef) -> bool:
+        """True when `channel` is watched and every member can read it, so what members wrote
+        there was written for the community; a direct message, a private channel or an
+        unwatched one is not."""
+        binding = self._channels.get(channel)
+        return binding is not None and Purpose.WATCHED in binding.purposes and not binding.private
+
     def is_public(self, channel: str) -> bool:
-        """True when a stored channel (`str(ChannelRef)`) is watched, so what members wrote
-        there was written for the community; a direct message or another channel is not."""
+        """`is_read_by_all` for a stored channel (`str(ChannelRef)`)."""
         try:
-            return self.is_watched(ChannelRef.parse(channel))
+            return self.is_read_by_all(ChannelRef.parse(channel))
         except ValueError:
             return False
 

@@ -46,6 +46,7 @@ class ChannelBinding:
     channel: ChannelRef
     community: str
     purposes: frozenset[Purpose]
+    private: bool = False  # only invited members read it: their words there are never quoted
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,9 @@ def apply_binding(directory: CommunityDirectory, binding: Bound) -> None:
     """Record what a platform bound in the directory (the runtime's side of `EventSink.bind`)."""
     match binding:
         case ChannelBinding():
-            directory.bind_channel(binding.channel, binding.community, set(binding.purposes))
+            directory.bind_channel(
+                binding.channel, binding.community, set(binding.purposes), private=binding.private
+            )
         case SpaceBinding():
             directory.bind_space(binding.platform, binding.space, binding.community)
 

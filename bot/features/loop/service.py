@@ -173,8 +173,8 @@ class LoopService(Service):
         """Was the command run where every member reads along (a watched channel, no DM)?"""
         event = call.event
         if isinstance(event, CommandInvoked):
-            return not event.is_direct and self._directory.is_watched(event.channel)
-        return self._directory.is_watched(event.message.channel)
+            return not event.is_direct and self._directory.is_read_by_all(event.channel)
+        return self._directory.is_read_by_all(event.message.channel)
 
     async def reflect(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Keep a reflection, about a link when one is given."""

@@ -556,7 +556,8 @@ class PromptService(Service):
                         "message_ref": str(event.ref),
                         "text": event.text,
                         "created_at": event.sent_at,
-                        "public": delivered.is_watched and not event.is_direct,
+                        "public": not event.is_direct
+                        and self._directory.is_read_by_all(event.ref.channel),
                     }
                 )
             await store.add_reflections(tx.conn, rows)

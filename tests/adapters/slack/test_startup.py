@@ -38,6 +38,20 @@ async def test_channels_are_bound_to_their_community(start_platform: Factory) ->
     assert directory.community_for(ChannelRef("slack", "T0001", "DUALICE")) == "demo"
 
 
+async def test_words_in_a_watched_private_channel_are_never_read_as_public(
+    fake: FakeSlack, start_platform: Factory
+) -> None:
+    """Only the members invited to a private channel read it: it is watched (links and
+    reflections there count), but nothing written there may be quoted to the community."""
+    fake.add_channel("C0COHORT", "cohort", private=True)
+    config = slack_config(fake, channels=["general", "#resources", "cohort"])
+    _, _, directory = await start_platform(config=config)
+    cohort = ChannelRef("slack", "T0001", "C0COHORT")
+    assert directory.is_watched(cohort) and not directory.is_read_by_all(cohort)
+    assert not directory.is_public(str(cohort))
+    assert directory.is_read_by_all(GENERAL) and directory.is_public(str(GENERAL))
+
+
 async def test_facilitators_by_user_id_and_user_group(
     fake: FakeSlack, start_platform: Factory
 ) -> None:
