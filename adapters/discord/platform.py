@@ -268,7 +268,10 @@ class DiscordPlatform:
             member_cache_flags=discord.MemberCacheFlags.none(),
             max_messages=None,
             enable_debug_events=True,
-            max_ratelimit_timeout=None,
+            # Longer waits on a 429 come back to the outbox, which re-checks its claim before
+            # trying again (discord.py's own retry after a wait would not); 30 s is the least
+            # discord.py accepts.
+            max_ratelimit_timeout=30.0,
         )
         self._client = client
         client.event(self.on_socket_raw_receive)
@@ -977,6 +980,11 @@ class DiscordPlatform:
                     return None
                 case MirrorGathering():
                     return await self._mirror(action)
+        except discord.RateLimited as error:
+            raise PlatformUnavailable(
+                f"discord: {type(action).__name__} is rate limited: {error}",
+                retry_after=error.retry_after,
+            ) from error
         except discord.DiscordServerError as error:
             raise PlatformUnavailable(f"discord: {type(action).__name__}: {error}") from error
         except discord.HTTPException as error:

@@ -171,6 +171,10 @@ class PlatformUnavailable(PlatformError):
     """The platform could not take the action now (5xx, rate limit, network, not connected):
     the same action may succeed later, so it is retried rather than given up."""
 
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds the platform asked us to wait, if it said
+
 
 @runtime_checkable
 class PerformsOnce(Protocol):

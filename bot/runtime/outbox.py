@@ -500,6 +500,8 @@ class Outbox:
             await self._park(item, f"gave up after {item.attempts} attempts: {error}")
             return False
         delay = min(_MAX_BACKOFF, _FIRST_BACKOFF * 2 ** (item.attempts - 1))
+        if isinstance(error, PlatformUnavailable) and error.retry_after:
+            delay = max(delay, error.retry_after)  # a rate limit says how long
         log.warning(
             "outbox: %s failed (%s); attempt %d again in %.1f s",
             type(item.action).__name__,

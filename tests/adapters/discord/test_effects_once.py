@@ -136,3 +136,65 @@ async def test_a_reaction_waiting_on_a_429_when_the_process_is_killed_comes_afte
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(process.communicate(), 30)
+
+
+async def test_a_digest_post_waiting_on_a_429_when_the_process_is_killed_is_posted_once(
+    world: World, tmp_path: Path
+) -> None:
+    """`/digest post` writes the post as an outbox row; killed while Discord answers it 429,
+    the next start posts it, once, and only then is the week posted."""
+    config = digest_config(world, tmp_path)
+    digest_posts = rf"/channels/{world.resources}/messages"
+    process = await run(config, world.fake.token)
+    try:
+        await world.fake.wait_identified(within=30)
+        await world.fake.wait_for_request(
+            "PUT", r"/applications/\d+/guilds/\d+/commands", within=30
+        )
+        world.fake.rate_limit("POST", digest_posts, retry_after=30)
+        post = [{"type": 1, "name": "post", "options": []}]
+        await world.fake.interaction(world.general, world.fran, "digest", post)
+        await world.fake.wait_for_request("POST", digest_posts, within=20)  # answered 429
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        assert not own_posts(world, world.resources)
+
+        process = await run(config, world.fake.token)
+        deadline = asyncio.get_running_loop().time() + 40
+        while not own_posts(world, world.resources):
+            assert asyncio.get_running_loop().time() < deadline, "the digest never came"
+            await asyncio.sleep(0.1)
+        # (The first /digest post's answer may never come: killed before answering, its
+        # interaction expired, as it would on Discord. The post is what must not be lost.)
+        again = await world.fake.interaction(world.general, world.fran, "digest", post)
+        await world.fake.wait_for_request(
+            "POST", rf"/interactions/{again['id']}/[^/]+/callback", within=20
+        )
+        answer = str(world.fake.interaction_responses[again["token"]])
+        # Posted (or its confirmation still being recorded): either way, nothing to send.
+        assert "already posted" in answer or "on its way" in answer, answer
+        assert len(own_posts(world, world.resources)) == 1
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.communicate(), 30)
+
+
+def digest_config(world: World, tmp_path: Path) -> Path:
+    """storm_config with a digest channel (#resources) and fran facilitating."""
+    config = storm_config(world, tmp_path)
+    text = config.read_text("utf-8").replace(
+        'channels = ["general"]\n',
+        f'channels = ["general"]\ndigest = "resources"\nfacilitators = ["{world.fran}"]\n',
+    )
+    config.write_text(text, "utf-8")
+    return config
+
+
+def own_posts(world: World, channel_id: str) -> list[dict[str, object]]:
+    own = str(world.fake.bot_id)
+    return [
+        m
+        for m in world.fake.messages[channel_id].values()
+        if m["author"]["id"] == own  # type: ignore[index]
+    ]
