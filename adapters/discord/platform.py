@@ -243,6 +243,7 @@ class DiscordPlatform:
         self._watched: list[_Watched] = []
         self._guilds: set[str] = set()
         self._session: str | None = None  # the gateway session the last READY opened
+        self._shards_connected: set[int] = set()  # shards whose READY came (for start-up)
         self._backfill_lock = asyncio.Lock()
         self.backfills = 0  # completed backfill passes (observable by tests and logs)
         self._received = 0  # gateway frames queued so far
@@ -273,6 +274,8 @@ class DiscordPlatform:
         self._client = client
         client.event(self.on_socket_raw_receive)
         client.event(self.on_ready)
+        client.event(self.on_shard_connect)
+        client.event(self.on_socket_event_type)
         client.event(self.on_shard_disconnect)
         try:
             await client.login(self._token)
@@ -390,6 +393,22 @@ class DiscordPlatform:
     async def on_ready(self) -> None:
         """All shards are ready (first connection)."""
         self._ready.set()
+
+    async def on_shard_connect(self, shard_id: int) -> None:
+        """A shard's READY was parsed: the guilds it listed are cached (unavailable yet)."""
+        self._shards_connected.add(shard_id)
+
+    async def on_socket_event_type(self, event_type: str) -> None:
+        """Ready once every shard's READY came and each guild they listed has arrived."""
+        # discord.py waits guild_ready_timeout after the last GUILD_CREATE before on_ready,
+        # since it cannot tell that one was the last: READY's list can (2 s less per start).
+        client = self._client
+        if event_type != "GUILD_CREATE" or self._ready.is_set() or client is None:
+            return
+        if len(self._shards_connected) < (client.shard_count or 1):
+            return
+        if client.guilds and not any(guild.unavailable for guild in client.guilds):
+            self._ready.set()
 
     async def on_shard_disconnect(self, shard_id: int) -> None:
         """A shard lost its connection: what a running pass found "read to the end" may now

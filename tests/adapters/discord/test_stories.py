@@ -319,6 +319,21 @@ async def test_a_429_is_waited_out_as_retry_after_says(
     assert waits and waits[0].levelno == logging.WARNING and "0.40" in waits[0].getMessage()
 
 
+async def test_start_is_ready_once_every_guild_arrived_not_after_the_guild_wait(
+    world: World, story_for: Story
+) -> None:
+    # discord.py waits guild_ready_timeout after the last GUILD_CREATE (it cannot tell it was
+    # the last); READY's guild list can, so a start does not pay that wait (2 s by default).
+    story = story_for(world)
+    story.platform._guild_ready_timeout = 60.0
+    try:
+        await asyncio.wait_for(story.app.start(), timeout=10)
+        sent = await world.fake.message(world.resources, world.alice, "https://example.org/up")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=sent["id"]))
+    finally:
+        await story.app.stop()
+
+
 async def test_a_bad_token_is_a_clear_error(world: World, story_for: Story) -> None:
     story = story_for(world)
     story.platform._token = "wrong"
