@@ -2,7 +2,9 @@
 
 discord.py logs each REST call at DEBUG with its URL, and an interaction's URL holds the token
 that lets anyone answer it for 15 minutes; slack-bolt logs a rejected request's whole body
-(member text included) at INFO. Rather than lose those lines, the filter blanks the secret part.
+(member text included) at INFO. At DEBUG, discord.py also logs every request and response body
+(history read by backfill, answers that repeat a member's goal), and slack-sdk every Socket Mode
+envelope and Web API payload. Rather than lose those lines, the filter blanks the secret part.
 """
 
 from __future__ import annotations
@@ -20,6 +22,18 @@ _PATTERNS = (
     re.compile(r"()\bxox[abpors]-[\w-]+"),
     re.compile(r"()\bxapp-[\w-]+"),
     re.compile(r"()\b[\w-]{23,28}\.[\w-]{6,7}\.[\w-]{27,}"),
+    # A member's secret calendar address.
+    re.compile(r"(/calendar/)[^/\s'\"]+(?=\.ics)"),
+    # discord.py at DEBUG: request bodies ("with ... has returned"), response bodies and
+    # gateway payloads (messages, and interactions with their tokens).
+    re.compile(r"(\bwith )(?!None has returned)\S.*?(?= has returned \d+$)", re.DOTALL),
+    re.compile(r"(\bhas received )\S.*", re.DOTALL),
+    re.compile(r"(WebSocket Event: )\S.*", re.DOTALL),
+    # slack-sdk at DEBUG: Socket Mode envelopes in and acknowledgements out, Web API payloads.
+    re.compile(r"(Received message \(type: \w+, data: ).+(?=, extra: )", re.DOTALL),
+    re.compile(r"(Sending a message: ).+(?= from session: )", re.DOTALL),
+    re.compile(r"(, data: )(?!\{\}, json: )\S.*?(?=, json: )", re.DOTALL),
+    re.compile(r"(, json: )(?!\{\}, proxy: )\S.*?(?=, proxy: )", re.DOTALL),
     # What slack-bolt prints of a request it refused or did not handle.
     re.compile(r"((?:request )?body: ?)\S.*", re.IGNORECASE | re.DOTALL),
     re.compile(r"(Unhandled request \().*(?=\))", re.DOTALL),
