@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers import config_file
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # Each costs start-up time and serves a rare call: calendars, RRULEs, the archive's templates,
@@ -23,3 +25,19 @@ def test_starting_imports_no_library_that_only_a_rare_call_needs() -> None:
     )
     loaded = set(result.stdout.decode().split())
     assert loaded.isdisjoint(ON_FIRST_USE), sorted(loaded & set(ON_FIRST_USE))
+
+
+def test_the_command_loads_uncollected_then_freezes_what_it_loaded(tmp_path: Path) -> None:
+    # Collecting while ~200,000 long-lived objects load finds nothing and costs every start.
+    config = config_file(tmp_path, db=str(tmp_path / "bot.db"))
+    probe = (
+        "import gc, sys; from bot.__main__ import main; "
+        f"sys.argv = ['facilitator', 'check', '--config', {str(config)!r}]; code = main(); "
+        "print(code, gc.isenabled(), gc.get_freeze_count())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, check=True, timeout=60
+    )
+    code, enabled, frozen = result.stdout.decode().split()[-3:]
+    assert (code, enabled) == ("0", "True")
+    assert int(frozen) > 50_000
