@@ -3,7 +3,9 @@ or slack_bolt itself), and what the runtime needs of them beyond the `Platform` 
 
 from __future__ import annotations
 
+import gc
 import importlib
+import sys
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -36,7 +38,18 @@ class PlatformFactory(Protocol):
 
 
 def _factory(name: str) -> PlatformFactory:
-    factory: PlatformFactory = importlib.import_module(ADAPTERS[name]).create_platform
+    module = ADAPTERS[name]
+    if module in sys.modules or not gc.isenabled():
+        factory: PlatformFactory = importlib.import_module(module).create_platform
+        return factory
+    # An SDK loads some 100,000 objects that live as long as the process: load it uncollected
+    # and freeze it out of later collections, as bot/__main__.py does for the command.
+    gc.disable()
+    try:
+        factory = importlib.import_module(module).create_platform
+    finally:
+        gc.freeze()
+        gc.enable()
     return factory
 
 

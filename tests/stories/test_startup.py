@@ -13,18 +13,21 @@ ROOT = Path(__file__).resolve().parents[2]
 # Each costs start-up time and serves a rare call: calendars, RRULEs, the archive's templates,
 # charts, feed parsing (in the parser pool's workers) and migrating (only when behind).
 ON_FIRST_USE = ("alembic", "icalendar", "dateutil", "jinja2", "PIL", "feedparser", "mako")
+ON_POSTGRESQL = "sqlalchemy.dialects.postgresql"  # SQLite is the default
 
 
 def test_starting_imports_no_library_that_only_a_rare_call_needs() -> None:
     probe = (
         "import sys, bot.cli, adapters.discord.platform, adapters.slack.platform; "
-        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+        "print(' '.join(sorted(sys.modules)))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, check=True, timeout=60
     )
     loaded = set(result.stdout.decode().split())
-    assert loaded.isdisjoint(ON_FIRST_USE), sorted(loaded & set(ON_FIRST_USE))
+    tops = {name.split(".")[0] for name in loaded}
+    assert tops.isdisjoint(ON_FIRST_USE), sorted(tops & set(ON_FIRST_USE))
+    assert ON_POSTGRESQL not in loaded
 
 
 def test_the_command_loads_uncollected_then_freezes_what_it_loaded(tmp_path: Path) -> None:
@@ -41,3 +44,16 @@ def test_the_command_loads_uncollected_then_freezes_what_it_loaded(tmp_path: Pat
     code, enabled, frozen = result.stdout.decode().split()[-3:]
     assert (code, enabled) == ("0", "True")
     assert int(frozen) > 50_000
+
+
+def test_a_platforms_sdk_loads_uncollected_and_is_frozen() -> None:
+    probe = (
+        "import gc; from bot.runtime.platforms import _factory; "
+        "before = gc.get_freeze_count(); _factory('discord'); "
+        "print(gc.get_freeze_count() - before, gc.isenabled())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, check=True, timeout=60
+    )
+    frozen, enabled = result.stdout.decode().split()
+    assert enabled == "True" and int(frozen) > 20_000
