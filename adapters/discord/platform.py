@@ -392,7 +392,13 @@ class DiscordPlatform:
 
     async def on_ready(self) -> None:
         """All shards are ready (first connection)."""
+        self._set_ready()
+
+    def _set_ready(self) -> None:
         self._ready.set()
+        # Every gateway event would otherwise schedule one more handler task, for nothing.
+        with contextlib.suppress(AttributeError):
+            delattr(self._client, "on_socket_event_type")
 
     async def on_shard_connect(self, shard_id: int) -> None:
         """A shard's READY was parsed: the guilds it listed are cached (unavailable yet)."""
@@ -408,7 +414,7 @@ class DiscordPlatform:
         if len(self._shards_connected) < (client.shard_count or 1):
             return
         if client.guilds and not any(guild.unavailable for guild in client.guilds):
-            self._ready.set()
+            self._set_ready()
 
     async def on_shard_disconnect(self, shard_id: int) -> None:
         """A shard lost its connection: what a running pass found "read to the end" may now

@@ -328,6 +328,8 @@ async def test_start_is_ready_once_every_guild_arrived_not_after_the_guild_wait(
     story.platform._guild_ready_timeout = 60.0
     try:
         await asyncio.wait_for(story.app.start(), timeout=10)
+        # ...and then stops watching event types: each would cost a handler task.
+        assert not hasattr(story.platform._client, "on_socket_event_type")
         sent = await world.fake.message(world.resources, world.alice, "https://example.org/up")
         await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=sent["id"]))
     finally:
