@@ -48,7 +48,8 @@ def redact(text: str) -> str:
 
 
 class RedactSecrets(logging.Filter):
-    """Rewrites each record's message through `redact` (arguments are folded in first)."""
+    """Rewrites each record's message through `redact` (arguments are folded in first), and
+    its traceback: an exception's text can hold a URL with a token in it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Keep the record, without its secrets."""
@@ -56,4 +57,11 @@ class RedactSecrets(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text once it is set: format it here, then blank it.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True

@@ -52,7 +52,8 @@ def create_engine(url: str) -> AsyncEngine:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+asyncpg://" + url.split("://", 1)[1]
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # hide_parameters: an error's message would otherwise quote the row (members' words).
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         sync_engine = engine.sync_engine
 
         @event.listens_for(sync_engine, "connect")
@@ -71,7 +72,7 @@ def create_engine(url: str) -> AsyncEngine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 _REVISION = re.compile(r"^revision = \"(\w+)\"$", re.MULTILINE)

@@ -62,3 +62,21 @@ def test_debug_bodies_of_both_clients_are_blanked_and_the_lines_kept() -> None:
     )
     assert "mine" not in redact(request) and "data: {}, json: <withheld>, proxy" in redact(request)
     assert redact("GET /calendar/s3cret.ics") == f"GET /calendar/{WITHHELD}.ics"
+
+
+def test_a_traceback_is_blanked_too() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecrets())
+    logger = logging.getLogger("tests.logs.traceback")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise RuntimeError("404 for url='https://d/api/v10/webhooks/1/secret-token/messages'")
+        except RuntimeError:
+            logger.exception("answering failed")
+    finally:
+        logger.removeHandler(handler)
+    assert "secret-token" not in stream.getvalue()
+    assert f"/webhooks/1/{WITHHELD}/messages" in stream.getvalue()
+    assert "answering failed" in stream.getvalue() and "RuntimeError" in stream.getvalue()

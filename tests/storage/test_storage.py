@@ -14,7 +14,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, select
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.config import RetentionSettings
@@ -36,7 +36,7 @@ from bot.storage.members import (
     update_member_settings,
 )
 from bot.storage.messages import add_messages, add_reactions, edit_message
-from bot.storage.schema import link_previews, messages, metadata
+from bot.storage.schema import channel_cursors, link_previews, messages, metadata
 from bot.storage.schema import links as links_table
 from tests.helpers import START
 
@@ -57,6 +57,17 @@ async def test_migrations_build_the_schema_the_models_describe(database: Databas
 
 async def test_migrating_twice_is_harmless(database: Database) -> None:
     await database.migrate()
+
+
+async def test_a_database_error_never_quotes_the_row_it_refused(database: Database) -> None:
+    # An error's message reaches the logs with its traceback: the row is members' words.
+    row = {"channel": "words-9031", "cursor": "1", "updated_at": START}
+    async with database.transaction() as conn:
+        await conn.execute(channel_cursors.insert().values(row))
+    with pytest.raises(IntegrityError) as refused:
+        async with database.transaction() as conn:
+            await conn.execute(channel_cursors.insert().values(row))
+    assert "words-9031" not in str(refused.value)
 
 
 def test_the_newest_revision_is_read_from_the_files_as_alembic_reads_it() -> None:
