@@ -29,6 +29,10 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.fakes.discord_server import FakeDiscord
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -62,13 +66,10 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def first_reaction(
-    command: list[str], env: dict[str, str], fake: object
+    command: list[str], env: dict[str, str], fake: FakeDiscord
 ) -> tuple[float, float]:
     """Spawn `command`, post links once it identifies; seconds from spawn to first reaction,
     and the CPU seconds the process had used by then (less noisy on a shared machine)."""
-    from tests.fakes.discord_server import FakeDiscord
-
-    assert isinstance(fake, FakeDiscord)
     channel = next(iter(fake.channels))
     member = next(u for u in fake.users if u != str(fake.bot_user["id"]))
     identified = len(fake.identifies)
@@ -113,6 +114,7 @@ async def first_reaction(
 
 async def main(runs: int) -> None:
     """Warm up each side once, then measure each `runs` times, alternating."""
+    # Imported here: this file is also the bare bot, which must not pay for the fake's imports.
     from tests.fakes.discord_server import FakeDiscord
 
     fake = FakeDiscord(zlib_stream=True)
