@@ -907,10 +907,13 @@ class SlackPlatform:
                 raise
 
     async def _open_direct(self, user: str) -> str:
-        # A member's DM with the bot keeps its id: open it once, not before every message.
+        # A member's DM with the bot keeps its id: open it once, not before every message, and
+        # not twice when an answer's file and a direct message (two lanes) go out at once.
         if user not in self._dm_channels:
-            opened = await self.client.conversations_open(users=user)
-            self._dm_channels[user] = str((opened.get("channel") or {}).get("id"))
+            async with self._lookup_lock("dm:" + user):
+                if user not in self._dm_channels:
+                    opened = await self.client.conversations_open(users=user)
+                    self._dm_channels[user] = str((opened.get("channel") or {}).get("id"))
         return self._dm_channels[user]
 
     async def _send_direct(
