@@ -608,6 +608,7 @@ class DiscordPlatform:
                 "Message Content Intent"
             )
         self._watched = []
+        without_events: dict[int, tuple[str, list[str]]] = {}  # guild -> (name, communities)
         for community in self._directory.communities:
             section = community.platforms.get("discord")
             if section is None:
@@ -618,12 +619,7 @@ class DiscordPlatform:
             sink.bind(SpaceBinding("discord", str(guild.id), community.name))
             self._guilds.add(str(guild.id))
             if not guild.me.guild_permissions.manage_events:
-                log.warning(
-                    "discord: %s: the bot lacks Manage Events in guild %s; grant it to the "
-                    "bot's role (Server Settings → Roles) so gatherings become Discord events",
-                    community.name,
-                    guild.name,
-                )
+                without_events.setdefault(guild.id, (guild.name, []))[1].append(community.name)
             wanted: dict[str, set[Purpose]] = {}
             for name in section.channels:
                 wanted.setdefault(name, set()).add(Purpose.WATCHED)
@@ -662,6 +658,13 @@ class DiscordPlatform:
                         channel.name,
                         ", ".join(missing),
                     )
+        for guild_name, names in without_events.values():  # a server permission: one line each
+            log.warning(
+                "discord: %s: the bot lacks Manage Events in guild %s; grant it to the bot's "
+                "role (Server Settings → Roles) so gatherings become Discord events",
+                ", ".join(names),
+                guild_name,
+            )
 
     def _find_guild(self, community: str, wanted: str | None) -> discord.Guild | None:
         client = self._client

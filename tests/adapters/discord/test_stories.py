@@ -385,6 +385,33 @@ async def test_a_missing_manage_events_is_one_warning_per_server(
     assert "Server Settings" in about[0].getMessage()
 
 
+async def test_a_missing_manage_events_is_one_warning_for_a_server_two_communities_share(
+    db_url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = await make_world()
+    everyone = world.fake.guilds[world.guild]["roles"][0]
+    without = (1 << 3) | (1 << 33)  # ADMINISTRATOR (it implies all), MANAGE_EVENTS
+    everyone["permissions"] = str(int(everyone["permissions"]) & ~without)
+    config = make_config(
+        db_url,
+        discord={"api_base_url": world.fake.api_base},
+        console={"enabled": False},
+        communities=[
+            {"name": name, "discord": {"guild": world.guild, "channels": [channel]}}
+            for name, channel in (("cohort-a", "general"), ("cohort-b", "resources"))
+        ],
+    )
+    try:
+        with caplog.at_level(logging.INFO, logger="facilitator.discord"):
+            async with DiscordStory(config, clock):
+                pass
+    finally:
+        await world.fake.stop()
+    about = [r.getMessage() for r in caplog.records if "Manage Events" in r.getMessage()]
+    assert len(about) == 1, about
+    assert "cohort-a" in about[0] and "cohort-b" in about[0]
+
+
 async def test_edits_deletes_and_reactions_reach_the_services(
     world: World, story_for: Story
 ) -> None:
