@@ -122,6 +122,8 @@ async def test_run_connects_collects_and_stops_cleanly(fake: FakeSlack, tmp_path
     assert "users.info UALICE failed: missing_scope" in log  # no users:read: named by id
     assert "channel missing in" in log and "was not found" in log
     assert BOT_TOKEN not in log and APP_TOKEN not in log
+    # One Socket Mode URL and one connection for the start (the token check's URL is used).
+    assert len(fake.calls_to("apps.connections.open")) == 1 and fake.socket_connections == 1
 
 
 async def test_a_refused_request_is_logged_without_its_body(
