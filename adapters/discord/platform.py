@@ -243,6 +243,7 @@ class DiscordPlatform:
         self._watched: list[_Watched] = []
         self._guilds: set[str] = set()
         self._session: str | None = None  # the gateway session the last READY opened
+        self._shards_connected: set[int] = set()  # shards whose READY came (for start-up)
         self._backfill_lock = asyncio.Lock()
         self.backfills = 0  # completed backfill passes (observable by tests and logs)
         self._received = 0  # gateway frames queued so far
@@ -276,6 +277,8 @@ class DiscordPlatform:
         self._client = client
         client.event(self.on_socket_raw_receive)
         client.event(self.on_ready)
+        client.event(self.on_shard_connect)
+        client.event(self.on_socket_event_type)
         client.event(self.on_shard_disconnect)
         try:
             await client.login(self._token)
@@ -392,7 +395,29 @@ class DiscordPlatform:
 
     async def on_ready(self) -> None:
         """All shards are ready (first connection)."""
+        self._set_ready()
+
+    def _set_ready(self) -> None:
         self._ready.set()
+        # Every gateway event would otherwise schedule one more handler task, for nothing.
+        with contextlib.suppress(AttributeError):
+            delattr(self._client, "on_socket_event_type")
+
+    async def on_shard_connect(self, shard_id: int) -> None:
+        """A shard's READY was parsed: the guilds it listed are cached (unavailable yet)."""
+        self._shards_connected.add(shard_id)
+
+    async def on_socket_event_type(self, event_type: str) -> None:
+        """Ready once every shard's READY came and each guild they listed has arrived."""
+        # discord.py waits guild_ready_timeout after the last GUILD_CREATE before on_ready,
+        # since it cannot tell that one was the last: READY's list can (2 s less per start).
+        client = self._client
+        if event_type != "GUILD_CREATE" or self._ready.is_set() or client is None:
+            return
+        if len(self._shards_connected) < (client.shard_count or 1):
+            return
+        if client.guilds and not any(guild.unavailable for guild in client.guilds):
+            self._set_ready()
 
     async def on_shard_disconnect(self, shard_id: int) -> None:
         """A shard lost its connection: what a running pass found "read to the end" may now
@@ -586,6 +611,7 @@ class DiscordPlatform:
                 "Message Content Intent"
             )
         self._watched = []
+        without_events: dict[int, tuple[str, list[str]]] = {}  # guild -> (name, communities)
         for community in self._directory.communities:
             section = community.platforms.get("discord")
             if section is None:
@@ -596,12 +622,7 @@ class DiscordPlatform:
             sink.bind(SpaceBinding("discord", str(guild.id), community.name))
             self._guilds.add(str(guild.id))
             if not guild.me.guild_permissions.manage_events:
-                log.warning(
-                    "discord: %s: the bot lacks Manage Events in guild %s; grant it to the "
-                    "bot's role (Server Settings → Roles) so gatherings become Discord events",
-                    community.name,
-                    guild.name,
-                )
+                without_events.setdefault(guild.id, (guild.name, []))[1].append(community.name)
             wanted: dict[str, set[Purpose]] = {}
             for name in section.channels:
                 wanted.setdefault(name, set()).add(Purpose.WATCHED)
@@ -640,6 +661,13 @@ class DiscordPlatform:
                         channel.name,
                         ", ".join(missing),
                     )
+        for guild_name, names in without_events.values():  # a server permission: one line each
+            log.warning(
+                "discord: %s: the bot lacks Manage Events in guild %s; grant it to the bot's "
+                "role (Server Settings → Roles) so gatherings become Discord events",
+                ", ".join(names),
+                guild_name,
+            )
 
     def _find_guild(self, community: str, wanted: str | None) -> discord.Guild | None:
         client = self._client

@@ -50,7 +50,6 @@ from bot.core import (
     CommandTable,
     CommunityDirectory,
     Config,
-    ConfigError,
     Content,
     Edit,
     Event,
@@ -70,6 +69,7 @@ from bot.core import (
     Unreact,
     UnreadRange,
 )
+from bot.core.config import check_slack_secrets
 
 log = logging.getLogger("adapters.slack")
 
@@ -141,18 +141,7 @@ class SlackPlatform:
         max_connection_retries: int = 2,
     ) -> None:
         settings = config.slack
-        if not secrets.slack_bot_token:
-            raise ConfigError("SLACK_BOT_TOKEN is not set; copy the Bot User OAuth Token into it")
-        if settings.mode == "socket" and not secrets.slack_app_token:
-            raise ConfigError(
-                f'{config.source}: slack.mode is "socket" but SLACK_APP_TOKEN is not set; '
-                "create an app-level token with connections:write and set it"
-            )
-        if settings.mode == "http" and not secrets.slack_signing_secret:
-            raise ConfigError(
-                f'{config.source}: slack.mode is "http" but SLACK_SIGNING_SECRET is not set; '
-                "copy the Signing Secret from the app's Basic Information page"
-            )
+        check_slack_secrets(config, secrets)
         self._config = config
         self._settings = settings
         self._secrets = secrets
@@ -941,10 +930,13 @@ class SlackPlatform:
                 raise
 
     async def _open_direct(self, user: str) -> str:
-        # A member's DM with the bot keeps its id: open it once, not before every message.
+        # A member's DM with the bot keeps its id: open it once, not before every message, and
+        # not twice when an answer's file and a direct message (two lanes) go out at once.
         if user not in self._dm_channels:
-            opened = await self.client.conversations_open(users=user)
-            self._dm_channels[user] = str((opened.get("channel") or {}).get("id"))
+            async with self._lookup_lock("dm:" + user):
+                if user not in self._dm_channels:
+                    opened = await self.client.conversations_open(users=user)
+                    self._dm_channels[user] = str((opened.get("channel") or {}).get("id"))
         return self._dm_channels[user]
 
     async def _send_direct(

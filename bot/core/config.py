@@ -478,6 +478,22 @@ class Secrets:
         return bool(self.discord_token or self.slack_bot_token)
 
 
+def check_slack_secrets(config: Config, secrets: Secrets) -> None:
+    """Refuse a Slack set-up whose mode lacks its secret (`check` and `run` say the same)."""
+    if not secrets.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN is not set; copy the Bot User OAuth Token into it")
+    if config.slack.mode == "socket" and not secrets.slack_app_token:
+        raise ConfigError(
+            f'{config.source}: slack.mode is "socket" but SLACK_APP_TOKEN is not set; '
+            "create an app-level token with connections:write and set it"
+        )
+    if config.slack.mode == "http" and not secrets.slack_signing_secret:
+        raise ConfigError(
+            f'{config.source}: slack.mode is "http" but SLACK_SIGNING_SECRET is not set; '
+            "copy the Signing Secret from the app's Basic Information page"
+        )
+
+
 _PLATFORMS = ("console", "discord", "slack")
 
 

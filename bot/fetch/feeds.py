@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 from xml.sax import SAXParseException
 
-import feedparser
 import nh3
 
 from bot.fetch.client import FetchError, FetchResult, SafeFetcher
@@ -317,13 +316,13 @@ def _entry(entry: Mapping[str, Any], feed_url: str, root: str) -> FeedEntry | No
     )
 
 
-# Declared as one thing, served as another: feedparser copes, and nothing is lost.
-_HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
-
-
 def _problem(error: object) -> str | None:
     """A malformed document's problem in a line, or None when it is only mislabelled."""
-    if error is None or isinstance(error, _HARMLESS):
+    import feedparser
+
+    # Declared as one thing, served as another: feedparser copes, and nothing is lost.
+    harmless = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+    if error is None or isinstance(error, harmless):
         return None
     text = _SPACE.sub(" ", str(error)).strip()
     if isinstance(error, SAXParseException):
@@ -346,6 +345,8 @@ def parse_feed(
         raise FeedError("empty", "the document is empty")
     if declares_entities(data, charset):
         raise FeedError("entities", "the document declares XML entities; refused unparsed")
+    import feedparser  # in the parser pool's workers only: the bot's own start skips it
+
     # No content-location: feedparser would resolve guids against it (a guid is a permalink
     # by default), and ids would change whenever the feed's address does. Links are made
     # absolute here instead.

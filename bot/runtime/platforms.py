@@ -3,7 +3,9 @@ or slack_bolt itself), and what the runtime needs of them beyond the `Platform` 
 
 from __future__ import annotations
 
+import gc
 import importlib
+import sys
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -12,7 +14,7 @@ from aiohttp import web
 from bot.core.clock import Clock
 from bot.core.commands import CommandTable
 from bot.core.communities import CommunityDirectory
-from bot.core.config import Config, ConfigError, Secrets
+from bot.core.config import Config, ConfigError, Secrets, check_slack_secrets
 from bot.core.platform import Platform, ServesHttp
 
 ADAPTERS = {
@@ -36,7 +38,18 @@ class PlatformFactory(Protocol):
 
 
 def _factory(name: str) -> PlatformFactory:
-    factory: PlatformFactory = importlib.import_module(ADAPTERS[name]).create_platform
+    module = ADAPTERS[name]
+    if module in sys.modules or not gc.isenabled():
+        factory: PlatformFactory = importlib.import_module(module).create_platform
+        return factory
+    # An SDK loads some 100,000 objects that live as long as the process: load it uncollected
+    # and freeze it out of later collections, as bot/__main__.py does for the command.
+    gc.disable()
+    try:
+        factory = importlib.import_module(module).create_platform
+    finally:
+        gc.freeze()
+        gc.enable()
     return factory
 
 
@@ -53,8 +66,8 @@ _TOKENS = {"discord": "DISCORD_TOKEN", "slack": "SLACK_BOT_TOKEN"}
 
 
 def check_tokens(config: Config, secrets: Secrets) -> None:
-    """Refuse a platform token that no community uses: the bot would start on no platform and
-    idle, saying nothing about why."""
+    """Refuse what would start on no platform and idle, saying nothing about why (a token no
+    community uses, or no platform at all), and a platform that would refuse to start."""
     given = {"discord": secrets.discord_token, "slack": secrets.slack_bot_token}
     spanned = {name for community in config.communities for name in community.platforms}
     for platform, token in given.items():
@@ -66,6 +79,13 @@ def check_tokens(config: Config, secrets: Secrets) -> None:
                 f"community (e.g. under name = {first!r}, see config.example.toml), or unset "
                 f"{_TOKENS[platform]}"
             )
+    if secrets.slack_bot_token:
+        check_slack_secrets(config, secrets)  # what `run` would refuse, `check` refuses too
+    if not secrets.any_platform and not console_wanted(config, secrets):
+        raise ConfigError(
+            f"{config.source}: no platform would run: neither DISCORD_TOKEN nor SLACK_BOT_TOKEN "
+            'is set and console.enabled is false; set a token, or set [console] enabled = "auto"'
+        )
 
 
 def build_platforms(

@@ -11,18 +11,20 @@ processes starting at once migrate one after the other.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, event, func, select
+from sqlalchemy import Connection, event, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,8 @@ def create_engine(url: str) -> AsyncEngine:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+asyncpg://" + url.split("://", 1)[1]
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # hide_parameters: an error's message would otherwise quote the row (members' words).
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         sync_engine = engine.sync_engine
 
         @event.listens_for(sync_engine, "connect")
@@ -69,10 +72,33 @@ def create_engine(url: str) -> AsyncEngine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+_REVISION = re.compile(r"^revision = \"(\w+)\"$", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision = \"(\w+)\"$", re.MULTILINE)
+
+
+def head_revision() -> str | None:
+    """The newest migration's revision, read from the files; None unless there is one head."""
+    # Alembic takes a tenth of a second or more to import and load its scripts; a start whose
+    # database is current needs neither (tests compare this with Alembic's own answer).
+    versions = resources.files("bot.storage").joinpath("migrations", "versions")
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for entry in versions.iterdir():
+        if not entry.name.endswith(".py") or entry.name == "__init__.py":
+            continue
+        text = entry.read_text("utf-8")
+        revisions.update(_REVISION.findall(text))
+        parents.update(_DOWN_REVISION.findall(text))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 def _alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     location = resources.files("bot.storage").joinpath("migrations")
     config.set_main_option("script_location", str(location))
@@ -102,6 +128,10 @@ class Database:
             )
         try:
             async with self.engine.connect() as conn:
+                if await conn.run_sync(self._is_current):
+                    await conn.rollback()
+                    return
+                await conn.rollback()
                 await conn.run_sync(self._upgrade)
                 await conn.commit()
         except (SQLAlchemyError, OSError) as error:
@@ -116,7 +146,18 @@ class Database:
         return "check the URL, that the server is running, and the role's rights"
 
     @staticmethod
+    def _is_current(connection: Connection) -> bool:
+        """True when the database already stands at the newest migration."""
+        head = head_revision()
+        if head is None or not inspect(connection).has_table("alembic_version"):
+            return False
+        stored = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+        return {row[0] for row in stored} == {head}
+
+    @staticmethod
     def _upgrade(connection: Connection) -> None:
+        from alembic import command
+
         # One transaction around every step (Alembic leaves a transaction it did not open
         # alone; on SQLite it would otherwise commit after each migration and let a second
         # process run the remaining ones twice). It is committed by `migrate`.

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, String, Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.urls import MAX_LINK_LENGTH
@@ -29,6 +29,8 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
     """An insert in the connection's dialect, so that it supports ON CONFLICT."""
     if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # loaded by its engine; not on SQLite
+
         return postgresql.insert(table)
     return sqlite.insert(table)
 

@@ -14,7 +14,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, select
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.config import RetentionSettings
@@ -25,7 +25,7 @@ from bot.features.links import preview_store as previews
 from bot.features.links.store import NewShare, list_links, record_shares
 from bot.runtime.feature import member_tables
 from bot.runtime.housekeeping import purge_expired
-from bot.storage.database import Database, StorageError
+from bot.storage.database import Database, StorageError, _alembic_config, head_revision
 from bot.storage.deliveries import advance_cursors, claim_deliveries, read_cursor
 from bot.storage.member_data import erase_member, export_member, member_columns
 from bot.storage.members import (
@@ -36,7 +36,7 @@ from bot.storage.members import (
     update_member_settings,
 )
 from bot.storage.messages import add_messages, add_reactions, edit_message
-from bot.storage.schema import link_previews, messages, metadata
+from bot.storage.schema import channel_cursors, link_previews, messages, metadata
 from bot.storage.schema import links as links_table
 from tests.helpers import START
 
@@ -57,6 +57,42 @@ async def test_migrations_build_the_schema_the_models_describe(database: Databas
 
 async def test_migrating_twice_is_harmless(database: Database) -> None:
     await database.migrate()
+
+
+async def test_a_database_error_never_quotes_the_row_it_refused(database: Database) -> None:
+    # An error's message reaches the logs with its traceback: the row is members' words.
+    row = {"channel": "words-9031", "cursor": "1", "updated_at": START}
+    async with database.transaction() as conn:
+        await conn.execute(channel_cursors.insert().values(row))
+    with pytest.raises(IntegrityError) as refused:
+        async with database.transaction() as conn:
+            await conn.execute(channel_cursors.insert().values(row))
+    assert "words-9031" not in str(refused.value)
+
+
+def test_the_newest_revision_is_read_from_the_files_as_alembic_reads_it() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert head_revision() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+CURRENT = "import asyncio, sys; from bot.storage.database import Database; " + (
+    "asyncio.run(Database(sys.argv[1]).migrate()); print(sorted(m for m in sys.modules "
+    "if m.split('.')[0] == 'alembic'))"
+)
+
+
+async def test_a_start_on_a_current_database_does_not_load_alembic(
+    database: Database, db_url: str
+) -> None:
+    # Loading Alembic and its scripts costs a tenth of a second or more of every start.
+    root = Path(__file__).resolve().parents[2]
+    run = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CURRENT, db_url, cwd=root, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(run.communicate(), timeout=60)
+    assert run.returncode == 0
+    assert out.decode().strip() == "[]"
 
 
 def share(message: str, url: str = "https://example.org/a", member: str = "console:/alice"):  # type: ignore[no-untyped-def]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import cache
 from importlib import resources
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
-
-from jinja2 import Environment, select_autoescape
 
 from bot.core.actions import Content
 from bot.core.i18n import Catalog
@@ -16,12 +15,20 @@ from bot.core.markup import escape, link
 from bot.features.digest.model import Digest
 from bot.runtime.sections import Entry
 
-_ENV = Environment(autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
+
+@cache
+def _environment() -> Any:
+    # Made on first use: importing Jinja costs every start, and only the archive needs it.
+    from jinja2 import Environment, select_autoescape
+
+    return Environment(
+        autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True
+    )
 
 
 def _template(name: str) -> Any:
     source = resources.files("bot.features.digest").joinpath("templates", name).read_text("utf-8")
-    return _ENV.from_string(source)
+    return _environment().from_string(source)
 
 
 def _people(entry: Entry, texts: Catalog) -> str:

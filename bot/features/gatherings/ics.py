@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-from icalendar import Calendar, Event, vRecur
 
 from bot.features.gatherings.store import GatheringRecord
 from bot.features.gatherings.when import is_address
+
+if TYPE_CHECKING:
+    from icalendar import Event
 
 PRODID = "-//Facilitator//Gatherings//EN"
 
@@ -29,6 +31,8 @@ class CalendarEntry:
 
 
 def _event(entry: CalendarEntry, now: datetime) -> Event:
+    from icalendar import Event, vRecur
+
     gathering = entry.gathering
     zone = ZoneInfo(gathering.timezone)
     start = gathering.starts_at.astimezone(zone)
@@ -57,6 +61,8 @@ def _event(entry: CalendarEntry, now: datetime) -> Event:
 
 def calendar(entries: Iterable[CalendarEntry], now: datetime, name: str) -> bytes:
     """A VCALENDAR of `entries`, with the VTIMEZONEs they use."""
+    from icalendar import Calendar  # a tenth of a second to import: not at every start
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

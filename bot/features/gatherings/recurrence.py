@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrulestr
-
 MAX_OCCURRENCES = 1000  # never walk a series further than this in one call
 
 
@@ -33,6 +31,8 @@ def occurrences(
         if start <= starts_at < end:
             yield starts_at
         return
+    from dateutil.rrule import rrulestr  # imported on first use: it slows every start
+
     first_wall = starts_at.astimezone(zone).replace(tzinfo=None)
     rule = rrulestr(recurrence, dtstart=first_wall)
     # Walk from a little before `start` in wall time (offsets differ by at most a day).

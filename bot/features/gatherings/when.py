@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 
-from dateutil.rrule import rrulestr
-
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
 
@@ -247,6 +245,8 @@ def normalise_recurrence(text: str | None) -> str | None:
     bounded = ";".join(
         piece for piece in rule.split(";") if not piece.startswith(("COUNT=", "UNTIL="))
     )
+    from dateutil.rrule import rrulestr  # imported on first use: it slows every start
+
     start = datetime(2026, 1, 1)
     try:
         rrulestr(rule, dtstart=start)
@@ -268,6 +268,8 @@ def describe_recurrence(rule: str | None) -> str:
 
 def first_wall(rule: str, wall: datetime) -> datetime | None:
     """The rule's first wall time at or after `wall` (its DTSTART), within five years."""
+    from dateutil.rrule import rrulestr
+
     found: datetime | None = rrulestr(rule, dtstart=wall).after(wall, inc=True)
     if found is None or found > wall + timedelta(days=5 * 366):
         return None

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-
-from PIL import Image, ImageDraw, ImageFont
+from typing import TYPE_CHECKING
 
 from bot.features.engagement import STAGES
 from bot.features.reports.model import WeekStages
+
+if TYPE_CHECKING:  # Pillow is imported when a chart is drawn, not at every start
+    from PIL import ImageDraw, ImageFont
 
 WIDTH, HEIGHT = 800, 450
 _LEFT, _RIGHT, _TOP, _BOTTOM = 70, 24, 70, 70
@@ -29,6 +31,8 @@ _GRID = (225, 225, 225)
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    from PIL import ImageFont
+
     return ImageFont.load_default(size)
 
 
@@ -61,6 +65,8 @@ def chart_png(
     y_label: str = "active members",
 ) -> bytes:
     """Active members per stage and week as a line chart, with legend and axis labels."""
+    from PIL import Image, ImageDraw
+
     image = Image.new("RGB", (WIDTH, HEIGHT), (255, 255, 255))
     draw = ImageDraw.Draw(image)
     small, normal = _font(12), _font(15)

@@ -90,8 +90,10 @@ async def test_run_with_the_token_serves_the_guild_and_stops_cleanly(
     assert world.fake.token not in stderr.decode()
 
 
-async def test_debug_logs_carry_no_interaction_token(world: World, tmp_path: Path) -> None:
-    # discord.py logs every REST call's URL at DEBUG; an interaction's URL holds its token.
+async def test_debug_logs_carry_no_token_and_no_members_words(world: World, tmp_path: Path) -> None:
+    # discord.py logs every REST call's URL at DEBUG (an interaction's URL holds its token),
+    # and the body of every request and response: history read by backfill, and answers that
+    # repeat what a member wrote.
     config = write_config(world, tmp_path)
     config.write_text(config.read_text("utf-8") + '[bot]\nlog_level = "DEBUG"\n', "utf-8")
     process = await run(config, world.fake.token)
@@ -100,19 +102,37 @@ async def test_debug_logs_carry_no_interaction_token(world: World, tmp_path: Pat
         await world.fake.wait_for_request(
             "PUT", r"/applications/\d+/guilds/\d+/commands", within=30
         )
-        sent = await world.fake.interaction(world.general, world.alice, "help")
+        said = await world.fake.message(world.general, world.alice, "words-4821 https://x.org/a")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=said["id"]), within=20)
+        goal = {"name": "text", "type": 3, "value": "goal-words-7315"}
+        sent = await world.fake.interaction(
+            world.general, world.alice, "goal", [{"name": "set", "type": 1, "options": [goal]}]
+        )
         await world.fake.wait_for_request(
             "POST", rf"/interactions/{sent['id']}/[^/]+/callback", within=20
         )
+        [answer] = world.fake.interaction_responses[sent["token"]]
+        assert "goal-words-7315" in answer["data"]["content"]  # the answer repeats it
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), 30)
-    logged = stderr.decode()
+        logged = await stop(process)
     assert process.returncode == 0, logged
     assert f"/interactions/{sent['id']}/<withheld>" in logged  # the line is kept, blanked
     assert sent["token"] not in logged
     assert world.fake.token not in logged
+    assert "words-4821" not in logged and "goal-words-7315" not in logged
+
+    # The next start reads what was missed: the history it reads is not logged either.
+    missed = world.fake.post(world.general, world.alice, "missed-words-5502 https://x.org/b")
+    process = await run(config, world.fake.token)
+    try:
+        await world.fake.wait_for_request(
+            "PUT", REACTION_PUT.format(message=missed["id"]), within=30
+        )
+    finally:
+        logged = await stop(process)
+    assert process.returncode == 0, logged
+    assert "has received <withheld>" in logged
+    assert "missed-words-5502" not in logged and world.fake.token not in logged
 
 
 def stored(database: Path, message_ids: list[str]) -> dict[str, tuple[int, int]]:

@@ -353,6 +353,23 @@ async def test_a_429_is_waited_out_as_retry_after_says(
     assert waits and waits[0].levelno == logging.WARNING and "0.40" in waits[0].getMessage()
 
 
+async def test_start_is_ready_once_every_guild_arrived_not_after_the_guild_wait(
+    world: World, story_for: Story
+) -> None:
+    # discord.py waits guild_ready_timeout after the last GUILD_CREATE (it cannot tell it was
+    # the last); READY's guild list can, so a start does not pay that wait (2 s by default).
+    story = story_for(world)
+    story.platform._guild_ready_timeout = 60.0
+    try:
+        await asyncio.wait_for(story.app.start(), timeout=10)
+        # ...and then stops watching event types: each would cost a handler task.
+        assert not hasattr(story.platform._client, "on_socket_event_type")
+        sent = await world.fake.message(world.resources, world.alice, "https://example.org/up")
+        await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=sent["id"]))
+    finally:
+        await story.app.stop()
+
+
 async def test_a_bad_token_is_a_clear_error(world: World, story_for: Story) -> None:
     story = story_for(world)
     story.platform._token = "wrong"
@@ -400,6 +417,33 @@ async def test_a_missing_manage_events_is_one_warning_per_server(
     assert len(about) == 1, [r.getMessage() for r in about]
     assert about[0].levelno == logging.WARNING
     assert "Server Settings" in about[0].getMessage()
+
+
+async def test_a_missing_manage_events_is_one_warning_for_a_server_two_communities_share(
+    db_url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = await make_world()
+    everyone = world.fake.guilds[world.guild]["roles"][0]
+    without = (1 << 3) | (1 << 33)  # ADMINISTRATOR (it implies all), MANAGE_EVENTS
+    everyone["permissions"] = str(int(everyone["permissions"]) & ~without)
+    config = make_config(
+        db_url,
+        discord={"api_base_url": world.fake.api_base},
+        console={"enabled": False},
+        communities=[
+            {"name": name, "discord": {"guild": world.guild, "channels": [channel]}}
+            for name, channel in (("cohort-a", "general"), ("cohort-b", "resources"))
+        ],
+    )
+    try:
+        with caplog.at_level(logging.INFO, logger="facilitator.discord"):
+            async with DiscordStory(config, clock):
+                pass
+    finally:
+        await world.fake.stop()
+    about = [r.getMessage() for r in caplog.records if "Manage Events" in r.getMessage()]
+    assert len(about) == 1, about
+    assert "cohort-a" in about[0] and "cohort-b" in about[0]
 
 
 async def test_edits_deletes_and_reactions_reach_the_services(

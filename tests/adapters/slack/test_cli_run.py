@@ -25,6 +25,7 @@ from tests.fakes.slack_server import (
     FakeSlack,
     event_callback,
     message_event,
+    slash_command,
 )
 
 pytestmark = pytest.mark.timeout(60)
@@ -121,6 +122,8 @@ async def test_run_connects_collects_and_stops_cleanly(fake: FakeSlack, tmp_path
     assert "users.info UALICE failed: missing_scope" in log  # no users:read: named by id
     assert "channel missing in" in log and "was not found" in log
     assert BOT_TOKEN not in log and APP_TOKEN not in log
+    # One Socket Mode URL and one connection for the start (the token check's URL is used).
+    assert len(fake.calls_to("apps.connections.open")) == 1 and fake.socket_connections == 1
 
 
 async def test_a_refused_request_is_logged_without_its_body(
@@ -165,6 +168,37 @@ async def test_a_refused_request_is_logged_without_its_body(
     assert "Invalid request signature" in log and "body: <withheld>" in log
     assert sentinel not in log
     assert BOT_TOKEN not in log and SIGNING_SECRET not in log
+
+
+async def test_debug_logs_carry_no_token_and_no_members_words(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    # At DEBUG slack-sdk logs every Socket Mode envelope (members' messages and commands) and
+    # every Web API and response_url payload (answers that repeat what a member wrote).
+    config = write_config(fake, tmp_path)
+    config.write_text(config.read_text("utf-8") + '[bot]\nlog_level = "DEBUG"\n', "utf-8")
+    process = await run(config, BOT_TOKEN)
+    try:
+        await fake.wait_connected(within=30)
+        await live_message(fake, "words-4821 https://example.org/said", "Esaid")
+        response_url = fake.new_response_url()
+        command = slash_command(
+            "/facilitator",
+            "goal set goal-words-7315",
+            user="UALICE",
+            channel="C0GENERAL",
+            response_url=response_url,
+        )
+        await fake.wait_ack(await fake.push_envelope("slash_commands", command))
+        answers = fake.responses[response_url.rsplit("/", 1)[1]]
+        await fake.wait_for(lambda: bool(answers), within=20)
+        assert "goal-words-7315" in json.dumps(answers)  # the answer repeats it
+    finally:
+        log = await stop(process)
+    assert process.returncode == 0, log
+    assert "Received message (type: TEXT, data: <withheld>" in log  # kept, blanked
+    assert "words-4821" not in log and "goal-words-7315" not in log
+    assert BOT_TOKEN not in log and APP_TOKEN not in log
 
 
 def stored(database: Path, stamps: list[str]) -> dict[str, tuple[int, int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -135,6 +136,19 @@ async def test_a_members_dm_is_opened_once_for_many_messages(
     for text in ("first", "second", "third"):
         await platform.perform(SendDirect(member=alice, content=Content(text=text)))
     assert [m["text"] for m in fake.posted("DUALICE")] == ["first", "second", "third"]
+    assert len(fake.calls_to("conversations.open")) == 1
+
+
+async def test_a_members_dm_is_opened_once_when_two_lanes_send_at_once(
+    fake: FakeSlack, start_platform: Factory
+) -> None:
+    # A DM and an answer's file (two outbox lanes) can reach the same member together.
+    platform, _, _ = await start_platform()
+    alice = MemberRef("slack", "T0001", "UALICE")
+    await asyncio.gather(
+        *(platform.perform(SendDirect(member=alice, content=Content(text=t))) for t in "ab")
+    )
+    assert sorted(m["text"] for m in fake.posted("DUALICE")) == ["a", "b"]
     assert len(fake.calls_to("conversations.open")) == 1
 
 
