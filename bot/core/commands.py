@@ -140,6 +140,12 @@ def usage(path: Sequence[str], spec: CommandSpec, prefix: str = "/") -> str:
     return " ".join(parts)
 
 
+def wants_form(spec: CommandSpec, text: str) -> bool:
+    """True when a command with two or more required arguments was given none: where the
+    platform has forms (a Slack modal, the console's field-by-field form) it asks for each."""
+    return not text.strip() and sum(param.required for param in spec.params) >= 2
+
+
 class UsageError(ValueError):
     """A command's arguments were wrong; the message says what and how to fix it."""
 
@@ -281,6 +287,13 @@ def parse_arguments(
         if param.required and param.name not in values:
             raise UsageError(f"missing {param.name}")
     return values
+
+
+def check_field(spec: CommandSpec, param: Param, raw: str) -> ArgumentValue:
+    """One argument of `spec` read on its own, as a form field: the typed command's checks;
+    raise `UsageError`."""
+    alone = CommandSpec(name=spec.name, help=spec.help, params=(param,), role=spec.role)
+    return parse_arguments(alone, options={param.name: raw})[param.name]
 
 
 @dataclass(frozen=True, slots=True)

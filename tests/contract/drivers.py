@@ -445,7 +445,7 @@ class SlackDriver:
 # --------------------------------------------------------------------------------- Console
 
 _POSTED = re.compile(r"^\[(\d+)\] #\S+(?: \(thread of \d+\))? alice: ", re.MULTILINE)
-_BUTTON = re.compile(r"\[button \d+: .*? → /(.+?)\]")
+_BUTTON = re.compile(r"\[button (\d+): .*? → /(.+?)\]")
 
 
 class ConsoleDriver:
@@ -511,15 +511,23 @@ class ConsoleDriver:
         return Reply(
             text=shown,
             private="(only alice sees this)" in shown,
-            buttons=_BUTTON.findall(shown),
+            buttons=[action for _, action in _BUTTON.findall(shown)],
             handle=shown,
         )
 
     async def press(self, reply: Reply, action: str) -> Reply:
-        raise NotImplementedError("the console has no input that presses a button")
+        numbers = [number for number, shown in _BUTTON.findall(reply.handle) if shown == action]
+        assert numbers, f"no button {action!r} in {reply.handle!r}"
+        shown = await self._say(f"alice!press {numbers[0]}")
+        return Reply(
+            text=shown,
+            private="(only alice sees this)" in shown,
+            buttons=[action for _, action in _BUTTON.findall(shown)],
+            handle=shown,
+        )
 
     async def direct_message(self, text: str) -> None:
-        raise NotImplementedError("the console has no input for a direct message to the bot")
+        await self._say(f"alice@dm: {text}")
 
     def reactions(self, ref: str) -> list[str]:
         number = self._numbers.get(ref)
@@ -528,4 +536,4 @@ class ConsoleDriver:
 
     def direct_messages(self) -> list[str]:
         parts = self._screen().split("✉ to alice: ")[1:]
-        return [part.split("\n✉", 1)[0] for part in parts]
+        return [part.split("\n✉", 1)[0].split("\n  ↳ ", 1)[0] for part in parts]

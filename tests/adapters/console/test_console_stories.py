@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +17,15 @@ from adapters.console.platform import ConsolePlatform
 from bot.app import Application
 from bot.core.clock import ManualClock
 from bot.core.config import Config, Secrets
-from bot.storage.schema import links, members, messages, shares, tombstones
+from bot.storage.schema import (
+    link_annotations,
+    links,
+    members,
+    messages,
+    rsvps,
+    shares,
+    tombstones,
+)
 from tests.helpers import ConsoleStory
 
 pytestmark = pytest.mark.both_backends
@@ -193,6 +202,8 @@ async def test_help_marks_facilitator_commands_once_and_shows_each_subcommands_u
         assert "/event edit <id>" in said
         said = await story.say("alice: /help event")
         assert "/event list" in said and "/event create" not in said
+
+
 async def test_a_posted_digest_is_printed_once(
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
@@ -211,3 +222,143 @@ async def test_a_posted_digest_is_printed_once(
         said = await story.say("fran: /digest post")
         assert said.count("https://example.org/a") == 1, said
         assert said.count("Top links") == 1, said
+
+
+# --- every flow can be tried: a DM answered, a button pressed, a form filled ---------------
+
+QUIET: dict[str, object] = {"welcome": False}  # no welcome DM between the lines of a story
+
+
+def quiet(config_for: Callable[..., Config]) -> Config:
+    return config_for(
+        communities=[
+            {
+                "name": "demo",
+                "timezone": "Europe/Berlin",
+                "members": QUIET,
+                "console": {"channels": ["general", "resources"], "announcements": "general"},
+            }
+        ]
+    )
+
+
+def button(said: str, action: str) -> int:
+    """The number the console gave the one button whose command starts with `action`."""
+    found = re.findall(r"\[button (\d+): [^\]]*? → /" + re.escape(action) + r"[^\]]*\]", said)
+    assert len(found) == 1, said
+    return int(found[0])
+
+
+async def test_a_member_answers_the_bots_direct_message_with_at_dm(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(quiet(config_for), clock, tmp_path) as story:
+        said = await story.say("alice: https://example.org/read")
+        assert "✉ to alice: You shared https://example.org/read (L1) without a note" in said
+        assert "Reply here" in said
+        assert "↳ alice answers with `alice@dm: …`" in said  # once, on her first DM
+        said = await story.say("alice@dm: Key idea: spacing beats cramming")
+        assert "[2] ✉ from alice: Key idea: spacing beats cramming" in said
+        assert "✉ to alice: Thanks! I attached your note to L1." in said
+        assert "↳" not in said
+        async with story.app.database.reading() as conn:
+            notes = (await conn.execute(select(link_annotations.c.text))).scalars().all()
+        assert notes == ["Key idea: spacing beats cramming"]
+        # a command in the DM is answered there, and the DM is no channel of the community
+        said = await story.say("alice@dm: /profile")
+        assert "(only alice sees this)" in said and "links shared: 1" in said
+        async with story.app.database.reading() as conn:
+            stored = (await conn.execute(select(messages.c.channel))).scalars().all()
+        assert stored == ["console:/general"]  # a DM is never kept as a channel message
+
+
+async def test_buttons_are_numbered_and_pressed_by_whoever_may_see_them(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(quiet(config_for), clock, tmp_path) as story:
+        await story.say("alice: https://example.org/x")
+        said = await story.say("alice: /forget-me")
+        confirm = button(said, "forget-me confirm")
+        assert f"! only alice sees button {confirm}" in await story.say(f"bob!press {confirm}")
+        assert "there is no button 99" in await story.say("!press 99")
+        assert "'soon' is not a button number" in await story.say("alice!press soon")
+        assert await rows(story, shares) == 1  # none of that pressed anything
+        # a public post's buttons: anyone may press them, so the console asks who
+        said = await story.say(
+            'fran: /event create title="Guest talk" when="2026-11-26 18:00" confirm=yes'
+        )
+        going = button(said, "rsvp 1 going")
+        assert going > confirm  # numbers run across the session, like posts
+        said = await story.say(f"!press {going}")
+        assert f"everyone sees button {going}; say who presses it: alice!press {going}" in said
+        said = await story.say(f"bob!press {going}")
+        assert f"bob pressed [button {going}: Going]" in said
+        assert "(only bob sees this)" in said
+        async with story.app.database.reading() as conn:
+            answered = (await conn.execute(select(rsvps.c.member_ref, rsvps.c.status))).all()
+        assert answered == [("console:/bob", "going")]
+        # `!press N` without a name: the one member the button was shown to presses it
+        said = await story.say(f"!press {confirm}")
+        assert f"alice pressed [button {confirm}: Delete all my data]" in said
+        assert "Done: I deleted" in said
+        assert await rows(story, shares) == 0
+
+
+async def test_a_form_asks_each_argument_with_the_typed_commands_checks(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(quiet(config_for), clock, tmp_path) as story:
+        typed = await story.say('fran: /event create "Talk" "tomorrow 18:00" capacity=lots')
+        assert "Capacity must be a whole number, not 'lots'" in typed
+        # a member is refused at once rather than given a form to fill for nothing
+        said = await story.say("alice: /event create")
+        assert "📝" not in said and "facilitators" in said
+        said = await story.say("fran: /event create")
+        assert "📝 /event create: a form for fran" in said
+        assert "📝 fran, title (1/9): What the session is called" in said
+        said = await story.say("fran: /profile")
+        assert "fran is filling the form /event create: answer title" in said
+        assert "title is required" in await story.say("fran: -")
+        assert "📝 fran, when (2/9)" in await story.say("fran: Guest talk")
+        said = await story.say("fran: tomorrow 18:00")
+        assert "📝 fran, tz (3/9, optional)" in said and "fran!send" in said
+        for _ in ("tz", "duration", "repeat", "where"):
+            await story.say("fran: -")
+        said = await story.say("fran: lots")
+        assert "Capacity must be a whole number, not 'lots'; fran, capacity again:" in said
+        assert "📝 fran, description (8/9, optional)" in await story.say("fran: 20")
+        said = await story.say("fran!send")
+        assert "📝 fran sent /event create" in said
+        assert "Starts Tue 24 Nov 2026 18:00 CET (Europe/Berlin)" in said and "20 place(s)" in said
+        create = button(said, 'event create title="Guest talk" when="2026-11-24 18:00" duration=1h')
+        said = await story.say(f"!press {create}")
+        assert "Created event 1: Guest talk" in said
+        assert "[button" in said and "→ /rsvp 1 going]" in said  # the announcement, in #general
+        assert "fran has no form open" in await story.say("fran!cancel")
+        # a form opened on purpose, then closed without sending
+        said = await story.say("alice!form /goal set")
+        assert "📝 alice, text (1/1)" in said
+        said = await story.say("alice!cancel")
+        assert "alice closed the form /goal set; nothing was sent" in said
+        said = await story.say("alice!form /goal set")
+        said = await story.say("alice: learn to read a regression table")
+        assert "📝 alice sent /goal set" in said and "learn to read a regression table" in said
+        assert "Usage" not in said
+
+
+async def test_times_are_shown_in_the_zone_the_reader_set(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(quiet(config_for), clock, tmp_path) as story:
+        said = await story.say(
+            'fran: /event create title="Guest talk" when="2026-11-26 18:00" confirm=yes'
+        )
+        assert "#general Facilitator:" in said and "Thu 26 Nov 2026 18:00 CET" in said
+        assert "Thu 26 Nov 2026 18:00 CET" in await story.say("alice: /event list")
+        await story.say("alice: /timezone America/New_York")
+        said = await story.say("alice: /event list")
+        assert "Thu 26 Nov 2026 12:00 EST" in said and "CET" not in said
+        # what everyone reads stays in the community's zone, and so does what bob reads
+        assert "Thu 26 Nov 2026 18:00 CET" in await story.say("bob: /event list")
+        said = await story.say("alice: /timezone clear")
+        assert "Thu 26 Nov 2026 18:00 CET" in await story.say("alice: /event list")

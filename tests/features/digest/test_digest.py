@@ -149,7 +149,7 @@ async def test_posting_an_unfinished_or_long_past_week_asks_to_confirm_first(
         assert "#digest Facilitator" not in said
         assert "(only fran sees this) The 2026-W49 week is not over yet" in said
         assert "/digest post 2026-W49 confirm=yes" in said  # the typed form
-        assert "[button 1: Post it → /digest post 2026-W49 confirm=yes]" in said
+        assert ": Post it → /digest post 2026-W49 confirm=yes]" in said
         said = await story.say("fran: /digest post 2026-W49 confirm=yes")
         assert "#digest Facilitator: WEEKLY DIGEST · DEMO · 2026-W49" in said
         assert "Posting the 2026-W49 digest to 1 channel(s): #digest (console) (2 item(s))." in said
