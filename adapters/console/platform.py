@@ -176,6 +176,7 @@ class ConsolePlatform:
         self._sink: EventSink | None = None
         self._reader: asyncio.Task[None] | None = None
         self._done = asyncio.Event()
+        self._performing = asyncio.Lock()
         self._line_number = 0
         self._handled = 0
 
@@ -226,7 +227,13 @@ class ConsolePlatform:
         await self._done.wait()
 
     async def perform(self, action: Action) -> MessageRef | None:
-        """Show what the bot does."""
+        """Show what the bot does, in the order it was asked to."""
+        # Looking up a reader's zone awaits the database: without the lock, two actions
+        # performed at once (a DM and an answer) would print in whichever order it answers.
+        async with self._performing:
+            return await self._show(action)
+
+    async def _show(self, action: Action) -> MessageRef | None:
         match action:
             case Post():
                 thread = action.thread

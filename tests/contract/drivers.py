@@ -23,6 +23,7 @@ from adapters.discord.platform import DiscordPlatform
 from adapters.slack.platform import SlackPlatform
 from bot.app import Application
 from bot.core.clock import ManualClock
+from bot.core.commands import parse_arguments
 from bot.core.platform import Capability
 from tests.fakes.slack_server import FakeSlack, block_actions, message_event
 from tests.helpers import (
@@ -243,9 +244,17 @@ class DiscordDriver:
         )
 
     async def command(self, line: str) -> Reply:
-        name, _, rest = line.partition(" ")
-        assert not rest, "the Discord driver runs commands without options"
-        sent = await self.world.fake.interaction(self.world.general, self.world.alice, name)
+        path, rest = self.app.commands.split_line(line)
+        options: list[dict[str, Any]] = []
+        if rest.strip():  # typed as Discord's client sends them: one option per argument
+            spec = self.app.commands.resolve(path).spec
+            values = parse_arguments(spec, rest)
+            options = [{"name": name, "type": 3, "value": str(v)} for name, v in values.items()]
+        if len(path) > 1:
+            options = [{"name": path[1], "type": 1, "options": options}]
+        sent = await self.world.fake.interaction(
+            self.world.general, self.world.alice, path[0], options
+        )
         return await self._answer(sent)
 
     async def press(self, reply: Reply, action: str) -> Reply:

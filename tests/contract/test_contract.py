@@ -146,3 +146,21 @@ async def test_a_direct_reply_to_the_bot_is_handled(driver: Driver) -> None:
         notes = (await conn.execute(select(link_annotations.c.text))).scalars().all()
     assert notes == [note]
     assert len(dm_containing(driver, "I attached your note")) == 1
+
+
+@pytest.mark.parametrize("driver", platforms(), indirect=True)
+async def test_an_id_that_names_nothing_is_answered_with_what_exists(driver: Driver) -> None:
+    needs(driver, Capability.BUTTONS)
+    ref = await driver.post("https://example.org/spacing")
+    await captured(driver, ref)
+    answer = await driver.command("annotate L99 spacing beats cramming")
+    assert "There is no link L99" in answer.text, answer
+    assert "You can name one of these" in answer.text and "example.org/spacing" in answer.text
+    assert answer.buttons == ['annotate L1 text="spacing beats cramming"'], answer
+    async with driver.app.database.reading() as conn:
+        assert not (await conn.execute(select(link_annotations.c.text))).scalars().all()
+    done = await driver.press(answer, answer.buttons[0])
+    assert "Attached your note to L1" in done.text, done
+    async with driver.app.database.reading() as conn:
+        notes = (await conn.execute(select(link_annotations.c.text))).scalars().all()
+    assert notes == ["spacing beats cramming"]

@@ -362,3 +362,56 @@ async def test_times_are_shown_in_the_zone_the_reader_set(
         assert "Thu 26 Nov 2026 18:00 CET" in await story.say("bob: /event list")
         said = await story.say("alice: /timezone clear")
         assert "Thu 26 Nov 2026 18:00 CET" in await story.say("alice: /event list")
+
+
+async def test_help_lists_only_what_the_caller_may_use(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(quiet(config_for), clock, tmp_path) as story:
+        said = await story.say("alice: /help")
+        assert "/event list|calendar — Live sessions" in said
+        for theirs in ("/digest", "/prompt", "/report", "create", "(facilitators)"):
+            assert theirs not in said, theirs
+        said = await story.say("fran: /help")
+        assert "/digest preview|post|exclude|feature — " in said and "(facilitators)" in said
+        assert "/event create|confirm|edit|cancel|list|calendar|suggest-times" in said
+        said = await story.say("alice: /help digest")
+        assert "Only facilitators can use /digest." in said and "preview" not in said
+        said = await story.say("alice: /help event")
+        assert "/event list — " in said and "/event calendar [reset] — " in said
+        assert "Type /help event <subcommand> for its arguments and an example." in said
+        said = await story.say("alice: /help event calendar")
+        assert "Usage: /event calendar [reset]" in said
+
+
+async def test_an_id_that_names_nothing_offers_what_the_caller_may_name(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(quiet(config_for), clock, tmp_path) as story:
+        said = await story.say("alice: /rsvp 99 going")
+        assert "There is no event 99 here; see /event list.\nThere is none yet." in said
+        for title, when in (("Guest talk", "2026-11-26 18:00"), ("Q and A", "2026-11-25 17:00")):
+            await story.say(f'fran: /event create title="{title}" when="{when}" confirm=yes')
+        said = await story.say("alice: /rsvp 99 going")
+        # the next sessions, soonest first, each with a button that runs the same command
+        assert "You can name one of these:\n• 2 Q and A · Wed 25 Nov 2026 17:00 CET" in said
+        assert "• 1 Guest talk · Thu 26 Nov 2026 18:00 CET" in said
+        assert "[button 7: 2 · Q and A → /rsvp 2 going]" in said
+        said = await story.say("!press 7")
+        async with story.app.database.reading() as conn:
+            answered = (await conn.execute(select(rsvps.c.gathering_id, rsvps.c.status))).all()
+        assert answered == [(2, "going")]
+        # links: only those the caller may see (their own, or shared where everyone reads)
+        await story.say("bob: https://example.org/open")
+        said = await story.say("alice: /annotate L7 a note")
+        assert "There is no link L7 in this community" in said
+        assert "• L1 https://example.org/open" in said
+        assert '→ /annotate L1 text="a note"]' in said
+        # feeds: only those the caller could remove
+        said = await story.say("alice: /feed remove 3")
+        assert "There is no feed 3 here" in said and "There is none yet." in said
+        # a facilitator's schedules
+        await story.say('fran: /prompt add stage=seek when="mon 09:00" channel=#general')
+        said = await story.say("fran: /prompt remove 9")
+        assert "There is no prompt schedule 9" in said
+        assert "• 1 seek · mon 09:00 · #general" in said and "→ /prompt remove 1]" in said
