@@ -170,6 +170,7 @@ class ConsolePlatform:
         self._by_ref: dict[MessageRef, int] = {}
         self._buttons: dict[int, _Shown] = {}  # numbered across the session, like posts
         self._forms: dict[str, _Form] = {}  # member name -> the form they are filling
+        self._sent: dict[str, _Form] = {}  # member name -> the last form they sent
         self._told_dm: set[str] = set()  # members shown how to answer a DM
         self._channels: dict[str, ChannelRef] = {}
         self._default: ChannelRef | None = None
@@ -593,6 +594,20 @@ class ConsolePlatform:
         return True
 
     def _form_instruction(self, name: str, rest: str) -> None:
+        if not rest:
+            last = self._sent.get(name)
+            if last is None:
+                self._print(f"! write the command the form is for: {name}!form /goal set")
+                return
+            # the form again, as it was sent: after a refusal, fix one field, keep the rest
+            again = _Form(last.path, last.spec, last.channel, last.is_direct, dict(last.values))
+            self._forms[name] = again
+            self._print(
+                f"📝 /{' '.join(again.path)} again for {name}: `{name}: {translate.KEEP}` keeps "
+                f"a field as it was sent, `{name}!send` sends it, `{name}!cancel` closes it."
+            )
+            self._ask(name, again)
+            return
         if not rest.startswith("/"):
             self._print(f"! write the command the form is for: {name}!form /goal set")
             return
@@ -634,6 +649,9 @@ class ConsolePlatform:
         total = len(form.spec.params)
         done = all(p.name in form.values for p in form.spec.params if p.required)
         send = f" ({name}!send sends the form as it is)" if done else ""
+        if param.name in form.values:
+            now = quoted(form.values[param.name])
+            send = f" (now {now}; `{name}: {translate.KEEP}` keeps it)" + send
         self._print(
             f"📝 {name}, {param.name} ({form.field + 1}/{total}{kind}): {param.help}{choices}"
             + send
@@ -648,10 +666,13 @@ class ConsolePlatform:
             )
             return
         value = text.strip()
-        if value == translate.SKIP:
+        if value == translate.KEEP and param.name in form.values:
+            pass  # as it was sent
+        elif value == translate.SKIP:
             if param.required:
                 self._print(f"! {param.name} is required; {name}, {param.name} again:")
                 return
+            form.values.pop(param.name, None)
         else:
             try:
                 check_field(form.spec, param, value)
@@ -680,7 +701,8 @@ class ConsolePlatform:
             self._print(f"! {', '.join(missing)} still to fill; {name}, {form.param.name}:")
             return
         del self._forms[name]
-        self._print(f"📝 {name} sent /{' '.join(form.path)}")
+        self._sent[name] = form
+        self._print(f"📝 {name} sent /{' '.join(form.path)} ({name}!form opens it again)")
         author = translate.author(name)
         await self._invoke(author, form.channel, form.path, key, options=form.values)
 

@@ -30,7 +30,8 @@ Console syntax (one line each):
                             that needs two or more, typed bare, opens its form by itself);
                             alice: value fills a field, alice: - skips an optional one,
                             alice!send sends it (once the required ones are filled),
-                            alice!cancel closes the form
+                            alice!cancel closes the form; alice!form alone opens the
+                            last one sent again (alice: = keeps a field as it was)
   !clock +1d                move the clock (+30m, +2h, +1d, +1w); !clock shows it
   !help                     this text"""
 
@@ -45,6 +46,7 @@ MEMBER_INSTRUCTION = re.compile(NAME + r"!(?P<instruction>[a-z]+)(?:\s+(?P<rest>
 PRESS = re.compile(r"^!press(?:\s+(?P<button>.*?))?\s*$")
 DM = "dm"  # `alice@dm: text`: the conversation between alice and the bot
 SKIP = "-"  # the answer that leaves an optional form field empty
+KEEP = "="  # the answer that keeps a field of a form opened again as it was sent
 DELETE = re.compile(NAME + r"-(?P<target>\d+)\s*$")
 REACT = re.compile(NAME + r"(?P<op>[+-])(?P<target>\d+)\s+:?(?P<emoji>[A-Za-z0-9_+\-]+):?\s*$")
 CLOCK = re.compile(r"^!clock(?:\s+(?P<sign>[+-])?(?P<amount>\d+)(?P<unit>[mhdw]))?\s*$")

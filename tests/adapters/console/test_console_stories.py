@@ -7,7 +7,7 @@ import io
 import json
 import re
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -335,6 +335,21 @@ async def test_a_form_asks_each_argument_with_the_typed_commands_checks(
         assert "Created event 1: Guest talk" in said
         assert "[button" in said and "→ /rsvp 1 going]" in said  # the announcement, in #general
         assert "fran has no form open" in await story.say("fran!cancel")
+        # a value the handler refuses: the same answer as typed, then the form again, kept
+        await story.say("fran: /event create")
+        await story.say("fran: Book club")
+        await story.say("fran: someday")
+        said = await story.say("fran!send")
+        typed = await story.say('fran: /event create "Book club" someday')
+        refusal = typed.split("(only fran sees this) ", 1)[1]
+        assert refusal.strip() and refusal in said
+        said = await story.say("fran!form")
+        assert "📝 /event create again for fran" in said
+        assert "title (1/9): What the session is called (now 'Book club'; `fran: =` keeps" in said
+        await story.say("fran: =")
+        await story.say("fran: tomorrow 19:00")
+        said = await story.say("fran!send")
+        assert "Book club · 1h" in said and "Starts Tue 24 Nov 2026 19:00 CET" in said
         # a form opened on purpose, then closed without sending
         said = await story.say("alice!form /goal set")
         assert "📝 alice, text (1/1)" in said
@@ -360,6 +375,12 @@ async def test_times_are_shown_in_the_zone_the_reader_set(
         assert "Thu 26 Nov 2026 12:00 EST" in said and "CET" not in said
         # what everyone reads stays in the community's zone, and so does what bob reads
         assert "Thu 26 Nov 2026 18:00 CET" in await story.say("bob: /event list")
+        # a DM is read by one member too: the reminder comes in her zone
+        await story.say("alice: /rsvp 1 going")
+        await story.say("bob: /rsvp 1 going")
+        said = await story.tick(datetime(2026, 11, 25, 17, 0, tzinfo=UTC))  # a day before
+        assert "✉ to alice: Reminder: Guest talk starts Thu 26 Nov 2026 12:00 EST" in said
+        assert "✉ to bob: Reminder: Guest talk starts Thu 26 Nov 2026 18:00 CET" in said
         said = await story.say("alice: /timezone clear")
         assert "Thu 26 Nov 2026 18:00 CET" in await story.say("alice: /event list")
 
