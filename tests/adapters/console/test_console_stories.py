@@ -18,6 +18,7 @@ from bot.app import Application
 from bot.core.clock import ManualClock
 from bot.core.config import Config, Secrets
 from bot.storage.schema import (
+    consents,
     link_annotations,
     links,
     members,
@@ -436,3 +437,19 @@ async def test_an_id_that_names_nothing_offers_what_the_caller_may_name(
         said = await story.say("fran: /prompt remove 9")
         assert "There is no prompt schedule 9" in said
         assert "• 1 seek · mon 09:00 · #general" in said and "→ /prompt remove 1]" in said
+
+
+async def test_a_button_in_a_direct_message_is_pressed_by_its_reader(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(config_for(), clock, tmp_path) as story:  # with the welcome DM
+        said = await story.say("alice: hello, first time here")
+        assert "✉ to alice: Welcome to demo!" in said
+        quotes = button(said, "settings quotes=on")
+        assert f"! only alice sees button {quotes}" in await story.say(f"bob!press {quotes}")
+        said = await story.say(f"!press {quotes}")
+        assert f"alice pressed [button {quotes}: Yes, you may quote me]" in said
+        assert "You allow: quotes=on" in said
+        async with story.app.database.reading() as conn:
+            given = (await conn.execute(select(consents.c.member_ref, consents.c.given))).all()
+        assert given == [("console:/alice", True)]

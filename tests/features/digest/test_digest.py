@@ -112,6 +112,9 @@ async def test_curation_names_a_real_candidate_of_the_week_it_names(
         assert "Recorded" not in said
         said = await story.say("fran: /digest exclude L2 spam")  # not last week's
         assert "L2 is not an item of the 2026-W48 digest" in said
+        # what that week does hold, each a button that curates it with the same reason
+        assert "You can name one of these:\n• L1 https://keep.org/a" in said
+        assert "→ /digest exclude L1 reason=spam]" in said and "L2 ·" not in said
         said = await story.say("fran: /digest exclude L2 2026-W49 spam")
         assert "Recorded: exclude L2 in the 2026-W49 digest (spam)" in said
         said = await story.say("fran: /digest feature L1 last fine read")
