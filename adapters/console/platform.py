@@ -71,6 +71,7 @@ from bot.core.commands import (
     quoted,
     wants_form,
 )
+from bot.core.urls import extract_links
 
 log = logging.getLogger("adapters.console")
 
@@ -82,6 +83,7 @@ BOT_NAME = "Facilitator"
 class _Posted:
     ref: MessageRef
     author: str  # member name, or "" for the bot
+    text: str = ""  # as shown (the bot's: rendered), for the message shortcuts
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,43 @@ class _Shown:
     action: str
     message: MessageRef
     only: str | None  # the one member it was shown to (their answer, their DM), else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Shortcut:
+    """A message shortcut of the platforms (Slack's "Add to digest", "Reflect on this"): a
+    command's form opened on a post, with the post's first link filled in."""
+
+    instruction: str  # `alice!share 12`
+    path: tuple[str, ...]
+    link: str  # the argument the post's link fills
+    needs_link: bool
+    does: str  # what it does, for the refusal of a post without a link
+    intro: str
+
+
+SHORTCUTS = {
+    shortcut.instruction: shortcut
+    for shortcut in (
+        _Shortcut(
+            "share",
+            ("share",),
+            "url",
+            True,
+            "add to the digest",
+            "Add to digest: the link joins the digest as shared by you; the post's own words "
+            "are not copied, add a note in yours if you like.",
+        ),
+        _Shortcut(
+            "reflect",
+            ("reflect",),
+            "about",
+            False,
+            "reflect on",
+            "Reflect on this: only what you write here is kept, as your reflection.",
+        ),
+    )
+}
 
 
 @dataclass(slots=True)
@@ -243,7 +282,7 @@ class ConsolePlatform:
                     self._new_id(),
                     thread.thread or thread.message if thread else None,
                 )
-                number = self._remember(ref, "")
+                number = self._remember(ref, "", action.content.text)
                 where = f"#{action.channel.channel}" + (
                     f" (thread of {self._by_ref.get(thread, '?')})" if thread else ""
                 )
@@ -350,9 +389,9 @@ class ConsolePlatform:
     def _new_id(self) -> str:
         return f"{self._session}.{next(self._numbers)}"
 
-    def _remember(self, ref: MessageRef, author: str) -> int:
+    def _remember(self, ref: MessageRef, author: str, text: str = "") -> int:
         number = int(ref.message.rsplit(".", 1)[1])
-        self._posts[number] = _Posted(ref, author)
+        self._posts[number] = _Posted(ref, author, text)
         self._by_ref[ref] = number
         return number
 
@@ -449,6 +488,7 @@ class ConsolePlatform:
                 self._print(f"! {author.name} can only edit their own posts")
                 return
             self._print(f"[{target}] #{posted.ref.channel.channel} {author.name} (edited): {text}")
+            self._posts[int(target)] = _Posted(posted.ref, posted.author, text)
             await self._sink.deliver(
                 MessageEdited(
                     key=key, ref=posted.ref, author=author, text=text, sent_at=now, edited_at=now
@@ -470,7 +510,7 @@ class ConsolePlatform:
             channel = posted.ref.channel
             thread = posted.ref.thread or posted.ref.message
         ref = MessageRef(channel, self._new_id(), thread)
-        number = self._remember(ref, author.name)
+        number = self._remember(ref, author.name, text)
         direct = self._dm_member(channel) is not None
         if direct:
             where = "✉ from" + (f" (thread of {target})" if thread else "")
@@ -533,10 +573,13 @@ class ConsolePlatform:
             self._form_instruction(name, rest)
         elif instruction == "send":
             await self._send_form(name, key)
+        elif instruction in SHORTCUTS:
+            self._shortcut(name, SHORTCUTS[instruction], rest)
         else:
             self._print(
                 f"! unknown instruction {quoted('!' + instruction)}; {name} can use "
-                f"{name}!press N, {name}!form /command, {name}!send, {name}!cancel (see !help)"
+                f"{name}!press N, {name}!form /command, {name}!send, {name}!cancel, "
+                f"{name}!share N, {name}!reflect N (see !help)"
             )
 
     async def _press(self, name: str | None, given: str, key: str) -> None:
@@ -627,10 +670,42 @@ class ConsolePlatform:
         assert channel is not None
         self._open_form(name, resolved.path, channel)
 
-    def _open_form(self, name: str, path: tuple[str, ...], channel: ChannelRef) -> None:
+    def _shortcut(self, name: str, shortcut: _Shortcut, given: str) -> None:
+        """A platform's message shortcut: the command's form, the post's link filled in."""
+        if not given.isdigit():
+            self._print(f"! write the post's number: {name}!{shortcut.instruction} 12")
+            return
+        posted = self._target(given)
+        if posted is None:
+            return
+        if self._dm_member(posted.ref.channel) not in (None, name):
+            self._print(f"! post {given} is someone else's direct message")
+            return
+        found = extract_links(posted.text)
+        if not found and shortcut.needs_link:
+            self._print(f"! post {given} has no link to {shortcut.does}")
+            return
+        values = {shortcut.link: found[0].url} if found else {}
+        channel = posted.ref.channel
+        self._open_form(name, shortcut.path, channel, values, intro=shortcut.intro)
+
+    def _open_form(
+        self,
+        name: str,
+        path: tuple[str, ...],
+        channel: ChannelRef,
+        values: dict[str, str] | None = None,
+        *,
+        intro: str = "",
+    ) -> None:
         spec = self._commands.resolve(path).spec
-        form = _Form(path, spec, channel, self._dm_member(channel) is not None, {})
+        form = _Form(path, spec, channel, self._dm_member(channel) is not None, dict(values or {}))
+        # fields a shortcut filled in are not asked again
+        while form.field < len(spec.params) - 1 and form.param.name in form.values:
+            form.field += 1
         self._forms[name] = form
+        if intro:
+            self._print(f"📝 {intro}")
         self._print(
             f"📝 /{' '.join(path)}: a form for {name}, one field at a time. `{name}: …` fills "
             f"a field, `{name}: {translate.SKIP}` leaves an optional one empty, `{name}!send` "

@@ -3,8 +3,9 @@
 `alice: text`, `alice@resources: text`, `alice: /profile`, `alice>12: reply in 12's thread`,
 `alice~12: edited text`, `alice-12` (delete), `alice+12 :bookmark:` / `alice-12 :bookmark:`
 (react / unreact), `alice@dm: text` (a direct message to the bot), `alice!press 3` (a button),
-`alice!form /goal set`, `alice!send`, `alice!cancel` (forms), `!clock +1d`, `!help`; the
-platform turns a match into a core event.
+`alice!form /goal set`, `alice!send`, `alice!cancel` (forms), `alice!share 12` and
+`alice!reflect 12` (message shortcuts), `!clock +1d`, `!help`; the platform turns a match into
+a core event.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ Console syntax (one line each):
                             alice!send sends it (once the required ones are filled),
                             alice!cancel closes the form; alice!form alone opens the
                             last one sent again (alice: = keeps a field as it was)
+  alice!share 12            Slack's "Add to digest" on post 12: /share's form, its link in
+  alice!reflect 12          "Reflect on this": /reflect's form about post 12's link
   !clock +1d                move the clock (+30m, +2h, +1d, +1w); !clock shows it
   !help                     this text"""
 

@@ -23,6 +23,7 @@ from bot.storage.schema import (
     links,
     members,
     messages,
+    reflections,
     rsvps,
     shares,
     tombstones,
@@ -453,3 +454,32 @@ async def test_a_button_in_a_direct_message_is_pressed_by_its_reader(
         async with story.app.database.reading() as conn:
             given = (await conn.execute(select(consents.c.member_ref, consents.c.given))).all()
         assert given == [("console:/alice", True)]
+
+
+async def test_a_post_is_added_to_the_digest_or_reflected_on_as_a_shortcut_would(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(quiet(config_for), clock, tmp_path) as story:
+        await story.say("bob: https://example.org/spacing is what I keep citing")
+        await story.say("bob: no link in this one")
+        said = await story.say("alice!share 1")
+        assert "📝 Add to digest: the link joins the digest as shared by you" in said
+        assert "📝 alice, note (2/2, optional)" in said  # the link is filled in already
+        said = await story.say("alice: A clear intro to spaced practice")
+        assert "📝 alice sent /share" in said
+        async with story.app.database.reading() as conn:
+            sharers = (await conn.execute(select(shares.c.member_ref, shares.c.note))).all()
+        assert ("console:/alice", "A clear intro to spaced practice") in sharers
+        assert ("console:/bob", None) in sharers  # bob's words are not copied into hers
+        said = await story.say("alice!share 2")
+        assert "! post 2 has no link to add to the digest" in said and "📝" not in said
+        said = await story.say("alice!reflect 1")
+        assert "📝 Reflect on this: only what you write here is kept" in said
+        assert "📝 alice, text (2/2)" in said
+        said = await story.say("alice: It made me rethink cramming before exams")
+        assert "📝 alice sent /reflect" in said
+        async with story.app.database.reading() as conn:
+            kept = (await conn.execute(select(reflections.c.text, reflections.c.link_url))).all()
+        assert kept == [("It made me rethink cramming before exams", "https://example.org/spacing")]
+        assert "write the post's number: alice!reflect 12" in await story.say("alice!reflect")
+        assert "there is no post 9" in await story.say("alice!share 9")
