@@ -325,8 +325,12 @@ class ConsolePlatform:
                 shown = self._render(action.content, zone, on, who if action.ephemeral else None)
                 self._print(f"{prefix} {shown}")
             case Edit():
-                zone = self._zone(action.message.channel)
                 only = self._dm_member(action.message.channel)
+                zone = (
+                    await self._reader_zone(only, action.message.channel)
+                    if only is not None
+                    else self._zone(action.message.channel)
+                )
                 shown = self._render(action.content, zone, action.message, only)
                 self._print(f"[{self._number(action.message)}] {BOT_NAME} edited: {shown}")
         return None
