@@ -65,6 +65,7 @@ from bot.core import (
 from bot.core.commands import (
     CommandSpec,
     Param,
+    ParamKind,
     Role,
     UsageError,
     check_field,
@@ -442,7 +443,9 @@ class ConsolePlatform:
             return
         if match := translate.REACT.match(line):
             posted = self._target(match.group("target"))
-            if posted is None:
+            if posted is None or not self._may_see(
+                match.group("name"), posted, match.group("target")
+            ):
                 return
             author = translate.author(match.group("name"))
             emoji = match.group("emoji")
@@ -509,19 +512,16 @@ class ConsolePlatform:
         thread: str | None = None
         if op == ">":
             posted = self._target(target)
-            if posted is None:
+            if posted is None or not self._may_see(author.name, posted, target):
                 return
             channel = posted.ref.channel
             thread = posted.ref.thread or posted.ref.message
         ref = MessageRef(channel, self._new_id(), thread)
         number = self._remember(ref, author.name, text)
         direct = self._dm_member(channel) is not None
-        if direct:
-            where = "✉ from" + (f" (thread of {target})" if thread else "")
-            self._print(f"[{number}] {where} {author.name}: {text}")
-        else:
-            where = f"#{channel.channel}" + (f" (thread of {target})" if thread else "")
-            self._print(f"[{number}] {where} {author.name}: {text}")
+        where = "✉ from" if direct else f"#{channel.channel}"
+        where += f" (thread of {target})" if thread else ""
+        self._print(f"[{number}] {where} {author.name}: {text}")
         await self._sink.deliver(
             MessageReceived(
                 key=key,
@@ -682,8 +682,7 @@ class ConsolePlatform:
         posted = self._target(given)
         if posted is None:
             return
-        if self._dm_member(posted.ref.channel) not in (None, name):
-            self._print(f"! post {given} is someone else's direct message")
+        if not self._may_see(name, posted, given):
             return
         found = extract_links(posted.text)
         if not found and shortcut.needs_link:
@@ -723,7 +722,7 @@ class ConsolePlatform:
         choices = ""
         if param.choices:
             choices = f" ({' | '.join(param.choices)})"
-        elif param.kind.value == "boolean":
+        elif param.kind is ParamKind.BOOLEAN:
             choices = " (on | off)"
         total = len(form.spec.params)
         done = all(p.name in form.values for p in form.spec.params if p.required)
@@ -790,6 +789,14 @@ class ConsolePlatform:
         if posted is None:
             self._print(f"! there is no post {number}")
         return posted
+
+    def _may_see(self, member: str, posted: _Posted, number: str) -> bool:
+        """Whether `member` can see post `number` (a DM only its member does); says why not."""
+        owner = self._dm_member(posted.ref.channel)
+        if owner is not None and owner != member:
+            self._print(f"! post {number} is {owner}'s direct message")
+            return False
+        return True
 
     def _channel(self, name: str | None, member: str) -> ChannelRef | None:
         if name is None:

@@ -263,6 +263,10 @@ async def test_a_member_answers_the_bots_direct_message_with_at_dm(
         assert "[2] ✉ from alice: Key idea: spacing beats cramming" in said
         assert "✉ to alice: Thanks! I attached your note to L1." in said
         assert "↳" not in said
+        # her DM is hers: nobody else replies in it, reacts to it or acts on it
+        assert "! post 2 is alice's direct message" in await story.say("bob>2: me too")
+        assert "! post 2 is alice's direct message" in await story.say("bob+2 :eyes:")
+        assert "! post 2 is alice's direct message" in await story.say("bob!reflect 2")
         async with story.app.database.reading() as conn:
             notes = (await conn.execute(select(link_annotations.c.text))).scalars().all()
         assert notes == ["Key idea: spacing beats cramming"]
