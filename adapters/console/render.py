@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 from bot.core import Content, markup
 
 
-def content(content: Content, zone: ZoneInfo) -> str:
-    """Content as terminal text: title in capitals, sections, buttons with their command."""
+def content(content: Content, zone: ZoneInfo, first_button: int = 1) -> str:
+    """Content as terminal text: title in capitals, sections, buttons numbered from
+    `first_button` with their command."""
     parts: list[str] = []
     if content.title:
         parts.append(markup_text(content.title, zone).upper())
@@ -17,7 +18,7 @@ def content(content: Content, zone: ZoneInfo) -> str:
     if not content.text.strip():  # the text is the whole message; sections repeat part of it
         for heading, body in content.sections:
             parts.append(f"— {markup_text(heading, zone)} —\n{markup_text(body, zone)}")
-    for index, button in enumerate(content.buttons, 1):
+    for index, button in enumerate(content.buttons, first_button):
         parts.append(f"  [button {index}: {button.label} → /{button.action}]")
     return "\n".join(part for part in parts if part)
 

@@ -2,14 +2,17 @@
 
 `alice: text`, `alice@resources: text`, `alice: /profile`, `alice>12: reply in 12's thread`,
 `alice~12: edited text`, `alice-12` (delete), `alice+12 :bookmark:` / `alice-12 :bookmark:`
-(react / unreact), `!clock +1d`, `!help`; the platform turns a match into a core event.
+(react / unreact), `alice@dm: text` (a direct message to the bot), `alice!press 3` (a button),
+`alice!form /goal set`, `alice!send`, `alice!cancel` (forms), `alice!share 12` and
+`alice!reflect 12` (message shortcuts), `!clock +1d`, `!help`; the platform turns a match into
+a core event.
 """
 
 from __future__ import annotations
 
 import re
 
-from bot.core import Author, MemberRef
+from bot.core import Author, ChannelRef, MemberRef
 
 PLATFORM = "console"
 
@@ -22,6 +25,16 @@ Console syntax (one line each):
   alice~12: text            alice edits her post 12
   alice-12                  alice deletes her post 12
   alice+12 :bookmark:       alice reacts to post 12 (alice-12 :bookmark: takes it back)
+  alice@dm: text            alice writes to the bot in her direct messages (answers a ✉)
+  alice!press 3             alice presses button 3 (!press 3: the one it was shown to)
+  alice!form /event create  alice fills the command's arguments one at a time (a command
+                            that needs two or more, typed bare, opens its form by itself);
+                            alice: value fills a field, alice: - skips an optional one,
+                            alice!send sends it (once the required ones are filled),
+                            alice!cancel closes the form; alice!form alone opens the
+                            last one sent again (alice: = keeps a field as it was)
+  alice!share 12            Slack's "Add to digest" on post 12: /share's form, its link in
+  alice!reflect 12          "Reflect on this": /reflect's form about post 12's link
   !clock +1d                move the clock (+30m, +2h, +1d, +1w); !clock shows it
   !help                     this text"""
 
@@ -31,6 +44,12 @@ LINE = re.compile(
     r"(?:(?P<op>[>~])(?P<target>\d+))?:\s?(?P<text>.*)$",
     re.DOTALL,
 )
+# A member's console instruction: `alice!press 3`, `alice!form /goal set`, `alice!cancel`.
+MEMBER_INSTRUCTION = re.compile(NAME + r"!(?P<instruction>[a-z]+)(?:\s+(?P<rest>.*?))?\s*$")
+PRESS = re.compile(r"^!press(?:\s+(?P<button>.*?))?\s*$")
+DM = "dm"  # `alice@dm: text`: the conversation between alice and the bot
+SKIP = "-"  # the answer that leaves an optional form field empty
+KEEP = "="  # the answer that keeps a field of a form opened again as it was sent
 DELETE = re.compile(NAME + r"-(?P<target>\d+)\s*$")
 REACT = re.compile(NAME + r"(?P<op>[+-])(?P<target>\d+)\s+:?(?P<emoji>[A-Za-z0-9_+\-]+):?\s*$")
 CLOCK = re.compile(r"^!clock(?:\s+(?P<sign>[+-])?(?P<amount>\d+)(?P<unit>[mhdw]))?\s*$")
@@ -48,3 +67,8 @@ def clean(line: str) -> str:
 def author(name: str) -> Author:
     """The member a console name stands for."""
     return Author(ref=MemberRef(PLATFORM, "", name), name=name)
+
+
+def direct_channel(name: str) -> ChannelRef:
+    """The conversation between member `name` and the bot."""
+    return ChannelRef(PLATFORM, "", f"dm-{name}")

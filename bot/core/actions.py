@@ -7,6 +7,9 @@ from datetime import datetime
 
 from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 
+# The longest command a button may carry everywhere: Discord's custom_id holds 100 characters.
+BUTTON_COMMAND_LIMIT = 100
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Button:

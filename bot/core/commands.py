@@ -140,6 +140,12 @@ def usage(path: Sequence[str], spec: CommandSpec, prefix: str = "/") -> str:
     return " ".join(parts)
 
 
+def wants_form(spec: CommandSpec, text: str) -> bool:
+    """True when a command with two or more required arguments was given none: where the
+    platform has forms (a Slack modal, the console's field-by-field form) it asks for each."""
+    return not text.strip() and sum(param.required for param in spec.params) >= 2
+
+
 class UsageError(ValueError):
     """A command's arguments were wrong; the message says what and how to fix it."""
 
@@ -281,6 +287,54 @@ def parse_arguments(
         if param.required and param.name not in values:
             raise UsageError(f"missing {param.name}")
     return values
+
+
+def check_field(spec: CommandSpec, param: Param, raw: str) -> ArgumentValue:
+    """One argument of `spec` read on its own, as a form field: the typed command's checks;
+    raise `UsageError`."""
+    alone = CommandSpec(name=spec.name, help=spec.help, params=(param,), role=spec.role)
+    return parse_arguments(alone, options={param.name: raw})[param.name]
+
+
+_WRITTEN_QUOTES = (('"', '"'), ("'", "'"), ("“", "”"), ("‘", "’"), ("«", "»"))
+
+
+def _written(value: ArgumentValue) -> str | None:
+    """A value as typed: bare when it is one word, else in the first quotes it lacks."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    text = str(value)
+    if text and not any(c.isspace() for c in text) and not any(c in _QUOTES for c in text):
+        return text
+    for opening, closing in _WRITTEN_QUOTES:
+        if opening not in text and closing not in text:
+            return f"{opening}{text}{closing}"
+    return None
+
+
+def command_line(
+    path: Sequence[str], spec: CommandSpec, arguments: Mapping[str, ArgumentValue]
+) -> str | None:
+    """The line (without prefix) that runs `path` with `arguments`, as a button carries it:
+    leading positional arguments bare, the rest as key=value; None when a value cannot be
+    written (it uses every kind of quote mark)."""
+    words = [" ".join(path)]
+    positional = True
+    for param in spec.params:
+        if param.name not in arguments:
+            positional = False
+            continue
+        written = _written(arguments[param.name])
+        if written is None:
+            return None
+        bare = positional and not param.keyword_only and not param.rest
+        bare = bare and written == str(arguments[param.name]) and "=" not in written
+        if bare:
+            words.append(written)
+        else:
+            positional = False
+            words.append(f"{param.name}={written}")
+    return " ".join(words)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from bot.core.actions import Action
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.events import Event
-from bot.core.refs import ChannelRef, MessageRef
+from bot.core.refs import ChannelRef, MemberRef, MessageRef
 
 if TYPE_CHECKING:  # the core needs aiohttp's route type only to describe it, never at run time
     from aiohttp.web import AbstractRouteDef
@@ -140,6 +140,12 @@ class EventSink(Protocol):
 
     async def drain(self) -> None:
         """Wait until everything delivered so far is committed and its actions performed."""
+        ...
+
+    async def reader_zone(self, member: MemberRef) -> str | None:
+        """The time zone `member` set with `/timezone` (or their profile gave), if any: for a
+        platform that writes times itself (the console) rather than letting the reader's
+        client do it."""
         ...
 
 

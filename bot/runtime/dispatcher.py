@@ -32,7 +32,7 @@ from bot.core.events import (
 )
 from bot.core.i18n import Catalog
 from bot.core.platform import Bound, Capability, Platform, UnreadRange, apply_binding
-from bot.core.refs import ChannelRef
+from bot.core.refs import ChannelRef, MemberRef
 from bot.runtime.actions import ActionPerformer
 from bot.runtime.commands import CommandCall, CommandRouter
 from bot.runtime.intake import (
@@ -56,6 +56,7 @@ from bot.storage.deliveries import (
     open_unread_ranges,
     read_cursor,
 )
+from bot.storage.members import get_member
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,12 @@ class Dispatcher:
         """The position of the last committed live message in `channel`."""
         async with self._database.reading() as conn:
             return await read_cursor(conn, str(channel))
+
+    async def reader_zone(self, member: MemberRef) -> str | None:
+        """The zone `member` set (or their profile gave), read from `members`."""
+        async with self._database.reading() as conn:
+            record = await get_member(conn, str(member))
+        return record.timezone if record is not None else None
 
     async def settle(self) -> None:
         """Wait until everything delivered so far is committed (not necessarily performed)."""

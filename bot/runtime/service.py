@@ -15,11 +15,12 @@ from datetime import datetime
 
 from aiohttp import web
 
-from bot.core.actions import Action, Answer, Content
-from bot.core.commands import ArgumentValue, CommandSpec
+from bot.core.actions import BUTTON_COMMAND_LIMIT, Action, Answer, Button, Content
+from bot.core.commands import ArgumentValue, CommandSpec, command_line
 from bot.core.config import CommunitySettings
 from bot.core.events import Author, ButtonPressed, CommandInvoked, Event, MessageReceived
 from bot.core.i18n import Catalog
+from bot.core.markup import escape
 from bot.core.refs import InteractionRef
 from bot.runtime.outbox import Effect, lane_of
 from bot.runtime.scheduler import Job
@@ -126,6 +127,39 @@ class Invocation:
         private = self.spec.private if ephemeral is None else ephemeral
         content = Content(text=text, **extra)  # type: ignore[arg-type]
         return Answer(to=self.event.reply_to, content=content, ephemeral=private)
+
+
+    def no_such(self, problem: str, offers: Sequence[Offer], *, param: str = "id") -> Answer:
+        """The answer to an id that names nothing: what was wrong, then what the caller may
+        name instead (the few newest), each with a button that runs this command with it."""
+        shown = list(offers[:OFFERED])
+        if not shown:
+            return self.answer(f"{problem}\n{self.texts('common.offers_none')}")
+        lines = [problem, self.texts("common.offers")]
+        buttons: list[Button] = []
+        for offer in shown:
+            detail = f" · {offer.detail}" if offer.detail else ""
+            lines.append(f"• `{offer.id}` {escape(offer.label)}{detail}")
+            line = command_line(self.path, self.spec, {**self.arguments, param: offer.id})
+            if line is not None and len(line) <= BUTTON_COMMAND_LIMIT:
+                label = f"{offer.id} · {offer.label}"
+                label = label if len(label) <= 60 else label[:59].rstrip() + "…"
+                buttons.append(Button(label=label, action=line))
+        return self.answer("\n".join(lines), buttons=tuple(buttons))
+
+
+# How many existing things a "no such id" answer offers: the newest few.
+OFFERED = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """Something that exists, offered when a command named what does not: its id as members
+    type it (`3`, `L12`), a short plain label, and markup shown after it in the list."""
+
+    id: str
+    label: str
+    detail: str = ""
 
 
 CommandHandler = Callable[[Invocation, Transaction], Awaitable[list[Action]]]

@@ -23,6 +23,7 @@ from adapters.discord.platform import DiscordPlatform
 from adapters.slack.platform import SlackPlatform
 from bot.app import Application
 from bot.core.clock import ManualClock
+from bot.core.commands import parse_arguments
 from bot.core.platform import Capability
 from tests.fakes.slack_server import FakeSlack, block_actions, message_event
 from tests.helpers import (
@@ -243,9 +244,17 @@ class DiscordDriver:
         )
 
     async def command(self, line: str) -> Reply:
-        name, _, rest = line.partition(" ")
-        assert not rest, "the Discord driver runs commands without options"
-        sent = await self.world.fake.interaction(self.world.general, self.world.alice, name)
+        path, rest = self.app.commands.split_line(line)
+        options: list[dict[str, Any]] = []
+        if rest.strip():  # typed as Discord's client sends them: one option per argument
+            spec = self.app.commands.resolve(path).spec
+            values = parse_arguments(spec, rest)
+            options = [{"name": name, "type": 3, "value": str(v)} for name, v in values.items()]
+        if len(path) > 1:
+            options = [{"name": path[1], "type": 1, "options": options}]
+        sent = await self.world.fake.interaction(
+            self.world.general, self.world.alice, path[0], options
+        )
         return await self._answer(sent)
 
     async def press(self, reply: Reply, action: str) -> Reply:
@@ -445,7 +454,7 @@ class SlackDriver:
 # --------------------------------------------------------------------------------- Console
 
 _POSTED = re.compile(r"^\[(\d+)\] #\S+(?: \(thread of \d+\))? alice: ", re.MULTILINE)
-_BUTTON = re.compile(r"\[button \d+: .*? → /(.+?)\]")
+_BUTTON = re.compile(r"\[button (\d+): .*? → /(.+?)\]")
 
 
 class ConsoleDriver:
@@ -511,15 +520,23 @@ class ConsoleDriver:
         return Reply(
             text=shown,
             private="(only alice sees this)" in shown,
-            buttons=_BUTTON.findall(shown),
+            buttons=[action for _, action in _BUTTON.findall(shown)],
             handle=shown,
         )
 
     async def press(self, reply: Reply, action: str) -> Reply:
-        raise NotImplementedError("the console has no input that presses a button")
+        numbers = [number for number, shown in _BUTTON.findall(reply.handle) if shown == action]
+        assert numbers, f"no button {action!r} in {reply.handle!r}"
+        shown = await self._say(f"alice!press {numbers[0]}")
+        return Reply(
+            text=shown,
+            private="(only alice sees this)" in shown,
+            buttons=[action for _, action in _BUTTON.findall(shown)],
+            handle=shown,
+        )
 
     async def direct_message(self, text: str) -> None:
-        raise NotImplementedError("the console has no input for a direct message to the bot")
+        await self._say(f"alice@dm: {text}")
 
     def reactions(self, ref: str) -> list[str]:
         number = self._numbers.get(ref)
@@ -528,4 +545,4 @@ class ConsoleDriver:
 
     def direct_messages(self) -> list[str]:
         parts = self._screen().split("✉ to alice: ")[1:]
-        return [part.split("\n✉", 1)[0] for part in parts]
+        return [part.split("\n✉", 1)[0].split("\n  ↳ ", 1)[0] for part in parts]

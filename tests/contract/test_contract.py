@@ -15,9 +15,6 @@ from tests.contract.drivers import Driver, eventually
 
 pytestmark = pytest.mark.timeout(30)
 
-# The issue that will make these cases pass on the console.
-NATIVE = "Native on Slack and in the console"
-
 
 async def count(driver: Driver, table: Any, *where: Any) -> int:
     async with driver.app.database.reading() as conn:
@@ -114,11 +111,7 @@ async def test_an_event_delivered_twice_is_handled_once(driver: Driver) -> None:
         assert driver.reactions(sentinel) == ["bookmark"]
 
 
-@pytest.mark.parametrize(
-    "driver",
-    platforms(console=f"{NATIVE}: the console cannot press a button yet"),
-    indirect=True,
-)
+@pytest.mark.parametrize("driver", platforms(), indirect=True)
 async def test_pressing_a_button_runs_its_command(driver: Driver) -> None:
     needs(driver, Capability.BUTTONS)
     mine = await driver.post("https://example.org/mine")
@@ -132,11 +125,7 @@ async def test_pressing_a_button_runs_its_command(driver: Driver) -> None:
     assert await shared(driver, mine) == 0
 
 
-@pytest.mark.parametrize(
-    "driver",
-    platforms(console=f"{NATIVE}: the console cannot answer a DM yet"),
-    indirect=True,
-)
+@pytest.mark.parametrize("driver", platforms(), indirect=True)
 async def test_a_direct_reply_to_the_bot_is_handled(driver: Driver) -> None:
     needs(driver, Capability.DIRECT_MESSAGES)
     ref = await driver.post("https://example.org/read")  # a bare link: the bot asks, by DM
@@ -157,3 +146,21 @@ async def test_a_direct_reply_to_the_bot_is_handled(driver: Driver) -> None:
         notes = (await conn.execute(select(link_annotations.c.text))).scalars().all()
     assert notes == [note]
     assert len(dm_containing(driver, "I attached your note")) == 1
+
+
+@pytest.mark.parametrize("driver", platforms(), indirect=True)
+async def test_an_id_that_names_nothing_is_answered_with_what_exists(driver: Driver) -> None:
+    needs(driver, Capability.BUTTONS)
+    ref = await driver.post("https://example.org/spacing")
+    await captured(driver, ref)
+    answer = await driver.command("annotate L99 spacing beats cramming")
+    assert "There is no link L99" in answer.text, answer
+    assert "You can name one of these" in answer.text and "example.org/spacing" in answer.text
+    assert answer.buttons == ['annotate L1 text="spacing beats cramming"'], answer
+    async with driver.app.database.reading() as conn:
+        assert not (await conn.execute(select(link_annotations.c.text))).scalars().all()
+    done = await driver.press(answer, answer.buttons[0])
+    assert "Attached your note to L1" in done.text, done
+    async with driver.app.database.reading() as conn:
+        notes = (await conn.execute(select(link_annotations.c.text))).scalars().all()
+    assert notes == ["spacing beats cramming"]

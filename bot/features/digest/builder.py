@@ -226,10 +226,14 @@ async def candidates_of(
     *,
     texts: Catalog,
     providers: Sequence[SectionProvider],
-) -> frozenset[str]:
-    """The ids that are candidates for one week's digest, whatever was curated."""
-    _, candidates = await _sections(conn, community, week, texts, providers)
-    return candidates
+) -> dict[str, str]:
+    """The ids that are candidates for one week's digest, whatever was curated, each with its
+    entry's title (an item without an entry this week, such as one excluded, by its id), in
+    the digest's order."""
+    sections, candidates = await _sections(conn, community, week, texts, providers)
+    titles = {entry.key: entry.title for section in sections for entry in section.entries}
+    rest = {key: key for key in sorted(candidates) if key not in titles}
+    return {**{key: title for key, title in titles.items() if key in candidates}, **rest}
 
 
 async def _named(conn: Connection, refs: Sequence[str]) -> dict[str, str | None]:

@@ -32,7 +32,7 @@ from bot.features.digest.render import to_content
 from bot.runtime.outbox import Effect, latest_attempt
 from bot.runtime.scheduler import Job, RunContext
 from bot.runtime.sections import SectionProvider
-from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
+from bot.runtime.service import CommandHandler, Invocation, Offer, Service, Transaction
 from bot.storage import Connection
 from bot.storage.database import Database
 
@@ -405,9 +405,9 @@ class DigestService(Service):
             providers=[*self._providers, *self._contributed()],
         )
         if item not in candidates:
-            return [
-                call.answer(t("digest.unknown_item", item=item, week=str(week), prefix=call.prefix))
-            ]
+            text = t("digest.unknown_item", item=item, week=str(week), prefix=call.prefix)
+            offers = [Offer(key, title) for key, title in candidates.items()]
+            return [call.no_such(text, offers, param="item")]
         reason = " ".join(part for part in (head, tail.strip()) if part) or None
         await store.record_choice(
             tx.conn,

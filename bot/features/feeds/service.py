@@ -29,7 +29,14 @@ from bot.features.feeds import store
 from bot.features.feeds.config import FeedSettings
 from bot.runtime.scheduler import Job, RunContext
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
-from bot.runtime.service import CommandHandler, Invocation, Runner, Service, Transaction
+from bot.runtime.service import (
+    CommandHandler,
+    Invocation,
+    Offer,
+    Runner,
+    Service,
+    Transaction,
+)
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +249,14 @@ class FeedService(Service):
         feed_id = int(call.arguments["id"])
         feed = await store.get_feed(tx.conn, feed_id)
         if feed is None or feed.community != call.community.name:
-            return [call.answer(t("feeds.unknown", id=feed_id, prefix=call.prefix))]
+            owner = None if call.is_facilitator else str(call.author.ref)
+            mine = [
+                feed
+                for feed in await store.list_feeds(tx.conn, call.community.name, owner)
+                if call.is_facilitator or feed.owner_ref == owner  # what the caller may remove
+            ]
+            offers = [Offer(str(f.id), f.title or f.url) for f in reversed(mine)]
+            return [call.no_such(t("feeds.unknown", id=feed_id, prefix=call.prefix), offers)]
         if feed.owner_ref != str(call.author.ref) and not call.is_facilitator:
             return [call.answer(t("feeds.not_yours", id=feed_id))]
         await store.remove_feed(tx.conn, feed_id)

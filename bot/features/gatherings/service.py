@@ -48,9 +48,11 @@ from bot.features.members import NAMED, consent_names
 from bot.runtime.outbox import Effect, latest_attempt
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.runtime.service import (
+    OFFERED,
     CommandHandler,
     Delivered,
     Invocation,
+    Offer,
     Service,
     Transaction,
     thread_replies,
@@ -491,7 +493,7 @@ class GatheringService(Service):
         gathering = await store.get_gathering(tx.conn, gathering_id)
         if gathering is None or gathering.community != call.community.name:
             text = call.texts("gatherings.unknown", id=gathering_id, prefix=call.prefix)
-            return None, [call.answer(text)]
+            return None, [call.no_such(text, await self._offers(call, tx))]
         if gathering.cancelled:
             return None, [call.answer(call.texts("gatherings.cancelled_already", id=gathering_id))]
         return gathering, []
@@ -880,6 +882,19 @@ class GatheringService(Service):
         return lines
 
     # --- everyone -----------------------------------------------------------------------
+
+    async def _offers(self, call: Invocation, tx: Transaction) -> list[Offer]:
+        """The next sessions, soonest first: what a mistyped session id may have meant."""
+        upcoming: list[tuple[datetime, GatheringRecord]] = []
+        for gathering in await store.list_gatherings(tx.conn, call.community.name):
+            occurrence = self.current(gathering, tx.now)
+            if occurrence is not None:
+                upcoming.append((occurrence, gathering))
+        upcoming.sort(key=lambda pair: (pair[0], pair[1].id))
+        return [
+            Offer(str(gathering.id), gathering.title, f"<t:{int(occurrence.timestamp())}>")
+            for occurrence, gathering in upcoming[:OFFERED]
+        ]
 
     async def list_events(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Upcoming sessions with how many are going (and the caller's own answer)."""

@@ -42,6 +42,11 @@ class HelpService(Service):
     def _allowed(spec: CommandSpec, group: CommandSpec | None, is_facilitator: bool) -> bool:
         return is_facilitator or required_role(spec, group) is Role.MEMBER
 
+    @classmethod
+    def _usable(cls, group: CommandSpec, is_facilitator: bool) -> list[CommandSpec]:
+        """The subcommands of `group` the caller may run."""
+        return [sub for sub in group.subcommands if cls._allowed(sub, group, is_facilitator)]
+
     @staticmethod
     def _marker(t: Catalog, spec: CommandSpec, group: CommandSpec | None = None) -> str:
         """The facilitators' mark, once: the role says it, never the help text."""
@@ -62,7 +67,13 @@ class HelpService(Service):
             for spec in sorted(self._table, key=lambda spec: spec.name):
                 if not self._allowed(spec, None, call.is_facilitator):
                     continue
-                lines.append(f"`{call.prefix}{spec.name}` — {spec.help}{self._marker(t, spec)}")
+                shown = call.prefix + spec.name
+                if spec.is_group:
+                    subs = self._usable(spec, call.is_facilitator)
+                    if not subs:
+                        continue  # a group whose every subcommand is someone else's
+                    shown += " " + "|".join(sub.name for sub in subs)
+                lines.append(f"`{shown}` — {spec.help}{self._marker(t, spec)}")
             lines.append(t("help.footer", prefix=call.prefix))
             return [call.answer("\n".join(lines))]
         path, _ = self._table.split_line(wanted)
@@ -74,11 +85,14 @@ class HelpService(Service):
             return [call.answer(t("help.unknown", problem=str(problem), prefix=call.prefix))]
         if resolved is None:
             assert top is not None
+            subs = self._usable(top, call.is_facilitator)
+            if not subs:
+                return [call.answer(t("common.facilitators_only", command=call.prefix + top.name))]
             lines = [f"**{call.prefix}{top.name}** — {top.help}"]
-            for sub in top.subcommands:
-                if self._allowed(sub, top, call.is_facilitator):
-                    line = usage((top.name, sub.name), sub, call.prefix)
-                    lines.append(f"`{line}` — {sub.help}{self._marker(t, sub, top)}")
+            for sub in subs:
+                line = usage((top.name, sub.name), sub, call.prefix)
+                lines.append(f"`{line}` — {sub.help}{self._marker(t, sub, top)}")
+            lines.append(t("help.group_footer", prefix=call.prefix, group=top.name))
             return [call.answer("\n".join(lines))]
         spec = resolved.spec
         if not self._allowed(spec, resolved.group, call.is_facilitator):

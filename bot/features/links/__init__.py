@@ -2,7 +2,13 @@
 (title and site name, fetched after the commit)."""
 
 from bot.features.links.config import SECTION, LinkSettings
-from bot.features.links.store import NewShare, StoredShare, record_shares, stored_shares_of_message
+from bot.features.links.store import (
+    NewShare,
+    StoredShare,
+    links_seen_by,
+    record_shares,
+    stored_shares_of_message,
+)
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
 
@@ -28,6 +34,7 @@ __all__ = [
     "NewShare",
     "PreviewService",
     "StoredShare",
+    "links_seen_by",
     "record_shares",
     "stored_shares_of_message",
 ]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.schema import (
@@ -173,3 +173,21 @@ async def list_links(conn: AsyncConnection, community: str, limit: int = 20) -> 
         .limit(limit)
     )
     return [LinkRecord(**row._mapping) for row in result]
+
+
+async def links_seen_by(
+    conn: AsyncConnection, community: str, member_ref: str, channels: Sequence[str], limit: int
+) -> list[tuple[int, str, str | None]]:
+    """The newest links of a community that `member_ref` shared or that were shared in one of
+    `channels` (those every member reads): (id, canonical address, title)."""
+    seen = exists().where(
+        shares.c.link_id == links.c.id,
+        or_(shares.c.member_ref == member_ref, shares.c.channel.in_(list(channels))),
+    )
+    result = await conn.execute(
+        select(links.c.id, links.c.canonical_url, links.c.title)
+        .where(links.c.community == community, seen)
+        .order_by(links.c.first_shared_at.desc(), links.c.id.desc())
+        .limit(limit)
+    )
+    return [(row.id, row.canonical_url, row.title) for row in result]

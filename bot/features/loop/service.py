@@ -24,15 +24,23 @@ from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import InteractionRef, MemberRef, MessageRef
 from bot.core.urls import MAX_LINK_LENGTH, extract_links
-from bot.features.links import NewShare, StoredShare, record_shares, stored_shares_of_message
+from bot.features.links import (
+    NewShare,
+    StoredShare,
+    links_seen_by,
+    record_shares,
+    stored_shares_of_message,
+)
 from bot.features.loop import store
 from bot.features.members import QUOTES, MemberSupportSettings, consenting
 from bot.runtime.outbox import Effect
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.runtime.service import (
+    OFFERED,
     CommandHandler,
     Delivered,
     Invocation,
+    Offer,
     Service,
     Transaction,
     thread_replies,
@@ -176,6 +184,17 @@ class LoopService(Service):
             return not event.is_direct and self._directory.is_read_by_all(event.channel)
         return self._directory.is_read_by_all(event.message.channel)
 
+    async def _offers(self, call: Invocation, tx: Transaction) -> list[Offer]:
+        """The newest links the caller may see: theirs, and those shared where all can read."""
+        community = call.community.name
+        readable = [
+            str(channel)
+            for channel in self._directory.bound_channels(community)
+            if self._directory.is_read_by_all(channel)
+        ]
+        found = await links_seen_by(tx.conn, community, str(call.author.ref), readable, OFFERED)
+        return [Offer(f"L{link_id}", title or url) for link_id, url, title in found]
+
     async def reflect(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Keep a reflection, about a link when one is given."""
         t = call.texts
@@ -185,7 +204,8 @@ class LoopService(Service):
         if about is not None and _link_id(str(about)) is not None:
             known = await _find_link(tx.conn, call.community.name, str(about))
             if known is None:
-                return [call.answer(t("loop.unknown_link", link=escape(str(about))))]
+                text = t("loop.unknown_link", link=escape(str(about)))
+                return [call.no_such(text, await self._offers(call, tx), param="about")]
             link_url = known[1]
         elif about is not None:
             found = extract_links(_with_scheme(str(about)))
@@ -308,7 +328,8 @@ class LoopService(Service):
         text = str(call.arguments["text"]).strip()
         known = await _find_link(tx.conn, call.community.name, str(call.arguments["link"]))
         if known is None:
-            return [call.answer(t("loop.unknown_link", link=escape(str(call.arguments["link"]))))]
+            text = t("loop.unknown_link", link=escape(str(call.arguments["link"])))
+            return [call.no_such(text, await self._offers(call, tx), param="link")]
         link_id, url = known
         await store.add_annotation(
             tx.conn,

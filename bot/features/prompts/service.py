@@ -37,6 +37,7 @@ from bot.runtime.service import (
     CommandHandler,
     Delivered,
     Invocation,
+    Offer,
     Service,
     Transaction,
     thread_replies,
@@ -181,6 +182,13 @@ PROMPT = CommandSpec(
         ),
     ),
 )
+
+
+def _offer_label(schedule: store.PromptSchedule) -> str:
+    """A schedule as a mistyped id's answer offers it: its stage, rhythm and channel."""
+    paused = " (paused)" if schedule.paused else ""
+    where = ChannelRef.parse(schedule.channel).channel
+    return f"{schedule.stage} · {schedule.rule} · #{where}{paused}"
 
 
 def job_id(schedule_id: int) -> str:
@@ -511,8 +519,10 @@ class PromptService(Service):
         schedule_id = int(str(call.arguments["id"]))
         schedule = await store.get_schedule(tx.conn, schedule_id)
         if schedule is None or schedule.community != call.community.name:
-            answer = call.answer(call.texts("prompts.unknown", id=schedule_id, prefix=call.prefix))
-            return None, [answer]
+            text = call.texts("prompts.unknown", id=schedule_id, prefix=call.prefix)
+            known = await store.list_schedules(tx.conn, call.community.name)
+            offers = [Offer(str(known.id), _offer_label(known)) for known in reversed(known)]
+            return None, [call.no_such(text, offers)]
         return schedule, []
 
     async def remove(self, call: Invocation, tx: Transaction) -> list[Action]:

@@ -112,6 +112,9 @@ async def test_curation_names_a_real_candidate_of_the_week_it_names(
         assert "Recorded" not in said
         said = await story.say("fran: /digest exclude L2 spam")  # not last week's
         assert "L2 is not an item of the 2026-W48 digest" in said
+        # what that week does hold, each a button that curates it with the same reason
+        assert "You can name one of these:\n• L1 https://keep.org/a" in said
+        assert "→ /digest exclude L1 reason=spam]" in said and "L2 ·" not in said
         said = await story.say("fran: /digest exclude L2 2026-W49 spam")
         assert "Recorded: exclude L2 in the 2026-W49 digest (spam)" in said
         said = await story.say("fran: /digest feature L1 last fine read")
@@ -149,7 +152,7 @@ async def test_posting_an_unfinished_or_long_past_week_asks_to_confirm_first(
         assert "#digest Facilitator" not in said
         assert "(only fran sees this) The 2026-W49 week is not over yet" in said
         assert "/digest post 2026-W49 confirm=yes" in said  # the typed form
-        assert "[button 1: Post it → /digest post 2026-W49 confirm=yes]" in said
+        assert ": Post it → /digest post 2026-W49 confirm=yes]" in said
         said = await story.say("fran: /digest post 2026-W49 confirm=yes")
         assert "#digest Facilitator: WEEKLY DIGEST · DEMO · 2026-W49" in said
         assert "Posting the 2026-W49 digest to 1 channel(s): #digest (console) (2 item(s))." in said
