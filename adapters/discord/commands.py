@@ -17,11 +17,13 @@ import discord
 from discord.http import Route
 
 from adapters.discord.translate import autocomplete_focus
-from bot.core.commands import CommandSpec, CommandTable, Param, ParamKind, UsageError
+from bot.core.commands import CommandSpec, CommandTable, Param, ParamKind, Role, UsageError
 
 log = logging.getLogger("facilitator.discord")
 
 MAX_CHOICES = 25
+FACILITATORS_ONLY = "0"  # default_member_permissions: nobody but admins until a role is allowed
+GUILD, BOT_DM = 0, 1  # interaction context types
 
 Payload = dict[str, Any]
 
@@ -89,13 +91,25 @@ def command_payload(spec: CommandSpec) -> Payload:
         ]
     else:
         options = _params(spec)
+    hidden = spec.audience is Role.FACILITATOR
     return {
         "type": 1,
         "name": spec.name,
         "description": _description(spec.help),
         "options": options,
-        "contexts": [0, 1],  # guild channels and the bot's DMs
+        # "0": no member sees a facilitator command until a server admin allows a role under
+        # Server Settings -> Integrations; the bot's own role check still decides who runs it.
+        "default_member_permissions": FACILITATORS_ONLY if hidden else None,
+        # Facilitator commands only in guilds (a DM has no roles to allow); the rest in the
+        # bot's DMs too.
+        "contexts": [GUILD] if hidden else [GUILD, BOT_DM],
     }
+
+
+def hidden_commands(table: CommandTable | Iterable[CommandSpec]) -> list[str]:
+    """The names of the commands registered hidden from members (facilitators' commands)."""
+    specs: Iterable[CommandSpec] = table
+    return sorted(spec.name for spec in specs if spec.audience is Role.FACILITATOR)
 
 
 def command_payloads(table: CommandTable | Iterable[CommandSpec]) -> list[Payload]:

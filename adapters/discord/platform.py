@@ -332,6 +332,7 @@ class DiscordPlatform:
             discord_commands.command_payloads(self._commands),
             guilds=self._command_guilds(),
         )
+        self._log_hidden_commands()
         # Before the consumer runs: no live message of this connection can commit first.
         epoch = self._epoch
         unread = await self._open_ranges()
@@ -672,6 +673,28 @@ class DiscordPlatform:
             if str(channel.id) == bare or channel.name == bare:
                 return channel
         return None
+
+    def _log_hidden_commands(self) -> None:
+        """Tell the server admin once per start how facilitators get to see their commands."""
+        hidden = discord_commands.hidden_commands(self._commands)
+        if not hidden:
+            return
+        roles = sorted(
+            {
+                role
+                for community in self._directory.communities
+                if "discord" in community.platforms
+                for role in community.platforms["discord"].facilitator_roles
+            }
+        )
+        log.info(
+            "discord: facilitator commands (%s) are hidden from members; a server admin "
+            "allows %s under Server Settings → Integrations → %s → Commands (the bot still "
+            "checks who facilitates when one is run)",
+            ", ".join(f"/{name}" for name in hidden),
+            ", ".join(roles) if roles else "the facilitators",
+            self._client.user if self._client is not None else "the bot",
+        )
 
     def _command_guilds(self) -> list[str] | None:
         """The guilds to register commands in, or None for global registration."""

@@ -108,12 +108,33 @@ class CommandSpec:
     role: Role = Role.MEMBER
     subcommands: tuple[CommandSpec, ...] = ()
     private: bool = True  # the answer is shown to the caller only
+    # Groups whose subcommands this group's once were: `/event create` still runs
+    # `/host create` when typed (old habits, old buttons); platforms list only the new name.
+    formerly: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError(f"command name {self.name!r} is not lower-case letters and dashes")
         if self.subcommands and self.params:
             raise ValueError(f"group {self.name!r} cannot take arguments itself")
+        if self.formerly and not self.subcommands:
+            raise ValueError(f"only a group can say what it was formerly ({self.name!r})")
+        roles = {required_role(sub, self) for sub in self.subcommands}
+        if len(roles) > 1:
+            # One group, one audience: a platform can hide a whole command from members
+            # (Discord's default_member_permissions), never one subcommand of it.
+            mixed = ", ".join(s.name for s in self.subcommands if s.role is Role.FACILITATOR)
+            raise ValueError(
+                f"group {self.name!r} mixes member and facilitator subcommands ({mixed}); "
+                "move the facilitator ones into a group of their own"
+            )
+
+    @property
+    def audience(self) -> Role:
+        """Who the whole command is for (a group is for one audience: see __post_init__)."""
+        if self.subcommands:
+            return required_role(self.subcommands[0], self)
+        return self.role
 
     @property
     def is_group(self) -> bool:
@@ -309,6 +330,8 @@ class CommandTable:
     """All declared commands, by name."""
 
     commands: dict[str, CommandSpec] = field(default_factory=dict)
+    # (former group, subcommand) -> the group that holds it now
+    aliases: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add(self, spec: CommandSpec) -> None:
         """Declare a command; names must be unique and not Discord's own."""
@@ -316,12 +339,33 @@ class CommandTable:
             raise ValueError(f"/{spec.name} is a platform's built-in command")
         if spec.name in self.commands:
             raise ValueError(f"/{spec.name} is declared twice")
+        for former in spec.formerly:
+            for sub in spec.subcommands:
+                if (former, sub.name) in self.aliases:
+                    raise ValueError(f"/{former} {sub.name} is an alias twice")
+                self.aliases[(former, sub.name)] = spec.name
         self.commands[spec.name] = spec
+
+    def renamed(self, path: Sequence[str]) -> tuple[str, ...] | None:
+        """The current path of a former one (`event create` -> `host create`), if it is one."""
+        if len(path) < 2:
+            return None
+        key = (path[0].lower(), path[1].lower())
+        group = self.aliases.get(key)
+        if group is None:
+            return None
+        top = self.commands.get(key[0])
+        if top is not None and top.subcommand(key[1]) is not None:
+            return None  # the group's own subcommand wins over an alias
+        return (group, key[1])
 
     def resolve(self, path: Sequence[str]) -> Resolved:
         """Find the spec for a path such as ("goal", "set"); raise `UsageError` if unknown."""
         if not path:
             raise UsageError("no command given")
+        current = self.renamed(path)
+        if current is not None:
+            path = current
         top = self.commands.get(path[0].lower())
         if top is None:
             raise UsageError(f"there is no command called {quoted(path[0])}")
@@ -344,6 +388,9 @@ class CommandTable:
         stripped = line.strip().lstrip("/")
         head, _, rest = stripped.partition(" ")
         top = self.commands.get(head.lower())
+        if top is None and any(former == head.lower() for former, _ in self.aliases):
+            sub, _, rest2 = rest.strip().partition(" ")
+            return ((head, sub), rest2) if sub else ((head,), "")
         if top is not None and top.is_group:
             sub, _, rest2 = rest.strip().partition(" ")
             if sub:

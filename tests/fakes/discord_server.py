@@ -751,6 +751,11 @@ class FakeDiscord:
     ) -> web.Response:
         stored = []
         for command in request.body or []:
+            problem = self._command_problem(command)
+            if problem is not None:
+                return self._json(
+                    {"code": 50035, "message": "Invalid Form Body", "errors": problem}, 400
+                )
             stored.append(
                 {
                     **command,
@@ -758,13 +763,58 @@ class FakeDiscord:
                     "application_id": application_id,
                     "version": self.new_id(),
                     "type": command.get("type", 1),
-                    "default_member_permissions": None,
+                    # Discord keeps what was sent (a permission bit set as a string, or null)
+                    "default_member_permissions": command.get("default_member_permissions"),
+                    "contexts": command.get("contexts"),
                     "nsfw": False,
                     **({"guild_id": guild_id} if guild_id else {}),
                 }
             )
         self.commands[guild_id] = stored
         return self._json(stored)
+
+    @staticmethod
+    def _command_problem(command: Payload) -> str | None:
+        """Why Discord would refuse one application command of a bulk upsert, if it would."""
+        kind = command.get("type", 1)
+        if kind not in (1, 2, 3):
+            return f"type {kind!r} is not an application command type"
+        permissions = command.get("default_member_permissions")
+        if permissions is not None and not (isinstance(permissions, str) and permissions.isdigit()):
+            return "default_member_permissions must be a string of digits or null"
+        contexts = command.get("contexts")
+        if contexts is not None and (not contexts or not set(contexts) <= {0, 1, 2}):
+            return "contexts must be a non-empty list of 0, 1 and 2"
+        if kind in (2, 3) and (command.get("description") or command.get("options")):
+            return "user and message commands take no description or options"
+        if kind == 1 and not 1 <= len(str(command.get("description") or "")) <= 100:
+            return "a slash command needs a description of 1 to 100 characters"
+        return None
+
+    def _check_registered(self, guild_id: str | None, name: str, options: list[Payload]) -> None:
+        """Discord sends only commands it holds: refuse a test that invokes another one."""
+        if not any(self.commands.values()):
+            return  # nothing registered yet: a test of the bare client
+        # (in a DM, this fake lets any guild's commands through, as the tests always have)
+        scopes = [guild_id, None] if guild_id else list(self.commands)
+        found = [
+            c
+            for scope in scopes
+            for c in self.commands.get(scope, [])
+            if c["name"] == name and c.get("type", 1) == 1
+        ]
+        if not found:
+            raise AssertionError(f"/{name} is not a registered slash command")
+        subs = [o for o in found[0].get("options") or [] if o.get("type") in (1, 2)]
+        if subs and not (options and options[0].get("name") in {o["name"] for o in subs}):
+            raise AssertionError(f"/{name} has no such subcommand: {options[:1]}")
+
+    def registered(self, guild_id: str | None, name: str, kind: int = 1) -> Payload:
+        """The stored application command called `name` (of `kind`) in a guild (None: global)."""
+        for command in self.commands.get(guild_id, []):
+            if command["name"] == name and command.get("type", 1) == kind:
+                return command
+        raise KeyError(f"no command {name!r} of type {kind} registered")
 
     async def _interaction_callback(
         self, request: Request, interaction_id: str, token: str
@@ -995,6 +1045,8 @@ class FakeDiscord:
         """A member runs a slash command, presses the button `component`, or types into an
         option marked `focused` (`autocomplete=True`)."""
         channel = self.channels[channel_id]
+        if component is None:
+            self._check_registered(channel.get("guild_id"), name, options or [])
         interaction_id = self.new_id()
         data: Payload
         if component is not None:

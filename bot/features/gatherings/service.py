@@ -104,12 +104,37 @@ _ID = Param(name="id", help="The event's number from /event list", kind=ParamKin
 
 EVENT = CommandSpec(
     name="event",
-    help="Live sessions: list them, get your calendar; facilitators schedule them",
+    help="Live sessions: list them, get your calendar",
+    subcommands=(
+        CommandSpec(name="list", help="Upcoming live sessions", example="/event list"),
+        CommandSpec(
+            name="calendar",
+            help="Your personal calendar address (with links for sessions you're going to)",
+            example="/event calendar",
+            params=(
+                Param(
+                    name="reset",
+                    help="Type reset for a new address (the old one stops working)",
+                    kind=ParamKind.CHOICE,
+                    choices=("reset",),
+                    required=False,
+                ),
+            ),
+        ),
+    ),
+)
+# Facilitators' half of what was one /event group: Discord hides a whole command from
+# members, never a subcommand, so the two audiences are two groups.
+HOST = CommandSpec(
+    name="host",
+    help="Facilitators: schedule, change, cancel live sessions; suggest fair times",
+    role=Role.FACILITATOR,
+    formerly=("event",),
     subcommands=(
         CommandSpec(
             name="create",
             help="Schedule a live session (shows the time and asks you to confirm first)",
-            example='/event create title="Guest talk" when="next thursday 17:00" duration=60m',
+            example='/host create title="Guest talk" when="next thursday 17:00" duration=60m',
             params=(
                 _TITLE,
                 _WHEN,
@@ -128,7 +153,7 @@ EVENT = CommandSpec(
         CommandSpec(
             name="confirm",
             help="Create a session you previewed, by its draft number (its button does this)",
-            example="/event confirm 4",
+            example="/host confirm 4",
             params=(
                 Param(
                     name="draft",
@@ -141,7 +166,7 @@ EVENT = CommandSpec(
         CommandSpec(
             name="edit",
             help="Change a session; members who answered are told",
-            example='/event edit 3 when="2026-12-03 18:00" capacity=30',
+            example='/host edit 3 when="2026-12-03 18:00" capacity=30',
             params=(
                 _ID,
                 _option("title", "A new title"),
@@ -153,29 +178,14 @@ EVENT = CommandSpec(
         CommandSpec(
             name="cancel",
             help="Cancel a session; members who answered are told by direct message",
-            example="/event cancel 3",
+            example="/host cancel 3",
             params=(_ID,),
             role=Role.FACILITATOR,
-        ),
-        CommandSpec(name="list", help="Upcoming live sessions", example="/event list"),
-        CommandSpec(
-            name="calendar",
-            help="Your personal calendar address (with links for sessions you're going to)",
-            example="/event calendar",
-            params=(
-                Param(
-                    name="reset",
-                    help="Type reset for a new address (the old one stops working)",
-                    kind=ParamKind.CHOICE,
-                    choices=("reset",),
-                    required=False,
-                ),
-            ),
         ),
         CommandSpec(
             name="suggest-times",
             help="Rank times by how many members are awake; a rotation for a series",
-            example="/event suggest-times duration=60m days=7 repeat=weekly",
+            example="/host suggest-times duration=60m days=7 repeat=weekly",
             params=(
                 _option("duration", "How long (default 60m)"),
                 _option("days", "How many days ahead to look", ParamKind.INTEGER),
@@ -299,18 +309,18 @@ class GatheringService(Service):
         self._calendar_prefix = calendar_prefix
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
-        """/event (create, edit, cancel, list, calendar, suggest-times), /rsvp, /timezone, /ask."""
+        """/event (list, calendar), /host (create, confirm, edit, cancel, suggest-times),
+        /rsvp, /timezone, /ask."""
         return (
+            (EVENT, {("event", "list"): self.list_events, ("event", "calendar"): self.calendar}),
             (
-                EVENT,
+                HOST,
                 {
-                    ("event", "create"): self.create,
-                    ("event", "confirm"): self.confirm_draft,
-                    ("event", "edit"): self.edit,
-                    ("event", "cancel"): self.cancel,
-                    ("event", "list"): self.list_events,
-                    ("event", "calendar"): self.calendar,
-                    ("event", "suggest-times"): self.suggest_times,
+                    ("host", "create"): self.create,
+                    ("host", "confirm"): self.confirm_draft,
+                    ("host", "edit"): self.edit,
+                    ("host", "cancel"): self.cancel,
+                    ("host", "suggest-times"): self.suggest_times,
                 },
             ),
             (RSVP, {("rsvp",): self.rsvp}),
@@ -601,7 +611,7 @@ class GatheringService(Service):
         if plan.description:
             parts.append(f"description={_quote(plan.description)}")
         parts.append("confirm=yes")
-        line = "event create " + " ".join(parts)
+        line = "host create " + " ".join(parts)
         details = []
         if plan.capacity:
             details.append(t("gatherings.capacity_line", capacity=plan.capacity).lstrip(" ·"))
@@ -625,7 +635,7 @@ class GatheringService(Service):
             draft = await store.add_draft(
                 tx.conn, call.community.name, str(call.author.ref), json.dumps(kept), tx.now
             )
-            line = f"event confirm {draft}"
+            line = f"host confirm {draft}"
         button = Button(label=t("gatherings.confirm_button"), action=line, style="primary")
         return call.answer(text, buttons=(button,))
 
