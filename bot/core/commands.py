@@ -52,6 +52,7 @@ RESERVED_NAMES = frozenset(
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
+MAX_FORM_FIELDS = 5  # a Discord modal holds at most five inputs
 # One Discord message: no free text we accept needs more, and a longer one is refused once.
 DEFAULT_MAX_LENGTH = 2000
 # An error quotes at most this much of what was typed, so a huge input cannot come back whole.
@@ -77,6 +78,9 @@ class Param:
     rest: bool = False  # a trailing TEXT that takes the rest of the line
     keyword_only: bool = False  # only as key=value (settings-like commands)
     max_length: int = 0  # the longest TEXT accepted; 0 means DEFAULT_MAX_LENGTH
+    # The suggestion source (bot/core/suggestions.py) of an argument that names a thing
+    # ("sessions", "links", "zones"...): platforms offer its suggestions as it is typed.
+    suggests: str = ""
 
     @property
     def longest(self) -> int:
@@ -111,12 +115,26 @@ class CommandSpec:
     # Groups whose subcommands this group's once were: `/event create` still runs
     # `/host create` when typed (old habits, old buttons); platforms list only the new name.
     formerly: tuple[str, ...] = ()
+    # Also offered in a message's menu under this label (Discord: a message command); run so,
+    # the command gets that message as `Invocation.subject` instead of its arguments.
+    on_message: str = ""
+    # Arguments asked in a form (a Discord modal) when run from a message's menu; the one named
+    # `subject_link` is filled in with the message's first link (or the message's address).
+    form: tuple[str, ...] = ()
+    subject_link: str = ""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError(f"command name {self.name!r} is not lower-case letters and dashes")
         if self.subcommands and self.params:
             raise ValueError(f"group {self.name!r} cannot take arguments itself")
+        if self.on_message and (self.subcommands or not 1 <= len(self.on_message) <= 32):
+            raise ValueError(f"{self.name!r}: a menu label is 1-32 characters, not on a group")
+        names = {param.name for param in self.params}
+        if len(self.form) > MAX_FORM_FIELDS or not set(self.form) <= names:
+            raise ValueError(f"{self.name!r}: a form asks 1-5 of the command's own arguments")
+        if self.subject_link and self.subject_link not in self.form:
+            raise ValueError(f"{self.name!r}: subject_link must be one of the form's fields")
         if self.formerly and not self.subcommands:
             raise ValueError(f"only a group can say what it was formerly ({self.name!r})")
         roles = {required_role(sub, self) for sub in self.subcommands}
@@ -382,6 +400,10 @@ class CommandTable:
                 + ", ".join(s.name for s in top.subcommands)
             )
         return Resolved((top.name, sub.name), sub, top)
+
+    def on_message(self, label: str) -> CommandSpec | None:
+        """The command a message's menu entry called `label` runs, if any."""
+        return next((spec for spec in self.commands.values() if spec.on_message == label), None)
 
     def split_line(self, line: str) -> tuple[tuple[str, ...], str]:
         """Split `goal set learn Rust` into the command path and the argument text."""

@@ -232,6 +232,19 @@ async def candidates_of(
     return candidates
 
 
+async def entries_of(
+    conn: Connection,
+    community: CommunitySettings,
+    week: IsoWeek,
+    *,
+    texts: Catalog,
+    providers: Sequence[SectionProvider],
+) -> list[Entry]:
+    """One week's entries in the digest's order, as its preview shows them (consent applied)."""
+    sections, _ = await _sections(conn, community, week, texts, providers)
+    return [entry for section in sections for entry in section.entries]
+
+
 async def _named(conn: Connection, refs: Sequence[str]) -> dict[str, str | None]:
     return await consent_names(conn, NAMED, refs)
 

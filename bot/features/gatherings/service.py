@@ -29,6 +29,7 @@ from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.platform import Capability
 from bot.core.refs import MemberRef, MessageRef
+from bot.core.suggestions import Suggestion, label, matching
 from bot.features.gatherings import fairness, store
 from bot.features.gatherings.config import GatheringSettings
 from bot.features.gatherings.recurrence import next_occurrence, occurrences, to_utc
@@ -44,6 +45,7 @@ from bot.features.gatherings.when import (
     place_line,
     read_place,
 )
+from bot.features.gatherings.zones import suggest_zones
 from bot.features.members import NAMED, consent_names
 from bot.runtime.outbox import Effect, latest_attempt
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
@@ -52,6 +54,8 @@ from bot.runtime.service import (
     Delivered,
     Invocation,
     Service,
+    SuggestionQuery,
+    SuggestionSource,
     Transaction,
     thread_replies,
 )
@@ -93,14 +97,22 @@ def _option(name: str, text: str, kind: ParamKind = ParamKind.TEXT) -> Param:
 
 
 _DETAILS = (
-    _option("tz", "The time zone `when` is in (default: the community's), e.g. Europe/Berlin"),
+    replace(
+        _option("tz", "The time zone `when` is in (default: the community's), e.g. Europe/Berlin"),
+        suggests="zones",
+    ),
     _option("duration", "How long: 60m, 1h30m (default 60m)"),
     _option("repeat", "weekly, biweekly, monthly, or an RRULE like FREQ=WEEKLY;BYDAY=TU"),
     _option("where", "The meeting link (only members who are going see it)"),
     _option("capacity", "How many places (a wait-list takes the rest)", ParamKind.INTEGER),
     _option("description", "What it is about"),
 )
-_ID = Param(name="id", help="The event's number from /event list", kind=ParamKind.INTEGER)
+_ID = Param(
+    name="id",
+    help="The session's number from /event list",
+    kind=ParamKind.INTEGER,
+    suggests="sessions",
+)
 
 EVENT = CommandSpec(
     name="event",
@@ -213,7 +225,14 @@ TIMEZONE = CommandSpec(
     name="timezone",
     help="Set your time zone (with no argument: show it; clear to remove it)",
     example="/timezone Europe/Berlin",
-    params=(Param(name="zone", help="An IANA zone such as Europe/Berlin", required=False),),
+    params=(
+        Param(
+            name="zone",
+            help="An IANA zone such as Europe/Berlin (or a city or country to pick from)",
+            required=False,
+            suggests="zones",
+        ),
+    ),
 )
 ASK = CommandSpec(
     name="ask",
@@ -335,6 +354,50 @@ class GatheringService(Service):
         if self._web_url is None:
             return None
         return f"{self._web_url}{self._calendar_prefix}/events/{gathering.uid}.ics"
+
+    def suggestions(self) -> Mapping[str, SuggestionSource]:
+        """Sessions (upcoming, the caller's own first) and time zones."""
+        return {"sessions": self.suggest_sessions, "zones": self.suggest_zones}
+
+    async def suggest_sessions(self, query: SuggestionQuery, conn: Connection) -> list[Suggestion]:
+        """Upcoming sessions matching what was typed (their number or title): those the caller
+        hosts or answered first, then the soonest; shown in the caller's own zone."""
+        found: list[tuple[datetime, GatheringRecord]] = []
+        for gathering in await store.suggestible_gatherings(conn, query.community.name, query.now):
+            occurrence = self.current(gathering, query.now)
+            if occurrence is None:
+                continue
+            if query.typed and not (
+                str(gathering.id).startswith(query.typed.lstrip("#"))
+                or matching(query.typed, gathering.title)
+            ):
+                continue
+            found.append((occurrence, gathering))
+        answered = await store.answered_gatherings(conn, query.member, [g.id for _, g in found])
+        zones = await store.member_zones(conn, [query.member])
+        zone = ZoneInfo(zones.get(query.member) or query.community.timezone)
+
+        def mine(gathering: GatheringRecord) -> bool:
+            return gathering.host_ref == query.member or gathering.id in answered
+
+        found.sort(key=lambda pair: (not mine(pair[1]), pair[0], pair[1].id))
+        return [
+            Suggestion(
+                str(gathering.id),
+                label(str(gathering.id), gathering.title, local_text(occurrence, zone)),
+            )
+            for occurrence, gathering in found[: query.limit]
+        ]
+
+    async def suggest_zones(self, query: SuggestionQuery, conn: Connection) -> list[Suggestion]:
+        """Time zones by name, city, country or code: the caller's, UTC, the community's first."""
+        zones = await store.member_zones(conn, [query.member])
+        return suggest_zones(
+            query.typed,
+            mine=zones.get(query.member),
+            community=query.community.timezone,
+            limit=query.limit,
+        )
 
     @staticmethod
     def current(gathering: GatheringRecord, now: datetime) -> datetime | None:
