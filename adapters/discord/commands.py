@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -115,9 +116,20 @@ def autocomplete_choices(param: Param, typed: str) -> list[Payload]:
 
 
 def _params(spec: CommandSpec) -> list[Payload]:
+    # A form's fields are optional here: run without them, the command opens its form.
+    params = [replace(p, required=False) if p.name in spec.form else p for p in spec.params]
     # Discord refuses a required option after an optional one.
-    ordered = sorted(spec.params, key=lambda p: not p.required)
+    ordered = sorted(params, key=lambda p: not p.required)
     return [_option(p) for p in ordered]
+
+
+def needs_form(spec: CommandSpec, given: Mapping[str, str]) -> bool:
+    """Whether a slash command run with `given` options opens its form (a field it needs is
+    missing)."""
+    return any(
+        p.required and p.name in spec.form and not given.get(p.name, "").strip()
+        for p in spec.params
+    )
 
 
 def command_payload(spec: CommandSpec) -> Payload:

@@ -414,22 +414,35 @@ class DiscordPlatform:
                 return None
             if data.get("type") == 4:
                 return self._autocomplete(data)
-            spec = self._form_for(data)
-            if spec is not None:
-                return self._open_form(spec, data)
+            form = self._form_for(data)
+            if form is not None:
+                return self._open_form(*form)
         return None
 
-    def _form_for(self, data: Payload) -> CommandSpec | None:
-        """The command whose form a message-menu interaction opens, if it opens one."""
+    def _form_for(self, data: Payload) -> tuple[CommandSpec, Payload, dict[str, str]] | None:
+        """The form an interaction opens, if it opens one, and what it is filled with: a
+        message-menu entry's (the message's link), or a slash command's run without a field
+        it needs (the options given)."""
         command = data.get("data") or {}
-        if data.get("type") != 2 or command.get("type") != 3:
+        if data.get("type") == 2 and command.get("type") == 3:
+            spec = self._commands.on_message(str(command.get("name", "")))
+            if spec is not None and spec.subject_link:
+                return spec, data, self._subject_values(spec, data)
             return None
-        spec = self._commands.on_message(str(command.get("name", "")))
-        return spec if spec is not None and spec.form else None
+        typed = translate.chat_input(data)
+        if typed is None:
+            return None
+        try:
+            resolved = self._commands.resolve(typed[0])
+        except UsageError:
+            return None
+        if resolved.spec.form and discord_commands.needs_form(resolved.spec, typed[1]):
+            return resolved.spec, data, typed[1]
+        return None
 
-    async def _open_form(self, spec: CommandSpec, data: Payload) -> None:
-        """Answer a message-menu entry with the command's form, its link field filled in from
-        the message (its first link, else the message's own address)."""
+    @staticmethod
+    def _subject_values(spec: CommandSpec, data: Payload) -> dict[str, str]:
+        """A menu form's link field: the message's first link, else the message's address."""
         command = data.get("data") or {}
         target_id = str(command.get("target_id"))
         target = ((command.get("resolved") or {}).get("messages") or {}).get(target_id) or {}
@@ -445,6 +458,10 @@ class DiscordPlatform:
                     target_id,
                 )
             )
+        return values
+
+    async def _open_form(self, spec: CommandSpec, data: Payload, values: dict[str, str]) -> None:
+        """Answer the interaction with the command's form (its first and only response)."""
         try:
             await self._request(
                 Route(
@@ -547,7 +564,7 @@ class DiscordPlatform:
             await self._autocomplete(data)
             return
         elif (form := self._form_for(data)) is not None:
-            await self._open_form(form, data)
+            await self._open_form(*form)
             return
         else:
             menus = {spec.on_message: spec.name for spec in self._commands if spec.on_message}

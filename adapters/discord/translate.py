@@ -356,6 +356,19 @@ def interaction(
 # ----------------------------------------------------------------------------- autocomplete
 
 
+def chat_input(payload: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, str]] | None:
+    """A slash command interaction's path and options as text (None for other kinds)."""
+    data = payload.get("data") or {}
+    if payload.get("type") != 2 or data.get("type", 1) != 1:
+        return None
+    path = [str(data.get("name", ""))]
+    options = list(data.get("options") or ())
+    while options and options[0].get("type") in (1, 2):
+        path.append(str(options[0]["name"]))
+        options = list(options[0].get("options") or ())
+    return tuple(path), {str(o["name"]): _option_text(o.get("value")) for o in options}
+
+
 def autocomplete_focus(payload: Mapping[str, Any]) -> tuple[tuple[str, ...], str, str] | None:
     """For an autocomplete interaction: the command path, the focused option and its text."""
     data = payload.get("data") or {}

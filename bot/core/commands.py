@@ -118,8 +118,9 @@ class CommandSpec:
     # Also offered in a message's menu under this label (Discord: a message command); run so,
     # the command gets that message as `Invocation.subject` instead of its arguments.
     on_message: str = ""
-    # Arguments asked in a form (a Discord modal) when run from a message's menu; the one named
-    # `subject_link` is filled in with the message's first link (or the message's address).
+    # Arguments asked in a form (a Discord modal): when the command is run without one of them
+    # that it needs, and from a message's menu when `subject_link` names the field filled in
+    # with the message's first link (or the message's address).
     form: tuple[str, ...] = ()
     subject_link: str = ""
 

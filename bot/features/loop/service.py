@@ -92,6 +92,7 @@ SHARE = CommandSpec(
     private=False,
     # From a message's menu: its links, shared by whoever picked the entry.
     on_message="Add to digest",
+    form=("url", "note"),
     params=(
         Param(name="url", help="The link", max_length=MAX_LINK_LENGTH),
         Param(name="note", help="Why it is worth reading", required=False, rest=True),

@@ -476,9 +476,14 @@ def _fields(modal: Payload) -> dict[str, Payload]:
 
 async def _submit(world: World, user: str, modal: Payload, values: dict[str, str]) -> str:
     sent = await world.fake.submit_form(world.resources, user, modal["custom_id"], values)
-    await world.fake.wait_for_request("POST", rf"/interactions/{sent['id']}/[^/]+/callback")
-    responses = world.fake.interaction_responses[sent["token"]]
-    return str(responses[-1].get("data", responses[-1]).get("content"))
+    deadline = asyncio.get_running_loop().time() + 5
+    while True:  # the answer itself, after a deferral when it took a while
+        responses = world.fake.interaction_responses.get(sent["token"], [])
+        said = [r.get("data", r).get("content") for r in responses]
+        if any(said):
+            return str(next(text for text in said if text))
+        assert asyncio.get_running_loop().time() < deadline, responses
+        await asyncio.sleep(0.01)
 
 
 async def test_reflect_on_this_opens_a_form_about_the_messages_link_and_checks_it_like_typing(
@@ -550,3 +555,45 @@ async def test_the_fake_refuses_a_modal_after_a_deferral_or_with_six_fields(worl
         url = f"{world.fake.api_base}/interactions/{sent['id']}/{sent['token']}/callback"
         async with http.post(url, json=modal) as modal_on_modal:
             assert modal_on_modal.status == 400
+
+
+async def _slash_form(world: World, user: str, command: str, options: list[Payload]) -> Payload:
+    asked = await world.fake.interaction(world.resources, user, command, options)
+    await world.fake.wait_for_request("POST", rf"/interactions/{asked['id']}/[^/]+/callback")
+    [opened] = world.fake.interaction_responses[asked["token"]]
+    assert opened["type"] == 9, opened
+    return opened["data"]  # type: ignore[no-any-return]
+
+
+async def test_reflect_and_share_without_their_text_open_a_form_parsed_like_typing(
+    world: World, story_for: Story
+) -> None:
+    async with story_for(world, members={"welcome": False}, defer_after=0.0) as story:
+        modal = await _slash_form(world, world.alice, "reflect", [])
+        assert modal["custom_id"] == "form:reflect" and list(_fields(modal)) == ["about", "text"]
+        said = await _submit(world, world.alice, modal, {"text": "Spacing beats cramming"})
+        assert "reflection" in said.lower()
+        given = [{"type": 3, "name": "about", "value": "https://example.org/s"}]
+        prefilled = await _slash_form(world, world.alice, "reflect", given)
+        assert _fields(prefilled)["about"]["value"] == "https://example.org/s"
+        share = await _slash_form(world, world.alice, "share", [])
+        assert list(_fields(share)) == ["url", "note"]
+        assert _fields(share)["note"]["required"] is False
+        wrong = await _submit(world, world.alice, share, {"url": "example", "note": "good"})
+        assert "is not an http(s) link" in wrong
+        shared = await _submit(
+            world, world.alice, share, {"url": "https://example.org/s", "note": "A clear intro"}
+        )
+        assert "shared https://example.org/s" in shared and "A clear intro" in shared
+        # With its text, /reflect runs at once, as typed.
+        typed = [{"type": 3, "name": "text", "value": "Typed straight in"}]
+        ran = await world.fake.interaction(world.resources, world.alice, "reflect", typed)
+        await world.fake.wait_for_request("POST", rf"/interactions/{ran['id']}/[^/]+/callback")
+        await story.app.drain()
+        assert world.fake.interaction_responses[ran["token"]][0]["type"] in (4, 5)
+        async with story.app.database.reading() as conn:
+            texts = (await conn.execute(select(reflections.c.text))).scalars().all()
+    assert sorted(texts) == ["Spacing beats cramming", "Typed straight in"]
+    [put] = world.fake.requests_to("PUT", rf"/applications/\d+/guilds/{world.guild}/commands")
+    reflect = next(c for c in put.body if c["name"] == "reflect")
+    assert all(option["required"] is False for option in reflect["options"])
