@@ -299,8 +299,8 @@ class DigestService(Service):
                 providers=[*self._providers, *self._contributed()],
             )
             for entry in entries:
-                if entry.key in seen:
-                    continue
+                if entry.key in seen or entry.key[:1] not in _ITEM_PREFIXES:
+                    continue  # new voices (V…) are people, not items to curate
                 if query.typed and not matching(query.typed, entry.key, entry.title):
                     continue
                 seen.add(entry.key)

@@ -597,3 +597,18 @@ async def test_reflect_and_share_without_their_text_open_a_form_parsed_like_typi
     [put] = world.fake.requests_to("PUT", rf"/applications/\d+/guilds/{world.guild}/commands")
     reflect = next(c for c in put.body if c["name"] == "reflect")
     assert all(option["required"] is False for option in reflect["options"])
+
+
+async def test_digest_items_are_suggested_to_facilitators_as_the_preview_shows_them(
+    world: World, story_for: Story, clock: ManualClock
+) -> None:
+    clock.set(datetime.now(UTC))  # the fake stamps messages with the real time
+    async with story_for(world, members={"welcome": False}) as story:
+        await world.fake.message(world.resources, world.alice, "https://example.org/digest-me")
+        await story.app.drain()
+        [(_, link)] = await _link_ids(story)
+        items = await _suggested(world, world.fran, "digest", _focused("item", "", sub="exclude"))
+        assert [c["value"] for c in items] == [f"L{link}"]
+        assert items[0]["name"].startswith(f"L{link} · ") and "W" in items[0]["name"]
+        none = await _suggested(world, world.alice, "digest", _focused("item", "", sub="exclude"))
+        assert none == []
