@@ -171,6 +171,7 @@ HOST = CommandSpec(
                     name="draft",
                     help="The draft number the preview gave",
                     kind=ParamKind.INTEGER,
+                    suggests="drafts",
                 ),
             ),
             role=Role.FACILITATOR,
@@ -357,7 +358,26 @@ class GatheringService(Service):
 
     def suggestions(self) -> Mapping[str, SuggestionSource]:
         """Sessions (upcoming, the caller's own first) and time zones."""
-        return {"sessions": self.suggest_sessions, "zones": self.suggest_zones}
+        return {
+            "sessions": self.suggest_sessions,
+            "zones": self.suggest_zones,
+            "drafts": self.suggest_drafts,
+        }
+
+    async def suggest_drafts(self, query: SuggestionQuery, conn: Connection) -> list[Suggestion]:
+        """The caller's own previewed sessions (drafts last a day), newest first."""
+        found: list[Suggestion] = []
+        for number, arguments in await store.own_drafts(
+            conn, query.community.name, query.member, query.now
+        ):
+            try:
+                title = str(json.loads(arguments).get("title") or "")
+            except (ValueError, AttributeError):
+                title = ""
+            if query.typed and not matching(query.typed, str(number), title):
+                continue
+            found.append(Suggestion(str(number), label(str(number), title)))
+        return found[: query.limit]
 
     async def suggest_sessions(self, query: SuggestionQuery, conn: Connection) -> list[Suggestion]:
         """Upcoming sessions matching what was typed (their number or title): those the caller

@@ -484,3 +484,20 @@ async def answered_gatherings(
         .distinct()
     )
     return {int(row[0]) for row in result}
+
+
+async def own_drafts(
+    conn: AsyncConnection, community: str, member_ref: str, now: datetime
+) -> list[tuple[int, str]]:
+    """The member's own unexpired drafts in this community, newest first: (number, JSON)."""
+    result = await conn.execute(
+        select(gathering_drafts.c.id, gathering_drafts.c.arguments)
+        .where(
+            gathering_drafts.c.member_ref == member_ref,
+            gathering_drafts.c.community == community,
+            gathering_drafts.c.created_at >= now - DRAFT_LIFETIME,
+        )
+        .order_by(gathering_drafts.c.id.desc())
+        .limit(25)
+    )
+    return [(int(row[0]), str(row[1])) for row in result]

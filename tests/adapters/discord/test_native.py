@@ -31,7 +31,7 @@ from bot.runtime.service import Service
 from bot.storage.database import Database
 from bot.storage.schema import link_annotations, links, reflections, shares
 from tests.adapters.discord.conftest import discord_config
-from tests.helpers import START, DiscordStory, World, allow, make_config
+from tests.helpers import REACTION_PUT, START, DiscordStory, World, allow, make_config
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -107,6 +107,14 @@ def _focused(name: str, typed: str, kind: int = 3, sub: str | None = None) -> li
     if sub is None:
         return [option]
     return [{"type": 1, "name": sub, "options": [option]}]
+
+
+async def _captured(world: World, channel: str, user: str, words: str) -> Payload:
+    """A member posts a link where the bot watches; returns once the bot bookmarked it (so
+    it is stored)."""
+    posted = await world.fake.message(channel, user, words)
+    await world.fake.wait_for_request("PUT", REACTION_PUT.format(message=posted["id"]))
+    return posted
 
 
 async def _suggested(
@@ -217,6 +225,8 @@ async def test_autocomplete_is_answered_while_a_500_event_batch_is_in_flight(
             blocker.close()
         assert [c["value"] for c in choices] == [1] and took < 3.0
         assert stored == 0  # the batch was still in flight when the suggestions came
+        reaction = r"/channels/\d+/messages/\d+/reactions/[^/]+/@me"
+        await world.fake.wait_for_request("PUT", reaction, count=500, within=25)
         await story.app.drain()
         async with story.app.database.reading() as conn:
             count = (await conn.execute(text("SELECT count(*) FROM messages"))).scalar_one()
@@ -262,8 +272,8 @@ async def test_links_are_suggested_own_first_and_never_from_anothers_direct_mess
     world: World, story_for: Story, clock: ManualClock
 ) -> None:
     async with story_for(world, members={"welcome": False}) as story:
-        await world.fake.message(world.resources, world.alice, "https://example.org/alices")
-        await world.fake.message(world.resources, world.fran, "https://example.org/frans")
+        await _captured(world, world.resources, world.alice, "https://example.org/alices")
+        await _captured(world, world.resources, world.fran, "https://example.org/frans")
         await story.app.drain()
         clock.set(datetime.now(UTC))  # after the messages the fake stamped with the real time
         dm = await _dm_channel(story, world.fran)
@@ -406,14 +416,12 @@ async def test_add_to_digest_shares_someone_elses_link_as_the_pickers_and_names_
 ) -> None:
     async with story_for(world, members={"welcome": False}) as story:
         words = "this changed how I see feedback https://example.org/feedback"
-        posted = await world.fake.message(world.resources, world.alice, words)
+        posted = await _captured(world, world.resources, world.alice, words)
         await story.app.drain()
         said = await _picked(world, world.fran, "Add to digest", posted)
         assert "as shared by you" in said and "alice" not in said.lower()
         await allow(story.app.database, f"discord:/{world.alice}", consents=(NAMED,))
-        again = await world.fake.message(
-            world.resources, world.alice, "and https://example.org/two"
-        )
+        again = await _captured(world, world.resources, world.alice, "and https://example.org/two")
         await story.app.drain()
         named = await _picked(world, world.fran, "Add to digest", again)
         assert "from alice's message" in named
@@ -490,7 +498,7 @@ async def test_reflect_on_this_opens_a_form_about_the_messages_link_and_checks_i
     world: World, story_for: Story
 ) -> None:
     async with story_for(world, members={"welcome": False}) as story:
-        posted = await world.fake.message(world.resources, world.alice, "see https://example.org/r")
+        posted = await _captured(world, world.resources, world.alice, "see https://example.org/r")
         await story.app.drain()
         modal = await _form(world, world.fran, "Reflect on this", posted)
         fields = _fields(modal)
@@ -518,7 +526,7 @@ async def test_annotate_link_opens_a_form_with_the_link_filled_in(
     world: World, story_for: Story
 ) -> None:
     async with story_for(world, members={"welcome": False}) as story:
-        posted = await world.fake.message(world.resources, world.alice, "https://example.org/a")
+        posted = await _captured(world, world.resources, world.alice, "https://example.org/a")
         await story.app.drain()
         modal = await _form(world, world.fran, "Annotate link", posted)
         assert _fields(modal)["link"]["value"] == "https://example.org/a"
@@ -604,7 +612,7 @@ async def test_digest_items_are_suggested_to_facilitators_as_the_preview_shows_t
 ) -> None:
     clock.set(datetime.now(UTC))  # the fake stamps messages with the real time
     async with story_for(world, members={"welcome": False}) as story:
-        await world.fake.message(world.resources, world.alice, "https://example.org/digest-me")
+        await _captured(world, world.resources, world.alice, "https://example.org/digest-me")
         await story.app.drain()
         [(_, link)] = await _link_ids(story)
         items = await _suggested(world, world.fran, "digest", _focused("item", "", sub="exclude"))
@@ -612,3 +620,30 @@ async def test_digest_items_are_suggested_to_facilitators_as_the_preview_shows_t
         assert items[0]["name"].startswith(f"L{link} · ") and "W" in items[0]["name"]
         none = await _suggested(world, world.alice, "digest", _focused("item", "", sub="exclude"))
         assert none == []
+
+
+async def test_a_facilitator_picks_their_own_draft_to_confirm(
+    world: World, story_for: Story
+) -> None:
+    async with story_for(world, members={"welcome": False}) as story:
+        long = [
+            {
+                "type": 1,
+                "name": "create",
+                "options": [
+                    {"type": 3, "name": "title", "value": "Guest talk"},
+                    {"type": 3, "name": "when", "value": "2026-11-26 17:00"},
+                    {"type": 3, "name": "description", "value": "A long evening " * 10},
+                ],
+            }
+        ]
+        await _run(world, world.general, world.fran, "host", long)
+        await story.app.drain()
+        drafts = await _suggested(
+            world, world.fran, "host", _focused("draft", "", 4, sub="confirm")
+        )
+        assert drafts == [{"name": "1 · Guest talk", "value": 1}]
+        others = await _suggested(
+            world, world.alice, "host", _focused("draft", "", 4, sub="confirm")
+        )
+        assert others == []  # a draft is its author's alone
