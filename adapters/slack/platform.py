@@ -707,7 +707,8 @@ class SlackPlatform:
                 await sink.advance_backfill(unread, until=min(positions))
         else:
             log.warning(
-                "slack: backfill of %s stopped after %d pages; the rest is read at the next start",
+                "slack: backfill of %s stopped after %d pages; the rest is read at the next "
+                "start",
                 channel,
                 _HISTORY_PAGES,
             )

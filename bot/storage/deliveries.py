@@ -105,7 +105,9 @@ async def open_unread_ranges(
         after = cursors.get(channel, floor)
         if after is None:
             continue  # never seen: the channel begins now, its past is not imported
-        covered = any(r.channel == channel and r.until is None and r.after <= after for r in before)
+        covered = any(
+            r.channel == channel and r.until is None and r.after <= after for r in before
+        )
         if not covered:
             rows.append({"channel": channel, "after_cursor": after, "opened_at": now})
     if rows:
@@ -124,7 +126,8 @@ async def _ranges_of(conn: AsyncConnection, channels: Sequence[str]) -> list[Sto
         .order_by(unread_ranges.c.id)
     )
     return [
-        StoredRange(row.id, row.channel, row.after_cursor, row.until_cursor, True) for row in result
+        StoredRange(row.id, row.channel, row.after_cursor, row.until_cursor, True)
+        for row in result
     ]
 
 
