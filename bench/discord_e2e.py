@@ -8,6 +8,9 @@ the ratio shows what the bot adds over the library itself. A middle run ("adapte
 our adapter in front of a sink that reacts at once, to separate the adapter's share from
 the dispatcher's and the database's.
 
+The bot's run also types into /timezone and /rsvp ten times a second (autocomplete) and
+reports those answers' p99 (target: below 500 ms while the messages pour in).
+
 Usage: python bench/discord_e2e.py [messages_per_second] [seconds]   (default 200 30)
 The server runs on the same event loop as the client, so its own work counts against the
 figures: they are an upper bound for the bot's share.
@@ -67,6 +70,37 @@ class Run:
             self.sent[payload["id"]] = time.monotonic()
             await self.fake.dispatch("MESSAGE_CREATE", payload)
 
+    async def ask(self, rate: float, seconds: float) -> list[float]:
+        """Meanwhile, type into /timezone and /rsvp at `rate` a second (autocomplete); return
+        each answer's latency (ms), from the interaction sent to its callback received."""
+        loop = asyncio.get_running_loop()
+        start, latencies = loop.time(), []
+        asked: list[tuple[str, float]] = []
+        for index in range(int(rate * seconds)):
+            delay = start + index / rate - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            command, option = ("timezone", "zone") if index % 2 else ("rsvp", "id")
+            typed = [{"type": 3, "name": option, "value": "ber"[: index % 4], "focused": True}]
+            payload = await self.fake.interaction(
+                self.channel, self.author, command, typed, autocomplete=True
+            )
+            asked.append((payload["id"], time.monotonic()))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            answered = {
+                r.path.split("/")[2]: r.at
+                for r in self.fake.requests
+                if r.method == "POST" and r.path.endswith("/callback")
+            }
+            if all(i in answered for i, _ in asked):
+                break
+            await asyncio.sleep(0.05)
+        for interaction, sent in asked:
+            if interaction in answered:
+                latencies.append((answered[interaction] - sent) * 1000)
+        return sorted(latencies)
+
     def reactions(self) -> dict[str, Request]:
         """The first reaction PUT seen for each message."""
         seen: dict[str, Request] = {}
@@ -116,15 +150,31 @@ async def measure(
     rate: float,
     seconds: float,
     setup: Callable[[FakeDiscord, str], Awaitable[Callable[[], Awaitable[None]]]],
+    *,
+    autocomplete_rate: float = 0.0,
 ) -> dict[str, float]:
-    """Start a world, let `setup` connect a client, offer the load, return the figures."""
+    """Start a world, let `setup` connect a client, offer the load (and autocompletes at
+    `autocomplete_rate` a second meanwhile), return the figures."""
     fake, guild, channel, member = await world()
     teardown = await setup(fake, guild)
     try:
         run = Run(fake, channel, member)
+        asking = (
+            asyncio.create_task(run.ask(autocomplete_rate, seconds)) if autocomplete_rate else None
+        )
         await run.offer(rate, seconds)
         await run.wait_done(within=30)
-        return run.figures()
+        figures = run.figures()
+        if asking is not None:
+            answered = await asking
+            figures["asked"] = autocomplete_rate * seconds
+            figures["answered"] = len(answered)
+            if answered:
+                figures["autocomplete_p99"] = answered[
+                    min(len(answered) - 1, int(len(answered) * 0.99))
+                ]
+                figures["autocomplete_max"] = answered[-1]
+        return figures
     finally:
         await teardown()
         await fake.stop()
@@ -282,8 +332,16 @@ async def main(rate: float, seconds: float) -> None:
     with tempfile.TemporaryDirectory() as directory:
         adapter = await measure(rate, seconds, adapter_setup(Path(directory)))
         show("adapter", adapter)
-        bot = await measure(rate, seconds, bot_setup(Path(directory)))
+        bot = await measure(rate, seconds, bot_setup(Path(directory)), autocomplete_rate=10.0)
     show("bot", bot)
+    if "autocomplete_p99" in bot:
+        met = bot["autocomplete_p99"] < 500 and bot["answered"] == bot["asked"]
+        print(
+            f"autocomplete under that load: {bot['answered']:.0f}/{bot['asked']:.0f} answered, "
+            f"p99 {bot['autocomplete_p99']:.1f} ms, max {bot['autocomplete_max']:.1f} ms "
+            f"(target p99 < 500 ms: "
+            f"{'meets' if met else 'misses'})"
+        )
     if baseline.get("done") and adapter.get("done"):
         print(
             f"ratio adapter/baseline: p50 {adapter['p50'] / baseline['p50']:.2f}x, "

@@ -100,6 +100,16 @@ def _logging(config: Config | None) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def discord_hidden_commands_note(roles: Sequence[str]) -> str:
+    """What a Discord server admin must do once for facilitators to see their commands."""
+    allowed = ", ".join(roles) if roles else "your facilitators' role (or the facilitators)"
+    return (
+        "facilitator commands are hidden from members on Discord: a server admin allows "
+        f"{allowed} under Server Settings → Integrations → the bot → Commands "
+        "(the bot still checks who facilitates when one is run)"
+    )
+
+
 def describe(config: Config, secrets: Secrets) -> str:
     """What `check` prints: communities, platforms and channels."""
     check_tokens(config, secrets)
@@ -132,6 +142,8 @@ def describe(config: Config, secrets: Secrets) -> str:
                 + (f"; announcements {section.announcements}" if section.announcements else "")
                 + (f"; digest {section.digest}" if section.digest else "")
             )
+            if platform == "discord":
+                lines.append("    " + discord_hidden_commands_note(section.facilitator_roles))
         prompts = community.section_list(PromptSettings)
         schedules = [(f"prompt {prompt.stage}", prompt.when) for prompt in prompts]
         if digest_when := community.section(DigestSchedule).when:

@@ -43,6 +43,7 @@ from bot.core.config import Config, Secrets
 from bot.core.events import event_channel
 from bot.core.platform import Bound, UnreadRange, apply_binding
 from bot.core.refs import MessageRef
+from bot.core.suggestions import Suggestion, SuggestionRequest
 from bot.features import FEATURES
 from bot.features.members import NAMED, QUOTES
 from bot.features.members.consent_store import record_answers
@@ -385,6 +386,7 @@ class RecordingSink:
         self.refused = 0
         self.bindings: list[Bound] = []
         self.directory: CommunityDirectory | None = None  # where bindings go, like the runtime
+        self.suggested: list[SuggestionRequest] = []
 
     def bind(self, binding: Bound) -> None:
         self.bindings.append(binding)
@@ -411,6 +413,10 @@ class RecordingSink:
 
     async def cursor(self, channel: ChannelRef) -> str | None:
         return self.cursors.get(channel)
+
+    async def suggest(self, request: SuggestionRequest) -> list[Suggestion]:
+        self.suggested.append(request)
+        return []
 
     async def open_backfill(
         self,

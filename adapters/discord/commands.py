@@ -11,17 +11,22 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import discord
 from discord.http import Route
 
-from adapters.discord.translate import autocomplete_focus
-from bot.core.commands import CommandSpec, CommandTable, Param, ParamKind, UsageError
+from adapters.discord.translate import FORM_PREFIX, autocomplete_focus
+from bot.core.commands import CommandSpec, CommandTable, Param, ParamKind, Role, UsageError
+from bot.core.suggestions import Suggestion
 
 log = logging.getLogger("facilitator.discord")
 
 MAX_CHOICES = 25
+FACILITATORS_ONLY = "0"  # default_member_permissions: nobody but admins until a role is allowed
+GUILD, BOT_DM = 0, 1  # interaction context types
+MAX_CHOICE_TEXT = 100  # a choice's name and string value
 
 Payload = dict[str, Any]
 
@@ -54,11 +59,52 @@ def _option(param: Param) -> Payload:
     if param.kind is ParamKind.TEXT:
         # Discord refuses longer text before we see it; its own ceiling for an option is 6000.
         option["max_length"] = min(param.longest, MAX_OPTION_LENGTH)
-    if param.kind is ParamKind.CHOICE and len(param.choices) > MAX_CHOICES:
+    if param.suggests and param.kind in (ParamKind.TEXT, ParamKind.INTEGER):
+        option["autocomplete"] = True  # it names a thing: members pick, they do not type ids
+    elif param.kind is ParamKind.CHOICE and len(param.choices) > MAX_CHOICES:
         option["autocomplete"] = True  # Discord lists at most 25 choices; suggest instead
     elif param.kind is ParamKind.CHOICE and param.choices:
         option["choices"] = [{"name": c, "value": c} for c in param.choices]
     return option
+
+
+MAX_INPUT_LENGTH = 4000  # a modal text input's most characters
+MAX_INPUT_LABEL = 45
+MAX_MODAL_TITLE = 45
+
+
+def _input_label(param: Param) -> str:
+    text = param.help.strip().splitlines()[0] if param.help.strip() else param.name
+    text = text.split(":", 1)[0].split("(", 1)[0].strip() or param.name
+    return text if len(text) <= MAX_INPUT_LABEL else text[: MAX_INPUT_LABEL - 1] + "…"
+
+
+def form_modal(spec: CommandSpec, values: Mapping[str, str]) -> Payload:
+    """The callback that opens a command's form (a modal, type 9) filled with `values`."""
+    params = {param.name: param for param in spec.params}
+    rows: list[Payload] = []
+    for name in spec.form:
+        param = params[name]
+        field: Payload = {
+            "type": 4,
+            "custom_id": name,
+            "label": _input_label(param),
+            "style": 2 if param.rest else 1,  # a paragraph for free text, else one line
+            "required": param.required,
+            "max_length": min(param.longest, MAX_INPUT_LENGTH),
+        }
+        if values.get(name):
+            field["value"] = values[name][: field["max_length"]]
+        rows.append({"type": 1, "components": [field]})
+    title = spec.on_message or spec.name
+    return {
+        "type": 9,
+        "data": {
+            "custom_id": FORM_PREFIX + spec.name,
+            "title": title[:MAX_MODAL_TITLE],
+            "components": rows,
+        },
+    }
 
 
 def autocomplete_choices(param: Param, typed: str) -> list[Payload]:
@@ -70,9 +116,20 @@ def autocomplete_choices(param: Param, typed: str) -> list[Payload]:
 
 
 def _params(spec: CommandSpec) -> list[Payload]:
+    # A form's fields are optional here: run without them, the command opens its form.
+    params = [replace(p, required=False) if p.name in spec.form else p for p in spec.params]
     # Discord refuses a required option after an optional one.
-    ordered = sorted(spec.params, key=lambda p: not p.required)
+    ordered = sorted(params, key=lambda p: not p.required)
     return [_option(p) for p in ordered]
+
+
+def needs_form(spec: CommandSpec, given: Mapping[str, str]) -> bool:
+    """Whether a slash command run with `given` options opens its form (a field it needs is
+    missing)."""
+    return any(
+        p.required and p.name in spec.form and not given.get(p.name, "").strip()
+        for p in spec.params
+    )
 
 
 def command_payload(spec: CommandSpec) -> Payload:
@@ -89,19 +146,51 @@ def command_payload(spec: CommandSpec) -> Payload:
         ]
     else:
         options = _params(spec)
+    hidden = spec.audience is Role.FACILITATOR
     return {
         "type": 1,
         "name": spec.name,
         "description": _description(spec.help),
         "options": options,
-        "contexts": [0, 1],  # guild channels and the bot's DMs
+        # "0": no member sees a facilitator command until a server admin allows a role under
+        # Server Settings -> Integrations; the bot's own role check still decides who runs it.
+        "default_member_permissions": FACILITATORS_ONLY if hidden else None,
+        # Facilitator commands only in guilds (a DM has no roles to allow); the rest in the
+        # bot's DMs too.
+        "contexts": [GUILD] if hidden else [GUILD, BOT_DM],
+    }
+
+
+def hidden_commands(table: CommandTable | Iterable[CommandSpec]) -> list[str]:
+    """The names of the commands registered hidden from members (facilitators' commands)."""
+    specs: Iterable[CommandSpec] = table
+    return sorted(spec.name for spec in specs if spec.audience is Role.FACILITATOR)
+
+
+MAX_MESSAGE_COMMANDS = 5  # Discord's limit of message (context-menu) commands per app
+
+
+def message_command_payload(spec: CommandSpec) -> Payload:
+    """A command's message-menu entry as a raw MESSAGE application command (type 3)."""
+    hidden = spec.audience is Role.FACILITATOR
+    return {
+        "type": 3,
+        "name": spec.on_message,
+        "default_member_permissions": FACILITATORS_ONLY if hidden else None,
+        "contexts": [GUILD],  # members' messages in the community's server
     }
 
 
 def command_payloads(table: CommandTable | Iterable[CommandSpec]) -> list[Payload]:
-    """Every neutral command as the body of a bulk upsert, sorted by name."""
-    specs: Iterable[CommandSpec] = table
-    return [command_payload(spec) for spec in sorted(specs, key=lambda s: s.name)]
+    """Every neutral command as the body of a bulk upsert, sorted by name: slash commands,
+    then message-menu entries."""
+    specs = sorted(table, key=lambda s: s.name)
+    menus = [message_command_payload(spec) for spec in specs if spec.on_message]
+    if len(menus) > MAX_MESSAGE_COMMANDS:
+        raise ValueError(
+            f"{len(menus)} message-menu commands; Discord allows {MAX_MESSAGE_COMMANDS}"
+        )
+    return [*(command_payload(spec) for spec in specs), *menus]
 
 
 def _normal(value: Any, template: Any) -> Any:
@@ -118,12 +207,16 @@ def _normal(value: Any, template: Any) -> Any:
 _DEFAULTS: Mapping[str, Any] = {"options": [], "required": False}
 
 
+def _key(command: Mapping[str, Any]) -> tuple[int, str]:
+    return int(command.get("type") or 1), str(command.get("name"))
+
+
 def commands_differ(wanted: list[Payload], current: list[Payload]) -> bool:
     """True when the registered commands do not match what we would register."""
-    by_name = {str(c.get("name")): c for c in current}
-    if set(by_name) != {str(c["name"]) for c in wanted}:
+    by_key = {_key(c): c for c in current}
+    if set(by_key) != {_key(c) for c in wanted}:
         return True
-    return any(_normal(by_name[str(w["name"])], w) != w for w in wanted)
+    return any(_normal(by_key[_key(w)], w) != w for w in wanted)
 
 
 def commands_hash(wanted: list[Payload]) -> str:
@@ -131,17 +224,44 @@ def commands_hash(wanted: list[Payload]) -> str:
     return hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def autocomplete_answer(commands: CommandTable, payload: Mapping[str, Any]) -> list[Payload]:
-    """The choices to suggest for an autocomplete interaction (none when nothing matches)."""
+def focused_param(commands: CommandTable, payload: Mapping[str, Any]) -> tuple[Param, str] | None:
+    """The declared argument an autocomplete interaction is typing, and what is typed so far."""
     focus = autocomplete_focus(payload)
+    if focus is None:
+        return None
+    path, name, typed = focus
+    with contextlib.suppress(UsageError):
+        spec = commands.resolve(path).spec
+        param = next((p for p in spec.params if p.name == name), None)
+        if param is not None:
+            return param, typed
+    return None
+
+
+def autocomplete_answer(commands: CommandTable, payload: Mapping[str, Any]) -> list[Payload]:
+    """The choices to suggest from a long choice list (none when nothing matches)."""
+    found = focused_param(commands, payload)
+    if found is None:
+        return []
+    return autocomplete_choices(*found)
+
+
+def suggestion_choices(param: Param, suggestions: Iterable[Suggestion]) -> list[Payload]:
+    """Suggestions as Discord choices: at most 25, names and values cut to 100 characters, an
+    integer option's values as integers (one that is not a number is left out)."""
     choices: list[Payload] = []
-    if focus is not None:
-        path, name, typed = focus
-        with contextlib.suppress(UsageError):
-            spec = commands.resolve(path).spec
-            param = next((p for p in spec.params if p.name == name), None)
-            if param is not None:
-                choices = autocomplete_choices(param, typed)
+    for suggestion in suggestions:
+        value: str | int = suggestion.value[:MAX_CHOICE_TEXT]
+        if param.kind is ParamKind.INTEGER:
+            if not suggestion.value.isdigit():
+                continue
+            value = int(suggestion.value)
+        name = suggestion.label or suggestion.value
+        if len(name) > MAX_CHOICE_TEXT:
+            name = name[: MAX_CHOICE_TEXT - 1] + "…"
+        choices.append({"name": name, "value": value})
+        if len(choices) == MAX_CHOICES:
+            break
     return choices
 
 

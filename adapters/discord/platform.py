@@ -23,6 +23,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -46,7 +47,7 @@ from bot.core.actions import (
     Unreact,
 )
 from bot.core.clock import Clock
-from bot.core.commands import CommandTable, UsageError
+from bot.core.commands import CommandSpec, CommandTable, UsageError
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import Config, Secrets
 from bot.core.events import ButtonPressed, CommandInvoked, Event
@@ -60,6 +61,8 @@ from bot.core.platform import (
     UnreadRange,
 )
 from bot.core.refs import ChannelRef, InteractionRef, MessageRef
+from bot.core.suggestions import SuggestionRequest
+from bot.core.urls import extract_links
 
 log = logging.getLogger("facilitator.discord")
 
@@ -97,6 +100,7 @@ _DM_REFUSED = 50007
 _ALREADY_ACKNOWLEDGED = 40060
 _UNKNOWN_CHANNEL = 10003
 _INTERACTION_LIFETIME = 15 * 60.0
+_AUTOCOMPLETE_WITHIN = 2.5  # seconds: Discord drops an autocomplete answer after 3
 _SCHEDULED_EVENTS_CAP = 100  # Discord's limit of upcoming scheduled events per server
 _PAGE = 100  # messages per history page (Discord's most)
 _ARCHIVED_PAGES = 50  # archived-thread listings per channel per pass
@@ -338,6 +342,7 @@ class DiscordPlatform:
             discord_commands.command_payloads(self._commands),
             guilds=self._command_guilds(),
         )
+        self._log_hidden_commands()
         # Before the consumer runs: no live message of this connection can commit first.
         epoch = self._epoch
         unread = await self._open_ranges()
@@ -389,9 +394,92 @@ class DiscordPlatform:
     # ------------------------------------------------------------------ gateway callbacks
 
     async def on_socket_raw_receive(self, raw: str | bytes) -> None:
-        """Queue every gateway frame in arrival order (handlers run as separate tasks)."""
+        """Queue every gateway frame in arrival order (handlers run as separate tasks); an
+        autocomplete is answered at once instead, never behind the queue."""
+        answer = self._answered_at_once(raw)
+        if answer is not None:
+            self._spawn(answer)
+            return
         self._received += 1
         self._inbox.put_nowait(raw)
+
+    def _answered_at_once(self, raw: str | bytes) -> Coroutine[Any, Any, None] | None:
+        """What answers a frame at once, beside the ordered queue: an autocomplete, or a
+        message-menu entry that opens a form. Discord wants either within 3 s, a form only as
+        the first response, and neither changes anything, so both skip the batch and the
+        delivery-key claim (a replayed one is answered again, and Discord refuses that)."""
+        if not self._live.is_set():
+            return None
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        if "INTERACTION_CREATE" not in text:  # cheap: most frames are messages
+            return None
+        with contextlib.suppress(ValueError):
+            frame = json.loads(text)
+            data = frame.get("d")
+            if frame.get("t") != "INTERACTION_CREATE" or not isinstance(data, dict):
+                return None
+            if data.get("type") == 4:
+                return self._autocomplete(data)
+            form = self._form_for(data)
+            if form is not None:
+                return self._open_form(*form)
+        return None
+
+    def _form_for(self, data: Payload) -> tuple[CommandSpec, Payload, dict[str, str]] | None:
+        """The form an interaction opens, if it opens one, and what it is filled with: a
+        message-menu entry's (the message's link), or a slash command's run without a field
+        it needs (the options given)."""
+        command = data.get("data") or {}
+        if data.get("type") == 2 and command.get("type") == 3:
+            spec = self._commands.on_message(str(command.get("name", "")))
+            if spec is not None and spec.subject_link:
+                return spec, data, self._subject_values(spec, data)
+            return None
+        typed = translate.chat_input(data)
+        if typed is None:
+            return None
+        try:
+            resolved = self._commands.resolve(typed[0])
+        except UsageError:
+            return None
+        if resolved.spec.form and discord_commands.needs_form(resolved.spec, typed[1]):
+            return resolved.spec, data, typed[1]
+        return None
+
+    @staticmethod
+    def _subject_values(spec: CommandSpec, data: Payload) -> dict[str, str]:
+        """A menu form's link field: the message's first link, else the message's address."""
+        command = data.get("data") or {}
+        target_id = str(command.get("target_id"))
+        target = ((command.get("resolved") or {}).get("messages") or {}).get(target_id) or {}
+        values: dict[str, str] = {}
+        if spec.subject_link:
+            found = extract_links(str(target.get("content") or ""))
+            values[spec.subject_link] = (
+                found[0].url
+                if found
+                else translate.message_address(
+                    str(data.get("guild_id") or "@me"),
+                    str(target.get("channel_id") or data.get("channel_id")),
+                    target_id,
+                )
+            )
+        return values
+
+    async def _open_form(self, spec: CommandSpec, data: Payload, values: dict[str, str]) -> None:
+        """Answer the interaction with the command's form (its first and only response)."""
+        try:
+            await self._request(
+                Route(
+                    "POST",
+                    "/interactions/{interaction_id}/{interaction_token}/callback",
+                    interaction_id=str(data["id"]),
+                    interaction_token=str(data["token"]),
+                ),
+                json=discord_commands.form_modal(spec, values),
+            )
+        except discord.HTTPException as error:
+            log.info("discord: a form was not opened: %s", _problem(error))
 
     async def on_ready(self) -> None:
         """All shards are ready (first connection)."""
@@ -500,11 +588,15 @@ class DiscordPlatform:
             event = translate.reaction(
                 data, lookup, now, added=kind.endswith("ADD"), delivery=delivery
             )
-        elif data.get("type") == 4:
+        elif data.get("type") == 4:  # only before the bot was live (see _answered_at_once)
             await self._autocomplete(data)
             return
+        elif (form := self._form_for(data)) is not None:
+            await self._open_form(*form)
+            return
         else:
-            event = translate.interaction(data, lookup, now)
+            menus = {spec.on_message: spec.name for spec in self._commands if spec.on_message}
+            event = translate.interaction(data, lookup, now, menus)
             if event is not None:
                 if str(data["id"]) in self._interactions:
                     return  # a RESUME replay: it is answered (or being answered) already
@@ -540,17 +632,49 @@ class DiscordPlatform:
         await self._sink.deliver(event)
 
     async def _autocomplete(self, data: Payload) -> None:
-        """Suggest choices for the option being typed (long choice lists)."""
-        choices = discord_commands.autocomplete_answer(self._commands, data)
-        await self._request(
-            Route(
-                "POST",
-                "/interactions/{interaction_id}/{interaction_token}/callback",
-                interaction_id=str(data["id"]),
-                interaction_token=str(data["token"]),
-            ),
-            json={"type": 8, "data": {"choices": choices}},
+        """Suggest choices for the option being typed: from the source its argument names
+        (sessions, links, zones...), or from a long choice list. Only ever answered with
+        type 8 (Discord refuses a deferral of an autocomplete)."""
+        try:
+            choices = await asyncio.wait_for(self._choices(data), _AUTOCOMPLETE_WITHIN)
+        except TimeoutError:
+            log.warning("discord: suggestions took too long; answered with none")
+            choices = []
+        try:
+            await self._request(
+                Route(
+                    "POST",
+                    "/interactions/{interaction_id}/{interaction_token}/callback",
+                    interaction_id=str(data["id"]),
+                    interaction_token=str(data["token"]),
+                ),
+                json={"type": 8, "data": {"choices": choices}},
+            )
+        except discord.HTTPException as error:
+            # A RESUME replay of one already answered, or answered too late: nothing to do.
+            log.info("discord: an autocomplete was not answered: %s", _problem(error))
+
+    async def _choices(self, data: Payload) -> list[Payload]:
+        found = discord_commands.focused_param(self._commands, data)
+        if found is None:
+            return []
+        param, typed = found
+        if not param.suggests:
+            return discord_commands.autocomplete_choices(param, typed)
+        caller = translate.autocomplete_caller(data, self._lookup())
+        if caller is None or self._sink is None:
+            return []
+        author, channel, is_direct = caller
+        suggestions = await self._sink.suggest(
+            SuggestionRequest(
+                source=param.suggests,
+                typed=typed,
+                author=author,
+                channel=channel,
+                is_direct=is_direct,
+            )
         )
+        return discord_commands.suggestion_choices(param, suggestions)
 
     def _track_interaction(self, data: Payload, event: Event) -> None:
         private = True
@@ -561,6 +685,8 @@ class DiscordPlatform:
             line = self._commands.split_line(event.action)[0]
         with contextlib.suppress(UsageError):
             private = self._commands.resolve(line).spec.private
+        if isinstance(event, CommandInvoked) and event.subject is not None:
+            private = True  # run on someone's message: only the one who picked it hears back
         pending = _Interaction(str(data["id"]), str(data["token"]), private, time.monotonic())
         self._forget_old_interactions()
         self._interactions[pending.interaction_id] = pending
@@ -703,6 +829,28 @@ class DiscordPlatform:
             if str(channel.id) == bare or channel.name == bare:
                 return channel
         return None
+
+    def _log_hidden_commands(self) -> None:
+        """Tell the server admin once per start how facilitators get to see their commands."""
+        hidden = discord_commands.hidden_commands(self._commands)
+        if not hidden:
+            return
+        roles = sorted(
+            {
+                role
+                for community in self._directory.communities
+                if "discord" in community.platforms
+                for role in community.platforms["discord"].facilitator_roles
+            }
+        )
+        log.info(
+            "discord: facilitator commands (%s) are hidden from members; a server admin "
+            "allows %s under Server Settings → Integrations → %s → Commands (the bot still "
+            "checks who facilitates when one is run)",
+            ", ".join(f"/{name}" for name in hidden),
+            ", ".join(roles) if roles else "the facilitators",
+            self._client.user if self._client is not None else "the bot",
+        )
 
     def _command_guilds(self) -> list[str] | None:
         """The guilds to register commands in, or None for global registration."""

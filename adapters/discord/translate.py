@@ -20,10 +20,12 @@ from bot.core.events import (
     MessageReceived,
     ReactionAdded,
     ReactionRemoved,
+    Subject,
 )
 from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 
 PLATFORM = "discord"
+FORM_PREFIX = "form:"  # a modal's custom_id: the command path it submits (commands.py opens it)
 DISCORD_EPOCH_MS = 1420070400000
 MESSAGE_CONTENT_FLAGS = (1 << 18) | (1 << 19)  # GATEWAY_MESSAGE_CONTENT(_LIMITED)
 
@@ -255,9 +257,13 @@ def _option_text(value: Any) -> str:
 
 
 def interaction(
-    payload: Mapping[str, Any], lookup: Lookup, now: datetime
+    payload: Mapping[str, Any],
+    lookup: Lookup,
+    now: datetime,
+    menus: Mapping[str, str] | None = None,
 ) -> CommandInvoked | ButtonPressed | None:
-    """INTERACTION_CREATE (slash command or button) as an event; None for other kinds."""
+    """INTERACTION_CREATE (slash command, message command or button) as an event; None for
+    other kinds. `menus` maps a message command's label to the command it runs."""
     kind = payload.get("type")
     guild_id = payload.get("guild_id")
     member = payload.get("member")
@@ -270,6 +276,33 @@ def interaction(
     reply_to = interaction_ref(payload, channel)
     key = f"discord:interaction:{payload['id']}"
     data = payload.get("data") or {}
+    if kind == 2 and data.get("type") == 3:  # a message command: run on its target message
+        target = ((data.get("resolved") or {}).get("messages") or {}).get(
+            str(data.get("target_id"))
+        )
+        command = (menus or {}).get(str(data.get("name", "")))
+        if not target or command is None:
+            return None
+        target = {**target, "guild_id": guild_id}
+        target_user = target.get("author") or {}
+        subject = Subject(
+            ref=_message_ref(
+                str(target.get("channel_id") or channel_id), str(target["id"]), guild_id, lookup
+            ),
+            author=author_from(target_user, target.get("member"), guild_id, lookup),
+            text=_message_text(target),
+        )
+        return CommandInvoked(
+            key=key,
+            path=(command,),
+            author=author,
+            channel=channel,
+            invoked_at=now,
+            reply_to=reply_to,
+            options={},
+            is_direct=not guild_id,
+            subject=subject,
+        )
     if kind == 2:
         path = [str(data.get("name", ""))]
         options = list(data.get("options") or ())
@@ -284,6 +317,26 @@ def interaction(
             invoked_at=now,
             reply_to=reply_to,
             options={str(o["name"]): _option_text(o.get("value")) for o in options},
+            is_direct=not guild_id,
+        )
+    if kind == 5:  # a form (modal) submitted: the command it names, with what was typed
+        custom_id = str(data.get("custom_id", ""))
+        if not custom_id.startswith(FORM_PREFIX):
+            return None
+        values: dict[str, str] = {}
+        for row in data.get("components") or ():
+            for field in row.get("components") or ():
+                value = str(field.get("value") or "")
+                if value.strip():  # an optional field left empty is not given
+                    values[str(field["custom_id"])] = value
+        return CommandInvoked(
+            key=key,
+            path=tuple(custom_id.removeprefix(FORM_PREFIX).split()),
+            author=author,
+            channel=channel,
+            invoked_at=now,
+            reply_to=reply_to,
+            options=values,
             is_direct=not guild_id,
         )
     if kind == 3:
@@ -303,6 +356,19 @@ def interaction(
 # ----------------------------------------------------------------------------- autocomplete
 
 
+def chat_input(payload: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, str]] | None:
+    """A slash command interaction's path and options as text (None for other kinds)."""
+    data = payload.get("data") or {}
+    if payload.get("type") != 2 or data.get("type", 1) != 1:
+        return None
+    path = [str(data.get("name", ""))]
+    options = list(data.get("options") or ())
+    while options and options[0].get("type") in (1, 2):
+        path.append(str(options[0]["name"]))
+        options = list(options[0].get("options") or ())
+    return tuple(path), {str(o["name"]): _option_text(o.get("value")) for o in options}
+
+
 def autocomplete_focus(payload: Mapping[str, Any]) -> tuple[tuple[str, ...], str, str] | None:
     """For an autocomplete interaction: the command path, the focused option and its text."""
     data = payload.get("data") or {}
@@ -315,3 +381,22 @@ def autocomplete_focus(payload: Mapping[str, Any]) -> tuple[tuple[str, ...], str
         if option.get("focused"):
             return tuple(path), str(option["name"]), str(option.get("value") or "")
     return None
+
+
+def autocomplete_caller(
+    payload: Mapping[str, Any], lookup: Lookup
+) -> tuple[Author, ChannelRef, bool] | None:
+    """Who is typing into an autocomplete interaction, where, and whether in a DM."""
+    guild_id = payload.get("guild_id")
+    member = payload.get("member")
+    user = (member or {}).get("user") or payload.get("user")
+    if not user:
+        return None
+    channel_id = str(payload.get("channel_id") or (payload.get("channel") or {}).get("id") or "")
+    author = author_from(user, member, guild_id, lookup)
+    return author, channel_ref(channel_id, guild_id, lookup), not guild_id
+
+
+def message_address(guild_id: str, channel_id: str, message_id: str) -> str:
+    """A message's own address (what a reflection on a message without a link is about)."""
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"

@@ -52,6 +52,7 @@ RESERVED_NAMES = frozenset(
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
+MAX_FORM_FIELDS = 5  # a Discord modal holds at most five inputs
 # One Discord message: no free text we accept needs more, and a longer one is refused once.
 DEFAULT_MAX_LENGTH = 2000
 # An error quotes at most this much of what was typed, so a huge input cannot come back whole.
@@ -77,6 +78,9 @@ class Param:
     rest: bool = False  # a trailing TEXT that takes the rest of the line
     keyword_only: bool = False  # only as key=value (settings-like commands)
     max_length: int = 0  # the longest TEXT accepted; 0 means DEFAULT_MAX_LENGTH
+    # The suggestion source (bot/core/suggestions.py) of an argument that names a thing
+    # ("sessions", "links", "zones"...): platforms offer its suggestions as it is typed.
+    suggests: str = ""
 
     @property
     def longest(self) -> int:
@@ -108,12 +112,48 @@ class CommandSpec:
     role: Role = Role.MEMBER
     subcommands: tuple[CommandSpec, ...] = ()
     private: bool = True  # the answer is shown to the caller only
+    # Groups whose subcommands this group's once were: `/event create` still runs
+    # `/host create` when typed (old habits, old buttons); platforms list only the new name.
+    formerly: tuple[str, ...] = ()
+    # Also offered in a message's menu under this label (Discord: a message command); run so,
+    # the command gets that message as `Invocation.subject` instead of its arguments.
+    on_message: str = ""
+    # Arguments asked in a form (a Discord modal): when the command is run without one of them
+    # that it needs, and from a message's menu when `subject_link` names the field filled in
+    # with the message's first link (or the message's address).
+    form: tuple[str, ...] = ()
+    subject_link: str = ""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError(f"command name {self.name!r} is not lower-case letters and dashes")
         if self.subcommands and self.params:
             raise ValueError(f"group {self.name!r} cannot take arguments itself")
+        if self.on_message and (self.subcommands or not 1 <= len(self.on_message) <= 32):
+            raise ValueError(f"{self.name!r}: a menu label is 1-32 characters, not on a group")
+        names = {param.name for param in self.params}
+        if len(self.form) > MAX_FORM_FIELDS or not set(self.form) <= names:
+            raise ValueError(f"{self.name!r}: a form asks 1-5 of the command's own arguments")
+        if self.subject_link and self.subject_link not in self.form:
+            raise ValueError(f"{self.name!r}: subject_link must be one of the form's fields")
+        if self.formerly and not self.subcommands:
+            raise ValueError(f"only a group can say what it was formerly ({self.name!r})")
+        roles = {required_role(sub, self) for sub in self.subcommands}
+        if len(roles) > 1:
+            # One group, one audience: a platform can hide a whole command from members
+            # (Discord's default_member_permissions), never one subcommand of it.
+            mixed = ", ".join(s.name for s in self.subcommands if s.role is Role.FACILITATOR)
+            raise ValueError(
+                f"group {self.name!r} mixes member and facilitator subcommands ({mixed}); "
+                "move the facilitator ones into a group of their own"
+            )
+
+    @property
+    def audience(self) -> Role:
+        """Who the whole command is for (a group is for one audience: see __post_init__)."""
+        if self.subcommands:
+            return required_role(self.subcommands[0], self)
+        return self.role
 
     @property
     def is_group(self) -> bool:
@@ -363,6 +403,8 @@ class CommandTable:
     """All declared commands, by name."""
 
     commands: dict[str, CommandSpec] = field(default_factory=dict)
+    # (former group, subcommand) -> the group that holds it now
+    aliases: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add(self, spec: CommandSpec) -> None:
         """Declare a command; names must be unique and not Discord's own."""
@@ -370,12 +412,33 @@ class CommandTable:
             raise ValueError(f"/{spec.name} is a platform's built-in command")
         if spec.name in self.commands:
             raise ValueError(f"/{spec.name} is declared twice")
+        for former in spec.formerly:
+            for sub in spec.subcommands:
+                if (former, sub.name) in self.aliases:
+                    raise ValueError(f"/{former} {sub.name} is an alias twice")
+                self.aliases[(former, sub.name)] = spec.name
         self.commands[spec.name] = spec
+
+    def renamed(self, path: Sequence[str]) -> tuple[str, ...] | None:
+        """The current path of a former one (`event create` -> `host create`), if it is one."""
+        if len(path) < 2:
+            return None
+        key = (path[0].lower(), path[1].lower())
+        group = self.aliases.get(key)
+        if group is None:
+            return None
+        top = self.commands.get(key[0])
+        if top is not None and top.subcommand(key[1]) is not None:
+            return None  # the group's own subcommand wins over an alias
+        return (group, key[1])
 
     def resolve(self, path: Sequence[str]) -> Resolved:
         """Find the spec for a path such as ("goal", "set"); raise `UsageError` if unknown."""
         if not path:
             raise UsageError("no command given")
+        current = self.renamed(path)
+        if current is not None:
+            path = current
         top = self.commands.get(path[0].lower())
         if top is None:
             raise UsageError(f"there is no command called {quoted(path[0])}")
@@ -393,11 +456,18 @@ class CommandTable:
             )
         return Resolved((top.name, sub.name), sub, top)
 
+    def on_message(self, label: str) -> CommandSpec | None:
+        """The command a message's menu entry called `label` runs, if any."""
+        return next((spec for spec in self.commands.values() if spec.on_message == label), None)
+
     def split_line(self, line: str) -> tuple[tuple[str, ...], str]:
         """Split `goal set learn Rust` into the command path and the argument text."""
         stripped = line.strip().lstrip("/")
         head, _, rest = stripped.partition(" ")
         top = self.commands.get(head.lower())
+        if top is None and any(former == head.lower() for former, _ in self.aliases):
+            sub, _, rest2 = rest.strip().partition(" ")
+            return ((head, sub), rest2) if sub else ((head,), "")
         if top is not None and top.is_group:
             sub, _, rest2 = rest.strip().partition(" ")
             if sub:

@@ -83,6 +83,15 @@ class ReactionRemoved:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Subject:
+    """The message a command was run on (a message's menu: Discord's message commands)."""
+
+    ref: MessageRef
+    author: Author
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandInvoked:
     """A member ran a command: `path` like ("goal", "set"); `text` is the unparsed rest.
 
@@ -98,6 +107,7 @@ class CommandInvoked:
     text: str = ""
     options: Mapping[str, str] | None = None
     is_direct: bool = False
+    subject: Subject | None = None  # run from a message's menu: that message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

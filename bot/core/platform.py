@@ -11,6 +11,7 @@ from bot.core.actions import Action
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.events import Event
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
+from bot.core.suggestions import Suggestion, SuggestionRequest
 
 if TYPE_CHECKING:  # the core needs aiohttp's route type only to describe it, never at run time
     from aiohttp.web import AbstractRouteDef
@@ -105,6 +106,12 @@ class EventSink(Protocol):
 
     async def cursor(self, channel: ChannelRef) -> str | None:
         """The position of the last committed live message in `channel`, if any."""
+        ...
+
+    async def suggest(self, request: SuggestionRequest) -> list[Suggestion]:
+        """What to offer a member typing an argument (at most MAX_SUGGESTIONS, best first):
+        answered at once from a read, outside the event batches and their delivery keys;
+        empty when the source is unknown or fails."""
         ...
 
     async def open_backfill(

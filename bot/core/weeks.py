@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core.suggestions import Suggestion, label, matching
+
 _WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 
 
@@ -89,3 +91,20 @@ def resolve_week(text: str | None, now: datetime, zone: ZoneInfo) -> IsoWeek:
     if text.strip().lower() in ("this", "current"):
         return IsoWeek.containing(now, zone)
     return IsoWeek.parse(text)
+
+
+def suggest_weeks(
+    typed: str, now: datetime, zone: ZoneInfo, *, this_first: bool = False, count: int = 12
+) -> list[Suggestion]:
+    """Weeks to pick: "last" and "this" (in the order the command defaults to), then the
+    weeks before, newest first, each with its days; those matching what was typed."""
+    current = IsoWeek.containing(now, zone)
+    named = [("this", current), ("last", current.previous())]
+    if not this_first:
+        named.reverse()
+    found = [Suggestion(word, label(f"{word} ({week})", week.days_text())) for word, week in named]
+    week = current.previous()
+    for _ in range(count):
+        week = week.previous()
+        found.append(Suggestion(str(week), label(str(week), week.days_text())))
+    return [s for s in found if matching(typed.replace("-", " "), s.value, s.label)]

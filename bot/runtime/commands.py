@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.core.actions import Answer, Content
 from bot.core.commands import (
+    ArgumentValue,
     CommandSpec,
     CommandTable,
     Role,
@@ -81,8 +82,15 @@ class CommandRouter:
         if resolved.role is Role.FACILITATOR and not delivered.is_facilitator:
             message = texts("common.facilitators_only", command=shown)
             return Answer(to=event.reply_to, content=Content(text=message))
+        subject = event.subject if isinstance(event, CommandInvoked) else None
+        arguments: dict[str, ArgumentValue]
         try:
-            arguments = parse_arguments(route.spec, text, options)
+            if subject is not None:
+                if not route.spec.on_message:
+                    raise UsageError(f"{shown} cannot be run on a message")
+                arguments = {}  # the message is what it works on
+            else:
+                arguments = parse_arguments(route.spec, text, options)
         except UsageError as problem:
             return Answer(
                 to=event.reply_to,

@@ -33,6 +33,7 @@ from bot.core.events import (
 from bot.core.i18n import Catalog
 from bot.core.platform import Bound, Capability, Platform, UnreadRange, apply_binding
 from bot.core.refs import ChannelRef, MemberRef
+from bot.core.suggestions import MAX_SUGGESTIONS, Suggestion, SuggestionRequest, label
 from bot.runtime.actions import ActionPerformer
 from bot.runtime.commands import CommandCall, CommandRouter
 from bot.runtime.intake import (
@@ -40,12 +41,19 @@ from bot.runtime.intake import (
     claim_fresh,
     community_of,
     forgotten_authors,
+    homes_of,
     homes_of_direct_authors,
     written_before,
 )
 from bot.runtime.memberships import BatchSightings, RecentWrites
 from bot.runtime.outbox import DEFAULT_LEASE, Held, Outbox
-from bot.runtime.service import Delivered, Service, Transaction
+from bot.runtime.service import (
+    Delivered,
+    Service,
+    SuggestionQuery,
+    SuggestionSource,
+    Transaction,
+)
 from bot.storage import Connection
 from bot.storage.database import Database
 from bot.storage.deliveries import (
@@ -124,6 +132,7 @@ class Dispatcher:
         self._listeners: list[Service] = []
         self._router = CommandRouter()
         self.commands = self._router.table
+        self._sources: dict[str, SuggestionSource] = {}
         self._actions = ActionPerformer()
         self.outbox = Outbox(database, clock, self._actions, lease=lease)
         self._queue: asyncio.Queue[Event | _Mark | _Open | object] = asyncio.Queue(queue_size)
@@ -148,6 +157,21 @@ class Dispatcher:
             # Only services that listen get a savepoint per batch: each is a database round trip.
             self._listeners.append(service)
         self._router.add(service)
+        for source, provider in service.suggestions().items():
+            if source in self._sources:
+                raise ValueError(f"{service.name}: the suggestion source {source!r} exists")
+            self._sources[source] = provider
+
+    def check_suggestions(self) -> None:
+        """Refuse a declared argument that suggests from a source no service provides."""
+        for spec in self.commands:
+            for sub in spec.subcommands or (spec,):
+                for param in sub.params:
+                    if param.suggests and param.suggests not in self._sources:
+                        raise ValueError(
+                            f"/{spec.name}: {param.name} suggests from {param.suggests!r}, "
+                            "which no service provides"
+                        )
 
     def attach(self, platform: Platform) -> None:
         """Let the outbox deliver actions to `platform`."""
@@ -165,6 +189,7 @@ class Dispatcher:
 
     async def start(self) -> None:
         """Start the worker that processes delivered events."""
+        self.check_suggestions()
         if self._worker is None:
             self._worker = asyncio.create_task(self._work(), name="dispatcher")
 
@@ -194,6 +219,40 @@ class Dispatcher:
         if fresh:
             self._claimed.add(event.key)
         return bool(fresh)
+
+    async def suggest(self, request: SuggestionRequest) -> list[Suggestion]:
+        """Suggestions for a member typing an argument (see `EventSink.suggest`): one read,
+        beside the batches (never queued behind them, never a delivery key)."""
+        provider = self._sources.get(request.source)
+        if provider is None:
+            return []
+        member = str(request.author.ref)
+        try:
+            async with self._database.glancing() as conn:
+                community = self._directory.community_for(request.channel)
+                if community is None and request.is_direct:
+                    homes = await homes_of(
+                        conn, self._directory, {member: request.channel.platform}
+                    )
+                    community = homes.get(member) or self._directory.default_community(
+                        request.channel.platform
+                    )
+                if community is None:
+                    return []
+                settings = self._directory.settings(community)
+                query = SuggestionQuery(
+                    typed=request.typed.strip()[:100],
+                    member=member,
+                    community=settings,
+                    is_facilitator=self._directory.is_facilitator(community, request.author),
+                    now=self._clock.now(),
+                    texts=self.texts(settings.language),
+                )
+                found = await provider(query, conn)
+        except Exception:
+            log.exception("suggestions from %s failed", request.source)
+            return []
+        return [Suggestion(s.value, label(s.label)) for s in found[:MAX_SUGGESTIONS]]
 
     async def cursor(self, channel: ChannelRef) -> str | None:
         """The position of the last committed live message in `channel`."""

@@ -75,6 +75,14 @@ async def homes_of_direct_authors(
         author, channel = event_author(event), event_channel(event)
         if author is not None and directory.community_for(channel) is None:
             wanted[str(author)] = channel.platform
+    return await homes_of(conn, directory, wanted)
+
+
+async def homes_of(
+    conn: Connection, directory: CommunityDirectory, wanted: dict[str, str]
+) -> dict[str, str]:
+    """For each member ref (with the platform they wrote on), the community on that platform
+    they were most recently active in."""
     if not wanted:
         return {}
     homes: dict[str, str] = {}

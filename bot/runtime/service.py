@@ -18,10 +18,18 @@ from aiohttp import web
 from bot.core.actions import BUTTON_COMMAND_LIMIT, Action, Answer, Button, Content
 from bot.core.commands import ArgumentValue, CommandSpec, command_line
 from bot.core.config import CommunitySettings
-from bot.core.events import Author, ButtonPressed, CommandInvoked, Event, MessageReceived
+from bot.core.events import (
+    Author,
+    ButtonPressed,
+    CommandInvoked,
+    Event,
+    MessageReceived,
+    Subject,
+)
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import InteractionRef
+from bot.core.suggestions import MAX_SUGGESTIONS, Suggestion
 from bot.runtime.outbox import Effect, lane_of
 from bot.runtime.scheduler import Job
 from bot.runtime.sections import SectionProvider
@@ -122,6 +130,11 @@ class Invocation:
         """Who ran the command."""
         return self.event.author
 
+    @property
+    def subject(self) -> Subject | None:
+        """The message the command was run on (from a message's menu), if it was."""
+        return self.event.subject if isinstance(self.event, CommandInvoked) else None
+
     def answer(self, text: str, *, ephemeral: bool | None = None, **extra: object) -> Answer:
         """An answer to the caller (private unless the command says otherwise)."""
         private = self.spec.private if ephemeral is None else ephemeral
@@ -163,6 +176,23 @@ class Offer:
 
 
 CommandHandler = Callable[[Invocation, Transaction], Awaitable[list[Action]]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SuggestionQuery:
+    """What a suggestion source is asked: the text typed so far, by whom, where."""
+
+    typed: str
+    member: str  # the caller's member ref: their own things first, others' private never
+    community: CommunitySettings
+    is_facilitator: bool
+    now: datetime
+    texts: Catalog
+    limit: int = MAX_SUGGESTIONS
+
+
+# Reads only (the connection is outside any batch); answers best first, at most `limit`.
+SuggestionSource = Callable[[SuggestionQuery, Connection], Awaitable[list[Suggestion]]]
 # Runs work in a transaction of its own that also writes the effects it emits and returns.
 Runner = Callable[[Callable[[Transaction], Awaitable[list[Action]]]], Awaitable[list[Action]]]
 
@@ -218,6 +248,10 @@ class Service:
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """Declared commands with a handler per path, e.g. {("goal", "set"): self.set_goal}."""
         return ()
+
+    def suggestions(self) -> Mapping[str, SuggestionSource]:
+        """Suggestion sources by name (what a `Param.suggests` names), e.g. {"sessions": ...}."""
+        return {}
 
     async def on_events(self, batch: Sequence[Delivered], tx: Transaction) -> list[Action]:
         """Handle a batch of non-command events (may be called with a batch of one)."""

@@ -45,6 +45,9 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+_GLANCE = "facilitator_glance"  # an execution option: begin without taking the write lock
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets its pragmas and explicit IMMEDIATE transactions."""
     if url.startswith("sqlite") and "+aiosqlite" not in url:
@@ -69,7 +72,10 @@ def create_engine(url: str) -> AsyncEngine:
 
         @event.listens_for(sync_engine, "begin")
         def _on_begin(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if connection.get_execution_options().get(_GLANCE):
+                connection.exec_driver_sql("BEGIN")  # a WAL reader: never waits for a writer
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
@@ -183,6 +189,17 @@ class Database:
                 await conn.execution_options(
                     isolation_level="REPEATABLE READ", postgresql_readonly=True
                 )
+            yield conn
+
+    @asynccontextmanager
+    async def glancing(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for a quick read that must not wait for a writer (suggestions while a
+        member types): on SQLite a deferred transaction, which WAL lets read beside a write in
+        progress (it sees what was committed before it began)."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{_GLANCE: True})
+            if self.dialect == "postgresql":
+                await conn.execution_options(postgresql_readonly=True)
             yield conn
 
     async def close(self) -> None:

@@ -13,6 +13,7 @@ from bot.core.commands import (
     CommandTable,
     Param,
     ParamKind,
+    Role,
     UsageError,
     parse_arguments,
     tokenize,
@@ -140,3 +141,49 @@ def test_errors_quote_at_most_80_characters_and_long_text_is_refused_once() -> N
     with pytest.raises(UsageError) as unknown:
         table.resolve(("z" * 5000,))
     assert len(str(unknown.value)) < 140
+
+
+def _group(name: str, *subs: CommandSpec, **extra: object) -> CommandSpec:
+    return CommandSpec(name=name, help=name, subcommands=subs, **extra)  # type: ignore[arg-type]
+
+
+def test_a_group_mixing_member_and_facilitator_subcommands_is_refused() -> None:
+    with pytest.raises(ValueError, match="mixes member and facilitator subcommands \\(create\\)"):
+        _group(
+            "event",
+            CommandSpec(name="list", help="l"),
+            CommandSpec(name="create", help="c", role=Role.FACILITATOR),
+        )
+    facilitators = _group("host", CommandSpec(name="create", help="c"), role=Role.FACILITATOR)
+    assert facilitators.audience is Role.FACILITATOR
+    assert _group("event", CommandSpec(name="list", help="l")).audience is Role.MEMBER
+
+
+def test_a_split_groups_old_paths_still_resolve_to_the_new_group() -> None:
+    table = CommandTable()
+    table.add(_group("event", CommandSpec(name="list", help="l")))
+    table.add(
+        _group(
+            "host",
+            CommandSpec(name="create", help="c", params=(Param(name="title", help="t"),)),
+            CommandSpec(name="list", help="the host's own list"),
+            role=Role.FACILITATOR,
+            formerly=("event",),
+        )
+    )
+    old = table.resolve(("event", "create"))
+    assert old.path == ("host", "create") and old.role is Role.FACILITATOR
+    assert table.resolve(("Event", "CREATE")).path == ("host", "create")
+    assert table.resolve(("event", "list")).path == ("event", "list")  # its own sub wins
+    assert table.split_line("/event create Talk") == (("event", "create"), "Talk")
+    with pytest.raises(UsageError, match="/event has no 'nope'"):
+        table.resolve(("event", "nope"))
+
+
+def test_an_alias_that_only_renames_a_group_no_longer_declared_resolves_too() -> None:
+    table = CommandTable()
+    table.add(_group("host", CommandSpec(name="cancel", help="c"), formerly=("event",)))
+    assert table.split_line("event cancel 3") == (("event", "cancel"), "3")
+    assert table.resolve(("event", "cancel")).path == ("host", "cancel")
+    with pytest.raises(ValueError, match="alias twice"):
+        table.add(_group("other", CommandSpec(name="cancel", help="c"), formerly=("event",)))

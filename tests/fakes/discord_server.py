@@ -130,6 +130,8 @@ class FakeDiscord:
         ] = {}  # (chan, msg) -> {(emoji, user)}
         self.commands: dict[str | None, list[Payload]] = {}  # guild id (None: global) -> commands
         self.interaction_responses: dict[str, list[Payload]] = {}  # interaction token -> bodies
+        self.interaction_kinds: dict[str, int] = {}  # interaction token -> interaction type
+        self.refused_callbacks: list[tuple[str, str]] = []  # (token, why Discord refused)
         self.dm_channels: dict[str, str] = {}  # user id -> DM channel id
         self.refuse_dms: set[str] = set()  # user ids whose DMs fail with 50007
         self.scheduled_events: dict[str, dict[str, Payload]] = {}
@@ -751,6 +753,11 @@ class FakeDiscord:
     ) -> web.Response:
         stored = []
         for command in request.body or []:
+            problem = self._command_problem(command)
+            if problem is not None:
+                return self._json(
+                    {"code": 50035, "message": "Invalid Form Body", "errors": problem}, 400
+                )
             stored.append(
                 {
                     **command,
@@ -758,7 +765,9 @@ class FakeDiscord:
                     "application_id": application_id,
                     "version": self.new_id(),
                     "type": command.get("type", 1),
-                    "default_member_permissions": None,
+                    # Discord keeps what was sent (a permission bit set as a string, or null)
+                    "default_member_permissions": command.get("default_member_permissions"),
+                    "contexts": command.get("contexts"),
                     "nsfw": False,
                     **({"guild_id": guild_id} if guild_id else {}),
                 }
@@ -766,14 +775,112 @@ class FakeDiscord:
         self.commands[guild_id] = stored
         return self._json(stored)
 
+    @staticmethod
+    def _command_problem(command: Payload) -> str | None:
+        """Why Discord would refuse one application command of a bulk upsert, if it would."""
+        kind = command.get("type", 1)
+        if kind not in (1, 2, 3):
+            return f"type {kind!r} is not an application command type"
+        permissions = command.get("default_member_permissions")
+        if permissions is not None and not (isinstance(permissions, str) and permissions.isdigit()):
+            return "default_member_permissions must be a string of digits or null"
+        contexts = command.get("contexts")
+        if contexts is not None and (not contexts or not set(contexts) <= {0, 1, 2}):
+            return "contexts must be a non-empty list of 0, 1 and 2"
+        if kind in (2, 3) and (command.get("description") or command.get("options")):
+            return "user and message commands take no description or options"
+        if kind == 1 and not 1 <= len(str(command.get("description") or "")) <= 100:
+            return "a slash command needs a description of 1 to 100 characters"
+        return None
+
+    def _check_registered(
+        self, guild_id: str | None, name: str, options: list[Payload], kind: int = 1
+    ) -> None:
+        """Discord sends only commands it holds: refuse a test that invokes another one."""
+        if not any(self.commands.values()):
+            return  # nothing registered yet: a test of the bare client
+        # (in a DM, this fake lets any guild's commands through, as the tests always have)
+        scopes = [guild_id, None] if guild_id else list(self.commands)
+        found = [
+            c
+            for scope in scopes
+            for c in self.commands.get(scope, [])
+            if c["name"] == name and c.get("type", 1) == kind
+        ]
+        if not found:
+            raise AssertionError(f"{name!r} is not a registered command of type {kind}")
+        subs = [o for o in found[0].get("options") or [] if o.get("type") in (1, 2)]
+        if subs and not (options and options[0].get("name") in {o["name"] for o in subs}):
+            raise AssertionError(f"/{name} has no such subcommand: {options[:1]}")
+
+    def registered(self, guild_id: str | None, name: str, kind: int = 1) -> Payload:
+        """The stored application command called `name` (of `kind`) in a guild (None: global)."""
+        for command in self.commands.get(guild_id, []):
+            if command["name"] == name and command.get("type", 1) == kind:
+                return command
+        raise KeyError(f"no command {name!r} of type {kind} registered")
+
     async def _interaction_callback(
         self, request: Request, interaction_id: str, token: str
     ) -> web.Response:
         responses = self.interaction_responses.setdefault(token, [])
         if responses:
             return self._error(400, 40060, "Interaction has already been acknowledged.")
-        responses.append({"kind": "callback", **(request.body or {})})
+        body = request.body or {}
+        problem = self._callback_problem(self.interaction_kinds.get(token), body)
+        if problem is not None:
+            self.refused_callbacks.append((token, problem))
+            return self._json(
+                {"code": 50035, "message": "Invalid Form Body", "errors": problem}, 400
+            )
+        responses.append({"kind": "callback", **body})
         return web.Response(status=204)
+
+    @staticmethod
+    def _callback_problem(interaction_type: int | None, body: Payload) -> str | None:
+        """Why Discord would refuse this first response to an interaction, if it would."""
+        kind = body.get("type")
+        data = body.get("data") or {}
+        if interaction_type == 4:  # APPLICATION_COMMAND_AUTOCOMPLETE: type 8 or nothing
+            if kind != 8:
+                return f"an autocomplete interaction takes only type 8, not {kind!r}"
+            choices = data.get("choices")
+            if not isinstance(choices, list) or len(choices) > 25:
+                return "choices: a list of at most 25"
+            for choice in choices:
+                name, value = choice.get("name"), choice.get("value")
+                if not isinstance(name, str) or not 1 <= len(name) <= 100:
+                    return "a choice's name must be 1 to 100 characters"
+                if isinstance(value, str) and not 1 <= len(value) <= 100:
+                    return "a choice's string value must be 1 to 100 characters"
+            return None
+        if kind == 8:
+            return "type 8 answers only an autocomplete interaction"
+        if kind == 9:  # MODAL: not to a modal submission, at most five rows of one input
+            if interaction_type == 5:
+                return "a modal submission cannot be answered with a modal"
+            rows = data.get("components") or []
+            if not 1 <= len(rows) <= 5:
+                return "a modal has 1 to 5 components"
+            if not data.get("custom_id") or not data.get("title"):
+                return "a modal needs a custom_id and a title"
+            if len(str(data["title"])) > 45:
+                return "a modal's title is at most 45 characters"
+            for row in rows:
+                inputs = row.get("components") or []
+                if row.get("type") != 1 or len(inputs) != 1 or inputs[0].get("type") != 4:
+                    return "each modal row holds one text input"
+                field = inputs[0]
+                if len(str(field.get("label") or "")) > 45 or not field.get("custom_id"):
+                    return "a text input needs a custom_id and a label of at most 45 characters"
+                if len(str(field.get("value") or "")) > 4000:
+                    return "a text input's value is at most 4000 characters"
+            return None
+        if kind not in (4, 5, 6, 7):
+            return f"unknown callback type {kind!r}"
+        if kind in (6, 7) and interaction_type != 3 and interaction_type != 5:
+            return "types 6 and 7 answer only components and modal submissions"
+        return None
 
     async def _edit_original(
         self, request: Request, application_id: str, token: str
@@ -988,6 +1095,66 @@ class FakeDiscord:
                 data["member"] = member
         await self.dispatch("MESSAGE_REACTION_REMOVE" if remove else "MESSAGE_REACTION_ADD", data)
 
+    async def submit_form(
+        self, channel_id: str, user_id: str, custom_id: str, values: dict[str, str]
+    ) -> Payload:
+        """A member submits a form (modal) the bot opened: a MODAL_SUBMIT interaction."""
+        rows = [
+            {"type": 1, "components": [{"type": 4, "custom_id": name, "value": value}]}
+            for name, value in values.items()
+        ]
+        return await self._push_interaction(
+            channel_id, user_id, 5, {"custom_id": custom_id, "components": rows}
+        )
+
+    async def _push_interaction(
+        self, channel_id: str, user_id: str, kind: int, data: Payload
+    ) -> Payload:
+        channel = self.channels[channel_id]
+        interaction_id = self.new_id()
+        self.interaction_kinds[f"token-{interaction_id}"] = kind
+        payload: Payload = {
+            "id": interaction_id,
+            "application_id": str(self.application_id),
+            "type": kind,
+            "data": data,
+            "channel_id": channel_id,
+            "channel": {k: v for k, v in channel.items() if k != "recipients"},
+            "token": f"token-{interaction_id}",
+            "version": 1,
+            "app_permissions": str(ALL_PERMISSIONS),
+            "locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {},
+            "context": 0,
+            "attachment_size_limit": 10_485_760,
+        }
+        guild_id = channel.get("guild_id")
+        if guild_id:
+            payload["guild_id"] = guild_id
+            payload["guild_locale"] = "en-US"
+            member = dict(self.guilds[guild_id]["members"][user_id])
+            member["permissions"] = "0"
+            payload["member"] = member
+        else:
+            payload["user"] = self.users[user_id]
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def message_command(
+        self, channel_id: str, user_id: str, name: str, target: Payload
+    ) -> Payload:
+        """A member picks `name` in the menu of the message `target` (a message command)."""
+        self._check_registered(self.channels[channel_id].get("guild_id"), name, [], kind=3)
+        data = {
+            "id": self.new_id(),
+            "name": name,
+            "type": 3,
+            "target_id": target["id"],
+            "resolved": {"messages": {target["id"]: target}},
+        }
+        return await self._push_interaction(channel_id, user_id, 2, data)
+
     async def interaction(
         self,
         channel_id: str,
@@ -1002,6 +1169,8 @@ class FakeDiscord:
         """A member runs a slash command, presses the button `component`, or types into an
         option marked `focused` (`autocomplete=True`)."""
         channel = self.channels[channel_id]
+        if component is None:
+            self._check_registered(channel.get("guild_id"), name, options or [])
         interaction_id = self.new_id()
         data: Payload
         if component is not None:
@@ -1010,6 +1179,7 @@ class FakeDiscord:
         else:
             kind = 4 if autocomplete else 2
             data = {"id": self.new_id(), "name": name, "type": 1, "options": options or []}
+        self.interaction_kinds[f"token-{interaction_id}"] = kind
         payload: Payload = {
             "id": interaction_id,
             "application_id": str(self.application_id),

@@ -236,6 +236,19 @@ async def candidates_of(
     return {**{key: title for key, title in titles.items() if key in candidates}, **rest}
 
 
+async def entries_of(
+    conn: Connection,
+    community: CommunitySettings,
+    week: IsoWeek,
+    *,
+    texts: Catalog,
+    providers: Sequence[SectionProvider],
+) -> list[Entry]:
+    """One week's entries in the digest's order, as its preview shows them (consent applied)."""
+    sections, _ = await _sections(conn, community, week, texts, providers)
+    return [entry for section in sections for entry in section.entries]
+
+
 async def _named(conn: Connection, refs: Sequence[str]) -> dict[str, str | None]:
     return await consent_names(conn, NAMED, refs)
 

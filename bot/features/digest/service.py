@@ -23,23 +23,40 @@ from bot.core.config import CommunitySettings
 from bot.core.i18n import Catalog
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.core.schedules import parse_rule
-from bot.core.weeks import IsoWeek, last_complete_week, resolve_week
+from bot.core.suggestions import Suggestion, label, matching
+from bot.core.weeks import IsoWeek, last_complete_week, resolve_week, suggest_weeks
 from bot.features.digest import store
-from bot.features.digest.builder import build_digest, candidates_of, default_providers
+from bot.features.digest.builder import (
+    build_digest,
+    candidates_of,
+    default_providers,
+    entries_of,
+)
 from bot.features.digest.config import DigestSchedule, DigestSettings
 from bot.features.digest.model import Digest
 from bot.features.digest.render import to_content
 from bot.runtime.outbox import Effect, latest_attempt
 from bot.runtime.scheduler import Job, RunContext
 from bot.runtime.sections import SectionProvider
-from bot.runtime.service import CommandHandler, Invocation, Offer, Service, Transaction
+from bot.runtime.service import (
+    CommandHandler,
+    Invocation,
+    Offer,
+    Service,
+    SuggestionQuery,
+    SuggestionSource,
+    Transaction,
+)
 from bot.storage import Connection
 from bot.storage.database import Database
 
 WEEK = Param(
-    name="week", help="A week like 2026-W48, or last (the default) or this", required=False
+    name="week",
+    help="A week like 2026-W48, or last (the default) or this",
+    required=False,
+    suggests="weeks",
 )
-ITEM = Param(name="item", help="An item id from the preview, e.g. L12")
+ITEM = Param(name="item", help="An item id from the preview, e.g. L12", suggests="digest-items")
 REASON = Param(
     name="reason",
     help="A week (last, the default, this or 2026-W48), then why (kept for accountability)",
@@ -261,6 +278,39 @@ class DigestService(Service):
                 },
             ),
         )
+
+    def suggestions(self) -> Mapping[str, SuggestionSource]:
+        """Weeks to preview or post: last (the default), this, then the weeks before."""
+        return {"weeks": self.suggest_weeks, "digest-items": self.suggest_items}
+
+    async def suggest_items(self, query: SuggestionQuery, conn: Connection) -> list[Suggestion]:
+        """Last week's items (the default week), then this week's, as the preview shows them
+        (so with the digest's consent applied); none for members."""
+        if not query.is_facilitator:
+            return []
+        last = last_complete_week(query.now, query.community.zone)
+        found: list[Suggestion] = []
+        seen: set[str] = set()
+        for week in (last, last.next()):
+            entries = await entries_of(
+                conn,
+                query.community,
+                week,
+                texts=query.texts,
+                providers=[*self._providers, *self._contributed()],
+            )
+            for entry in entries:
+                if entry.key in seen or entry.key[:1] not in _ITEM_PREFIXES:
+                    continue  # new voices (V…) are people, not items to curate
+                if query.typed and not matching(query.typed, entry.key, entry.title):
+                    continue
+                seen.add(entry.key)
+                found.append(Suggestion(entry.key, label(entry.key, entry.title, str(week))))
+        return found[: query.limit]
+
+    async def suggest_weeks(self, query: SuggestionQuery, conn: Connection) -> list[Suggestion]:
+        """Weeks in the community's zone, newest first."""
+        return suggest_weeks(query.typed, query.now, query.community.zone)[: query.limit]
 
     def archive_link(self, community: str, week: IsoWeek) -> str | None:
         """Where the archive shows this issue, if the archive is on."""

@@ -23,6 +23,7 @@ from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
+from bot.core.suggestions import Suggestion, label, matching
 from bot.core.urls import canonicalise, domain_of
 from bot.features.digest import DigestSettings
 from bot.features.feeds import store
@@ -35,8 +36,11 @@ from bot.runtime.service import (
     Offer,
     Runner,
     Service,
+    SuggestionQuery,
+    SuggestionSource,
     Transaction,
 )
+from bot.storage import Connection
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +124,12 @@ FEED = CommandSpec(
             help="Stop following one of your feeds",
             example="/feed remove 3",
             params=(
-                Param(name="id", help="The feed's number from /feed list", kind=ParamKind.INTEGER),
+                Param(
+                    name="id",
+                    help="The feed's number from /feed list",
+                    kind=ParamKind.INTEGER,
+                    suggests="feeds",
+                ),
             ),
         ),
     ),
@@ -165,6 +174,25 @@ class FeedService(Service):
                 },
             ),
         )
+
+    def suggestions(self) -> Mapping[str, SuggestionSource]:
+        """Feeds the caller may remove: their own (facilitators: then every other)."""
+        return {"feeds": self.suggest_feeds}
+
+    async def suggest_feeds(self, query: SuggestionQuery, conn: Connection) -> list[Suggestion]:
+        """The caller's feeds, newest first; a facilitator's list goes on with the rest of the
+        community's (members never see whose other feeds there are)."""
+        found = await store.recent_feeds(conn, query.community.name, limit=200)
+        own = [f for f in found if f.owner_ref == query.member]
+        others = [f for f in found if f.owner_ref != query.member] if query.is_facilitator else []
+        shown: list[Suggestion] = []
+        for feed in [*own, *others]:
+            name = feed.title or feed.url.split("://", 1)[-1]
+            if query.typed and not matching(query.typed, str(feed.id), name, feed.url):
+                continue
+            whose = "" if feed.owner_ref == query.member else query.texts("feeds.suggest_not_yours")
+            shown.append(Suggestion(str(feed.id), label(str(feed.id), name, whose)))
+        return shown[: query.limit]
 
     # --- commands -----------------------------------------------------------------------
 

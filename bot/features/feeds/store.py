@@ -225,3 +225,11 @@ async def entry_count(conn: AsyncConnection, feed_id: int) -> int:
         select(func.count()).select_from(feed_entries).where(feed_entries.c.feed_id == feed_id)
     )
     return int(result.scalar_one())
+
+
+async def recent_feeds(conn: AsyncConnection, community: str, *, limit: int) -> list[FeedRecord]:
+    """A community's newest feeds (a bounded read on the community's index)."""
+    result = await conn.execute(
+        select(feeds).where(feeds.c.community == community).order_by(feeds.c.id.desc()).limit(limit)
+    )
+    return [FeedRecord(**row._mapping) for row in result]

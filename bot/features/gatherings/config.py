@@ -49,10 +49,10 @@ class GatheringSettings:
 
     # minutes before the start, DMs to those going
     reminders: tuple[int, ...] = setting((24 * 60, 60), read=_reminders)
-    # local waking hours for /event suggest-times
+    # local waking hours for /host suggest-times
     waking_start: str = setting("08:00", read=wall_time)
     waking_end: str = setting("21:00", read=_waking_end)
-    # how far ahead /event suggest-times looks by default
+    # how far ahead /host suggest-times looks by default
     suggest_days: int = setting(7, minimum=1, maximum=28)
     slot_minutes: int = setting(30, read=_slot)  # candidate slots start on this grid (UTC)
     takeaways: bool = True  # open a takeaways thread when a session ends

@@ -29,6 +29,7 @@ from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.platform import Capability
 from bot.core.refs import MemberRef, MessageRef
+from bot.core.suggestions import Suggestion, label, matching
 from bot.features.gatherings import fairness, store
 from bot.features.gatherings.config import GatheringSettings
 from bot.features.gatherings.recurrence import next_occurrence, occurrences, to_utc
@@ -44,6 +45,7 @@ from bot.features.gatherings.when import (
     place_line,
     read_place,
 )
+from bot.features.gatherings.zones import suggest_zones
 from bot.features.members import NAMED, consent_names
 from bot.runtime.outbox import Effect, latest_attempt
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
@@ -54,6 +56,8 @@ from bot.runtime.service import (
     Invocation,
     Offer,
     Service,
+    SuggestionQuery,
+    SuggestionSource,
     Transaction,
     thread_replies,
 )
@@ -95,23 +99,56 @@ def _option(name: str, text: str, kind: ParamKind = ParamKind.TEXT) -> Param:
 
 
 _DETAILS = (
-    _option("tz", "The time zone `when` is in (default: the community's), e.g. Europe/Berlin"),
+    replace(
+        _option("tz", "The time zone `when` is in (default: the community's), e.g. Europe/Berlin"),
+        suggests="zones",
+    ),
     _option("duration", "How long: 60m, 1h30m (default 60m)"),
     _option("repeat", "weekly, biweekly, monthly, or an RRULE like FREQ=WEEKLY;BYDAY=TU"),
     _option("where", "The meeting link (only members who are going see it)"),
     _option("capacity", "How many places (a wait-list takes the rest)", ParamKind.INTEGER),
     _option("description", "What it is about"),
 )
-_ID = Param(name="id", help="The event's number from /event list", kind=ParamKind.INTEGER)
+_ID = Param(
+    name="id",
+    help="The session's number from /event list",
+    kind=ParamKind.INTEGER,
+    suggests="sessions",
+)
 
 EVENT = CommandSpec(
     name="event",
-    help="Live sessions: list them, get your calendar; facilitators schedule them",
+    help="Live sessions: list them, get your calendar",
+    subcommands=(
+        CommandSpec(name="list", help="Upcoming live sessions", example="/event list"),
+        CommandSpec(
+            name="calendar",
+            help="Your personal calendar address (with links for sessions you're going to)",
+            example="/event calendar",
+            params=(
+                Param(
+                    name="reset",
+                    help="Type reset for a new address (the old one stops working)",
+                    kind=ParamKind.CHOICE,
+                    choices=("reset",),
+                    required=False,
+                ),
+            ),
+        ),
+    ),
+)
+# Facilitators' half of what was one /event group: Discord hides a whole command from
+# members, never a subcommand, so the two audiences are two groups.
+HOST = CommandSpec(
+    name="host",
+    help="Facilitators: schedule, change, cancel live sessions; suggest fair times",
+    role=Role.FACILITATOR,
+    formerly=("event",),
     subcommands=(
         CommandSpec(
             name="create",
             help="Schedule a live session (shows the time and asks you to confirm first)",
-            example='/event create title="Guest talk" when="next thursday 17:00" duration=60m',
+            example='/host create title="Guest talk" when="next thursday 17:00" duration=60m',
             params=(
                 _TITLE,
                 _WHEN,
@@ -130,12 +167,13 @@ EVENT = CommandSpec(
         CommandSpec(
             name="confirm",
             help="Create a session you previewed, by its draft number (its button does this)",
-            example="/event confirm 4",
+            example="/host confirm 4",
             params=(
                 Param(
                     name="draft",
                     help="The draft number the preview gave",
                     kind=ParamKind.INTEGER,
+                    suggests="drafts",
                 ),
             ),
             role=Role.FACILITATOR,
@@ -143,7 +181,7 @@ EVENT = CommandSpec(
         CommandSpec(
             name="edit",
             help="Change a session; members who answered are told",
-            example='/event edit 3 when="2026-12-03 18:00" capacity=30',
+            example='/host edit 3 when="2026-12-03 18:00" capacity=30',
             params=(
                 _ID,
                 _option("title", "A new title"),
@@ -155,29 +193,14 @@ EVENT = CommandSpec(
         CommandSpec(
             name="cancel",
             help="Cancel a session; members who answered are told by direct message",
-            example="/event cancel 3",
+            example="/host cancel 3",
             params=(_ID,),
             role=Role.FACILITATOR,
-        ),
-        CommandSpec(name="list", help="Upcoming live sessions", example="/event list"),
-        CommandSpec(
-            name="calendar",
-            help="Your personal calendar address (with links for sessions you're going to)",
-            example="/event calendar",
-            params=(
-                Param(
-                    name="reset",
-                    help="Type reset for a new address (the old one stops working)",
-                    kind=ParamKind.CHOICE,
-                    choices=("reset",),
-                    required=False,
-                ),
-            ),
         ),
         CommandSpec(
             name="suggest-times",
             help="Rank times by how many members are awake; a rotation for a series",
-            example="/event suggest-times duration=60m days=7 repeat=weekly",
+            example="/host suggest-times duration=60m days=7 repeat=weekly",
             params=(
                 _option("duration", "How long (default 60m)"),
                 _option("days", "How many days ahead to look", ParamKind.INTEGER),
@@ -205,7 +228,14 @@ TIMEZONE = CommandSpec(
     name="timezone",
     help="Set your time zone (with no argument: show it; clear to remove it)",
     example="/timezone Europe/Berlin",
-    params=(Param(name="zone", help="An IANA zone such as Europe/Berlin", required=False),),
+    params=(
+        Param(
+            name="zone",
+            help="An IANA zone such as Europe/Berlin (or a city or country to pick from)",
+            required=False,
+            suggests="zones",
+        ),
+    ),
 )
 ASK = CommandSpec(
     name="ask",
@@ -301,18 +331,18 @@ class GatheringService(Service):
         self._calendar_prefix = calendar_prefix
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
-        """/event (create, edit, cancel, list, calendar, suggest-times), /rsvp, /timezone, /ask."""
+        """/event (list, calendar), /host (create, confirm, edit, cancel, suggest-times),
+        /rsvp, /timezone, /ask."""
         return (
+            (EVENT, {("event", "list"): self.list_events, ("event", "calendar"): self.calendar}),
             (
-                EVENT,
+                HOST,
                 {
-                    ("event", "create"): self.create,
-                    ("event", "confirm"): self.confirm_draft,
-                    ("event", "edit"): self.edit,
-                    ("event", "cancel"): self.cancel,
-                    ("event", "list"): self.list_events,
-                    ("event", "calendar"): self.calendar,
-                    ("event", "suggest-times"): self.suggest_times,
+                    ("host", "create"): self.create,
+                    ("host", "confirm"): self.confirm_draft,
+                    ("host", "edit"): self.edit,
+                    ("host", "cancel"): self.cancel,
+                    ("host", "suggest-times"): self.suggest_times,
                 },
             ),
             (RSVP, {("rsvp",): self.rsvp}),
@@ -327,6 +357,69 @@ class GatheringService(Service):
         if self._web_url is None:
             return None
         return f"{self._web_url}{self._calendar_prefix}/events/{gathering.uid}.ics"
+
+    def suggestions(self) -> Mapping[str, SuggestionSource]:
+        """Sessions (upcoming, the caller's own first) and time zones."""
+        return {
+            "sessions": self.suggest_sessions,
+            "zones": self.suggest_zones,
+            "drafts": self.suggest_drafts,
+        }
+
+    async def suggest_drafts(self, query: SuggestionQuery, conn: Connection) -> list[Suggestion]:
+        """The caller's own previewed sessions (drafts last a day), newest first."""
+        found: list[Suggestion] = []
+        for number, arguments in await store.own_drafts(
+            conn, query.community.name, query.member, query.now
+        ):
+            try:
+                title = str(json.loads(arguments).get("title") or "")
+            except (ValueError, AttributeError):
+                title = ""
+            if query.typed and not matching(query.typed, str(number), title):
+                continue
+            found.append(Suggestion(str(number), label(str(number), title)))
+        return found[: query.limit]
+
+    async def suggest_sessions(self, query: SuggestionQuery, conn: Connection) -> list[Suggestion]:
+        """Upcoming sessions matching what was typed (their number or title): those the caller
+        hosts or answered first, then the soonest; shown in the caller's own zone."""
+        found: list[tuple[datetime, GatheringRecord]] = []
+        for gathering in await store.suggestible_gatherings(conn, query.community.name, query.now):
+            occurrence = self.current(gathering, query.now)
+            if occurrence is None:
+                continue
+            if query.typed and not (
+                str(gathering.id).startswith(query.typed.lstrip("#"))
+                or matching(query.typed, gathering.title)
+            ):
+                continue
+            found.append((occurrence, gathering))
+        answered = await store.answered_gatherings(conn, query.member, [g.id for _, g in found])
+        zones = await store.member_zones(conn, [query.member])
+        zone = ZoneInfo(zones.get(query.member) or query.community.timezone)
+
+        def mine(gathering: GatheringRecord) -> bool:
+            return gathering.host_ref == query.member or gathering.id in answered
+
+        found.sort(key=lambda pair: (not mine(pair[1]), pair[0], pair[1].id))
+        return [
+            Suggestion(
+                str(gathering.id),
+                label(str(gathering.id), gathering.title, local_text(occurrence, zone)),
+            )
+            for occurrence, gathering in found[: query.limit]
+        ]
+
+    async def suggest_zones(self, query: SuggestionQuery, conn: Connection) -> list[Suggestion]:
+        """Time zones by name, city, country or code: the caller's, UTC, the community's first."""
+        zones = await store.member_zones(conn, [query.member])
+        return suggest_zones(
+            query.typed,
+            mine=zones.get(query.member),
+            community=query.community.timezone,
+            limit=query.limit,
+        )
 
     @staticmethod
     def current(gathering: GatheringRecord, now: datetime) -> datetime | None:
@@ -603,7 +696,7 @@ class GatheringService(Service):
         if plan.description:
             parts.append(f"description={_quote(plan.description)}")
         parts.append("confirm=yes")
-        line = "event create " + " ".join(parts)
+        line = "host create " + " ".join(parts)
         details = []
         if plan.capacity:
             details.append(t("gatherings.capacity_line", capacity=plan.capacity).lstrip(" ·"))
@@ -627,7 +720,7 @@ class GatheringService(Service):
             draft = await store.add_draft(
                 tx.conn, call.community.name, str(call.author.ref), json.dumps(kept), tx.now
             )
-            line = f"event confirm {draft}"
+            line = f"host confirm {draft}"
         button = Button(label=t("gatherings.confirm_button"), action=line, style="primary")
         return call.answer(text, buttons=(button,))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.schema import (
@@ -448,3 +448,56 @@ async def take_draft(
     )
     found = result.scalar_one_or_none()
     return None if found is None else str(found)
+
+
+_DAY = timedelta(days=1)
+
+
+async def suggestible_gatherings(
+    conn: AsyncConnection, community: str, since: datetime, *, limit: int = 200
+) -> list[GatheringRecord]:
+    """A community's sessions that may still be on after `since` (series, and single ones
+    starting after `since` less a day), soonest first: a bounded read on the community's
+    start-time index."""
+    statement = (
+        select(gatherings)
+        .where(
+            gatherings.c.community == community,
+            gatherings.c.cancelled.is_(False),
+            or_(gatherings.c.recurrence.is_not(None), gatherings.c.starts_at >= since - _DAY),
+        )
+        .order_by(gatherings.c.starts_at, gatherings.c.id)
+        .limit(limit)
+    )
+    return [GatheringRecord(**row._mapping) for row in await conn.execute(statement)]
+
+
+async def answered_gatherings(
+    conn: AsyncConnection, member_ref: str, gathering_ids: Sequence[int]
+) -> set[int]:
+    """Which of these sessions the member answered (any occurrence)."""
+    if not gathering_ids:
+        return set()
+    result = await conn.execute(
+        select(rsvps.c.gathering_id)
+        .where(rsvps.c.member_ref == member_ref, rsvps.c.gathering_id.in_(list(gathering_ids)))
+        .distinct()
+    )
+    return {int(row[0]) for row in result}
+
+
+async def own_drafts(
+    conn: AsyncConnection, community: str, member_ref: str, now: datetime
+) -> list[tuple[int, str]]:
+    """The member's own unexpired drafts in this community, newest first: (number, JSON)."""
+    result = await conn.execute(
+        select(gathering_drafts.c.id, gathering_drafts.c.arguments)
+        .where(
+            gathering_drafts.c.member_ref == member_ref,
+            gathering_drafts.c.community == community,
+            gathering_drafts.c.created_at >= now - DRAFT_LIFETIME,
+        )
+        .order_by(gathering_drafts.c.id.desc())
+        .limit(25)
+    )
+    return [(int(row[0]), str(row[1])) for row in result]

@@ -17,12 +17,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.actions import Action, Content, Post, SendDirect
-from bot.core.commands import CommandSpec, Param
+from bot.core.commands import DEFAULT_MAX_LENGTH, CommandSpec, Param
 from bot.core.communities import CommunityDirectory
-from bot.core.events import CommandInvoked, MessageDeleted, MessageReceived
+from bot.core.events import CommandInvoked, MessageDeleted, MessageReceived, Subject
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import InteractionRef, MemberRef, MessageRef
+from bot.core.suggestions import Suggestion, label, matching
 from bot.core.urls import MAX_LINK_LENGTH, extract_links
 from bot.features.links import (
     NewShare,
@@ -32,7 +33,7 @@ from bot.features.links import (
     stored_shares_of_message,
 )
 from bot.features.loop import store
-from bot.features.members import QUOTES, MemberSupportSettings, consenting
+from bot.features.members import NAMED, QUOTES, MemberSupportSettings, consent_names, consenting
 from bot.runtime.outbox import Effect
 from bot.runtime.sections import DigestRequest, Entry, Section, SectionProvider
 from bot.runtime.service import (
@@ -42,6 +43,8 @@ from bot.runtime.service import (
     Invocation,
     Offer,
     Service,
+    SuggestionQuery,
+    SuggestionSource,
     Transaction,
     thread_replies,
 )
@@ -81,15 +84,23 @@ REFLECT = CommandSpec(
             required=False,
             keyword_only=True,
             max_length=MAX_LINK_LENGTH,
+            suggests="links",
         ),
         Param(name="text", help="Your reflection", rest=True),
     ),
+    # From a message's menu: a form about that message's link (or the message itself).
+    on_message="Reflect on this",
+    form=("about", "text"),
+    subject_link="about",
 )
 SHARE = CommandSpec(
     name="share",
     help="Share a link with a note about why it matters",
     example="/share https://example.org/a A clear intro to spaced practice",
     private=False,
+    # From a message's menu: its links, shared by whoever picked the entry.
+    on_message="Add to digest",
+    form=("url", "note"),
     params=(
         Param(name="url", help="The link", max_length=MAX_LINK_LENGTH),
         Param(name="note", help="Why it is worth reading", required=False, rest=True),
@@ -107,10 +118,16 @@ ANNOTATE = CommandSpec(
     example="/annotate L12 Key idea: spacing beats cramming; a peer-reviewed study",
     params=(
         Param(
-            name="link", help="The link's id (e.g. L12) or its address", max_length=MAX_LINK_LENGTH
+            name="link",
+            help="The link's id (e.g. L12) or its address",
+            max_length=MAX_LINK_LENGTH,
+            suggests="links",
         ),
         Param(name="text", help="Your note", rest=True),
     ),
+    on_message="Annotate link",
+    form=("link", "text"),
+    subject_link="link",
 )
 
 
@@ -174,6 +191,41 @@ class LoopService(Service):
             (SEEK, {("seek",): self.seek}),
             (ANNOTATE, {("annotate",): self.annotate}),
         )
+
+    def suggestions(self) -> Mapping[str, SuggestionSource]:
+        """The community's links, the caller's own and the newest first."""
+        return {"links": self.suggest_links}
+
+    async def suggest_links(self, query: SuggestionQuery, conn: Connection) -> list[Suggestion]:
+        """Links matching what was typed (`L12`, words of the title or address): the caller's
+        own shares first, then the newest; another member's only where all members read it."""
+        candidates = await store.recent_shared_links(conn, query.community.name, query.member)
+        digits = _link_id(query.typed) if query.typed else None
+        if digits is not None and int(digits) < 2**31:
+            candidates = [
+                *await store.shares_of_link(conn, query.community.name, int(digits)),
+                *candidates,
+            ]
+        seen: set[int] = set()
+        found: list[Suggestion] = []
+        for shared in candidates:
+            if shared.link_id in seen:
+                continue
+            if shared.member_ref != query.member and not self._directory.is_public(shared.channel):
+                continue  # shared in a DM or a private channel: not the caller's to see
+            ident = f"L{shared.link_id}"
+            words = (ident, shared.title or "", shared.canonical_url, shared.site_name or "")
+            if digits is not None and ident.startswith(f"L{digits}"):
+                pass
+            elif query.typed and not matching(query.typed, *words):
+                continue
+            seen.add(shared.link_id)
+            where = shared.site_name or shared.canonical_url.split("://", 1)[-1]
+            shown = shared.title or shared.canonical_url.split("://", 1)[-1]
+            found.append(Suggestion(ident, label(ident, shown, where if shared.title else "")))
+            if len(found) == query.limit:
+                break
+        return found
 
     # --- commands ------------------------------------------------------------------------
 
@@ -239,6 +291,8 @@ class LoopService(Service):
     async def share(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Record a link with the member's note; say so in the channel."""
         t = call.texts
+        if call.subject is not None:
+            return await self._share_message(call, tx, call.subject)
         raw = str(call.arguments["url"])
         found = extract_links(raw)
         if not found:
@@ -283,6 +337,49 @@ class LoopService(Service):
                 )
             )
         return actions
+
+    async def _share_message(
+        self, call: Invocation, tx: Transaction, subject: Subject
+    ) -> list[Action]:
+        """ "Add to digest" on a message: its links, shared by the member who picked it. The
+        message's words are their note only when they wrote it; its author is named in the
+        answer only if they allow being named."""
+        t = call.texts
+        found = extract_links(subject.text)
+        if not found:
+            return [call.answer(t("loop.menu_no_link"), ephemeral=True)]
+        own = subject.author.ref == call.author.ref
+        words = " ".join(_URL.sub(" ", subject.text).split()) if own else ""
+        note = words[:DEFAULT_MAX_LENGTH] or None
+        stored = await record_shares(
+            tx.conn,
+            [
+                NewShare(
+                    community=call.community.name,
+                    canonical_url=link.canonical,
+                    url=link.url,
+                    member_ref=str(call.author.ref),
+                    message_ref=str(subject.ref),
+                    channel=str(subject.ref.channel),
+                    context=words,  # never another member's words under this member's name
+                    shared_at=tx.now,
+                    note=note,
+                )
+                for link in found
+            ],
+        )
+        ids = ", ".join(f"L{share.link_id}" for share in stored)
+        if not stored:
+            return [call.answer(t("loop.menu_already"), ephemeral=True)]
+        if own:
+            return [call.answer(t("loop.menu_added_own", ids=ids), ephemeral=True)]
+        named = await consent_names(tx.conn, NAMED, [str(subject.author.ref)])
+        author = named.get(str(subject.author.ref))
+        if author:
+            text = t("loop.menu_added_named", ids=ids, author=escape(author))
+        else:
+            text = t("loop.menu_added", ids=ids)
+        return [call.answer(text, ephemeral=True)]
 
     async def seek(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Post a question to the community as a thread starter; its replies are answers."""

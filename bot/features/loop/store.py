@@ -19,6 +19,7 @@ from bot.storage.schema import (
     question_answers,
     questions,
     reflections,
+    shares,
 )
 from bot.storage.sql import insert_ignoring_conflicts, url_key
 
@@ -382,3 +383,63 @@ async def annotations_of(conn: AsyncConnection, link_ids: Sequence[int]) -> list
         )
         for row in result
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class SharedLink:
+    """A link as a suggestion sees it: who shared it where (to judge who may see it)."""
+
+    link_id: int
+    member_ref: str
+    channel: str
+    title: str | None
+    canonical_url: str
+    site_name: str | None
+
+
+async def recent_shared_links(
+    conn: AsyncConnection, community: str, member_ref: str, *, limit: int = 300
+) -> list[SharedLink]:
+    """The member's own newest shares, then the community's newest (each on its index), and
+    the link with the id typed, if any: candidates for a suggestion."""
+    columns = (
+        shares.c.link_id,
+        shares.c.member_ref,
+        shares.c.channel,
+        links.c.title,
+        links.c.canonical_url,
+        links.c.site_name,
+    )
+    base = select(*columns).join(links, links.c.id == shares.c.link_id)
+    own = (
+        base.where(shares.c.member_ref == member_ref, shares.c.community == community)
+        .order_by(shares.c.shared_at.desc(), shares.c.id.desc())
+        .limit(50)
+    )
+    everyone = (
+        base.where(shares.c.community == community)
+        .order_by(shares.c.shared_at.desc(), shares.c.id.desc())
+        .limit(limit)
+    )
+    found: list[SharedLink] = []
+    for statement in (own, everyone):
+        found.extend(SharedLink(**row._mapping) for row in await conn.execute(statement))
+    return found
+
+
+async def shares_of_link(conn: AsyncConnection, community: str, link_id: int) -> list[SharedLink]:
+    """Every share of one link (a link named by its id, beyond the newest)."""
+    statement = (
+        select(
+            shares.c.link_id,
+            shares.c.member_ref,
+            shares.c.channel,
+            links.c.title,
+            links.c.canonical_url,
+            links.c.site_name,
+        )
+        .join(links, links.c.id == shares.c.link_id)
+        .where(shares.c.link_id == link_id, shares.c.community == community)
+        .order_by(shares.c.id)
+    )
+    return [SharedLink(**row._mapping) for row in await conn.execute(statement)]

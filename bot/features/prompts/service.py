@@ -29,6 +29,7 @@ from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import ChannelRef, MessageRef
 from bot.core.schedules import RuleError, parse_rule
+from bot.core.suggestions import Suggestion, label, matching
 from bot.features.prompts import store
 from bot.features.prompts.config import PromptSettings
 from bot.runtime.outbox import Effect
@@ -39,6 +40,8 @@ from bot.runtime.service import (
     Invocation,
     Offer,
     Service,
+    SuggestionQuery,
+    SuggestionSource,
     Transaction,
     thread_replies,
 )
@@ -115,7 +118,12 @@ class PromptLibrary:
         raise LibraryError("the English prompt library (prompt_library/en.toml) is missing")
 
 
-_ID = Param(name="id", help="The schedule's number from /prompt list", kind=ParamKind.INTEGER)
+_ID = Param(
+    name="id",
+    help="The schedule's number from /prompt list",
+    kind=ParamKind.INTEGER,
+    suggests="prompts",
+)
 
 PROMPT = CommandSpec(
     name="prompt",
@@ -280,6 +288,30 @@ class PromptService(Service):
                 },
             ),
         )
+
+    def suggestions(self) -> Mapping[str, SuggestionSource]:
+        """The community's prompt schedules (for facilitators)."""
+        return {"prompts": self.suggest_prompts}
+
+    async def suggest_prompts(self, query: SuggestionQuery, conn: Connection) -> list[Suggestion]:
+        """Prompt schedules, newest first, by number, stage, rule or text; none for members."""
+        if not query.is_facilitator:
+            return []
+        found: list[Suggestion] = []
+        for schedule in reversed(await store.list_schedules(conn, query.community.name)):
+            state = query.texts("prompts.suggest_paused") if schedule.paused else ""
+            words = (str(schedule.id), schedule.stage, schedule.rule, schedule.text or "")
+            if query.typed and not matching(query.typed, *words):
+                continue
+            found.append(
+                Suggestion(
+                    str(schedule.id),
+                    label(
+                        str(schedule.id), schedule.stage, schedule.rule, state, schedule.text or ""
+                    ),
+                )
+            )
+        return found[: query.limit]
 
     # --- jobs ----------------------------------------------------------------------------
 

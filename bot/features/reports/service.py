@@ -10,14 +10,23 @@ from bot.core.actions import Action, Attachment, Content, SendDirect
 from bot.core.commands import CommandSpec, Param, Role
 from bot.core.communities import CommunityDirectory
 from bot.core.markup import block, escape
-from bot.core.weeks import IsoWeek, resolve_week
+from bot.core.suggestions import Suggestion
+from bot.core.weeks import IsoWeek, resolve_week, suggest_weeks
 from bot.features.engagement import settle_nudge_answers
 from bot.features.nudges import NudgeSettings
 from bot.features.reports.chart import chart_png
 from bot.features.reports.model import summarise
 from bot.features.reports.render import report_text, table
 from bot.features.reports.store import report_inputs
-from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
+from bot.runtime.service import (
+    CommandHandler,
+    Invocation,
+    Service,
+    SuggestionQuery,
+    SuggestionSource,
+    Transaction,
+)
+from bot.storage import Connection
 
 
 def _slug(name: str) -> str:
@@ -33,6 +42,7 @@ REPORT = CommandSpec(
             name="week",
             help="An ISO week such as 2026-W48, or last (default: this week)",
             required=False,
+            suggests="report-weeks",
         ),
     ),
     role=Role.FACILITATOR,
@@ -50,6 +60,17 @@ class ReportService(Service):
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """`/report`."""
         return ((REPORT, {("report",): self.report}),)
+
+    def suggestions(self) -> Mapping[str, SuggestionSource]:
+        """Weeks to report on: this (the default), last, then the weeks before."""
+        return {"report-weeks": self.suggest_weeks}
+
+    async def suggest_weeks(self, query: SuggestionQuery, conn: Connection) -> list[Suggestion]:
+        """Weeks in the community's zone, this one first; none for members."""
+        if not query.is_facilitator:
+            return []
+        weeks = suggest_weeks(query.typed, query.now, query.community.zone, this_first=True)
+        return weeks[: query.limit]
 
     async def report(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Answer with the week's report; send its chart and table by direct message."""

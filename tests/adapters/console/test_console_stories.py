@@ -199,11 +199,12 @@ async def test_help_marks_facilitator_commands_once_and_shows_each_subcommands_u
         assert "(facilitators)" in said
         assert "(facilitators) (facilitators)" not in said
         assert "(facilitators)_ _(facilitators)" not in said
-        said = await story.say("fran: /help event")
-        assert "/event create <title> <when>" in said and "(facilitators)" in said
-        assert "/event edit <id>" in said
+        said = await story.say("fran: /help host")
+        assert "/host create <title> <when>" in said
+        assert "/host edit <id>" in said
         said = await story.say("alice: /help event")
-        assert "/event list" in said and "/event create" not in said
+        assert "/event list" in said and "/host create" not in said
+        assert "/event create" not in said
 
 
 async def test_a_posted_digest_is_printed_once(

@@ -49,7 +49,7 @@ async def test_members_rsvp_with_the_announcements_buttons(world: World, story_f
         options = _create_options(
             title="Guest talk", when="2026-11-26 17:00", where=LINK, capacity=1, confirm="yes"
         )
-        asked = await world.fake.interaction(world.general, world.fran, "event", options)
+        asked = await world.fake.interaction(world.general, world.fran, "host", options)
         await world.fake.wait_for_request("POST", rf"/channels/{world.general}/messages")
         await world.fake.wait_for_request("POST", rf"/interactions/{asked['id']}/[^/]+/callback")
         [announcement] = [
@@ -82,7 +82,7 @@ async def test_sessions_are_mirrored_as_scheduled_events_and_kept_in_step(
         options = _create_options(
             title="Guest talk", when="2026-11-26 17:00", where=LINK, duration="90m", confirm="yes"
         )
-        await world.fake.interaction(world.general, world.fran, "event", options)
+        await world.fake.interaction(world.general, world.fran, "host", options)
         [created] = await world.fake.wait_for_request(
             "POST", rf"/guilds/{world.guild}/scheduled-events"
         )
@@ -104,7 +104,7 @@ async def test_sessions_are_mirrored_as_scheduled_events_and_kept_in_step(
                 ],
             }
         ]
-        await world.fake.interaction(world.general, world.fran, "event", edit)
+        await world.fake.interaction(world.general, world.fran, "host", edit)
         [patched] = await world.fake.wait_for_request(
             "PATCH", rf"/guilds/{world.guild}/scheduled-events/{mirrored['id']}"
         )
@@ -113,7 +113,7 @@ async def test_sessions_are_mirrored_as_scheduled_events_and_kept_in_step(
         assert len(world.fake.scheduled_events[world.guild]) == 1
 
         cancel = [{"type": 1, "name": "cancel", "options": [{"type": 4, "name": "id", "value": 1}]}]
-        await world.fake.interaction(world.general, world.fran, "event", cancel)
+        await world.fake.interaction(world.general, world.fran, "host", cancel)
         await world.fake.wait_for_request(
             "DELETE", rf"/guilds/{world.guild}/scheduled-events/{mirrored['id']}"
         )
@@ -129,7 +129,7 @@ async def test_a_server_at_discords_cap_of_100_events_keeps_the_session_unmirror
     }
     async with story_for(world) as story:
         options = _create_options(title="Guest talk", when="2026-11-26 17:00", confirm="yes")
-        asked = await world.fake.interaction(world.general, world.fran, "event", options)
+        asked = await world.fake.interaction(world.general, world.fran, "host", options)
         await world.fake.wait_for_request("POST", rf"/interactions/{asked['id']}/[^/]+/callback")
         await world.fake.wait_for_request("GET", rf"/guilds/{world.guild}/scheduled-events")
         await story.app.drain()

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 LINK = "https://meet.example.org/guest-talk"
 CREATE = (
-    'fran: /event create title="Guest talk: Ana" when="2026-11-26 17:00" duration=90m '
+    'fran: /host create title="Guest talk: Ana" when="2026-11-26 17:00" duration=90m '
     f"where={LINK} capacity=2"
 )
 
@@ -50,12 +50,12 @@ async def test_a_facilitator_schedules_a_talk_members_rsvp_and_the_wait_list_mov
         assert "Thu 26 Nov 2026 17:00 CET (Europe/Berlin) · 2026-11-26 16:00 UTC" in said
         # Too long for a button (Discord's custom_id holds 100 characters): the typed form is
         # shown, and the button confirms a draft kept for it.
-        assert '/event create title="Guest talk: Ana" when="2026-11-26 17:00"' in said
+        assert '/host create title="Guest talk: Ana" when="2026-11-26 17:00"' in said
         assert "capacity=2 confirm=yes" in said
-        assert ": Create it → /event confirm 1]" in said
+        assert ": Create it → /host confirm 1]" in said
         assert "#news" not in said
-        said = await story.say('fran: /event create title=Intro when="tomorrow 17:00"')
-        line = 'event create title=Intro when="2026-11-24 17:00" duration=1h confirm=yes'
+        said = await story.say('fran: /host create title=Intro when="tomorrow 17:00"')
+        line = 'host create title=Intro when="2026-11-24 17:00" duration=1h confirm=yes'
         assert f": Create it → /{line}]" in said
         said = await story.say("alice: /event list")
         assert "No upcoming sessions" in said
@@ -96,7 +96,7 @@ async def test_a_facilitator_schedules_a_talk_members_rsvp_and_the_wait_list_mov
         assert "you: wait-list" in said
 
         # A bigger room: the facilitator raises the capacity and dan is in too.
-        said = await story.say("fran: /event edit 1 capacity=3")
+        said = await story.say("fran: /host edit 1 capacity=3")
         assert "✉ to dan: A place opened up" in said
         assert "Updated event 1" in said
 
@@ -109,7 +109,7 @@ async def test_changes_and_cancellations_reach_those_who_answered(
         await story.say("alice: /rsvp 1 going")
         await story.say("bob: /rsvp 1 maybe")
         await story.say("cleo: /rsvp 1 no")
-        said = await story.say('fran: /event edit 1 when="2026-11-26 18:30"')
+        said = await story.say('fran: /host edit 1 when="2026-11-26 18:30"')
         assert (
             "✉ to alice: Guest talk: Ana has changed: it is now on Thu 26 Nov 2026 18:30 CET"
             in said
@@ -122,18 +122,18 @@ async def test_changes_and_cancellations_reach_those_who_answered(
         said = await story.say("alice: /event list")
         assert "18:30 CET" in said and "you: going" in said  # the answer moved with it
 
-        said = await story.say('fran: /event edit 1 when="yesterday 10:00"')
+        said = await story.say('fran: /host edit 1 when="yesterday 10:00"')
         assert "not a date I can read" in said or "in the past" in said
-        said = await story.say("fran: /event edit 1 tz=America/New_York")
+        said = await story.say("fran: /host edit 1 tz=America/New_York")
         assert "Thu 26 Nov 2026 18:30 EST America/New_York · 2026-11-26 23:30 UTC" in said
-        said = await story.say("fran: /event edit 1 tz=Mars/Olympus")
+        said = await story.say("fran: /host edit 1 tz=Mars/Olympus")
         assert "'Mars/Olympus' is not a time zone" in said
-        said = await story.say("alice: /event cancel 1")
-        assert "Only facilitators can use `/event cancel`" in said or (
-            "Only facilitators can use /event cancel" in said
+        said = await story.say("alice: /host cancel 1")
+        assert "Only facilitators can use `/host cancel`" in said or (
+            "Only facilitators can use /host cancel" in said
         )
 
-        said = await story.say("fran: /event cancel 1")
+        said = await story.say("fran: /host cancel 1")
         assert "✉ to alice: Guest talk: Ana on Fri 27 Nov 2026 00:30 CET is cancelled" in said
         assert "✉ to bob:" in said and "✉ to cleo" not in said
         assert "#news Facilitator: Guest talk: Ana (event 1) is cancelled." in said
@@ -147,7 +147,7 @@ async def test_natural_dates_other_zones_and_repeats_are_confirmed_in_community_
 ) -> None:
     async with ConsoleStory(live_config(config_for), clock, tmp_path) as story:
         said = await story.say(
-            'fran: /event create title="AMA" when="next thursday 12pm" tz=America/New_York '
+            'fran: /host create title="AMA" when="next thursday 12pm" tz=America/New_York '
             "repeat=weekly duration=1h"
         )
         assert "Starts Thu 26 Nov 2026 12:00 EST (America/New_York)" in said
@@ -156,19 +156,19 @@ async def test_natural_dates_other_zones_and_repeats_are_confirmed_in_community_
         # The confirm command holds the resolved date, so confirming later is the same time.
         assert 'when="2026-11-26 12:00" tz=America/New_York' in said
         said = await story.say(
-            'fran: /event create title=Labs when="in 2 hours" repeat=FREQ=WEEKLY;BYDAY=TU,TH'
+            'fran: /host create title=Labs when="in 2 hours" repeat=FREQ=WEEKLY;BYDAY=TU,TH'
         )
         # Monday is not a Tuesday or a Thursday: the series starts on its first real day.
         assert "Starts Tue 24 Nov 2026 12:00 CET (Europe/Berlin)" in said
         said = await story.say(
-            'fran: /event create title=X when="tomorrow 10:00" repeat=FREQ=WEEKLY;UNTIL=20260101'
+            'fran: /host create title=X when="tomorrow 10:00" repeat=FREQ=WEEKLY;UNTIL=20260101'
         )
         assert "that repeat has no session on or after the start" in said
-        said = await story.say("fran: /event create title=X when=tomorrow duration=1h")
+        said = await story.say("fran: /host create title=X when=tomorrow duration=1h")
         assert "has no time of day" in said
-        said = await story.say('fran: /event create title=X when="2026-11-20 10:00"')
+        said = await story.say('fran: /host create title=X when="2026-11-20 10:00"')
         assert "in the past" in said
-        said = await story.say('fran: /event create title=X when="tomorrow 10:00" repeat=often')
+        said = await story.say('fran: /host create title=X when="tomorrow 10:00" repeat=often')
         assert "is not a repeat" in said
 
 
@@ -203,20 +203,20 @@ async def test_suggest_times_names_only_members_who_allow_it_and_proposes_a_rota
     config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
 ) -> None:
     async with ConsoleStory(live_config(config_for), clock, tmp_path) as story:
-        said = await story.say("fran: /event suggest-times")
+        said = await story.say("fran: /host suggest-times")
         assert "No members have set a time zone yet" in said
         await story.say("ana: /timezone Europe/Berlin")
         await story.say("ben: /timezone America/Los_Angeles")
         await story.say("chi: /timezone Asia/Tokyo")
         await story.say("ben: /settings named=on")  # chi never says yes: not named
-        said = await story.say("fran: /event suggest-times duration=60m days=3 repeat=weekly")
+        said = await story.say("fran: /host suggest-times duration=60m days=3 repeat=weekly")
         assert "of the 3 member(s) with a known zone are between 08:00 and 21:00" in said
         assert "2 of 3 awake" in said
         assert "outside: 1 other(s)" in said  # chi has not allowed being named
         assert "chi" not in said
         assert "For a recurring series, take turns" in said
         assert "Each zone is outside its waking hours in at most 1 of" in said
-        said = await story.say("ana: /event suggest-times")
+        said = await story.say("ana: /host suggest-times")
         assert "Only facilitators" in said
 
 
@@ -247,7 +247,7 @@ async def test_calendars_parse_back_and_keep_meeting_links_private(
         said = await story.say(CREATE + " confirm=yes")
         assert "Add to your calendar: http://127.0.0.1:0/events/" in said
         await story.say(
-            'fran: /event create title="Weekly circle" when="2026-11-24 18:00" repeat=weekly '
+            'fran: /host create title="Weekly circle" when="2026-11-24 18:00" repeat=weekly '
             "duration=45m where=https://meet.example.org/circle confirm=yes"
         )
         await story.say("alice: /rsvp 1 going")
@@ -268,8 +268,8 @@ async def test_calendars_parse_back_and_keep_meeting_links_private(
         assert cal.walk("VTIMEZONE")  # so calendar apps keep 18:00 across DST
         uid = str(talk["UID"])
 
-        await story.say('fran: /event edit 1 title="Guest talk: Ana Silva"')
-        await story.say("fran: /event cancel 1")
+        await story.say('fran: /host edit 1 title="Guest talk: Ana Silva"')
+        await story.say("fran: /host cancel 1")
         status, body = await _get(f"{base}/events/{uid}.ics")
         one = Calendar.from_ical(body).walk("VEVENT")[0]
         assert str(one["UID"]) == uid  # stable across edits
@@ -301,7 +301,7 @@ async def test_upcoming_sessions_appear_in_the_digest(
 ) -> None:
     async with ConsoleStory(live_config(config_for), clock, tmp_path) as story:
         await story.say(
-            'fran: /event create title="Weekly circle" when="2026-12-01 18:00" repeat=weekly '
+            'fran: /host create title="Weekly circle" when="2026-12-01 18:00" repeat=weekly '
             "duration=45m confirm=yes"
         )
         clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
@@ -354,16 +354,16 @@ async def test_a_place_is_an_https_address_or_plain_text_and_other_schemes_are_r
     async with ConsoleStory(live_config(config_for), clock, tmp_path) as story:
         for bad in ("javascript:alert(1)", "ftp://files.example.org/x", "file:///etc/passwd"):
             said = await story.say(
-                f'fran: /event create title=Intro when="tomorrow 17:00" where={bad} confirm=yes'
+                f'fran: /host create title=Intro when="tomorrow 17:00" where={bad} confirm=yes'
             )
             assert "http(s) address" in said and "Created event" not in said, said
         said = await story.say(
-            'fran: /event create title=Intro when="tomorrow 17:00" where=meet.example.org/intro '
+            'fran: /host create title=Intro when="tomorrow 17:00" where=meet.example.org/intro '
             "confirm=yes"
         )
         assert "Created event 1" in said
         said = await story.say(
-            'fran: /event create title=Walk when="tomorrow 18:00" where="Room 3, city library" '
+            'fran: /host create title=Walk when="tomorrow 18:00" where="Room 3, city library" '
             "confirm=yes"
         )
         assert "Created event 2" in said
@@ -371,7 +371,7 @@ async def test_a_place_is_an_https_address_or_plain_text_and_other_schemes_are_r
         assert "Join here: https://meet.example.org/intro" in said
         said = await story.say("alice: /rsvp 2 going")
         assert "Where: Room 3, city library" in said and "Join here" not in said
-        said = await story.say("fran: /event edit 2 where=mailto:x@example.org")
+        said = await story.say("fran: /host edit 2 where=mailto:x@example.org")
         assert "http(s) address" in said
         async with story.app.database.reading() as conn:
             first = await store.get_gathering(conn, 1)
@@ -385,15 +385,29 @@ async def test_a_long_session_is_confirmed_by_its_draft_button_once_and_only_by_
 ) -> None:
     async with ConsoleStory(live_config(config_for), clock, tmp_path) as story:
         said = await story.say(CREATE + ' description="' + "a long talk " * 8 + '"')
-        assert ": Create it → /event confirm 1]" in said
-        said = await story.say("alice: /event confirm 1")
+        assert ": Create it → /host confirm 1]" in said
+        said = await story.say("alice: /host confirm 1")
         assert "Created event" not in said  # a member may not, and it is fran's draft anyway
-        said = await story.say("fran: /event confirm 1")
+        said = await story.say("fran: /host confirm 1")
         assert "Created event 1" in said and "[1] #news Facilitator: Guest talk: Ana" in said
-        said = await story.say("fran: /event confirm 1")  # pressed twice: the draft is used
+        said = await story.say("fran: /host confirm 1")  # pressed twice: the draft is used
         assert "There is no draft 1 of yours" in said
         said = await story.say(CREATE)
-        draft = said.split("/event confirm ")[1].split("]")[0]
+        draft = said.split("/host confirm ")[1].split("]")[0]
         clock.advance(timedelta(days=1, minutes=1))
-        said = await story.say(f"fran: /event confirm {draft}")
+        said = await story.say(f"fran: /host confirm {draft}")
         assert "drafts are kept a day" in said
+
+
+async def test_the_old_event_paths_still_run_the_facilitators_host_commands(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(live_config(config_for), clock, tmp_path) as story:
+        said = await story.say(CREATE.replace("/host create", "/event create") + " confirm=yes")
+        assert "Created event 1" in said
+        said = await story.say("alice: /event cancel 1")
+        assert "Only facilitators can use" in said and "/host cancel" in said
+        said = await story.say("fran: /event cancel 1")
+        assert "Cancelled" in said or "cancelled" in said
+        said = await story.say("alice: /event list")
+        assert "No upcoming sessions" in said and "/host create" in said
