@@ -81,6 +81,7 @@ _TRANSIENT = frozenset(
 
 # Scope -> what breaks without it; checked against auth.test's x-oauth-scopes header.
 REQUIRED_SCOPES: dict[str, str] = {
+    "app_mentions:read": "answering @Facilitator in channels",
     "channels:history": "reading messages in public channels",
     "channels:read": "finding configured channels by name",
     "groups:history": "reading messages in private channels",
@@ -544,9 +545,23 @@ class SlackPlatform:
     async def _on_event(self, body: dict[str, Any]) -> None:
         sink = self._require_sink()
         team = str(body.get("team_id") or self._team)
+        kind = (body.get("event") or {}).get("type")
+        if kind == "team_join":
+            await self._on_team_join(sink, body, team)
+            return
         authors = await self._authors(team, tr.users_in_event(body))
         try:
-            event = tr.translate_event(body, team, authors)
+            event: Event | None
+            if kind == "app_mention":
+                user = str((body.get("event") or {}).get("user") or "")
+                author = authors.get(user)
+                event = (
+                    tr.translate_mention(body, self._commands, self._bot_user, author)
+                    if author is not None
+                    else None
+                )
+            else:
+                event = tr.translate_event(body, team, authors)
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             # acknowledged and dropped: a payload that cannot be read will not improve on retry
             log.warning(
@@ -559,6 +574,29 @@ class SlackPlatform:
             return
         if event is not None:
             await sink.deliver(event)
+
+    async def _on_team_join(self, sink: EventSink, body: dict[str, Any], team: str) -> None:
+        """Welcome a workspace newcomer in each community that asks for it."""
+        user = tr.joined_user(body)
+        if user is None:
+            return
+        for community in self._config.communities:
+            section = community.platforms.get("slack")
+            if section is None or not section.welcome_workspace_joins:
+                continue
+            if section.space and section.space != team:
+                continue
+            home = self._directory.home_channel(community.name, "slack")
+            if home is None:
+                log.warning(
+                    "slack: %s welcomes workspace joins but has no Slack channel to welcome "
+                    "them in; add channels or announcements to [communities.slack]",
+                    community.name,
+                )
+                continue
+            event = tr.translate_team_join(body, await self.author(team, user), home)
+            if event is not None:
+                await sink.deliver(event)
 
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         sink = self._require_sink()

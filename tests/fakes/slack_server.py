@@ -26,6 +26,7 @@ APP_TOKEN = "xapp-test-app-token"
 SIGNING_SECRET = "test-signing-secret"
 
 ALL_SCOPES = (
+    "app_mentions:read",
     "channels:history",
     "channels:read",
     "chat:write",

@@ -31,7 +31,7 @@ def test_the_manifest_subscribes_to_the_events_the_adapter_translates() -> None:
     events = set(settings["event_subscriptions"]["bot_events"])
     assert {"message.channels", "message.groups", "message.im"} <= events
     assert {"reaction_added", "reaction_removed", "member_joined_channel"} <= events
-    assert "app_mention" not in events  # a mention is already a message event
+    assert {"app_mention", "team_join"} <= events  # @Facilitator help; workspace joins
     assert settings["interactivity"]["is_enabled"] and settings["socket_mode_enabled"]
 
 
