@@ -588,6 +588,7 @@ class SlackStory:
         *,
         console: bool = False,
         also: Callable[[Application, ManualClock], list[Any]] | None = None,
+        home_interval: float = 0.0,
     ) -> None:
         self.fake = fake
         self.clock = ManualClock(SLACK_START)
@@ -603,6 +604,7 @@ class SlackStory:
             self.clock,
             post_interval=0.0,
             ping_interval=0.5,
+            home_interval=home_interval,
         )
         platforms: list[Any] = [self.slack]
         self.console_out = io.StringIO()

@@ -61,6 +61,7 @@ from bot.core import (
     PlatformError,
     PlatformUnavailable,
     Post,
+    PublishHome,
     Purpose,
     React,
     Secrets,
@@ -139,6 +140,7 @@ class SlackPlatform:
         ping_interval: float = 10.0,
         max_rate_limit_retries: int = 3,
         max_connection_retries: int = 2,
+        home_interval: float = 10.0,
     ) -> None:
         settings = config.slack
         if not secrets.slack_bot_token:
@@ -160,6 +162,7 @@ class SlackPlatform:
         self._commands = commands
         self._clock = clock
         self._post_interval = post_interval
+        self._home_interval = home_interval
         self._cache_seconds = cache_seconds
         self._thread_lookback = thread_lookback
         self._ping_interval = ping_interval
@@ -190,6 +193,7 @@ class SlackPlatform:
         self._locks: dict[str, asyncio.Lock] = {}
         self._lookups: dict[str, asyncio.Lock] = {}
         self._last_post: dict[str, float] = {}
+        self._last_home: dict[str, float] = {}  # member -> when their Home was last published
         self._dm_channels: dict[str, str] = {}  # member -> their DM channel with the bot
         self._watched: list[str] = []
         self._scopes: frozenset[str] | None = None  # granted scopes, when Slack tells them
@@ -552,7 +556,11 @@ class SlackPlatform:
         authors = await self._authors(team, tr.users_in_event(body))
         try:
             event: Event | None
-            if kind == "app_mention":
+            if kind == "app_home_opened":
+                user = str((body.get("event") or {}).get("user") or "")
+                author = authors.get(user)
+                event = tr.translate_home_opened(body, author) if author is not None else None
+            elif kind == "app_mention":
                 user = str((body.get("event") or {}).get("user") or "")
                 author = authors.get(user)
                 event = (
@@ -870,6 +878,9 @@ class SlackPlatform:
                 return action.message
             case MirrorGathering():
                 raise PlatformError("slack: there are no scheduled events to mirror into")
+            case PublishHome():
+                await self._publish_home(action)
+                return None
 
     async def _post(
         self,
@@ -940,6 +951,23 @@ class SlackPlatform:
                 thread_ts=thread,
             )
 
+    async def _publish_home(self, action: PublishHome) -> None:
+        """views.publish, at most once per member per `home_interval` (the rows of one
+        member's Home are one outbox lane, so waiting here holds back nobody else)."""
+        user = action.member.member
+        lock = self._locks.setdefault("home:" + user, asyncio.Lock())
+        async with lock:
+            delay = self._last_home.get(user, float("-inf")) + self._home_interval
+            delay -= time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                await self.client.views_publish(
+                    user_id=user, view=slack_render.home_view(action.page)
+                )
+            finally:
+                self._last_home[user] = time.monotonic()
+
     async def _react(self, message: MessageRef, emoji: str, *, add: bool) -> None:
         name = emoji.strip(":")
         try:
@@ -984,10 +1012,15 @@ class SlackPlatform:
         except ValueError as error:
             raise PlatformError(f"slack: cannot answer: {error}") from None
         messages = slack_render.render_content(action.content)
+        from_home = not target.channel
+        if from_home:
+            # A button on the member's Home: no channel, no response_url; their DM with the
+            # bot (which only they read) is where the answer goes.
+            target = replace(target, channel=await self._open_direct(target.user))
         for message in messages:
             if target.response_url and await self._respond(target.response_url, message, action):
                 continue
-            if action.ephemeral:
+            if action.ephemeral and not from_home:
                 await self.client.chat_postEphemeral(
                     channel=target.channel,
                     user=target.user,

@@ -19,6 +19,7 @@ from bot.core.events import (
     ButtonPressed,
     CommandInvoked,
     Event,
+    HomeOpened,
     MemberJoined,
     MemberLeft,
     MessageDeleted,
@@ -306,6 +307,20 @@ def translate_team_join(
         member=author,
         channel=home,
         joined_at=when,
+    )
+
+
+def translate_home_opened(body: Mapping[str, Any], author: Author) -> HomeOpened | None:
+    """A member opened the app's Home tab (`app_home_opened`; the Messages tab is ignored)."""
+    event = body.get("event") or {}
+    channel = event.get("channel")
+    if event.get("tab") != "home" or author.is_bot or not isinstance(channel, str):
+        return None
+    return HomeOpened(
+        key=f"slack:{body.get('event_id')}",
+        member=author,
+        channel=channel_ref(author.ref.space, channel),
+        opened_at=ts_to_datetime(str(event.get("event_ts") or body.get("event_time") or 0)),
     )
 
 

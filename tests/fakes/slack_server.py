@@ -60,6 +60,7 @@ NEEDED_SCOPES: dict[str, tuple[str, ...]] = {
     "usergroups.users.list": ("usergroups:read",),
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
+    "views.publish": (),  # any bot token may publish its Home tab
 }
 
 
@@ -129,6 +130,8 @@ class FakeSlack:
         self.responses: dict[str, list[dict[str, Any]]] = {}  # response_url id -> posts
         self.uploads: dict[str, bytes] = {}
         self.views: list[dict[str, Any]] = []
+        self.homes: dict[str, dict[str, Any]] = {}  # user -> the Home view published last
+        self.home_publishes: list[tuple[str, float]] = []  # (user, monotonic time) per publish
         self.acks: dict[str, dict[str, Any] | None] = {}
         self.socket_connections = 0
         self.echo_own_messages = True
@@ -672,6 +675,22 @@ class FakeSlack:
         self.views.append(view)
         return {"ok": True, "view": view}
 
+    def _m_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = str(args.get("user_id", ""))
+        if user not in self.users:
+            return {"ok": False, "error": "user_not_found"}
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments"}
+        blocks = view.get("blocks") or []
+        if not _valid_blocks(blocks, limit=100):
+            return {"ok": False, "error": "invalid_blocks"}
+        self.homes[user] = view
+        self.home_publishes.append((user, time.monotonic()))
+        return {"ok": True, "view": {**view, "id": f"VH{user}"}}
+
     def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("filename") or not args.get("length"):
             return {"ok": False, "error": "invalid_arguments"}
@@ -697,9 +716,10 @@ def _number(ts: str) -> float:
         return 1e11
 
 
-def _valid_blocks(blocks: list[dict[str, Any]]) -> bool:
-    """Slack's documented Block Kit limits that the bot must respect."""
-    if len(blocks) > 50:
+def _valid_blocks(blocks: list[dict[str, Any]], limit: int = 50) -> bool:
+    """Slack's documented Block Kit limits that the bot must respect (50 blocks in a message,
+    100 in a modal or Home tab)."""
+    if len(blocks) > limit:
         return False
     for block in blocks:
         kind = block.get("type")
@@ -854,6 +874,42 @@ def block_actions(
                 "type": "button",
                 "action_id": action_id,
                 "block_id": "buttons",
+                "value": value,
+                "text": {"type": "plain_text", "text": "press"},
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+
+
+def app_home_opened(user: str, *, tab: str = "home") -> dict[str, Any]:
+    """An `app_home_opened` event (a member opened the app's Home or Messages tab)."""
+    return {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": "D" + user,
+        "tab": tab,
+        "event_ts": f"{time.time():.6f}",
+    }
+
+
+def home_press(value: str, *, user: str, team_id: str = "T0001", index: int = 0) -> dict[str, Any]:
+    """A `block_actions` payload for a button on the member's Home tab (no channel, no
+    response_url: Slack gives neither for a view)."""
+    return {
+        "type": "block_actions",
+        "team": {"id": team_id, "domain": "fake"},
+        "user": {"id": user, "username": user.lower(), "team_id": team_id},
+        "api_app_id": "A0001",
+        "token": "legacy",
+        "container": {"type": "view", "view_id": f"VH{user}"},
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "view": {"id": f"VH{user}", "type": "home"},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": f"facilitator:{index}",
+                "block_id": "home",
                 "value": value,
                 "text": {"type": "plain_text", "text": "press"},
                 "action_ts": f"{time.time():.6f}",
