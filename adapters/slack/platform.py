@@ -69,6 +69,7 @@ from bot.core import (
     SpaceBinding,
     Unreact,
     UnreadRange,
+    UsageError,
 )
 
 log = logging.getLogger("adapters.slack")
@@ -536,10 +537,16 @@ class SlackPlatform:
         async def on_view(ack: AsyncAck, body: dict[str, Any]) -> None:
             await self._on_view(ack, body)
 
+        async def on_shortcut(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await ack()
+            await self._on_shortcut(body)
+
         self.app.event(re.compile(r".+"))(on_event)
         self.app.command(self._settings.command)(on_command)
         self.app.action(re.compile("^" + re.escape(tr.BUTTON_PREFIX)))(on_action)
         self.app.view(slack_commands.MODAL_CALLBACK)(on_view)
+        for shortcut in slack_commands.SHORTCUTS:
+            self.app.shortcut(shortcut.callback_id)(on_shortcut)
 
     def _require_sink(self) -> EventSink:
         if self._sink is None:
@@ -642,6 +649,32 @@ class SlackPlatform:
         event = tr.translate_button(body, author, self._clock.now())
         if event is not None:
             await sink.deliver(event)
+
+    async def _on_shortcut(self, body: dict[str, Any]) -> None:
+        """A message shortcut opens its modal with the payload's fresh trigger_id (valid 3 s,
+        once): nothing reaches the dispatcher until the member submits it."""
+        shortcut = slack_commands.SHORTCUTS_BY_ID.get(str(body.get("callback_id")))
+        trigger = body.get("trigger_id")
+        if shortcut is None or not trigger:
+            return
+        message = body.get("message") or {}
+        try:
+            view = slack_commands.shortcut_modal(
+                shortcut,
+                self._commands,
+                tr.inbound_text(str(message.get("text") or "")),
+                channel=str((body.get("channel") or {}).get("id") or ""),
+                response_url=body.get("response_url"),
+            )
+        except UsageError:
+            log.error("slack: the %s shortcut's command is not declared", shortcut.name)
+            return
+        try:
+            await self.client.views_open(trigger_id=str(trigger), view=view)
+        except SlackApiError as error:
+            log.warning(
+                "slack: could not open the %s form (%s)", shortcut.name, error.response.get("error")
+            )
 
     async def _on_view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         sink = self._require_sink()

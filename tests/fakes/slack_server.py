@@ -130,6 +130,7 @@ class FakeSlack:
         self.responses: dict[str, list[dict[str, Any]]] = {}  # response_url id -> posts
         self.uploads: dict[str, bytes] = {}
         self.views: list[dict[str, Any]] = []
+        self.used_triggers: set[str] = set()
         self.homes: dict[str, dict[str, Any]] = {}  # user -> the Home view published last
         self.home_publishes: list[tuple[str, float]] = []  # (user, monotonic time) per publish
         self.acks: dict[str, dict[str, Any] | None] = {}
@@ -665,12 +666,31 @@ class FakeSlack:
         return {"ok": True, "users": list(group.users)}
 
     def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        if not args.get("trigger_id"):
+        trigger = str(args.get("trigger_id") or "")
+        issued = trigger.removeprefix("trigger-")
+        if not trigger.startswith("trigger-") or not issued.isdigit():
             return {"ok": False, "error": "invalid_trigger_id"}
+        if trigger in self.used_triggers:  # a trigger opens one view
+            return {"ok": False, "error": "trigger_exchanged"}
+        if time.monotonic_ns() - int(issued) > 3_000_000_000:  # valid for 3 seconds
+            return {"ok": False, "error": "expired_trigger_id"}
+        self.used_triggers.add(trigger)
         view = args.get("view")
         if isinstance(view, str):
             view = json.loads(view)
         assert isinstance(view, dict)
+        if not _valid_blocks(view.get("blocks") or [], limit=100) or len(
+            str(view.get("private_metadata") or "")
+        ) > 3000:
+            return {"ok": False, "error": "invalid_arguments"}
+        for block in view.get("blocks") or []:
+            element = block.get("element") or {}
+            if element.get("type") == "static_select":
+                options = element.get("options") or []
+                if not options or len(options) > 100:
+                    return {"ok": False, "error": "invalid_arguments"}
+                if any(len(option["value"]) > 150 for option in options):
+                    return {"ok": False, "error": "invalid_arguments"}
         view = {**view, "id": f"V{next(self._ids)}"}
         self.views.append(view)
         return {"ok": True, "view": view}
@@ -879,6 +899,33 @@ def block_actions(
                 "action_ts": f"{time.time():.6f}",
             }
         ],
+    }
+
+
+def message_shortcut(
+    callback_id: str,
+    message: Mapping[str, Any],
+    *,
+    user: str,
+    channel: str,
+    response_url: str,
+    team_id: str = "T0001",
+    trigger_id: str = "",
+) -> dict[str, Any]:
+    """A `message_action` payload: a member chose a message shortcut on `message`."""
+    return {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "team": {"id": team_id, "domain": "fake"},
+        "user": {"id": user, "username": user.lower(), "team_id": team_id},
+        "channel": {"id": channel, "name": "general"},
+        "api_app_id": "A0001",
+        "token": "legacy",
+        "trigger_id": trigger_id or f"trigger-{time.monotonic_ns()}",
+        "action_ts": f"{time.time():.6f}",
+        "message_ts": message["ts"],
+        "message": dict(message),
+        "response_url": response_url,
     }
 
 
