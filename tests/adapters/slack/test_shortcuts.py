@@ -13,6 +13,8 @@ from sqlalchemy import select
 
 from adapters.slack import commands as slack_commands
 from bot.core import CommandInvoked
+from bot.features.loop.service import REFLECT as REFLECT_SPEC
+from bot.features.loop.service import SHARE
 from bot.storage.schema import reflections, shares
 from tests.fakes.slack_server import (
     FakeSlack,
@@ -22,8 +24,6 @@ from tests.fakes.slack_server import (
     post_signed,
     view_submission,
 )
-from bot.features.loop.service import REFLECT as REFLECT_SPEC
-from bot.features.loop.service import SHARE
 from tests.helpers import Factory, SlackStory, commands, eventually, story_config
 
 pytestmark = pytest.mark.timeout(60)
