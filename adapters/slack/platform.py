@@ -98,6 +98,21 @@ REQUIRED_SCOPES: dict[str, str] = {
     "usergroups:read": "facilitator user groups",
     "files:write": "sending exports and charts",
 }
+# The Events API subscriptions the adapter handles (the manifest's bot_events).
+SUBSCRIBED_EVENTS = frozenset(
+    {
+        "message.channels",
+        "message.groups",
+        "message.im",
+        "reaction_added",
+        "reaction_removed",
+        "member_joined_channel",
+        "member_left_channel",
+        "app_mention",
+        "app_home_opened",
+        "team_join",
+    }
+)
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
 _HISTORY_PAGES = 50  # at most 10,000 messages per channel per backfill
