@@ -10,6 +10,7 @@ from typing import Any
 
 from adapters.slack.render import MAX_BLOCKS, plain_text
 from bot.core.commands import (
+    MOMENT,
     CommandSpec,
     CommandTable,
     Param,
@@ -24,6 +25,7 @@ from bot.core.refs import ChannelRef
 from bot.core.urls import extract_links
 
 MODAL_CALLBACK = "facilitator_command"
+TIME_SUFFIX = "__time"  # the block of a moment's time picker, beside its date picker
 MAX_OPTIONS = 100  # a static select's options
 MAX_OPTION_VALUE = 150
 MAX_OPTION_TEXT = 75
@@ -32,6 +34,17 @@ MAX_METADATA = 3000  # a view's private_metadata
 Json = dict[str, Any]
 
 # -- modals for commands with many arguments ------------------------------------------
+
+
+def _input(param: Param, label: str, element: Json, *, suffix: str = "") -> Json:
+    return {
+        "type": "input",
+        "block_id": param.name + suffix,
+        "label": plain_text(label, 2000),
+        "hint": plain_text(param.help, 2000),
+        "optional": not param.required,
+        "element": {**element, "action_id": "value"},
+    }
 
 
 def wants_modal(spec: CommandSpec, text: str) -> bool:
@@ -46,6 +59,14 @@ def command_modal(
     blocks: list[Json] = []
     for param in spec.params[: MAX_BLOCKS - 1]:
         element: Json
+        label = param.name.replace("_", " ")
+        if param.picks == MOMENT:
+            # a date picker and a time picker; the submission writes "YYYY-MM-DD HH:MM"
+            blocks.append(_input(param, label + " (date)", {"type": "datepicker"}))
+            blocks.append(
+                _input(param, label + " (time)", {"type": "timepicker"}, suffix=TIME_SUFFIX)
+            )
+            continue
         if param.kind in (ParamKind.CHOICE, ParamKind.BOOLEAN):
             choices = param.choices if param.kind is ParamKind.CHOICE else ("on", "off")
             element = {
@@ -97,6 +118,19 @@ def _quoted(field: str, value: str) -> str:
     raise ModalError(field, "This uses every kind of quote mark; remove some of them.")
 
 
+def _moment(param: Param, date: Mapping[str, Any], time: Mapping[str, Any] | None) -> str | None:
+    """A picked date and time as the command reads them ("2026-12-03 17:00"), or None."""
+    day = date.get("selected_date") or date.get("value")
+    hour = (time or {}).get("selected_time")
+    if not day and not hour:
+        return None
+    if not day:
+        raise ModalError(param.name, "Pick a date as well.")
+    if not hour:
+        raise ModalError(param.name + TIME_SUFFIX, "Pick a time as well.")
+    return f"{day} {hour}"
+
+
 def _check(spec: CommandSpec, param: Param, value: str) -> None:
     """Refuse a field's value as the command would (its kind, its length, empty text)."""
     try:
@@ -124,6 +158,8 @@ def modal_submission(
     for param in spec.params:
         entry = (state.get(param.name) or {}).get("value") or {}
         value = entry.get("value")
+        if param.picks == MOMENT:
+            value = _moment(param, entry, (state.get(param.name + TIME_SUFFIX) or {}).get("value"))
         if value is None and entry.get("selected_option"):
             value = entry["selected_option"].get("value")
             listed = choices.get(param.name)

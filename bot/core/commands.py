@@ -20,6 +20,11 @@ class Role(StrEnum):
     FACILITATOR = "facilitator"
 
 
+MOMENT = "moment"
+SESSION, LINK, WEEK = "session", "link", "week"
+PICKS = frozenset({MOMENT, SESSION, LINK, WEEK})
+
+
 class ParamKind(StrEnum):
     """How an argument is read."""
 
@@ -77,6 +82,15 @@ class Param:
     rest: bool = False  # a trailing TEXT that takes the rest of the line
     keyword_only: bool = False  # only as key=value (settings-like commands)
     max_length: int = 0  # the longest TEXT accepted; 0 means DEFAULT_MAX_LENGTH
+    # What a platform may let members pick instead of typing (a hint; the typed form always
+    # works): "moment" (a date and a time), or one of the `PICKS` kinds of things.
+    picks: str = ""
+
+    def __post_init__(self) -> None:
+        if self.picks and self.picks not in PICKS:
+            raise ValueError(
+                f"{self.name}: picks must be one of {sorted(PICKS)}, not {self.picks!r}"
+            )
 
     @property
     def longest(self) -> int:

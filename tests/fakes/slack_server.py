@@ -978,11 +978,17 @@ def view_submission(
         if name not in values:
             state[name] = {element["action_id"]: {"type": element["type"], "value": None}}
             continue
-        if element["type"] == "static_select":
+        if element["type"] in ("static_select", "external_select"):
             option = {"text": {"type": "plain_text", "text": values[name]}, "value": values[name]}
             state[name] = {
-                element["action_id"]: {"type": "static_select", "selected_option": option}
+                element["action_id"]: {"type": element["type"], "selected_option": option}
             }
+        elif element["type"] == "datepicker":
+            picked = {"type": "datepicker", "selected_date": values[name]}
+            state[name] = {element["action_id"]: picked}
+        elif element["type"] == "timepicker":
+            picked = {"type": "timepicker", "selected_time": values[name]}
+            state[name] = {element["action_id"]: picked}
         else:
             state[name] = {element["action_id"]: {"type": element["type"], "value": values[name]}}
     return {

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.core.actions import Action, Button, Content, Post, SendDirect
 from bot.core.clock import Clock
+from bot.core.commands import WEEK as WEEK_PICK
 from bot.core.commands import CommandSpec, Param, ParamKind, Role
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import CommunitySettings
@@ -37,7 +38,10 @@ from bot.storage import Connection
 from bot.storage.database import Database
 
 WEEK = Param(
-    name="week", help="A week like 2026-W48, or last (the default) or this", required=False
+    name="week",
+    help="A week like 2026-W48, or last (the default) or this",
+    required=False,
+    picks=WEEK_PICK,
 )
 ITEM = Param(name="item", help="An item id from the preview, e.g. L12")
 REASON = Param(

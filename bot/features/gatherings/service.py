@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.core.actions import Action, Button, Content, MirrorGathering, Post, SendDirect
 from bot.core.clock import Clock
-from bot.core.commands import ArgumentValue, CommandSpec, Param, ParamKind, Role
+from bot.core.commands import MOMENT, SESSION, ArgumentValue, CommandSpec, Param, ParamKind, Role
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import CommunitySettings
 from bot.core.events import MessageDeleted, MessageEdited
@@ -84,7 +84,9 @@ _LINE_LIMIT = 100  # Discord's custom_id limit: longer confirm commands become d
 
 _TITLE = Param(name="title", help="What the session is called")
 _WHEN = Param(
-    name="when", help='When it starts: "2026-12-03 17:00", "tomorrow 18:30", "next thursday 5pm"'
+    name="when",
+    help='When it starts: "2026-12-03 17:00", "tomorrow 18:30", "next thursday 5pm"',
+    picks=MOMENT,
 )
 
 
@@ -100,7 +102,9 @@ _DETAILS = (
     _option("capacity", "How many places (a wait-list takes the rest)", ParamKind.INTEGER),
     _option("description", "What it is about"),
 )
-_ID = Param(name="id", help="The event's number from /event list", kind=ParamKind.INTEGER)
+_ID = Param(
+    name="id", help="The event's number from /event list", kind=ParamKind.INTEGER, picks=SESSION
+)
 
 EVENT = CommandSpec(
     name="event",

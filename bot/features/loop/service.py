@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.actions import Action, Content, Post, SendDirect
-from bot.core.commands import CommandSpec, Param
+from bot.core.commands import LINK, CommandSpec, Param
 from bot.core.communities import CommunityDirectory
 from bot.core.events import CommandInvoked, MessageDeleted, MessageReceived
 from bot.core.i18n import Catalog
@@ -73,6 +73,7 @@ REFLECT = CommandSpec(
             required=False,
             keyword_only=True,
             max_length=MAX_LINK_LENGTH,
+            picks=LINK,
         ),
         Param(name="text", help="Your reflection", rest=True),
     ),
@@ -99,7 +100,10 @@ ANNOTATE = CommandSpec(
     example="/annotate L12 Key idea: spacing beats cramming; a peer-reviewed study",
     params=(
         Param(
-            name="link", help="The link's id (e.g. L12) or its address", max_length=MAX_LINK_LENGTH
+            name="link",
+            help="The link's id (e.g. L12) or its address",
+            max_length=MAX_LINK_LENGTH,
+            picks=LINK,
         ),
         Param(name="text", help="Your note", rest=True),
     ),
