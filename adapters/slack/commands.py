@@ -11,6 +11,7 @@ from typing import Any
 from adapters.slack.render import MAX_BLOCKS, plain_text
 from bot.core.commands import (
     MOMENT,
+    PICKS,
     CommandSpec,
     CommandTable,
     Param,
@@ -26,6 +27,7 @@ from bot.core.urls import extract_links
 
 MODAL_CALLBACK = "facilitator_command"
 TIME_SUFFIX = "__time"  # the block of a moment's time picker, beside its date picker
+PICK_ACTION = "pick"  # an external select's action id: its options come from `suggest`
 MAX_OPTIONS = 100  # a static select's options
 MAX_OPTION_VALUE = 150
 MAX_OPTION_TEXT = 75
@@ -66,6 +68,13 @@ def command_modal(
             blocks.append(
                 _input(param, label + " (time)", {"type": "timepicker"}, suffix=TIME_SUFFIX)
             )
+            continue
+        if param.picks in PICKS:
+            # sessions, links, weeks: picked from what exists, asked for as the member types
+            picker = {"type": "external_select", "min_query_length": 0}
+            block = _input(param, label, picker)
+            block["element"]["action_id"] = PICK_ACTION
+            blocks.append(block)
             continue
         if param.kind in (ParamKind.CHOICE, ParamKind.BOOLEAN):
             choices = param.choices if param.kind is ParamKind.CHOICE else ("on", "off")
@@ -156,7 +165,8 @@ def modal_submission(
     state = (view.get("state") or {}).get("values") or {}
     words: list[str] = []
     for param in spec.params:
-        entry = (state.get(param.name) or {}).get("value") or {}
+        fields = state.get(param.name) or {}
+        entry = fields.get("value") or fields.get(PICK_ACTION) or {}
         value = entry.get("value")
         if param.picks == MOMENT:
             value = _moment(param, entry, (state.get(param.name + TIME_SUFFIX) or {}).get("value"))
@@ -221,6 +231,36 @@ NO_LINK = (
     "This message has no link to add to the digest. To keep what you made of it, use "
     "*Reflect on this* from the message's menu instead."
 )
+
+
+def suggestion_target(
+    payload: Mapping[str, Any], commands: CommandTable
+) -> tuple[str, str] | None:
+    """Which kind of thing an external select in one of our forms lists, and the channel the
+    form was opened in; None for anything else."""
+    view = payload.get("view") or {}
+    try:
+        metadata = json.loads(str(view.get("private_metadata") or "{}"))
+        path = tuple(str(part) for part in metadata.get("path") or ())
+        spec = commands.resolve(path).spec
+    except (ValueError, UsageError, AttributeError):
+        return None
+    block = str(payload.get("block_id") or "")
+    param = next((p for p in spec.params if p.name == block), None)
+    if param is None or param.picks not in PICKS or param.picks == MOMENT:
+        return None
+    return param.picks, str(metadata.get("channel") or "")
+
+
+def suggestion_options(found: Sequence[tuple[str, str]]) -> list[Json]:
+    """Suggestions as a select's options, within Slack's limits (100 options, values of at
+    most 150 characters, labels of 75)."""
+    options = [
+        {"text": plain_text(label, MAX_OPTION_TEXT), "value": value}
+        for label, value in found
+        if 0 < len(value) <= MAX_OPTION_VALUE
+    ]
+    return options[:MAX_OPTIONS]
 
 
 def message_links(text: str) -> list[str]:

@@ -67,6 +67,7 @@ from bot.core import (
     Secrets,
     SendDirect,
     SpaceBinding,
+    SuggestionRequest,
     Unreact,
     UnreadRange,
     UsageError,
@@ -552,6 +553,9 @@ class SlackPlatform:
         async def on_view(ack: AsyncAck, body: dict[str, Any]) -> None:
             await self._on_view(ack, body)
 
+        async def on_options(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await ack(options=await self._suggestions(body))
+
         async def on_shortcut(ack: AsyncAck, body: dict[str, Any]) -> None:
             await ack()
             await self._on_shortcut(body)
@@ -562,6 +566,7 @@ class SlackPlatform:
         self.app.view(slack_commands.MODAL_CALLBACK)(on_view)
         for shortcut in slack_commands.SHORTCUTS:
             self.app.shortcut(shortcut.callback_id)(on_shortcut)
+        self.app.options(slack_commands.PICK_ACTION)(on_options)
 
     def _require_sink(self) -> EventSink:
         if self._sink is None:
@@ -664,6 +669,24 @@ class SlackPlatform:
         event = tr.translate_button(body, author, self._clock.now())
         if event is not None:
             await sink.deliver(event)
+
+    async def _suggestions(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """The options of an external select in one of our forms (answered in the ack, within
+        Slack's 3 s: the dispatcher gives its suggesters 2 s)."""
+        target = slack_commands.suggestion_target(body, self._commands)
+        if target is None:
+            return []
+        picks, channel = target
+        user = body.get("user") or {}
+        team = str((body.get("team") or {}).get("id") or user.get("team_id") or self._team)
+        request = SuggestionRequest(
+            picks=picks,
+            query=str(body.get("value") or ""),
+            author=await self.author(team, str(user.get("id"))),
+            channel=tr.channel_ref(team, channel),
+        )
+        found = await self._require_sink().suggest(request)
+        return slack_commands.suggestion_options([(s.label, s.value) for s in found])
 
     async def _on_shortcut(self, body: dict[str, Any]) -> None:
         """A message shortcut opens its modal with the payload's fresh trigger_id (valid 3 s,

@@ -58,6 +58,8 @@ from bot.core.platform import (
     RunsUntilDone,
     ServesHttp,
     SpaceBinding,
+    Suggestion,
+    SuggestionRequest,
     UnreadRange,
 )
 from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
@@ -115,6 +117,8 @@ __all__ = [
     "SendDirect",
     "ServesHttp",
     "SpaceBinding",
+    "Suggestion",
+    "SuggestionRequest",
     "SystemClock",
     "Unreact",
     "UnreadRange",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.core.actions import Action
 from bot.core.communities import CommunityDirectory, Purpose
-from bot.core.events import Event
+from bot.core.events import Author, Event
 from bot.core.refs import ChannelRef, MessageRef
 
 if TYPE_CHECKING:  # the core needs aiohttp's route type only to describe it, never at run time
@@ -85,6 +85,28 @@ def apply_binding(directory: CommunityDirectory, binding: Bound) -> None:
             directory.bind_space(binding.platform, binding.space, binding.community)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SuggestionRequest:
+    """A member is picking a value of kind `picks` (a session, a link, a week: see
+    `bot.core.commands.PICKS`) in a form opened in `channel`, and has typed `query` so far."""
+
+    picks: str
+    query: str
+    author: Author
+    channel: ChannelRef
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """One value to offer: what the member sees, and what the command receives."""
+
+    label: str
+    value: str
+
+
+MAX_SUGGESTIONS = 100  # Slack's external select; Discord's autocomplete takes 25
+
+
 class EventSink(Protocol):
     """What an adapter hands its events to (the dispatcher)."""
 
@@ -133,6 +155,11 @@ class EventSink(Protocol):
 
     async def drain(self) -> None:
         """Wait until everything delivered so far is committed and its actions performed."""
+        ...
+
+    async def suggest(self, request: SuggestionRequest) -> list[Suggestion]:
+        """What the member may pick, best first (at most `MAX_SUGGESTIONS`), read from what is
+        committed; answered at once (the platform waits at most 3 s), [] when nothing fits."""
         ...
 
 

@@ -31,7 +31,16 @@ from bot.core.events import (
     event_channel,
 )
 from bot.core.i18n import Catalog
-from bot.core.platform import Bound, Capability, Platform, UnreadRange, apply_binding
+from bot.core.platform import (
+    MAX_SUGGESTIONS,
+    Bound,
+    Capability,
+    Platform,
+    Suggestion,
+    SuggestionRequest,
+    UnreadRange,
+    apply_binding,
+)
 from bot.core.refs import ChannelRef
 from bot.runtime.actions import ActionPerformer
 from bot.runtime.commands import CommandCall, CommandRouter
@@ -45,7 +54,7 @@ from bot.runtime.intake import (
 )
 from bot.runtime.memberships import BatchSightings, RecentWrites
 from bot.runtime.outbox import DEFAULT_LEASE, Held, Outbox
-from bot.runtime.service import Delivered, Service, Transaction
+from bot.runtime.service import Delivered, Service, Suggester, Transaction
 from bot.storage import Connection
 from bot.storage.database import Database
 from bot.storage.deliveries import (
@@ -97,6 +106,9 @@ def _ends_batch(item: object) -> bool:
     return item is _STOP or isinstance(item, _Open)
 
 
+SUGGEST_WITHIN = 2.0  # seconds a suggester may take: the platform waits 3 s for the answer
+
+
 class _IsolationNeeded(Exception):
     """A service failed on the fast path: roll back and run the batch again, isolated."""
 
@@ -121,6 +133,7 @@ class Dispatcher:
         self._services: list[Service] = []
         self._listeners: list[Service] = []
         self._router = CommandRouter()
+        self._suggesters: dict[str, Suggester] = {}
         self.commands = self._router.table
         self._actions = ActionPerformer()
         self.outbox = Outbox(database, clock, self._actions, lease=lease)
@@ -146,6 +159,10 @@ class Dispatcher:
             # Only services that listen get a savepoint per batch: each is a database round trip.
             self._listeners.append(service)
         self._router.add(service)
+        for picks, suggester in service.suggestions().items():
+            if picks in self._suggesters:
+                raise ValueError(f"{service.name}: {picks!r} suggestions are offered already")
+            self._suggesters[picks] = suggester
 
     def attach(self, platform: Platform) -> None:
         """Let the outbox deliver actions to `platform`."""
@@ -225,6 +242,29 @@ class Dispatcher:
     async def close_backfill(self, unread: UnreadRange, *, read_to: str | None = None) -> None:
         """Delete a range read through, committed with the events delivered before this call."""
         await self._queue.put(_Close(unread, read_to))
+
+    async def suggest(self, request: SuggestionRequest) -> list[Suggestion]:
+        """Ask the service that offers `request.picks` what the member may pick; [] when none
+        does, or when it cannot answer in time (the platform waits 3 s for the answer)."""
+        suggester = self._suggesters.get(request.picks)
+        channel = request.channel
+        community = self._directory.community_for(channel) or self._directory.default_community(
+            channel.platform
+        )
+        if suggester is None or community is None:
+            return []
+        settings = self._directory.settings(community)
+        try:
+            async with asyncio.timeout(SUGGEST_WITHIN):
+                async with self._database.reading() as conn:
+                    found = await suggester(conn, settings, request, self._clock.now())
+        except TimeoutError:
+            log.warning("suggestions for %s took too long; none offered", request.picks)
+            return []
+        except Exception:
+            log.exception("suggestions for %s failed", request.picks)
+            return []
+        return found[:MAX_SUGGESTIONS]
 
     async def drain(self) -> None:
         """Wait until everything delivered so far is committed and its actions performed."""

@@ -20,6 +20,7 @@ from bot.core.commands import ArgumentValue, CommandSpec
 from bot.core.config import CommunitySettings
 from bot.core.events import Author, ButtonPressed, CommandInvoked, Event, MessageReceived
 from bot.core.i18n import Catalog
+from bot.core.platform import Suggestion, SuggestionRequest
 from bot.core.refs import InteractionRef
 from bot.runtime.outbox import Effect, lane_of
 from bot.runtime.scheduler import Job
@@ -129,6 +130,10 @@ class Invocation:
 
 
 CommandHandler = Callable[[Invocation, Transaction], Awaitable[list[Action]]]
+# Answers a member picking a value in a form: (connection, the community, the request, now).
+Suggester = Callable[
+    [Connection, CommunitySettings, SuggestionRequest, datetime], Awaitable[list[Suggestion]]
+]
 # Runs work in a transaction of its own that also writes the effects it emits and returns.
 Runner = Callable[[Callable[[Transaction], Awaitable[list[Action]]]], Awaitable[list[Action]]]
 
@@ -184,6 +189,11 @@ class Service:
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """Declared commands with a handler per path, e.g. {("goal", "set"): self.set_goal}."""
         return ()
+
+    def suggestions(self) -> Mapping[str, Suggester]:
+        """What this service offers to pick, by kind (`bot.core.commands.PICKS`): the values
+        a form's select menu (or an autocomplete) lists instead of a typed id."""
+        return {}
 
     async def on_events(self, batch: Sequence[Delivered], tx: Transaction) -> list[Action]:
         """Handle a batch of non-command events (may be called with a batch of one)."""

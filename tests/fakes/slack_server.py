@@ -902,6 +902,25 @@ def block_actions(
     }
 
 
+def block_suggestion(
+    view: Mapping[str, Any], block_id: str, value: str, *, user: str, team_id: str = "T0001"
+) -> dict[str, Any]:
+    """A `block_suggestion` payload: a member typed `value` into an external select."""
+    element = next(b["element"] for b in view["blocks"] if b.get("block_id") == block_id)
+    return {
+        "type": "block_suggestion",
+        "team": {"id": team_id, "domain": "fake"},
+        "user": {"id": user, "username": user.lower(), "team_id": team_id},
+        "api_app_id": "A0001",
+        "token": "legacy",
+        "container": {"type": "view", "view_id": view.get("id")},
+        "view": dict(view),
+        "block_id": block_id,
+        "action_id": element["action_id"],
+        "value": value,
+    }
+
+
 def message_shortcut(
     callback_id: str,
     message: Mapping[str, Any],

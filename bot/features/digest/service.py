@@ -22,6 +22,7 @@ from bot.core.commands import CommandSpec, Param, ParamKind, Role
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import CommunitySettings
 from bot.core.i18n import Catalog
+from bot.core.platform import Suggestion, SuggestionRequest
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.core.schedules import parse_rule
 from bot.core.weeks import IsoWeek, last_complete_week, resolve_week
@@ -33,7 +34,7 @@ from bot.features.digest.render import to_content
 from bot.runtime.outbox import Effect, latest_attempt
 from bot.runtime.scheduler import Job, RunContext
 from bot.runtime.sections import SectionProvider
-from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
+from bot.runtime.service import CommandHandler, Invocation, Service, Suggester, Transaction
 from bot.storage import Connection
 from bot.storage.database import Database
 
@@ -100,6 +101,7 @@ DIGEST = CommandSpec(
 )
 
 POSTED_HOOK = "digest.posted"
+SUGGESTED_WEEKS = 13  # this week and a quarter back
 
 
 def post_key(community: str, week: IsoWeek | str, target: str) -> str:
@@ -251,6 +253,27 @@ class DigestService(Service):
     def add_section(self, provider: SectionProvider) -> None:
         """Let another service contribute a section (blog posts, reflections, events...)."""
         self._providers.append(provider)
+
+    def suggestions(self) -> Mapping[str, Suggester]:
+        """This week and the twelve before it, newest first, to pick instead of typing."""
+        return {WEEK_PICK: self._suggest_weeks}
+
+    async def _suggest_weeks(
+        self,
+        conn: Connection,
+        community: CommunitySettings,
+        request: SuggestionRequest,
+        now: datetime,
+    ) -> list[Suggestion]:
+        week = IsoWeek.containing(now, community.zone)
+        query = request.query.strip().lower()
+        found: list[Suggestion] = []
+        for _ in range(SUGGESTED_WEEKS):
+            label = f"{week} · {week.days_text()}"
+            if not query or query in label.lower():
+                found.append(Suggestion(label=label, value=str(week)))
+            week = week.previous()
+        return found
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """The facilitators' digest commands."""

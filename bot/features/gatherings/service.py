@@ -27,7 +27,7 @@ from bot.core.config import CommunitySettings
 from bot.core.events import MessageDeleted, MessageEdited
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
-from bot.core.platform import Capability
+from bot.core.platform import MAX_SUGGESTIONS, Capability, Suggestion, SuggestionRequest
 from bot.core.refs import MemberRef, MessageRef
 from bot.features.gatherings import fairness, store
 from bot.features.gatherings.config import GatheringSettings
@@ -52,6 +52,7 @@ from bot.runtime.service import (
     Delivered,
     Invocation,
     Service,
+    Suggester,
     Transaction,
     thread_replies,
 )
@@ -301,6 +302,31 @@ class GatheringService(Service):
         self._clock = clock
         self._on_change = on_change
         self._calendar_prefix = calendar_prefix
+
+    def suggestions(self) -> Mapping[str, Suggester]:
+        """Upcoming sessions, soonest first, to pick instead of typing a number."""
+        return {SESSION: self._suggest_sessions}
+
+    async def _suggest_sessions(
+        self,
+        conn: Connection,
+        community: CommunitySettings,
+        request: SuggestionRequest,
+        now: datetime,
+    ) -> list[Suggestion]:
+        query = request.query.strip().lower().lstrip("#")
+        found: list[Suggestion] = []
+        upcoming = await store.upcoming_sessions(
+            conn, community.name, str(request.author.ref), now, MAX_SUGGESTIONS
+        )
+        for session in upcoming:
+            gathering = session.gathering
+            if query and query not in gathering.title.lower() and query != str(gathering.id):
+                continue
+            local = session.occurrence_at.astimezone(community.zone)
+            label = f"#{gathering.id} {gathering.title} · {local:%a %d %b %H:%M}"
+            found.append(Suggestion(label=label, value=str(gathering.id)))
+        return found
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """/event (create, edit, cancel, list, calendar, suggest-times), /rsvp, /timezone, /ask."""

@@ -19,9 +19,11 @@ from typing import Any
 from bot.core.actions import Action, Content, Post, SendDirect
 from bot.core.commands import LINK, CommandSpec, Param
 from bot.core.communities import CommunityDirectory
+from bot.core.config import CommunitySettings
 from bot.core.events import CommandInvoked, MessageDeleted, MessageReceived
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
+from bot.core.platform import MAX_SUGGESTIONS, Suggestion, SuggestionRequest
 from bot.core.refs import InteractionRef, MemberRef, MessageRef
 from bot.core.urls import MAX_LINK_LENGTH, extract_links
 from bot.features.links import NewShare, StoredShare, record_shares, stored_shares_of_message
@@ -34,6 +36,7 @@ from bot.runtime.service import (
     Delivered,
     Invocation,
     Service,
+    Suggester,
     Transaction,
     thread_replies,
 )
@@ -161,6 +164,23 @@ class LoopService(Service):
         # (community, member) -> when they may next be asked. A cache of this process only:
         # without it every bare link costs three lookups; a miss just asks the database.
         self._quiet_until: dict[tuple[str, str], datetime] = {}
+
+    def suggestions(self) -> Mapping[str, Suggester]:
+        """The community's links, newest first, to pick instead of typing an id."""
+        return {LINK: self._suggest_links}
+
+    async def _suggest_links(
+        self,
+        conn: Connection,
+        community: CommunitySettings,
+        request: SuggestionRequest,
+        now: datetime,
+    ) -> list[Suggestion]:
+        found = await store.recent_links(conn, community.name, request.query, MAX_SUGGESTIONS)
+        return [
+            Suggestion(label=f"L{link_id} · {title or url}", value=f"L{link_id}")
+            for link_id, url, title in found
+        ]
 
     def commands(self) -> Sequence[tuple[CommandSpec, Mapping[tuple[str, ...], CommandHandler]]]:
         """`/reflect`, `/share`, `/seek`, `/annotate`."""

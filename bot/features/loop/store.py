@@ -308,6 +308,24 @@ async def link_in_community(conn: AsyncConnection, community: str, link_id: int)
     return value
 
 
+async def recent_links(
+    conn: AsyncConnection, community: str, query: str, limit: int
+) -> list[tuple[int, str, str | None]]:
+    """A community's newest links (id, canonical URL, title) whose address or title contains
+    `query` (any case)."""
+    statement = select(links.c.id, links.c.canonical_url, links.c.title).where(
+        links.c.community == community
+    )
+    if query.strip():
+        pattern = "%" + query.strip().lower().replace("%", "").replace("_", "") + "%"
+        statement = statement.where(
+            func.lower(links.c.canonical_url).like(pattern)
+            | func.lower(func.coalesce(links.c.title, "")).like(pattern)
+        )
+    result = await conn.execute(statement.order_by(links.c.id.desc()).limit(limit))
+    return [(int(row.id), str(row.canonical_url), row.title) for row in result]
+
+
 async def link_id_for(conn: AsyncConnection, community: str, canonical_url: str) -> int | None:
     """A community's link id by canonical URL."""
     result = await conn.execute(

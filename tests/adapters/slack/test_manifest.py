@@ -81,3 +81,9 @@ async def test_the_bolt_app_answers_each_shortcut_the_manifest_declares(
     await fake.wait_ack(await fake.push_envelope("interactive", payload))
     # a listener opened its form (bolt answers an unregistered callback with a 404 log only)
     await eventually(lambda: len(fake.views) == 1)
+
+
+def test_the_manifest_says_where_http_mode_puts_the_options_url() -> None:
+    # Socket Mode brings select menus' option requests over the socket; HTTP mode needs the
+    # Options Load URL, which the header tells operators to set.
+    assert "settings.interactivity.message_menu_options_url" in MANIFEST.read_text("utf-8")
