@@ -402,11 +402,16 @@ def translate_button(
     channel = str(container.get("channel_id") or (payload.get("channel") or {}).get("id") or "")
     ts = str(container.get("message_ts") or (payload.get("message") or {}).get("ts") or "")
     thread = (payload.get("message") or {}).get("thread_ts")
+    reply_to = reply_ref(team, author.ref.member, channel, payload.get("response_url"))
+    if not channel:
+        # On the member's Home tab: no channel to answer in (the answer goes to their DM);
+        # without one the outbox keeps each member's answers in a lane of their own.
+        reply_to = InteractionRef(PLATFORM, reply_to.token, None)
     return ButtonPressed(
         key=f"slack:action:{payload.get('trigger_id')}:{action.get('action_ts')}",
         action=str(action["value"]),
         author=author,
         message=MessageRef(channel_ref(team, channel), ts, thread if thread != ts else None),
         pressed_at=now,
-        reply_to=reply_ref(team, author.ref.member, channel, payload.get("response_url")),
+        reply_to=reply_to,
     )
