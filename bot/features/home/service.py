@@ -1,5 +1,5 @@
 """The home page's publishing: on opening it, and after a member's command or button press,
-only for members who opened theirs in the last 30 days.
+only for members who opened theirs in the last 30 days (both built after the batch commits).
 
 A publish is an outbox row (`views.publish` is not an acknowledgement: nothing waits for it
 within 3 s, and it must survive a restart like any effect). At most one is on its way per
@@ -79,6 +79,7 @@ class HomeService(Service):
     async def on_events(self, batch: Sequence[Delivered], tx: Transaction) -> list[Action]:
         """Publish the page of who opened it; refresh, after the commit, the pages of who
         changed something."""
+        changes = _changes(batch)
         for delivered in batch:
             event = delivered.event
             if isinstance(event, HomeOpened):
@@ -87,9 +88,10 @@ class HomeService(Service):
                 # (the dispatcher judges an event's `author`; opening a page is no action)
                 facilitator = self._directory.is_facilitator(community, event.member)
                 await store.record_open(tx.conn, ref, community, facilitator, tx.now)
-                await self._publish(tx, store.Viewer(ref, community, facilitator))
-        changes = _changes(batch)
+                changes.setdefault(ref, _Change(ref, forgetting=False))
         if changes:
+            # The page is built after the commit, in a transaction of its own: it shows what
+            # the batch changed, and the batch's transaction stays short.
             tx.after_commit(partial(self._refresh, changes))
         return []
 
