@@ -7,7 +7,7 @@ member: a change meanwhile marks the page stale, and the row's confirmation writ
 with the page as it is then, so a burst of changes costs two publishes, not one each. The
 Slack adapter spaces one member's publishes by 10 s. The refresh after a command is built in
 a transaction of its own after the command's commit (a page built before would miss what the
-command changed); a crash in between loses only that refresh, and the next opening shows the
+command changed); a crash in between loses only that publish, and the next opening shows the
 page as it is. A digest post changes nobody's page but the poster's own: everyone else sees
 the new digest when they next open theirs."""
 
