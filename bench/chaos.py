@@ -99,6 +99,9 @@ async def storm(kills: int, seconds: float) -> int:
     directory = Path(tempfile.mkdtemp(prefix="chaos-"))
     config = write_config(fake, guild, directory)
     sent: list[tuple[str, bool]] = []  # (message id, has a link)
+    live_ids: set[str] = set()  # sent while the bot ran (else only into history)
+    cycle_of: dict[str, int] = {}  # message id -> how many kills came before it
+    cycle = 0
     random.seed(831)
 
     async def talk(live: bool) -> None:
@@ -110,8 +113,18 @@ async def storm(kills: int, seconds: float) -> int:
         else:
             payload = fake.post(general, author, text)
         sent.append((str(payload["id"]), link))
+        cycle_of[str(payload["id"])] = cycle
+        if live:
+            live_ids.add(str(payload["id"]))
 
     bot = await start_bot(config, fake.token)
+    # The storm begins once the bot has connected for the first time: what was said before
+    # it ever ran is not its history to import.
+    probes: list[str] = []
+    while not any(fake.reactions.get((general, probe)) for probe in probes):
+        sent_probe = await fake.message(general, members[0], "https://example.org/probe")
+        probes.append(str(sent_probe["id"]))
+        await asyncio.sleep(0.2)
     began = time.monotonic()
     gap = seconds / max(kills, 1)
     try:
@@ -122,6 +135,7 @@ async def storm(kills: int, seconds: float) -> int:
                 await asyncio.sleep(0.02)
             bot.send_signal(signal.SIGKILL)
             await bot.wait()
+            cycle += 1
             for _ in range(random.randint(0, 10)):  # said while the bot was down
                 await talk(live=False)
             bot = await start_bot(config, fake.token)
@@ -156,6 +170,13 @@ async def storm(kills: int, seconds: float) -> int:
         f"messages sent {len(sent)} / stored {len(sent) - len(lost)} / lost {len(lost)} / "
         f"stored twice {len(twice)}"
     )
+    if lost:
+        lost_live = sum(1 for m in lost if m in live_ids)
+        cycles = Counter(cycle_of[m] for m in lost)
+        print(
+            f"  lost: {lost_live} sent live, {len(lost) - lost_live} only into history; "
+            f"in {len(cycles)} of {kills + 1} runs (most: {cycles.most_common(3)})"
+        )
     print(
         f"reactions expected {len(links)} / missing {len(missing)} / "
         f"doubled 0 (the platform keeps one per user; {sum(reaction_puts.values())} PUTs)"

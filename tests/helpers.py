@@ -413,13 +413,20 @@ class RecordingSink:
         return self.cursors.get(channel)
 
     async def open_backfill(
-        self, channels: Sequence[ChannelRef], *, unseen_from_oldest: bool = False
+        self,
+        channels: Sequence[ChannelRef],
+        *,
+        unseen_from_oldest: bool = False,
+        begins: Mapping[ChannelRef, str] | None = None,
     ) -> list[UnreadRange]:
         before = set(self.ranges)
         known = [self.cursors[c] for c in channels if c in self.cursors]
         floor = min(known) if known and unseen_from_oldest else None
         for channel in dict.fromkeys(channels):
             after = self.cursors.get(channel, floor)
+            if after is None and begins and channel in begins:
+                self.cursors[channel] = begins[channel]
+                continue
             covered = any(
                 r.channel == channel and r.until is None and r.after <= after
                 for r in self.ranges.values()

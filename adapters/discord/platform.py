@@ -698,7 +698,9 @@ class DiscordPlatform:
         assert self._sink is not None
         self._opened_through = self._received  # frames up to here come before this opening
         channels = [w.ref for w in self._watched if Purpose.WATCHED in w.purposes]
-        unread = await self._sink.open_backfill(channels, unseen_from_oldest=True)
+        unread = await self._sink.open_backfill(
+            channels, unseen_from_oldest=True, begins=self._newest_positions(channels)
+        )
         awaiting: dict[ChannelRef, list[UnreadRange]] = {}
         for found in unread:
             if found.until is None:
@@ -712,6 +714,18 @@ class DiscordPlatform:
                 len({found.channel for found in resumed}),
             )
         return unread
+
+    def _newest_positions(self, channels: list[ChannelRef]) -> dict[ChannelRef, str]:
+        """Each channel's last message as the gateway described it ("0": none yet), where a
+        channel never seen starts: what follows is read by a later start if nothing commits."""
+        client = self._client
+        found: dict[ChannelRef, str] = {}
+        for ref in channels:
+            channel = client.get_channel(int(ref.channel)) if client is not None else None
+            if isinstance(channel, discord.TextChannel | discord.ForumChannel):
+                last = channel.last_message_id
+                found[ref] = translate.cursor_of(str(last)) if last else translate.cursor_of("0")
+        return found
 
     async def _note_live(self, channel: ChannelRef, message_id: str) -> None:
         """The first live message of a channel bounds its open ranges: everything before it

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -130,14 +130,21 @@ class EventSink(Protocol):
         ...
 
     async def open_backfill(
-        self, channels: Sequence[ChannelRef], *, unseen_from_oldest: bool = False
+        self,
+        channels: Sequence[ChannelRef],
+        *,
+        unseen_from_oldest: bool = False,
+        begins: Mapping[ChannelRef, str] | None = None,
     ) -> list[UnreadRange]:
         """Record durably what each channel has not read, from its last committed live
         message on (a channel with none: from the oldest of the others' when
         `unseen_from_oldest`, else nothing), unless an open range already reaches that far;
         return every open range of these channels, those left open before first. Call it
         before any live event of these channels is delivered: everything delivered earlier is
-        committed first, so no live message can move the cursor over what is unread."""
+        committed first, so no live message can move the cursor over what is unread.
+        `begins` gives a channel's newest position now (its last message, "0" when empty):
+        a channel never seen and with nothing to read takes it as its cursor, so what is said
+        from here on is read by a later start even if this one stores nothing."""
         ...
 
     async def advance_backfill(

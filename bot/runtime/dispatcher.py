@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -77,6 +77,7 @@ class _Open:
 
     channels: tuple[ChannelRef, ...]
     unseen_from_oldest: bool
+    begins: Mapping[ChannelRef, str]
     answer: asyncio.Future[list[UnreadRange]]
 
 
@@ -221,12 +222,16 @@ class Dispatcher:
         await self._settle_background()
 
     async def open_backfill(
-        self, channels: Sequence[ChannelRef], *, unseen_from_oldest: bool = False
+        self,
+        channels: Sequence[ChannelRef],
+        *,
+        unseen_from_oldest: bool = False,
+        begins: Mapping[ChannelRef, str] | None = None,
     ) -> list[UnreadRange]:
         """Record what each channel has not read (see `EventSink.open_backfill`), after
         everything delivered so far is committed; return every open range of the channels."""
         loop = asyncio.get_running_loop()
-        request = _Open(tuple(channels), unseen_from_oldest, loop.create_future())
+        request = _Open(tuple(channels), unseen_from_oldest, begins or {}, loop.create_future())
         if self._worker is None:
             await self._open(request)
         else:
@@ -327,6 +332,7 @@ class Dispatcher:
                     [str(channel) for channel in request.channels],
                     self._clock.now(),
                     unseen_from_oldest=request.unseen_from_oldest,
+                    begins={str(c): position for c, position in request.begins.items()},
                 )
         except Exception as error:
             if not request.answer.done():

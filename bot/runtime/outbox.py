@@ -54,6 +54,7 @@ DeliveredHook = Callable[
     [Connection, Mapping[str, Any], MessageRef | None, datetime],
     Awaitable["Sequence[Effect | Action] | None"],
 ]
+ParkedHook = Callable[[Connection, Mapping[str, Any], datetime], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ class Effect:
 
     action: Action
     key: str | None = None  # stable for scheduled parts; None: a fresh one
-    then: str | None = None  # a hook registered with `Outbox.on_delivered`
+    then: str | None = None  # a hook registered with `Outbox.on_delivered` / `on_parked`
     args: Mapping[str, Any] = field(default_factory=dict)  # JSON-ready, for the hook
     on_park: Action | None = None  # sent when the effect fails for good (to whoever asked)
     member: str | None = None  # whose words it carries (purged by /forget-me)
@@ -212,6 +213,7 @@ class Outbox:
         self.lease = lease
         self._poll_seconds = poll_seconds or min(5.0, lease.total_seconds() / 2)
         self._hooks: dict[str, DeliveredHook] = {}
+        self._park_hooks: dict[str, ParkedHook] = {}
         self._lanes: dict[str, deque[Held]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._known: set[str] = set()  # keys held in memory
@@ -229,6 +231,13 @@ class Outbox:
         if name in self._hooks and self._hooks[name] is not hook:
             raise ValueError(f"an outbox hook named {name!r} is registered already")
         self._hooks[name] = hook
+
+    def on_parked(self, name: str, hook: ParkedHook) -> None:
+        """Run `hook` in the transaction that parks a row written with `then=name` (undo what
+        its cause assumed would reach the platform)."""
+        if name in self._park_hooks and self._park_hooks[name] is not hook:
+            raise ValueError(f"an outbox park hook named {name!r} is registered already")
+        self._park_hooks[name] = hook
 
     async def write(
         self, conn: Connection, effects: Sequence[Effect | Action], now: datetime
@@ -530,6 +539,13 @@ class Outbox:
             closed = await repo.close(
                 conn, item.key, self.owner, item.claim, status=repo.PARKED, now=now, error=error
             )
+            hook = self._park_hooks.get(item.then) if closed and item.then else None
+            if hook is not None:
+                try:
+                    async with conn.begin_nested():
+                        await hook(conn, json.loads(item.args) if item.args else {}, now)
+                except Exception:
+                    log.exception("outbox: hook %s failed after parking", item.then)
             if closed and item.on_park is not None:
                 # In the parked row's lane, next: a welcome posted in the channel because the
                 # DM was refused still comes before what followed the welcome.
@@ -574,8 +590,8 @@ class Outbox:
         now = self._clock.now()
         # Rows without a hook are closed in one statement each kind (the hot path: reactions);
         # rows with a hook one by one, so a hook runs only for a row that was still ours.
-        plain = [c for c in batch if c.held.then is None]
-        hooked = [c for c in batch if c.held.then is not None]
+        plain = [c for c in batch if c.held.then not in self._hooks]
+        hooked = [c for c in batch if c.held.then in self._hooks]
         following: list[Held] = []
         async with self._database.transaction() as conn:
             for keep in (True, False):
@@ -606,11 +622,8 @@ class Outbox:
                 if not closed:
                     log.warning("outbox: %s was confirmed by another holder", item.key)
                     continue
-                if item.then is None:
-                    continue
-                hook = self._hooks.get(item.then)
+                hook = self._hooks[item.then] if item.then else None
                 if hook is None:
-                    log.warning("outbox: no hook %r for a delivered effect", item.then)
                     continue
                 args = json.loads(item.args) if item.args else {}
                 try:

@@ -3,7 +3,7 @@ history backfill has not read yet."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -87,7 +87,12 @@ class StoredRange:
 
 
 async def open_unread_ranges(
-    conn: AsyncConnection, channels: Sequence[str], now: datetime, *, unseen_from_oldest: bool
+    conn: AsyncConnection,
+    channels: Sequence[str],
+    now: datetime,
+    *,
+    unseen_from_oldest: bool,
+    begins: Mapping[str, str] | None = None,
 ) -> list[StoredRange]:
     """Open a range per channel from its cursor (see `EventSink.open_backfill`) unless an open
     one reaches back that far already; return every open range of the channels, oldest first.
@@ -101,10 +106,15 @@ async def open_unread_ranges(
     cursors = await read_cursors(conn, wanted)
     floor = min(cursors.values()) if cursors and unseen_from_oldest else None
     rows = []
+    starting: dict[str, str] = {}
     for channel in wanted:
         after = cursors.get(channel, floor)
         if after is None:
-            continue  # never seen: the channel begins now, its past is not imported
+            # Never seen: the channel begins now, its past is not imported. Its position now
+            # becomes its cursor, so a crash before its first message commits loses nothing.
+            if begins and channel in begins:
+                starting[channel] = begins[channel]
+            continue
         covered = any(
             r.channel == channel and r.until is None and r.after <= after for r in before
         )
@@ -112,6 +122,8 @@ async def open_unread_ranges(
             rows.append({"channel": channel, "after_cursor": after, "opened_at": now})
     if rows:
         await conn.execute(unread_ranges.insert(), rows)
+    if starting:
+        await advance_cursors(conn, starting, now)
     known = {r.id for r in before}
     return [
         StoredRange(r.id, r.channel, r.after, r.until, r.id in known)

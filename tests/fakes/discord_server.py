@@ -642,7 +642,7 @@ class FakeDiscord:
                 }
                 for name, data in body["files"].items()
             ]
-        self.messages[channel_id][payload["id"]] = payload
+        self._store(channel_id, payload)
         if nonce is not None:
             payload["nonce"] = nonce
             self.nonces[(channel_id, nonce)] = (payload["id"], time.monotonic())
@@ -936,8 +936,15 @@ class FakeDiscord:
     def post(self, channel_id: str, author_id: str, content: str) -> Payload:
         """Store a message (as if sent while nobody listened) and return it."""
         payload = self.message_payload(channel_id, author_id, content)
-        self.messages[channel_id][payload["id"]] = payload
+        self._store(channel_id, payload)
         return payload
+
+    def _store(self, channel_id: str, payload: Payload) -> None:
+        """Keep a new message; like Discord, its channel's `last_message_id` follows."""
+        self.messages[channel_id][payload["id"]] = payload
+        channel = self.channels.get(channel_id)
+        if channel is not None:
+            channel["last_message_id"] = payload["id"]
 
     async def message(self, channel_id: str, author_id: str, content: str) -> Payload:
         """A member posts a message: stored and sent as MESSAGE_CREATE."""

@@ -5,13 +5,20 @@ from bot.runtime.service import Service
 
 # isort: split
 # Services last: what other features import from here is bound before they load.
-from bot.features.onboarding.service import THREAD_OPENED, OnboardingService, thread_opened
+from bot.features.onboarding.service import (
+    QUOTES_ASKED,
+    THREAD_OPENED,
+    OnboardingService,
+    thread_opened,
+)
 
 
 def build(kernel: Kernel) -> list[Service]:
     """The welcome."""
     kernel.outbox.on_delivered(THREAD_OPENED, thread_opened)
-    return [OnboardingService(directory=kernel.directory, clock=kernel.clock)]
+    service = OnboardingService(directory=kernel.directory, clock=kernel.clock)
+    kernel.outbox.on_parked(QUOTES_ASKED, service.question_refused)
+    return [service]
 
 
 FEATURE = Feature(name="onboarding", build=build, member_tables=("welcomes",))

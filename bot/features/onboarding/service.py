@@ -21,14 +21,14 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from bot.core.actions import Action, Button, Content, Post, SendDirect
+from bot.core.actions import Action, Answer, Button, Content, Post, SendDirect
 from bot.core.clock import Clock
 from bot.core.communities import CommunityDirectory
 from bot.core.events import Author, ButtonPressed, CommandInvoked, MemberJoined, MessageReceived
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
-from bot.features.members import QUOTES, MemberSupportSettings, claim_asks
+from bot.features.members import QUOTES, MemberSupportSettings, claim_asks, withdraw_ask
 from bot.features.nudges import NudgeSettings
 from bot.features.onboarding import store
 from bot.runtime.outbox import Effect, direct_lane, latest_attempt
@@ -74,6 +74,9 @@ def _changing_settings(batch: Sequence[Delivered]) -> set[str]:
     return found
 
 
+QUOTES_ASKED = "onboarding.quotes_asked"  # the outbox hook of the quoting question's DM
+
+
 async def _note(asked: set[str], refs: set[str]) -> None:
     asked.update(refs)
 
@@ -96,6 +99,9 @@ class OnboardingService(Service):
         self._clock = clock
         self._settled: set[tuple[str, str]] = set()  # (community, member) never to check again
         self._asked: set[str] = set()  # members whose quoting question is settled (cache)
+        # Members whose DM with the question was refused: asked again privately, in the
+        # answer to their next command (this process only; another asks by DM once more).
+        self._unreachable: set[str] = set()
         self._directory = directory
 
     async def on_events(self, batch: Sequence[Delivered], tx: Transaction) -> list[Action]:
@@ -118,9 +124,9 @@ class OnboardingService(Service):
                 and (delivered.community.name, str(event.author.ref)) not in self._settled
             ):
                 speakers.append((delivered, event.author, event.ref.channel))
-            elif (
-                isinstance(event, CommandInvoked | ButtonPressed)
-                and (delivered.community.name, str(event.author.ref)) not in self._settled
+            elif isinstance(event, CommandInvoked | ButtonPressed) and (
+                (delivered.community.name, str(event.author.ref)) not in self._settled
+                or str(event.author.ref) in self._unreachable
             ):
                 channel = (
                     event.channel if isinstance(event, CommandInvoked) else event.message.channel
@@ -140,6 +146,9 @@ class OnboardingService(Service):
                 record = known.get(str(author.ref))
                 if record is not None and tx.now - record.first_seen_at < NEW_MEMBER:
                     wanted.setdefault(key, (delivered, channel, author.name))
+                elif str(author.ref) in self._unreachable:
+                    if key in asked:  # a command: its private answer can ask
+                        known_before.setdefault(str(author.ref), delivered)
                 elif str(author.ref) not in self._asked:
                     known_before.setdefault(str(author.ref), delivered)
             # Whether welcomed now or known before, speaking again never welcomes: once this
@@ -172,11 +181,20 @@ class OnboardingService(Service):
             known_before.pop(member_ref, None)
         if known_before:
             for member_ref in await claim_asks(tx.conn, QUOTES, sorted(known_before), tx.now):
-                self._ask(tx, known_before[member_ref], MemberRef.parse(member_ref))
+                delivered = known_before[member_ref]
+                interactions = asked.get((delivered.community.name, member_ref), [])
+                self._ask(tx, delivered, MemberRef.parse(member_ref), interactions)
         return []
 
-    def _ask(self, tx: Transaction, delivered: Delivered, member: MemberRef) -> None:
-        """Ask a member the bot knew before whether the digest may quote them."""
+    def _ask(
+        self,
+        tx: Transaction,
+        delivered: Delivered,
+        member: MemberRef,
+        interactions: Sequence[InteractionRef],
+    ) -> None:
+        """Ask a member the bot knew before whether the digest may quote them: by DM, or in
+        the private answer to their command once a DM was refused."""
         texts = delivered.texts
         prefix = self._directory.command_prefix(member.platform)
         text = texts("onboarding.quotes_ask_known", community=delivered.community.name)
@@ -184,7 +202,27 @@ class OnboardingService(Service):
             text=text + "\n\n" + texts("onboarding.quotes_ask", prefix=prefix),
             buttons=quote_buttons(texts),
         )
-        tx.emit(SendDirect(member=member, content=content))
+        if str(member) in self._unreachable and interactions:
+            self._unreachable.discard(str(member))
+            tx.emit(Answer(to=interactions[0], content=content))
+            return
+        # A refused DM withdraws the question (`question_refused`): it never reached them.
+        tx.emit(
+            Effect(
+                action=SendDirect(member=member, content=content),
+                then=QUOTES_ASKED,
+                args={"member": str(member)},
+            )
+        )
+
+    async def question_refused(
+        self, conn: Connection, args: Mapping[str, Any], now: datetime
+    ) -> None:
+        """The quoting question's DM failed for good: the member was not asked after all."""
+        member = str(args["member"])
+        await withdraw_ask(conn, QUOTES, member)
+        self._asked.discard(member)
+        self._unreachable.add(member)
 
     async def _introductions(
         self, tx: Transaction, community: str, texts: Catalog, home: ChannelRef

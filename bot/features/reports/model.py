@@ -6,8 +6,10 @@ joined before the week ended (facilitators' own activity would flatter the figur
   any own action, talk included;
 - new voices: cohort members whose first own contribution in the community fell in the week
   (engagement.new_voices, as the digest and /profile have it), named only with consent;
-- drifting: the drift rule as of the week's end (or now, for the week in progress);
-- nudges: those sent in the week, and how many of them were answered (so far);
+- drifting: the drift rule as of the week's end (or now, for the week in progress), each
+  member listed only with consent to be named (the others counted);
+- nudges: those sent in the week, and how many of them were answered (so far); the members
+  nudged who are not drifting are listed, again only with consent;
 - concentration: replies received in threads during the week, over every cohort member
   (zeros included): the share the top 10% received, and the Gini coefficient.
 """
@@ -80,6 +82,8 @@ class WeeklyReport:
     gini: float
     history: tuple[WeekStages, ...]  # oldest first, ending with this week
     new_voices_unnamed: int = 0  # new voices who do not allow being named
+    drifting_unnamed: int = 0  # drifting members who do not allow being named
+    nudged_unnamed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +101,7 @@ class ReportInputs:
     names: Mapping[str, str]
     as_of: datetime
     new_voices: Sequence[str] = ()  # the last week's new voices (engagement.new_voices)
-    # Their names where they allow being named (the members feature's consent_names).
+    # Names where they allow being named (consent_names): new voices, drifting, nudged.
     public_names: Mapping[str, str | None] = field(default_factory=dict)
 
     def name(self, member_ref: str) -> str:
@@ -161,6 +165,9 @@ def summarise(inputs: ReportInputs) -> WeeklyReport:
         {n.member_ref for n in sent} - set(drifting_refs),
         key=lambda ref: (inputs.name(ref).casefold(), ref),
     )
+    # The report names a member only with their consent, to facilitators too.
+    drifting_named = [ref for ref in drifting_refs if inputs.public_names.get(ref)]
+    nudged_named = [ref for ref in nudged_refs if inputs.public_names.get(ref)]
     received = {ref: inputs.replies.get(ref, 0) for ref in cohort}
     top = max(1, math.ceil(len(received) * TOP_FRACTION)) if received else 0
     return WeeklyReport(
@@ -173,8 +180,10 @@ def summarise(inputs: ReportInputs) -> WeeklyReport:
         active=history[-1],
         new_voices=tuple(named),
         new_voices_unnamed=len(new_voices) - len(named),
-        drifting=tuple(standing(inputs, ref) for ref in drifting_refs),
-        nudged=tuple(standing(inputs, ref) for ref in nudged_refs),
+        drifting=tuple(standing(inputs, ref) for ref in drifting_named),
+        nudged=tuple(standing(inputs, ref) for ref in nudged_named),
+        drifting_unnamed=len(drifting_refs) - len(drifting_named),
+        nudged_unnamed=len(nudged_refs) - len(nudged_named),
         nudges_sent=len(sent),
         nudges_answered=sum(1 for n in sent if n.answered_at is not None),
         replies=sum(received.values()),

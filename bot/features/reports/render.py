@@ -131,17 +131,20 @@ def report_text(report: WeeklyReport, texts: Catalog, recent_days: int) -> str:
         if report.new_voices or report.new_voices_unnamed
         else t("reports.new_voices_none"),
     ]
-    if report.drifting:
-        parts.append(
-            t("reports.drifting_heading", count=len(report.drifting), as_of=_unix(report.as_of))
-        )
+    drifting = len(report.drifting) + report.drifting_unnamed
+    if drifting:
+        parts.append(t("reports.drifting_heading", count=drifting, as_of=_unix(report.as_of)))
         parts.extend(f"• {member_line(s, texts, recent_days)}" for s in report.drifting)
+        if report.drifting_unnamed:
+            parts.append("• " + t("reports.unnamed_members", count=report.drifting_unnamed))
     else:
         parts.append(t("reports.drifting_none", as_of=_unix(report.as_of)))
     parts.append(t("reports.nudges", sent=report.nudges_sent, answered=report.nudges_answered))
-    if report.nudged:
+    if report.nudged or report.nudged_unnamed:
         parts.append(t("reports.nudged_heading"))
         parts.extend(f"• {member_line(s, texts, recent_days)}" for s in report.nudged)
+        if report.nudged_unnamed:
+            parts.append("• " + t("reports.unnamed_members", count=report.nudged_unnamed))
     if report.replies:
         parts.append(
             t(

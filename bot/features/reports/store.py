@@ -96,5 +96,5 @@ async def report_inputs(
         names={ref: person.display_name for ref, person in people.items()},
         as_of=as_of,
         new_voices=newcomers,
-        public_names=await consent_names(conn, NAMED, newcomers),
+        public_names=await consent_names(conn, NAMED, sorted(set(newcomers) | named_refs)),
     )

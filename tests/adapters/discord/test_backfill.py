@@ -52,6 +52,27 @@ async def seen_once_live(world: World, story_for: Story) -> None:
         await story.app.drain()
 
 
+async def test_a_first_run_that_stores_nothing_still_marks_where_the_channel_begins(
+    world: World, story_for: Story
+) -> None:
+    """A channel's past before the bot first connects is not imported; but from that first
+    connection on, what is said is read even when that run stored nothing (killed or stopped
+    before its first message committed)."""
+    before = world.fake.post(world.resources, world.alice, "https://example.org/before")
+    async with story_for(world) as story:  # connects, stores nothing
+        await story.app.drain()
+    missed = [
+        world.fake.post(world.resources, world.alice, f"https://example.org/down-{n}")
+        for n in range(3)
+    ]
+    async with story_for(world) as story:
+        await eventually(lambda: story.platform.backfills >= 1)
+        await story.app.drain()
+        counts = await stored_once(story, [before["id"], *(m["id"] for m in missed)])
+    assert counts[before["id"]] == (0, 0)  # from before the first connection: not imported
+    assert [counts[m["id"]] for m in missed] == [(1, 1)] * 3
+
+
 async def test_a_stop_while_backfill_reads_loses_nothing_sent_while_down(
     world: World, story_for: Story, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from bot.core.commands import CommandSpec, Param, ParamKind, Role
 from bot.core.platform import PlatformError
 from bot.core.refs import ChannelRef, MemberRef, MessageRef
 from bot.runtime.service import CommandHandler, Invocation, Service, Transaction
-from bot.storage.schema import links, messages, reactions
+from bot.storage.schema import consents, links, messages, reactions
 from tests.helpers import REACTION_PUT, DiscordStory, World, make_config, make_world
 
 pytestmark = pytest.mark.timeout(20)
@@ -211,6 +211,40 @@ async def test_a_button_press_runs_its_command(world: World, story_for: Story) -
         await world.fake.wait_for_request("POST", rf"/interactions/{pressed['id']}/[^/]+/callback")
     [done] = world.fake.interaction_responses[pressed["token"]]
     assert done["type"] == 4 and "confirm" not in done["data"]["content"].lower()
+
+
+async def test_a_refused_quoting_question_is_asked_again_in_the_answer_to_a_command(
+    world: World, story_for: Story, clock: ManualClock
+) -> None:
+    """A member the bot knew before is asked about quotes by DM; when their DMs are closed the
+    question never reached them, so it is not recorded as asked: their next command's private
+    answer asks it (and their messages meanwhile try no more DMs)."""
+    async with story_for(world, members=NO_WELCOME) as story:  # seen before quoting was asked
+        await world.fake.message(world.general, world.alice, "hello everyone")
+        await story.app.drain()
+    clock.set(clock.now() + timedelta(minutes=5))
+    world.fake.refuse_dms.add(world.alice)
+    async with story_for(world) as story:
+        await world.fake.message(world.general, world.alice, "back with a thought")
+        await world.fake.wait_for_request("POST", r"/users/@me/channels")
+        await story.app.drain()
+        async with story.app.database.reading() as conn:
+            asked = (await conn.execute(select(consents))).all()
+        assert asked == []  # never reached her: she counts as not asked
+        dm_tries = len(world.fake.requests_to("POST", r"/users/@me/channels"))
+        await world.fake.message(world.general, world.alice, "another thought")
+        await story.app.drain()
+        assert len(world.fake.requests_to("POST", r"/users/@me/channels")) == dm_tries
+        sent = await world.fake.interaction(world.general, world.alice, "profile")
+        await eventually(lambda: len(world.fake.interaction_responses.get(sent["token"], [])) >= 2)
+        await story.app.drain()
+    said = str(world.fake.interaction_responses[sent["token"]])
+    assert "asked only once" in said and "settings quotes=on" in said
+    assert "quotes" in said  # her profile came too
+    async with story_for(world) as story:
+        async with story.app.database.reading() as conn:
+            [row] = (await conn.execute(select(consents))).all()
+    assert row.asked_at is not None and row.given is None
 
 
 async def test_export_goes_by_dm_or_privately_when_dms_are_refused(

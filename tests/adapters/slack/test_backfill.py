@@ -40,6 +40,24 @@ async def seen_once_live(fake: FakeSlack, tmp_path: Path) -> dict[str, str]:
     return seen
 
 
+async def test_a_first_run_that_stores_nothing_still_marks_where_the_channel_begins(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    """The past before the first connection is not imported, but what is said after it is
+    read even when that first run stored nothing."""
+    before = fake.add_message("C0GENERAL", "UALICE", "https://example.org/before")
+    config = story_config(fake, tmp_path)
+    async with SlackStory(fake, config):  # connects, stores nothing
+        pass
+    missed = [
+        fake.add_message("C0GENERAL", "UALICE", f"https://example.org/down-{n}") for n in range(3)
+    ]
+    async with SlackStory(fake, config) as story:  # waits until backfill has delivered
+        counts = await stored_once(story, [before["ts"], *(m["ts"] for m in missed)])
+    assert counts[before["ts"]] == (0, 0)
+    assert [counts[m["ts"]] for m in missed] == [(1, 1)] * 3
+
+
 async def test_a_stop_while_backfill_reads_loses_nothing_sent_while_down(
     fake: FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -78,7 +96,8 @@ async def test_a_stop_while_backfill_reads_loses_nothing_sent_while_down(
     assert counts == {m["ts"]: (1, 1) for m in [*missed, live]}
     reacted = [c.args.get("timestamp") for c in fake.calls_to("reactions.add")]
     assert all(reacted.count(m["ts"]) == 1 for m in [*missed, live])
-    assert any("backfill resumes 1 unread range(s)" in r.getMessage() for r in caplog.records)
+    # #general's range and #resources' (begun, empty, at the first run) were both left open.
+    assert any("backfill resumes 2 unread range(s)" in r.getMessage() for r in caplog.records)
 
 
 async def test_a_failed_history_page_leaves_the_rest_for_the_next_start(
@@ -105,5 +124,7 @@ async def test_a_failed_history_page_leaves_the_rest_for_the_next_start(
         counts = await stored_once(story, [m["ts"] for m in missed])
     assert counts == {m["ts"]: (1, 1) for m in missed}
     # The next start read only below the first page: it did not ask for the newest again.
-    resumed = fake.calls_to("conversations.history")[reads + 2]
+    calls = fake.calls_to("conversations.history")[reads:]
+    general = [c for c in calls if c.args["channel"] == "C0GENERAL"]
+    resumed = general[2]  # the first page, the failed second, then the next start's
     assert resumed.args.get("latest") == missed[50]["ts"]

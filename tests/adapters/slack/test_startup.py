@@ -136,7 +136,10 @@ async def test_first_start_does_not_import_old_history(
     fake.add_message("C0GENERAL", "UALICE", "long ago")
     platform, sink, _ = await start_platform()
     await platform.wait_backfilled()
-    assert sink.deliveries == [] and fake.calls_to("conversations.history") == []
+    assert sink.deliveries == []
+    # Only where each channel begins (its newest message) is asked, nothing is read.
+    assert [c.args.get("limit") for c in fake.calls_to("conversations.history")] == ["1", "1"]
+    assert set(sink.cursors) == {GENERAL, RESOURCES}
 
 
 async def test_messages_missed_while_stopped_are_backfilled_once(
@@ -159,7 +162,8 @@ async def test_messages_missed_while_stopped_are_backfilled_once(
     missed = fake.add_message("C0GENERAL", "UCARL", "new https://x.org/a")
     fake.add_message("C0GENERAL", "UBOT", "a bot post", bot_id="BBOT")
     fake.add_message("C0GENERAL", "UALICE", "reply to new", thread_ts=missed["ts"])
-    fake.add_message("C0RESOURCE", "UALICE", "resources has no cursor yet")
+    # #resources had no message yet: where it began (empty) was kept at the first start.
+    fake.add_message("C0RESOURCE", "UALICE", "first words in resources")
     changed = fake.edit_message("C0GENERAL", old_root["ts"], "old question, see https://y.org")
 
     platform, _, _ = await start_platform(sink=sink)
@@ -171,15 +175,17 @@ async def test_messages_missed_while_stopped_are_backfilled_once(
         "answer in an old thread",
         "new https://x.org/a",
         "reply to new",
+        "first words in resources",
     ]
     assert [e.ref.thread for e in sink.events(MessageReceived)][2:] == [
         old_root["ts"],
         None,
         missed["ts"],
+        None,
     ]
     [edit] = sink.events(MessageEdited)
     assert (edit.ref.message, edit.text) == (old_root["ts"], "old question, see https://y.org")
-    assert len(sink.deliveries) == 6
+    assert len(sink.deliveries) == 7
 
     # late live deliveries of what backfill found have the same keys: stored once
     late = event_callback(
@@ -189,8 +195,8 @@ async def test_messages_missed_while_stopped_are_backfilled_once(
     await fake.wait_ack(
         await fake.push_envelope("events_api", event_callback(changed, event_id="Elate2"))
     )
-    assert len(sink.deliveries) == 8
-    assert len(sink.events(MessageReceived)) == 5 and len(sink.events(MessageEdited)) == 1
+    assert len(sink.deliveries) == 9
+    assert len(sink.events(MessageReceived)) == 6 and len(sink.events(MessageEdited)) == 1
 
 
 async def test_backfill_pages_through_long_history(
@@ -199,6 +205,7 @@ async def test_backfill_pages_through_long_history(
     sink = RecordingSink()
     anchor = fake.add_message("C0GENERAL", "UALICE", "anchor")
     sink.cursors[GENERAL] = "00" + anchor["ts"]
+    sink.cursors[RESOURCES] = "00" + anchor["ts"]
     for n in range(450):
         fake.add_message("C0GENERAL", "UALICE", f"m{n}")
     fake.channels["C0GENERAL"].messages.append({"type": "message", "ts": "later", "text": "?"})
@@ -208,19 +215,21 @@ async def test_backfill_pages_through_long_history(
     # the next (older) page is asked for, so a stop resumes below what was stored.
     texts = [e.text for e in sink.events(MessageReceived)]
     assert texts == [f"m{n}" for n in (*range(251, 450), *range(51, 251), *range(51))]
-    assert len(fake.calls_to("conversations.history")) == 3
-    assert sink.ranges == {} and len(sink.closed) == 1
+    reads = [c for c in fake.calls_to("conversations.history") if c.args["channel"] == "C0GENERAL"]
+    assert len(reads) == 3
+    assert sink.ranges == {} and len(sink.closed) == 2  # #general's and #resources' (empty)
 
 
 async def test_backfill_survives_a_rate_limit(fake: FakeSlack, start_platform: Factory) -> None:
     sink = RecordingSink()
     anchor = fake.add_message("C0GENERAL", "UALICE", "anchor")
-    sink.cursors[GENERAL] = "00" + anchor["ts"]
+    sink.cursors[GENERAL] = sink.cursors[RESOURCES] = "00" + anchor["ts"]
     fake.add_message("C0GENERAL", "UALICE", "after")
     fake.rate_limit("conversations.history", times=1, retry_after=0)
     await start_platform(sink=sink)
     await eventually(lambda: len(sink.deliveries) == 1)
-    assert len(fake.calls_to("conversations.history")) == 2
+    reads = [c for c in fake.calls_to("conversations.history") if c.args["channel"] == "C0GENERAL"]
+    assert len(reads) == 2
 
 
 async def test_refused_tokens_stop_the_start_with_the_fix(fake: FakeSlack) -> None:

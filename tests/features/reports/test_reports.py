@@ -64,7 +64,9 @@ async def nudge(story: ConsoleStory, member: str, at: datetime) -> None:
         )
 
 
-async def build_community(story: ConsoleStory, clock: ManualClock) -> None:
+async def build_community(
+    story: ConsoleStory, clock: ManualClock, named: tuple[str, ...] = ("erin", "dave", "bob")
+) -> None:
     """Weeks 42 to 45 of 2026 in demo (Europe/Berlin); fran facilitates.
 
     W42: alice finds and shares a link, dave asks a question, bob only talks.
@@ -73,9 +75,10 @@ async def build_community(story: ConsoleStory, clock: ManualClock) -> None:
     are no contribution) replies, fran (a facilitator) replies; carol opens a thread and
     alice replies; erin (new: her first contribution) shares a link;
     dave is nudged again (unanswered) and bob is nudged, then acts (answered).
-    erin allows being named (new voices are named only with consent).
+    erin, dave and bob allow being named (the report names members only with consent).
     """
-    await story.allow("erin", consents=("named",))
+    for member in named:
+        await story.allow(member, consents=("named",))
     clock.set(W42)
     await story.say("alice: worth reading https://example.org/a")
     await story.say("bob: hello all")
@@ -111,6 +114,23 @@ async def read_report(story: ConsoleStory, week: IsoWeek = WEEK) -> WeeklyReport
             directory=story.app.directory,
         )
     return summarise(inputs)
+
+
+async def test_the_report_names_drifting_and_nudged_members_only_with_consent(
+    config_for: Callable[..., Config], tmp_path: Path
+) -> None:
+    """Facilitators see how many drift, and the names of those who allow being named."""
+    clock = ManualClock(W42)
+    async with ConsoleStory(config_for(), clock, tmp_path) as story:
+        await build_community(story, clock, named=("erin",))
+        clock.set(AFTER)
+        said = await story.say("fran: /report 2026-W45")
+        report = await read_report(story)
+    assert (report.drifting, report.drifting_unnamed) == ((), 1)  # dave
+    assert (report.nudged, report.nudged_unnamed) == ((), 1)  # bob
+    assert "**Drifting** (1," in said or "Drifting (1," in said
+    assert said.count("1 more, not named: they have not allowed it") == 2
+    assert "dave" not in said and "bob" not in said
 
 
 @pytest.mark.both_backends
