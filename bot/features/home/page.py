@@ -207,7 +207,7 @@ async def _facilitator_panel(
     await settle_nudge_answers(conn, community.name, request.now, nudging.answer_days)
     inputs = await report_inputs(conn, community, week, request.now, directory=directory)
     text = t("home.report_intro", week=str(week), prefix=request.prefix) + "\n"
-    text += report_figures(summarise(inputs), t)
+    text += report_figures(summarise(inputs), t, request.prefix)
     buttons = (
         Button(label=t("home.preview_button"), action="digest preview"),
         Button(label=t("home.post_button"), action="digest post", style="primary"),
