@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -32,6 +32,7 @@ from bot.storage import Connection
 
 PUBLISHED = "home.published"
 OPENED_WITHIN = timedelta(days=30)  # a page not opened for this long is not kept up to date
+EVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,14 @@ class HomeService(Service):
         """Publish the page of who opened it; refresh, after the commit, the pages of who
         changed something."""
         changes = _changes(batch)
+        forgetting = [ref for ref, change in changes.items() if change.forgetting]
+        if forgetting:
+            # Only a page the member has (opened once) needs emptying; read before the
+            # command erases the row.
+            kept = {v.member_ref for v in await store.viewers(tx.conn, forgetting, EVER)}
+            for ref in forgetting:
+                if ref not in kept:
+                    changes[ref] = _Change(ref, forgetting=False)
         for delivered in batch:
             event = delivered.event
             if isinstance(event, HomeOpened):

@@ -265,3 +265,6 @@ async def test_forgetting_empties_the_page(fake: FakeSlack, tmp_path: Path) -> N
         await story.command("forget-me confirm", "UALICE")
         await eventually(lambda: "Nothing is kept about you" in home_text(fake, "UALICE"))
         assert "Read two papers" not in home_text(fake, "UALICE")
+        await story.command("forget-me confirm", "UFRAN")  # fran never opened a page
+        await open_home(story, "UCARL", "EvSentinel")  # published after fran's forget-me
+        assert "UFRAN" not in fake.homes
