@@ -41,7 +41,7 @@ from bot.core.actions import Action
 from bot.core.clock import ManualClock
 from bot.core.config import Config, Secrets
 from bot.core.events import event_channel
-from bot.core.platform import Bound, UnreadRange, apply_binding
+from bot.core.platform import Bound, Suggestion, SuggestionRequest, UnreadRange, apply_binding
 from bot.core.refs import MessageRef
 from bot.features import FEATURES
 from bot.features.members import NAMED, QUOTES
@@ -385,6 +385,8 @@ class RecordingSink:
         self.refused = 0
         self.bindings: list[Bound] = []
         self.directory: CommunityDirectory | None = None  # where bindings go, like the runtime
+        self.suggestions: dict[str, list[Suggestion]] = {}  # what `suggest` answers, by kind
+        self.suggested: list[SuggestionRequest] = []
 
     def bind(self, binding: Bound) -> None:
         self.bindings.append(binding)
@@ -452,6 +454,10 @@ class RecordingSink:
         if until is not None and (stored.until is None or until < stored.until):
             stored = UnreadRange(stored.id, stored.channel, stored.after, until)
         self.ranges[unread.id] = stored
+
+    async def suggest(self, request: SuggestionRequest) -> list[Suggestion]:
+        self.suggested.append(request)
+        return list(self.suggestions.get(request.picks, []))
 
     async def close_backfill(self, unread: UnreadRange, *, read_to: str | None = None) -> None:
         if self.ranges.pop(unread.id, None) is not None:

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from adapters.slack import commands as slack_commands
-from bot.core import Author, ChannelRef, MemberRef, SuggestionRequest
+from bot.core import Author, ChannelRef, MemberRef, Suggestion, SuggestionRequest
+from bot.features.loop.service import ANNOTATE
 from bot.storage.schema import gathering_questions, link_annotations
 from tests.adapters.slack.test_gatherings import with_announcements
 from tests.fakes.slack_server import (
@@ -25,7 +26,7 @@ from tests.fakes.slack_server import (
     slash_command,
     view_submission,
 )
-from tests.helpers import SlackStory, eventually, story_config
+from tests.helpers import Factory, SlackStory, commands, eventually, story_config
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -157,3 +158,44 @@ async def test_options_are_answered_over_http_too(
         )
         assert status == 200
         assert [o["value"] for o in json.loads(text)["options"]] == ["L1"]
+
+
+async def test_the_adapter_asks_the_sink_with_the_member_and_what_they_typed(
+    fake: FakeSlack, start_platform: Factory
+) -> None:
+    table = commands()
+    table.add(ANNOTATE)
+    _, sink, _ = await start_platform("socket", commands=table)
+    sink.suggestions["link"] = [Suggestion(label="L7 · " + "t" * 100, value="L7")]
+    view = {
+        "id": "V9",
+        "private_metadata": json.dumps({"path": ["annotate"], "channel": "C0GENERAL"}),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "link",
+                "element": {"type": "external_select", "action_id": "pick"},
+            },
+            {
+                "type": "input",
+                "block_id": "text",
+                "element": {"type": "plain_text_input", "action_id": "value"},
+            },
+        ],
+    }
+    ack = await fake.wait_ack(
+        await fake.push_envelope(
+            "interactive", block_suggestion(view, "link", "spa", user="UALICE")
+        )
+    )
+    assert ack is not None
+    [option] = ack["options"]
+    assert option["value"] == "L7" and len(option["text"]["text"]) == 75
+    [request] = sink.suggested
+    assert (request.picks, request.query, request.author.name) == ("link", "spa", "alice")
+    assert str(request.channel) == "slack:T0001/C0GENERAL"
+    # a select that is not one of ours, or a field that picks nothing, gets no options
+    for block in ("text", "nope"):
+        payload = block_suggestion(view, "link", "", user="UALICE") | {"block_id": block}
+        ack = await fake.wait_ack(await fake.push_envelope("interactive", payload))
+        assert ack is not None and ack["options"] == []
