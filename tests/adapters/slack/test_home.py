@@ -27,7 +27,7 @@ from tests.fakes.slack_server import (
     message_event,
     post_signed,
 )
-from tests.helpers import Factory, SlackStory, eventually
+from tests.helpers import Factory, SlackStory, eventually, story_config
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -268,3 +268,20 @@ async def test_forgetting_empties_the_page(fake: FakeSlack, tmp_path: Path) -> N
         await story.command("forget-me confirm", "UFRAN")  # fran never opened a page
         await open_home(story, "UCARL", "EvSentinel")  # published after fran's forget-me
         assert "UFRAN" not in fake.homes
+
+
+async def test_over_http_the_page_is_published_on_opening_and_after_a_press(
+    fake: FakeSlack, tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    async with SlackStory(fake, story_config(fake, tmp_path, mode="http")) as story:
+        url = f"http://127.0.0.1:{story.app.web.port}/slack/events"
+        body = json.dumps(event_callback(app_home_opened("UALICE"), event_id="EvHttp"))
+        assert (await post_signed(session, url, body))[0] == 200
+        await eventually(lambda: publishes(fake, "UALICE") == 1)
+        assert "quotes: *off*" in home_text(fake, "UALICE")
+        press = form_body({"payload": json.dumps(home_press("settings quotes=on", user="UALICE"))})
+        status, _ = await post_signed(
+            session, url, press, content_type="application/x-www-form-urlencoded"
+        )
+        assert status == 200
+        await eventually(lambda: "quotes: *on*" in home_text(fake, "UALICE"))

@@ -159,14 +159,23 @@ def test_welcome_workspace_joins_is_a_slack_setting() -> None:
         slack_config(fake, welcome_workspace_joins="yes")
 
 
+@pytest.mark.parametrize("mode", ["socket", "http"])
 async def test_a_workspace_join_is_a_member_joined_in_the_home_channel(
-    fake: FakeSlack, start_platform: Factory
+    mode: str,
+    fake: FakeSlack,
+    start_platform: Factory,
+    http_endpoint: Any,
+    session: aiohttp.ClientSession,
 ) -> None:
     fake.add_user("UNEW", "newcomer")
-    _, sink, _ = await start_platform(
-        "socket", config=slack_config(fake, welcome_workspace_joins=True)
+    platform, sink, _ = await start_platform(
+        mode, config=slack_config(fake, mode, welcome_workspace_joins=True)
     )
     body = event_callback(team_join("UNEW", "newcomer"), event_id="EvJ")
-    await fake.wait_ack(await fake.push_envelope("events_api", body))
+    if mode == "http":
+        url = await http_endpoint(platform)
+        assert (await post_signed(session, url, json.dumps(body)))[0] == 200
+    else:
+        await fake.wait_ack(await fake.push_envelope("events_api", body))
     [joined] = sink.events(MemberJoined)
     assert joined.member.name == "newcomer" and str(joined.channel) == "slack:T0001/C0GENERAL"
