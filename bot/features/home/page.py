@@ -33,13 +33,8 @@ SESSIONS = 5  # sessions a page lists (each with its three buttons)
 DIGEST_LINES = 3  # entries of each digest section shown
 ITEM_CHARS = 150
 
-# (settings key, what the member row calls it): each a toggle, like `/settings key=on|off`
-_SETTINGS = (
-    ("link_reactions", "link_reactions"),
-    ("goal_checkin", "goal_checkin"),
-    ("literacy_questions", "literacy_questions"),
-    ("digest_dm", "digest_dm"),
-)
+# `/settings` keys that are a member's own on/off settings (their member row has each one)
+_SETTINGS = ("link_reactions", "goal_checkin", "literacy_questions", "digest_dm")
 
 # Builds the content of a community's digest for a week (the digest feature's own rendering).
 DigestContent = Callable[[Connection, CommunitySettings, IsoWeek, Catalog], Awaitable[Content]]
@@ -169,8 +164,8 @@ async def _settings_panel(conn: Connection, request: HomeRequest) -> Panel:
     member = await get_member(conn, request.member_ref)
     if member is not None:
         lines.append(t("home.settings_intro"))
-        for key, column in _SETTINGS:
-            value = bool(getattr(member, column))
+        for key in _SETTINGS:
+            value = bool(getattr(member, key))
             lines.append(t("home.setting", key=key, state=t("home.on" if value else "home.off")))
             buttons.append(_toggle(t, key, value))
     return Panel(heading=t("home.settings_heading"), text="\n".join(lines), buttons=tuple(buttons))

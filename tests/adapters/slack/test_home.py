@@ -16,6 +16,7 @@ import pytest
 from adapters.slack import render as slack_render
 from bot.core import ButtonPressed, HomeOpened, MemberRef, PublishHome
 from bot.core.actions import Button, HomePage, Panel
+from bot.core.commands import parse_arguments
 from bot.core.config import Config
 from tests.adapters.slack.test_gatherings import with_announcements
 from tests.fakes.slack_server import (
@@ -123,6 +124,9 @@ async def test_a_facilitator_previews_and_posts_the_digest_from_their_page(
         assert "For facilitators" in shown and "Active members:" in shown
         buttons = home_buttons(fake, "UFRAN")
         assert buttons[:2] == ["digest preview", "digest post"]
+        for line in buttons:  # every button is a command that parses, as typed
+            path, text = story.app.commands.split_line(line)
+            parse_arguments(story.app.commands.resolve(path).spec, text)
         await press_on_home(story, "digest preview", "UFRAN")
         await eventually(
             lambda: "Preview" in dm_texts(fake, "UFRAN") or "preview" in dm_texts(fake, "UFRAN")
