@@ -386,6 +386,7 @@ class RecordingSink:
         self.refused = 0
         self.bindings: list[Bound] = []
         self.directory: CommunityDirectory | None = None  # where bindings go, like the runtime
+        self.suggestions: dict[str, list[Suggestion]] = {}  # what `suggest` answers, by kind
         self.suggested: list[SuggestionRequest] = []
 
     def bind(self, binding: Bound) -> None:
@@ -414,9 +415,6 @@ class RecordingSink:
     async def cursor(self, channel: ChannelRef) -> str | None:
         return self.cursors.get(channel)
 
-    async def suggest(self, request: SuggestionRequest) -> list[Suggestion]:
-        self.suggested.append(request)
-        return []
 
     async def open_backfill(
         self,
@@ -458,6 +456,10 @@ class RecordingSink:
         if until is not None and (stored.until is None or until < stored.until):
             stored = UnreadRange(stored.id, stored.channel, stored.after, until)
         self.ranges[unread.id] = stored
+
+    async def suggest(self, request: SuggestionRequest) -> list[Suggestion]:
+        self.suggested.append(request)
+        return list(self.suggestions.get(request.source, []))
 
     async def close_backfill(self, unread: UnreadRange, *, read_to: str | None = None) -> None:
         if self.ranges.pop(unread.id, None) is not None:
@@ -601,6 +603,7 @@ class SlackStory:
         *,
         console: bool = False,
         also: Callable[[Application, ManualClock], list[Any]] | None = None,
+        home_interval: float = 0.0,
     ) -> None:
         self.fake = fake
         self.clock = ManualClock(SLACK_START)
@@ -616,6 +619,7 @@ class SlackStory:
             self.clock,
             post_interval=0.0,
             ping_interval=0.5,
+            home_interval=home_interval,
         )
         platforms: list[Any] = [self.slack]
         self.console_out = io.StringIO()

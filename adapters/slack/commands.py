@@ -5,19 +5,47 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from adapters.slack.render import MAX_BLOCKS, plain_text
-from bot.core.commands import CommandSpec, CommandTable, ParamKind, Role, UsageError
+from bot.core.commands import (
+    MOMENT,
+    CommandSpec,
+    CommandTable,
+    Param,
+    ParamKind,
+    Role,
+    UsageError,
+    parse_arguments,
+)
 from bot.core.communities import CommunityDirectory
 from bot.core.events import Author
 from bot.core.refs import ChannelRef
+from bot.core.urls import extract_links
 
 MODAL_CALLBACK = "facilitator_command"
+TIME_SUFFIX = "__time"  # the block of a moment's time picker, beside its date picker
+PICK_ACTION = "pick"  # an external select's action id: its options come from `suggest`
+MAX_OPTIONS = 100  # a static select's options
+MAX_OPTION_VALUE = 150
+MAX_OPTION_TEXT = 75
+MAX_METADATA = 3000  # a view's private_metadata
 
 Json = dict[str, Any]
 
 # -- modals for commands with many arguments ------------------------------------------
+
+
+def _input(param: Param, label: str, element: Json, *, suffix: str = "") -> Json:
+    return {
+        "type": "input",
+        "block_id": param.name + suffix,
+        "label": plain_text(label, 2000),
+        "hint": plain_text(param.help, 2000),
+        "optional": not param.required,
+        "element": {**element, "action_id": "value"},
+    }
 
 
 def wants_modal(spec: CommandSpec, text: str) -> bool:
@@ -32,6 +60,21 @@ def command_modal(
     blocks: list[Json] = []
     for param in spec.params[: MAX_BLOCKS - 1]:
         element: Json
+        label = param.name.replace("_", " ")
+        if param.picks == MOMENT:
+            # a date picker and a time picker; the submission writes "YYYY-MM-DD HH:MM"
+            blocks.append(_input(param, label + " (date)", {"type": "datepicker"}))
+            blocks.append(
+                _input(param, label + " (time)", {"type": "timepicker"}, suffix=TIME_SUFFIX)
+            )
+            continue
+        if param.suggests:
+            # sessions, links, weeks: picked from what exists, asked for as the member types
+            picker = {"type": "external_select", "min_query_length": 0}
+            block = _input(param, label, picker)
+            block["element"]["action_id"] = PICK_ACTION
+            blocks.append(block)
+            continue
         if param.kind in (ParamKind.CHOICE, ParamKind.BOOLEAN):
             choices = param.choices if param.kind is ParamKind.CHOICE else ("on", "off")
             element = {
@@ -83,28 +126,229 @@ def _quoted(field: str, value: str) -> str:
     raise ModalError(field, "This uses every kind of quote mark; remove some of them.")
 
 
+def _moment(param: Param, date: Mapping[str, Any], time: Mapping[str, Any] | None) -> str | None:
+    """A picked date and time as the command reads them ("2026-12-03 17:00"), or None."""
+    day = date.get("selected_date") or date.get("value")
+    hour = (time or {}).get("selected_time")
+    if not day and not hour:
+        return None
+    if not day:
+        raise ModalError(param.name, "Pick a date as well.")
+    if not hour:
+        raise ModalError(param.name + TIME_SUFFIX, "Pick a time as well.")
+    return f"{day} {hour}"
+
+
+def _check(spec: CommandSpec, param: Param, value: str) -> None:
+    """Refuse a field's value as the command would (its kind, its length, empty text)."""
+    try:
+        parse_arguments(replace(spec, params=(param,), subcommands=()), options={param.name: value})
+    except UsageError as problem:
+        text = str(problem)
+        raise ModalError(param.name, text[:1].upper() + text[1:].rstrip(".") + ".") from None
+
+
 def modal_submission(
     payload: Mapping[str, Any], commands: CommandTable
 ) -> tuple[tuple[str, ...], str, str, str | None]:
     """A submitted command modal as (path, argument text, channel, response_url).
 
-    Raises `ModalError` for a value that cannot be written as an argument.
+    Raises `ModalError` for a value the command would refuse, naming its field, so the form
+    stays open with the problem under it.
     """
     view = payload.get("view") or {}
     metadata = json.loads(str(view.get("private_metadata") or "{}"))
     path = tuple(str(part) for part in metadata.get("path") or ())
     spec = commands.resolve(path).spec
+    choices = metadata.get("choices") or {}
     state = (view.get("state") or {}).get("values") or {}
     words: list[str] = []
     for param in spec.params:
-        entry = (state.get(param.name) or {}).get("value") or {}
+        fields = state.get(param.name) or {}
+        entry = fields.get("value") or fields.get(PICK_ACTION) or {}
         value = entry.get("value")
+        if param.picks == MOMENT:
+            value = _moment(param, entry, (state.get(param.name + TIME_SUFFIX) or {}).get("value"))
         if value is None and entry.get("selected_option"):
             value = entry["selected_option"].get("value")
+            listed = choices.get(param.name)
+            if listed is not None:  # the option's value is the index of what it stands for
+                index = int(value) if str(value).isdigit() else -1
+                if not 0 <= index < len(listed):
+                    raise ModalError(param.name, "Pick one of the options.")
+                value = listed[index]
         if value is None or value == "":
+            if param.required:
+                raise ModalError(param.name, "Fill this in.")
             continue
+        _check(spec, param, str(value))
         words.append(f"{param.name}={_quoted(param.name, str(value))}")
     return path, " ".join(words), str(metadata.get("channel") or ""), metadata.get("response_url")
+
+
+# -- message shortcuts ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Shortcut:
+    """A message shortcut: the command its modal runs, the argument that takes one of the
+    message's links, and the one that takes the member's own words."""
+
+    callback_id: str
+    name: str  # as the manifest shows it in the message's menu
+    path: tuple[str, ...]
+    link: str
+    words: str
+    intro: str
+    needs_link: bool
+
+
+SHORTCUTS: tuple[Shortcut, ...] = (
+    Shortcut(
+        callback_id="facilitator_add_to_digest",
+        name="Add to digest",
+        path=("share",),
+        link="url",
+        words="note",
+        intro="Adds the link to the digest as shared by you. The message's own words are "
+        "not copied; add a note in your words if you like.",
+        needs_link=True,
+    ),
+    Shortcut(
+        callback_id="facilitator_reflect",
+        name="Reflect on this",
+        path=("reflect",),
+        link="about",
+        words="text",
+        intro="What did you make of this message? Only what you write here is kept, as your "
+        "reflection.",
+        needs_link=False,
+    ),
+)
+SHORTCUTS_BY_ID = {shortcut.callback_id: shortcut for shortcut in SHORTCUTS}
+NO_LINK = (
+    "This message has no link to add to the digest. To keep what you made of it, use "
+    "*Reflect on this* from the message's menu instead."
+)
+
+
+def suggestion_target(
+    payload: Mapping[str, Any], commands: CommandTable
+) -> tuple[str, str] | None:
+    """Which kind of thing an external select in one of our forms lists, and the channel the
+    form was opened in; None for anything else."""
+    view = payload.get("view") or {}
+    try:
+        metadata = json.loads(str(view.get("private_metadata") or "{}"))
+        path = tuple(str(part) for part in metadata.get("path") or ())
+        spec = commands.resolve(path).spec
+    except (ValueError, UsageError, AttributeError):
+        return None
+    block = str(payload.get("block_id") or "")
+    param = next((p for p in spec.params if p.name == block), None)
+    if param is None or not param.suggests:
+        return None
+    return param.suggests, str(metadata.get("channel") or "")
+
+
+def suggestion_options(found: Sequence[tuple[str, str]]) -> list[Json]:
+    """Suggestions as a select's options, within Slack's limits (100 options, values of at
+    most 150 characters, labels of 75)."""
+    options = [
+        {"text": plain_text(label, MAX_OPTION_TEXT), "value": value}
+        for label, value in found
+        if 0 < len(value) <= MAX_OPTION_VALUE
+    ]
+    return options[:MAX_OPTIONS]
+
+
+def message_links(text: str) -> list[str]:
+    """The links of a message (as Slack wrote it), each once, in order."""
+    return list(dict.fromkeys(found.url for found in extract_links(text)))
+
+
+def shortcut_modal(
+    shortcut: Shortcut,
+    commands: CommandTable,
+    text: str,
+    *,
+    channel: str,
+    response_url: str | None,
+) -> Json:
+    """The modal a message shortcut opens: a pick of the message's links and a field for
+    the member's own words (never pre-filled with the message's); its submission runs the
+    command like a typed one. A shortcut that needs a link, on a message without one, opens a
+    view that says so."""
+    spec = commands.resolve(shortcut.path).spec
+    params = {param.name: param for param in spec.params}
+    links: list[str] = []
+    budget = MAX_METADATA - 600  # what the path, channel and response_url leave
+    for link in message_links(text)[:MAX_OPTIONS]:
+        if len(link) <= params[shortcut.link].longest and len(json.dumps(link)) + 2 <= budget:
+            links.append(link)
+            budget -= len(json.dumps(link)) + 2
+    title = plain_text(shortcut.name, 24)
+    if shortcut.needs_link and not links:
+        return {
+            "type": "modal",
+            "title": title,
+            "close": plain_text("Close", 24),
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": NO_LINK}}],
+        }
+    blocks: list[Json] = [{"type": "section", "text": {"type": "mrkdwn", "text": shortcut.intro}}]
+    choices: dict[str, list[str]] = {}
+    if links:
+        options = [
+            {"text": plain_text(link, MAX_OPTION_TEXT), "value": str(index)}
+            for index, link in enumerate(links)
+        ]
+        choices[shortcut.link] = links
+        link_param = params[shortcut.link]
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": shortcut.link,
+                "label": plain_text("Link", 2000),
+                "optional": not link_param.required,
+                "element": {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": options,
+                    "initial_option": options[0],
+                },
+            }
+        )
+    words = params[shortcut.words]
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": shortcut.words,
+            "label": plain_text(words.help, 2000),
+            "optional": not words.required,
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "value",
+                "multiline": True,
+                "max_length": min(words.longest, 3000),
+            },
+        }
+    )
+    metadata = {
+        "path": list(shortcut.path),
+        "channel": channel,
+        "response_url": response_url,
+        "choices": choices,
+    }
+    encoded = json.dumps(metadata)
+    return {
+        "type": "modal",
+        "callback_id": MODAL_CALLBACK,
+        "title": title,
+        "submit": plain_text("Save", 24),
+        "close": plain_text("Cancel", 24),
+        "private_metadata": encoded,
+        "blocks": blocks,
+    }
 
 
 def asks_through_modal(

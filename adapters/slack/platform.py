@@ -61,13 +61,16 @@ from bot.core import (
     PlatformError,
     PlatformUnavailable,
     Post,
+    PublishHome,
     Purpose,
     React,
     Secrets,
     SendDirect,
     SpaceBinding,
+    SuggestionRequest,
     Unreact,
     UnreadRange,
+    UsageError,
 )
 from bot.core.config import check_slack_secrets
 
@@ -82,6 +85,7 @@ _TRANSIENT = frozenset(
 
 # Scope -> what breaks without it; checked against auth.test's x-oauth-scopes header.
 REQUIRED_SCOPES: dict[str, str] = {
+    "app_mentions:read": "answering @Facilitator in channels",
     "channels:history": "reading messages in public channels",
     "channels:read": "finding configured channels by name",
     "groups:history": "reading messages in private channels",
@@ -96,6 +100,21 @@ REQUIRED_SCOPES: dict[str, str] = {
     "usergroups:read": "facilitator user groups",
     "files:write": "sending exports and charts",
 }
+# The Events API subscriptions the adapter handles (the manifest's bot_events).
+SUBSCRIBED_EVENTS = frozenset(
+    {
+        "message.channels",
+        "message.groups",
+        "message.im",
+        "reaction_added",
+        "reaction_removed",
+        "member_joined_channel",
+        "member_left_channel",
+        "app_mention",
+        "app_home_opened",
+        "team_join",
+    }
+)
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
 _HISTORY_PAGES = 50  # at most 10,000 messages per channel per backfill
@@ -139,6 +158,7 @@ class SlackPlatform:
         ping_interval: float = 10.0,
         max_rate_limit_retries: int = 3,
         max_connection_retries: int = 2,
+        home_interval: float = 10.0,
     ) -> None:
         settings = config.slack
         check_slack_secrets(config, secrets)
@@ -149,6 +169,7 @@ class SlackPlatform:
         self._commands = commands
         self._clock = clock
         self._post_interval = post_interval
+        self._home_interval = home_interval
         self._cache_seconds = cache_seconds
         self._thread_lookback = thread_lookback
         self._ping_interval = ping_interval
@@ -179,6 +200,7 @@ class SlackPlatform:
         self._locks: dict[str, asyncio.Lock] = {}
         self._lookups: dict[str, asyncio.Lock] = {}
         self._last_post: dict[str, float] = {}
+        self._last_home: dict[str, float] = {}  # member -> when their Home was last published
         self._dm_channels: dict[str, str] = {}  # member -> their DM channel with the bot
         self._watched: list[str] = []
         self._scopes: frozenset[str] | None = None  # granted scopes, when Slack tells them
@@ -521,10 +543,20 @@ class SlackPlatform:
         async def on_view(ack: AsyncAck, body: dict[str, Any]) -> None:
             await self._on_view(ack, body)
 
+        async def on_options(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await ack(options=await self._suggestions(body))
+
+        async def on_shortcut(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await ack()
+            await self._on_shortcut(body)
+
         self.app.event(re.compile(r".+"))(on_event)
         self.app.command(self._settings.command)(on_command)
         self.app.action(re.compile("^" + re.escape(tr.BUTTON_PREFIX)))(on_action)
         self.app.view(slack_commands.MODAL_CALLBACK)(on_view)
+        for shortcut in slack_commands.SHORTCUTS:
+            self.app.shortcut(shortcut.callback_id)(on_shortcut)
+        self.app.options(slack_commands.PICK_ACTION)(on_options)
 
     def _require_sink(self) -> EventSink:
         if self._sink is None:
@@ -534,9 +566,27 @@ class SlackPlatform:
     async def _on_event(self, body: dict[str, Any]) -> None:
         sink = self._require_sink()
         team = str(body.get("team_id") or self._team)
+        kind = (body.get("event") or {}).get("type")
+        if kind == "team_join":
+            await self._on_team_join(sink, body, team)
+            return
         authors = await self._authors(team, tr.users_in_event(body))
         try:
-            event = tr.translate_event(body, team, authors)
+            event: Event | None
+            if kind == "app_home_opened":
+                user = str((body.get("event") or {}).get("user") or "")
+                author = authors.get(user)
+                event = tr.translate_home_opened(body, author) if author is not None else None
+            elif kind == "app_mention":
+                user = str((body.get("event") or {}).get("user") or "")
+                author = authors.get(user)
+                event = (
+                    tr.translate_mention(body, self._commands, self._bot_user, author)
+                    if author is not None
+                    else None
+                )
+            else:
+                event = tr.translate_event(body, team, authors)
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             # acknowledged and dropped: a payload that cannot be read will not improve on retry
             log.warning(
@@ -549,6 +599,29 @@ class SlackPlatform:
             return
         if event is not None:
             await sink.deliver(event)
+
+    async def _on_team_join(self, sink: EventSink, body: dict[str, Any], team: str) -> None:
+        """Welcome a workspace newcomer in each community that asks for it."""
+        user = tr.joined_user(body)
+        if user is None:
+            return
+        for community in self._config.communities:
+            section = community.platforms.get("slack")
+            if section is None or not section.welcome_workspace_joins:
+                continue
+            if section.space and section.space != team:
+                continue
+            home = self._directory.home_channel(community.name, "slack")
+            if home is None:
+                log.warning(
+                    "slack: %s welcomes workspace joins but has no Slack channel to welcome "
+                    "them in; add channels or announcements to [communities.slack]",
+                    community.name,
+                )
+                continue
+            event = tr.translate_team_join(body, await self.author(team, user), home)
+            if event is not None:
+                await sink.deliver(event)
 
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         sink = self._require_sink()
@@ -586,6 +659,50 @@ class SlackPlatform:
         event = tr.translate_button(body, author, self._clock.now())
         if event is not None:
             await sink.deliver(event)
+
+    async def _suggestions(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """The options of an external select in one of our forms (answered in the ack, within
+        Slack's 3 s: the dispatcher gives its suggesters 2 s)."""
+        target = slack_commands.suggestion_target(body, self._commands)
+        if target is None:
+            return []
+        source, channel = target
+        user = body.get("user") or {}
+        team = str((body.get("team") or {}).get("id") or user.get("team_id") or self._team)
+        request = SuggestionRequest(
+            source=source,
+            typed=str(body.get("value") or ""),
+            author=await self.author(team, str(user.get("id"))),
+            channel=tr.channel_ref(team, channel),
+        )
+        found = await self._require_sink().suggest(request)
+        return slack_commands.suggestion_options([(s.label, s.value) for s in found])
+
+    async def _on_shortcut(self, body: dict[str, Any]) -> None:
+        """A message shortcut opens its modal with the payload's fresh trigger_id (valid 3 s,
+        once): nothing reaches the dispatcher until the member submits it."""
+        shortcut = slack_commands.SHORTCUTS_BY_ID.get(str(body.get("callback_id")))
+        trigger = body.get("trigger_id")
+        if shortcut is None or not trigger:
+            return
+        message = body.get("message") or {}
+        try:
+            view = slack_commands.shortcut_modal(
+                shortcut,
+                self._commands,
+                tr.inbound_text(str(message.get("text") or "")),
+                channel=str((body.get("channel") or {}).get("id") or ""),
+                response_url=body.get("response_url"),
+            )
+        except UsageError:
+            log.error("slack: the %s shortcut's command is not declared", shortcut.name)
+            return
+        try:
+            await self.client.views_open(trigger_id=str(trigger), view=view)
+        except SlackApiError as error:
+            log.warning(
+                "slack: could not open the %s form (%s)", shortcut.name, error.response.get("error")
+            )
 
     async def _on_view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         sink = self._require_sink()
@@ -844,6 +961,9 @@ class SlackPlatform:
                 return action.message
             case MirrorGathering():
                 raise PlatformError("slack: there are no scheduled events to mirror into")
+            case PublishHome():
+                await self._publish_home(action)
+                return None
 
     async def _post(
         self,
@@ -914,6 +1034,23 @@ class SlackPlatform:
                 thread_ts=thread,
             )
 
+    async def _publish_home(self, action: PublishHome) -> None:
+        """views.publish, at most once per member per `home_interval` (the rows of one
+        member's Home are one outbox lane, so waiting here holds back nobody else)."""
+        user = action.member.member
+        lock = self._locks.setdefault("home:" + user, asyncio.Lock())
+        async with lock:
+            delay = self._last_home.get(user, float("-inf")) + self._home_interval
+            delay -= time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                await self.client.views_publish(
+                    user_id=user, view=slack_render.home_view(action.page)
+                )
+            finally:
+                self._last_home[user] = time.monotonic()
+
     async def _react(self, message: MessageRef, emoji: str, *, add: bool) -> None:
         name = emoji.strip(":")
         try:
@@ -961,10 +1098,15 @@ class SlackPlatform:
         except ValueError as error:
             raise PlatformError(f"slack: cannot answer: {error}") from None
         messages = slack_render.render_content(action.content)
+        from_home = not target.channel
+        if from_home:
+            # A button on the member's Home: no channel, no response_url; their DM with the
+            # bot (which only they read) is where the answer goes.
+            target = replace(target, channel=await self._open_direct(target.user))
         for message in messages:
             if target.response_url and await self._respond(target.response_url, message, action):
                 continue
-            if action.ephemeral:
+            if action.ephemeral and not from_home:
                 await self.client.chat_postEphemeral(
                     channel=target.channel,
                     user=target.user,

@@ -10,9 +10,10 @@ from typing import Any
 
 from adapters.slack.translate import BUTTON_PREFIX
 from bot.core import markup
-from bot.core.actions import Button, Content
+from bot.core.actions import Button, Content, HomePage
 
 MAX_BLOCKS = 50
+MAX_HOME_BLOCKS = 100  # a Home tab view holds at most 100 blocks
 MAX_SECTION = 3000
 MAX_HEADER = 150
 MAX_BUTTON_LABEL = 75
@@ -187,3 +188,34 @@ def render_content(content: Content) -> list[SlackMessage]:
         chunk = blocks[start : start + MAX_BLOCKS]
         messages.append(SlackMessage(_fallback(chunk), chunk))
     return messages
+
+
+# -- the App Home ---------------------------------------------------------------------
+
+
+def home_view(page: HomePage) -> Json:
+    """A member's home page as a Home tab view: a header per panel, its text, its buttons;
+    within the 100-block limit (a panel that does not fit whole is left out, so none is cut
+    in the middle)."""
+    blocks: list[Json] = [
+        {"type": "header", "text": plain_text(markup.to_plain(page.title), MAX_HEADER)}
+    ]
+    index = 0  # action ids are unique across the view
+    for panel in page.panels:
+        part: list[Json] = [
+            {"type": "divider"},
+            {"type": "header", "text": plain_text(markup.to_plain(panel.heading), MAX_HEADER)},
+        ]
+        part.extend(_section(piece) for piece in split_mrkdwn(render_mrkdwn(panel.text)))
+        buttons = []
+        for button in panel.buttons:
+            buttons.append(_button(button, index))
+            index += 1
+        for start in range(0, len(buttons), MAX_ACTION_ELEMENTS):
+            part.append(
+                {"type": "actions", "elements": buttons[start : start + MAX_ACTION_ELEMENTS]}
+            )
+        if len(blocks) + len(part) > MAX_HOME_BLOCKS:
+            break
+        blocks.extend(part)
+    return {"type": "home", "blocks": blocks}

@@ -19,6 +19,7 @@ from bot.core.events import (
     ButtonPressed,
     CommandInvoked,
     Event,
+    HomeOpened,
     MemberJoined,
     MemberLeft,
     MessageDeleted,
@@ -244,6 +245,85 @@ def translate_event(body: Mapping[str, Any], team: str, authors: Authors) -> Eve
     return None
 
 
+def _mention_pattern(bot_user: str) -> re.Pattern[str]:
+    return re.compile(r"^\s*<@" + re.escape(bot_user) + r"(?:\|[^>]*)?>[\s:,]*")
+
+
+def mentioned_command(text: str, bot_user: str) -> str | None:
+    """The command line of a message addressed to the bot (`<@UBOT> help` gives "help"), or
+    None when the message does not begin with the bot's mention."""
+    found = _mention_pattern(bot_user).match(text)
+    if found is None or not bot_user:
+        return None
+    return inbound_text(text[found.end() :]).strip()
+
+
+def translate_mention(
+    body: Mapping[str, Any], commands: CommandTable, bot_user: str, author: Author
+) -> CommandInvoked | None:
+    """An `app_mention` that begins with the bot's mention as the command it names
+    (`@Facilitator help`; nothing after the mention means help), answered privately."""
+    event = body.get("event") or {}
+    text, channel, ts = event.get("text"), event.get("channel"), event.get("ts")
+    if not isinstance(text, str) or not isinstance(channel, str) or not is_ts(ts):
+        return None
+    if author.is_bot or event.get("bot_id"):
+        return None
+    line = mentioned_command(text, bot_user)
+    if line is None:
+        return None
+    team = author.ref.space
+    path, rest = command_path(commands, line)
+    return CommandInvoked(
+        # the message's identity: a retried event is the same request
+        key=f"slack:mention:{team}/{channel}/{ts}",
+        path=path,
+        author=author,
+        channel=channel_ref(team, channel),
+        invoked_at=ts_to_datetime(str(ts)),
+        reply_to=reply_ref(team, author.ref.member, channel, None),
+        text=rest,
+        is_direct=is_direct_channel(channel),
+    )
+
+
+def joined_user(body: Mapping[str, Any]) -> str | None:
+    """The user id of a `team_join` event."""
+    user = (body.get("event") or {}).get("user")
+    found = user.get("id") if isinstance(user, Mapping) else user
+    return found if isinstance(found, str) and found else None
+
+
+def translate_team_join(
+    body: Mapping[str, Any], author: Author, home: ChannelRef
+) -> MemberJoined | None:
+    """A member who joined the workspace (`team_join`), welcomed as joining `home`."""
+    if author.is_bot:
+        return None
+    event = body.get("event") or {}
+    when = ts_to_datetime(str(event.get("event_ts") or body.get("event_time") or 0))
+    return MemberJoined(
+        key=f"slack:team_join:{author.ref.space}/{author.ref.member}/{home.channel}",
+        member=author,
+        channel=home,
+        joined_at=when,
+    )
+
+
+def translate_home_opened(body: Mapping[str, Any], author: Author) -> HomeOpened | None:
+    """A member opened the app's Home tab (`app_home_opened`; the Messages tab is ignored)."""
+    event = body.get("event") or {}
+    channel = event.get("channel")
+    if event.get("tab") != "home" or author.is_bot or not isinstance(channel, str):
+        return None
+    return HomeOpened(
+        key=f"slack:{body.get('event_id')}",
+        member=author,
+        channel=channel_ref(author.ref.space, channel),
+        opened_at=ts_to_datetime(str(event.get("event_ts") or body.get("event_time") or 0)),
+    )
+
+
 # -- interactions ---------------------------------------------------------------------
 
 
@@ -322,11 +402,16 @@ def translate_button(
     channel = str(container.get("channel_id") or (payload.get("channel") or {}).get("id") or "")
     ts = str(container.get("message_ts") or (payload.get("message") or {}).get("ts") or "")
     thread = (payload.get("message") or {}).get("thread_ts")
+    reply_to = reply_ref(team, author.ref.member, channel, payload.get("response_url"))
+    if not channel:
+        # On the member's Home tab: no channel to answer in (the answer goes to their DM);
+        # without one the outbox keeps each member's answers in a lane of their own.
+        reply_to = InteractionRef(PLATFORM, reply_to.token, None)
     return ButtonPressed(
         key=f"slack:action:{payload.get('trigger_id')}:{action.get('action_ts')}",
         action=str(action["value"]),
         author=author,
         message=MessageRef(channel_ref(team, channel), ts, thread if thread != ts else None),
         pressed_at=now,
-        reply_to=reply_ref(team, author.ref.member, channel, payload.get("response_url")),
+        reply_to=reply_to,
     )

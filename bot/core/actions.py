@@ -115,7 +115,32 @@ class MirrorGathering:
     cancelled: bool = False
 
 
-Action = Post | React | Unreact | SendDirect | Answer | Edit | MirrorGathering
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Panel:
+    """One part of a member's home page: a heading, text in neutral markup, its buttons."""
+
+    heading: str
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HomePage:
+    """A member's own page (Slack's App Home): their week, goal, sessions and settings."""
+
+    title: str
+    panels: tuple[Panel, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublishHome:
+    """Show `page` as the member's home page (replacing what it showed)."""
+
+    member: MemberRef
+    page: HomePage
+
+
+Action = Post | React | Unreact | SendDirect | Answer | Edit | MirrorGathering | PublishHome
 
 
 def action_platform(action: Action) -> str:
@@ -125,7 +150,7 @@ def action_platform(action: Action) -> str:
             return action.channel.platform
         case React() | Unreact() | Edit():
             return action.message.channel.platform
-        case SendDirect():
+        case SendDirect() | PublishHome():
             return action.member.platform
         case MirrorGathering():
             return action.platform

@@ -20,6 +20,10 @@ class Role(StrEnum):
     FACILITATOR = "facilitator"
 
 
+MOMENT = "moment"  # a date and a time: a platform may show date and time pickers
+PICKS = frozenset({MOMENT})
+
+
 class ParamKind(StrEnum):
     """How an argument is read."""
 
@@ -81,6 +85,15 @@ class Param:
     # The suggestion source (bot/core/suggestions.py) of an argument that names a thing
     # ("sessions", "links", "zones"...): platforms offer its suggestions as it is typed.
     suggests: str = ""
+    # How a platform may let members pick the value instead of typing it (a hint; the typed
+    # form always works): `MOMENT`, a date and a time. Things are picked through `suggests`.
+    picks: str = ""
+
+    def __post_init__(self) -> None:
+        if self.picks and self.picks not in PICKS:
+            raise ValueError(
+                f"{self.name}: picks must be one of {sorted(PICKS)}, not {self.picks!r}"
+            )
 
     @property
     def longest(self) -> int:

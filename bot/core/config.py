@@ -370,6 +370,9 @@ class PlatformChannels:
     space: str | None = None  # Discord guild id / Slack team id
     facilitators: tuple[str, ...] = ()  # member ids (names never count: members choose them)
     facilitator_roles: tuple[str, ...] = ()  # Discord roles / Slack user groups (names or ids)
+    # Slack only: welcome members who join the workspace (`team_join`). Off by default: a
+    # company-wide workspace is not the community; joining a watched channel still welcomes.
+    welcome_workspace_joins: bool = False
 
     def all_channels(self) -> tuple[str, ...]:
         """Watched channels plus the announcement and digest channels, without repeats."""
@@ -497,7 +500,7 @@ def check_slack_secrets(config: Config, secrets: Secrets) -> None:
 _PLATFORMS = ("console", "discord", "slack")
 
 
-def _platform_channels(table: ConfigTable) -> PlatformChannels:
+def _platform_channels(table: ConfigTable, platform: str) -> PlatformChannels:
     channels = PlatformChannels(
         channels=table.texts("channels"),
         announcements=table.optional_text("announcements"),
@@ -505,6 +508,9 @@ def _platform_channels(table: ConfigTable) -> PlatformChannels:
         space=table.optional_text("guild") or table.optional_text("team"),
         facilitators=table.texts("facilitators"),
         facilitator_roles=table.texts("facilitator_roles"),
+        welcome_workspace_joins=(
+            table.boolean("welcome_workspace_joins", False) if platform == "slack" else False
+        ),
     )
     table.finish()
     return channels
@@ -530,7 +536,7 @@ def _community(table: ConfigTable, sections: Sequence[ConfigSection[Any]]) -> Co
     for platform in _PLATFORMS:
         section = table.table(platform)
         if section is not None:
-            platforms[platform] = _platform_channels(section)
+            platforms[platform] = _platform_channels(section, platform)
     owned: dict[type[Any], Any] = {}
     for spec in sections:
         if spec.many:

@@ -142,6 +142,17 @@ class MemberLeft:
     left_at: datetime
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HomeOpened:
+    """A member opened their home page (Slack's App Home tab); `channel` is their direct
+    conversation with the bot."""
+
+    key: str
+    member: Author
+    channel: ChannelRef
+    opened_at: datetime
+
+
 Event = (
     MessageReceived
     | MessageEdited
@@ -152,6 +163,7 @@ Event = (
     | ButtonPressed
     | MemberJoined
     | MemberLeft
+    | HomeOpened
 )
 
 
@@ -162,7 +174,7 @@ def event_channel(event: Event) -> ChannelRef:
             return event.ref.channel
         case ReactionAdded() | ReactionRemoved() | ButtonPressed():
             return event.message.channel
-        case CommandInvoked() | MemberJoined() | MemberLeft():
+        case CommandInvoked() | MemberJoined() | MemberLeft() | HomeOpened():
             return event.channel
 
 
@@ -187,6 +199,8 @@ def event_time(event: Event) -> datetime:
             return event.joined_at
         case MemberLeft():
             return event.left_at
+        case HomeOpened():
+            return event.opened_at
 
 
 def event_author(event: Event) -> MemberRef | None:
@@ -196,7 +210,7 @@ def event_author(event: Event) -> MemberRef | None:
             return event.author.ref
         case CommandInvoked() | ButtonPressed():
             return event.author.ref
-        case MemberJoined():
+        case MemberJoined() | HomeOpened():
             return event.member.ref
         case MemberLeft():
             return event.member

@@ -13,6 +13,7 @@ from bot.features import (
     gatherings,
     goals,
     help,
+    home,
     introductions,
     links,
     loop,
@@ -39,6 +40,7 @@ FEATURES: tuple[Feature, ...] = (
     prompts.FEATURE,
     feeds.FEATURE,
     gatherings.FEATURE,
+    home.FEATURE,
     help.FEATURE,
 )
 

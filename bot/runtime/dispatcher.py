@@ -107,6 +107,9 @@ def _ends_batch(item: object) -> bool:
     return item is _STOP or isinstance(item, _Open)
 
 
+SUGGEST_WITHIN = 2.0  # seconds a suggester may take: the platform waits 3 s for the answer
+
+
 class _IsolationNeeded(Exception):
     """A service failed on the fast path: roll back and run the batch again, isolated."""
 
@@ -228,7 +231,7 @@ class Dispatcher:
             return []
         member = str(request.author.ref)
         try:
-            async with self._database.glancing() as conn:
+            async with asyncio.timeout(SUGGEST_WITHIN), self._database.glancing() as conn:
                 community = self._directory.community_for(request.channel)
                 if community is None and request.is_direct:
                     homes = await homes_of(
@@ -249,6 +252,9 @@ class Dispatcher:
                     texts=self.texts(settings.language),
                 )
                 found = await provider(query, conn)
+        except TimeoutError:
+            log.warning("suggestions from %s took too long; none offered", request.source)
+            return []
         except Exception:
             log.exception("suggestions from %s failed", request.source)
             return []

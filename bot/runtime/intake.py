@@ -11,6 +11,7 @@ from bot.core.communities import CommunityDirectory
 from bot.core.events import (
     ButtonPressed,
     Event,
+    HomeOpened,
     MessageEdited,
     MessageReceived,
     event_author,
@@ -59,8 +60,9 @@ def written_before(event: Event, forgotten_at: datetime) -> bool:
 
 
 def is_direct(event: Event) -> bool:
-    """A direct message to the bot, or a button (outside a bound channel: on a DM)."""
-    return bool(getattr(event, "is_direct", False)) or isinstance(event, ButtonPressed)
+    """A direct message to the bot, a button (outside a bound channel: on a DM or the
+    member's home page), or opening that page."""
+    return bool(getattr(event, "is_direct", False)) or isinstance(event, ButtonPressed | HomeOpened)
 
 
 async def homes_of_direct_authors(

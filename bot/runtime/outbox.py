@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.actions import Action, Answer, Post, SendDirect, action_platform
+from bot.core.actions import Action, Answer, Post, PublishHome, SendDirect, action_platform
 from bot.core.clock import Clock
 from bot.core.platform import PlatformError, PlatformUnavailable
 from bot.core.refs import MemberRef, MessageRef
@@ -138,6 +138,8 @@ def lane_of(action: Action) -> str:
             return str(action.channel)
         case SendDirect():
             return direct_lane(action.member)
+        case PublishHome():
+            return f"home:{action.member}"
         case Answer():
             if action.to.channel is not None:
                 return str(action.to.channel)
@@ -157,7 +159,7 @@ def _holds_token(action: Action) -> bool:
 def _member_of(effect: Effect) -> str | None:
     if effect.member is not None:
         return effect.member
-    if isinstance(effect.action, SendDirect):
+    if isinstance(effect.action, SendDirect | PublishHome):
         return str(effect.action.member)
     return None
 

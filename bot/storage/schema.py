@@ -714,3 +714,19 @@ introductions = Table(
     ),
     Index("ix_introductions_member_b", "member_b"),
 )
+
+# --- the member's home page (Slack's App Home) -----------------------------------------------
+
+home_views = Table(
+    "home_views",
+    metadata,
+    Column("member_ref", String(200), primary_key=True, info=MEMBER),
+    Column("community", String(64), nullable=False),  # the community their page shows
+    Column("opened_at", UtcDateTime(), nullable=False),  # when they last opened it
+    Column("facilitator", Boolean(), nullable=False, server_default=false()),  # as last seen
+    # A publish written and not yet confirmed (None: none on its way); a change meanwhile
+    # sets `stale`, and the confirmation writes one more publish.
+    Column("publishing_since", UtcDateTime(), nullable=True),
+    Column("stale", Boolean(), nullable=False, server_default=false()),
+    Index("ix_home_views_opened_at", "opened_at"),
+)

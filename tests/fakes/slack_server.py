@@ -26,6 +26,7 @@ APP_TOKEN = "xapp-test-app-token"
 SIGNING_SECRET = "test-signing-secret"
 
 ALL_SCOPES = (
+    "app_mentions:read",
     "channels:history",
     "channels:read",
     "chat:write",
@@ -59,6 +60,7 @@ NEEDED_SCOPES: dict[str, tuple[str, ...]] = {
     "usergroups.users.list": ("usergroups:read",),
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
+    "views.publish": (),  # any bot token may publish its Home tab
 }
 
 
@@ -128,6 +130,9 @@ class FakeSlack:
         self.responses: dict[str, list[dict[str, Any]]] = {}  # response_url id -> posts
         self.uploads: dict[str, bytes] = {}
         self.views: list[dict[str, Any]] = []
+        self.used_triggers: set[str] = set()
+        self.homes: dict[str, dict[str, Any]] = {}  # user -> the Home view published last
+        self.home_publishes: list[tuple[str, float]] = []  # (user, monotonic time) per publish
         self.acks: dict[str, dict[str, Any] | None] = {}
         self.socket_connections = 0
         self.echo_own_messages = True
@@ -661,15 +666,50 @@ class FakeSlack:
         return {"ok": True, "users": list(group.users)}
 
     def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        if not args.get("trigger_id"):
+        trigger = str(args.get("trigger_id") or "")
+        issued = trigger.removeprefix("trigger-")
+        if not trigger.startswith("trigger-") or not issued.isdigit():
             return {"ok": False, "error": "invalid_trigger_id"}
+        if trigger in self.used_triggers:  # a trigger opens one view
+            return {"ok": False, "error": "trigger_exchanged"}
+        if time.monotonic_ns() - int(issued) > 3_000_000_000:  # valid for 3 seconds
+            return {"ok": False, "error": "expired_trigger_id"}
+        self.used_triggers.add(trigger)
         view = args.get("view")
         if isinstance(view, str):
             view = json.loads(view)
         assert isinstance(view, dict)
+        if not _valid_blocks(view.get("blocks") or [], limit=100) or len(
+            str(view.get("private_metadata") or "")
+        ) > 3000:
+            return {"ok": False, "error": "invalid_arguments"}
+        for block in view.get("blocks") or []:
+            element = block.get("element") or {}
+            if element.get("type") == "static_select":
+                options = element.get("options") or []
+                if not options or len(options) > 100:
+                    return {"ok": False, "error": "invalid_arguments"}
+                if any(len(option["value"]) > 150 for option in options):
+                    return {"ok": False, "error": "invalid_arguments"}
         view = {**view, "id": f"V{next(self._ids)}"}
         self.views.append(view)
         return {"ok": True, "view": view}
+
+    def _m_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = str(args.get("user_id", ""))
+        if user not in self.users:
+            return {"ok": False, "error": "user_not_found"}
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments"}
+        blocks = view.get("blocks") or []
+        if not _valid_blocks(blocks, limit=100):
+            return {"ok": False, "error": "invalid_blocks"}
+        self.homes[user] = view
+        self.home_publishes.append((user, time.monotonic()))
+        return {"ok": True, "view": {**view, "id": f"VH{user}"}}
 
     def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("filename") or not args.get("length"):
@@ -696,9 +736,10 @@ def _number(ts: str) -> float:
         return 1e11
 
 
-def _valid_blocks(blocks: list[dict[str, Any]]) -> bool:
-    """Slack's documented Block Kit limits that the bot must respect."""
-    if len(blocks) > 50:
+def _valid_blocks(blocks: list[dict[str, Any]], limit: int = 50) -> bool:
+    """Slack's documented Block Kit limits that the bot must respect (50 blocks in a message,
+    100 in a modal or Home tab)."""
+    if len(blocks) > limit:
         return False
     for block in blocks:
         kind = block.get("type")
@@ -861,6 +902,88 @@ def block_actions(
     }
 
 
+def block_suggestion(
+    view: Mapping[str, Any], block_id: str, value: str, *, user: str, team_id: str = "T0001"
+) -> dict[str, Any]:
+    """A `block_suggestion` payload: a member typed `value` into an external select."""
+    element = next(b["element"] for b in view["blocks"] if b.get("block_id") == block_id)
+    return {
+        "type": "block_suggestion",
+        "team": {"id": team_id, "domain": "fake"},
+        "user": {"id": user, "username": user.lower(), "team_id": team_id},
+        "api_app_id": "A0001",
+        "token": "legacy",
+        "container": {"type": "view", "view_id": view.get("id")},
+        "view": dict(view),
+        "block_id": block_id,
+        "action_id": element["action_id"],
+        "value": value,
+    }
+
+
+def message_shortcut(
+    callback_id: str,
+    message: Mapping[str, Any],
+    *,
+    user: str,
+    channel: str,
+    response_url: str,
+    team_id: str = "T0001",
+    trigger_id: str = "",
+) -> dict[str, Any]:
+    """A `message_action` payload: a member chose a message shortcut on `message`."""
+    return {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "team": {"id": team_id, "domain": "fake"},
+        "user": {"id": user, "username": user.lower(), "team_id": team_id},
+        "channel": {"id": channel, "name": "general"},
+        "api_app_id": "A0001",
+        "token": "legacy",
+        "trigger_id": trigger_id or f"trigger-{time.monotonic_ns()}",
+        "action_ts": f"{time.time():.6f}",
+        "message_ts": message["ts"],
+        "message": dict(message),
+        "response_url": response_url,
+    }
+
+
+def app_home_opened(user: str, *, tab: str = "home") -> dict[str, Any]:
+    """An `app_home_opened` event (a member opened the app's Home or Messages tab)."""
+    return {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": "D" + user,
+        "tab": tab,
+        "event_ts": f"{time.time():.6f}",
+    }
+
+
+def home_press(value: str, *, user: str, team_id: str = "T0001", index: int = 0) -> dict[str, Any]:
+    """A `block_actions` payload for a button on the member's Home tab (no channel, no
+    response_url: Slack gives neither for a view)."""
+    return {
+        "type": "block_actions",
+        "team": {"id": team_id, "domain": "fake"},
+        "user": {"id": user, "username": user.lower(), "team_id": team_id},
+        "api_app_id": "A0001",
+        "token": "legacy",
+        "container": {"type": "view", "view_id": f"VH{user}"},
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "view": {"id": f"VH{user}", "type": "home"},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": f"facilitator:{index}",
+                "block_id": "home",
+                "value": value,
+                "text": {"type": "plain_text", "text": "press"},
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+
+
 def view_submission(
     view: Mapping[str, Any], values: Mapping[str, str], *, user: str, team_id: str = "T0001"
 ) -> dict[str, Any]:
@@ -874,11 +997,17 @@ def view_submission(
         if name not in values:
             state[name] = {element["action_id"]: {"type": element["type"], "value": None}}
             continue
-        if element["type"] == "static_select":
+        if element["type"] in ("static_select", "external_select"):
             option = {"text": {"type": "plain_text", "text": values[name]}, "value": values[name]}
             state[name] = {
-                element["action_id"]: {"type": "static_select", "selected_option": option}
+                element["action_id"]: {"type": element["type"], "selected_option": option}
             }
+        elif element["type"] == "datepicker":
+            picked = {"type": "datepicker", "selected_date": values[name]}
+            state[name] = {element["action_id"]: picked}
+        elif element["type"] == "timepicker":
+            picked = {"type": "timepicker", "selected_time": values[name]}
+            state[name] = {element["action_id"]: picked}
         else:
             state[name] = {element["action_id"]: {"type": element["type"], "value": values[name]}}
     return {

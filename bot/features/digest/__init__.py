@@ -2,7 +2,8 @@
 by facilitators, posted on schedule, and kept in a web archive with Atom feeds."""
 
 from bot.features.digest.config import SCHEDULE, SECTION, DigestSchedule, DigestSettings
-from bot.features.digest.store import link_infos, week_shares
+from bot.features.digest.render import to_content
+from bot.features.digest.store import issues, link_infos, week_shares
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
 
@@ -50,6 +51,8 @@ __all__ = [
     "DigestSchedule",
     "DigestService",
     "DigestSettings",
+    "issues",
     "link_infos",
+    "to_content",
     "week_shares",
 ]

@@ -3,7 +3,7 @@ times, takeaways, calendars, and the platforms' own scheduled events."""
 
 from bot.features.gatherings.config import SECTION, GatheringSettings
 from bot.features.gatherings.recurrence import next_occurrence
-from bot.features.gatherings.store import list_gatherings
+from bot.features.gatherings.store import UpcomingSession, list_gatherings, upcoming_sessions
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
 
@@ -70,6 +70,8 @@ __all__ = [
     "GatheringReminders",
     "GatheringService",
     "GatheringSettings",
+    "UpcomingSession",
     "list_gatherings",
     "next_occurrence",
+    "upcoming_sessions",
 ]

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.core.actions import Action, Button, Content, MirrorGathering, Post, SendDirect
 from bot.core.clock import Clock
-from bot.core.commands import ArgumentValue, CommandSpec, Param, ParamKind, Role
+from bot.core.commands import MOMENT, ArgumentValue, CommandSpec, Param, ParamKind, Role
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import CommunitySettings
 from bot.core.events import MessageDeleted, MessageEdited
@@ -90,7 +90,9 @@ _LINE_LIMIT = 100  # Discord's custom_id limit: longer confirm commands become d
 
 _TITLE = Param(name="title", help="What the session is called")
 _WHEN = Param(
-    name="when", help='When it starts: "2026-12-03 17:00", "tomorrow 18:30", "next thursday 5pm"'
+    name="when",
+    help='When it starts: "2026-12-03 17:00", "tomorrow 18:30", "next thursday 5pm"',
+    picks=MOMENT,
 )
 
 

@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.features.gatherings.recurrence import next_occurrence
 from bot.storage.schema import (
     calendar_tokens,
     gathering_drafts,
@@ -501,3 +503,33 @@ async def own_drafts(
         .limit(25)
     )
     return [(int(row[0]), str(row[1])) for row in result]
+@dataclass(frozen=True, slots=True)
+class UpcomingSession:
+    """A session's occurrence that RSVPs apply to now, with a member's own answer."""
+
+    gathering: GatheringRecord
+    occurrence_at: datetime
+    going: int  # confirmed, not wait-listed
+    mine: RsvpRecord | None
+
+
+async def upcoming_sessions(
+    conn: AsyncConnection, community: str, member_ref: str, now: datetime, limit: int
+) -> list[UpcomingSession]:
+    """The community's next `limit` sessions (running or to come), soonest first, each with
+    how many are going and the member's own answer."""
+    upcoming: list[tuple[datetime, GatheringRecord]] = []
+    for gathering in await list_gatherings(conn, community):
+        since = now - timedelta(minutes=gathering.duration_minutes) + timedelta(microseconds=1)
+        zone = ZoneInfo(gathering.timezone)
+        occurrence = next_occurrence(gathering.starts_at, zone, gathering.recurrence, since)
+        if occurrence is not None:
+            upcoming.append((occurrence, gathering))
+    upcoming.sort(key=lambda pair: (pair[0], pair[1].id))
+    found: list[UpcomingSession] = []
+    for occurrence, gathering in upcoming[:limit]:
+        answers = await rsvps_for(conn, gathering.id, occurrence)
+        going = sum(1 for a in answers if a.status == GOING and not a.waitlisted)
+        mine = next((a for a in answers if a.member_ref == member_ref), None)
+        found.append(UpcomingSession(gathering, occurrence, going, mine))
+    return found

@@ -4,6 +4,7 @@ from bot.features.members.config import SECTION, MemberSupportSettings
 from bot.features.members.consent_store import (
     ConsentAnswer,
     answered,
+    answers_of,
     claim_asks,
     consent_names,
     consenting,
@@ -38,6 +39,7 @@ __all__ = [
     "ConsentAnswer",
     "MemberSupportSettings",
     "answered",
+    "answers_of",
     "claim_asks",
     "consent_names",
     "consenting",

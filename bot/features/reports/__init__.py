@@ -1,7 +1,7 @@
 """The facilitator report: a week's engagement by stage, new voices, drift, and a chart."""
 
-from bot.features.reports.model import PROFILE_WEEKS, WeekStages, standing
-from bot.features.reports.render import member_line, table
+from bot.features.reports.model import PROFILE_WEEKS, WeekStages, standing, summarise
+from bot.features.reports.render import member_line, report_figures, table
 from bot.features.reports.store import report_inputs
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
@@ -24,7 +24,9 @@ __all__ = [
     "ReportService",
     "WeekStages",
     "member_line",
+    "report_figures",
     "report_inputs",
     "standing",
+    "summarise",
     "table",
 ]

@@ -212,3 +212,29 @@ def to_json(report: WeeklyReport) -> str:
         "history": [{"week": row.week, **row.active, "total": row.total} for row in report.history],
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def report_figures(report: WeeklyReport, texts: Catalog, prefix: str = "/") -> str:
+    """The week's headline figures (active members by stage, new voices, drift, nudges),
+    without names of drifting members: a facilitator's dashboard line by line."""
+    t = texts
+    lines = [
+        t(
+            "reports.active",
+            total=report.active.total,
+            cohort=report.cohort,
+            stages=stage_counts(report.active.active, texts),
+        ),
+        t(
+            "reports.figures_new_voices",
+            count=len(report.new_voices) + report.new_voices_unnamed,
+        ),
+        t(
+            "reports.figures_drifting",
+            count=len(report.drifting) + report.drifting_unnamed,
+            as_of=_unix(report.as_of),
+            prefix=prefix,
+        ),
+        t("reports.nudges", sent=report.nudges_sent, answered=report.nudges_answered),
+    ]
+    return "\n".join(lines)

@@ -47,9 +47,8 @@ async def start_platform(fake: FakeSlack) -> AsyncIterator[Factory]:
         directory = CommunityDirectory(config)
         options.setdefault("post_interval", 0.0)
         options.setdefault("ping_interval", 0.5)
-        platform = SlackPlatform(
-            config, secrets(), directory, commands(), ManualClock(START), **options
-        )
+        table = options.pop("commands", None) or commands()
+        platform = SlackPlatform(config, secrets(), directory, table, ManualClock(START), **options)
         sink = sink or RecordingSink()
         sink.directory = directory
         await platform.start(sink)

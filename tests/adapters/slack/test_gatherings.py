@@ -98,9 +98,9 @@ async def test_event_create_with_no_arguments_opens_a_form_then_asks_to_confirm(
         await story.app.drain()
         [view] = fake.views
         names = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
-        assert names[:2] == ["title", "when"] and "where" in names
+        assert names[:3] == ["title", "when", "when__time"] and "where" in names  # pickers
         submitted = view_submission(
-            view, {"title": "Kick-off", "when": "2026-12-03 18:00"}, user="UFRAN"
+            view, {"title": "Kick-off", "when": "2026-12-03", "when__time": "18:00"}, user="UFRAN"
         )
         await fake.wait_ack(await fake.push_envelope("interactive", submitted))
         await story.app.drain()

@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from bot.core.weeks import IsoWeek
 from bot.features.engagement.rules import STAGES, gini, top_share
 from bot.features.reports.chart import HEIGHT, WIDTH, chart_png
 from bot.features.reports.model import ReportInputs, WeeklyReport, WeekStages, summarise
-from bot.features.reports.render import table
+from bot.features.reports.render import report_figures, table
 from bot.features.reports.store import report_inputs
 from bot.storage.schema import nudges
 from tests.helpers import ConsoleStory
@@ -397,3 +398,23 @@ def test_the_table_block_reaches_every_platform_whole() -> None:
         assert len(pieces) == 2
         assert all(piece.count("```") == 0 for piece in pieces[:-1])
         assert pieces[-1].startswith("```") and pieces[-1].endswith("```")
+
+
+def test_the_dashboard_figures_count_every_drifting_member_and_name_none() -> None:
+    start = datetime(2026, 11, 1, 23, tzinfo=UTC)
+    inputs = ReportInputs(
+        community="demo",
+        weeks=[("2026-W45", start, start + timedelta(days=7))],
+        activity=[{}],
+        cohort={"console:/a": start - timedelta(days=30)},
+        facilitators=(),
+        drifts=(),
+        nudges=(),
+        replies={},
+        names={"console:/a": "ada"},
+        as_of=start + timedelta(days=7),
+    )
+    report = replace(summarise(inputs), drifting_unnamed=2)
+    figures = report_figures(report, TEXTS, "!")
+    assert "**Drifting:** 2 " in figures and "`!report`" in figures
+    assert "**Active members:** 0 of 1" in figures and "ada" not in figures
