@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.slack.render import MAX_BLOCKS, plain_text
@@ -17,7 +17,8 @@ from bot.core.commands import (
     ParamKind,
     Role,
     UsageError,
-    parse_arguments,
+    check_field,
+    wants_form,
 )
 from bot.core.communities import CommunityDirectory
 from bot.core.events import Author
@@ -46,11 +47,6 @@ def _input(param: Param, label: str, element: Json, *, suffix: str = "") -> Json
         "optional": not param.required,
         "element": {**element, "action_id": "value"},
     }
-
-
-def wants_modal(spec: CommandSpec, text: str) -> bool:
-    """True when a command with two or more required arguments was given none."""
-    return not text.strip() and sum(param.required for param in spec.params) >= 2
 
 
 def command_modal(
@@ -142,7 +138,7 @@ def _moment(param: Param, date: Mapping[str, Any], time: Mapping[str, Any] | Non
 def _check(spec: CommandSpec, param: Param, value: str) -> None:
     """Refuse a field's value as the command would (its kind, its length, empty text)."""
     try:
-        parse_arguments(replace(spec, params=(param,), subcommands=()), options={param.name: value})
+        check_field(spec, param, value)
     except UsageError as problem:
         text = str(problem)
         raise ModalError(param.name, text[:1].upper() + text[1:].rstrip(".") + ".") from None
@@ -364,7 +360,7 @@ def asks_through_modal(
         resolved = commands.resolve(path)
     except UsageError:
         return False
-    if not wants_modal(resolved.spec, text):
+    if not wants_form(resolved.spec, text):
         return False
     if resolved.role is Role.FACILITATOR:
         # a member would fill the form only to be refused: let the refusal come at once

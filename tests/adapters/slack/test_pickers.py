@@ -60,11 +60,9 @@ async def test_a_member_picks_the_session_their_question_is_for(
         view = await open_form(story, "ask", "UALICE")
         [picker] = [b for b in view["blocks"] if b["block_id"] == "id"]
         assert picker["element"]["type"] == "external_select"
+        shown = "1 · Guest talk · Thu 03 Dec 2026 17:00 CET"
         assert await options(story, view, "id", "") == [
-            {
-                "text": {"type": "plain_text", "text": "#1 Guest talk · Thu 03 Dec 17:00"},
-                "value": "1",
-            }
+            {"text": {"type": "plain_text", "text": shown}, "value": "1"}
         ]
         assert await options(story, view, "id", "guest") != []
         assert await options(story, view, "id", "nothing like it") == []
@@ -106,16 +104,17 @@ async def test_weeks_are_offered_newest_first(fake: FakeSlack, tmp_path: Path) -
     async with SlackStory(fake, story_config(fake, tmp_path)) as story:
         alice = Author(ref=MemberRef("slack", "T0001", "UALICE"), name="alice")
         request = SuggestionRequest(
-            picks="week",
-            query="",
+            source="weeks",
+            typed="",
             author=alice,
             channel=ChannelRef("slack", "T0001", "C0GENERAL"),
         )
         weeks = await story.app.dispatcher.suggest(request)
-        assert [w.value for w in weeks[:2]] == ["2026-W48", "2026-W47"] and len(weeks) == 13
-        assert weeks[0].label.startswith("2026-W48 · Mon 23 Nov")
+        # "last" (the commands' default) and "this", then the weeks before, newest first
+        assert [w.value for w in weeks[:4]] == ["last", "this", "2026-W46", "2026-W45"]
+        assert weeks[0].label.startswith("last (2026-W47) · Mon 16 Nov")
         nothing = await story.app.dispatcher.suggest(
-            SuggestionRequest(picks="colour", query="", author=alice, channel=request.channel)
+            SuggestionRequest(source="colour", typed="", author=alice, channel=request.channel)
         )
         assert nothing == []
 
@@ -166,7 +165,7 @@ async def test_the_adapter_asks_the_sink_with_the_member_and_what_they_typed(
     table = commands()
     table.add(ANNOTATE)
     _, sink, _ = await start_platform("socket", commands=table)
-    sink.suggestions["link"] = [Suggestion(label="L7 · " + "t" * 100, value="L7")]
+    sink.suggestions["links"] = [Suggestion(label="L7 · " + "t" * 100, value="L7")]
     view = {
         "id": "V9",
         "private_metadata": json.dumps({"path": ["annotate"], "channel": "C0GENERAL"}),
@@ -192,7 +191,7 @@ async def test_the_adapter_asks_the_sink_with_the_member_and_what_they_typed(
     [option] = ack["options"]
     assert option["value"] == "L7" and len(option["text"]["text"]) == 75
     [request] = sink.suggested
-    assert (request.picks, request.query, request.author.name) == ("link", "spa", "alice")
+    assert (request.source, request.typed, request.author.name) == ("links", "spa", "alice")
     assert str(request.channel) == "slack:T0001/C0GENERAL"
     # a select that is not one of ours, or a field that picks nothing, gets no options
     for block in ("text", "nope"):

@@ -22,6 +22,7 @@ from bot.core import (
     ReactionAdded,
     parse_arguments,
 )
+from bot.core.commands import wants_form
 from tests.fakes.slack_server import event_callback, message_event
 from tests.helpers import SLACK_START as START
 from tests.helpers import commands
@@ -162,8 +163,8 @@ def test_slash_command_text_becomes_a_path_and_arguments() -> None:
 def test_modal_submission_is_the_command_with_its_arguments() -> None:
     table = commands()
     spec = table.resolve(("schedule",)).spec
-    assert cm.wants_modal(spec, "") and not cm.wants_modal(spec, "x")
-    assert not cm.wants_modal(table.resolve(("goal", "set")).spec, "")
+    assert wants_form(spec, "") and not wants_form(spec, "x")
+    assert not wants_form(table.resolve(("goal", "set")).spec, "")
     view = cm.command_modal(("schedule",), spec, channel="C1", response_url=None)
     assert [b["block_id"] for b in view["blocks"]] == ["title", "when", "minutes", "kind"]
     assert len(view["title"]["text"]) <= 24
