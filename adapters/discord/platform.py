@@ -175,6 +175,16 @@ def _quiet_since(thread: Payload, after: int) -> bool:
     return last is not None and str(last).isdigit() and int(last) <= after
 
 
+def _callback_route(interaction_id: str, token: str) -> Route:
+    """The route of an interaction's first response (deferral, answer, modal, choices)."""
+    return Route(
+        "POST",
+        "/interactions/{interaction_id}/{interaction_token}/callback",
+        interaction_id=interaction_id,
+        interaction_token=token,
+    )
+
+
 def _problem(error: Exception) -> str:
     """What failed, for a log line (statuses and codes, never a body's message text)."""
     if isinstance(error, discord.HTTPException):
@@ -470,12 +480,7 @@ class DiscordPlatform:
         """Answer the interaction with the command's form (its first and only response)."""
         try:
             await self._request(
-                Route(
-                    "POST",
-                    "/interactions/{interaction_id}/{interaction_token}/callback",
-                    interaction_id=str(data["id"]),
-                    interaction_token=str(data["token"]),
-                ),
+                _callback_route(str(data["id"]), str(data["token"])),
                 json=discord_commands.form_modal(spec, values),
             )
         except discord.HTTPException as error:
@@ -642,12 +647,7 @@ class DiscordPlatform:
             choices = []
         try:
             await self._request(
-                Route(
-                    "POST",
-                    "/interactions/{interaction_id}/{interaction_token}/callback",
-                    interaction_id=str(data["id"]),
-                    interaction_token=str(data["token"]),
-                ),
+                _callback_route(str(data["id"]), str(data["token"])),
                 json={"type": 8, "data": {"choices": choices}},
             )
         except discord.HTTPException as error:
@@ -710,12 +710,7 @@ class DiscordPlatform:
                 body["data"] = {"flags": render.EPHEMERAL_FLAG}
             try:
                 await self._request(
-                    Route(
-                        "POST",
-                        "/interactions/{interaction_id}/{interaction_token}/callback",
-                        interaction_id=pending.interaction_id,
-                        interaction_token=pending.token,
-                    ),
+                    _callback_route(pending.interaction_id, pending.token),
                     json=body,
                 )
                 pending.state = "deferred"
@@ -1371,12 +1366,7 @@ class DiscordPlatform:
             for index, body in enumerate(render.message_payloads(content)):
                 with_file = content if index == 0 and content.attachment else None
                 if pending.state == "new":
-                    callback = Route(
-                        "POST",
-                        "/interactions/{interaction_id}/{interaction_token}/callback",
-                        interaction_id=interaction_id,
-                        interaction_token=token,
-                    )
+                    callback = _callback_route(interaction_id, token)
                     try:
                         await self._send(
                             callback, {"type": 4, "data": {**body, "flags": flags}}, with_file
