@@ -8,6 +8,7 @@ that was acknowledged is already queued, and one that failed is retried by Slack
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -205,6 +206,8 @@ class SlackPlatform:
         self._watched: list[str] = []
         self._scopes: frozenset[str] | None = None  # granted scopes, when Slack tells them
         self._backfill: asyncio.Task[None] | None = None
+        self._reconnect_backfills: set[asyncio.Task[None]] = set()
+        self._sessions = 0  # Socket Mode connections that said hello
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -245,6 +248,7 @@ class SlackPlatform:
             # Connect to the URL the check just opened instead of asking for a second one;
             # reconnections still ask apps.connections.open for a fresh URL each time.
             self._handler.client.wss_uri = url
+            self._handler.client.on_message_listeners.append(self._on_socket_message)
             await self._handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("slack: connected in Socket Mode to team %s", self._team)
         else:
@@ -255,9 +259,10 @@ class SlackPlatform:
 
     async def stop(self) -> None:
         """Disconnect and stop background work."""
-        if self._backfill is not None:
-            self._backfill.cancel()
-            await asyncio.gather(self._backfill, return_exceptions=True)
+        for task in [self._backfill, *self._reconnect_backfills]:
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self._handler is not None:
             await self._handler.close_async()  # type: ignore[no-untyped-call]
             self._handler = None
@@ -773,6 +778,32 @@ class SlackPlatform:
             return None
         stamps = [str(m["ts"]) for m in page.get("messages") or [] if tr.is_ts(m.get("ts"))]
         return tr.ts_to_cursor(max(stamps, key=tr.ts_to_cursor)) if stamps else tr.ts_to_cursor("0")
+
+    async def _on_socket_message(self, message: aiohttp.WSMessage) -> None:
+        """On a new Socket Mode connection after the first, record what the gap between the
+        two left unread, then read it. The receiving loop awaits this before it takes the
+        connection's next frame, so no live message of that connection commits first."""
+        data = message.data
+        if not isinstance(data, str) or '"hello"' not in data:
+            return
+        try:
+            kind = json.loads(data).get("type")
+        except (ValueError, AttributeError):
+            return
+        if kind != "hello":
+            return
+        self._sessions += 1
+        sink = self._sink
+        if self._sessions == 1 or sink is None:
+            return  # the first connection: the start opened its ranges before connecting
+        unread = await self._open_ranges(sink)
+        # A range still open from before is being read by the backfill that opened it.
+        fresh = [found for found in unread if not found.resumed]
+        if not fresh:
+            return
+        task = asyncio.create_task(self._run_backfill(sink, fresh), name="slack-backfill")
+        self._reconnect_backfills.add(task)
+        task.add_done_callback(self._reconnect_backfills.discard)
 
     async def _run_backfill(self, sink: EventSink, unread: list[UnreadRange]) -> None:
         for found in unread:

@@ -13,7 +13,7 @@ from tests.fakes.slack_server import (
     slash_command,
     view_submission,
 )
-from tests.helpers import Factory, eventually
+from tests.helpers import Factory, RecordingSink, eventually
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -237,3 +237,27 @@ async def test_a_refresh_request_moves_to_a_new_socket(
     )
     await fake.wait_ack(await fake.push_envelope("events_api", body))
     assert [e.text for e in sink.events(MessageReceived)] == ["fresh"]
+
+
+async def test_what_was_said_while_the_socket_was_down_is_backfilled_after_it_reconnects(
+    fake: FakeSlack, start_platform: Factory
+) -> None:
+    """Slack may not redeliver what it sent to a connection that dropped: each new connection
+    after the first records the gap as an unread range and reads it from history."""
+    _, sink, _ = await start_platform("socket", ping_interval=0.2)
+    seen = fake.add_message("C0GENERAL", "UALICE", "before the drop")
+    event = message_event("C0GENERAL", "UALICE", seen["text"], seen["ts"])
+    body = event_callback(event, event_id="Ev1")
+    await fake.wait_ack(await fake.push_envelope("events_api", body))
+    reads = len(fake.calls_to("conversations.history"))
+    await fake.drop_connections()
+    missed = fake.add_message("C0GENERAL", "UFRAN", "said while the socket was down")
+    await eventually(lambda: fake.socket_connections >= 2 and fake.connected, within=10)
+    await eventually(lambda: "said while the socket was down" in texts(sink), within=10)
+    assert texts(sink).count("before the drop") == 1
+    assert len(fake.calls_to("conversations.history")) > reads
+    assert [e.ref.message for e in sink.events(MessageReceived)][-1] == missed["ts"]
+
+
+def texts(sink: RecordingSink) -> list[str]:
+    return [e.text for e in sink.events(MessageReceived)]
