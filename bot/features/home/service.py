@@ -1,5 +1,7 @@
 """The home page's publishing: on opening it, and after a member's command or button press,
-only for members who opened theirs in the last 30 days (both built after the batch commits).
+only for members who opened theirs in the last 30 days (both built after the batch commits);
+a session created, moved or cancelled refreshes every such page of its community, since each
+lists the upcoming sessions.
 
 A publish is an outbox row (`views.publish` is not an acknowledgement: nothing waits for it
 within 3 s, and it must survive a restart like any effect). At most one is on its way per
@@ -39,6 +41,27 @@ EVER = datetime(1970, 1, 1, tzinfo=UTC)
 class _Change:
     member_ref: str
     forgetting: bool  # `/forget-me confirm`: their page must be emptied, not rebuilt
+
+
+# Commands that change a community's sessions, as typed (`/event …` is the old name of the
+# facilitators' half): every recent page of that community lists them.
+_SESSION_CHANGES = frozenset({"create", "confirm", "edit", "cancel"})
+
+
+def _sessions_changed(batch: Sequence[Delivered]) -> set[str]:
+    """Communities in which the batch created, confirmed, edited or cancelled a session."""
+    found: set[str] = set()
+    for delivered in batch:
+        event = delivered.event
+        if isinstance(event, CommandInvoked):
+            words = [*event.path, *event.text.split()[:1]]
+        elif isinstance(event, ButtonPressed):
+            words = event.action.split()[:2]
+        else:
+            continue
+        if len(words) >= 2 and words[0] in ("host", "event") and words[1] in _SESSION_CHANGES:
+            found.add(delivered.community.name)
+    return found
 
 
 def _changes(batch: Sequence[Delivered]) -> dict[str, _Change]:
@@ -98,16 +121,23 @@ class HomeService(Service):
                 facilitator = self._directory.is_facilitator(community, event.member)
                 await store.record_open(tx.conn, ref, community, facilitator, tx.now)
                 changes.setdefault(ref, _Change(ref, forgetting=False))
-        if changes:
+        communities = _sessions_changed(batch)
+        if changes or communities:
             # The page is built after the commit, in a transaction of its own: it shows what
             # the batch changed, and the batch's transaction stays short.
-            tx.after_commit(partial(self._refresh, changes))
+            tx.after_commit(partial(self._refresh, changes, communities))
         return []
 
-    async def _refresh(self, changes: Mapping[str, _Change]) -> None:
+    async def _refresh(self, changes: Mapping[str, _Change], communities: set[str]) -> None:
         async def work(tx: Transaction) -> list[Action]:
             since = tx.now - OPENED_WITHIN
             found = await store.viewers(tx.conn, list(changes), since)
+            listed = {viewer.member_ref for viewer in found}
+            for community in sorted(communities):
+                for viewer in await store.community_viewers(tx.conn, community, since):
+                    if viewer.member_ref not in listed and viewer.member_ref not in changes:
+                        listed.add(viewer.member_ref)
+                        found.append(viewer)
             for viewer in found:
                 await self._publish(tx, viewer)
             shown = {viewer.member_ref for viewer in found}

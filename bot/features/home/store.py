@@ -62,6 +62,18 @@ async def viewers(conn: AsyncConnection, refs: Sequence[str], since: datetime) -
     return found
 
 
+async def community_viewers(
+    conn: AsyncConnection, community: str, since: datetime
+) -> list[Viewer]:
+    """Everyone whose page shows `community` and who opened it since `since`."""
+    result = await conn.execute(
+        select(home_views.c.member_ref, home_views.c.community, home_views.c.facilitator)
+        .where(home_views.c.community == community, home_views.c.opened_at >= since)
+        .order_by(home_views.c.member_ref)
+    )
+    return [Viewer(row.member_ref, row.community, bool(row.facilitator)) for row in result]
+
+
 async def claim_publish(conn: AsyncConnection, member_ref: str, now: datetime) -> bool:
     """True: write a publish now (none is on its way); False: one is, and it is marked stale,
     so its confirmation writes the next."""

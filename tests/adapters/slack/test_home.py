@@ -153,6 +153,25 @@ async def test_only_members_who_opened_their_page_lately_get_it_refreshed(
         assert "Read two papers" in home_text(fake, "UALICE")
 
 
+async def test_a_new_session_refreshes_every_recent_page_of_its_community(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    """Every page lists the upcoming sessions: a facilitator's new session reaches the pages
+    opened in the last 30 days, not those left longer."""
+    async with SlackStory(fake, with_announcements(fake, tmp_path), home_interval=0.0) as story:
+        await open_home(story, "UALICE", "EvA")
+        story.clock.advance(timedelta(days=31))
+        await open_home(story, "UCARL", "EvC")  # alice's page is now 31 days old
+        before = {user: publishes(fake, user) for user in ("UALICE", "UCARL")}
+        await story.command(
+            f'host create title="Guest talk" when="2026-12-30 17:00" where={LINK} confirm=yes',
+            "UFRAN",
+        )
+        await eventually(lambda: publishes(fake, "UCARL") > before["UCARL"])
+        assert "Guest talk" in home_text(fake, "UCARL")
+        assert publishes(fake, "UALICE") == before["UALICE"]
+
+
 async def test_a_burst_of_changes_publishes_a_members_page_a_bounded_number_of_times(
     fake: FakeSlack, tmp_path: Path
 ) -> None:
