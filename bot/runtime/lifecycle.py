@@ -110,7 +110,7 @@ class Lifecycle:
             await asyncio.wait_for(self.dispatcher.settle(), 5)
         except TimeoutError:
             log.warning("stopping with events still queued; their platforms deliver them again")
-        await self.dispatcher.outbox.stop(within=3)
+        await self.dispatcher.outbox.stop(within=3, final=False)
         for platform in self.platforms:
             try:
                 await platform.stop()

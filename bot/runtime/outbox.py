@@ -339,9 +339,10 @@ class Outbox:
                 await asyncio.wait(list(self._workers.values()))
             await self._flush_now()
 
-    async def stop(self, within: float = 10.0) -> None:
+    async def stop(self, within: float = 10.0, *, final: bool = True) -> None:
         """Deliver what is in hand (for at most `within` seconds), then let go of the rest for
-        the next process or start."""
+        the next process or start; `final` False: a later stop follows (after the dispatcher's
+        last batch), and only the last one logs what is left."""
         if self._running and within > 0:
             try:
                 await asyncio.wait_for(self.drain(), within)
@@ -357,7 +358,9 @@ class Outbox:
         try:
             async with self._database.transaction() as conn:
                 released = await repo.release(conn, self.owner, self._clock.now())
-            if released:
+            # The last stop lets go again of what an earlier one did (the rows stay ours until
+            # another process takes them): its count is the whole.
+            if final and released:
                 log.info("outbox: %d undelivered effect(s) left for the next start", released)
         except Exception:
             log.exception("outbox: could not release held effects; they wait out their lease")

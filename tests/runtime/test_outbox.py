@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -146,7 +147,7 @@ async def test_a_holder_whose_row_was_taken_over_does_not_send_it(
 
 
 async def test_a_clean_stop_leaves_undelivered_effects_to_the_next_start_at_once(
-    config_for: Callable[..., Config], clock: ManualClock
+    config_for: Callable[..., Config], clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = config_for()
     wire = Wire()
@@ -154,7 +155,12 @@ async def test_a_clean_stop_leaves_undelivered_effects_to_the_next_start_at_once
     first = await up(config, clock, wire)
     await write(first, post("after the restart"))
     await eventually(lambda: wire.attempts >= 1)
-    await first.stop()
+    with caplog.at_level(logging.INFO, logger="bot.runtime.outbox"):
+        await first.stop()
+    left = [r for r in caplog.records if "left for the next start" in r.getMessage()]
+    assert [r.getMessage() for r in left] == [
+        "outbox: 1 undelivered effect(s) left for the next start"
+    ]  # said once, though the stop lets go twice (before and after the last batch)
 
     wire.fail = None
     second = await up(config, clock, wire)  # same time: no lease to wait out
