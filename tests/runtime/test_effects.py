@@ -58,7 +58,7 @@ async def _never() -> None:
     """A deliverer that never runs: the process dies before it gets to the rows."""
 
 
-async def _died(within: float = 0.0) -> None:
+async def _died(within: float = 0.0, *, final: bool = True) -> None:
     """A process that died lets go of nothing: its rows wait out their lease."""
 
 
