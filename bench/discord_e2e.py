@@ -24,7 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -224,7 +224,11 @@ class ReactingSink:
         return None
 
     async def open_backfill(
-        self, channels: Sequence[ChannelRef], *, unseen_from_oldest: bool = False
+        self,
+        channels: Sequence[ChannelRef],
+        *,
+        unseen_from_oldest: bool = False,
+        begins: Mapping[ChannelRef, str] | None = None,
     ) -> list[UnreadRange]:
         """No backfill: nothing is unread."""
         return []
