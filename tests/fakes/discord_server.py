@@ -1108,8 +1108,14 @@ class FakeDiscord:
         )
 
     async def _push_interaction(
-        self, channel_id: str, user_id: str, kind: int, data: Payload
+        self,
+        channel_id: str,
+        user_id: str,
+        kind: int,
+        data: Payload,
+        message: Payload | None = None,
     ) -> Payload:
+        """Send INTERACTION_CREATE as Discord does, from `user_id` in `channel_id`."""
         channel = self.channels[channel_id]
         interaction_id = self.new_id()
         self.interaction_kinds[f"token-{interaction_id}"] = kind
@@ -1129,6 +1135,8 @@ class FakeDiscord:
             "context": 0,
             "attachment_size_limit": 10_485_760,
         }
+        if message is not None:
+            payload["message"] = message
         guild_id = channel.get("guild_id")
         if guild_id:
             payload["guild_id"] = guild_id
@@ -1171,7 +1179,6 @@ class FakeDiscord:
         channel = self.channels[channel_id]
         if component is None:
             self._check_registered(channel.get("guild_id"), name, options or [])
-        interaction_id = self.new_id()
         data: Payload
         if component is not None:
             kind = 3
@@ -1179,33 +1186,4 @@ class FakeDiscord:
         else:
             kind = 4 if autocomplete else 2
             data = {"id": self.new_id(), "name": name, "type": 1, "options": options or []}
-        self.interaction_kinds[f"token-{interaction_id}"] = kind
-        payload: Payload = {
-            "id": interaction_id,
-            "application_id": str(self.application_id),
-            "type": kind,
-            "data": data,
-            "channel_id": channel_id,
-            "channel": {k: v for k, v in channel.items() if k != "recipients"},
-            "token": f"token-{interaction_id}",
-            "version": 1,
-            "app_permissions": str(ALL_PERMISSIONS),
-            "locale": "en-US",
-            "entitlements": [],
-            "authorizing_integration_owners": {},
-            "context": 0,
-            "attachment_size_limit": 10_485_760,
-        }
-        if message is not None:
-            payload["message"] = message
-        guild_id = channel.get("guild_id")
-        if guild_id:
-            payload["guild_id"] = guild_id
-            payload["guild_locale"] = "en-US"
-            member = dict(self.guilds[guild_id]["members"][user_id])
-            member["permissions"] = "0"
-            payload["member"] = member
-        else:
-            payload["user"] = self.users[user_id]
-        await self.dispatch("INTERACTION_CREATE", payload)
-        return payload
+        return await self._push_interaction(channel_id, user_id, kind, data, message)
