@@ -9,6 +9,10 @@ from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 
 # The longest command a button may carry everywhere: Discord's custom_id holds 100 characters.
 BUTTON_COMMAND_LIMIT = 100
+# A Discord message holds five rows of components: at most four menus, buttons on the fifth.
+MENUS_LIMIT = 4
+# A Discord string select lists at most 25 options (Slack's static select 100).
+MENU_OPTIONS_LIMIT = 25
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -18,6 +22,27 @@ class Button:
     label: str
     action: str
     style: str = "secondary"  # "primary" | "secondary" | "danger"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MenuOption:
+    """One choice of a menu; `action` is the command line picking it runs (as a button's)."""
+
+    label: str
+    action: str
+    chosen: bool = False  # shown as the menu's current choice
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Menu:
+    """A select menu: picking an option runs its command line (each has a typed twin)."""
+
+    placeholder: str
+    options: tuple[MenuOption, ...]
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.options) <= MENU_OPTIONS_LIMIT:
+            raise ValueError(f"menu {self.placeholder!r}: 1-{MENU_OPTIONS_LIMIT} options")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,7 +66,12 @@ class Content:
     title: str | None = None
     sections: tuple[tuple[str, str], ...] = ()  # (heading, body) pairs
     buttons: tuple[Button, ...] = ()
+    menus: tuple[Menu, ...] = ()  # at most MENUS_LIMIT, shown above the buttons
     attachment: Attachment | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.menus) > MENUS_LIMIT:
+            raise ValueError(f"a message holds at most {MENUS_LIMIT} menus")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,6 +118,9 @@ class Answer:
     to: InteractionRef
     content: Content
     ephemeral: bool = True
+    # Replace the message whose button or menu was used, instead of answering below it (a
+    # stepwise form redrawn as members pick); where a platform cannot, it answers anew.
+    in_place: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
