@@ -213,7 +213,7 @@ def read_settings(table: ConfigTable | None, kind: type[T]) -> T:
 @dataclass(frozen=True, slots=True)
 class ConfigSection(Generic[T]):
     """A table of config.toml that a feature owns, read into `kind`: top-level (`[key]`), or
-    in each community (`[communities.key]`; `many`: a list, `[[communities.key]]`)."""
+    in each community (`[communities.key]`); `many`: a list (`[[key]]`, `[[communities.key]]`)."""
 
     key: str
     kind: type[T]
@@ -445,6 +445,11 @@ class Config:
         found = self.sections.get(kind)
         return found if isinstance(found, kind) else kind()
 
+    def section_list(self, kind: type[T]) -> tuple[T, ...]:
+        """A feature's list of top-level tables (`[[key]]`)."""
+        found = self.sections.get(kind, ())
+        return tuple(item for item in found if isinstance(item, kind))
+
     def community(self, name: str) -> CommunitySettings:
         """The community called `name`."""
         for community in self.communities:
@@ -576,11 +581,15 @@ def parse_config(
             ("slack", SlackSettings),
         )
     }
-    owned = {
-        section.kind: read_settings(root.table(section.key), section.kind)
-        for section in sections
-        if not section.community
-    }
+    owned: dict[type[Any], Any] = {}
+    for spec in sections:
+        if spec.community:
+            continue
+        if spec.many:
+            items = root.tables(spec.key)
+            owned[spec.kind] = tuple(read_settings(item, spec.kind) for item in items)
+        else:
+            owned[spec.kind] = read_settings(root.table(spec.key), spec.kind)
     log_level = "INFO"
     if (section := root.table("bot")) is not None:
         log_level = section.text("log_level", "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))

@@ -6,6 +6,7 @@ those declarations, and the test suite runs with the rest of the list shuffled.
 """
 
 from bot.features import (
+    assignments,
     conversation,
     digest,
     engagement,
@@ -40,6 +41,7 @@ FEATURES: tuple[Feature, ...] = (
     prompts.FEATURE,
     feeds.FEATURE,
     gatherings.FEATURE,
+    assignments.FEATURE,
     home.FEATURE,
     help.FEATURE,
 )

@@ -730,3 +730,112 @@ home_views = Table(
     Column("stale", Boolean(), nullable=False, server_default=false()),
     Index("ix_home_views_opened_at", "opened_at"),
 )
+
+# --- assignments (bot/features/assignments) --------------------------------------------------
+# An assignment keeps its own copy of its rubric and scale (JSON), so changing config.toml
+# never changes what members already evaluated themselves against.
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("community", String(64), nullable=False),
+    Column("title", WrittenString(200), nullable=False),
+    Column("description", WrittenText(), nullable=True),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("rubric_name", String(64), nullable=True),  # None: written inline
+    Column("rubric", WrittenText(), nullable=False),  # [{"name": ..., "levels": [...]}]
+    Column("scale_name", String(64), nullable=True),
+    Column("scale", WrittenText(), nullable=False),  # ["A", "B", ...], best first
+    Column("accepts", String(32), nullable=False),  # "link,blog,text"
+    Column("late_ok", Boolean(), nullable=False, server_default=true()),
+    Column("created_by", String(200), nullable=True, info=MEMBER_KEEP),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Index("ix_assignments_community", "community", "due_at"),
+)
+
+# One member's later due time for one assignment.
+assignment_extensions = Table(
+    "assignment_extensions",
+    metadata,
+    Column(
+        "assignment_id",
+        Integer(),
+        ForeignKey("assignments.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("granted_by", String(200), nullable=True, info=MEMBER_KEEP),
+    Column("granted_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("assignment_id", "member_ref", name="pk_assignment_extensions"),
+)
+
+# Every version a member submitted with its self-evaluation; the current one has no
+# `replaced_at`. Seen only by the member and the community's facilitators.
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column(
+        "assignment_id",
+        Integer(),
+        ForeignKey("assignments.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column("version", Integer(), nullable=False),
+    Column("kind", String(8), nullable=False),  # "link" | "blog" | "text"
+    Column("work", WrittenText(), nullable=False),  # the address, or the text itself
+    Column("title", WrittenString(200), nullable=False),  # what a digest listing shows
+    Column("submitted_at", UtcDateTime(), nullable=False),
+    Column("late", Boolean(), nullable=False, server_default=false()),
+    Column("levels", Text(), nullable=False),  # a level index per criterion (JSON)
+    Column("strengths", WrittenText(), nullable=False),
+    Column("improve", WrittenText(), nullable=False),
+    Column("proposed_grade", WrittenString(32), nullable=False),
+    Column("status", String(12), nullable=False),  # "submitted" | "discussing" | "graded"
+    Column("final_grade", WrittenString(32), nullable=True),
+    Column("graded_by", String(200), nullable=True, info=MEMBER_KEEP),
+    Column("graded_at", UtcDateTime(), nullable=True),
+    Column("replaced_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("assignment_id", "member_ref", "version", name="uq_submissions_version"),
+    Index("ix_submissions_member_ref", "member_ref"),
+    Index("ix_submissions_assignment_id", "assignment_id", "status"),
+)
+
+# The facilitators' comments, proposed grades and the dialogue about one submission.
+grade_notes = Table(
+    "grade_notes",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column(
+        "submission_id",
+        Integer(),
+        ForeignKey("submissions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("author_ref", String(200), nullable=True, info=MEMBER_KEEP),
+    Column("by_facilitator", Boolean(), nullable=False),
+    Column("kind", String(10), nullable=False),  # "accept" | "propose" | "final" | "reply"
+    Column("grade", WrittenString(32), nullable=True),
+    Column("text", WrittenText(), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Index("ix_grade_notes_submission_id", "submission_id"),
+)
+
+# A submission under way: the work and the levels picked so far, kept for 24 hours.
+submission_drafts = Table(
+    "submission_drafts",
+    metadata,
+    Column("member_ref", String(200), nullable=False, info=MEMBER),
+    Column(
+        "assignment_id",
+        Integer(),
+        ForeignKey("assignments.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("state", WrittenText(), nullable=False),  # JSON: kind, work, title, levels
+    Column("updated_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("member_ref", "assignment_id", name="pk_submission_drafts"),
+)

@@ -2,6 +2,7 @@
 
 from bot.features.digest import DigestSettings
 from bot.features.feeds.config import SECTION, FeedSettings
+from bot.features.feeds.store import MemberPost, member_posts
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
 
@@ -28,4 +29,11 @@ def build(kernel: Kernel) -> list[Service]:
 
 FEATURE = Feature(name="feeds", build=build, member_tables=("feeds",), settings=(SECTION,))
 
-__all__ = ["FEATURE", "FeedService", "FeedSettings", "SafeFeedReader"]
+__all__ = [
+    "FEATURE",
+    "FeedService",
+    "FeedSettings",
+    "MemberPost",
+    "SafeFeedReader",
+    "member_posts",
+]

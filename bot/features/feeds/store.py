@@ -233,3 +233,36 @@ async def recent_feeds(conn: AsyncConnection, community: str, *, limit: int) -> 
         select(feeds).where(feeds.c.community == community).order_by(feeds.c.id.desc()).limit(limit)
     )
     return [FeedRecord(**row._mapping) for row in result]
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPost:
+    """A post from a member's own feed."""
+
+    title: str
+    link: str
+    canonical_link: str | None
+    published_at: datetime
+
+
+async def member_posts(
+    conn: AsyncConnection, community: str, member_ref: str, *, limit: int = 20
+) -> list[MemberPost]:
+    """The newest posts of the feeds the member registered in the community, newest first."""
+    rows = await conn.execute(
+        select(
+            feed_entries.c.title,
+            feed_entries.c.link,
+            feed_entries.c.canonical_link,
+            feed_entries.c.published_at,
+        )
+        .join(feeds, feeds.c.id == feed_entries.c.feed_id)
+        .where(
+            feeds.c.community == community,
+            feeds.c.owner_ref == member_ref,
+            feed_entries.c.link.is_not(None),
+        )
+        .order_by(feed_entries.c.published_at.desc(), feed_entries.c.id.desc())
+        .limit(limit)
+    )
+    return [MemberPost(row.title, row.link, row.canonical_link, row.published_at) for row in rows]

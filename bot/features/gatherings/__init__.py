@@ -2,8 +2,10 @@
 times, takeaways, calendars, and the platforms' own scheduled events."""
 
 from bot.features.gatherings.config import SECTION, GatheringSettings
-from bot.features.gatherings.recurrence import next_occurrence
+from bot.features.gatherings.recurrence import next_occurrence, to_utc
 from bot.features.gatherings.store import UpcomingSession, list_gatherings, upcoming_sessions
+from bot.features.gatherings.when import EXAMPLES as WHEN_EXAMPLES
+from bot.features.gatherings.when import WhenError, parse_when
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
 
@@ -66,12 +68,16 @@ FEATURE = Feature(
 
 __all__ = [
     "FEATURE",
+    "WHEN_EXAMPLES",
     "Calendars",
     "GatheringReminders",
     "GatheringService",
     "GatheringSettings",
     "UpcomingSession",
+    "WhenError",
     "list_gatherings",
     "next_occurrence",
+    "parse_when",
+    "to_utc",
     "upcoming_sessions",
 ]

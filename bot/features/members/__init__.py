@@ -11,7 +11,14 @@ from bot.features.members.consent_store import (
     gives,
     withdraw_ask,
 )
-from bot.features.members.consents import CONSENTS, INTRODUCTIONS, NAMED, QUOTES, Consent
+from bot.features.members.consents import (
+    CONSENTS,
+    INTRODUCTIONS,
+    NAMED,
+    QUOTES,
+    SUBMISSIONS,
+    Consent,
+)
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
 
@@ -35,6 +42,7 @@ __all__ = [
     "INTRODUCTIONS",
     "NAMED",
     "QUOTES",
+    "SUBMISSIONS",
     "Consent",
     "ConsentAnswer",
     "MemberSupportSettings",

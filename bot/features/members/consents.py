@@ -15,6 +15,7 @@ from dataclasses import dataclass
 QUOTES = "quotes"
 NAMED = "named"
 INTRODUCTIONS = "introductions"
+SUBMISSIONS = "submissions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,12 @@ CONSENTS: tuple[Consent, ...] = (
         INTRODUCTIONS,
         False,
         "Once a week, introduce you by DM to a member who shares your topics? on or off",
+    ),
+    Consent(
+        SUBMISSIONS,
+        False,
+        "May the digest list the titles of your assignment submissions (never a grade)? "
+        "on or off",
     ),
 )
 BY_KEY = {consent.key: consent for consent in CONSENTS}

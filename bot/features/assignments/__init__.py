@@ -1,0 +1,39 @@
+"""Assignments with self-evaluation, the facilitator's grade and the dialogue about it."""
+
+from bot.features.assignments.config import RUBRICS, SCALES, RubricSettings, ScaleSettings
+from bot.features.assignments.store import GradingFigures, grading_figures
+from bot.runtime.feature import Feature, Kernel
+from bot.runtime.service import Service
+
+# isort: split
+# Services last: what other features import from here is bound before they load.
+from bot.features.assignments.service import AssignmentService
+
+
+def build(kernel: Kernel) -> list[Service]:
+    """Assignments, submissions, grading."""
+    return [
+        AssignmentService(
+            database=kernel.database,
+            rubrics=kernel.config.section_list(RubricSettings),
+            scales=kernel.config.section_list(ScaleSettings),
+            texts=kernel.texts,
+            communities=kernel.config.communities,
+        )
+    ]
+
+
+FEATURE = Feature(
+    name="assignments",
+    build=build,
+    member_tables=(
+        "assignments",
+        "assignment_extensions",
+        "submissions",
+        "grade_notes",
+        "submission_drafts",
+    ),
+    settings=(RUBRICS, SCALES),
+)
+
+__all__ = ["FEATURE", "AssignmentService", "GradingFigures", "grading_figures"]
