@@ -25,6 +25,9 @@ from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
 from bot.core.weeks import IsoWeek, resolve_week
 from bot.features import FEATURES
+from bot.features.assignments import GradesExportError, grade_rows
+from bot.features.assignments import to_csv as grades_csv
+from bot.features.assignments import to_json as grades_json
 from bot.features.digest import DigestSchedule, DigestService
 from bot.features.digest.render import to_html, to_json, to_markdown
 from bot.features.feeds import FeedService
@@ -85,6 +88,11 @@ def _parser() -> argparse.ArgumentParser:
     export = add("export", "write everything kept about one member as JSON")
     export.add_argument("--member", required=True, help="a member reference, e.g. console:/alice")
     export.add_argument("--output", help="a file to write (default: standard output)")
+    grades = add("grades", "export an assignment's submissions, self-evaluations and grades")
+    grades.add_argument("action", choices=["export"], help="export: print or write them")
+    grades.add_argument("--assignment", required=True, help="the assignment's id, e.g. A1")
+    grades.add_argument("--format", choices=["csv", "json"], default="csv")
+    grades.add_argument("--output", help="a file to write (default: standard output)")
     return parser
 
 
@@ -413,6 +421,31 @@ async def _export(config: Config, member: str, output: str | None) -> int:
     return 0
 
 
+async def _grades_export(config: Config, assignment: str, format: str, output: str | None) -> int:
+    if output and (problem := _unwritable("--output", output)):
+        print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    database = Database(config.storage.url)
+    try:
+        await database.migrate()
+        async with database.reading() as conn:
+            rows = await grade_rows(conn, assignment)
+    except GradesExportError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    finally:
+        await database.close()
+    document = grades_csv(rows) if format == "csv" else grades_json(rows) + "\n"
+    if output:
+        if problem := _write("--output", output, document.encode("utf-8")):
+            print(problem, file=sys.stderr)
+            return EXIT_CONFIG
+        print(f"wrote {len(rows)} submitted versions of {assignment.upper()} to {output}")
+    else:
+        sys.stdout.write(document)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `facilitator` command."""
     arguments = _parser().parse_args(argv)
@@ -451,6 +484,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_feeds_poll(config))
         if arguments.command == "export":
             return asyncio.run(_export(config, arguments.member, arguments.output))
+        if arguments.command == "grades":
+            return asyncio.run(
+                _grades_export(config, arguments.assignment, arguments.format, arguments.output)
+            )
     except (StorageError, ConfigError) as error:  # ConfigError: e.g. a broken nudge library
         print(error, file=sys.stderr)
         return EXIT_CONFIG

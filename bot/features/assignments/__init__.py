@@ -1,6 +1,7 @@
 """Assignments with self-evaluation, the facilitator's grade and the dialogue about it."""
 
 from bot.features.assignments.config import RUBRICS, SCALES, RubricSettings, ScaleSettings
+from bot.features.assignments.export import GradesExportError, grade_rows, to_csv, to_json
 from bot.features.assignments.store import GradingFigures, grading_figures
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
@@ -36,4 +37,13 @@ FEATURE = Feature(
     settings=(RUBRICS, SCALES),
 )
 
-__all__ = ["FEATURE", "AssignmentService", "GradingFigures", "grading_figures"]
+__all__ = [
+    "FEATURE",
+    "AssignmentService",
+    "GradesExportError",
+    "GradingFigures",
+    "grade_rows",
+    "grading_figures",
+    "to_csv",
+    "to_json",
+]

@@ -159,6 +159,12 @@ async def assignment(
     return _assignment(row) if row else None
 
 
+async def assignment_anywhere(conn: AsyncConnection, assignment_id: int) -> AssignmentRecord | None:
+    """The assignment with this id, whatever its community (the command line's view)."""
+    row = (await conn.execute(select(assignments).where(assignments.c.id == assignment_id))).first()
+    return _assignment(row) if row else None
+
+
 async def community_assignments(
     conn: AsyncConnection, community: str, *, open_only: bool = False
 ) -> list[AssignmentRecord]:

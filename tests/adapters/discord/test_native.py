@@ -37,7 +37,7 @@ pytestmark = pytest.mark.timeout(30)
 
 Story = Callable[..., DiscordStory]
 Payload = dict[str, Any]
-FACILITATOR_COMMANDS = {"digest", "host", "prompt", "report"}
+FACILITATOR_COMMANDS = {"assignment", "digest", "grade", "host", "prompt", "report"}
 
 
 async def test_facilitator_commands_are_registered_hidden_and_for_servers_only(
@@ -63,7 +63,7 @@ async def test_facilitator_commands_are_registered_hidden_and_for_servers_only(
         "host": {"create", "confirm", "edit", "cancel", "suggest-times"},
     }
     told = [r.getMessage() for r in caplog.records if "are hidden from members" in r.getMessage()]
-    assert told and "/digest, /host, /prompt, /report" in told[0]
+    assert told and "/assignment, /digest, /grade, /host, /prompt, /report" in told[0]
     assert "Server Settings → Integrations" in told[0] and "Facilitators" in told[0]
 
 

@@ -18,6 +18,9 @@ from sqlalchemy import func, select
 
 from bot.core.clock import ManualClock
 from bot.core.config import Config
+from bot.features import FEATURES
+from bot.runtime.feature import member_tables
+from bot.storage.member_data import export_member
 from bot.storage.schema import grade_notes, submission_drafts, submissions
 from tests.helpers import ConsoleStory
 
@@ -218,8 +221,32 @@ async def test_forget_me_after_grading_takes_submissions_grades_and_dialogue(
         await story.say(f"fran: /grade propose {sub.group(1)} B Why not B?")
         await story.say(f"alice: /discuss {sub.group(1)} Because")
         await story.say(f"fran: /grade accept {sub.group(1)} ok")
-        said = await story.say("alice: /export")
-        assert "submissions" in said or "export" in said.lower()
+        async with story.app.database.reading() as conn:
+            data = await export_member(conn, "console:/alice", member_tables(FEATURES))
+        assert [row["strengths"] for row in data["submissions"]] == ["a"]
+        assert [row["text"] for row in data["grade_notes"]] == ["Because"]
         await story.say("alice: /forget-me confirm")
         assert await count(story, submissions) == 0
         assert await count(story, grade_notes) == 0
+
+
+async def test_the_digest_lists_titles_only_of_members_who_allowed_it_never_grades(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(course(config_for), clock, tmp_path) as story:
+        key = await create(story, extra='rubric="Depth: thin|deep"')
+        for member, work in (("alice", "https://alice.example/networks"), ("bob", "Bob's essay")):
+            await story.say(f"{member}: /submit {key} {work}")
+            await story.say(f"{member}: /self-assess level {key} 1 2")
+            said = await story.say(
+                f'{member}: /self-assess finish {key} strengths="a" improve="b" grade=B'
+            )
+            assert "settings submissions=on" in said  # asked at submission, default off
+        await story.say("alice: /settings submissions=on")
+        clock.advance(timedelta(days=7))
+        said = await story.say("fran: /digest preview")
+        assert "Handed in this week" in said, said
+        assert "Blog post 1: https://alice.example/networks" in said
+        section = said.split("Handed in this week")[1]
+        assert "Bob's essay" not in said
+        assert re.search(r"\bB\b", section) is None and "grade" not in section.lower()
