@@ -18,6 +18,7 @@ from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.schedules import parse_rule
 from bot.core.weeks import IsoWeek
+from bot.features.assignments import assignments_panel
 from bot.features.digest import issues
 from bot.features.engagement import settle_nudge_answers
 from bot.features.gatherings import upcoming_sessions
@@ -225,6 +226,16 @@ async def build_home(
     panels.append(await _week_panel(conn, request))
     panels.append(await _goal_panel(conn, request))
     panels.extend(await _session_panels(conn, request))
+    assignments = await assignments_panel(
+        conn,
+        community=request.community,
+        member_ref=request.member_ref,
+        is_facilitator=request.is_facilitator,
+        texts=t,
+        now=request.now,
+    )
+    if assignments is not None:
+        panels.append(assignments)
     panels.append(await _digest_panel(conn, request, digest))
     panels.append(await _settings_panel(conn, request))
     return HomePage(title=t("home.title", community=request.community.name), panels=tuple(panels))

@@ -1,0 +1,93 @@
+"""The assignments part of a member's home page: what is open and due, drafts under way,
+their submissions' state; for facilitators, how many wait for a grade."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.core.actions import Button, Panel
+from bot.core.config import CommunitySettings
+from bot.core.i18n import Catalog
+from bot.core.markup import escape
+from bot.features.assignments import store
+from bot.features.assignments.store import DISCUSSING, GRADED
+from bot.storage import Connection
+
+DRAFT_HOURS = 24
+SHOWN = 5
+
+
+def _label(key: str, title: str) -> str:
+    text = f"{key} · {' '.join(title.split())}"
+    return text if len(text) <= 60 else text[:59].rstrip() + "…"
+
+
+async def assignments_panel(
+    conn: Connection,
+    *,
+    community: CommunitySettings,
+    member_ref: str,
+    is_facilitator: bool,
+    texts: Catalog,
+    now: datetime,
+) -> Panel | None:
+    """The panel, or None when the community has no assignment at all."""
+    t = texts
+    records = await store.community_assignments(conn, community.name, open_only=True)
+    mine = await store.member_submissions(conn, community.name, member_ref)
+    if not records and not mine and not is_facilitator:
+        return None
+    lines: list[str] = []
+    buttons: list[Button] = []
+    if is_facilitator:
+        waiting = await store.queue(conn, community.name)
+        lines.append(t("assignments.home_waiting", count=len(waiting)))
+        if waiting:
+            buttons.append(Button(label=t("assignments.home_queue"), action="grade queue"))
+    done = {record.id: item for record, item in mine}
+    drafts = set(await store.member_drafts(conn, member_ref, now - timedelta(hours=DRAFT_HOURS)))
+    for record in records[:SHOWN]:
+        if record.id in done:
+            continue
+        due = await store.extension(conn, record.id, member_ref) or record.due_at
+        due = max(due, record.due_at)
+        if record.id in drafts:
+            lines.append(
+                t("assignments.overview_draft", key=record.key, title=escape(record.title))
+            )
+            action = f"self-assess show {record.key}"
+        else:
+            lines.append(
+                t(
+                    "assignments.overview_open",
+                    key=record.key,
+                    title=escape(record.title),
+                    due=f"<t:{int(due.timestamp())}>",
+                )
+            )
+            action = f"submit {record.key}"
+        buttons.append(Button(label=_label(record.key, record.title), action=action))
+    for record, item in mine[:SHOWN]:
+        if item.status == GRADED:
+            status = t("assignments.status_graded", grade=escape(item.final_grade or ""))
+        else:
+            status = t(f"assignments.status_{item.status}")
+        lines.append(
+            t(
+                "assignments.overview_submitted",
+                key=record.key,
+                title=escape(record.title),
+                status=status,
+            )
+        )
+        if item.status == DISCUSSING:
+            buttons.append(
+                Button(
+                    label=t("assignments.home_reply", key=item.key), action=f"discuss {item.key}"
+                )
+            )
+    if not lines:
+        lines.append(t("assignments.overview_empty"))
+    return Panel(
+        heading=t("assignments.home_heading"), text="\n".join(lines), buttons=tuple(buttons[:SHOWN])
+    )
