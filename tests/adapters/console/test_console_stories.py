@@ -96,7 +96,8 @@ async def test_help_lists_commands_and_explains_one(
             assert name in said
         said = await story.say("alice: /help settings")
         assert "Usage: /settings [quotes=on|off] [named=on|off] [introductions=on|off]" in said
-        assert "[introductions=on|off] [submissions=on|off] [link_reactions=on|off] [digest_dm=on|off]" in said
+        assert "[introductions=on|off] [submissions=on|off] [link_reactions=on|off]" in said
+        assert "[link_reactions=on|off] [digest_dm=on|off]" in said
         assert "Example: /settings quotes=on named=off" in said
         said = await story.say("alice: /frobnicate now")
         assert "there is no command called 'frobnicate'" in said and "/help" in said
