@@ -25,7 +25,7 @@ from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
 from bot.core.weeks import IsoWeek, resolve_week
 from bot.features import FEATURES
-from bot.features.assignments import GradesExportError, grade_rows
+from bot.features.assignments import GradesExportError, grade_rows, grading_line
 from bot.features.assignments import to_csv as grades_csv
 from bot.features.assignments import to_json as grades_json
 from bot.features.digest import DigestSchedule, DigestService
@@ -304,6 +304,8 @@ async def _report(
             inputs = await report_inputs(
                 conn, community, week, now, directory=CommunityDirectory(config)
             )
+            start, end = week.bounds(community.zone)
+            grading = await grading_line(conn, community, start, end, Catalog(community.language))
     finally:
         await database.close()
     report = summarise(inputs)
@@ -324,6 +326,8 @@ async def _report(
         sys.stdout.write(report_json(report) + "\n")
     else:
         text = report_text(report, texts, community.section(NudgeSettings).inactive_days)
+        if grading is not None:
+            text += "\n" + grading
         sys.stdout.write(markup.to_plain(text) + "\n")
     return 0
 

@@ -2,7 +2,7 @@
 
 from bot.features.assignments.config import RUBRICS, SCALES, RubricSettings, ScaleSettings
 from bot.features.assignments.export import GradesExportError, grade_rows, to_csv, to_json
-from bot.features.assignments.panel import assignments_panel
+from bot.features.assignments.panel import assignments_panel, grading_line
 from bot.features.assignments.store import GradingFigures, grading_figures
 from bot.runtime.feature import Feature, Kernel
 from bot.runtime.service import Service
@@ -46,6 +46,7 @@ __all__ = [
     "assignments_panel",
     "grade_rows",
     "grading_figures",
+    "grading_line",
     "to_csv",
     "to_json",
 ]

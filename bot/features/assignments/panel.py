@@ -91,3 +91,19 @@ async def assignments_panel(
     return Panel(
         heading=t("assignments.home_heading"), text="\n".join(lines), buttons=tuple(buttons[:SHOWN])
     )
+
+
+async def grading_line(
+    conn: Connection, community: CommunitySettings, start: datetime, end: datetime, texts: Catalog
+) -> str | None:
+    """The facilitator report's line: versions handed in during [start, end), late ones, and
+    grades pending now; None when the community has no assignment."""
+    if not await store.community_assignments(conn, community.name):
+        return None
+    figures = await store.grading_figures(conn, community.name, start, end)
+    return texts(
+        "assignments.report_line",
+        submitted=figures.submitted,
+        late=figures.late,
+        pending=figures.pending,
+    )

@@ -82,7 +82,7 @@ MAX_WORK = 4000  # a modal's text input holds 4000 characters
 MAX_REFLECTION = 1000  # strengths, improvements, a comment
 _ASSIGNMENT_ID = re.compile(r"^\s*#?a?(\d{1,9})\s*$", re.IGNORECASE)
 _SUBMISSION_ID = re.compile(r"^\s*#?s?(\d{1,9})\s*$", re.IGNORECASE)
-_MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)>$")
+_MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
 
 _ASSIGNMENT = Param(
     name="assignment", help="The assignment, e.g. A3 (pick from the list)", suggests="assignments"

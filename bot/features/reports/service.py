@@ -12,6 +12,7 @@ from bot.core.communities import CommunityDirectory
 from bot.core.markup import block, escape
 from bot.core.suggestions import Suggestion
 from bot.core.weeks import IsoWeek, resolve_week, suggest_weeks
+from bot.features.assignments import grading_line
 from bot.features.engagement import settle_nudge_answers
 from bot.features.nudges import NudgeSettings
 from bot.features.reports.chart import chart_png
@@ -90,6 +91,10 @@ class ReportService(Service):
         inputs = await report_inputs(tx.conn, community, week, tx.now, directory=self._directory)
         report = summarise(inputs)
         text = report_text(report, t, community.section(NudgeSettings).inactive_days)
+        start, end = week.bounds(community.zone)
+        grading = await grading_line(tx.conn, community, start, end, t)
+        if grading is not None:
+            text += "\n" + grading
         first, last = report.history[0].week, report.history[-1].week
         chart = Attachment(
             filename=t("reports.chart_filename", community=_slug(community.name), week=report.week),

@@ -111,6 +111,8 @@ async def test_a_full_cycle_from_assignment_to_final_grade_with_a_dialogue(
 
         said = await story.say("bob: /grade queue")
         assert "for facilitators" in said.lower() or "only facilitators" in said.lower(), said
+        said = await story.say("fran: /report")
+        assert "Assignments: 1 handed in this week (0 late); 1 waiting for a grade" in said
         said = await story.say("fran: /grade queue")
         assert sub in said and "proposes A" in said and "Connections 3/4" in said, said
         said = await story.say(f"fran: /grade propose {sub} B The sources need a second look")
