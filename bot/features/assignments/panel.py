@@ -35,13 +35,35 @@ async def assignments_panel(
     t = texts
     records = await store.community_assignments(conn, community.name, open_only=True)
     mine = await store.member_submissions(conn, community.name, member_ref)
-    if not records and not mine and not is_facilitator:
+    if (
+        not records
+        and not mine
+        and not (is_facilitator and await store.queue(conn, community.name))
+    ):
         return None
     lines: list[str] = []
     buttons: list[Button] = []
     if is_facilitator:
         waiting = await store.queue(conn, community.name)
         lines.append(t("assignments.home_waiting", count=len(waiting)))
+        names = await store.display_names(conn, [item.member_ref for _, item in waiting[:3]])
+        for record, item in waiting[:3]:
+            lines.append(
+                t(
+                    "assignments.home_waiting_line",
+                    key=item.key,
+                    title=escape(record.title),
+                    name=escape(names.get(item.member_ref, "?")),
+                    grade=escape(item.proposed_grade),
+                    late=t("assignments.late_mark") if item.late else "",
+                )
+            )
+            buttons.append(
+                Button(
+                    label=t("assignments.show_button", key=item.key),
+                    action=f"grade show {item.key}",
+                )
+            )
         if waiting:
             buttons.append(Button(label=t("assignments.home_queue"), action="grade queue"))
     done = {record.id: item for record, item in mine}

@@ -50,7 +50,9 @@ async def test_a_full_cycle_with_a_dialogue_by_direct_message_and_the_home_panel
 
         await open_home(story, "UFRAN", "EvA2")
         assert "Waiting for a grade: 1" in home_text(fake, "UFRAN")
-        assert "grade queue" in home_buttons(fake, "UFRAN")
+        assert "*Blog post 1* by alice · proposes *A*" in home_text(fake, "UFRAN")
+        buttons = home_buttons(fake, "UFRAN")
+        assert buttons.index(f"grade show {sub}") + 1 == buttons.index("grade queue")
         said = answer_text(await story.command("grade queue", "UFRAN"))
         assert sub in said and "proposes *A*" in said
 

@@ -158,6 +158,8 @@ async def test_resubmission_keeps_history_late_is_marked_and_an_extension_helps_
         said = await story.say(f"alice: /submission {key}")
         assert "Earlier versions" in said and "First try" in said and "Second, better" in said
 
+    # Due times hold across a restart: the clock, not the process, decides what is late.
+    async with ConsoleStory(config, clock, tmp_path) as story:
         said = await story.say("carol: /submission")
         assert f"{key} Blog post 1 · due" in said, said
         said = await story.say(f'fran: /assignment extend {key} "in 3 days" member=carol')
