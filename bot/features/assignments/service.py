@@ -804,7 +804,11 @@ class AssignmentService(Service):
         work = await self._read_work(tx.conn, call, found, raw)
         if isinstance(work, str):
             return [call.answer(work)]
-        state = Draft(work.kind, work.work, work.title, [None] * len(found.rubric.criteria))
+        levels: list[int | None] = [None] * len(found.rubric.criteria)
+        earlier = await store.draft(tx.conn, found.id, me, tx.now - timedelta(hours=DRAFT_HOURS))
+        if earlier is not None and len(earlier.levels) == len(levels):
+            levels = list(earlier.levels)  # new work, same self-evaluation so far
+        state = Draft(work.kind, work.work, work.title, levels)
         await store.put_draft(tx.conn, found.id, me, state, tx.now)
         return [self._page(call, found, state, 1, started=True)]
 

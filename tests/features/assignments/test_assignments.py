@@ -195,6 +195,9 @@ async def test_late_refused_edit_locked_and_a_draft_resumed_after_a_restart(
         assert "3. Clarity: not chosen yet" in said
         said = await story.say("alice: /submission")
         assert "self-evaluation under way" in said
+        said = await story.say(f"alice: /submit {key} https://alice.example/better-post")
+        assert "Kept https://alice.example/better-post" in said  # new work, levels kept
+        assert "1. Connections: beginning" in said
         await evaluate(story, "alice", key, [1, 1, 2, 2, 2])
         said = await story.say(
             f'alice: /self-assess finish {key} strengths="s" improve="i" grade=C'
