@@ -10,14 +10,14 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import discord
 from discord.http import Route
 
-from adapters.discord.translate import FORM_PREFIX, autocomplete_focus
+from adapters.discord.translate import autocomplete_focus, form_custom_id
 from bot.core.commands import CommandSpec, CommandTable, Param, ParamKind, Role, UsageError
 from bot.core.suggestions import Suggestion
 
@@ -71,6 +71,7 @@ def _option(param: Param) -> Payload:
 MAX_INPUT_LENGTH = 4000  # a modal text input's most characters
 MAX_INPUT_LABEL = 45
 MAX_MODAL_TITLE = 45
+MAX_LINE_INPUT = 200  # longer free text gets a paragraph box
 
 
 def _input_label(param: Param) -> str:
@@ -79,9 +80,17 @@ def _input_label(param: Param) -> str:
     return text if len(text) <= MAX_INPUT_LABEL else text[: MAX_INPUT_LABEL - 1] + "…"
 
 
-def form_modal(spec: CommandSpec, values: Mapping[str, str]) -> Payload:
-    """The callback that opens a command's form (a modal, type 9) filled with `values`."""
+def form_modal(
+    spec: CommandSpec, values: Mapping[str, str], path: Sequence[str] | None = None
+) -> Payload | None:
+    """The callback that opens the form of the command at `path` (a modal, type 9) filled
+    with `values`; values of arguments outside the form ride in its custom_id. None when they
+    do not fit there (the command is then answered as typed, saying what is missing)."""
     params = {param.name: param for param in spec.params}
+    carried = {name: value for name, value in values.items() if name not in spec.form}
+    custom_id = form_custom_id(path or (spec.name,), carried)
+    if custom_id is None:
+        return None
     rows: list[Payload] = []
     for name in spec.form:
         param = params[name]
@@ -89,18 +98,18 @@ def form_modal(spec: CommandSpec, values: Mapping[str, str]) -> Payload:
             "type": 4,
             "custom_id": name,
             "label": _input_label(param),
-            "style": 2 if param.rest else 1,  # a paragraph for free text, else one line
+            "style": 2 if param.rest or param.longest > MAX_LINE_INPUT else 1,
             "required": param.required,
             "max_length": min(param.longest, MAX_INPUT_LENGTH),
         }
         if values.get(name):
             field["value"] = values[name][: field["max_length"]]
         rows.append({"type": 1, "components": [field]})
-    title = spec.on_message or spec.name
+    title = spec.on_message or " ".join(path or (spec.name,))
     return {
         "type": 9,
         "data": {
-            "custom_id": FORM_PREFIX + spec.name,
+            "custom_id": custom_id,
             "title": title[:MAX_MODAL_TITLE],
             "components": rows,
         },

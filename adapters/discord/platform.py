@@ -47,7 +47,7 @@ from bot.core.actions import (
     Unreact,
 )
 from bot.core.clock import Clock
-from bot.core.commands import CommandSpec, CommandTable, UsageError
+from bot.core.commands import CommandSpec, CommandTable, UsageError, parse_arguments
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import Config, Secrets
 from bot.core.events import ButtonPressed, CommandInvoked, Event
@@ -138,7 +138,8 @@ class _Interaction:
     token: str
     private: bool
     created: float
-    state: str = "new"  # "new" | "deferred" | "answered"
+    state: str = "new"  # "new" | "deferred" | "updating" | "answered"
+    on_component: bool = False  # a button or menu: its message can be redrawn in place
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     timer: asyncio.TimerHandle | None = None
 
@@ -435,17 +436,20 @@ class DiscordPlatform:
                 return self._open_form(*form)
         return None
 
-    def _form_for(self, data: Payload) -> tuple[CommandSpec, Payload, dict[str, str]] | None:
-        """The form an interaction opens, if it opens one, and what it is filled with: a
-        message-menu entry's (the message's link), or a slash command's run without a field
-        it needs (the options given)."""
+    def _form_for(self, data: Payload) -> tuple[Payload, Payload] | None:
+        """The form an interaction opens, if it opens one, with the interaction: a
+        message-menu entry's (filled with the message's link), or that of a slash command,
+        button or menu pick run without a field its form asks for (filled with what it
+        gave)."""
         command = data.get("data") or {}
         if data.get("type") == 2 and command.get("type") == 3:
             spec = self._commands.on_message(str(command.get("name", "")))
             if spec is not None and spec.subject_link:
-                return spec, data, self._subject_values(spec, data)
+                modal = discord_commands.form_modal(spec, self._subject_values(spec, data))
+                return (modal, data) if modal is not None else None
             return None
-        typed = translate.chat_input(data)
+        pressed = data.get("type") == 3
+        typed = self._pressed_line(command) if pressed else translate.chat_input(data)
         if typed is None:
             return None
         try:
@@ -453,8 +457,24 @@ class DiscordPlatform:
         except UsageError:
             return None
         if resolved.spec.form and discord_commands.needs_form(resolved.spec, typed[1]):
-            return resolved.spec, data, typed[1]
+            modal = discord_commands.form_modal(resolved.spec, typed[1], resolved.path)
+            return (modal, data) if modal is not None else None
         return None
+
+    def _pressed_line(self, component: Payload) -> tuple[tuple[str, ...], dict[str, str]] | None:
+        """A pressed button's or picked option's command line as path and argument texts."""
+        if component.get("component_type") == 3:
+            values = component.get("values") or ()
+            line = str(values[0]) if values else ""
+        else:
+            line = str(component.get("custom_id", ""))
+        path, rest = self._commands.split_line(line)
+        try:
+            spec = self._commands.resolve(path).spec
+            given = parse_arguments(spec, rest, partial=True)
+        except UsageError:
+            return None  # answered as a typed line would be, with what is wrong
+        return path, {name: translate.option_text(value) for name, value in given.items()}
 
     @staticmethod
     def _subject_values(spec: CommandSpec, data: Payload) -> dict[str, str]:
@@ -476,13 +496,10 @@ class DiscordPlatform:
             )
         return values
 
-    async def _open_form(self, spec: CommandSpec, data: Payload, values: dict[str, str]) -> None:
-        """Answer the interaction with the command's form (its first and only response)."""
+    async def _open_form(self, modal: Payload, data: Payload) -> None:
+        """Answer the interaction with a form (its first and only response)."""
         try:
-            await self._request(
-                _callback_route(str(data["id"]), str(data["token"])),
-                json=discord_commands.form_modal(spec, values),
-            )
+            await self._request(_callback_route(str(data["id"]), str(data["token"])), json=modal)
         except discord.HTTPException as error:
             log.info("discord: a form was not opened: %s", _problem(error))
 
@@ -687,7 +704,13 @@ class DiscordPlatform:
             private = self._commands.resolve(line).spec.private
         if isinstance(event, CommandInvoked) and event.subject is not None:
             private = True  # run on someone's message: only the one who picked it hears back
-        pending = _Interaction(str(data["id"]), str(data["token"]), private, time.monotonic())
+        pending = _Interaction(
+            str(data["id"]),
+            str(data["token"]),
+            private,
+            time.monotonic(),
+            on_component=data.get("type") == 3,
+        )
         self._forget_old_interactions()
         self._interactions[pending.interaction_id] = pending
         loop = asyncio.get_running_loop()
@@ -705,15 +728,17 @@ class DiscordPlatform:
         async with pending.lock:
             if pending.state != "new":
                 return
-            body: Payload = {"type": 5}
-            if pending.private:
+            # A button's or menu's answer may redraw its message: defer as an update (type 6,
+            # nothing shown); the answer then edits that message or follows up below it.
+            body: Payload = {"type": 6 if pending.on_component else 5}
+            if pending.private and not pending.on_component:
                 body["data"] = {"flags": render.EPHEMERAL_FLAG}
             try:
                 await self._request(
                     _callback_route(pending.interaction_id, pending.token),
                     json=body,
                 )
-                pending.state = "deferred"
+                pending.state = "updating" if pending.on_component else "deferred"
             except discord.HTTPException as error:
                 log.warning(
                     "discord: could not defer interaction %s: %s", pending.interaction_id, error
@@ -1147,7 +1172,9 @@ class DiscordPlatform:
                 case SendDirect():
                     return await self._send_direct(action, key, resend)
                 case Answer():
-                    await self._answer(action.to, action.content, action.ephemeral)
+                    await self._answer(
+                        action.to, action.content, action.ephemeral, in_place=action.in_place
+                    )
                     return None
                 case MirrorGathering():
                     return await self._mirror(action)
@@ -1352,7 +1379,9 @@ class DiscordPlatform:
             ) from error
         return MessageRef(ChannelRef("discord", "", channel_id), str(sent[0]["id"]))
 
-    async def _answer(self, to: InteractionRef, content: Content, ephemeral: bool) -> None:
+    async def _answer(
+        self, to: InteractionRef, content: Content, ephemeral: bool, *, in_place: bool = False
+    ) -> None:
         interaction_id, token = translate.split_interaction_token(to)
         pending = self._interactions.get(interaction_id)
         if pending is None:  # answered after a restart, or long ago: followups still work
@@ -1360,33 +1389,38 @@ class DiscordPlatform:
         flags = render.EPHEMERAL_FLAG if ephemeral else 0
         app = self._client.application_id if self._client else None
         webhook = "/webhooks/{webhook_id}/{webhook_token}"
+        original = Route(
+            "PATCH", webhook + "/messages/@original", webhook_id=app, webhook_token=token
+        )
         async with pending.lock:
             if pending.timer is not None:
                 pending.timer.cancel()
             for index, body in enumerate(render.message_payloads(content)):
                 with_file = content if index == 0 and content.attachment else None
+                redraw = in_place and index == 0 and pending.on_component
+                if redraw:  # what the old message showed goes unless drawn again
+                    body = {"content": "", "embeds": [], "components": [], **body}
                 if pending.state == "new":
                     callback = _callback_route(interaction_id, token)
+                    answer = (
+                        {"type": 7, "data": body}
+                        if redraw
+                        else {"type": 4, "data": {**body, "flags": flags}}
+                    )
                     try:
-                        await self._send(
-                            callback, {"type": 4, "data": {**body, "flags": flags}}, with_file
-                        )
+                        await self._send(callback, answer, with_file)
                         pending.state = "answered"
                         continue
                     except discord.HTTPException as error:
                         if error.code != _ALREADY_ACKNOWLEDGED:
                             raise
                         pending.state = "answered"
-                if pending.state == "deferred":
-                    original = Route(
-                        "PATCH",
-                        webhook + "/messages/@original",
-                        webhook_id=app,
-                        webhook_token=token,
-                    )
+                if pending.state == "deferred" or (pending.state == "updating" and redraw):
+                    # The deferral's "thinking" message, or the button's own message.
                     await self._send(original, body, with_file)
                     pending.state = "answered"
                     continue
+                pending.state = "answered"
                 followup = Route("POST", webhook, webhook_id=app, webhook_token=token)
                 await self._send(followup, {**body, "flags": flags}, with_file)
 

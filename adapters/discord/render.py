@@ -9,7 +9,7 @@ from typing import Any
 
 from adapters.discord.translate import EMOJI
 from bot.core import markup
-from bot.core.actions import Button, Content
+from bot.core.actions import Button, Content, Menu
 
 MESSAGE_LIMIT = 2000
 EMBED_TOTAL = 6000
@@ -172,23 +172,54 @@ def _embeds(content: Content) -> list[Payload]:
     return embeds
 
 
-def _components(buttons: tuple[Button, ...]) -> list[Payload]:
+ROWS_PER_MESSAGE = 5  # Discord: five action rows, five buttons or one select each
+BUTTONS_PER_ROW = 5
+MENU_PREFIX = "menu:"  # a select's custom_id; the picked option's value is its command line
+MENU_PLACEHOLDER = 150
+OPTION_LABEL = 100
+
+
+def _command_id(what: str, label: str, action: str) -> str:
+    if len(action) > 100:
+        raise ValueError(
+            f"{what} {label!r}: its command {action[:30]!r}… is longer than "
+            "Discord's 100-character custom_id; shorten the command"
+        )
+    return action
+
+
+def _select_row(index: int, menu: Menu) -> Payload:
+    options = [
+        {
+            "label": option.label[:OPTION_LABEL] or "—",
+            "value": _command_id("menu option", option.label, option.action),
+            **({"default": True} if option.chosen else {}),
+        }
+        for option in menu.options
+    ]
+    select = {
+        "type": 3,
+        "custom_id": f"{MENU_PREFIX}{index}",
+        "placeholder": menu.placeholder[:MENU_PLACEHOLDER],
+        "options": options,
+    }
+    return {"type": 1, "components": [select]}
+
+
+def _components(buttons: tuple[Button, ...], menus: tuple[Menu, ...] = ()) -> list[Payload]:
+    """Menus first, a row each; then buttons, five to a row, in the rows left."""
     styles = {"primary": 1, "secondary": 2, "success": 3, "danger": 4}
-    rows: list[Payload] = []
-    for index, button in enumerate(buttons[:25]):
-        if len(button.action) > 100:
-            raise ValueError(
-                f"button {button.label!r}: its command {button.action[:30]!r}… is longer than "
-                "Discord's 100-character custom_id; shorten the command"
-            )
-        if index % 5 == 0:
+    rows: list[Payload] = [_select_row(index, menu) for index, menu in enumerate(menus)]
+    room = (ROWS_PER_MESSAGE - len(rows)) * BUTTONS_PER_ROW
+    for index, button in enumerate(buttons[:room]):
+        if index % BUTTONS_PER_ROW == 0:
             rows.append({"type": 1, "components": []})
         rows[-1]["components"].append(
             {
                 "type": 2,
                 "style": styles.get(button.style, 2),
                 "label": button.label[:80],
-                "custom_id": button.action,
+                "custom_id": _command_id("button", button.label, button.action),
             }
         )
     return rows
@@ -202,7 +233,7 @@ def message_payloads(content: Content) -> list[Payload]:
 
     Text is chunked at 2,000 characters; with a title or sections it goes into embeds instead
     (descriptions of up to 4,096, packed ten per message and 6,000 characters in total, the
-    title on the first); buttons go on the last message. Pings are off.
+    title on the first); menus and buttons go on the last message. Pings are off.
     """
     bodies: list[Payload] = []
     if content.title or content.sections:
@@ -223,8 +254,8 @@ def message_payloads(content: Content) -> list[Payload]:
         bodies = [{"content": piece} for piece in chunk(render(content.text))]
     if not bodies:
         bodies = [{"content": "\u200b"}]  # Discord refuses an empty message
-    if content.buttons:
-        bodies[-1]["components"] = _components(content.buttons)
+    if content.buttons or content.menus:
+        bodies[-1]["components"] = _components(content.buttons, content.menus)
     for body in bodies:
         body["allowed_mentions"] = NO_MENTIONS
     return bodies

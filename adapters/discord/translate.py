@@ -6,10 +6,11 @@ share one message shape, so one function serves both, and tests feed recorded pa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from bot.core.events import (
     Author,
@@ -26,6 +27,23 @@ from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 
 PLATFORM = "discord"
 FORM_PREFIX = "form:"  # a modal's custom_id: the command path it submits (commands.py opens it)
+CUSTOM_ID_LIMIT = 100
+
+
+def form_custom_id(path: Sequence[str], carried: Mapping[str, str]) -> str | None:
+    """A modal's custom_id: the command path and the arguments given outside the form (the
+    submission a button's Finish names), or None past Discord's 100 characters."""
+    custom_id = FORM_PREFIX + " ".join(path)
+    if carried:
+        custom_id += "?" + urlencode(carried)
+    return custom_id if len(custom_id) <= CUSTOM_ID_LIMIT else None
+
+
+def form_target(custom_id: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """What `form_custom_id` wrote: the command path and the carried arguments."""
+    line, _, query = custom_id.removeprefix(FORM_PREFIX).partition("?")
+    return tuple(line.split()), dict(parse_qsl(query, keep_blank_values=True))
+
 DISCORD_EPOCH_MS = 1420070400000
 MESSAGE_CONTENT_FLAGS = (1 << 18) | (1 << 19)  # GATEWAY_MESSAGE_CONTENT(_LIMITED)
 
@@ -250,7 +268,8 @@ def split_interaction_token(ref: InteractionRef) -> tuple[str, str]:
     return interaction_id, token
 
 
-def _option_text(value: Any) -> str:
+def option_text(value: Any) -> str:
+    """An option's or argument's value as it would be typed."""
     if isinstance(value, bool):
         return "on" if value else "off"
     return str(value)
@@ -262,8 +281,8 @@ def interaction(
     now: datetime,
     menus: Mapping[str, str] | None = None,
 ) -> CommandInvoked | ButtonPressed | None:
-    """INTERACTION_CREATE (slash command, message command or button) as an event; None for
-    other kinds. `menus` maps a message command's label to the command it runs."""
+    """INTERACTION_CREATE (slash command, message command, button or menu pick) as an event;
+    None for other kinds. `menus` maps a message command's label to the command it runs."""
     kind = payload.get("type")
     guild_id = payload.get("guild_id")
     member = payload.get("member")
@@ -316,14 +335,14 @@ def interaction(
             channel=channel,
             invoked_at=now,
             reply_to=reply_to,
-            options={str(o["name"]): _option_text(o.get("value")) for o in options},
+            options={str(o["name"]): option_text(o.get("value")) for o in options},
             is_direct=not guild_id,
         )
     if kind == 5:  # a form (modal) submitted: the command it names, with what was typed
         custom_id = str(data.get("custom_id", ""))
         if not custom_id.startswith(FORM_PREFIX):
             return None
-        values: dict[str, str] = {}
+        form_path, values = form_target(custom_id)
         for row in data.get("components") or ():
             for field in row.get("components") or ():
                 value = str(field.get("value") or "")
@@ -331,7 +350,7 @@ def interaction(
                     values[str(field["custom_id"])] = value
         return CommandInvoked(
             key=key,
-            path=tuple(custom_id.removeprefix(FORM_PREFIX).split()),
+            path=form_path,
             author=author,
             channel=channel,
             invoked_at=now,
@@ -342,9 +361,15 @@ def interaction(
     if kind == 3:
         message = payload.get("message") or {}
         message_id = str(message.get("id") or "0")
+        action = str(data.get("custom_id", ""))
+        if data.get("component_type") == 3:  # a select: the picked option carries the command
+            picked = data.get("values") or ()
+            if not picked:
+                return None
+            action = str(picked[0])
         return ButtonPressed(
             key=key,
-            action=str(data.get("custom_id", "")),
+            action=action,
             author=author,
             message=_message_ref(channel_id, message_id, guild_id, lookup),
             pressed_at=now,
@@ -366,7 +391,7 @@ def chat_input(payload: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, s
     while options and options[0].get("type") in (1, 2):
         path.append(str(options[0]["name"]))
         options = list(options[0].get("options") or ())
-    return tuple(path), {str(o["name"]): _option_text(o.get("value")) for o in options}
+    return tuple(path), {str(o["name"]): option_text(o.get("value")) for o in options}
 
 
 def autocomplete_focus(payload: Mapping[str, Any]) -> tuple[tuple[str, ...], str, str] | None:

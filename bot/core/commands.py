@@ -294,9 +294,14 @@ def _unknown_key(key: str, spec: CommandSpec) -> UsageError:
 
 
 def parse_arguments(
-    spec: CommandSpec, text: str = "", options: Mapping[str, str] | None = None
+    spec: CommandSpec,
+    text: str = "",
+    options: Mapping[str, str] | None = None,
+    *,
+    partial: bool = False,
 ) -> dict[str, ArgumentValue]:
-    """Read a command's arguments from raw text or typed options; raise `UsageError`."""
+    """Read a command's arguments from raw text or typed options; raise `UsageError`.
+    `partial` reads what is given without asking for the rest (a form fills it in)."""
     params = {param.name: param for param in spec.params}
     values: dict[str, ArgumentValue] = {}
     if options is not None:
@@ -337,7 +342,7 @@ def parse_arguments(
                 break
             values[param.name] = _convert(param, token.value)
     for param in spec.params:
-        if param.required and param.name not in values:
+        if param.required and param.name not in values and not partial:
             raise UsageError(f"missing {param.name}")
     return values
 

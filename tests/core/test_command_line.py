@@ -44,6 +44,10 @@ words = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, ma
 )
 
 
+# The pairs a written value may be put in, as the parser reads them.
+QUOTE_PAIRS = (('"', '"'), ("'", "'"), ("“", "”"), ("‘", "’"), ("«", "»"))
+
+
 def typed_back(line: str) -> dict[str, object]:
     path, rest = TABLE.split_line(line)
     return dict(parse_arguments(TABLE.resolve(path).spec, rest))
@@ -53,8 +57,11 @@ def typed_back(line: str) -> dict[str, object]:
 def test_a_written_line_reads_back_as_the_same_arguments(link: str, text: str) -> None:
     arguments = {"link": link, "text": text}
     line = command_line(("annotate",), ANNOTATE, arguments)
-    if line is None:  # only a value using every kind of quote mark cannot be written
-        assert all(mark in link + text for mark in "\"'“‘«")
+    if line is None:  # only a value holding a mark of every kind of quote cannot be written
+        assert any(
+            all(opening in value or closing in value for opening, closing in QUOTE_PAIRS)
+            for value in (link, text)
+        )
         return
     assert typed_back(line) == arguments
 

@@ -619,6 +619,9 @@ class FakeDiscord:
         content = body.get("content") or ""
         if len(content) > 2000:
             return self._error(400, 50035, "Invalid Form Body: content must be 2000 or fewer")
+        problem = components_problem(body)
+        if problem is not None:
+            return self._invalid_body(problem)
         nonce = str(body["nonce"]) if body.get("nonce") is not None else None
         if nonce is not None and body.get("enforce_nonce"):
             seen = self.nonces.get((channel_id, nonce))
@@ -836,6 +839,9 @@ class FakeDiscord:
         responses.append({"kind": "callback", **body})
         return web.Response(status=204)
 
+    def _invalid_body(self, problem: str) -> web.Response:
+        return self._json({"code": 50035, "message": "Invalid Form Body", "errors": problem}, 400)
+
     @staticmethod
     def _callback_problem(interaction_type: int | None, body: Payload) -> str | None:
         """Why Discord would refuse this first response to an interaction, if it would."""
@@ -880,7 +886,7 @@ class FakeDiscord:
             return f"unknown callback type {kind!r}"
         if kind in (6, 7) and interaction_type != 3 and interaction_type != 5:
             return "types 6 and 7 answer only components and modal submissions"
-        return None
+        return components_problem(data)
 
     async def _edit_original(
         self, request: Request, application_id: str, token: str
@@ -888,6 +894,9 @@ class FakeDiscord:
         responses = self.interaction_responses.get(token)
         if not responses:
             return self._error(404, 10015, "Unknown Webhook")
+        problem = components_problem(request.body or {})
+        if problem is not None:
+            return self._invalid_body(problem)
         responses.append({"kind": "edit_original", **(request.body or {})})
         return self._json({"id": self.new_id(), "channel_id": "0", **(request.body or {})})
 
@@ -895,6 +904,9 @@ class FakeDiscord:
         responses = self.interaction_responses.get(token)
         if not responses:
             return self._error(404, 10015, "Unknown Webhook")
+        problem = components_problem(request.body or {})
+        if problem is not None:
+            return self._invalid_body(problem)
         responses.append({"kind": "followup", **(request.body or {})})
         return self._json({"id": self.new_id(), "channel_id": "0", **(request.body or {})})
 
@@ -1149,6 +1161,21 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
+    async def pick(
+        self, channel_id: str, user_id: str, message: Payload, custom_id: str, value: str
+    ) -> Payload:
+        """A member picks `value` in the select `custom_id` of `message` (a component
+        interaction, component_type 3), as Discord allows only an option the select lists."""
+        for row in message.get("components") or ():
+            for select in row.get("components") or ():
+                if select.get("type") == 3 and select.get("custom_id") == custom_id:
+                    values = [option["value"] for option in select.get("options") or ()]
+                    if value not in values:
+                        raise AssertionError(f"{value!r} is not an option of {custom_id!r}")
+                    data = {"custom_id": custom_id, "component_type": 3, "values": [value]}
+                    return await self._push_interaction(channel_id, user_id, 3, data, message)
+        raise AssertionError(f"the message has no select {custom_id!r}")
+
     async def message_command(
         self, channel_id: str, user_id: str, name: str, target: Payload
     ) -> Payload:
@@ -1187,3 +1214,41 @@ class FakeDiscord:
             kind = 4 if autocomplete else 2
             data = {"id": self.new_id(), "name": name, "type": 1, "options": options or []}
         return await self._push_interaction(channel_id, user_id, kind, data, message)
+
+
+def components_problem(message: Payload) -> str | None:
+    """Why Discord would refuse a message's components, if it would: at most five action
+    rows, each five buttons or one select of 1-25 options, custom_ids and values of at most
+    100 characters, unique custom_ids."""
+    rows = message.get("components") or []
+    if len(rows) > 5:
+        return "a message holds at most five action rows"
+    seen: set[str] = set()
+    for row in rows:
+        parts = row.get("components") or []
+        if row.get("type") != 1 or not 1 <= len(parts) <= 5:
+            return "an action row holds 1 to 5 components"
+        if any(part.get("type") == 3 for part in parts) and len(parts) != 1:
+            return "a select fills its action row alone"
+        for part in parts:
+            custom_id = str(part.get("custom_id") or "")
+            if not 1 <= len(custom_id) <= 100 or custom_id in seen:
+                return "each component needs a unique custom_id of 1 to 100 characters"
+            seen.add(custom_id)
+            if part.get("type") == 3:
+                options = part.get("options") or []
+                if not 1 <= len(options) <= 25 or len(str(part.get("placeholder") or "")) > 150:
+                    return "a select lists 1 to 25 options; its placeholder is at most 150"
+                for option in options:
+                    if not 1 <= len(str(option.get("label") or "")) <= 100:
+                        return "an option's label is 1 to 100 characters"
+                    if not 1 <= len(str(option.get("value") or "")) <= 100:
+                        return "an option's value is 1 to 100 characters"
+                if len({option["value"] for option in options}) != len(options):
+                    return "a select's option values are unique"
+            elif part.get("type") == 2:
+                if len(str(part.get("label") or "")) > 80:
+                    return "a button's label is at most 80 characters"
+            else:
+                return f"unknown component type {part.get('type')!r}"
+    return None

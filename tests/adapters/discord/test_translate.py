@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from adapters.discord import commands as c
 from adapters.discord import render as r
 from adapters.discord import translate as t
-from bot.core.actions import Button, Content
+from bot.core.actions import Button, Content, Menu, MenuOption
 from bot.core.commands import CommandSpec, CommandTable, Param, ParamKind, Role
 from bot.core.events import (
     ButtonPressed,
@@ -413,3 +413,50 @@ def test_long_choice_lists_are_suggested_as_the_member_types() -> None:
 def test_a_text_option_never_asks_for_more_than_discord_allows() -> None:
     option = c._option(Param(name="url", help="A link", max_length=8192))
     assert option["max_length"] == c.MAX_OPTION_LENGTH == 6000
+
+
+def test_menus_take_a_row_each_above_the_buttons_that_fit_below() -> None:
+    menus = tuple(
+        Menu(
+            placeholder=f"{n}. Criterion",
+            options=(
+                MenuOption(label="1. low", action=f"self-assess level A1 {n} 1"),
+                MenuOption(label="2. high", action=f"self-assess level A1 {n} 2", chosen=True),
+            ),
+        )
+        for n in (1, 2, 3)
+    )
+    buttons = tuple(Button(label=f"b{n}", action=f"x {n}") for n in range(12))
+    [body] = r.message_payloads(Content(text="Pick", menus=menus, buttons=buttons))
+    rows = body["components"]
+    assert [row["components"][0]["type"] for row in rows] == [3, 3, 3, 2, 2]
+    first = rows[0]["components"][0]
+    assert first["custom_id"] == "menu:0" and first["placeholder"] == "1. Criterion"
+    assert first["options"][1] == {
+        "label": "2. high",
+        "value": "self-assess level A1 1 2",
+        "default": True,
+    }
+    assert sum(len(row["components"]) for row in rows[3:]) == 10  # two rows of five left
+
+
+def test_a_pick_is_the_picked_options_command() -> None:
+    picked = {"custom_id": "menu:0", "component_type": 3, "values": ["rsvp 3 going"]}
+    payload = interaction(picked, kind=3)
+    payload["message"] = message(id="1300000000000000099")
+    event = t.interaction(payload, LOOKUP, NOW)
+    assert isinstance(event, ButtonPressed) and event.action == "rsvp 3 going"
+
+
+@settings(max_examples=50)
+@given(
+    key=st.text(min_size=1, max_size=12),
+    path=st.sampled_from([("reflect",), ("self-assess", "finish")]),
+)
+def test_a_forms_custom_id_carries_the_path_and_the_arguments_outside_it(
+    key: str, path: tuple[str, ...]
+) -> None:
+    custom_id = t.form_custom_id(path, {"assignment": key})
+    assert custom_id is not None and len(custom_id) <= 100
+    assert t.form_target(custom_id) == (path, {"assignment": key})
+    assert t.form_custom_id(path, {"assignment": "x" * 100}) is None
