@@ -66,6 +66,7 @@ from bot.core.commands import (
     CommandSpec,
     Param,
     ParamKind,
+    Resolved,
     Role,
     UsageError,
     check_field,
@@ -365,10 +366,13 @@ class ConsolePlatform:
     def _render(
         self, content: Content, zone: ZoneInfo, on: MessageRef, only: str | None = None
     ) -> str:
-        """Content as text; its buttons get the next numbers of the session."""
+        """Content as text; its menus' options, then its buttons, get the next numbers of
+        the session (a pick is a press)."""
         first = len(self._buttons) + 1
-        for number, button in enumerate(content.buttons, first):
-            self._buttons[number] = _Shown(button.label, button.action, on, only)
+        choices = [(o.label, o.action) for menu in content.menus for o in menu.options]
+        choices += [(button.label, button.action) for button in content.buttons]
+        for number, (label, action) in enumerate(choices, first):
+            self._buttons[number] = _Shown(label, action, on, only)
         return render.content(content, zone, first)
 
     def _dm_member(self, channel: ChannelRef) -> str | None:
@@ -611,6 +615,11 @@ class ConsolePlatform:
             return
         author = translate.author(name)
         self._print(f"  {name} pressed [button {given}: {shown.label}]")
+        found = self._commands.form_for_line(shown.action)
+        if found is not None and self._may_fill(found[0], author, shown.message.channel):
+            # Finish of a self-evaluation: the fields it lacks are asked for, as in a modal.
+            self._open_form(name, found[0].path, shown.message.channel, found[1])
+            return
         await self._sink.deliver(
             ButtonPressed(
                 key=key,
@@ -632,8 +641,12 @@ class ConsolePlatform:
             return False
         if not wants_form(resolved.spec, text):
             return False
+        return self._may_fill(resolved, author, channel)
+
+    def _may_fill(self, resolved: Resolved, author: Author, channel: ChannelRef) -> bool:
+        """Whether `author` is asked for the command's fields, rather than refused at once (a
+        member would fill a facilitator's form only to be refused)."""
         if resolved.role is Role.FACILITATOR:
-            # a member would fill the form only to be refused: let the refusal come at once
             community = self._directory.community_for(channel) or self._directory.default_community(
                 PLATFORM
             )

@@ -9,8 +9,9 @@ from bot.core import Content, markup
 
 
 def content(content: Content, zone: ZoneInfo, first_button: int = 1) -> str:
-    """Content as terminal text: title in capitals, sections, buttons numbered from
-    `first_button` with their command."""
+    """Content as terminal text: title in capitals, sections, then menus' options and
+    buttons numbered from `first_button` with their command (an option is pressed as a
+    button is; the chosen one is marked ✓)."""
     parts: list[str] = []
     if content.title:
         parts.append(markup_text(content.title, zone).upper())
@@ -18,7 +19,14 @@ def content(content: Content, zone: ZoneInfo, first_button: int = 1) -> str:
     if not content.text.strip():  # the text is the whole message; sections repeat part of it
         for heading, body in content.sections:
             parts.append(f"— {markup_text(heading, zone)} —\n{markup_text(body, zone)}")
-    for index, button in enumerate(content.buttons, first_button):
+    number = first_button
+    for menu in content.menus:
+        parts.append(f"  {markup_text(menu.placeholder, zone)}:")
+        for option in menu.options:
+            mark = " ✓" if option.chosen else ""
+            parts.append(f"    [button {number}: {option.label}{mark} → /{option.action}]")
+            number += 1
+    for index, button in enumerate(content.buttons, number):
         parts.append(f"  [button {index}: {button.label} → /{button.action}]")
     return "\n".join(part for part in parts if part)
 

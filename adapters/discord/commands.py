@@ -132,15 +132,6 @@ def _params(spec: CommandSpec) -> list[Payload]:
     return [_option(p) for p in ordered]
 
 
-def needs_form(spec: CommandSpec, given: Mapping[str, str]) -> bool:
-    """Whether a slash command run with `given` options opens its form (a field it needs is
-    missing)."""
-    return any(
-        p.required and p.name in spec.form and not given.get(p.name, "").strip()
-        for p in spec.params
-    )
-
-
 def command_payload(spec: CommandSpec) -> Payload:
     """One neutral command as a raw CHAT_INPUT application command."""
     if spec.is_group:

@@ -47,7 +47,7 @@ from bot.core.actions import (
     Unreact,
 )
 from bot.core.clock import Clock
-from bot.core.commands import CommandSpec, CommandTable, UsageError, parse_arguments
+from bot.core.commands import CommandSpec, CommandTable, UsageError, needs_form
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import Config, Secrets
 from bot.core.events import ButtonPressed, CommandInvoked, Event
@@ -448,33 +448,29 @@ class DiscordPlatform:
                 modal = discord_commands.form_modal(spec, self._subject_values(spec, data))
                 return (modal, data) if modal is not None else None
             return None
-        pressed = data.get("type") == 3
-        typed = self._pressed_line(command) if pressed else translate.chat_input(data)
-        if typed is None:
-            return None
-        try:
-            resolved = self._commands.resolve(typed[0])
-        except UsageError:
-            return None
-        if resolved.spec.form and discord_commands.needs_form(resolved.spec, typed[1]):
-            modal = discord_commands.form_modal(resolved.spec, typed[1], resolved.path)
-            return (modal, data) if modal is not None else None
-        return None
-
-    def _pressed_line(self, component: Payload) -> tuple[tuple[str, ...], dict[str, str]] | None:
-        """A pressed button's or picked option's command line as path and argument texts."""
-        if component.get("component_type") == 3:
-            values = component.get("values") or ()
-            line = str(values[0]) if values else ""
+        if data.get("type") == 3:
+            if command.get("component_type") == 3:
+                picked = command.get("values") or ()
+                line = str(picked[0]) if picked else ""
+            else:
+                line = str(command.get("custom_id", ""))
+            found = self._commands.form_for_line(line)
+            if found is None:
+                return None
+            resolved, given = found
         else:
-            line = str(component.get("custom_id", ""))
-        path, rest = self._commands.split_line(line)
-        try:
-            spec = self._commands.resolve(path).spec
-            given = parse_arguments(spec, rest, partial=True)
-        except UsageError:
-            return None  # answered as a typed line would be, with what is wrong
-        return path, {name: translate.option_text(value) for name, value in given.items()}
+            typed = translate.chat_input(data)
+            if typed is None:
+                return None
+            try:
+                resolved = self._commands.resolve(typed[0])
+            except UsageError:
+                return None
+            given = typed[1]
+            if not resolved.spec.form or not needs_form(resolved.spec, given):
+                return None
+        modal = discord_commands.form_modal(resolved.spec, given, resolved.path)
+        return (modal, data) if modal is not None else None
 
     @staticmethod
     def _subject_values(spec: CommandSpec, data: Payload) -> dict[str, str]:

@@ -50,11 +50,19 @@ def _input(param: Param, label: str, element: Json, *, suffix: str = "") -> Json
 
 
 def command_modal(
-    path: Sequence[str], spec: CommandSpec, *, channel: str, response_url: str | None
+    path: Sequence[str],
+    spec: CommandSpec,
+    *,
+    channel: str,
+    response_url: str | None,
+    given: Mapping[str, str] | None = None,
 ) -> Json:
-    """A modal asking for a command's arguments; its submission runs the command."""
+    """A modal asking for a command's arguments; its submission runs the command. Arguments
+    already `given` (by the button that opened it) are not asked for again."""
+    given = dict(given or {})
     blocks: list[Json] = []
-    for param in spec.params[: MAX_BLOCKS - 1]:
+    asked = [param for param in spec.params if param.name not in given]
+    for param in asked[: MAX_BLOCKS - 1]:
         element: Json
         label = param.name.replace("_", " ")
         if param.picks == MOMENT:
@@ -92,7 +100,9 @@ def command_modal(
                 "element": element,
             }
         )
-    metadata = json.dumps({"path": list(path), "channel": channel, "response_url": response_url})
+    metadata = json.dumps(
+        {"path": list(path), "channel": channel, "response_url": response_url, "given": given}
+    )
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK,
@@ -158,8 +168,12 @@ def modal_submission(
     spec = commands.resolve(path).spec
     choices = metadata.get("choices") or {}
     state = (view.get("state") or {}).get("values") or {}
+    given = {str(k): str(v) for k, v in (metadata.get("given") or {}).items()}
     words: list[str] = []
     for param in spec.params:
+        if param.name in given:
+            words.append(f"{param.name}={_quoted(param.name, given[param.name])}")
+            continue
         fields = state.get(param.name) or {}
         entry = fields.get("value") or fields.get(PICK_ACTION) or {}
         value = entry.get("value")

@@ -43,6 +43,7 @@ from bot.core import (
     Answer,
     Attachment,
     Author,
+    ButtonPressed,
     Capability,
     ChannelBinding,
     ChannelRef,
@@ -65,6 +66,7 @@ from bot.core import (
     PublishHome,
     Purpose,
     React,
+    Role,
     Secrets,
     SendDirect,
     SpaceBinding,
@@ -662,8 +664,39 @@ class SlackPlatform:
         team = str((body.get("team") or {}).get("id") or user.get("team_id") or self._team)
         author = await self.author(team, str(user.get("id")))
         event = tr.translate_button(body, author, self._clock.now())
-        if event is not None:
-            await sink.deliver(event)
+        if event is None:
+            return
+        if await self._opened_form(event, body):
+            return
+        await sink.deliver(event)
+
+    async def _opened_form(self, event: ButtonPressed, body: dict[str, Any]) -> bool:
+        """Open the form of a pressed button's command when it lacks a field the form asks
+        for (Finish of a self-evaluation): the submission runs it, as a typed line would."""
+        trigger = body.get("trigger_id")
+        found = self._commands.form_for_line(event.action)
+        if not trigger or found is None:
+            return False
+        resolved, given = found
+        if resolved.role is Role.FACILITATOR:
+            community = self._directory.community_for(
+                event.message.channel
+            ) or self._directory.default_community("slack")
+            if community is None or not self._directory.is_facilitator(community, event.author):
+                return False  # refused at once, not after filling the form
+        view = slack_commands.command_modal(
+            resolved.path,
+            resolved.spec,
+            channel=event.message.channel.channel,
+            response_url=body.get("response_url"),
+            given=given,
+        )
+        try:
+            await self.client.views_open(trigger_id=str(trigger), view=view)
+        except SlackApiError as error:
+            log.warning("slack: could not open a form (%s)", error.response.get("error"))
+            return False
+        return True
 
     async def _suggestions(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         """The options of an external select in one of our forms (answered in the ack, within
@@ -1134,8 +1167,11 @@ class SlackPlatform:
             # A button on the member's Home: no channel, no response_url; their DM with the
             # bot (which only they read) is where the answer goes.
             target = replace(target, channel=await self._open_direct(target.user))
-        for message in messages:
-            if target.response_url and await self._respond(target.response_url, message, action):
+        for index, message in enumerate(messages):
+            replace_original = action.in_place and index == 0
+            if target.response_url and await self._respond(
+                target.response_url, message, action, replace_original=replace_original
+            ):
                 continue
             if action.ephemeral and not from_home:
                 await self.client.chat_postEphemeral(
@@ -1153,15 +1189,23 @@ class SlackPlatform:
             channel = await self._open_direct(target.user)
             await self._upload(channel, action.content.attachment, None)
 
-    async def _respond(self, url: str, message: slack_render.SlackMessage, action: Answer) -> bool:
-        """Answer through a response_url; False when it has expired or is used up."""
+    async def _respond(
+        self,
+        url: str,
+        message: slack_render.SlackMessage,
+        action: Answer,
+        *,
+        replace_original: bool = False,
+    ) -> bool:
+        """Answer through a response_url (redrawing the message a button or menu was used
+        on, when `replace_original`); False when it has expired or is used up."""
         webhook = AsyncWebhookClient(url=url, retry_handlers=list(self._retry_handlers))
         try:
             response = await webhook.send(
                 text=message.text,
                 blocks=message.blocks,
                 response_type="ephemeral" if action.ephemeral else "in_channel",
-                replace_original=False,
+                replace_original=replace_original,
             )
         except SlackClientError as error:
             log.info("slack: response_url failed (%s); posting instead", error)

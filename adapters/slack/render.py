@@ -10,7 +10,7 @@ from typing import Any
 
 from adapters.slack.translate import BUTTON_PREFIX
 from bot.core import markup
-from bot.core.actions import Button, Content, HomePage
+from bot.core.actions import Button, Content, HomePage, Menu
 
 MAX_BLOCKS = 50
 MAX_HOME_BLOCKS = 100  # a Home tab view holds at most 100 blocks
@@ -20,6 +20,9 @@ MAX_BUTTON_LABEL = 75
 MAX_BUTTON_VALUE = 2000
 MAX_ACTION_ELEMENTS = 25
 MAX_FALLBACK = 3000
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
+MAX_PLACEHOLDER = 150
 
 Json = dict[str, Any]
 
@@ -138,6 +141,32 @@ def _button(button: Button, index: int) -> Json:
     return element
 
 
+def _menu(menu: Menu, index: int) -> Json:
+    """A menu as a section naming it, with a static select beside: picking runs the option's
+    command line, as a button's value does."""
+    options = []
+    for option in menu.options:
+        if len(option.action) > MAX_OPTION_VALUE:
+            raise ValueError(f"menu option {option.label!r}: its command is over 150 chars")
+        options.append(
+            {
+                "text": plain_text(markup.to_plain(option.label), MAX_OPTION_TEXT),
+                "value": option.action,
+            }
+        )
+    select: Json = {
+        "type": "static_select",
+        "action_id": f"{BUTTON_PREFIX}menu{index}",
+        "placeholder": plain_text(markup.to_plain(menu.placeholder), MAX_PLACEHOLDER),
+        "options": options,
+    }
+    chosen = [options[i] for i, option in enumerate(menu.options) if option.chosen]
+    if chosen:
+        select["initial_option"] = chosen[0]
+    text = f"*{escape(markup.to_plain(menu.placeholder))}*"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}, "accessory": select}
+
+
 def _section(text: str) -> Json:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
@@ -163,6 +192,7 @@ def content_blocks(content: Content) -> list[Json]:
     for heading, body in () if content.text.strip() else content.sections:
         rendered = f"*{escape(markup.to_plain(heading))}*\n{render_mrkdwn(body)}"
         blocks.extend(_section(piece) for piece in split_mrkdwn(rendered))
+    blocks.extend(_menu(menu, index) for index, menu in enumerate(content.menus))
     buttons = [_button(button, index) for index, button in enumerate(content.buttons)]
     for start in range(0, len(buttons), MAX_ACTION_ELEMENTS):
         blocks.append({"type": "actions", "elements": buttons[start : start + MAX_ACTION_ELEMENTS]})

@@ -390,12 +390,16 @@ def translate_command(
 def translate_button(
     payload: Mapping[str, Any], author: Author, now: datetime
 ) -> ButtonPressed | None:
-    """A `block_actions` payload for one of our buttons as a `ButtonPressed`."""
+    """A `block_actions` payload for one of our buttons or menus as a `ButtonPressed` (a
+    menu's picked option carries the command line as a button's value does)."""
     actions = payload.get("actions") or []
     action = next(
         (a for a in actions if str(a.get("action_id", "")).startswith(BUTTON_PREFIX)), None
     )
-    if action is None or not action.get("value"):
+    if action is None:
+        return None
+    line = action.get("value") or (action.get("selected_option") or {}).get("value")
+    if not line:
         return None
     team = str((payload.get("team") or {}).get("id") or author.ref.space)
     container = payload.get("container") or {}
@@ -409,7 +413,7 @@ def translate_button(
         reply_to = InteractionRef(PLATFORM, reply_to.token, None)
     return ButtonPressed(
         key=f"slack:action:{payload.get('trigger_id')}:{action.get('action_ts')}",
-        action=str(action["value"]),
+        action=str(line),
         author=author,
         message=MessageRef(channel_ref(team, channel), ts, thread if thread != ts else None),
         pressed_at=now,

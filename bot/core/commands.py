@@ -199,6 +199,15 @@ def wants_form(spec: CommandSpec, text: str) -> bool:
     return not text.strip() and sum(param.required for param in spec.params) >= 2
 
 
+def needs_form(spec: CommandSpec, given: Mapping[str, str]) -> bool:
+    """Whether a command run with `given` argument texts opens its form: a field the form
+    holds is required and missing."""
+    return any(
+        p.required and p.name in spec.form and not given.get(p.name, "").strip()
+        for p in spec.params
+    )
+
+
 class UsageError(ValueError):
     """A command's arguments were wrong; the message says what and how to fix it."""
 
@@ -395,6 +404,13 @@ def command_line(
     return " ".join(words)
 
 
+def argument_text(value: ArgumentValue) -> str:
+    """An argument's value as a form field or option shows it."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Resolved:
     """A command path resolved against the declarations."""
@@ -477,6 +493,21 @@ class CommandTable:
     def on_message(self, label: str) -> CommandSpec | None:
         """The command a message's menu entry called `label` runs, if any."""
         return next((spec for spec in self.commands.values() if spec.on_message == label), None)
+
+    def form_for_line(self, line: str) -> tuple[Resolved, dict[str, str]] | None:
+        """The command a button's or menu option's line runs, with the argument texts it
+        gives, when it lacks a field its form asks for (the platform opens the form); None
+        when it runs as it is (or is wrong, and is answered saying so)."""
+        path, rest = self.split_line(line)
+        try:
+            resolved = self.resolve(path)
+            given = parse_arguments(resolved.spec, rest, partial=True)
+        except UsageError:
+            return None
+        texts = {name: argument_text(value) for name, value in given.items()}
+        if not resolved.spec.form or not needs_form(resolved.spec, texts):
+            return None
+        return resolved, texts
 
     def split_line(self, line: str) -> tuple[tuple[str, ...], str]:
         """Split `goal set learn Rust` into the command path and the argument text."""

@@ -378,7 +378,10 @@ class FakeSlack:
         rid = request.match_info["id"]
         if rid not in self.responses:
             return web.Response(status=404, text="expired_url")
-        self.responses[rid].append(await request.json())
+        posted = await request.json()
+        if not _valid_blocks(posted.get("blocks") or []):
+            return web.Response(status=400, text="invalid_blocks")
+        self.responses[rid].append(posted)
         await self._notify()
         return web.Response(text="ok")
 
@@ -747,6 +750,17 @@ def _valid_blocks(blocks: list[dict[str, Any]], limit: int = 50) -> bool:
             return False
         if kind == "header" and len(block["text"]["text"]) > 150:
             return False
+        accessory = block.get("accessory") or {}
+        if accessory.get("type") == "static_select":
+            options = accessory.get("options") or []
+            if not 1 <= len(options) <= 100 or len(accessory["placeholder"]["text"]) > 150:
+                return False
+            for option in options:
+                if len(option["text"]["text"]) > 75 or not 1 <= len(option["value"]) <= 150:
+                    return False
+            initial = accessory.get("initial_option")
+            if initial is not None and initial not in options:
+                return False
         if kind == "actions":
             elements = block["elements"]
             if len(elements) > 25:
@@ -876,8 +890,26 @@ def block_actions(
     response_url: str,
     team_id: str = "T0001",
     action_id: str = "facilitator:0",
+    picked: bool = False,
 ) -> dict[str, Any]:
-    """A `block_actions` interactivity payload for a pressed button."""
+    """A `block_actions` interactivity payload for a pressed button (or, `picked`, for the
+    option whose value is `value` picked in a static select)."""
+    action: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "block_id": "buttons",
+        "value": value,
+        "text": {"type": "plain_text", "text": "press"},
+        "action_ts": f"{time.time():.6f}",
+    }
+    if picked:
+        action = {
+            "type": "static_select",
+            "action_id": action_id,
+            "block_id": "menu",
+            "selected_option": {"text": {"type": "plain_text", "text": "pick"}, "value": value},
+            "action_ts": f"{time.time():.6f}",
+        }
     return {
         "type": "block_actions",
         "team": {"id": team_id, "domain": "fake"},
@@ -889,16 +921,7 @@ def block_actions(
         "channel": {"id": channel, "name": "general"},
         "message": {"type": "message", "ts": message_ts, "user": "UBOT", "text": ""},
         "response_url": response_url,
-        "actions": [
-            {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": "buttons",
-                "value": value,
-                "text": {"type": "plain_text", "text": "press"},
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
+        "actions": [action],
     }
 
 

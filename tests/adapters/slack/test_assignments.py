@@ -1,16 +1,18 @@
 """Assignments on Slack with the real slack-bolt app against the fake: a full cycle from the
 assignment to the final grade with the dialogue relayed by direct message, and the App Home's
-assignments panel for members and facilitators."""
+assignments panel for members and facilitators, and the self-evaluation picked from menus."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.adapters.slack.test_forms import submit
 from tests.adapters.slack.test_home import dm_texts, home_buttons, home_text, open_home
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack_server import FakeSlack, block_actions
 from tests.helpers import SlackStory, answer_text, eventually, story_config
 
 pytestmark = pytest.mark.timeout(60)
@@ -70,3 +72,79 @@ async def test_a_full_cycle_with_a_dialogue_by_direct_message_and_the_home_panel
         assert "graded: *A*" in home_text(fake, "UALICE")
         said = answer_text(await story.command("submission A1", "UALICE"))
         assert "I cited six papers" in said and "Final grade *A*" in said
+
+
+def _menus(post: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b["accessory"] for b in post["blocks"] if b.get("accessory", {}).get("type")]
+
+
+def _button_values(post: dict[str, Any]) -> dict[str, str]:
+    return {
+        element["text"]["text"]: element["value"]
+        for block in post["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    }
+
+
+async def _interact(story: SlackStory, value: str, *, picked: bool = False) -> dict[str, Any]:
+    """UALICE presses a button or picks a menu option; returns what its response_url got."""
+    url = story.fake.new_response_url()
+    payload = block_actions(
+        value,
+        user="UALICE",
+        channel="C0GENERAL",
+        message_ts=story.fake.next_ts(),
+        response_url=url,
+        picked=picked,
+        action_id="facilitator:menu0" if picked else "facilitator:0",
+    )
+    await story.fake.wait_ack(await story.fake.push_envelope("interactive", payload))
+    await story.app.drain()
+    posts = story.fake.responses[url.rsplit("/", 1)[1]]
+    return posts[0] if posts else {}
+
+
+async def test_the_self_evaluation_is_picked_from_menus_redrawn_in_place_and_finished_in_a_form(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    async with SlackStory(fake, story_config(fake, tmp_path)) as story:
+        await story.command(
+            'assignment create "Blog post 1" "2026-12-10 17:00" '
+            'rubric="Depth: thin|deep; Sources: few|many" scale=letter',
+            "UFRAN",
+        )
+        [page] = await story.command("submit A1 https://alice.example/post", "UALICE")
+        menus = _menus(page)
+        assert [m["placeholder"]["text"] for m in menus] == ["1. Depth", "2. Sources"]
+        assert all(m["type"] == "static_select" for m in menus)
+        deep = menus[0]["options"][1]
+        assert deep["text"]["text"] == "2. deep"
+
+        redrawn = await _interact(story, deep["value"], picked=True)
+        assert redrawn["replace_original"] is True, redrawn
+        assert _menus(redrawn)[0]["initial_option"]["text"]["text"] == "2. deep"
+        assert "initial_option" not in _menus(redrawn)[1]
+        redrawn = await _interact(story, _menus(redrawn)[1]["options"][0]["value"], picked=True)
+        assert _menus(redrawn)[1]["initial_option"]["text"]["text"] == "1. few"
+
+        finish = _button_values(redrawn)["Finish"]
+        assert await _interact(story, finish) == {}  # a form opened; nothing answered yet
+        view = fake.views[-1]
+        assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [
+            "strengths",
+            "improve",
+            "grade",
+        ]
+        ack = await submit(
+            story, view, {"strengths": "clear", "improve": "more sources", "grade": "A"}, "UALICE"
+        )
+        assert ack is None or "errors" not in ack
+        await eventually(lambda: "(S1)" in answer_text(fake.responses[_last_rid(fake)]))
+        said = answer_text(await story.command("submission A1", "UALICE"))
+        assert "deep" in said and "more sources" in said, said
+
+
+def _last_rid(fake: FakeSlack) -> str:
+    """The response_url the form's submission answers on: the Finish press's."""
+    return [rid for rid, posts in fake.responses.items()][-1]

@@ -146,7 +146,7 @@ async def test_resubmission_keeps_history_late_is_marked_and_an_extension_helps_
 ) -> None:
     config = course(config_for)
     async with ConsoleStory(config, clock, tmp_path) as story:
-        key = await create(story, due="tomorrow 17:00", extra="rubric=\"Depth: thin|deep\"")
+        key = await create(story, due="tomorrow 17:00", extra='rubric="Depth: thin|deep"')
         finish = 'strengths="ok" improve="more" grade=B'
         await story.say(f"alice: /submit {key} First try at the post")
         await story.say(f"alice: /self-assess level {key} 1 1")
@@ -257,3 +257,39 @@ async def test_the_digest_lists_titles_only_of_members_who_allowed_it_never_grad
         section = said.split("Handed in this week")[1]
         assert "Bob's essay" not in said
         assert re.search(r"\bB\b", section) is None and "grade" not in section.lower()
+
+
+async def test_on_the_console_levels_are_picked_by_number_and_finish_asks_for_the_rest(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(course(config_for), clock, tmp_path) as story:
+        key = await create(story)
+        said = await story.say(f"alice: /submit {key} https://alice.example/week-1")
+        # each criterion's levels are numbered options, as a menu's would be
+        [proficient] = re.findall(r"\[button (\d+): 3\. proficient → /self-assess level", said)
+        said = await story.say(f"alice!press {proficient}")
+        assert "1. Connections: proficient" in said, said
+        assert re.search(r"\[button \d+: 3\. proficient ✓ →", said), said
+        for criterion, level in ((2, 2), (3, 2), (4, 1)):
+            [option] = re.findall(
+                rf"\[button (\d+): [^\]]* → /self-assess level {key} {criterion} {level}\]", said
+            )
+            said = await story.say(f"alice!press {option}")
+        assert "4. Voice: absent" in said, said
+        [next_page] = re.findall(r"\[button (\d+): Next ▶", said)
+        said = await story.say(f"alice!press {next_page}")
+        assert "page 2 of 2" in said and "Reflection" in said, said
+        [deep] = re.findall(r"\[button (\d+): 2\. deep →", said)
+        said = await story.say(f"alice!press {deep}")
+        [finish] = re.findall(r"\[button (\d+): Finish →", said)
+        said = await story.say(f"alice!press {finish}")
+        # the fields Finish lacks are asked for one by one, as a modal would ask them
+        assert "📝" in said and "strengths" in said, said
+        assert "improve" in await story.say("alice: clear links")
+        assert "grade" in await story.say("alice: more sources")
+        said = await story.say("alice: a")  # the last field sends the form
+        assert "Submitted Blog post 1" in said, said
+        assert await count(story, submission_drafts) == 0
+        async with story.app.database.reading() as conn:
+            row = (await conn.execute(select(submissions))).one()
+        assert row.strengths == "clear links" and row.proposed_grade == "A", row
