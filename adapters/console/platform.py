@@ -47,6 +47,8 @@ from bot.core import (
     Content,
     Edit,
     EventSink,
+    HomeOpened,
+    HomePage,
     InteractionRef,
     MemberRef,
     MessageDeleted,
@@ -54,6 +56,7 @@ from bot.core import (
     MessageReceived,
     MessageRef,
     Post,
+    PublishHome,
     Purpose,
     React,
     ReactionAdded,
@@ -213,6 +216,10 @@ class ConsolePlatform:
         self._forms: dict[str, _Form] = {}  # member name -> the form they are filling
         self._sent: dict[str, _Form] = {}  # member name -> the last form they sent
         self._told_dm: set[str] = set()  # members shown how to answer a DM
+        # Each member's home page as last published; printed when they open it (`!home`),
+        # kept quietly when refreshed, as Slack's Home tab changes unseen.
+        self._homes: dict[str, HomePage] = {}
+        self._opening_home: set[str] = set()
         self._channels: dict[str, ChannelRef] = {}
         self._default: ChannelRef | None = None
         self._sink: EventSink | None = None
@@ -326,6 +333,12 @@ class ConsolePlatform:
                 )
                 shown = self._render(action.content, zone, on, who if action.ephemeral else None)
                 self._print(f"{prefix} {shown}")
+            case PublishHome():
+                member = action.member.member
+                self._homes[member] = action.page
+                if member in self._opening_home:
+                    self._opening_home.discard(member)
+                    await self._show_home(member)
             case Edit():
                 only = self._dm_member(action.message.channel)
                 zone = (
@@ -336,6 +349,18 @@ class ConsolePlatform:
                 shown = self._render(action.content, zone, action.message, only)
                 self._print(f"[{self._number(action.message)}] {BOT_NAME} edited: {shown}")
         return None
+
+    async def _show_home(self, member: str) -> None:
+        """Print `member`'s home page, its buttons numbered for them alone."""
+        page = self._homes[member]
+        dm = translate.direct_channel(member)
+        zone = await self._reader_zone(member, dm)
+        on = MessageRef(dm, f"{self._session}.home{next(self._answer_numbers)}")
+        parts = [f"⌂ {member}'s home page: {render.markup_text(page.title, zone).upper()}"]
+        for panel in page.panels:
+            text = f"— {panel.heading} —\n{panel.text}" if panel.text else f"— {panel.heading} —"
+            parts.append(self._render(Content(text=text, buttons=panel.buttons), zone, on, member))
+        self._print("\n".join(parts))
 
     # --- rendering ----------------------------------------------------------------------
 
@@ -581,14 +606,30 @@ class ConsolePlatform:
             self._form_instruction(name, rest)
         elif instruction == "send":
             await self._send_form(name, key)
+        elif instruction == "home":
+            await self._open_home(name, key)
         elif instruction in SHORTCUTS:
             self._shortcut(name, SHORTCUTS[instruction], rest)
         else:
             self._print(
                 f"! unknown instruction {quoted('!' + instruction)}; {name} can use "
                 f"{name}!press N, {name}!form /command, {name}!send, {name}!cancel, "
-                f"{name}!share N, {name}!reflect N (see !help)"
+                f"{name}!share N, {name}!reflect N, {name}!home (see !help)"
             )
+
+    async def _open_home(self, name: str, key: str) -> None:
+        """`alice!home`: alice opens her home page (Slack's App Home tab); the page the bot
+        publishes for the opening is printed."""
+        assert self._sink is not None
+        self._opening_home.add(name)
+        await self._sink.deliver(
+            HomeOpened(
+                key=key,
+                member=translate.author(name),
+                channel=translate.direct_channel(name),
+                opened_at=self._clock.now(),
+            )
+        )
 
     async def _press(self, name: str | None, given: str, key: str) -> None:
         assert self._sink is not None

@@ -4,8 +4,8 @@
 `alice~12: edited text`, `alice-12` (delete), `alice+12 :bookmark:` / `alice-12 :bookmark:`
 (react / unreact), `alice@dm: text` (a direct message to the bot), `alice!press 3` (a button),
 `alice!form /goal set`, `alice!send`, `alice!cancel` (forms), `alice!share 12` and
-`alice!reflect 12` (message shortcuts), `!clock +1d`, `!help`; the platform turns a match into
-a core event.
+`alice!reflect 12` (message shortcuts), `alice!home` (her home page), `!clock +1d`,
+`!help`; the platform turns a match into a core event.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ Console syntax (one line each):
                             last one sent again (alice: = keeps a field as it was)
   alice!share 12            Slack's "Add to digest" on post 12: /share's form, its link in
   alice!reflect 12          "Reflect on this": /reflect's form about post 12's link
+  alice!home                alice opens her home page (Slack's App Home): her week, goal,
+                            sessions and settings, with buttons (facilitators: the report
+                            and the digest)
   !clock +1d                move the clock (+30m, +2h, +1d, +1w); !clock shows it
   !help                     this text"""
 

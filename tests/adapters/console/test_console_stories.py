@@ -489,3 +489,30 @@ async def test_a_post_is_added_to_the_digest_or_reflected_on_as_a_shortcut_would
         assert kept == [("It made me rethink cramming before exams", "https://example.org/spacing")]
         assert "write the post's number: alice!reflect 12" in await story.say("alice!reflect")
         assert "there is no post 9" in await story.say("alice!share 9")
+
+
+async def test_a_member_opens_their_home_page_and_presses_its_buttons(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(config_for(), clock, tmp_path) as story:
+        await story.say("alice: /goal set Read two papers")
+        said = await story.say("alice!home")
+        assert "⌂ alice's home page: YOUR WEEK IN" in said, said
+        assert "Read two papers" in said and "No sessions planned yet." in said
+        assert "For facilitators" not in said  # members see no dashboard
+        [allow] = re.findall(r"\[button (\d+): Turn quotes on → /settings quotes=on\]", said)
+        assert f"only alice sees button {allow}" in await story.say(f"bob!press {allow}")
+        await story.say(f"alice!press {allow}")
+        # the refresh after her press is kept quietly; opening the page again shows it
+        said = await story.say("alice!home")
+        assert "Turn quotes off → /settings quotes=off" in said, said
+
+        said = await story.say("fran!home")
+        assert "For facilitators" in said and "Active members:" in said, said
+        [post] = re.findall(r"\[button (\d+): Post the digest → /digest post", said)
+        [preview] = re.findall(r"\[button (\d+): Preview the digest → /digest preview", said)
+        said = await story.say(f"fran!press {preview}")
+        assert "(only fran sees this) WEEKLY DIGEST" in said and "Preview (only you" in said
+        said = await story.say(f"fran!press {post}")
+        assert "no digest channel" in said, said  # the same answer as `/digest post` typed
+        assert "unknown instruction" in await story.say("alice!homes")
