@@ -67,6 +67,7 @@ from bot.core import (
 )
 from bot.core.commands import (
     CommandSpec,
+    MessageAction,
     Param,
     ParamKind,
     Resolved,
@@ -99,43 +100,6 @@ class _Shown:
     action: str
     message: MessageRef
     only: str | None  # the one member it was shown to (their answer, their DM), else None
-
-
-@dataclass(frozen=True, slots=True)
-class _Shortcut:
-    """A message shortcut of the platforms (Slack's "Add to digest", "Reflect on this"): a
-    command's form opened on a post, with the post's first link filled in."""
-
-    instruction: str  # `alice!share 12`
-    path: tuple[str, ...]
-    link: str  # the argument the post's link fills
-    needs_link: bool
-    does: str  # what it does, for the refusal of a post without a link
-    intro: str
-
-
-SHORTCUTS = {
-    shortcut.instruction: shortcut
-    for shortcut in (
-        _Shortcut(
-            "share",
-            ("share",),
-            "url",
-            True,
-            "add to the digest",
-            "Add to digest: the link joins the digest as shared by you; the post's own words "
-            "are not copied, add a note in yours if you like.",
-        ),
-        _Shortcut(
-            "reflect",
-            ("reflect",),
-            "about",
-            False,
-            "reflect on",
-            "Reflect on this: only what you write here is kept, as your reflection.",
-        ),
-    )
-}
 
 
 @dataclass(slots=True)
@@ -219,6 +183,8 @@ class ConsolePlatform:
         # Each member's home page as last published; printed when they open it (`!home`),
         # kept quietly when refreshed, as Slack's Home tab changes unseen.
         self._homes: dict[str, HomePage] = {}
+        # `alice!share 12`: each command offered in a message's menu, by its name
+        self._shortcuts = {action.spec.name: action for action in commands.message_actions()}
         self._opening_home: set[str] = set()
         self._channels: dict[str, ChannelRef] = {}
         self._default: ChannelRef | None = None
@@ -608,13 +574,14 @@ class ConsolePlatform:
             await self._send_form(name, key)
         elif instruction == "home":
             await self._open_home(name, key)
-        elif instruction in SHORTCUTS:
-            self._shortcut(name, SHORTCUTS[instruction], rest)
+        elif (shortcut := self._shortcuts.get(instruction)) is not None:
+            self._shortcut(name, shortcut, rest)
         else:
+            shortcuts = "".join(f"{name}!{command} N, " for command in self._shortcuts)
             self._print(
                 f"! unknown instruction {quoted('!' + instruction)}; {name} can use "
                 f"{name}!press N, {name}!form /command, {name}!send, {name}!cancel, "
-                f"{name}!share N, {name}!reflect N, {name}!home (see !help)"
+                f"{shortcuts}{name}!home (see !help)"
             )
 
     async def _open_home(self, name: str, key: str) -> None:
@@ -728,10 +695,11 @@ class ConsolePlatform:
         assert channel is not None
         self._open_form(name, resolved.path, channel)
 
-    def _shortcut(self, name: str, shortcut: _Shortcut, given: str) -> None:
-        """A platform's message shortcut: the command's form, the post's link filled in."""
+    def _shortcut(self, name: str, shortcut: MessageAction, given: str) -> None:
+        """A platform's message shortcut (`alice!share 12`: a command offered in a message's
+        menu): the command's form, the post's link filled in."""
         if not given.isdigit():
-            self._print(f"! write the post's number: {name}!{shortcut.instruction} 12")
+            self._print(f"! write the post's number: {name}!{shortcut.spec.name} 12")
             return
         posted = self._target(given)
         if posted is None:
@@ -740,11 +708,12 @@ class ConsolePlatform:
             return
         found = extract_links(posted.text)
         if not found and shortcut.needs_link:
-            self._print(f"! post {given} has no link to {shortcut.does}")
+            self._print(f"! post {given} has no link for {shortcut.label}")
             return
         values = {shortcut.link: found[0].url} if found else {}
         channel = posted.ref.channel
-        self._open_form(name, shortcut.path, channel, values, intro=shortcut.intro)
+        intro = f"{shortcut.label}: {shortcut.intro}"
+        self._open_form(name, (shortcut.spec.name,), channel, values, intro=intro)
 
     def _open_form(
         self,

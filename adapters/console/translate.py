@@ -35,6 +35,7 @@ Console syntax (one line each):
                             last one sent again (alice: = keeps a field as it was)
   alice!share 12            Slack's "Add to digest" on post 12: /share's form, its link in
   alice!reflect 12          "Reflect on this": /reflect's form about post 12's link
+  alice!annotate 12         "Annotate link": /annotate's form for post 12's link
   alice!home                alice opens her home page (Slack's App Home): her week, goal,
                             sessions and settings, with buttons (facilitators: the report
                             and the digest)

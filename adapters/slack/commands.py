@@ -13,6 +13,7 @@ from bot.core.commands import (
     MOMENT,
     CommandSpec,
     CommandTable,
+    MessageAction,
     Param,
     ParamKind,
     Role,
@@ -199,47 +200,61 @@ def modal_submission(
 # -- message shortcuts ----------------------------------------------------------------
 
 
+# Callback ids of manifests written before shortcuts were derived from the declarations:
+# an installed app keeps working until its manifest is updated.
+LEGACY_CALLBACKS = {"facilitator_add_to_digest": "share"}
+
+
 @dataclass(frozen=True, slots=True)
 class Shortcut:
-    """A message shortcut: the command its modal runs, the argument that takes one of the
-    message's links, and the one that takes the member's own words."""
+    """A message shortcut: a command's message-menu entry (`CommandSpec.on_message`) as the
+    manifest declares it and its modal asks it."""
 
     callback_id: str
-    name: str  # as the manifest shows it in the message's menu
-    path: tuple[str, ...]
-    link: str
-    words: str
-    intro: str
-    needs_link: bool
+    action: MessageAction
+
+    @property
+    def name(self) -> str:
+        """As the manifest shows it in the message's menu."""
+        return self.action.label
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """The command its modal runs."""
+        return (self.action.spec.name,)
 
 
-SHORTCUTS: tuple[Shortcut, ...] = (
-    Shortcut(
-        callback_id="facilitator_add_to_digest",
-        name="Add to digest",
-        path=("share",),
-        link="url",
-        words="note",
-        intro="Adds the link to the digest as shared by you. The message's own words are "
-        "not copied; add a note in your words if you like.",
-        needs_link=True,
-    ),
-    Shortcut(
-        callback_id="facilitator_reflect",
-        name="Reflect on this",
-        path=("reflect",),
-        link="about",
-        words="text",
-        intro="What did you make of this message? Only what you write here is kept, as your "
-        "reflection.",
-        needs_link=False,
-    ),
-)
-SHORTCUTS_BY_ID = {shortcut.callback_id: shortcut for shortcut in SHORTCUTS}
-NO_LINK = (
-    "This message has no link to add to the digest. To keep what you made of it, use "
-    "*Reflect on this* from the message's menu instead."
-)
+def callback_id(spec: CommandSpec) -> str:
+    """The shortcut's callback id for a command offered in a message's menu."""
+    return "facilitator_" + spec.name.replace("-", "_")
+
+
+def shortcuts(commands: CommandTable) -> dict[str, Shortcut]:
+    """The message shortcuts the manifest declares, by callback id: one per command offered
+    in a message's menu."""
+    found = (Shortcut(callback_id(a.spec), a) for a in commands.message_actions())
+    return {shortcut.callback_id: shortcut for shortcut in found}
+
+
+def registered_shortcuts(commands: CommandTable) -> dict[str, Shortcut]:
+    """The shortcuts the app answers: those declared, and the older ids of the same ones."""
+    declared = shortcuts(commands)
+    by_command = {shortcut.path[0]: shortcut for shortcut in declared.values()}
+    older = {
+        old: Shortcut(old, by_command[name].action)
+        for old, name in LEGACY_CALLBACKS.items()
+        if name in by_command
+    }
+    return {**declared, **older}
+
+
+def no_link(shortcut: Shortcut, commands: CommandTable) -> str:
+    """What a shortcut that needs a link says on a message without one."""
+    text = f"This message has no link for *{shortcut.name}*."
+    other = next((a for a in commands.message_actions() if not a.needs_link), None)
+    if other is not None:
+        text += f" To keep what you made of it, use *{other.label}* from the message's menu."
+    return text
 
 
 def suggestion_target(
@@ -290,34 +305,37 @@ def shortcut_modal(
     command like a typed one. A shortcut that needs a link, on a message without one, opens a
     view that says so."""
     spec = commands.resolve(shortcut.path).spec
+    action = shortcut.action
     params = {param.name: param for param in spec.params}
     links: list[str] = []
     budget = MAX_METADATA - 600  # what the path, channel and response_url leave
     for link in message_links(text)[:MAX_OPTIONS]:
-        if len(link) <= params[shortcut.link].longest and len(json.dumps(link)) + 2 <= budget:
+        if len(link) <= params[action.link].longest and len(json.dumps(link)) + 2 <= budget:
             links.append(link)
             budget -= len(json.dumps(link)) + 2
     title = plain_text(shortcut.name, 24)
-    if shortcut.needs_link and not links:
+    if action.needs_link and not links:
         return {
             "type": "modal",
             "title": title,
             "close": plain_text("Close", 24),
-            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": NO_LINK}}],
+            "blocks": [
+                {"type": "section", "text": {"type": "mrkdwn", "text": no_link(shortcut, commands)}}
+            ],
         }
-    blocks: list[Json] = [{"type": "section", "text": {"type": "mrkdwn", "text": shortcut.intro}}]
+    blocks: list[Json] = [{"type": "section", "text": {"type": "mrkdwn", "text": action.intro}}]
     choices: dict[str, list[str]] = {}
     if links:
         options = [
             {"text": plain_text(link, MAX_OPTION_TEXT), "value": str(index)}
             for index, link in enumerate(links)
         ]
-        choices[shortcut.link] = links
-        link_param = params[shortcut.link]
+        choices[action.link] = links
+        link_param = params[action.link]
         blocks.append(
             {
                 "type": "input",
-                "block_id": shortcut.link,
+                "block_id": action.link,
                 "label": plain_text("Link", 2000),
                 "optional": not link_param.required,
                 "element": {
@@ -328,11 +346,11 @@ def shortcut_modal(
                 },
             }
         )
-    words = params[shortcut.words]
+    words = params[action.words]
     blocks.append(
         {
             "type": "input",
-            "block_id": shortcut.words,
+            "block_id": action.words,
             "label": plain_text(words.help, 2000),
             "optional": not words.required,
             "element": {

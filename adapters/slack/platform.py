@@ -561,8 +561,8 @@ class SlackPlatform:
         self.app.command(self._settings.command)(on_command)
         self.app.action(re.compile("^" + re.escape(tr.BUTTON_PREFIX)))(on_action)
         self.app.view(slack_commands.MODAL_CALLBACK)(on_view)
-        for shortcut in slack_commands.SHORTCUTS:
-            self.app.shortcut(shortcut.callback_id)(on_shortcut)
+        for callback in slack_commands.registered_shortcuts(self._commands):
+            self.app.shortcut(callback)(on_shortcut)
         self.app.options(slack_commands.PICK_ACTION)(on_options)
 
     def _require_sink(self) -> EventSink:
@@ -719,7 +719,9 @@ class SlackPlatform:
     async def _on_shortcut(self, body: dict[str, Any]) -> None:
         """A message shortcut opens its modal with the payload's fresh trigger_id (valid 3 s,
         once): nothing reaches the dispatcher until the member submits it."""
-        shortcut = slack_commands.SHORTCUTS_BY_ID.get(str(body.get("callback_id")))
+        shortcut = slack_commands.registered_shortcuts(self._commands).get(
+            str(body.get("callback_id"))
+        )
         trigger = body.get("trigger_id")
         if shortcut is None or not trigger:
             return

@@ -432,6 +432,47 @@ def required_role(spec: CommandSpec, group: CommandSpec | None = None) -> Role:
     return Role.MEMBER
 
 
+@dataclass(frozen=True, slots=True)
+class MessageAction:
+    """A command offered in a message's menu (`CommandSpec.on_message`), as a platform builds
+    it from the declaration: a form whose `link` field takes one of the message's links and
+    whose `words` field takes the member's own words (never the message's)."""
+
+    spec: CommandSpec
+    link: str
+    words: str
+
+    @property
+    def label(self) -> str:
+        """The entry's name in the message's menu."""
+        return self.spec.on_message
+
+    @property
+    def needs_link(self) -> bool:
+        """Whether a message without a link cannot be used (its link field is required)."""
+        return next(p for p in self.spec.params if p.name == self.link).required
+
+    @property
+    def intro(self) -> str:
+        """The line the form opens with: what the command does, and what is kept."""
+        return (
+            f"{self.spec.help.rstrip('.')}. Only what you write here is kept; the message's "
+            "own words are not copied."
+        )
+
+
+def message_action(spec: CommandSpec) -> MessageAction | None:
+    """`spec` as a message's menu entry, when it offers one with a form of a link and words."""
+    if not spec.on_message or not spec.form:
+        return None
+    params = {param.name: param for param in spec.params if param.name in spec.form}
+    link = spec.subject_link or next((n for n in spec.form if not params[n].rest), "")
+    words = next((n for n in spec.form if params[n].rest and n != link), "")
+    if not link or not words:
+        return None
+    return MessageAction(spec, link, words)
+
+
 @dataclass(slots=True)
 class CommandTable:
     """All declared commands, by name."""
@@ -493,6 +534,12 @@ class CommandTable:
     def on_message(self, label: str) -> CommandSpec | None:
         """The command a message's menu entry called `label` runs, if any."""
         return next((spec for spec in self.commands.values() if spec.on_message == label), None)
+
+    def message_actions(self) -> tuple[MessageAction, ...]:
+        """Every command offered in a message's menu, as a form (Slack's message shortcuts,
+        the console's `alice!share 12`), in declaration order."""
+        found = (message_action(spec) for spec in self.commands.values())
+        return tuple(action for action in found if action is not None)
 
     def form_for_line(self, line: str) -> tuple[Resolved, dict[str, str]] | None:
         """The command a button's or menu option's line runs, with the argument texts it

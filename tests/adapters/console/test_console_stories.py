@@ -469,7 +469,8 @@ async def test_a_post_is_added_to_the_digest_or_reflected_on_as_a_shortcut_would
         await story.say("bob: https://example.org/spacing is what I keep citing")
         await story.say("bob: no link in this one")
         said = await story.say("alice!share 1")
-        assert "📝 Add to digest: the link joins the digest as shared by you" in said
+        assert "📝 Add to digest: Share a link with a note" in said
+        assert "Only what you write here is kept" in said
         assert "📝 alice, note (2/2, optional)" in said  # the link is filled in already
         said = await story.say("alice: A clear intro to spaced practice")
         assert "📝 alice sent /share" in said
@@ -478,9 +479,9 @@ async def test_a_post_is_added_to_the_digest_or_reflected_on_as_a_shortcut_would
         assert ("console:/alice", "A clear intro to spaced practice") in sharers
         assert ("console:/bob", None) in sharers  # bob's words are not copied into hers
         said = await story.say("alice!share 2")
-        assert "! post 2 has no link to add to the digest" in said and "📝" not in said
+        assert "! post 2 has no link for Add to digest" in said and "📝" not in said
         said = await story.say("alice!reflect 1")
-        assert "📝 Reflect on this: only what you write here is kept" in said
+        assert "📝 Reflect on this: " in said and "Only what you write here is kept" in said
         assert "📝 alice, text (2/2)" in said
         said = await story.say("alice: It made me rethink cramming before exams")
         assert "📝 alice sent /reflect" in said
@@ -489,6 +490,14 @@ async def test_a_post_is_added_to_the_digest_or_reflected_on_as_a_shortcut_would
         assert kept == [("It made me rethink cramming before exams", "https://example.org/spacing")]
         assert "write the post's number: alice!reflect 12" in await story.say("alice!reflect")
         assert "there is no post 9" in await story.say("alice!share 9")
+        # every command offered in a message's menu is an instruction, Annotate link too
+        said = await story.say("alice!annotate 1")
+        assert "📝 Annotate link: " in said and "📝 alice, text (2/2)" in said
+        said = await story.say("alice: Key idea: spacing beats cramming")
+        assert "📝 alice sent /annotate" in said
+        async with story.app.database.reading() as conn:
+            notes = (await conn.execute(select(link_annotations.c.text))).scalars().all()
+        assert notes == ["Key idea: spacing beats cramming"]
 
 
 async def test_a_member_opens_their_home_page_and_presses_its_buttons(

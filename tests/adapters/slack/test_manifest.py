@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,10 @@ import yaml
 
 from adapters.slack import commands as slack_commands
 from adapters.slack.platform import REQUIRED_SCOPES, SUBSCRIBED_EVENTS
-from bot.core.config import SlackSettings
-from bot.features.loop.service import REFLECT, SHARE
+from bot.app import Application
+from bot.core.clock import ManualClock
+from bot.core.config import Config, Secrets, SlackSettings
+from bot.features.loop.service import ANNOTATE, REFLECT, SHARE
 from tests.fakes.slack_server import ALL_SCOPES, FakeSlack, message_shortcut
 from tests.helpers import Factory, commands, eventually
 
@@ -50,18 +53,28 @@ def test_the_manifest_declares_the_configured_default_command() -> None:
     assert command["should_escape"] is False
 
 
-def test_the_manifest_declares_each_shortcut_the_adapter_registers() -> None:
+def test_the_manifest_declares_a_shortcut_for_each_commands_message_menu_entry(
+    config_for: Callable[..., Config], clock: ManualClock
+) -> None:
+    table = Application(config_for(), secrets=Secrets(), clock=clock).commands
+    derived = slack_commands.shortcuts(table)
     declared = {item["callback_id"]: item for item in manifest()["features"].get("shortcuts", [])}
-    assert set(declared) == set(slack_commands.SHORTCUTS_BY_ID)
+    assert set(declared) == set(derived)
+    assert {s.name for s in derived.values()} == {
+        spec.on_message for spec in table if spec.on_message
+    }
+    # an app installed from an older manifest keeps its shortcut working
+    assert "facilitator_add_to_digest" in slack_commands.registered_shortcuts(table)
     for callback_id, item in declared.items():
-        shortcut = slack_commands.SHORTCUTS_BY_ID[callback_id]
+        shortcut = derived[callback_id]
         assert item["type"] == "message" and item["name"] == shortcut.name
         assert len(item["name"]) <= 24 and len(item["description"]) <= 150
 
 
 @pytest.mark.parametrize(
     "callback_id",
-    [item["callback_id"] for item in manifest()["features"].get("shortcuts", [])],
+    [item["callback_id"] for item in manifest()["features"].get("shortcuts", [])]
+    + list(slack_commands.LEGACY_CALLBACKS),
 )
 async def test_the_bolt_app_answers_each_shortcut_the_manifest_declares(
     callback_id: str, fake: FakeSlack, start_platform: Factory
@@ -69,6 +82,7 @@ async def test_the_bolt_app_answers_each_shortcut_the_manifest_declares(
     table = commands()
     table.add(SHARE)
     table.add(REFLECT)
+    table.add(ANNOTATE)
     await start_platform("socket", commands=table)
     message = fake.add_message("C0GENERAL", "UFRAN", "see <https://example.org/a>")
     payload = message_shortcut(

@@ -15,7 +15,7 @@ from adapters.slack import commands as slack_commands
 from bot.core import CommandInvoked
 from bot.features.loop.service import REFLECT as REFLECT_SPEC
 from bot.features.loop.service import SHARE
-from bot.storage.schema import reflections, shares
+from bot.storage.schema import link_annotations, reflections, shares
 from tests.fakes.slack_server import (
     FakeSlack,
     form_body,
@@ -28,7 +28,7 @@ from tests.helpers import Factory, SlackStory, commands, eventually, story_confi
 
 pytestmark = pytest.mark.timeout(60)
 
-ADD, REFLECT = (shortcut.callback_id for shortcut in slack_commands.SHORTCUTS)
+ADD, REFLECT = "facilitator_share", "facilitator_reflect"
 FRANS_WORDS = "Fran's own take: the best intro to spaced practice I know"
 
 
@@ -172,3 +172,24 @@ async def test_a_shortcut_opens_its_modal_and_the_submission_is_the_command(
     assert invoked.path == ("share",) and invoked.author.name == "alice"
     assert invoked.text == 'url="https://example.org/a" note="mine"'
     assert str(invoked.channel) == "slack:T0001/C0GENERAL"
+
+
+async def test_annotate_link_adds_the_members_note_to_the_messages_link(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    # Every command offered in a message's menu is a shortcut, from its declaration alone.
+    async with SlackStory(fake, story_config(fake, tmp_path)) as story:
+        message = await franss_link(story)
+        await shortcut(story, "facilitator_annotate", message, "UALICE")
+        await eventually(lambda: len(fake.views) == 1)
+        [view] = fake.views
+        shown = json.dumps(view)
+        assert "Annotate link" in shown and "Only what you write here is kept" in shown
+        assert FRANS_WORDS not in shown
+        ack = await submit(story, view, {"link": "0", "text": "Key idea: spacing"}, "UALICE")
+        assert ack is None or "response_action" not in ack
+        async with story.app.database.reading() as conn:
+            found = (
+                await conn.execute(select(link_annotations.c.member_ref, link_annotations.c.text))
+            ).all()
+        assert found == [("slack:T0001/UALICE", "Key idea: spacing")]
