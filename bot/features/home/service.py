@@ -1,5 +1,6 @@
-"""The home page's publishing: on opening it, and after a member's command or button press,
-only for members who opened theirs in the last 30 days (both built after the batch commits);
+"""The home page's publishing: on opening it, and after a member's command or button press
+or someone's reaction or reply to their message (their week's "who engaged" changed), only
+for members who opened theirs in the last 30 days (both built after the batch commits);
 a session created, moved or cancelled refreshes every such page of its community, since each
 lists the upcoming sessions.
 
@@ -23,7 +24,13 @@ from typing import Any
 
 from bot.core.actions import Action, HomePage, Panel, PublishHome
 from bot.core.communities import CommunityDirectory
-from bot.core.events import ButtonPressed, CommandInvoked, HomeOpened
+from bot.core.events import (
+    ButtonPressed,
+    CommandInvoked,
+    HomeOpened,
+    MessageReceived,
+    ReactionAdded,
+)
 from bot.core.i18n import Catalog
 from bot.core.refs import MemberRef, MessageRef
 from bot.features.home import store
@@ -61,6 +68,25 @@ def _sessions_changed(batch: Sequence[Delivered]) -> set[str]:
             continue
         if len(words) >= 2 and words[0] in ("host", "event") and words[1] in _SESSION_CHANGES:
             found.add(delivered.community.name)
+    return found
+
+
+def _engagements(batch: Sequence[Delivered]) -> list[store.Engagement]:
+    """Reactions and thread replies in the batch: each changes who engaged with someone's
+    message (the owners are looked up only among recent pages)."""
+    found: list[store.Engagement] = []
+    for delivered in batch:
+        event = delivered.event
+        if isinstance(event, ReactionAdded):
+            message = event.message
+            found.append(
+                store.Engagement(str(message.channel), message.message, str(event.author.ref))
+            )
+        elif isinstance(event, MessageReceived) and not event.is_direct:
+            ref = event.ref
+            if ref.thread:
+                by = str(event.author.ref)
+                found.append(store.Engagement(str(ref.channel), ref.thread, by))
     return found
 
 
@@ -121,6 +147,11 @@ class HomeService(Service):
                 facilitator = self._directory.is_facilitator(community, event.member)
                 await store.record_open(tx.conn, ref, community, facilitator, tx.now)
                 changes.setdefault(ref, _Change(ref, forgetting=False))
+        engagements = _engagements(batch)
+        if engagements:
+            since = tx.now - OPENED_WITHIN
+            for owner in await store.engaged_owners(tx.conn, engagements, since):
+                changes.setdefault(owner, _Change(owner, forgetting=False))
         communities = _sessions_changed(batch)
         if changes or communities:
             # The page is built after the commit, in a transaction of its own: it shows what

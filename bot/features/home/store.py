@@ -62,9 +62,53 @@ async def viewers(conn: AsyncConnection, refs: Sequence[str], since: datetime) -
     return found
 
 
-async def community_viewers(
-    conn: AsyncConnection, community: str, since: datetime
-) -> list[Viewer]:
+@dataclass(frozen=True, slots=True)
+class Engagement:
+    """Someone engaged with a message: reacted to it, or replied in its thread."""
+
+    channel: str  # the channel's ref, as `messages.channel` holds it
+    message: str  # the message's id in it (a thread's root for a reply)
+    by: str  # who engaged
+
+
+async def engaged_owners(
+    conn: AsyncConnection, engagements: Sequence[Engagement], since: datetime
+) -> set[str]:
+    """Members who opened their page since `since` and whose message, or posted question,
+    someone else engaged with: their week's "who engaged" changed."""
+    if not engagements:
+        return set()
+    by_ref: dict[str, set[str]] = {}
+    for found in engagements:
+        by_ref.setdefault(f"{found.channel}/{found.message}", set()).add(found.by)
+    owners: set[str] = set()
+    for chunk in chunks(list(by_ref)):
+        authored = await conn.execute(
+            select(messages.c.ref, messages.c.author_ref)
+            .select_from(
+                messages.join(home_views, home_views.c.member_ref == messages.c.author_ref)
+            )
+            .where(messages.c.ref.in_(list(chunk)), home_views.c.opened_at >= since)
+        )
+        owners.update(row.author_ref for row in authored if by_ref[row.ref] - {row.author_ref})
+    # A question is posted by the bot: answers reply in its thread, so its asker is the owner.
+    posts = {found.message for found in engagements}
+    for chunk in chunks(list(posts)):
+        asked = await conn.execute(
+            select(questions.c.channel, questions.c.message, questions.c.member_ref)
+            .select_from(
+                questions.join(home_views, home_views.c.member_ref == questions.c.member_ref)
+            )
+            .where(questions.c.message.in_(list(chunk)), home_views.c.opened_at >= since)
+        )
+        for row in asked:
+            engagers = by_ref.get(f"{row.channel}/{row.message}", set())
+            if engagers - {row.member_ref}:
+                owners.add(row.member_ref)
+    return owners
+
+
+async def community_viewers(conn: AsyncConnection, community: str, since: datetime) -> list[Viewer]:
     """Everyone whose page shows `community` and who opened it since `since`."""
     result = await conn.execute(
         select(home_views.c.member_ref, home_views.c.community, home_views.c.facilitator)

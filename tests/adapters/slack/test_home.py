@@ -308,3 +308,45 @@ async def test_over_http_the_page_is_published_on_opening_and_after_a_press(
         )
         assert status == 200
         await eventually(lambda: "quotes: *on*" in home_text(fake, "UALICE"))
+
+
+async def test_someone_engaging_with_a_members_message_refreshes_their_open_page(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    async with SlackStory(fake, with_announcements(fake, tmp_path)) as story:
+        await story.command("settings named=on", "UFRAN")
+        now = f"{story.clock.now().timestamp():.0f}"
+        message = fake.add_message(
+            "C0GENERAL", "UALICE", "see https://example.org/paper", ts=now + ".000100"
+        )
+        await story.event(
+            message_event("C0GENERAL", "UALICE", message["text"], message["ts"]), "EvShare"
+        )
+        carls = fake.add_message("C0GENERAL", "UCARL", "a thought", ts=now + ".000150")
+        await story.event(message_event("C0GENERAL", "UCARL", "a thought", carls["ts"]), "EvC")
+        await open_home(story, "UALICE", "EvOpen")
+        assert "nobody yet this week" in home_text(fake, "UALICE")
+        before = publishes(fake, "UALICE")
+        reaction = {
+            "type": "reaction_added",
+            "user": "UFRAN",
+            "reaction": "eyes",
+            "item": {"type": "message", "channel": "C0GENERAL", "ts": message["ts"]},
+            "event_ts": f"{now}.000200",
+        }
+        await story.event(reaction, "EvReact")
+        await eventually(lambda: "fran" in home_text(fake, "UALICE"))
+        # a reply in her thread, by someone who did not allow being named: counted
+        reply = message_event("C0GENERAL", "UCARL", "nice one", f"{now}.000300")
+        reply["thread_ts"] = message["ts"]
+        await story.event(reply, "EvReply")
+        await eventually(lambda: "1 more who have not allowed" in home_text(fake, "UALICE"))
+        assert publishes(fake, "UALICE") == before + 2
+        # her own reaction to her message changes nothing; carl never opened his page
+        await story.event({**reaction, "user": "UALICE", "event_ts": f"{now}.0004"}, "EvOwn")
+        await story.event(
+            {**reaction, "item": {**reaction["item"], "ts": carls["ts"]}, "event_ts": f"{now}.5"},
+            "EvOnCarl",
+        )
+        await open_home(story, "UFRAN", "EvSentinel")  # published after both were handled
+        assert publishes(fake, "UALICE") == before + 2 and "UCARL" not in fake.homes
