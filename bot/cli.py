@@ -19,7 +19,7 @@ from bot.core.clock import SystemClock
 from bot.core.communities import CommunityDirectory
 from bot.core.config import CommunitySettings, Config, ConfigError, Secrets
 from bot.core.i18n import Catalog
-from bot.core.logs import RedactSecrets
+from bot.core.logs import NOISY_LOGGERS, RedactSecrets
 from bot.core.platform import PlatformError
 from bot.core.refs import MemberRef
 from bot.core.schedules import parse_rule
@@ -104,7 +104,7 @@ def _logging(config: Config | None) -> None:
     )
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactSecrets())  # at every level, whatever logger wrote the line
-    for noisy in ("alembic", "aiosqlite", "apscheduler", "discord.gateway", "discord.client"):
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

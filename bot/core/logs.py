@@ -13,6 +13,9 @@ import logging
 import re
 
 WITHHELD = "<withheld>"
+# Libraries whose DEBUG and INFO lines are kept out (aiosqlite logs every statement with its
+# parameters: members' names and words); their warnings still show.
+NOISY_LOGGERS = ("alembic", "aiosqlite", "apscheduler", "discord.gateway", "discord.client")
 
 _PATTERNS = (
     # Interaction and webhook tokens in Discord REST paths.

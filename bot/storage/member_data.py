@@ -44,7 +44,15 @@ async def export_member(
     data: dict[str, list[dict[str, Any]]] = {}
     for table, column in member_columns(tables):
         result = await conn.execute(select(table).where(column == member_ref))
-        rows = [{key: _plain(value) for key, value in row._mapping.items()} for row in result]
+        # A private member column names someone else to this member: it stays out.
+        private = {c.name for c in table.columns if c.info.get("private") and c is not column}
+        rows = [
+            {
+                key: None if key in private and value != member_ref else _plain(value)
+                for key, value in row._mapping.items()
+            }
+            for row in result
+        ]
         if rows:
             data.setdefault(table.name, []).extend(rows)
     return data

@@ -356,6 +356,10 @@ link_previews = Table(
 # `/forget-me` empties it instead of deleting the row: a gathering a facilitator created belongs
 # to everyone who RSVPed, so only the facilitator's name comes off it.
 MEMBER_KEEP = {"member": True, "forget": "nullify"}
+# Marked private, a member column is left out of another member's export of the row (a blind
+# peer review names neither its reviewer to the author nor its author to the reviewer).
+MEMBER_PRIVATE = {"member": True, "private": True}
+MEMBER_KEEP_PRIVATE = {"member": True, "forget": "nullify", "private": True}
 
 gatherings = Table(
     "gatherings",
@@ -751,6 +755,15 @@ assignments = Table(
     Column("created_by", String(200), nullable=True, info=MEMBER_KEEP),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("closed_at", UtcDateTime(), nullable=True),
+    # Peer review: how many reviews each submission gets (0: none), whether reviewers and
+    # authors stay unnamed to each other, when reviews are due, whether members who did not
+    # submit review too; when reviewers were paired and reminded.
+    Column("peer_reviews", Integer(), nullable=False, server_default="0"),
+    Column("blind", Boolean(), nullable=False, server_default=true()),
+    Column("review_due_at", UtcDateTime(), nullable=True),
+    Column("open_reviewing", Boolean(), nullable=False, server_default=false()),
+    Column("reviews_assigned_at", UtcDateTime(), nullable=True),
+    Column("review_reminded_at", UtcDateTime(), nullable=True),
     Index("ix_assignments_community", "community", "due_at"),
 )
 
@@ -822,6 +835,40 @@ grade_notes = Table(
     Column("text", WrittenText(), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
     Index("ix_grade_notes_submission_id", "submission_id"),
+)
+
+# One peer review: who reviews which submission, the levels picked so far (the row is its own
+# draft) and, once submitted, the strength and suggestion. The reviewer's name leaves the row
+# when they are forgotten (the reviewed member keeps the review); neither side's name reaches
+# the other's export.
+peer_reviews = Table(
+    "peer_reviews",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column(
+        "assignment_id",
+        Integer(),
+        ForeignKey("assignments.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column(
+        "submission_id",
+        Integer(),
+        ForeignKey("submissions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("reviewee_ref", String(200), nullable=False, info=MEMBER_PRIVATE),
+    Column("reviewer_ref", String(200), nullable=True, info=MEMBER_KEEP_PRIVATE),
+    Column("assigned_at", UtcDateTime(), nullable=False),
+    Column("levels", Text(), nullable=False),  # JSON: a level index (or null) per criterion
+    Column("strength", WrittenText(), nullable=True),
+    Column("suggestion", WrittenText(), nullable=True),
+    Column("submitted_at", UtcDateTime(), nullable=True),
+    Column("late", Boolean(), nullable=False, server_default=false()),
+    UniqueConstraint("submission_id", "reviewer_ref", name="uq_peer_reviews_pair"),
+    Index("ix_peer_reviews_reviewer_ref", "reviewer_ref"),
+    Index("ix_peer_reviews_assignment_id", "assignment_id"),
+    Index("ix_peer_reviews_reviewee_ref", "reviewee_ref"),
 )
 
 # A submission under way: the work and the levels picked so far, kept for 24 hours.

@@ -21,6 +21,7 @@ def build(kernel: Kernel) -> list[Service]:
             scales=kernel.config.section_list(ScaleSettings),
             texts=kernel.texts,
             communities=kernel.config.communities,
+            run=kernel.run_in_transaction,
         )
     ]
 
@@ -34,6 +35,7 @@ FEATURE = Feature(
         "submissions",
         "grade_notes",
         "submission_drafts",
+        "peer_reviews",
     ),
     settings=(RUBRICS, SCALES),
 )

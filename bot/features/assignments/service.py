@@ -16,11 +16,11 @@ import logging
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.core.actions import Action, Button, Content, Menu, MenuOption, SendDirect
+from bot.core.actions import Action, Button, Content, SendDirect
 from bot.core.commands import (
     MOMENT,
     ArgumentValue,
@@ -31,7 +31,6 @@ from bot.core.commands import (
     command_line,
 )
 from bot.core.config import CommunitySettings
-from bot.core.events import ButtonPressed
 from bot.core.i18n import Catalog
 from bot.core.markup import escape, link
 from bot.core.refs import MemberRef
@@ -40,6 +39,21 @@ from bot.core.suggestions import Suggestion, label, matching
 from bot.core.urls import canonicalise, extract_links
 from bot.features.assignments import store
 from bot.features.assignments.config import RubricSettings, ScaleSettings, known_scales
+from bot.features.assignments.pages import (
+    chosen_lines,
+    in_place,
+    level_menus,
+    page_of,
+    pager,
+    pages_of,
+)
+from bot.features.assignments.reviews import (
+    MAX_REVIEWS,
+    REASSIGN,
+    REVIEW,
+    REVIEWS_STATUS,
+    PeerReviews,
+)
 from bot.features.assignments.rubrics import (
     Rubric,
     RubricError,
@@ -64,6 +78,7 @@ from bot.runtime.service import (
     CommandHandler,
     Invocation,
     Offer,
+    Runner,
     Service,
     SuggestionQuery,
     SuggestionSource,
@@ -75,7 +90,6 @@ from bot.storage.database import Database
 log = logging.getLogger(__name__)
 
 DRAFT_HOURS = 24
-PER_PAGE = 4  # criteria per page of the self-evaluation: four menus and a row of buttons
 QUEUE_PAGE = 5
 MAX_TITLE = 200
 MAX_WORK = 4000  # a modal's text input holds 4000 characters
@@ -126,6 +140,34 @@ _FIELDS = (
         required=False,
         keyword_only=True,
         max_length=2000,
+    ),
+    Param(
+        name="reviews",
+        help=f"Peer reviews each submission gets (0-{MAX_REVIEWS}; 0: none)",
+        kind=ParamKind.INTEGER,
+        required=False,
+        keyword_only=True,
+    ),
+    Param(
+        name="blind",
+        help="Peer reviewers and authors unnamed to each other? on (the default) or off",
+        kind=ParamKind.BOOLEAN,
+        required=False,
+        keyword_only=True,
+    ),
+    Param(
+        name="review_due",
+        help="When peer reviews are due (the default: a week after the due time)",
+        required=False,
+        keyword_only=True,
+        picks=MOMENT,
+    ),
+    Param(
+        name="reviewers",
+        help="Who reviews: submitters (the default) or everyone (members who did not submit too)",
+        required=False,
+        keyword_only=True,
+        choices=("submitters", "everyone"),
     ),
 )
 
@@ -373,6 +415,8 @@ GRADE = CommandSpec(
             params=(_SUBMISSION, Param(name="grade", help="The final grade"), _COMMENT),
             form=("grade", "comment"),
         ),
+        REVIEWS_STATUS,
+        REASSIGN,
     ),
 )
 
@@ -416,8 +460,11 @@ class AssignmentService(Service):
         scales: tuple[ScaleSettings, ...],
         texts: Callable[[str], Catalog],
         communities: Sequence[CommunitySettings],
+        run: Runner,
     ) -> None:
         self._database = database
+        self._run = run
+        self._reviews = PeerReviews(find_members=self._member)
         self._rubrics = {r.name: Rubric(r.name, r.criteria) for r in rubrics}
         self._scales = known_scales(scales)
         self._texts = texts
@@ -459,6 +506,18 @@ class AssignmentService(Service):
                     ("grade", "accept"): self.accept,
                     ("grade", "propose"): self.propose,
                     ("grade", "final"): self.final,
+                    ("grade", "reviews"): self.review_status,
+                    ("grade", "reassign"): self._reviews.reassign,
+                },
+            ),
+            (
+                REVIEW,
+                {
+                    ("review", "list"): self._reviews.list_reviews,
+                    ("review", "show"): self._reviews.show,
+                    ("review", "level"): self._reviews.pick_level,
+                    ("review", "page"): self._reviews.turn_page,
+                    ("review", "finish"): self._reviews.finish,
                 },
             ),
         )
@@ -470,6 +529,7 @@ class AssignmentService(Service):
             "submissions": self.suggest_submissions,
             "rubrics": self.suggest_rubrics,
             "scales": self.suggest_scales,
+            "reviews": self._reviews.suggest,
         }
 
     def jobs(self) -> Sequence[Job]:
@@ -481,7 +541,23 @@ class AssignmentService(Service):
             if gone:
                 log.info("assignments: let go of %d drafts older than a day", gone)
 
-        return (Job("assignments:drafts", parse_rule("41 * * * *"), "UTC", purge),)
+        async def pair(context: RunContext) -> None:
+            await self._run(lambda tx: self._reviews.pair_due(tx, self._texts_of))
+
+        async def remind(context: RunContext) -> None:
+            await self._run(lambda tx: self._reviews.remind_due(tx, self._texts_of))
+
+        return (
+            Job("assignments:drafts", parse_rule("41 * * * *"), "UTC", purge),
+            # Reviewers are paired within five minutes of a due time (any run after it pairs
+            # what is due, so a run missed while the bot was down is caught up by the next).
+            Job("assignments:pair-reviewers", parse_rule("*/5 * * * *"), "UTC", pair),
+            Job("assignments:review-reminders", parse_rule("23 * * * *"), "UTC", remind),
+        )
+
+    def _texts_of(self, community: str) -> Catalog:
+        settings = self._communities.get(community)
+        return self._texts(settings.language if settings else "en")
 
     def digest_sections(self) -> Sequence[SectionProvider]:
         """The week's submissions, by title, of members who allowed it."""
@@ -620,7 +696,40 @@ class AssignmentService(Service):
             values["late_ok"] = bool(args.get("late", True))
         if "description" in args:
             values["description"] = str(args["description"]).strip() or None
+        values.update(self._review_fields(call, now, base, values))
         return values
+
+    def _review_fields(
+        self,
+        call: Invocation,
+        now: datetime,
+        base: AssignmentRecord | None,
+        values: Mapping[str, object],
+    ) -> dict[str, object]:
+        """The peer review columns the arguments set; raise `RubricError` or `WhenError`."""
+        args = call.arguments
+        found: dict[str, object] = {}
+        count = int(args["reviews"]) if "reviews" in args else (base.peer_reviews if base else 0)
+        if not 0 <= count <= MAX_REVIEWS:
+            raise RubricError(f"reviews is 0 (none) to {MAX_REVIEWS} per submission")
+        if "reviews" in args or base is None:
+            found["peer_reviews"] = count
+        if "blind" in args:
+            found["blind"] = bool(args["blind"])
+        if "reviewers" in args:
+            found["open_reviewing"] = str(args["reviewers"]) == "everyone"
+        due = values.get("due_at", base.due_at if base else None)
+        assert isinstance(due, datetime)
+        review_due = base.review_due_at if base else None
+        if "review_due" in args:
+            review_due = self._due(str(args["review_due"]), call.community, now)
+        elif count and (review_due is None or "due_at" in values):
+            review_due = due + timedelta(days=7)
+        if count and review_due is not None and review_due <= due:
+            raise WhenError("peer reviews are due after the assignment itself")
+        if review_due != (base.review_due_at if base else None):
+            found["review_due_at"] = review_due if count else None
+        return found
 
     @staticmethod
     def _due(text: str, community: CommunitySettings, now: datetime) -> datetime:
@@ -642,6 +751,17 @@ class AssignmentService(Service):
             grades=escape(record.scale.listing()),
             accepts=", ".join(record.accepts),
             late=t("assignments.late_yes" if record.late_ok else "assignments.late_no"),
+        ) + (
+            "\n"
+            + t(
+                "assignments.details_reviews",
+                count=record.peer_reviews,
+                blind=t("reviews.blind" if record.blind else "reviews.open"),
+                due=_stamp(record.review_due_at) if record.review_due_at else "—",
+                who=t("reviews.by_everyone" if record.open_reviewing else "reviews.by_submitters"),
+            )
+            if record.peer_reviews
+            else ""
         )
 
     async def list_assignments(self, call: Invocation, tx: Transaction) -> list[Action]:
@@ -844,6 +964,8 @@ class AssignmentService(Service):
             return t("assignments.work_missing", accepts=accepts, prefix=call.prefix)
         posts = await member_posts(conn, call.community.name, str(call.author.ref))
         if raw.lower() in ("blog", "latest", "blog post"):
+            if record.blind and record.peer_reviews:
+                return t("assignments.blind_no_blog", accepts=accepts)
             if "blog" not in record.accepts:
                 return t("assignments.kind_refused", kind="blog", accepts=accepts)
             if not posts:
@@ -858,6 +980,8 @@ class AssignmentService(Service):
                 (p for p in posts if (p.canonical_link or canonicalise(p.link)) == canonical),
                 None,
             )
+            if post_match is not None and record.blind and record.peer_reviews:
+                return t("assignments.blind_no_blog", accepts=accepts)
             if post_match is not None and "blog" in record.accepts:
                 return _Work("blog", post_match.link, _one_line(post_match.title, MAX_TITLE))
             if "link" not in record.accepts:
@@ -882,55 +1006,30 @@ class AssignmentService(Service):
         """One page of the self-evaluation: the criteria on it as menus, and the buttons."""
         t = call.texts
         criteria = record.rubric.criteria
-        pages = max(1, math.ceil(len(criteria) / PER_PAGE))
+        pages = pages_of(criteria)
         page = min(max(page, 1), pages)
-        first = (page - 1) * PER_PAGE
         lines = [note] if note else []
         if started:
             lines.append(t("assignments.draft_kept", title=escape(state.title), hours=DRAFT_HOURS))
         if criteria:
             lines.append(t("assignments.page_heading", page=page, pages=pages))
-            for number, criterion in enumerate(criteria, 1):
-                level = state.levels[number - 1] if number - 1 < len(state.levels) else None
-                chosen = (
-                    f"**{escape(criterion.levels[level])}**"
-                    if level is not None and level < len(criterion.levels)
-                    else t("assignments.not_chosen")
-                )
-                lines.append(f"{number}. {escape(criterion.name)}: {chosen}")
+            lines += chosen_lines(t, criteria, state.levels)
             lines.append(t("assignments.pick_hint", key=record.key, prefix=call.prefix))
         lines.append(t("assignments.finish_hint", grades=escape(record.scale.listing())))
         level_spec = SELF_ASSESS.subcommand("level")
         assert level_spec is not None
-        menus: list[Menu] = []
-        for number in range(first + 1, min(first + PER_PAGE, len(criteria)) + 1):
-            criterion = criteria[number - 1]
-            current = state.levels[number - 1] if number - 1 < len(state.levels) else None
-            options = []
-            for index, name in enumerate(criterion.levels):
-                line = command_line(
-                    ("self-assess", "level"),
-                    level_spec,
-                    {"assignment": record.key, "criterion": number, "level": index + 1},
-                )
-                assert line is not None
-                options.append(
-                    MenuOption(label=f"{index + 1}. {name}", action=line, chosen=current == index)
-                )
-            menus.append(Menu(placeholder=f"{number}. {criterion.name}", options=tuple(options)))
-        buttons: list[Button] = []
-        if page > 1:
-            buttons.append(
-                Button(
-                    label=t("assignments.back"), action=f"self-assess page {record.key} {page - 1}"
-                )
+
+        def pick(number: int, level: int) -> str:
+            line = command_line(
+                ("self-assess", "level"),
+                level_spec,
+                {"assignment": record.key, "criterion": number, "level": level},
             )
-        if page < pages:
-            buttons.append(
-                Button(
-                    label=t("assignments.next"), action=f"self-assess page {record.key} {page + 1}"
-                )
-            )
+            assert line is not None
+            return line
+
+        menus = level_menus(criteria, state.levels, page, pick)
+        buttons = pager(t, page, pages, lambda to: f"self-assess page {record.key} {to}")
         buttons.append(
             Button(
                 label=t("assignments.finish"),
@@ -944,10 +1043,10 @@ class AssignmentService(Service):
         content = Content(
             text="\n".join(lines),
             title=t("assignments.page_title", title=record.title, key=record.key),
-            menus=tuple(menus),
+            menus=menus,
             buttons=tuple(buttons),
         )
-        return _in_place(call, content)
+        return in_place(call, content)
 
     async def _draft(
         self, call: Invocation, tx: Transaction
@@ -982,7 +1081,7 @@ class AssignmentService(Service):
             return found
         record, state = found
         unanswered = [i for i, level in enumerate(state.levels) if level is None]
-        page = unanswered[0] // PER_PAGE + 1 if unanswered else 1
+        page = page_of(unanswered[0] + 1) if unanswered else 1
         return [self._page(call, record, state, page)]
 
     async def pick_level(self, call: Invocation, tx: Transaction) -> list[Action]:
@@ -1011,7 +1110,7 @@ class AssignmentService(Service):
             ]
         state.levels[number - 1] = level - 1
         await store.put_draft(tx.conn, record.id, str(call.author.ref), state, tx.now)
-        return [self._page(call, record, state, (number - 1) // PER_PAGE + 1)]
+        return [self._page(call, record, state, page_of(number))]
 
     async def turn_page(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Show another page of criteria."""
@@ -1027,7 +1126,7 @@ class AssignmentService(Service):
         if not isinstance(found, AssignmentRecord):
             return found
         await store.drop_draft(tx.conn, found.id, str(call.author.ref))
-        return [_in_place(call, Content(text=call.texts("assignments.cancelled", key=found.key)))]
+        return [in_place(call, Content(text=call.texts("assignments.cancelled", key=found.key)))]
 
     async def finish(self, call: Invocation, tx: Transaction) -> list[Action]:
         """The last step: the self-evaluation is complete and the submission is kept."""
@@ -1040,7 +1139,7 @@ class AssignmentService(Service):
         missing = [i + 1 for i, level in enumerate(state.levels) if level is None]
         if missing:
             note = t("assignments.levels_missing", numbers=", ".join(map(str, missing)))
-            return [self._page(call, record, state, (missing[0] - 1) // PER_PAGE + 1, note=note)]
+            return [self._page(call, record, state, page_of(missing[0]), note=note)]
         strengths = str(call.arguments["strengths"]).strip()
         improve = str(call.arguments["improve"]).strip()
         if not strengths or not improve:
@@ -1055,6 +1154,7 @@ class AssignmentService(Service):
         due = await self._due_for(tx.conn, record, me)
         late = tx.now > due
         levels = [level for level in state.levels if level is not None]
+        previous = await store.current_submission(tx.conn, record.id, me)
         new_id, version = await store.add_submission(
             tx.conn,
             assignment_id=record.id,
@@ -1069,6 +1169,9 @@ class AssignmentService(Service):
         )
         await store.drop_draft(tx.conn, record.id, me)
         log.info("assignments: S%d (version %d) submitted for A%d", new_id, version, record.id)
+        work = await store.submission(tx.conn, new_id)
+        assert work is not None
+        told = await self._reviews.after_submission(tx, t, record, work, previous)
         lines = [
             t(
                 "assignments.submitted" if version == 1 else "assignments.resubmitted",
@@ -1086,7 +1189,9 @@ class AssignmentService(Service):
             buttons = (
                 Button(label=t("assignments.listing_button"), action=f"settings {SUBMISSIONS}=on"),
             )
-        return [_in_place(call, Content(text="\n".join(lines), buttons=buttons))]
+        if record.peer_reviews and record.blind and work.kind == "link":
+            lines.append(t("assignments.blind_link_warning"))
+        return [*told, in_place(call, Content(text="\n".join(lines), buttons=buttons))]
 
     # ------------------------------------------------------------------ the member's view
 
@@ -1118,6 +1223,9 @@ class AssignmentService(Service):
             ]
         text = await self._record_text(tx.conn, t, found, history, viewer_is_member=True)
         current = history[-1]
+        received = await self._reviews.calibration(tx.conn, t, found, current, tx.now)
+        if received:
+            text += "\n" + "\n".join(received)
         buttons: tuple[Button, ...] = ()
         if current.status != GRADED and current.replaced_at is None:
             buttons = (
@@ -1366,6 +1474,9 @@ class AssignmentService(Service):
         names = await store.display_names(tx.conn, [item.member_ref])
         text = t("assignments.by", name=escape(names.get(item.member_ref, "?"))) + "\n"
         text += await self._record_text(tx.conn, t, record, history, viewer_is_member=False)
+        beside = await self._reviews.side_by_side(tx.conn, t, record, item)
+        if beside:
+            text += "\n" + "\n".join(beside)
         buttons: list[Button] = []
         if item.replaced_at is None:
             if item.status != GRADED:
@@ -1568,14 +1679,17 @@ class AssignmentService(Service):
         return [*actions, call.answer(t("assignments.relayed_answer", key=item.key))]
 
     async def forget_member(self, conn: Connection, member_ref: str) -> None:
-        """Nothing left to tidy: a forgotten member's submissions take their notes with them
-        (the foreign keys cascade), and their name leaves others' rows."""
+        """A forgotten member's submissions take their notes and reviews with them (the
+        foreign keys cascade) and their name leaves others' rows; their unfinished reviews
+        go, their finished ones stay with the reviewed member, unnamed."""
+        await self._reviews.forget(conn, member_ref)
 
-
-def _in_place(call: Invocation, content: Content) -> Action:
-    """Redraw the message a button or menu was used on; answer anew to a typed command."""
-    answer = call.answer(content.text)
-    return replace(answer, content=content, in_place=isinstance(call.event, ButtonPressed))
+    async def review_status(self, call: Invocation, tx: Transaction) -> list[Action]:
+        """`/grade reviews A1`: who has reviewed, who has not."""
+        found = await self._assignment(call, tx)
+        if not isinstance(found, AssignmentRecord):
+            return found
+        return await self._reviews.status(call, tx, found)
 
 
 def _accepts(text: str) -> list[str]:

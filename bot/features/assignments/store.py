@@ -44,6 +44,11 @@ class AssignmentRecord:
     created_by: str | None
     created_at: datetime
     closed_at: datetime | None
+    peer_reviews: int = 0  # reviews each submission gets (0: no peer review)
+    blind: bool = True
+    review_due_at: datetime | None = None
+    open_reviewing: bool = False  # members who did not submit review too
+    reviews_assigned_at: datetime | None = None
 
     @property
     def key(self) -> str:
@@ -65,6 +70,11 @@ def _assignment(row: Any) -> AssignmentRecord:
         created_by=row.created_by,
         created_at=row.created_at,
         closed_at=row.closed_at,
+        peer_reviews=row.peer_reviews,
+        blind=row.blind,
+        review_due_at=row.review_due_at,
+        open_reviewing=row.open_reviewing,
+        reviews_assigned_at=row.reviews_assigned_at,
     )
 
 

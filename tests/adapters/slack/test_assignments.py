@@ -4,12 +4,16 @@ assignments panel for members and facilitators, and the self-evaluation picked f
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.core.logs import NOISY_LOGGERS, redact
 from tests.adapters.slack.test_forms import submit
 from tests.adapters.slack.test_home import dm_texts, home_buttons, home_text, open_home
 from tests.fakes.slack_server import FakeSlack, block_actions
@@ -148,3 +152,93 @@ async def test_the_self_evaluation_is_picked_from_menus_redrawn_in_place_and_fin
 def _last_rid(fake: FakeSlack) -> str:
     """The response_url the form's submission answers on: the Finish press's."""
     return [rid for rid, posts in fake.responses.items()][-1]
+
+
+SENTINELS = {"UZARA": "zq-zara-4412", "UYUSUF": "zq-yusuf-7781", "UXENIA": "zq-xenia-2290"}
+
+
+async def _press(story: SlackStory, user: str, value: str, *, picked: bool = False) -> str:
+    """`user` presses a button (or picks an option) on a message in their DM; returns the
+    response_url's id, where the answer goes."""
+    url = story.fake.new_response_url()
+    payload = block_actions(
+        value,
+        user=user,
+        channel=f"D{user}",
+        message_ts=story.fake.next_ts(),
+        response_url=url,
+        picked=picked,
+        action_id="facilitator:menu0" if picked else "facilitator:0",
+    )
+    await story.fake.wait_ack(await story.fake.push_envelope("interactive", payload))
+    await story.app.drain()
+    return url.rsplit("/", 1)[1]
+
+
+async def test_a_blind_peer_review_reaches_each_side_without_the_others_name_anywhere(
+    fake: FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for noisy in NOISY_LOGGERS:  # as `facilitator run` sets them (bot/cli.py)
+        caplog.set_level(logging.WARNING, logger=noisy)
+    for user, name in SENTINELS.items():
+        fake.add_user(user, name)
+    async with SlackStory(fake, story_config(fake, tmp_path)) as story:
+        await story.command(
+            'assignment create "Essay" "2026-12-10 17:00" rubric="Depth: thin|deep" '
+            "scale=letter reviews=1 blind=on",
+            "UFRAN",
+        )
+        seen: dict[str, list[Any]] = {user: [] for user in SENTINELS}
+        for user in SENTINELS:
+            seen[user] += await story.command("submit A1 Networks learn when members connect", user)
+            seen[user] += await story.command("self-assess level A1 1 2", user)
+            seen[user] += await story.command(
+                'self-assess finish A1 strengths="clear" improve="sources" grade=B', user
+            )
+        story.clock.set(datetime(2026, 12, 10, 16, 5, tzinfo=UTC))
+        story.app.scheduler.poke()
+        await story.app.scheduler.idle()
+        await story.app.drain()
+        for user in SENTINELS:
+            await eventually(lambda u=user: "to review" in dm_texts(fake, u))  # type: ignore[misc]
+
+        # each reviewer opens the review from their DM's button, picks from the menu, and
+        # finishes in a form
+        for user in SENTINELS:
+            [dm] = [p for p in fake.posted(f"D{user}") if "to review" in p["text"]]
+            [open_review] = [v for v in _button_values(dm).values() if v.startswith("review show")]
+            page = fake.responses[await _press(story, user, open_review)][0]
+            seen[user].append(page)
+            assert "author is not named to you" in answer_text([page])
+            deep = _menus(page)[0]["options"][1]["value"]
+            redrawn = fake.responses[await _press(story, user, deep, picked=True)][0]
+            assert redrawn["replace_original"] is True
+            seen[user].append(redrawn)
+            await _press(story, user, _button_values(redrawn)["Finish"])
+            view = fake.views[-1]
+            seen[user].append(view)
+            ack = await submit(
+                story, view, {"strength": "a clear line", "suggestion": "cite"}, user
+            )
+            assert ack is None or "errors" not in ack
+        for user in SENTINELS:
+            await eventually(lambda u=user: "reviewed your submission" in dm_texts(fake, u))  # type: ignore[misc]
+            seen[user] += fake.posted(f"D{user}")
+            seen[user] += await story.command("submission A1", user)
+            seen[user] += await story.command("review list", user)
+
+        # the leak probe: no member's sentinel name reaches another member, nor any log line
+        for user, things in seen.items():
+            shown = json.dumps(things)
+            for other, name in SENTINELS.items():
+                if other != user:
+                    assert name not in shown, (user, name)
+                    assert other not in shown, (user, other)
+        # as the running bot writes them: through the filter on every handler (bot/core/logs.py)
+        logged = "\n".join(redact(record.getMessage()) for record in caplog.records)
+        for name in SENTINELS.values():
+            assert name not in logged
+        # the facilitator sees who reviewed whom
+        said = answer_text(await story.command("grade show S1", "UFRAN"))
+        assert any(name in said for name in SENTINELS.values()), said

@@ -1,0 +1,84 @@
+"""A rubric as a stepwise form (pure): each criterion a menu of its levels, four a page, with
+Back and Next. The self-evaluation and the peer review draw their pages with it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from bot.core.actions import Action, Button, Content, Menu, MenuOption
+from bot.core.events import ButtonPressed
+from bot.core.i18n import Catalog
+from bot.core.markup import escape
+from bot.features.assignments.rubrics import Criterion
+from bot.runtime.service import Invocation
+
+PER_PAGE = 4  # criteria per page: four menus and a row of buttons fill a Discord message
+
+
+def pages_of(criteria: Sequence[Criterion]) -> int:
+    """How many pages the criteria fill."""
+    return max(1, math.ceil(len(criteria) / PER_PAGE))
+
+
+def page_of(number: int) -> int:
+    """The page criterion `number` (from 1) is on."""
+    return (number - 1) // PER_PAGE + 1
+
+
+def chosen_lines(
+    t: Catalog, criteria: Sequence[Criterion], levels: Sequence[int | None]
+) -> list[str]:
+    """Each criterion with the level chosen for it so far."""
+    lines = []
+    for number, criterion in enumerate(criteria, 1):
+        level = levels[number - 1] if number - 1 < len(levels) else None
+        chosen = (
+            f"**{escape(criterion.levels[level])}**"
+            if level is not None and level < len(criterion.levels)
+            else t("assignments.not_chosen")
+        )
+        lines.append(f"{number}. {escape(criterion.name)}: {chosen}")
+    return lines
+
+
+def level_menus(
+    criteria: Sequence[Criterion],
+    levels: Sequence[int | None],
+    page: int,
+    pick: Callable[[int, int], str],
+) -> tuple[Menu, ...]:
+    """The page's criteria as menus; `pick(criterion, level)` (both from 1) is the command
+    line an option runs."""
+    first = (page - 1) * PER_PAGE
+    menus: list[Menu] = []
+    for number in range(first + 1, min(first + PER_PAGE, len(criteria)) + 1):
+        criterion = criteria[number - 1]
+        current = levels[number - 1] if number - 1 < len(levels) else None
+        options = tuple(
+            MenuOption(
+                label=f"{index + 1}. {name}",
+                action=pick(number, index + 1),
+                chosen=current == index,
+            )
+            for index, name in enumerate(criterion.levels)
+        )
+        menus.append(Menu(placeholder=f"{number}. {criterion.name}", options=options))
+    return tuple(menus)
+
+
+def pager(t: Catalog, page: int, pages: int, turn: Callable[[int], str]) -> list[Button]:
+    """Back and Next, where there is a page to go to; `turn(page)` is the command line."""
+    buttons: list[Button] = []
+    if page > 1:
+        buttons.append(Button(label=t("assignments.back"), action=turn(page - 1)))
+    if page < pages:
+        buttons.append(Button(label=t("assignments.next"), action=turn(page + 1)))
+    return buttons
+
+
+def in_place(call: Invocation, content: Content) -> Action:
+    """Redraw the message a button or menu was used on; answer anew to a typed command."""
+    answer = call.answer(content.text)
+    return replace(answer, content=content, in_place=isinstance(call.event, ButtonPressed))
