@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from bot.core.actions import Action, Button, Content, Menu, MenuOption
+from bot.core.commands import CommandSpec, Param, ParamKind
 from bot.core.events import ButtonPressed
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
@@ -15,6 +16,28 @@ from bot.features.assignments.rubrics import Criterion
 from bot.runtime.service import Invocation
 
 PER_PAGE = 4  # criteria per page: four menus and a row of buttons fill a Discord message
+
+
+def step_commands(subject: Param, command: str, key: str) -> tuple[CommandSpec, CommandSpec]:
+    """The `level` and `page` subcommands of a stepwise rubric form (`/self-assess`,
+    `/review`) about `subject`, e.g. "A1" or "R7" (`key`)."""
+    level = CommandSpec(
+        name="level",
+        help="Choose a level for one criterion",
+        example=f"/{command} level {key} 2 3",
+        params=(
+            subject,
+            Param(name="criterion", help="The criterion's number", kind=ParamKind.INTEGER),
+            Param(name="level", help="The level's number", kind=ParamKind.INTEGER),
+        ),
+    )
+    page = CommandSpec(
+        name="page",
+        help="Show another page of criteria",
+        example=f"/{command} page {key} 2",
+        params=(subject, Param(name="page", help="The page's number", kind=ParamKind.INTEGER)),
+    )
+    return level, page
 
 
 def pages_of(criteria: Sequence[Criterion]) -> int:

@@ -9,7 +9,7 @@ from bot.core.actions import Button, Panel
 from bot.core.config import CommunitySettings
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
-from bot.features.assignments import store
+from bot.features.assignments import review_store, store
 from bot.features.assignments.store import DISCUSSING, GRADED
 from bot.storage import Connection
 
@@ -35,9 +35,15 @@ async def assignments_panel(
     t = texts
     records = await store.community_assignments(conn, community.name, open_only=True)
     mine = await store.member_submissions(conn, community.name, member_ref)
+    to_review = [
+        (record, item)
+        for record, item, _ in await review_store.reviews_by(conn, community.name, member_ref)
+        if not item.done
+    ]
     if (
         not records
         and not mine
+        and not to_review
         and not (is_facilitator and await store.queue(conn, community.name))
     ):
         return None
@@ -66,6 +72,16 @@ async def assignments_panel(
             )
         if waiting:
             buttons.append(Button(label=t("assignments.home_queue"), action="grade queue"))
+    for record, review in to_review[:SHOWN]:
+        by = f" · due <t:{int(record.review_due_at.timestamp())}>" if record.review_due_at else ""
+        lines.append(
+            t("assignments.home_review", key=review.key, title=escape(record.title), due=by)
+        )
+        buttons.append(
+            Button(
+                label=t("reviews.open_button", key=review.key), action=f"review show {review.key}"
+            )
+        )
     done = {record.id: item for record, item in mine}
     drafts = set(await store.member_drafts(conn, member_ref, now - timedelta(hours=DRAFT_HOURS)))
     for record in records[:SHOWN]:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.core.actions import Action, Button, Content, SendDirect
-from bot.core.commands import ArgumentValue, CommandSpec, Param, ParamKind, Role, command_line
+from bot.core.commands import ArgumentValue, CommandSpec, Param, Role, command_line
 from bot.core.i18n import Catalog
 from bot.core.markup import escape, link
 from bot.core.refs import MemberRef
@@ -28,6 +28,7 @@ from bot.features.assignments.pages import (
     page_of,
     pager,
     pages_of,
+    step_commands,
 )
 from bot.features.assignments.pairing import assign_reviewers, late_reviewers
 from bot.features.assignments.review_store import ReviewRecord
@@ -63,25 +64,7 @@ REVIEW = CommandSpec(
             example="/review show R7",
             params=(REVIEW_PARAM,),
         ),
-        CommandSpec(
-            name="level",
-            help="Choose a level for one criterion of the work you review",
-            example="/review level R7 2 3",
-            params=(
-                REVIEW_PARAM,
-                Param(name="criterion", help="The criterion's number", kind=ParamKind.INTEGER),
-                Param(name="level", help="The level's number", kind=ParamKind.INTEGER),
-            ),
-        ),
-        CommandSpec(
-            name="page",
-            help="Show another page of criteria",
-            example="/review page R7 2",
-            params=(
-                REVIEW_PARAM,
-                Param(name="page", help="The page's number", kind=ParamKind.INTEGER),
-            ),
-        ),
+        *step_commands(REVIEW_PARAM, "review", "R7"),
         CommandSpec(
             name="finish",
             help="One thing done well and one suggestion: the review is sent to the author",

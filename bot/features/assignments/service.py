@@ -46,6 +46,7 @@ from bot.features.assignments.pages import (
     page_of,
     pager,
     pages_of,
+    step_commands,
 )
 from bot.features.assignments.reviews import (
     MAX_REVIEWS,
@@ -269,25 +270,7 @@ SELF_ASSESS = CommandSpec(
             example="/self-assess show A1",
             params=(_ASSIGNMENT,),
         ),
-        CommandSpec(
-            name="level",
-            help="Choose your level for one criterion",
-            example="/self-assess level A1 2 3",
-            params=(
-                _ASSIGNMENT,
-                Param(name="criterion", help="The criterion's number", kind=ParamKind.INTEGER),
-                Param(name="level", help="The level's number", kind=ParamKind.INTEGER),
-            ),
-        ),
-        CommandSpec(
-            name="page",
-            help="Show another page of criteria",
-            example="/self-assess page A1 2",
-            params=(
-                _ASSIGNMENT,
-                Param(name="page", help="The page's number", kind=ParamKind.INTEGER),
-            ),
-        ),
+        *step_commands(_ASSIGNMENT, "self-assess", "A1"),
         CommandSpec(
             name="finish",
             help="Say what went well, what to improve and the grade you propose: it is submitted",

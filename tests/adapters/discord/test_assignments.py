@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from bot.core.clock import ManualClock
 from tests.helpers import DiscordStory, World, eventually_dm
 
 pytestmark = pytest.mark.timeout(60)
@@ -244,4 +246,82 @@ async def test_a_draft_picked_by_menus_is_resumed_after_a_restart(
         [chosen] = [o for o in _selects(page)[1]["options"] if o.get("default")]
         assert chosen["label"] == "2. many"
         assert not [o for o in _selects(page)[0]["options"] if o.get("default")]
+    assert not world.fake.refused_callbacks
+
+
+async def _hand_in(world: World, user: str) -> None:
+    page = await _run(
+        world,
+        user,
+        "submit",
+        [
+            {"type": 3, "name": "assignment", "value": "A1"},
+            {"type": 3, "name": "work", "value": "Networks learn when members connect"},
+        ],
+    )
+    for criterion in (1, 2, 3, 4):
+        page = await _pick(world, user, page, criterion, 2)
+    page = await _redrawn(world, await _press(world, user, page, "Next ▶"))
+    await _pick(world, user, page, 1, 2)
+    finished = await _run(
+        world,
+        user,
+        "self-assess",
+        _sub("finish", assignment="A1", strengths="ideas", improve="sources", grade="B"),
+    )
+    assert "Submitted" in _text(finished), _text(finished)
+
+
+async def test_a_blind_peer_review_is_picked_from_menus_and_reaches_the_author_unnamed(
+    world: World, story_for: Story, clock: ManualClock
+) -> None:
+    bea = world.fake.add_member(world.guild, name="bea-sentinel-55")
+    async with story_for(world, members={"welcome": False}) as story:
+        created = await _run(
+            world,
+            world.fran,
+            "assignment",
+            _sub(
+                "create",
+                title="Essay",
+                due="2026-12-10 17:00",
+                rubric=RUBRIC,
+                scale="letter",
+                reviews=1,
+            ),
+        )
+        assert "Peer review: 1 per submission, blind" in _text(created), _text(created)
+        for user in (world.alice, bea):
+            await _hand_in(world, user)
+        clock.set(datetime(2026, 12, 10, 16, 5, tzinfo=UTC))
+        story.app.scheduler.poke()
+        await story.app.scheduler.idle()
+        await story.app.drain()
+        told = await eventually_dm(world, world.alice, "to review")
+        assert "bea" not in told["content"]
+        [review] = re.findall(r"review show (R\d+)", str(told.get("components")))
+        page = await _run(world, world.alice, "review", _sub("show", review=review))
+        assert "author is not named to you" in _text(page) and "bea" not in _text(page)
+        for criterion in (1, 2, 3, 4):
+            page = await _pick(world, world.alice, page, criterion, 1)
+        page = await _redrawn(world, await _press(world, world.alice, page, "Next ▶"))
+        page = await _pick(world, world.alice, page, 1, 1)
+        pressed = await _press(world, world.alice, page, "Finish")
+        [opened] = await _responses(world, pressed)
+        assert opened["type"] == 9, opened
+        modal = opened["data"]
+        assert [row["components"][0]["custom_id"] for row in modal["components"]] == [
+            "strength",
+            "suggestion",
+        ]
+        done = await world.fake.submit_form(
+            world.general,
+            world.alice,
+            modal["custom_id"],
+            {"strength": "a clear line", "suggestion": "cite a source"},
+        )
+        assert f"Sent your review {review}" in _text(await _answer(world, done))
+        received = await eventually_dm(world, bea, "reviewed your submission")
+        assert "a clear line" in received["content"] and "alice" not in received["content"]
+        await story.app.drain()
     assert not world.fake.refused_callbacks

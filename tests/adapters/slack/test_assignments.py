@@ -93,19 +93,9 @@ def _button_values(post: dict[str, Any]) -> dict[str, str]:
 
 async def _interact(story: SlackStory, value: str, *, picked: bool = False) -> dict[str, Any]:
     """UALICE presses a button or picks a menu option; returns what its response_url got."""
-    url = story.fake.new_response_url()
-    payload = block_actions(
-        value,
-        user="UALICE",
-        channel="C0GENERAL",
-        message_ts=story.fake.next_ts(),
-        response_url=url,
-        picked=picked,
-        action_id="facilitator:menu0" if picked else "facilitator:0",
-    )
-    await story.fake.wait_ack(await story.fake.push_envelope("interactive", payload))
-    await story.app.drain()
-    posts = story.fake.responses[url.rsplit("/", 1)[1]]
+    posts = story.fake.responses[
+        await _press(story, "UALICE", value, picked=picked, channel="C0GENERAL")
+    ]
     return posts[0] if posts else {}
 
 
@@ -157,14 +147,16 @@ def _last_rid(fake: FakeSlack) -> str:
 SENTINELS = {"UZARA": "zq-zara-4412", "UYUSUF": "zq-yusuf-7781", "UXENIA": "zq-xenia-2290"}
 
 
-async def _press(story: SlackStory, user: str, value: str, *, picked: bool = False) -> str:
-    """`user` presses a button (or picks an option) on a message in their DM; returns the
-    response_url's id, where the answer goes."""
+async def _press(
+    story: SlackStory, user: str, value: str, *, picked: bool = False, channel: str = ""
+) -> str:
+    """`user` presses a button (or picks an option) on a message in `channel` (their DM with
+    the bot unless given); returns the response_url's id, where the answer goes."""
     url = story.fake.new_response_url()
     payload = block_actions(
         value,
         user=user,
-        channel=f"D{user}",
+        channel=channel or f"D{user}",
         message_ts=story.fake.next_ts(),
         response_url=url,
         picked=picked,
@@ -202,6 +194,10 @@ async def test_a_blind_peer_review_reaches_each_side_without_the_others_name_any
         await story.app.drain()
         for user in SENTINELS:
             await eventually(lambda u=user: "to review" in dm_texts(fake, u))  # type: ignore[misc]
+            await open_home(story, user, f"EvHome{user}")
+            assert "Peer review `R" in home_text(fake, user) and "to do" in home_text(fake, user)
+            assert "review show R" in " ".join(home_buttons(fake, user))
+            seen[user].append(fake.homes[user])
 
         # each reviewer opens the review from their DM's button, picks from the menu, and
         # finishes in a form
