@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot.core.clock import ManualClock
 from bot.core.config import Config
 from bot.features import FEATURES
+from bot.features.assignments.reviews import distance
 from bot.runtime.feature import member_tables
 from bot.storage.member_data import export_member
 from bot.storage.schema import peer_reviews
@@ -196,3 +197,53 @@ async def test_too_few_submitters_late_arrivals_blind_blog_refusal_export_and_fo
         assert not [r for r in kept if r["reviewer_ref"] is None and r["submitted_at"] is None]
         said = await story.say(f"bob: /submission {key}")
         assert "Done well: s" in said, said
+
+
+def test_distance_is_the_mean_gap_between_own_and_peers_levels_per_criterion() -> None:
+    assert distance([2, 0], [[1, 3], [0]]) == 0.0
+    assert distance([3, 1], [[1], []]) == 2.0  # a criterion no peer judged does not count
+    assert distance([1], [[]]) is None
+
+
+async def review_all(story: ConsoleStory, level: int) -> str:
+    """Every pending review sent, every criterion at `level`; what was printed."""
+    printed = ""
+    for row in await reviews(story):
+        if row["submitted_at"] is not None:
+            continue
+        who = str(row["reviewer_ref"]).split("/")[-1]
+        for number in range(1, 6):
+            await story.say(f"{who}: /review level R{row['id']} {number} {level}")
+        said = await story.say(f"{who}: /review finish R{row['id']} strength=s suggestion=t")
+        assert "Sent your review" in said, said
+        printed += said
+    return printed
+
+
+async def test_pairing_catches_up_after_a_restart_and_calibration_shows_the_trend(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    config = course(config_for)
+    async with ConsoleStory(config, clock, tmp_path) as story:
+        first = await create(story, due=DUE, extra="reviews=1 blind=off")
+        second = await create(story, due="2026-12-17 17:00", extra="reviews=1 blind=off")
+        await hand_in(story, first, "alice", [4, 3, 2, 2, 2])  # far above what peers see
+        await hand_in(story, first, "bob", [1, 1, 1, 1, 1])
+    # the bot was down at the due time: the first run after it pairs
+    clock.set(datetime(2026, 12, 11, 8, 0, tzinfo=UTC))
+    async with ConsoleStory(config, clock, tmp_path) as story:
+        said = await story.tick(datetime(2026, 12, 11, 8, 5, tzinfo=UTC))
+        assert "you have 1 submission(s) to review" in dms(said)["alice"], said
+        assert "blind" not in dms(said)["alice"]
+        # an open review names its reviewer to the author only when the reviewer allows it
+        await story.allow("bob")
+        told = dms(await review_all(story, 1))
+        assert "bob reviewed your submission" in told["alice"], told
+        assert "A peer reviewed your submission" in told["bob"], told
+        await hand_in(story, second, "alice", [2, 1, 1, 1, 1])  # closer this time
+        await hand_in(story, second, "bob", [1, 1, 1, 1, 1])
+        await story.tick(datetime(2026, 12, 17, 16, 5, tzinfo=UTC))
+        await review_all(story, 1)
+        said = await story.say(f"alice: /submission {second}")
+        assert "getting closer to your peers'" in said, said
+        assert f"{first} 1.6, {second} 0.2" in said, said
