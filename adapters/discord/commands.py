@@ -38,6 +38,7 @@ _OPTION_TYPES = {
     ParamKind.CHOICE: 3,
     ParamKind.INTEGER: 4,
     ParamKind.BOOLEAN: 5,
+    ParamKind.MEMBER: 6,  # USER: Discord's member picker; the value is the member's id
 }
 
 

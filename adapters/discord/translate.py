@@ -44,6 +44,7 @@ def form_target(custom_id: str) -> tuple[tuple[str, ...], dict[str, str]]:
     line, _, query = custom_id.removeprefix(FORM_PREFIX).partition("?")
     return tuple(line.split()), dict(parse_qsl(query, keep_blank_values=True))
 
+
 DISCORD_EPOCH_MS = 1420070400000
 MESSAGE_CONTENT_FLAGS = (1 << 18) | (1 << 19)  # GATEWAY_MESSAGE_CONTENT(_LIMITED)
 
@@ -275,6 +276,17 @@ def option_text(value: Any) -> str:
     return str(value)
 
 
+USER_OPTION = 6
+
+
+def _option_value(option: Mapping[str, Any]) -> str:
+    """A slash command option as typed: a picked member (a USER option's id) as their
+    mention, which commands read like a typed one."""
+    if option.get("type") == USER_OPTION:
+        return f"<@{option.get('value')}>"
+    return option_text(option.get("value"))
+
+
 def interaction(
     payload: Mapping[str, Any],
     lookup: Lookup,
@@ -335,7 +347,7 @@ def interaction(
             channel=channel,
             invoked_at=now,
             reply_to=reply_to,
-            options={str(o["name"]): option_text(o.get("value")) for o in options},
+            options={str(o["name"]): _option_value(o) for o in options},
             is_direct=not guild_id,
         )
     if kind == 5:  # a form (modal) submitted: the command it names, with what was typed

@@ -89,6 +89,8 @@ def command_modal(
             }
         elif param.kind is ParamKind.INTEGER:
             element = {"type": "number_input", "action_id": "value", "is_decimal_allowed": False}
+        elif param.kind is ParamKind.MEMBER:
+            element = {"type": "users_select", "action_id": "value"}
         else:
             element = {"type": "plain_text_input", "action_id": "value", "multiline": param.rest}
         blocks.append(
@@ -180,6 +182,8 @@ def modal_submission(
         value = entry.get("value")
         if param.picks == MOMENT:
             value = _moment(param, entry, (state.get(param.name + TIME_SUFFIX) or {}).get("value"))
+        if value is None and entry.get("selected_user"):
+            value = f"<@{entry['selected_user']}>"  # read like a typed mention
         if value is None and entry.get("selected_option"):
             value = entry["selected_option"].get("value")
             listed = choices.get(param.name)
@@ -257,9 +261,7 @@ def no_link(shortcut: Shortcut, commands: CommandTable) -> str:
     return text
 
 
-def suggestion_target(
-    payload: Mapping[str, Any], commands: CommandTable
-) -> tuple[str, str] | None:
+def suggestion_target(payload: Mapping[str, Any], commands: CommandTable) -> tuple[str, str] | None:
     """Which kind of thing an external select in one of our forms lists, and the channel the
     form was opened in; None for anything else."""
     view = payload.get("view") or {}

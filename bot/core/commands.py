@@ -31,6 +31,9 @@ class ParamKind(StrEnum):
     INTEGER = "integer"
     BOOLEAN = "boolean"
     CHOICE = "choice"
+    # A member of the community: typed as their name or a mention; platforms offer their own
+    # member picker (Discord's user option, Slack's users_select) and hand over a mention.
+    MEMBER = "member"
 
 
 # Discord's own slash commands: ours must never take these names. (On Slack every command is
@@ -90,6 +93,8 @@ class Param:
     picks: str = ""
 
     def __post_init__(self) -> None:
+        if bool(self.choices) != (self.kind is ParamKind.CHOICE):
+            raise ValueError(f"{self.name}: choices go with ParamKind.CHOICE, and only there")
         if self.picks and self.picks not in PICKS:
             raise ValueError(
                 f"{self.name}: picks must be one of {sorted(PICKS)}, not {self.picks!r}"

@@ -1025,6 +1025,9 @@ def view_submission(
             state[name] = {
                 element["action_id"]: {"type": element["type"], "selected_option": option}
             }
+        elif element["type"] == "users_select":
+            picked = {"type": "users_select", "selected_user": values[name]}
+            state[name] = {element["action_id"]: picked}
         elif element["type"] == "datepicker":
             picked = {"type": "datepicker", "selected_date": values[name]}
             state[name] = {element["action_id"]: picked}

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.core.actions import Action, Button, Content, SendDirect
-from bot.core.commands import ArgumentValue, CommandSpec, Param, Role, command_line
+from bot.core.commands import ArgumentValue, CommandSpec, Param, ParamKind, Role, command_line
 from bot.core.i18n import Catalog
 from bot.core.markup import escape, link
 from bot.core.refs import MemberRef
@@ -108,7 +108,12 @@ REASSIGN = CommandSpec(
     help="Give an unfinished peer review to another member",
     example="/grade reassign R7 carol",
     role=Role.FACILITATOR,
-    params=(REVIEW_PARAM, Param(name="member", help="Who reviews it instead (name or mention)")),
+    params=(
+        REVIEW_PARAM,
+        Param(
+            name="member", help="Who reviews it instead (name or mention)", kind=ParamKind.MEMBER
+        ),
+    ),
 )
 
 MemberFinder = Callable[[Connection, Invocation, str], Awaitable[list[str]]]

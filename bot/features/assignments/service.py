@@ -167,6 +167,7 @@ _FIELDS = (
         name="reviewers",
         help="Who reviews: submitters (the default) or everyone (members who did not submit too)",
         required=False,
+        kind=ParamKind.CHOICE,
         keyword_only=True,
         choices=("submitters", "everyone"),
     ),
@@ -236,6 +237,7 @@ ASSIGNMENT = CommandSpec(
                 Param(
                     name="member",
                     help="Only for this member (their name or mention)",
+                    kind=ParamKind.MEMBER,
                     required=False,
                     keyword_only=True,
                 ),

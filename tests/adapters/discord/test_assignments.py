@@ -325,3 +325,34 @@ async def test_a_blind_peer_review_is_picked_from_menus_and_reaches_the_author_u
         assert "a clear line" in received["content"] and "alice" not in received["content"]
         await story.app.drain()
     assert not world.fake.refused_callbacks
+
+
+async def test_a_member_is_picked_with_discords_user_option(world: World, story_for: Story) -> None:
+    async with story_for(world, members={"welcome": False}):
+        await _create_assignment(world)
+        registered = world.fake.registered(world.guild, "assignment")
+        [extend] = [o for o in registered["options"] if o["name"] == "extend"]
+        [member] = [o for o in extend["options"] if o["name"] == "member"]
+        assert member["type"] == 6  # USER: Discord's own member picker
+        [reassign] = [
+            o
+            for o in world.fake.registered(world.guild, "grade")["options"]
+            if o["name"] == "reassign"
+        ]
+        assert [o["type"] for o in reassign["options"]] == [3, 6]
+        options = [
+            {
+                "type": 1,
+                "name": "extend",
+                "options": [
+                    {"type": 3, "name": "assignment", "value": "A1"},
+                    {"type": 3, "name": "due", "value": "2026-12-14 17:00"},
+                    {"type": 6, "name": "member", "value": world.alice},
+                ],
+            }
+        ]
+        await _run(world, world.alice, "submission", [])  # alice is known to the bot
+        said = _text(await _run(world, world.fran, "assignment", options))
+        assert "alice" in said and "A1" in said, said
+        await eventually_dm(world, world.alice, "You have an extension")
+    assert not world.fake.refused_callbacks

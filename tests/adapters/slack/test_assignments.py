@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.core.logs import NOISY_LOGGERS, redact
-from tests.adapters.slack.test_forms import submit
+from tests.adapters.slack.test_forms import open_form, submit
 from tests.adapters.slack.test_home import dm_texts, home_buttons, home_text, open_home
 from tests.fakes.slack_server import FakeSlack, block_actions
 from tests.helpers import SlackStory, answer_text, eventually, story_config
@@ -238,3 +238,22 @@ async def test_a_blind_peer_review_reaches_each_side_without_the_others_name_any
         # the facilitator sees who reviewed whom
         said = answer_text(await story.command("grade show S1", "UFRAN"))
         assert any(name in said for name in SENTINELS.values()), said
+
+
+async def test_a_member_is_picked_from_slacks_user_menu_in_a_form(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    async with SlackStory(fake, story_config(fake, tmp_path)) as story:
+        await story.command('assignment create "Essay" "2026-12-10 17:00"', "UFRAN")
+        await story.command("submission", "UALICE")  # alice is known to the bot
+        view, _ = await open_form(story, "assignment extend", "UFRAN")
+        [member] = [b for b in view["blocks"] if b.get("block_id") == "member"]
+        assert member["element"]["type"] == "users_select"
+        ack = await submit(
+            story,
+            view,
+            {"assignment": "A1", "due": "2026-12-14", "due__time": "17:00", "member": "UALICE"},
+            "UFRAN",
+        )
+        assert ack is None or "errors" not in ack, ack
+        await eventually(lambda: "You have an extension" in dm_texts(fake, "UALICE"))
