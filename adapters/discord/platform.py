@@ -255,6 +255,9 @@ class DiscordPlatform:
         self._dm_channels: dict[str, str] = {}
         self._thread_parents: dict[str, str] = {}
         self._plain: set[str] = set()  # looked-up channels that are not threads
+        # Watched forum channels: they hold no messages of their own; each post is a thread
+        # whose starter message (with the thread's id) lives in the thread.
+        self._forums: set[str] = set()
         self._watched: list[_Watched] = []
         self._guilds: set[str] = set()
         self._session: str | None = None  # the gateway session the last READY opened
@@ -786,6 +789,8 @@ class DiscordPlatform:
                     )
                     continue
                 ref = ChannelRef("discord", str(guild.id), str(channel.id))
+                if isinstance(channel, discord.ForumChannel):
+                    self._forums.add(str(channel.id))
                 sink.bind(ChannelBinding(ref, community.name, frozenset(purposes)))
                 self._watched.append(
                     _Watched(ref, community.name, channel.name, frozenset(purposes))
@@ -839,9 +844,15 @@ class DiscordPlatform:
         return None
 
     @staticmethod
-    def _find_channel(guild: discord.Guild, wanted: str) -> discord.TextChannel | None:
+    def _find_channel(
+        guild: discord.Guild, wanted: str
+    ) -> discord.TextChannel | discord.ForumChannel | None:
         bare = wanted.lstrip("#")
-        for channel in guild.text_channels:
+        found: list[discord.TextChannel | discord.ForumChannel] = [
+            *guild.text_channels,
+            *guild.forums,
+        ]
+        for channel in found:
             if str(channel.id) == bare or channel.name == bare:
                 return channel
         return None
@@ -978,7 +989,8 @@ class DiscordPlatform:
             progress[found.id] = _Progress(
                 found, after, listed_all=listed is not None and archived is not None
             )
-            streams.append(_Stream(found, found.channel.channel, after, is_thread=False))
+            if found.channel.channel not in self._forums:  # a forum's posts are its threads
+                streams.append(_Stream(found, found.channel.channel, after, is_thread=False))
             for thread in dict.fromkeys(threads):
                 self._thread_parents[thread] = found.channel.channel
                 streams.append(_Stream(found, thread, after, is_thread=True))
@@ -1245,10 +1257,12 @@ class DiscordPlatform:
         )
         return MessageRef(ChannelRef("discord", guild, "scheduled-events"), str(created["id"]))
 
-    @staticmethod
-    def _location(message: MessageRef) -> str:
-        """The channel id a message lives in (a thread's root message lives in the parent)."""
-        if message.thread and message.thread != message.message:
+    def _location(self, message: MessageRef) -> str:
+        """The channel id a message lives in (a thread's root message lives in the parent,
+        except a forum post's starter, which lives in its thread)."""
+        if message.thread and (
+            message.thread != message.message or message.channel.channel in self._forums
+        ):
             return message.thread
         return message.channel.channel
 

@@ -249,13 +249,19 @@ class FakeDiscord:
         return uid
 
     def add_channel(
-        self, guild_id: str, name: str, *, overwrites: list[Payload] | None = None
+        self,
+        guild_id: str,
+        name: str,
+        *,
+        overwrites: list[Payload] | None = None,
+        forum: bool = False,
     ) -> str:
-        """A text channel in the guild."""
+        """A text channel in the guild (a forum channel, type 15, when `forum`: its posts are
+        threads, and it holds no messages of its own)."""
         channel_id = self.new_id()
         self.channels[channel_id] = {
             "id": channel_id,
-            "type": 0,
+            "type": 15 if forum else 0,
             "guild_id": guild_id,
             "name": name,
             "position": len(self.guilds[guild_id]["channel_ids"]),
@@ -664,6 +670,9 @@ class FakeDiscord:
             await asyncio.sleep(self.history_delay)  # a slow platform: the wire waits
         if channel_id not in self.messages:
             return self._error(404, 10003, "Unknown Channel")
+        if self.channels.get(channel_id, {}).get("type") == 15:
+            # A forum holds no messages: its posts are threads, read one by one.
+            return self._error(400, 50024, "Cannot execute action on this channel type")
         self.history_answered += 1
         limit = int(request.query.get("limit", "50"))
         ordered = sorted(self.messages[channel_id].values(), key=lambda m: int(m["id"]))
@@ -1064,6 +1073,28 @@ class FakeDiscord:
         channel = self.channels.get(channel_id)
         if channel is not None:
             channel["last_message_id"] = payload["id"]
+
+    def forum_post(self, forum_id: str, author_id: str, title: str, content: str) -> Payload:
+        """A post in a forum channel, made while nobody listened: a thread whose starter
+        message (the same id) lives in the thread itself. Returns the starter message."""
+        thread_id = self.new_id()
+        self.add_thread(forum_id, thread_id, title)
+        self.channels[thread_id]["owner_id"] = author_id
+        payload = self.message_payload(thread_id, author_id, content, message_id=thread_id)
+        self._store(thread_id, payload)
+        self.channels[forum_id]["last_message_id"] = thread_id
+        return payload
+
+    async def post_in_forum(
+        self, forum_id: str, author_id: str, title: str, content: str
+    ) -> Payload:
+        """A member posts in a forum: THREAD_CREATE, then the starter's MESSAGE_CREATE."""
+        payload = self.forum_post(forum_id, author_id, title, content)
+        await self.dispatch(
+            "THREAD_CREATE", {**self.channels[payload["id"]], "newly_created": True}
+        )
+        await self.dispatch("MESSAGE_CREATE", payload)
+        return payload
 
     async def message(self, channel_id: str, author_id: str, content: str) -> Payload:
         """A member posts a message: stored and sent as MESSAGE_CREATE."""
