@@ -84,6 +84,8 @@ _HANDLED = frozenset(
         "MESSAGE_REACTION_ADD",
         "MESSAGE_REACTION_REMOVE",
         "INTERACTION_CREATE",
+        "GUILD_SCHEDULED_EVENT_USER_ADD",
+        "GUILD_SCHEDULED_EVENT_USER_REMOVE",
     }
 )
 _NEEDED = {
@@ -114,6 +116,7 @@ def intents() -> discord.Intents:
     wanted.message_content = True
     wanted.reactions = True  # guild and DM reactions
     wanted.dm_messages = True
+    wanted.guild_scheduled_events = True  # "Interested" on a mirrored session is an RSVP
     return wanted
 
 
@@ -609,6 +612,11 @@ class DiscordPlatform:
             event = translate.reaction(
                 data, lookup, now, added=kind.endswith("ADD"), delivery=delivery
             )
+        elif kind.startswith("GUILD_SCHEDULED_EVENT_USER_"):
+            member = await self._guild_member(str(data.get("guild_id")), str(data.get("user_id")))
+            event = translate.interest(
+                data, member, lookup, now, added=kind.endswith("ADD"), delivery=delivery
+            )
         elif data.get("type") == 4:  # only before the bot was live (see _answered_at_once)
             await self._autocomplete(data)
             return
@@ -647,6 +655,24 @@ class DiscordPlatform:
             self._thread_parents[channel_id] = str(channel["parent_id"])
         else:  # a private thread is a channel of its own: not one every member reads
             self._plain.add(channel_id)
+
+    async def _guild_member(self, guild_id: str, user_id: str) -> Payload | None:
+        """A guild member's payload (name, roles), asked of Discord: dispatches about
+        scheduled events carry only ids, and without the members intent the cache rarely
+        holds them. None when Discord does not say (the member is then named by id)."""
+        try:
+            found = await self._request(
+                Route(
+                    "GET",
+                    "/guilds/{guild_id}/members/{user_id}",
+                    guild_id=guild_id,
+                    user_id=user_id,
+                )
+            )
+        except discord.HTTPException as error:
+            log.warning("discord: cannot look up a member of guild %s: %s", guild_id, error)
+            return None
+        return found if isinstance(found, dict) else None
 
     async def _deliver(self, event: Event) -> None:
         assert self._sink is not None

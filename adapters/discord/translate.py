@@ -16,6 +16,7 @@ from bot.core.events import (
     Author,
     ButtonPressed,
     CommandInvoked,
+    InterestMarked,
     MessageDeleted,
     MessageEdited,
     MessageReceived,
@@ -254,6 +255,38 @@ def reaction(
     if added:
         return ReactionAdded(key=key, message=ref, author=author, emoji=emoji, reacted_at=now)
     return ReactionRemoved(key=key, message=ref, author=author, emoji=emoji, removed_at=now)
+
+
+def interest(
+    payload: Mapping[str, Any],
+    member: Mapping[str, Any] | None,
+    lookup: Lookup,
+    now: datetime,
+    *,
+    added: bool,
+    delivery: str | None,
+) -> InterestMarked | None:
+    """A member marking or unmarking Interested on a scheduled event
+    (GUILD_SCHEDULED_EVENT_USER_ADD / _REMOVE); `member` is their guild member, looked up
+    (the dispatch carries only ids). The key is the gateway delivery's: marking, unmarking
+    and marking again are three events, a replay of one is the same."""
+    user_id, event_id = str(payload.get("user_id") or ""), payload.get("guild_scheduled_event_id")
+    guild_id = str(payload.get("guild_id") or "")
+    if not user_id or not event_id or not guild_id:
+        return None
+    user = (member or {}).get("user") or {"id": user_id}
+    author = author_from(user, member, guild_id, lookup)
+    if author.is_bot:
+        return None
+    change = "add" if added else "remove"
+    return InterestMarked(
+        key=f"discord:interest:{event_id}:{user_id}:{change}:{delivery or now.isoformat()}",
+        member=author,
+        channel=ChannelRef(PLATFORM, guild_id, "scheduled-events"),
+        mirror_id=str(event_id),
+        interested=added,
+        marked_at=now,
+    )
 
 
 def interaction_ref(payload: Mapping[str, Any], channel: ChannelRef | None) -> InteractionRef:

@@ -153,6 +153,20 @@ class HomeOpened:
     opened_at: datetime
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InterestMarked:
+    """A member marked (or, `interested` False, unmarked) "Interested" on a platform's own copy
+    of a live session (a Discord scheduled event the bot mirrors, `mirror_id`); `channel`
+    names the space it belongs to."""
+
+    key: str
+    member: Author
+    channel: ChannelRef
+    mirror_id: str
+    interested: bool
+    marked_at: datetime
+
+
 Event = (
     MessageReceived
     | MessageEdited
@@ -164,6 +178,7 @@ Event = (
     | MemberJoined
     | MemberLeft
     | HomeOpened
+    | InterestMarked
 )
 
 
@@ -174,7 +189,7 @@ def event_channel(event: Event) -> ChannelRef:
             return event.ref.channel
         case ReactionAdded() | ReactionRemoved() | ButtonPressed():
             return event.message.channel
-        case CommandInvoked() | MemberJoined() | MemberLeft() | HomeOpened():
+        case CommandInvoked() | MemberJoined() | MemberLeft() | HomeOpened() | InterestMarked():
             return event.channel
 
 
@@ -201,6 +216,8 @@ def event_time(event: Event) -> datetime:
             return event.left_at
         case HomeOpened():
             return event.opened_at
+        case InterestMarked():
+            return event.marked_at
 
 
 def event_author(event: Event) -> MemberRef | None:
@@ -210,7 +227,7 @@ def event_author(event: Event) -> MemberRef | None:
             return event.author.ref
         case CommandInvoked() | ButtonPressed():
             return event.author.ref
-        case MemberJoined() | HomeOpened():
+        case MemberJoined() | HomeOpened() | InterestMarked():
             return event.member.ref
         case MemberLeft():
             return event.member

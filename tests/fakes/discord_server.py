@@ -526,11 +526,18 @@ class FakeDiscord:
             ("PATCH", rf"/webhooks/{snow}/([^/]+)/messages/@original", self._edit_original),
             ("POST", rf"/webhooks/{snow}/([^/]+)", self._followup),
             ("POST", r"/users/@me/channels", self._open_dm),
+            ("GET", rf"/guilds/{snow}/members/{snow}", self._get_member),
             ("GET", rf"/guilds/{snow}/scheduled-events", self._list_events),
             ("POST", rf"/guilds/{snow}/scheduled-events", self._create_event),
             ("PATCH", rf"/guilds/{snow}/scheduled-events/{snow}", self._edit_event),
             ("DELETE", rf"/guilds/{snow}/scheduled-events/{snow}", self._delete_event),
         ]
+
+    async def _get_member(self, request: Request, guild_id: str, user_id: str) -> web.Response:
+        member = self.guilds.get(guild_id, {}).get("members", {}).get(user_id)
+        if member is None:
+            return self._error(404, 10007, "Unknown Member")
+        return self._json(member)
 
     async def _me(self, request: Request) -> web.Response:
         return self._json(self.bot_user)
@@ -1095,6 +1102,18 @@ class FakeDiscord:
         )
         await self.dispatch("MESSAGE_CREATE", payload)
         return payload
+
+    async def interested(
+        self, guild_id: str, event_id: str, user_id: str, *, remove: bool = False
+    ) -> None:
+        """A member marks (or unmarks) Interested on a scheduled event."""
+        event = self.scheduled_events[guild_id][event_id]
+        event["user_count"] = max(0, int(event.get("user_count") or 0) + (-1 if remove else 1))
+        kind = "REMOVE" if remove else "ADD"
+        await self.dispatch(
+            f"GUILD_SCHEDULED_EVENT_USER_{kind}",
+            {"guild_scheduled_event_id": event_id, "user_id": user_id, "guild_id": guild_id},
+        )
 
     async def message(self, channel_id: str, author_id: str, content: str) -> Payload:
         """A member posts a message: stored and sent as MESSAGE_CREATE."""

@@ -24,7 +24,7 @@ from bot.core.clock import Clock
 from bot.core.commands import MOMENT, ArgumentValue, CommandSpec, Param, ParamKind, Role
 from bot.core.communities import CommunityDirectory, Purpose
 from bot.core.config import CommunitySettings
-from bot.core.events import MessageDeleted, MessageEdited
+from bot.core.events import InterestMarked, MessageDeleted, MessageEdited
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
 from bot.core.platform import Capability
@@ -1039,20 +1039,32 @@ class GatheringService(Service):
         gathering, occurrence, problem = await self._load_current(call, tx)
         if gathering is None or occurrence is None:
             return problem
-        me = str(call.author.ref)
+        text, actions = await self._answer(
+            t, tx, gathering, occurrence, str(call.author.ref), str(call.arguments["answer"])
+        )
+        return [call.answer(text), *actions]
+
+    async def _answer(
+        self,
+        t: Catalog,
+        tx: Transaction,
+        gathering: GatheringRecord,
+        occurrence: datetime,
+        me: str,
+        status: str,
+    ) -> tuple[str, list[Action]]:
+        """Record a member's answer for an occurrence (going: the wait-list when full); the
+        text that tells them, and what follows (wait-list moves, the platform copy's count)."""
         answers = await store.rsvps_for(tx.conn, gathering.id, occurrence)
         mine = next((a for a in answers if a.member_ref == me), None)
-        status = str(call.arguments["answer"])
         unix = int(occurrence.timestamp())
         title = escape(gathering.title)
         if status == GOING:
             if mine is not None and mine.status == GOING:
                 if mine.waitlisted:
                     position = self._position(answers, me)
-                    text = t("gatherings.still_waitlisted", position=position, title=title)
-                else:
-                    text = t("gatherings.already_going", title=title, unix=unix)
-                return [call.answer(text)]
+                    return t("gatherings.still_waitlisted", position=position, title=title), []
+                return t("gatherings.already_going", title=title, unix=unix), []
             going = [a for a in answers if a.status == GOING and not a.waitlisted]
             full = gathering.capacity is not None and len(going) >= gathering.capacity
             await store.set_rsvp(
@@ -1067,16 +1079,47 @@ class GatheringService(Service):
                     capacity=gathering.capacity,
                     position=self._position(answers, me),
                 )
-                return [call.answer(text)]
-            text = t("gatherings.going", title=title, unix=unix, link=self._link(t, gathering))
-            return [call.answer(text)]
+                return text, []
+            await self._count_changed(tx, gathering.id)
+            return t("gatherings.going", title=title, unix=unix, link=self._link(t, gathering)), []
         await store.set_rsvp(
             tx.conn, gathering.id, occurrence, me, status, waitlisted=False, now=tx.now
         )
-        actions: list[Action] = [call.answer(t(f"gatherings.{status}", title=title, unix=unix))]
+        actions: list[Action] = []
         if mine is not None and mine.status == GOING and not mine.waitlisted:
             actions.extend(await self._fill(t, tx, gathering, occurrence))
-        return actions
+            await self._count_changed(tx, gathering.id)
+        return t(f"gatherings.{status}", title=title, unix=unix), actions
+
+    async def _count_changed(self, tx: Transaction, gathering_id: int) -> None:
+        """The platform copy shows how many are going: bring it in step."""
+        for effect in await self.mirror_effects(tx.conn, gathering_id, tx.now):
+            tx.emit(effect)
+
+    async def _interest(
+        self, delivered: Delivered, event: InterestMarked, tx: Transaction
+    ) -> list[Action]:
+        """Interested on the platform's copy counts as going (unmarking it as no, for who was
+        going); the member is told by DM what that did."""
+        gathering = await store.gathering_by_mirror(tx.conn, event.mirror_id)
+        if gathering is None or gathering.community != delivered.community.name:
+            return []
+        occurrence = self.current(gathering, tx.now)
+        if occurrence is None or gathering.cancelled:
+            return []
+        me = str(event.member.ref)
+        t = Catalog(delivered.community.language)
+        if not event.interested:
+            answers = await store.rsvps_for(tx.conn, gathering.id, occurrence)
+            if not any(a.member_ref == me and a.status == GOING for a in answers):
+                return []  # they had not said going: unmarking changes nothing
+        text, actions = await self._answer(
+            t, tx, gathering, occurrence, me, GOING if event.interested else NO
+        )
+        note = t("gatherings.interest_note", id=gathering.id)
+        dm = SendDirect(member=event.member.ref, content=Content(text=f"{text}\n{note}"))
+        log.info("gatherings: %d answered by Interested", gathering.id)
+        return [dm, *actions]
 
     @staticmethod
     def _position(answers: Sequence[store.RsvpRecord], member: str) -> int:
@@ -1192,12 +1235,17 @@ class GatheringService(Service):
             if gathering.mirror_id is None and (gathering.cancelled or occurrence is None):
                 return []
             start = occurrence or gathering.starts_at
+            answers = await store.rsvps_for(conn, gathering.id, start)
+            going = sum(1 for a in answers if a.status == GOING and not a.waitlisted)
+            # An RSVP by command cannot mark the platform's Interested: the copy says the count.
+            count = t("gatherings.mirror_going", going=going, id=gathering.id)
+            about = (gathering.description or "").strip()
             action = MirrorGathering(
                 platform=platform,
                 space=section.space,
                 mirror_id=gathering.mirror_id,
                 title=gathering.title,
-                description=gathering.description or "",
+                description=f"{about[: 990 - len(count)]}\n\n{count}" if about else count,
                 starts_at=start,
                 ends_at=start + timedelta(minutes=gathering.duration_minutes),
                 location=t("gatherings.mirror_location"),
@@ -1242,7 +1290,15 @@ class GatheringService(Service):
     # --- takeaways ----------------------------------------------------------------------
 
     async def on_events(self, batch: Sequence[Delivered], tx: Transaction) -> list[Action]:
-        """Replies in a takeaways thread become takeaways; edits and deletions follow."""
+        """Interested on a mirrored session is an RSVP; replies in a takeaways thread become
+        takeaways; edits and deletions follow."""
+        answered: list[Action] = []
+        for delivered in batch:
+            if isinstance(delivered.event, InterestMarked):
+                answered += await self._interest(delivered, delivered.event, tx)
+        return answered + await self._takeaways(batch, tx)
+
+    async def _takeaways(self, batch: Sequence[Delivered], tx: Transaction) -> list[Action]:
         replies = thread_replies(batch)
         if replies:
             roots = [str(MessageRef(event.ref.channel, root)) for _, event, root in replies]

@@ -137,6 +137,13 @@ async def set_mirror(conn: AsyncConnection, gathering_id: int, mirror_id: str | 
     )
 
 
+async def gathering_by_mirror(conn: AsyncConnection, mirror_id: str) -> GatheringRecord | None:
+    """The gathering a platform's copy (a Discord scheduled event) stands for."""
+    statement = select(gatherings).where(gatherings.c.mirror_id == mirror_id)
+    row = (await conn.execute(statement)).first()
+    return GatheringRecord(**row._mapping) if row else None
+
+
 # --- RSVPs ---------------------------------------------------------------------------------
 
 
@@ -503,6 +510,8 @@ async def own_drafts(
         .limit(25)
     )
     return [(int(row[0]), str(row[1])) for row in result]
+
+
 @dataclass(frozen=True, slots=True)
 class UpcomingSession:
     """A session's occurrence that RSVPs apply to now, with a member's own answer."""

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from tests.helpers import DiscordStory, World
+from bot.storage.schema import rsvps
+from tests.helpers import DiscordStory, World, eventually
 
 Story = Callable[..., DiscordStory]
 pytestmark = pytest.mark.timeout(60)
@@ -137,3 +139,41 @@ async def test_a_server_at_discords_cap_of_100_events_keeps_the_session_unmirror
     assert "already has 100 scheduled events" in caplog.text
     [answer] = world.fake.interaction_responses[asked["token"]]
     assert "Created event 1" in answer["data"]["content"]
+
+
+def _dm(world: World, user: str) -> str:
+    channel = world.fake.dm_channels.get(user)
+    return "\n".join(m["content"] for m in world.fake.messages.get(channel or "", {}).values())
+
+
+async def test_interested_on_the_mirrored_event_is_an_rsvp_with_the_wait_list(
+    world: World, story_for: Story
+) -> None:
+    bob = world.fake.add_member(world.guild, name="bob")
+    async with story_for(world, members=NO_WELCOME) as story:
+        options = _create_options(
+            title="Guest talk", when="2026-11-26 17:00", where=LINK, capacity=1, confirm="yes"
+        )
+        await world.fake.interaction(world.general, world.fran, "host", options)
+        await world.fake.wait_for_request("POST", rf"/guilds/{world.guild}/scheduled-events")
+        await story.app.drain()
+        [mirrored] = world.fake.scheduled_events[world.guild].values()
+        assert "0 going, by the bot's count" in mirrored["description"]
+
+        await world.fake.interested(world.guild, mirrored["id"], world.alice)
+        await eventually(lambda: "You're going to" in _dm(world, world.alice))
+        assert LINK in _dm(world, world.alice) and "Interested" in _dm(world, world.alice)
+        await eventually(lambda: "1 going" in mirrored["description"])
+        await world.fake.interested(world.guild, mirrored["id"], bob)
+        await eventually(lambda: "wait-list" in _dm(world, bob))
+        assert LINK not in _dm(world, bob)
+        # unmarking is "no" for who was going, and the wait-list moves up
+        await world.fake.interested(world.guild, mirrored["id"], world.alice, remove=True)
+        await eventually(lambda: "A place opened up" in _dm(world, bob))
+        await story.app.drain()
+        async with story.app.database.reading() as conn:
+            rows = (await conn.execute(select(rsvps.c.member_ref, rsvps.c.status))).all()
+        assert sorted((ref.split("/")[-1], status) for ref, status in rows) == sorted(
+            [(world.alice, "no"), (bob, "going")]
+        )
+        assert "1 going" in mirrored["description"]
