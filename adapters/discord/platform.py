@@ -38,6 +38,7 @@ from adapters.discord import render, translate
 from bot.core.actions import (
     Action,
     Answer,
+    Button,
     Content,
     Edit,
     MirrorGathering,
@@ -143,6 +144,9 @@ class _Interaction:
     created: float
     state: str = "new"  # "new" | "deferred" | "updating" | "answered"
     on_component: bool = False  # a button or menu: its message can be redrawn in place
+    # A form's submission: its command and what was typed, to fill the form in again when
+    # the answer refuses a value (the answer's Edit button).
+    form: tuple[tuple[str, ...], dict[str, str]] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     timer: asyncio.TimerHandle | None = None
 
@@ -460,6 +464,8 @@ class DiscordPlatform:
                 line = str(picked[0]) if picked else ""
             else:
                 line = str(command.get("custom_id", ""))
+            if line.startswith(translate.EDIT_PREFIX):
+                return self._form_again(line, data)
             found = self._commands.form_for_line(line)
             if found is None:
                 return None
@@ -476,6 +482,19 @@ class DiscordPlatform:
             if not resolved.spec.form or not needs_form(resolved.spec, given):
                 return None
         modal = discord_commands.form_modal(resolved.spec, given, resolved.path)
+        return (modal, data) if modal is not None else None
+
+    def _form_again(self, custom_id: str, data: Payload) -> tuple[Payload, Payload] | None:
+        """The Edit button of a refused form's answer: the same form, filled in with what was
+        typed (while the submission is remembered; empty after that, or after a restart)."""
+        submitted, _, path_text = custom_id.removeprefix(translate.EDIT_PREFIX).partition(":")
+        try:
+            resolved = self._commands.resolve(tuple(path_text.split()))
+        except UsageError:
+            return None
+        pending = self._interactions.get(submitted)
+        values = pending.form[1] if pending is not None and pending.form else {}
+        modal = discord_commands.form_modal(resolved.spec, values, resolved.path)
         return (modal, data) if modal is not None else None
 
     @staticmethod
@@ -735,6 +754,9 @@ class DiscordPlatform:
             private,
             time.monotonic(),
             on_component=data.get("type") == 3,
+            form=(event.path, dict(event.options or {}))
+            if isinstance(event, CommandInvoked) and data.get("type") == 5
+            else None,
         )
         self._forget_old_interactions()
         self._interactions[pending.interaction_id] = pending
@@ -1206,8 +1228,9 @@ class DiscordPlatform:
                 case SendDirect():
                     return await self._send_direct(action, key, resend)
                 case Answer():
+                    content = self._with_edit_button(action)
                     await self._answer(
-                        action.to, action.content, action.ephemeral, in_place=action.in_place
+                        action.to, content, action.ephemeral, in_place=action.in_place
                     )
                     return None
                 case MirrorGathering():
@@ -1414,6 +1437,21 @@ class DiscordPlatform:
                 f"discord: member {member} does not accept direct messages"
             ) from error
         return MessageRef(ChannelRef("discord", "", channel_id), str(sent[0]["id"]))
+
+    def _with_edit_button(self, action: Answer) -> Content:
+        """A refusal of what a form sent gets an Edit button that opens the form again, filled
+        in (a modal cannot stay open with an error, as Slack's can)."""
+        if not action.refused:
+            return action.content
+        with contextlib.suppress(ValueError):
+            submitted, _ = translate.split_interaction_token(action.to)
+            pending = self._interactions.get(submitted)
+            if pending is not None and pending.form is not None:
+                custom_id = f"{translate.EDIT_PREFIX}{submitted}:{' '.join(pending.form[0])}"
+                if len(custom_id) <= render.CUSTOM_ID_LIMIT:
+                    edit = Button(label=render.EDIT_LABEL, action=custom_id, style="primary")
+                    return replace(action.content, buttons=(edit, *action.content.buttons))
+        return action.content
 
     async def _answer(
         self, to: InteractionRef, content: Content, ephemeral: bool, *, in_place: bool = False

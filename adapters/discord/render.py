@@ -175,6 +175,8 @@ def _embeds(content: Content) -> list[Payload]:
 ROWS_PER_MESSAGE = 5  # Discord: five action rows, five buttons or one select each
 BUTTONS_PER_ROW = 5
 MENU_PREFIX = "menu:"  # a select's custom_id; the picked option's value is its command line
+EDIT_LABEL = "Edit"  # the button that opens a refused form again, filled in
+CUSTOM_ID_LIMIT = 100
 MENU_PLACEHOLDER = 150
 OPTION_LABEL = 100
 

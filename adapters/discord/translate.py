@@ -27,6 +27,9 @@ from bot.core.events import (
 from bot.core.refs import ChannelRef, InteractionRef, MemberRef, MessageRef
 
 PLATFORM = "discord"
+# The Edit button on a refused form's answer: "formedit:<submission id>:<command path>"; the
+# platform opens the form again, so it is no button press of a command.
+EDIT_PREFIX = "formedit:"
 FORM_PREFIX = "form:"  # a modal's custom_id: the command path it submits (commands.py opens it)
 CUSTOM_ID_LIMIT = 100
 
@@ -407,6 +410,8 @@ def interaction(
         message = payload.get("message") or {}
         message_id = str(message.get("id") or "0")
         action = str(data.get("custom_id", ""))
+        if action.startswith(EDIT_PREFIX):
+            return None  # opens a form (the platform answers it), never runs a command
         if data.get("component_type") == 3:  # a select: the picked option carries the command
             picked = data.get("values") or ()
             if not picked:

@@ -121,6 +121,9 @@ class Answer:
     # Replace the message whose button or menu was used, instead of answering below it (a
     # stepwise form redrawn as members pick); where a platform cannot, it answers anew.
     in_place: bool = False
+    # The answer refuses what was asked (a wrong value): a platform that took it from a form
+    # may offer the form again, filled in with what was typed (Discord's Edit button).
+    refused: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

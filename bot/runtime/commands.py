@@ -97,6 +97,7 @@ class CommandRouter:
                 content=Content(
                     text=_usage_error(route, resolved.path, problem, delivered, prefix)
                 ),
+                refused=True,
             )
         invocation = Invocation(
             event=event,

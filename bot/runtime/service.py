@@ -142,6 +142,11 @@ class Invocation:
         return Answer(to=self.event.reply_to, content=content, ephemeral=private)
 
 
+    def refuse(self, text: str, *, ephemeral: bool | None = None) -> Answer:
+        """An answer saying what was wrong with the arguments (a platform whose form they came
+        from may offer it again, filled in)."""
+        return replace(self.answer(text, ephemeral=ephemeral), refused=True)
+
     def no_such(self, problem: str, offers: Sequence[Offer], *, param: str = "id") -> Answer:
         """The answer to an id that names nothing: what was wrong, then what the caller may
         name instead (the few newest), each with a button that runs this command with it."""

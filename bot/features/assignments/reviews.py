@@ -524,7 +524,7 @@ class PeerReviews:
         strength = str(call.arguments["strength"]).strip()
         suggestion = str(call.arguments["suggestion"]).strip()
         if not strength or not suggestion:
-            return [call.answer(t("reviews.feedback_missing", key=item.key))]
+            return [call.refuse(t("reviews.feedback_missing", key=item.key))]
         late = record.review_due_at is not None and tx.now > record.review_due_at
         if not await review_store.finish_review(
             tx.conn, item.id, strength=strength, suggestion=suggestion, late=late, now=tx.now

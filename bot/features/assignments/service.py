@@ -628,7 +628,7 @@ class AssignmentService(Service):
         try:
             fields = self._fields(call, tx.now, base=None)
         except (RubricError, WhenError) as error:
-            return [call.answer(t("assignments.bad_field", problem=str(error)))]
+            return [call.refuse(t("assignments.bad_field", problem=str(error)))]
         new_id = await store.create_assignment(
             tx.conn,
             community=call.community.name,
@@ -809,7 +809,7 @@ class AssignmentService(Service):
         try:
             values = self._fields(call, tx.now, base=found)
         except (RubricError, WhenError) as error:
-            return [call.answer(t("assignments.bad_field", problem=str(error)))]
+            return [call.refuse(t("assignments.bad_field", problem=str(error)))]
         if not values:
             return [call.answer(t("assignments.edit_nothing", prefix=call.prefix))]
         await store.update_assignment(tx.conn, found.id, **values)
@@ -846,7 +846,7 @@ class AssignmentService(Service):
         try:
             due = self._due(str(call.arguments["due"]), call.community, tx.now)
         except WhenError as error:
-            return [call.answer(t("assignments.bad_field", problem=str(error)))]
+            return [call.refuse(t("assignments.bad_field", problem=str(error)))]
         who = str(call.arguments.get("member", "")).strip()
         if not who:
             await store.update_assignment(tx.conn, found.id, due_at=due)
@@ -1128,11 +1128,11 @@ class AssignmentService(Service):
         strengths = str(call.arguments["strengths"]).strip()
         improve = str(call.arguments["improve"]).strip()
         if not strengths or not improve:
-            return [call.answer(t("assignments.reflection_missing", key=record.key))]
+            return [call.refuse(t("assignments.reflection_missing", key=record.key))]
         try:
             grade = record.scale.grade(str(call.arguments["grade"]))
         except RubricError as error:
-            return [call.answer(t("assignments.bad_field", problem=str(error)))]
+            return [call.refuse(t("assignments.bad_field", problem=str(error)))]
         refused = await self._refusal(call, tx, record, me)
         if refused is not None:
             return [call.answer(refused)]
@@ -1511,7 +1511,7 @@ class AssignmentService(Service):
         try:
             grade = record.scale.grade(str(call.arguments["grade"]))
         except RubricError as error:
-            return [call.answer(call.texts("assignments.bad_field", problem=str(error)))]
+            return [call.refuse(call.texts("assignments.bad_field", problem=str(error)))]
         comment = str(call.arguments.get("comment") or "").strip()
         return await self._grade(call, tx, record, item, grade, comment, "final")
 
@@ -1569,7 +1569,7 @@ class AssignmentService(Service):
         try:
             grade = record.scale.grade(str(call.arguments["grade"]))
         except RubricError as error:
-            return [call.answer(t("assignments.bad_field", problem=str(error)))]
+            return [call.refuse(t("assignments.bad_field", problem=str(error)))]
         comment = str(call.arguments["comment"]).strip()
         if not comment:
             return [call.answer(t("assignments.comment_missing", prefix=call.prefix))]

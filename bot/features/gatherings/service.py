@@ -437,14 +437,14 @@ class GatheringService(Service):
         return t("gatherings.repeat_line", repeat=escape(describe_recurrence(recurrence)))
 
     def _bad(self, call: Invocation, problem: str) -> list[Action]:
-        return [call.answer(call.texts("gatherings.bad_input", problem=problem.rstrip(".")))]
+        return [call.refuse(call.texts("gatherings.bad_input", problem=problem.rstrip(".")))]
 
     def _zone_error(self, call: Invocation, problem: ZoneProblem) -> list[Action]:
         t = call.texts
         hint = ""
         if problem.suggestions:
             hint = t("gatherings.zone_hint", names=" or ".join(problem.suggestions))
-        return [call.answer(t("gatherings.bad_zone", zone=escape(problem.zone), hint=hint))]
+        return [call.refuse(t("gatherings.bad_zone", zone=escape(problem.zone), hint=hint))]
 
     def _plan(
         self,

@@ -262,7 +262,7 @@ class LoopService(Service):
         elif about is not None:
             found = extract_links(_with_scheme(str(about)))
             if not found:
-                return [call.answer(t("loop.bad_link", link=escape(str(about))))]
+                return [call.refuse(t("loop.bad_link", link=escape(str(about))))]
             link_url = found[0].canonical
         elif found_in_text := extract_links(text):
             link_url = found_in_text[0].canonical
@@ -296,7 +296,7 @@ class LoopService(Service):
         raw = str(call.arguments["url"])
         found = extract_links(raw)
         if not found:
-            return [call.answer(t("loop.bad_link", link=escape(raw)), ephemeral=True)]
+            return [call.refuse(t("loop.bad_link", link=escape(raw)), ephemeral=True)]
         link = found[0]
         note = str(call.arguments.get("note") or "").strip() or None
         event = call.event

@@ -647,3 +647,42 @@ async def test_a_facilitator_picks_their_own_draft_to_confirm(
             world, world.alice, "host", _focused("draft", "", 4, sub="confirm")
         )
         assert others == []  # a draft is its author's alone
+
+
+async def test_a_refused_form_is_answered_with_an_edit_button_that_opens_it_filled_in(
+    world: World, story_for: Story
+) -> None:
+    async with story_for(world, members={"welcome": False}, defer_after=0.0):
+        share = await _slash_form(world, world.alice, "share", [])
+        sent = await world.fake.submit_form(
+            world.resources, world.alice, share["custom_id"], {"url": "example", "note": "good"}
+        )
+        deadline = asyncio.get_running_loop().time() + 5
+        while True:
+            responses = world.fake.interaction_responses.get(sent["token"], [])
+            answers = [r.get("data", r) for r in responses if r.get("data", r).get("content")]
+            if answers:
+                break
+            assert asyncio.get_running_loop().time() < deadline, responses
+            await asyncio.sleep(0.01)
+        [refused] = answers
+        assert "is not an http(s) link" in refused["content"]
+        [button] = [b for row in refused["components"] for b in row["components"]]
+        assert button["label"] == "Edit"
+        message = {"id": "9" * 18, **refused}
+        pressed = await world.fake.interaction(
+            world.resources, world.alice, "", component=button["custom_id"], message=message
+        )
+        await world.fake.wait_for_request("POST", rf"/interactions/{pressed['id']}/[^/]+/callback")
+        [opened] = world.fake.interaction_responses[pressed["token"]]
+        assert opened["type"] == 9, opened  # the form again, as its first and only response
+        fields = _fields(opened["data"])
+        assert fields["url"]["value"] == "example" and fields["note"]["value"] == "good"
+        fixed = await _submit(
+            world, world.alice, opened["data"], {"url": "https://example.org/s", "note": "good"}
+        )
+        assert "shared https://example.org/s" in fixed
+        # the first form, sent again valid, runs as usual
+        said = await _submit(world, world.alice, share, {"url": "https://example.org/t"})
+        assert "shared https://example.org/t" in said
+    assert not world.fake.refused_callbacks
