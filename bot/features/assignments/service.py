@@ -91,6 +91,7 @@ from bot.storage.database import Database
 log = logging.getLogger(__name__)
 
 DRAFT_HOURS = 24
+REVIEW_DAYS = 7  # peer reviews are due this long after the work, unless the assignment says
 QUEUE_PAGE = 5
 MAX_TITLE = 200
 MAX_WORK = 4000  # a modal's text input holds 4000 characters
@@ -708,8 +709,8 @@ class AssignmentService(Service):
         review_due = base.review_due_at if base else None
         if "review_due" in args:
             review_due = self._due(str(args["review_due"]), call.community, now)
-        elif count and (review_due is None or "due_at" in values):
-            review_due = due + timedelta(days=7)
+        elif count and (review_due is None or review_due <= due):
+            review_due = due + timedelta(days=REVIEW_DAYS)
         if count and review_due is not None and review_due <= due:
             raise WhenError("peer reviews are due after the assignment itself")
         if review_due != (base.review_due_at if base else None):
@@ -849,7 +850,10 @@ class AssignmentService(Service):
             return [call.refuse(t("assignments.bad_field", problem=str(error)))]
         who = str(call.arguments.get("member", "")).strip()
         if not who:
-            await store.update_assignment(tx.conn, found.id, due_at=due)
+            moved: dict[str, object] = {"due_at": due}
+            if found.review_due_at is not None and found.review_due_at <= due:
+                moved["review_due_at"] = due + timedelta(days=REVIEW_DAYS)  # reviews come after
+            await store.update_assignment(tx.conn, found.id, **moved)
             log.info("assignments: A%d due time moved", found.id)
             return [call.answer(t("assignments.extended_all", key=found.key, due=_stamp(due)))]
         refs = await self._member(tx.conn, call, who)

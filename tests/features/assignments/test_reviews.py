@@ -247,3 +247,22 @@ async def test_pairing_catches_up_after_a_restart_and_calibration_shows_the_tren
         said = await story.say(f"alice: /submission {second}")
         assert "getting closer to your peers'" in said, said
         assert f"{first} 1.6, {second} 0.2" in said, said
+
+
+async def test_review_settings_are_checked_and_the_review_due_time_follows_the_due_time(
+    config_for: Callable[..., Config], clock: ManualClock, tmp_path: Path
+) -> None:
+    async with ConsoleStory(course(config_for), clock, tmp_path) as story:
+        said = await story.say(
+            f'fran: /assignment create "Essay" "{DUE}" reviews=2 review_due="2026-12-09 17:00"'
+        )
+        assert "peer reviews are due after the assignment itself" in said, said
+        said = await story.say(f'fran: /assignment create "Essay" "{DUE}" reviews=11')
+        assert "reviews is 0 (none) to 10" in said, said
+        said = await story.say(f'fran: /assignment create "Essay" "{DUE}" reviews=1 reviewers=all')
+        assert "Reviewers must be one of submitters, everyone" in said, said
+        said = await story.say(f'fran: /assignment create "Essay" "{DUE}" reviews=1')
+        assert "Peer review: 1 per submission, blind" in said and "Thu 17 Dec" in said, said
+        said = await story.say('fran: /assignment extend A1 "2026-12-20 17:00"')
+        said = await story.say("fran: /grade reviews A1")
+        assert "reviews due Sun 27 Dec 2026 17:00" in said, said
