@@ -269,11 +269,31 @@ def suggestion_choices(param: Param, suggestions: Iterable[Suggestion]) -> list[
 Request = Callable[..., Awaitable[Any]]
 
 
+def mention_ids(registered: Sequence[Payload], table: CommandTable) -> dict[str, str]:
+    """How texts name each registered slash command ("goal set", "seek"), with the id its
+    mention needs (`</goal set:ID>`); a group is mentioned through its subcommands only."""
+    ids = {
+        str(command.get("name")): str(command.get("id"))
+        for command in registered
+        if command.get("type", 1) == 1 and command.get("id")
+    }
+    found: dict[str, str] = {}
+    for spec in table:
+        if spec.name not in ids:
+            continue
+        if spec.is_group:
+            for sub in spec.subcommands:
+                found[f"{spec.name} {sub.name}"] = ids[spec.name]
+        else:
+            found[spec.name] = ids[spec.name]
+    return found
+
+
 async def sync_commands(
     request: Request, app: int, wanted: list[Payload], *, guilds: list[str] | None
-) -> None:
+) -> dict[str, list[Payload]]:
     """Register every neutral command in each of `guilds` (or globally when None), only where
-    Discord's copy differs."""
+    Discord's copy differs; return what is registered, by guild id ("" for global)."""
     scopes: list[tuple[str, Route, Route]] = []
     if guilds is not None:
         for gid in guilds:
@@ -294,13 +314,16 @@ async def sync_commands(
                 Route("PUT", path, application_id=app),
             )
         )
+    registered: dict[str, list[Payload]] = {}
     for scope, get, put in scopes:
+        where = scope.removeprefix("guild ") if scope != "global" else ""
         try:
             current = await request(get)
             if not commands_differ(wanted, list(current or [])):
                 log.info("discord: %d commands already registered (%s)", len(wanted), scope)
+                registered[where] = list(current or [])
                 continue
-            await request(put, json=wanted)
+            registered[where] = list(await request(put, json=wanted) or [])
             log.info(
                 "discord: registered %d commands (%s, set %s)",
                 len(wanted),
@@ -314,3 +337,4 @@ async def sync_commands(
                 scope,
                 error,
             )
+    return registered

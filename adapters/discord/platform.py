@@ -147,6 +147,7 @@ class _Interaction:
     # A form's submission: its command and what was typed, to fill the form in again when
     # the answer refuses a value (the answer's Edit button).
     form: tuple[tuple[str, ...], dict[str, str]] | None = None
+    guild: str | None = None  # where it was used (None: a DM), for command mentions
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     timer: asyncio.TimerHandle | None = None
 
@@ -265,6 +266,8 @@ class DiscordPlatform:
         # Watched forum channels: they hold no messages of their own; each post is a thread
         # whose starter message (with the thread's id) lives in the thread.
         self._forums: set[str] = set()
+        # Registered commands' ids by guild ("" when registered globally), for mentions.
+        self._mentions: dict[str, dict[str, str]] = {}
         self._watched: list[_Watched] = []
         self._guilds: set[str] = set()
         self._session: str | None = None  # the gateway session the last READY opened
@@ -357,12 +360,16 @@ class DiscordPlatform:
             )
         self._bind_and_check()
         assert client.application_id is not None
-        await discord_commands.sync_commands(
+        registered = await discord_commands.sync_commands(
             self._request,
             client.application_id,
             discord_commands.command_payloads(self._commands),
             guilds=self._command_guilds(),
         )
+        self._mentions = {
+            guild: discord_commands.mention_ids(commands, self._commands)
+            for guild, commands in registered.items()
+        }
         self._log_hidden_commands()
         # Before the consumer runs: no live message of this connection can commit first.
         epoch = self._epoch
@@ -757,6 +764,7 @@ class DiscordPlatform:
             form=(event.path, dict(event.options or {}))
             if isinstance(event, CommandInvoked) and data.get("type") == 5
             else None,
+            guild=str(data["guild_id"]) if data.get("guild_id") else None,
         )
         self._forget_old_interactions()
         self._interactions[pending.interaction_id] = pending
@@ -1315,12 +1323,25 @@ class DiscordPlatform:
             return message.thread
         return message.channel.channel
 
+    def _mentions_in(self, guild: str | None) -> dict[str, str]:
+        """The command mentions that work in a guild's channels (None: a DM, where only
+        globally registered commands run)."""
+        return self._mentions.get(guild or "", {}) or (
+            self._mentions.get("", {}) if guild else {}
+        )
+
     async def _send_bodies(
-        self, channel_id: str, content: Content, key: str | None = None, resend: bool = False
+        self,
+        channel_id: str,
+        content: Content,
+        key: str | None = None,
+        resend: bool = False,
+        *,
+        guild: str | None = None,
     ) -> list[Payload]:
         sent: list[Payload] = []
         route_path = "/channels/{channel_id}/messages"
-        bodies = render.message_payloads(content)
+        bodies = render.message_payloads(content, self._mentions_in(guild))
         if key is not None and resend:
             found = await self._already_sent(channel_id, bodies)
             if found is not None:
@@ -1358,15 +1379,16 @@ class DiscordPlatform:
         if action.thread is not None:
             thread_id = action.thread.thread or action.thread.message
             channel_id = thread_id
+        guild = action.channel.space or None
         try:
-            sent = await self._send_bodies(channel_id, action.content, key, resend)
+            sent = await self._send_bodies(channel_id, action.content, key, resend, guild=guild)
         except discord.NotFound as error:
             if action.thread is None or error.code != _UNKNOWN_CHANNEL:
                 raise
             # No thread on that message yet: open one, then reply in it.
             assert thread_id is not None
             await self._start_thread(action.channel.channel, thread_id, action.content.text)
-            sent = await self._send_bodies(thread_id, action.content, key, resend)
+            sent = await self._send_bodies(thread_id, action.content, key, resend, guild=guild)
         first = str(sent[0]["id"])
         if action.start_thread and thread_id is None:
             await self._start_thread(action.channel.channel, first, action.start_thread)
@@ -1397,7 +1419,8 @@ class DiscordPlatform:
         )
 
     async def _edit(self, action: Edit) -> None:
-        body = render.message_payloads(action.content)[0]
+        guild = action.message.channel.space or None
+        body = render.message_payloads(action.content, self._mentions_in(guild))[0]
         body.setdefault("content", "")
         body.setdefault("embeds", [])
         body.setdefault("components", [])
@@ -1469,7 +1492,8 @@ class DiscordPlatform:
         async with pending.lock:
             if pending.timer is not None:
                 pending.timer.cancel()
-            for index, body in enumerate(render.message_payloads(content)):
+            mentions = self._mentions_in(pending.guild)
+            for index, body in enumerate(render.message_payloads(content, mentions)):
                 with_file = content if index == 0 and content.attachment else None
                 redraw = in_place and index == 0 and pending.on_component
                 if redraw:  # what the old message showed goes unless drawn again

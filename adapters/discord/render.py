@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from adapters.discord.translate import EMOJI
@@ -61,8 +62,33 @@ def _escape_plain(text: str) -> str:
     return _LINE_START.sub(r"\1\\\2", "".join(out))
 
 
-def render(text: str) -> str:
-    """Neutral markup as Discord markdown; moments become `<t:UNIX:F>` / `<t:UNIX:D>`."""
+# A registered command's id by how texts write it ("goal set", "seek"): a code span naming
+# one becomes a command mention, `</goal set:ID>`, which members click to start typing it.
+Mentions = Mapping[str, str]
+
+
+def _code(text: str) -> str:
+    fence = "``" if "`" in text else "`"
+    return f"{fence}{text}{fence}"
+
+
+def _mention(text: str, mentions: Mentions) -> str | None:
+    """A code span like `/goal set <what>` as `</goal set:ID> `<what>``, if it names a
+    registered command."""
+    if not mentions or not text.startswith("/"):
+        return None
+    words = text[1:].split(" ")
+    for size in (2, 1):
+        path = " ".join(words[:size]).lower()
+        if len(words) >= size and path in mentions:
+            rest = " ".join(words[size:]).strip()
+            return f"</{path}:{mentions[path]}>" + (f" {_code(rest)}" if rest else "")
+    return None
+
+
+def render(text: str, mentions: Mentions | None = None) -> str:
+    """Neutral markup as Discord markdown; moments become `<t:UNIX:F>` / `<t:UNIX:D>`, and
+    code spans that name a registered command (`mentions`) become command mentions."""
     out: list[str] = []
     for span in markup.parse(text):
         match span:
@@ -75,8 +101,7 @@ def render(text: str) -> str:
             case markup.Block():
                 out.append(f"```\n{span.text}\n```")
             case markup.Code():
-                fence = "``" if "`" in span.text else "`"
-                out.append(f"{fence}{span.text}{fence}")
+                out.append(_mention(span.text, mentions or {}) or _code(span.text))
             case markup.Link():
                 if span.label == span.url:
                     out.append(span.url)
@@ -92,6 +117,7 @@ def render(text: str) -> str:
 _UNBREAKABLE = re.compile(
     r"```[\s\S]*?```"  # a monospace block (a table): cut before it, never inside
     r"|\[[^\]\n]*\]\(<?https?://[^\s)]+>?\)|<https?://[^\s>]+>|https?://\S+|<t:-?\d+(?::\w)?>"
+    r"|</[^<>\n]+:\d+>"  # a command mention
 )
 
 
@@ -135,13 +161,14 @@ def _embed_size(embed: Payload) -> int:
     return size + sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", ()))
 
 
-def _embeds(content: Content) -> list[Payload]:
+def _embeds(content: Content, mentions: Mentions | None) -> list[Payload]:
     title = render(content.title)[:EMBED_TITLE] if content.title else None
     # `text` is the complete message (sections repeat part of it), so it is what the embeds
     # show; sections become fields only when there is no text.
     if content.text.strip() or not content.sections:
         embeds: list[Payload] = [
-            {"description": part} for part in chunk(render(content.text), EMBED_DESCRIPTION)
+            {"description": part}
+            for part in chunk(render(content.text, mentions), EMBED_DESCRIPTION)
         ] or [{}]
         if title:
             embeds[0]["title"] = title
@@ -150,7 +177,7 @@ def _embeds(content: Content) -> list[Payload]:
     current: Payload = {"title": title} if title else {}
     for heading, body in content.sections:
         name = render(heading)[:FIELD_NAME] or "—"
-        value = render(body)
+        value = render(body, mentions)
         if 0 < len(value) <= FIELD_VALUE:
             fields = current.get("fields", [])
             if len(fields) >= FIELDS_PER_EMBED or (
@@ -230,16 +257,25 @@ def _components(buttons: tuple[Button, ...], menus: tuple[Menu, ...] = ()) -> li
 NO_MENTIONS: Payload = {"parse": []}
 
 
-def message_payloads(content: Content) -> list[Payload]:
+def message_payloads(content: Content, mentions: Mentions | None = None) -> list[Payload]:
     """A `Content` as one or more message bodies within Discord's limits.
 
     Text is chunked at 2,000 characters; with a title or sections it goes into embeds instead
     (descriptions of up to 4,096, packed ten per message and 6,000 characters in total, the
-    title on the first); menus and buttons go on the last message. Pings are off.
+    title on the first); menus and buttons go on the last message. Pings are off. Commands
+    are named as mentions, unless that takes more messages than naming them as code.
     """
+    plain = _payloads(content, None)
+    if not mentions:
+        return plain
+    mentioned = _payloads(content, mentions)
+    return mentioned if len(mentioned) <= len(plain) else plain
+
+
+def _payloads(content: Content, mentions: Mentions | None) -> list[Payload]:
     bodies: list[Payload] = []
     if content.title or content.sections:
-        embeds = _embeds(content)
+        embeds = _embeds(content, mentions)
         batch: list[Payload] = []
         size = 0
         for embed in embeds:
@@ -253,7 +289,7 @@ def message_payloads(content: Content) -> list[Payload]:
         if batch:
             bodies.append({"embeds": batch})
     else:
-        bodies = [{"content": piece} for piece in chunk(render(content.text))]
+        bodies = [{"content": piece} for piece in chunk(render(content.text, mentions))]
     if not bodies:
         bodies = [{"content": "\u200b"}]  # Discord refuses an empty message
     if content.buttons or content.menus:

@@ -686,3 +686,24 @@ async def test_a_refused_form_is_answered_with_an_edit_button_that_opens_it_fill
         said = await _submit(world, world.alice, share, {"url": "https://example.org/t"})
         assert "shared https://example.org/t" in said
     assert not world.fake.refused_callbacks
+
+
+async def test_texts_name_commands_as_mentions_with_the_registered_ids(
+    world: World, story_for: Story
+) -> None:
+    async with story_for(world, members={"welcome": False}, defer_after=0.0):
+        registered = world.fake.registered(world.guild, "goal")
+        sent = await world.fake.interaction(
+            world.general, world.alice, "goal", [{"type": 1, "name": "show", "options": []}]
+        )
+        deadline = asyncio.get_running_loop().time() + 5
+        while True:
+            responses = world.fake.interaction_responses.get(sent["token"], [])
+            said = " ".join(str(r.get("data", r).get("content") or "") for r in responses)
+            if said.strip():
+                break
+            assert asyncio.get_running_loop().time() < deadline, responses
+            await asyncio.sleep(0.01)
+        # "No goal yet. Set one with `/goal set <...>`": a mention members click to start it
+        assert f"</goal set:{registered['id']}>" in said, said
+    assert not world.fake.refused_callbacks

@@ -470,3 +470,17 @@ def test_a_forms_custom_id_carries_the_path_and_the_arguments_outside_it(
     assert plain is not None and len(plain) <= 100
     assert t.form_target(plain) == (path, {"assignment": short_key})
     assert t.form_custom_id(path, {"assignment": "x" * 100}) is None
+
+
+def test_a_code_span_naming_a_registered_command_becomes_its_mention() -> None:
+    mentions = {"goal set": "111", "seek": "222"}
+    text = "Set one with `/goal set <what you want to learn>`; ask with `/seek`; `/nope` stays."
+    assert r.render(text, mentions) == (
+        "Set one with </goal set:111> `<what you want to learn>`; ask with </seek:222>; "
+        "`/nope` stays."
+    )
+    assert r.render(text) == (
+        "Set one with `/goal set <what you want to learn>`; ask with `/seek`; `/nope` stays."
+    )
+    [body] = r.message_payloads(Content(text="Try `/seek <q>`"), mentions)
+    assert body["content"] == "Try </seek:222> `<q>`"
