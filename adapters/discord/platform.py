@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -132,6 +133,23 @@ class _Client(discord.AutoShardedClient):
         """Pause before identifying again: Discord allows one IDENTIFY per 5 s per bucket."""
         if not initial:
             await asyncio.sleep(self._identify_delay)
+
+
+def _weekly_rule(starts_at: datetime, every_weeks: int) -> Payload:
+    """Discord's recurrence rule for a session every `every_weeks` weeks (its weekdays count
+    from Monday, 0, like Python's)."""
+    return {
+        "start": starts_at.isoformat(),
+        "end": None,
+        "frequency": 2,  # WEEKLY
+        "interval": every_weeks,
+        "by_weekday": [starts_at.weekday()],
+        "by_n_weekday": None,
+        "by_month": None,
+        "by_month_day": None,
+        "by_year_day": None,
+        "count": None,
+    }
 
 
 @dataclass(slots=True)
@@ -1286,6 +1304,8 @@ class DiscordPlatform:
             "scheduled_end_time": action.ends_at.isoformat(),
             "entity_metadata": {"location": action.location[:100]},
         }
+        if action.every_weeks:
+            body["recurrence_rule"] = _weekly_rule(action.starts_at, action.every_weeks)
         if action.mirror_id is not None:
             route = Route(
                 "PATCH",

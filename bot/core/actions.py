@@ -149,6 +149,9 @@ class MirrorGathering:
     ends_at: datetime
     location: str  # public text: never the private meeting link
     cancelled: bool = False
+    # Repeats every this many weeks at the same UTC time (0: this occurrence only): set only
+    # when that is exact, so a platform's own weekly rule never drifts from the series.
+    every_weeks: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 MAX_OCCURRENCES = 1000  # never walk a series further than this in one call
@@ -58,3 +59,30 @@ def next_occurrence(
     for instant in occurrences(starts_at, zone, recurrence, after, after + timedelta(days=3660)):
         return instant
     return None
+
+
+def weekly_in_utc(
+    starts_at: datetime, zone: ZoneInfo, recurrence: str | None, after: datetime
+) -> int:
+    """The interval in weeks of a series that, for the coming year, repeats exactly that many
+    weeks apart in UTC (one weekday, one UTC time: what a platform's weekly rule expresses,
+    Discord's `recurrence_rule`); 0 for anything else (a zone with DST, monthly, an end)."""
+    if recurrence is None:
+        return 0
+    parts = dict(
+        part.split("=", 1)
+        for part in recurrence.upper().removeprefix("RRULE:").split(";")
+        if "=" in part
+    )
+    if parts.get("FREQ") != "WEEKLY" or {"COUNT", "UNTIL"} & parts.keys():
+        return 0
+    if len(parts.get("BYDAY", "").split(",")) > 1:
+        return 0
+    interval = int(parts.get("INTERVAL", "1")) if parts.get("INTERVAL", "1").isdigit() else 0
+    if interval not in (1, 2):
+        return 0
+    found = list(occurrences(starts_at, zone, recurrence, after, after + timedelta(days=366)))
+    step = timedelta(weeks=interval)
+    if len(found) < 2 or any(b - a != step for a, b in pairwise(found)):
+        return 0
+    return interval

@@ -32,7 +32,12 @@ from bot.core.refs import MemberRef, MessageRef
 from bot.core.suggestions import Suggestion, label, matching
 from bot.features.gatherings import fairness, store
 from bot.features.gatherings.config import GatheringSettings
-from bot.features.gatherings.recurrence import next_occurrence, occurrences, to_utc
+from bot.features.gatherings.recurrence import (
+    next_occurrence,
+    occurrences,
+    to_utc,
+    weekly_in_utc,
+)
 from bot.features.gatherings.store import GOING, MAYBE, NO, GatheringRecord
 from bot.features.gatherings.when import (
     WhenError,
@@ -1250,6 +1255,9 @@ class GatheringService(Service):
                 ends_at=start + timedelta(minutes=gathering.duration_minutes),
                 location=t("gatherings.mirror_location"),
                 cancelled=gathering.cancelled or occurrence is None,
+                every_weeks=weekly_in_utc(
+                    start, ZoneInfo(gathering.timezone), gathering.recurrence, start
+                ),
             )
             key: str | None = None
             if gathering.mirror_id is None:  # a copy to create: once, under a stable key

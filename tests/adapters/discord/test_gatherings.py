@@ -177,3 +177,29 @@ async def test_interested_on_the_mirrored_event_is_an_rsvp_with_the_wait_list(
             [(world.alice, "no"), (bob, "going")]
         )
         assert "1 going" in mirrored["description"]
+
+
+async def test_a_weekly_series_in_a_zone_without_dst_carries_discords_recurrence_rule(
+    world: World, story_for: Story
+) -> None:
+    async with story_for(world) as story:
+        options = _create_options(
+            title="Office hours", when="2026-11-26 17:00", tz="UTC", repeat="weekly", confirm="yes"
+        )
+        await world.fake.interaction(world.general, world.fran, "host", options)
+        [created] = await world.fake.wait_for_request(
+            "POST", rf"/guilds/{world.guild}/scheduled-events"
+        )
+        rule = created.body["recurrence_rule"]
+        assert (rule["frequency"], rule["interval"], rule["by_weekday"]) == (2, 1, [3])  # Thu
+        assert rule["start"].startswith("2026-11-26T17:00:00")
+        # in the community's zone (Berlin) a weekly series drifts against UTC: no rule
+        berlin = _create_options(
+            title="Reading group", when="2026-11-27 18:00", repeat="weekly", confirm="yes"
+        )
+        await world.fake.interaction(world.general, world.fran, "host", berlin)
+        created = await world.fake.wait_for_request(
+            "POST", rf"/guilds/{world.guild}/scheduled-events", count=2
+        )
+        assert "recurrence_rule" not in created[-1].body
+        await story.app.drain()

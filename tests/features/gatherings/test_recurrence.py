@@ -8,7 +8,12 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.features.gatherings.recurrence import next_occurrence, occurrences, to_utc
+from bot.features.gatherings.recurrence import (
+    next_occurrence,
+    occurrences,
+    to_utc,
+    weekly_in_utc,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -100,3 +105,16 @@ def test_every_occurrence_is_the_series_wall_time_or_its_gap_shift(
         local = moment.astimezone(tz)
         shifted = (local - timedelta(hours=1)).replace(tzinfo=None).time()
         assert local.time() == wall.time() or shifted == wall.time()
+
+
+def test_a_weekly_rule_is_offered_only_where_it_stays_exact_in_utc_for_a_year() -> None:
+    start = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)
+    after = datetime(2026, 11, 20, tzinfo=UTC)
+    assert weekly_in_utc(start, ZoneInfo("UTC"), "FREQ=WEEKLY", after) == 1
+    assert weekly_in_utc(start, ZoneInfo("Asia/Tokyo"), "FREQ=WEEKLY;INTERVAL=2", after) == 2
+    # Berlin's wall time moves against UTC at DST: a UTC weekly rule would drift an hour
+    assert weekly_in_utc(start, ZoneInfo("Europe/Berlin"), "FREQ=WEEKLY", after) == 0
+    assert weekly_in_utc(start, ZoneInfo("UTC"), "FREQ=MONTHLY", after) == 0
+    assert weekly_in_utc(start, ZoneInfo("UTC"), "FREQ=WEEKLY;COUNT=3", after) == 0
+    assert weekly_in_utc(start, ZoneInfo("UTC"), "FREQ=WEEKLY;BYDAY=TU,TH", after) == 0
+    assert weekly_in_utc(start, ZoneInfo("UTC"), None, after) == 0
