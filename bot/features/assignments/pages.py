@@ -105,3 +105,20 @@ def in_place(call: Invocation, content: Content) -> Action:
     """Redraw the message a button or menu was used on; answer anew to a typed command."""
     answer = call.answer(content.text)
     return replace(answer, content=content, in_place=isinstance(call.event, ButtonPressed))
+
+
+def level_problem(t: Catalog, criteria: Sequence[Criterion], number: int, level: int) -> str | None:
+    """What is wrong with picking level `level` for criterion `number` (both from 1), if
+    anything: the answer lists what there is."""
+    if not 1 <= number <= len(criteria):
+        return t("assignments.no_criterion", number=number, count=len(criteria))
+    criterion = criteria[number - 1]
+    if not 1 <= level <= len(criterion.levels):
+        levels = ", ".join(f"{i}. {escape(n)}" for i, n in enumerate(criterion.levels, 1))
+        return t(
+            "assignments.no_level",
+            number=level,
+            criterion=escape(criterion.name),
+            levels=levels,
+        )
+    return None

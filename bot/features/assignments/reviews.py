@@ -25,6 +25,7 @@ from bot.features.assignments.pages import (
     chosen_lines,
     in_place,
     level_menus,
+    level_problem,
     page_of,
     pager,
     pages_of,
@@ -422,21 +423,9 @@ class PeerReviews:
             return [call.answer(t("reviews.already_sent", key=item.key))]
         criteria = record.rubric.criteria
         number, level = int(call.arguments["criterion"]), int(call.arguments["level"])
-        if not 1 <= number <= len(criteria):
-            return [call.answer(t("assignments.no_criterion", number=number, count=len(criteria)))]
-        criterion = criteria[number - 1]
-        if not 1 <= level <= len(criterion.levels):
-            levels = ", ".join(f"{i}. {escape(n)}" for i, n in enumerate(criterion.levels, 1))
-            return [
-                call.answer(
-                    t(
-                        "assignments.no_level",
-                        number=level,
-                        criterion=escape(criterion.name),
-                        levels=levels,
-                    )
-                )
-            ]
+        problem = level_problem(t, criteria, number, level)
+        if problem is not None:
+            return [call.refuse(problem)]
         levels_now = list(item.levels) + [None] * (len(criteria) - len(item.levels))
         levels_now[number - 1] = level - 1
         await review_store.put_levels(tx.conn, item.id, levels_now)

@@ -43,6 +43,7 @@ from bot.features.assignments.pages import (
     chosen_lines,
     in_place,
     level_menus,
+    level_problem,
     page_of,
     pager,
     pages_of,
@@ -1082,21 +1083,9 @@ class AssignmentService(Service):
         record, state = found
         criteria = record.rubric.criteria
         number, level = int(call.arguments["criterion"]), int(call.arguments["level"])
-        if not 1 <= number <= len(criteria):
-            return [call.answer(t("assignments.no_criterion", number=number, count=len(criteria)))]
-        criterion = criteria[number - 1]
-        if not 1 <= level <= len(criterion.levels):
-            levels = ", ".join(f"{i}. {escape(n)}" for i, n in enumerate(criterion.levels, 1))
-            return [
-                call.answer(
-                    t(
-                        "assignments.no_level",
-                        number=level,
-                        criterion=escape(criterion.name),
-                        levels=levels,
-                    )
-                )
-            ]
+        problem = level_problem(t, criteria, number, level)
+        if problem is not None:
+            return [call.refuse(problem)]
         state.levels[number - 1] = level - 1
         await store.put_draft(tx.conn, record.id, str(call.author.ref), state, tx.now)
         return [self._page(call, record, state, page_of(number))]
