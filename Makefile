@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/discord_e2e.py
 	$(BIN)/python bench/feeds.py
 	$(BIN)/python bench/slack_events.py
+	$(BIN)/python bench/pairing.py
 	$(BIN)/python bench/chaos.py
 
 clean:
