@@ -9,6 +9,7 @@ direct messages). Log lines name assignments, submissions and reviews by id only
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -198,7 +199,11 @@ class PeerReviews:
         if record.open_reviewing:
             pool += [m for m in await review_store.community_members(tx.conn, record.community)]
         earlier = await review_store.earlier_pairs(tx.conn, record.community, record.id)
-        pairing = assign_reviewers(authors, pool, record.peer_reviews, earlier, seed=record.id)
+        # Off the event loop: a large cohort takes about a second to solve (bench/pairing.py),
+        # and interactions must still be answered within Discord's 3 s meanwhile.
+        pairing = await asyncio.to_thread(
+            assign_reviewers, authors, pool, record.peer_reviews, earlier, seed=record.id
+        )
         by_author = {work.member_ref: work for work in works}
         pairs = [
             (by_author[author], reviewer)
