@@ -350,3 +350,30 @@ async def test_someone_engaging_with_a_members_message_refreshes_their_open_page
         )
         await open_home(story, "UFRAN", "EvSentinel")  # published after both were handled
         assert publishes(fake, "UALICE") == before + 2 and "UCARL" not in fake.homes
+
+
+async def test_an_answer_to_a_members_question_refreshes_their_open_page(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    async with SlackStory(fake, with_announcements(fake, tmp_path)) as story:
+        await story.command("settings named=on", "UFRAN")
+        await story.command("seek Who knows a primer on spaced practice?", "UALICE")
+
+        def posted_question() -> tuple[str, dict[str, Any]] | None:
+            for channel in fake.channels.values():
+                for message in channel.messages:
+                    if message.get("bot_id") and "spaced practice" in message["text"]:
+                        return channel.id, message
+            return None
+
+        await eventually(lambda: posted_question() is not None)
+        found = posted_question()
+        assert found is not None
+        channel, question = found
+        await open_home(story, "UALICE", "EvQOpen")
+        assert "nobody yet this week" in home_text(fake, "UALICE")
+        now = f"{story.clock.now().timestamp():.0f}"
+        answer = message_event(channel, "UFRAN", "Try the Make It Stick book", f"{now}.7")
+        answer["thread_ts"] = question["ts"]
+        await story.event(answer, "EvAnswer")
+        await eventually(lambda: "fran" in home_text(fake, "UALICE"))
