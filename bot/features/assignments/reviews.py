@@ -139,7 +139,7 @@ def _work(item: SubmissionRecord) -> str:
     return f"_{escape(text)}_"
 
 
-def _mean(values: Sequence[int]) -> float | None:
+def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
@@ -163,11 +163,7 @@ def distance(own: Sequence[int], peers: Sequence[Sequence[int]]) -> float | None
         for level, given in zip(own, peers, strict=False)
         if (mean := _mean(list(given))) is not None
     ]
-    return _mean_f(gaps)
-
-
-def _mean_f(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+    return _mean(gaps)
 
 
 class PeerReviews:
