@@ -48,6 +48,20 @@ def _sqlite_file(url: str) -> Path | None:
 _GLANCE = "facilitator_glance"  # an execution option: begin without taking the write lock
 
 
+BUSY_TIMEOUT_MS = 30_000  # how long an SQLite write waits for another writer
+MIGRATION_WAIT_MS = 300_000  # how long a starting process waits for another's migration
+
+
+def _busy_timeout(connection: Connection, milliseconds: int) -> None:
+    """Set how long this SQLite connection waits for a lock, outside any transaction (a
+    statement through the engine would begin one)."""
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={milliseconds}")
+    cursor.close()
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets its pragmas and explicit IMMEDIATE transactions."""
     if url.startswith("sqlite") and "+aiosqlite" not in url:
@@ -66,7 +80,7 @@ def create_engine(url: str) -> AsyncEngine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
@@ -138,8 +152,12 @@ class Database:
                     await conn.rollback()
                     return
                 await conn.rollback()
-                await conn.run_sync(self._upgrade)
-                await conn.commit()
+                try:
+                    await conn.run_sync(self._upgrade)
+                    await conn.commit()
+                finally:
+                    if self.dialect == "sqlite":
+                        await conn.run_sync(_busy_timeout, BUSY_TIMEOUT_MS)
         except (SQLAlchemyError, OSError) as error:
             raise StorageError(
                 f"storage.url: cannot open or write the database {self.describe()} "
@@ -167,6 +185,10 @@ class Database:
         # One transaction around every step (Alembic leaves a transaction it did not open
         # alone; on SQLite it would otherwise commit after each migration and let a second
         # process run the remaining ones twice). It is committed by `migrate`.
+        if connection.dialect.name == "sqlite":
+            # A second process waits here for the first one's whole migration, which on a
+            # busy machine takes longer than an ordinary write's wait.
+            _busy_timeout(connection, MIGRATION_WAIT_MS)
         connection.begin()  # BEGIN IMMEDIATE on SQLite: a second process waits here
         if connection.dialect.name == "postgresql":
             # Held until the commit: a second process waits, then finds the schema current.

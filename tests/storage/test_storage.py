@@ -318,6 +318,7 @@ MIGRATE = "import asyncio, sys; from bot.storage.database import Database; " + (
 )
 
 
+@pytest.mark.timeout(400)  # the second process may wait out the first's whole migration
 async def test_two_processes_migrating_at_once_both_succeed(db_url: str) -> None:
     # Real processes: Alembic keeps its context in module globals, one migration per process.
     root = Path(__file__).resolve().parents[2]
@@ -327,9 +328,15 @@ async def test_two_processes_migrating_at_once_both_succeed(db_url: str) -> None
         )
         for _ in range(2)
     ]
-    for run in runs:
-        _, errors = await asyncio.wait_for(run.communicate(), timeout=60)
-        assert run.returncode == 0, errors.decode()
+    try:
+        for run in runs:
+            _, errors = await asyncio.wait_for(run.communicate(), timeout=360)
+            assert run.returncode == 0, errors.decode()
+    finally:  # a failure leaves no process whose pipes outlive this test's loop
+        for run in runs:
+            if run.returncode is None:
+                run.kill()
+                await run.wait()
     database = Database(db_url)
     async with database.reading() as conn:
         assert await conn.run_sync(_diff) == []
