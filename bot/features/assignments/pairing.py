@@ -14,9 +14,10 @@ from __future__ import annotations
 import random
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,10 @@ def assign_reviewers(
     pool = list(dict.fromkeys(reviewers))
     if per_submission <= 0 or not authors or not pool:
         return Pairing({author: () for author in authors}, ())
+    # Imported when a pairing is due, not at start: it is large, and every process would
+    # carry it (and its garbage collector's work) for a job that runs a few times a term.
+    import networkx as nx
+
     random.Random(seed).shuffle(pool)
     wanted = {a: min(per_submission, len([r for r in pool if r != a])) for a in authors}
     total = sum(wanted.values())
