@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from bot.core.actions import Action, Button, Content, Menu, MenuOption
-from bot.core.commands import CommandSpec, Param, ParamKind
+from bot.core.commands import CommandSpec, Param, ParamKind, command_line
 from bot.core.events import ButtonPressed
 from bot.core.i18n import Catalog
 from bot.core.markup import escape
@@ -122,3 +122,33 @@ def level_problem(t: Catalog, criteria: Sequence[Criterion], number: int, level:
             levels=levels,
         )
     return None
+
+
+def step_controls(
+    t: Catalog,
+    group: CommandSpec,
+    subject: str,
+    key: str,
+    criteria: Sequence[Criterion],
+    levels: Sequence[int | None],
+    page: int,
+) -> tuple[tuple[Menu, ...], list[Button]]:
+    """A stepwise rubric form's page controls for `group` (`/self-assess`, `/review`) about
+    `key` (its `subject` argument): the page's level menus, Back and Next, and Finish."""
+    level_spec = group.subcommand("level")
+    assert level_spec is not None
+
+    def pick(number: int, level: int) -> str:
+        line = command_line(
+            (group.name, "level"),
+            level_spec,
+            {subject: key, "criterion": number, "level": level},
+        )
+        assert line is not None
+        return line
+
+    buttons = pager(t, page, pages_of(criteria), lambda to: f"{group.name} page {key} {to}")
+    buttons.append(
+        Button(label=t("assignments.finish"), action=f"{group.name} finish {key}", style="primary")
+    )
+    return level_menus(criteria, levels, page, pick), buttons

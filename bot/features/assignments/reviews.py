@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.core.actions import Action, Button, Content, SendDirect
-from bot.core.commands import ArgumentValue, CommandSpec, Param, ParamKind, Role, command_line
+from bot.core.commands import ArgumentValue, CommandSpec, Param, ParamKind, Role
 from bot.core.i18n import Catalog
 from bot.core.markup import escape, link
 from bot.core.refs import MemberRef
@@ -25,12 +25,11 @@ from bot.features.assignments import review_store, store
 from bot.features.assignments.pages import (
     chosen_lines,
     in_place,
-    level_menus,
     level_problem,
     page_of,
-    pager,
     pages_of,
     step_commands,
+    step_controls,
 )
 from bot.features.assignments.pairing import assign_reviewers, late_reviewers
 from bot.features.assignments.review_store import ReviewRecord
@@ -472,28 +471,11 @@ class PeerReviews:
             lines += chosen_lines(t, criteria, item.levels)
             lines.append(t("reviews.pick_hint", key=item.key, prefix=call.prefix))
         lines.append(t("reviews.finish_hint"))
-        level_spec = REVIEW.subcommand("level")
-        assert level_spec is not None
-
-        def pick(number: int, level: int) -> str:
-            line = command_line(
-                ("review", "level"),
-                level_spec,
-                {"review": item.key, "criterion": number, "level": level},
-            )
-            assert line is not None
-            return line
-
-        buttons = pager(t, page, pages, lambda to: f"review page {item.key} {to}")
-        buttons.append(
-            Button(
-                label=t("assignments.finish"), action=f"review finish {item.key}", style="primary"
-            )
-        )
+        menus, buttons = step_controls(t, REVIEW, "review", item.key, criteria, item.levels, page)
         content = Content(
             text="\n".join(lines),
             title=t("reviews.page_title", title=record.title, key=item.key),
-            menus=level_menus(criteria, item.levels, page, pick),
+            menus=menus,
             buttons=tuple(buttons),
         )
         return in_place(call, content)

@@ -28,7 +28,6 @@ from bot.core.commands import (
     Param,
     ParamKind,
     Role,
-    command_line,
 )
 from bot.core.config import CommunitySettings
 from bot.core.i18n import Catalog
@@ -42,12 +41,11 @@ from bot.features.assignments.config import RubricSettings, ScaleSettings, known
 from bot.features.assignments.pages import (
     chosen_lines,
     in_place,
-    level_menus,
     level_problem,
     page_of,
-    pager,
     pages_of,
     step_commands,
+    step_controls,
 )
 from bot.features.assignments.reviews import (
     MAX_REVIEWS,
@@ -1006,26 +1004,8 @@ class AssignmentService(Service):
             lines += chosen_lines(t, criteria, state.levels)
             lines.append(t("assignments.pick_hint", key=record.key, prefix=call.prefix))
         lines.append(t("assignments.finish_hint", grades=escape(record.scale.listing())))
-        level_spec = SELF_ASSESS.subcommand("level")
-        assert level_spec is not None
-
-        def pick(number: int, level: int) -> str:
-            line = command_line(
-                ("self-assess", "level"),
-                level_spec,
-                {"assignment": record.key, "criterion": number, "level": level},
-            )
-            assert line is not None
-            return line
-
-        menus = level_menus(criteria, state.levels, page, pick)
-        buttons = pager(t, page, pages, lambda to: f"self-assess page {record.key} {to}")
-        buttons.append(
-            Button(
-                label=t("assignments.finish"),
-                action=f"self-assess finish {record.key}",
-                style="primary",
-            )
+        menus, buttons = step_controls(
+            t, SELF_ASSESS, "assignment", record.key, criteria, state.levels, page
         )
         buttons.append(
             Button(label=t("assignments.cancel"), action=f"self-assess cancel {record.key}")
