@@ -561,7 +561,9 @@ class SlackPlatform:
         self.app.command(self._settings.command)(on_command)
         self.app.action(re.compile("^" + re.escape(tr.BUTTON_PREFIX)))(on_action)
         self.app.view(slack_commands.MODAL_CALLBACK)(on_view)
-        for callback in slack_commands.registered_shortcuts(self._commands):
+        # The command table is complete once the platform is built: derive the shortcuts once.
+        self._shortcuts = slack_commands.registered_shortcuts(self._commands)
+        for callback in self._shortcuts:
             self.app.shortcut(callback)(on_shortcut)
         self.app.options(slack_commands.PICK_ACTION)(on_options)
 
@@ -719,9 +721,7 @@ class SlackPlatform:
     async def _on_shortcut(self, body: dict[str, Any]) -> None:
         """A message shortcut opens its modal with the payload's fresh trigger_id (valid 3 s,
         once): nothing reaches the dispatcher until the member submits it."""
-        shortcut = slack_commands.registered_shortcuts(self._commands).get(
-            str(body.get("callback_id"))
-        )
+        shortcut = self._shortcuts.get(str(body.get("callback_id")))
         trigger = body.get("trigger_id")
         if shortcut is None or not trigger:
             return
