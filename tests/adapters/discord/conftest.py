@@ -57,8 +57,12 @@ def story_for(db_url: str, clock: ManualClock) -> Callable[..., DiscordStory]:
     def build(world: World, *, services: Sequence[Service] = (), **options: Any) -> DiscordStory:
         section = options.pop("section", {})
         members = options.pop("members", None)
+        own_clock = options.pop("clock", clock)
         return DiscordStory(
-            discord_config(db_url, world, members, **section), clock, services=services, **options
+            discord_config(db_url, world, members, **section),
+            own_clock,
+            services=services,
+            **options,
         )
 
     return build
