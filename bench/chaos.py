@@ -14,9 +14,12 @@ bot's database:
     prompt posts due / posted / doubled       (one per minute of the storm; doubles counted by
                                                nonce on Discord, by metadata key on Slack)
 
-Exits non-zero on any loss or duplicate.
+Exits non-zero on any loss or duplicate. Then it measures the duplicate window of each effect
+no platform can deduplicate (bench/windows.py): how long a kill can fall between the platform
+accepting it and the outbox recording it.
 
-Usage: python bench/chaos.py [kills] [seconds] [discord|slack|both]   (default 50 300 both)
+Usage: python bench/chaos.py [kills] [seconds] [discord|slack|both|windows]
+       (default 50 300 both; `windows` measures only the windows)
 """
 
 from __future__ import annotations
@@ -312,16 +315,19 @@ def report(target: Target, ledger: Ledger, directory: Path, kills: int, seconds:
 
 async def main(kills: int, seconds: float, which: str) -> int:
     """Run the storms asked for, one after the other."""
+    from bench import windows  # it starts the bot as the storms do
+
     targets: list[Target] = []
     if which in ("discord", "both"):
         targets.append(DiscordTarget())
     if which in ("slack", "both"):
         targets.append(SlackTarget())
-    if not targets:
-        print("say discord, slack or both", file=sys.stderr)
+    if not targets and which != "windows":
+        print("say discord, slack, both or windows", file=sys.stderr)
         return 2
     codes = [await storm(target, kills, seconds) for target in targets]
-    return max(codes)
+    await windows.measure(20)
+    return max(codes, default=0)
 
 
 if __name__ == "__main__":

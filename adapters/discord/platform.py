@@ -102,6 +102,7 @@ _NEEDED = {
 }  # Manage Events is a server permission: checked once per server, not per channel
 _DM_REFUSED = 50007
 _ALREADY_ACKNOWLEDGED = 40060
+_LOADING_FLAG = 1 << 7  # a deferral's "thinking" message
 _UNKNOWN_CHANNEL = 10003
 _INTERACTION_LIFETIME = 15 * 60.0
 _AUTOCOMPLETE_WITHIN = 2.5  # seconds: Discord drops an autocomplete answer after 3
@@ -1256,11 +1257,15 @@ class DiscordPlatform:
                 case Answer():
                     content = self._with_edit_button(action)
                     await self._answer(
-                        action.to, content, action.ephemeral, in_place=action.in_place
+                        action.to,
+                        content,
+                        action.ephemeral,
+                        in_place=action.in_place,
+                        resend=resend,
                     )
                     return None
                 case MirrorGathering():
-                    return await self._mirror(action)
+                    return await self._mirror(action, resend=resend)
         except discord.RateLimited as error:
             raise PlatformUnavailable(
                 f"discord: {type(action).__name__} is rate limited: {error}",
@@ -1282,7 +1287,7 @@ class DiscordPlatform:
             raise PlatformError(f"discord: {type(action).__name__}: {error}") from error
         raise PlatformError(f"discord: cannot perform {type(action).__name__}")
 
-    async def _mirror(self, action: MirrorGathering) -> MessageRef | None:
+    async def _mirror(self, action: MirrorGathering, *, resend: bool = False) -> MessageRef | None:
         """Keep a Guild Scheduled Event in step with a live session."""
         guild = action.space
         if action.cancelled:
@@ -1323,6 +1328,10 @@ class DiscordPlatform:
         listed = await self._request(
             Route("GET", "/guilds/{guild_id}/scheduled-events", guild_id=guild)
         )
+        made = self._made_before(listed, body) if resend else None
+        if made is not None:  # an earlier attempt created it, and died before recording it
+            log.info("discord: a resent scheduled event was already in guild %s", guild)
+            return MessageRef(ChannelRef("discord", guild, "scheduled-events"), made)
         if len(listed) >= _SCHEDULED_EVENTS_CAP:
             raise PlatformError(
                 f"discord: the server already has {_SCHEDULED_EVENTS_CAP} scheduled events; "
@@ -1333,6 +1342,19 @@ class DiscordPlatform:
             json={**body, "privacy_level": 2, "entity_type": 3},  # guild only, external
         )
         return MessageRef(ChannelRef("discord", guild, "scheduled-events"), str(created["id"]))
+
+    def _made_before(self, listed: list[Payload], body: Payload) -> str | None:
+        """The id of a scheduled event the bot made with this name and start, if any."""
+        own = str(self._client.user.id) if self._client and self._client.user else None
+        starts = datetime.fromisoformat(str(body["scheduled_start_time"]))
+        for event in listed:
+            if (
+                str(event.get("creator_id")) == own
+                and event.get("name") == body["name"]
+                and datetime.fromisoformat(str(event.get("scheduled_start_time"))) == starts
+            ):
+                return str(event["id"])
+        return None
 
     def _location(self, message: MessageRef) -> str:
         """The channel id a message lives in (a thread's root message lives in the parent,
@@ -1346,9 +1368,7 @@ class DiscordPlatform:
     def _mentions_in(self, guild: str | None) -> dict[str, str]:
         """The command mentions that work in a guild's channels (None: a DM, where only
         globally registered commands run)."""
-        return self._mentions.get(guild or "", {}) or (
-            self._mentions.get("", {}) if guild else {}
-        )
+        return self._mentions.get(guild or "", {}) or (self._mentions.get("", {}) if guild else {})
 
     async def _send_bodies(
         self,
@@ -1497,23 +1517,39 @@ class DiscordPlatform:
         return action.content
 
     async def _answer(
-        self, to: InteractionRef, content: Content, ephemeral: bool, *, in_place: bool = False
+        self,
+        to: InteractionRef,
+        content: Content,
+        ephemeral: bool,
+        *,
+        in_place: bool = False,
+        resend: bool = False,
     ) -> None:
         interaction_id, token = translate.split_interaction_token(to)
-        pending = self._interactions.get(interaction_id)
-        if pending is None:  # answered after a restart, or long ago: followups still work
-            pending = _Interaction(interaction_id, token, ephemeral, time.monotonic(), "answered")
         flags = render.EPHEMERAL_FLAG if ephemeral else 0
         app = self._client.application_id if self._client else None
         webhook = "/webhooks/{webhook_id}/{webhook_token}"
         original = Route(
             "PATCH", webhook + "/messages/@original", webhook_id=app, webhook_token=token
         )
+        pending = self._interactions.get(interaction_id)
+        bodies = render.message_payloads(
+            content, self._mentions_in(pending.guild if pending else None)
+        )
+        sent_before = False
+        if pending is None:
+            # Not in memory: after a restart, another process's, or a resend. Discord says what
+            # the interaction shows, so an answer it already took is not given twice.
+            state = await self._original_state(app, token, bodies[0]) if resend else "answered"
+            sent_before = state == "sent"
+            state = "answered" if sent_before else state
+            pending = _Interaction(interaction_id, token, ephemeral, time.monotonic(), state)
         async with pending.lock:
             if pending.timer is not None:
                 pending.timer.cancel()
-            mentions = self._mentions_in(pending.guild)
-            for index, body in enumerate(render.message_payloads(content, mentions)):
+            for index, body in enumerate(bodies):
+                if index == 0 and sent_before:
+                    continue
                 with_file = content if index == 0 and content.attachment else None
                 redraw = in_place and index == 0 and pending.on_component
                 if redraw:  # what the old message showed goes unless drawn again
@@ -1541,6 +1577,23 @@ class DiscordPlatform:
                 pending.state = "answered"
                 followup = Route("POST", webhook, webhook_id=app, webhook_token=token)
                 await self._send(followup, {**body, "flags": flags}, with_file)
+
+    async def _original_state(self, app: int | None, token: str, first: Payload) -> str:
+        """What an interaction's original response shows: "new" (none yet), "deferred" (the
+        thinking message), "sent" (this very answer) or "answered" (something else)."""
+        route = Route(
+            "GET",
+            "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+            webhook_id=app,
+            webhook_token=token,
+        )
+        try:
+            message = await self._request(route)
+        except discord.NotFound:
+            return "new"
+        if int(message.get("flags") or 0) & _LOADING_FLAG:
+            return "deferred"
+        return "sent" if _fingerprint(message) == _fingerprint(first) else "answered"
 
     async def _send(self, route: Route, body: Payload, with_file: Content | None) -> Any:
         """Send JSON, or multipart when the body carries the content's attachment."""

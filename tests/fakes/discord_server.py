@@ -141,6 +141,7 @@ class FakeDiscord:
         self.rate_limits: list[RateLimit] = []
         self.failures: list[Failure] = []
         self.history_delay = 0.0  # seconds each history page waits before it is answered
+        self.slowed: list[tuple[str, re.Pattern[str], float]] = []  # method, path, seconds
         self.history_answered = 0  # history pages answered so far
         self.sessions: dict[str, Session] = {}
         self.connections: list[GatewayConnection] = []
@@ -418,6 +419,10 @@ class FakeDiscord:
             RateLimit(method, re.compile(pattern), retry_after, times, is_global)
         )
 
+    def slow(self, method: str, pattern: str, seconds: float) -> None:
+        """Answer every request matching only after `seconds`."""
+        self.slowed.append((method, re.compile(pattern), seconds))
+
     def fail(
         self, method: str, pattern: str, status: int = 500, *, times: int | None = None
     ) -> None:
@@ -453,6 +458,9 @@ class FakeDiscord:
             ("/interactions/", "/webhooks/")
         ):
             return self._error(401, 0, "401: Unauthorized")
+        for method, pattern, seconds in self.slowed:
+            if method == request.method and pattern.fullmatch(path):
+                await asyncio.sleep(seconds)
         for limit in self.rate_limits:
             if limit.times > 0 and limit.method == request.method and limit.pattern.fullmatch(path):
                 limit.times -= 1
@@ -523,6 +531,7 @@ class FakeDiscord:
             ("GET", rf"/applications/{snow}/guilds/{snow}/commands", self._get_commands),
             ("PUT", rf"/applications/{snow}/guilds/{snow}/commands", self._put_commands),
             ("POST", rf"/interactions/{snow}/([^/]+)/callback", self._interaction_callback),
+            ("GET", rf"/webhooks/{snow}/([^/]+)/messages/@original", self._get_original),
             ("PATCH", rf"/webhooks/{snow}/([^/]+)/messages/@original", self._edit_original),
             ("POST", rf"/webhooks/{snow}/([^/]+)", self._followup),
             ("POST", r"/users/@me/channels", self._open_dm),
@@ -915,6 +924,34 @@ class FakeDiscord:
             return self._invalid_body(problem)
         responses.append({"kind": "edit_original", **(request.body or {})})
         return self._json({"id": self.new_id(), "channel_id": "0", **(request.body or {})})
+
+    async def _get_original(
+        self, request: Request, application_id: str, token: str
+    ) -> web.Response:
+        message = self.original_response(token)
+        if message is None:
+            return self._error(404, 10008, "Unknown Message")
+        return self._json({"id": self.new_id(), "channel_id": "0", **message})
+
+    def original_response(self, token: str) -> Payload | None:
+        """The message an interaction's first response made, as edited since (Discord's
+        `GET .../messages/@original`); None before any response, or for a modal or choices."""
+        responses = self.interaction_responses.get(token) or []
+        if not responses:
+            return None
+        first = responses[0]
+        kind, data = first.get("type"), dict(first.get("data") or {})
+        if kind in (4, 7):
+            message: Payload = data
+        elif kind in (5, 6):  # a deferral: the "thinking" message (6: the component's own)
+            message = {"content": "", "flags": (data.get("flags") or 0) | (128 if kind == 5 else 0)}
+        else:
+            return None
+        for edit in responses[1:]:
+            if edit["kind"] == "edit_original":
+                message.update({k: v for k, v in edit.items() if k != "kind"})
+                message["flags"] = (message.get("flags") or 0) & ~128
+        return message
 
     async def _followup(self, request: Request, application_id: str, token: str) -> web.Response:
         responses = self.interaction_responses.get(token)

@@ -71,6 +71,7 @@ class Call:
     method: str
     args: dict[str, Any]
     token: str | None
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
@@ -128,6 +129,7 @@ class FakeSlack:
         }
         self.usergroups: dict[str, FakeUserGroup] = {}
         self.responses: dict[str, list[dict[str, Any]]] = {}  # response_url id -> posts
+        self.response_times: dict[str, list[float]] = {}  # response_url id -> monotonic times
         self.uploads: dict[str, bytes] = {}
         self.views: list[dict[str, Any]] = []
         self.used_triggers: set[str] = set()
@@ -382,6 +384,7 @@ class FakeSlack:
         if not _valid_blocks(posted.get("blocks") or []):
             return web.Response(status=400, text="invalid_blocks")
         self.responses[rid].append(posted)
+        self.response_times.setdefault(rid, []).append(time.monotonic())
         await self._notify()
         return web.Response(text="ok")
 
@@ -682,9 +685,10 @@ class FakeSlack:
         if isinstance(view, str):
             view = json.loads(view)
         assert isinstance(view, dict)
-        if not _valid_blocks(view.get("blocks") or [], limit=100) or len(
-            str(view.get("private_metadata") or "")
-        ) > 3000:
+        if (
+            not _valid_blocks(view.get("blocks") or [], limit=100)
+            or len(str(view.get("private_metadata") or "")) > 3000
+        ):
             return {"ok": False, "error": "invalid_arguments"}
         for block in view.get("blocks") or []:
             element = block.get("element") or {}

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from contextlib import closing
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.core.actions import Action, Content, Post
+from adapters.discord import translate
+from adapters.discord.translate import split_interaction_token
+from bot.core.actions import Action, Answer, Content, MirrorGathering, Post
 from bot.core.clock import ManualClock
-from bot.core.refs import ChannelRef
+from bot.core.refs import ChannelRef, InteractionRef
 from bot.runtime.service import Transaction
 from bot.storage.schema import outbox
 from tests.adapters.discord.test_cli_run import run, write_config
@@ -217,3 +223,144 @@ def own_posts(world: World, channel_id: str) -> list[dict[str, object]]:
         for m in world.fake.messages[channel_id].values()
         if m["author"]["id"] == own  # type: ignore[index]
     ]
+
+
+@pytest.mark.timeout(120)
+async def test_a_sender_stopped_past_its_lease_and_superseded_sends_nothing_when_resumed(
+    world: World, tmp_path: Path
+) -> None:
+    """A real process holds a digest post waiting out a 429 and is SIGSTOPped; a second
+    process takes the post over and sends it; resumed, the first finds it is no longer its
+    own and sends nothing (fencing, not the nonce: Discord would have forgotten it)."""
+    config = digest_config(world, tmp_path)
+    digest_posts = rf"/channels/{world.resources}/messages"
+    world.fake.nonce_window = 0
+    stopped = await run(config, world.fake.token)
+    heir: asyncio.subprocess.Process | None = None
+    try:
+        await world.fake.wait_identified(within=30)
+        await world.fake.wait_for_request(
+            "PUT", r"/applications/\d+/guilds/\d+/commands", within=30
+        )
+        # Over discord.py's 30 s: the outbox, not discord.py, waits it out.
+        world.fake.rate_limit("POST", digest_posts, retry_after=31)
+        post = [{"type": 1, "name": "post", "options": []}]
+        await world.fake.interaction(world.general, world.fran, "digest", post)
+        await world.fake.wait_for_request("POST", digest_posts, within=20)  # answered 429
+        database = tmp_path / "bot.db"
+        await eventually(lambda: retry_recorded(database), 20)
+        await stop_outside_a_write(stopped, database)
+
+        heir = await run(config, world.fake.token)
+        deadline = asyncio.get_running_loop().time() + 70
+        while not own_posts(world, world.resources):  # once the row is due and unrenewed
+            assert asyncio.get_running_loop().time() < deadline, "the heir never posted"
+            await asyncio.sleep(0.1)
+
+        stopped.send_signal(signal.SIGCONT)
+        assert stopped.stderr is not None
+        words = "outbox: Post was taken over by another process; not sending"
+        await asyncio.wait_for(read_until(stopped.stderr, words), 30)
+        assert len(own_posts(world, world.resources)) == 1
+        assert len(world.fake.requests_to("POST", digest_posts)) == 2  # the 429'd one, the heir's
+    finally:
+        for process in (stopped, heir):
+            if process is not None and process.returncode is None:
+                process.send_signal(signal.SIGCONT)
+                process.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(process.communicate(), 30)
+
+
+def retry_recorded(database: Path) -> bool:
+    """Whether a post's failed attempt (the 429) is committed."""
+    with closing(sqlite3.connect(database, timeout=5)) as conn:
+        found = conn.execute("SELECT 1 FROM outbox WHERE attempts > 0 AND status = 'pending'")
+        return found.fetchone() is not None
+
+
+async def stop_outside_a_write(process: asyncio.subprocess.Process, database: Path) -> None:
+    """SIGSTOP `process` at a moment it holds no SQLite write lock (a process paused inside a
+    write holds every other writer until it resumes; PostgreSQL locks only the rows)."""
+    for _ in range(200):
+        process.send_signal(signal.SIGSTOP)
+        with closing(sqlite3.connect(database, timeout=0, isolation_level=None)) as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:  # locked: let it finish its write and try again
+                process.send_signal(signal.SIGCONT)
+                await asyncio.sleep(0.05)
+                continue
+            conn.execute("ROLLBACK")
+            return
+    raise AssertionError("the process never left its writes")
+
+
+async def read_until(stream: asyncio.StreamReader, words: str) -> str:
+    """Read log lines until one holds `words`; return it."""
+    while True:
+        line = (await stream.readline()).decode("utf-8", "replace")
+        assert line, f"the process ended without logging {words!r}"
+        if words in line:
+            return line
+
+
+async def answered_by_the_dead(world: World, first_response: dict[str, object]) -> InteractionRef:
+    """An interaction the process that died had answered (`first_response`), at the wire."""
+    asked = await world.fake.interaction(world.general, world.alice, "help")  # nobody connected
+    route = f"{world.fake.api_base}/interactions/{asked['id']}/{asked['token']}/callback"
+    async with aiohttp.ClientSession() as session, session.post(route, json=first_response):
+        pass
+    return translate.interaction_ref(asked, channel(world))
+
+
+async def test_an_answer_discord_took_before_its_sender_died_is_not_given_twice(
+    world: World, story_for: Callable[..., DiscordStory]
+) -> None:
+    answered = {"type": 4, "data": {"content": "Your goal is set.", "flags": 64}}
+    to = await answered_by_the_dead(world, answered)
+    async with story_for(world) as heir:
+        answer = Answer(to=to, content=Content(text="Your goal is set."), ephemeral=True)
+        await heir.platform.perform_once(answer, key="a1", resend=True)
+        changed = Answer(to=to, content=Content(text="Something else"), ephemeral=True)
+        await heir.platform.perform_once(changed, key="a2", resend=True)
+    token = split_interaction_token(to)[1]
+    kinds = [r["kind"] for r in world.fake.interaction_responses[token]]
+    assert kinds == ["callback", "followup"]  # the same answer once; another one follows up
+
+
+async def test_an_answer_resent_after_its_sender_deferred_and_died_fills_the_deferral(
+    world: World, story_for: Callable[..., DiscordStory]
+) -> None:
+    to = await answered_by_the_dead(world, {"type": 5, "data": {"flags": 64}})
+    async with story_for(world) as heir:
+        answer = Answer(to=to, content=Content(text="Here are your links."), ephemeral=True)
+        await heir.platform.perform_once(answer, key="a1", resend=True)
+    token = split_interaction_token(to)[1]
+    responses = world.fake.interaction_responses[token]
+    assert [r["kind"] for r in responses] == ["callback", "edit_original"]  # not "thinking…"
+    shown = world.fake.original_response(token) or {}
+    assert shown["content"] == "Here are your links." and shown["flags"] == 64
+
+
+async def test_a_scheduled_event_created_before_its_sender_died_is_adopted_on_resend(
+    world: World, story_for: Callable[..., DiscordStory]
+) -> None:
+    starts = datetime(2027, 1, 14, 17, 0, tzinfo=UTC)
+    mirror = MirrorGathering(
+        platform="discord",
+        space=world.guild,
+        mirror_id=None,
+        title="Guest talk",
+        description="2 going",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=1),
+        location="Online",
+    )
+    async with story_for(world) as story:
+        first = await story.platform.perform_once(mirror, key="mirror:1", resend=False)
+        again = await story.platform.perform_once(mirror, key="mirror:1", resend=True)
+        assert again == first  # the event the dead attempt made, not a second one
+        assert len(world.fake.scheduled_events[world.guild]) == 1
+        later = replace(mirror, starts_at=starts + timedelta(days=7))
+        await story.platform.perform_once(later, key="mirror:2", resend=True)
+        assert len(world.fake.scheduled_events[world.guild]) == 2  # another start: its own
