@@ -10,8 +10,10 @@ processes starting at once migrate one after the other.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -22,6 +24,7 @@ from sqlalchemy import Connection, event, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util import await_only
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -62,6 +65,21 @@ def _busy_timeout(connection: Connection, milliseconds: int) -> None:
     cursor.close()
 
 
+def _into_wal(cursor: Any) -> None:
+    """Switch a database to WAL, waiting while another process does the same: SQLite refuses
+    a second switch at once ("database is locked") without calling the busy handler, which
+    two processes starting on a new file would otherwise meet."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as error:
+            if "database is locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        await_only(asyncio.sleep(0.05))  # inside SQLAlchemy's greenlet: the loop runs on
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets its pragmas and explicit IMMEDIATE transactions."""
     if url.startswith("sqlite") and "+aiosqlite" not in url:
@@ -78,7 +96,7 @@ def create_engine(url: str) -> AsyncEngine:
             # Let us issue BEGIN ourselves (pysqlite's implicit BEGIN breaks SAVEPOINTs).
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _into_wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA synchronous=NORMAL")
