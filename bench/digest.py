@@ -25,6 +25,7 @@ from bot.core.weeks import last_complete_week
 from bot.features.digest.builder import build_digest, default_providers
 from bot.features.digest.config import DigestSettings
 from bot.storage.database import Database
+from bot.storage.sql import url_key
 
 MEMBERS = 10_000
 MESSAGES_PER_YEAR = 1_000_000
@@ -82,7 +83,7 @@ def populate(path: Path, years: int) -> None:
         if index % link_every == 0:
             link_id += 1
             url = f"https://site{rng.randrange(2000)}.example.org/p/{link_id}"
-            batch_links.append((link_id, "bench", url, url, iso(sent)))
+            batch_links.append((link_id, "bench", url, url_key(url), url, iso(sent)))
             batch_shares.append(
                 (
                     link_id,
@@ -122,8 +123,8 @@ def flush(
         messages,
     )
     db.executemany(
-        "INSERT INTO links (id, community, canonical_url, url, first_shared_at)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO links (id, community, canonical_url, url_key, url, first_shared_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
         links,
     )
     db.executemany(

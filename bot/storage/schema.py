@@ -142,7 +142,7 @@ messages = Table(
     Column("edited_at", UtcDateTime(), nullable=True),
     Index("ix_messages_community_sent_at", "community", "sent_at"),
     Index("ix_messages_author_ref", "author_ref"),
-    Index("ix_messages_community_thread", "community", "thread"),
+    Index("ix_messages_community_thread_sent_at", "community", "thread", "sent_at"),
 )
 
 links = Table(

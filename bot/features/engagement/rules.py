@@ -72,16 +72,34 @@ class Activity:
 
     def stage(self, stage: str) -> int:
         """The member's count for one stage of the loop."""
-        return sum(getattr(self, kind) for kind, owner in KIND_STAGE.items() if owner == stage)
+        return self.stages()[stage]
 
     def stages(self) -> dict[str, int]:
-        """Counts for every stage, in loop order."""
-        return {stage: self.stage(stage) for stage in STAGES}
+        """Counts for every stage, in loop order (as KIND_STAGE groups the kinds; written out,
+        since the report asks it of every member for every week)."""
+        return {
+            "seek": self.questions + self.links_found,
+            "sense": self.reflections + self.replies + self.annotations + self.reactions,
+            "share": self.links_shared + self.blog_posts,
+            "presence": self.rsvps + self.takeaways,
+        }
 
     @property
     def total(self) -> int:
         """Every action, stages and talk."""
-        return sum(getattr(self, kind.name) for kind in fields(self))
+        return (
+            self.questions
+            + self.links_found
+            + self.reflections
+            + self.replies
+            + self.annotations
+            + self.reactions
+            + self.links_shared
+            + self.blog_posts
+            + self.rsvps
+            + self.takeaways
+            + self.messages
+        )
 
     def __add__(self, other: Activity) -> Activity:
         return Activity(

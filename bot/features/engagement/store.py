@@ -4,7 +4,7 @@ size), and who is drifting. Memberships themselves are kernel rows (bot/storage/
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +31,7 @@ from bot.features.engagement.rules import (
     answered_at,
     drifting,
 )
-from bot.storage.memberships import community_members
+from bot.storage.memberships import Membership, community_members
 from bot.storage.schema import (
     feed_entries,
     feeds,
@@ -58,6 +58,17 @@ NUDGED_MEMBER = and_(
 # --- activity -----------------------------------------------------------------------------
 
 
+def _contributions(community: str) -> list[tuple[Any, Any, Any]]:
+    """(table, who, when) of each kind of own contribution, with the community filter."""
+    return [
+        (shares, shares.c.member_ref, shares.c.shared_at),
+        (questions, questions.c.member_ref, questions.c.asked_at),
+        (reflections, reflections.c.member_ref, reflections.c.created_at),
+        (link_annotations, link_annotations.c.member_ref, link_annotations.c.created_at),
+        (takeaways, takeaways.c.member_ref, takeaways.c.at),
+    ]
+
+
 async def new_voices(
     conn: AsyncConnection, community: str, start: datetime, end: datetime
 ) -> list[str]:
@@ -67,35 +78,44 @@ async def new_voices(
     reflections), an annotation, a takeaway or a blog post; reactions, RSVPs and talk are
     not. The one definition the digest, the report and /profile use.
     """
-    contributions = union_all(
-        select(shares.c.member_ref.label("who"), shares.c.shared_at.label("at")).where(
-            shares.c.community == community
+    blog_posts = feed_entries.join(feeds, feeds.c.id == feed_entries.c.feed_id)
+    own_posts = and_(feeds.c.owner_ref.is_not(None), feed_entries.c.hidden.is_(False))
+    kinds = _contributions(community)
+    # Who contributed in the window (index ranges), then whether each did so before: the
+    # cost follows the window and its contributors, not the community's whole history.
+    in_window = union_all(
+        *(
+            select(who.label("who"), at.label("at")).where(
+                table.c.community == community, _in(at, start, end)
+            )
+            for table, who, at in kinds
         ),
-        select(questions.c.member_ref, questions.c.asked_at).where(
-            questions.c.community == community
-        ),
-        select(reflections.c.member_ref, reflections.c.created_at).where(
-            reflections.c.community == community
-        ),
-        select(link_annotations.c.member_ref, link_annotations.c.created_at).where(
-            link_annotations.c.community == community
-        ),
-        select(takeaways.c.member_ref, takeaways.c.at).where(takeaways.c.community == community),
         select(feeds.c.owner_ref, feed_entries.c.published_at)
-        .select_from(feed_entries.join(feeds, feeds.c.id == feed_entries.c.feed_id))
+        .select_from(blog_posts)
         .where(
             feed_entries.c.community == community,
-            feeds.c.owner_ref.is_not(None),
-            feed_entries.c.hidden.is_(False),
+            own_posts,
+            _in(feed_entries.c.published_at, start, end),
         ),
     ).subquery()
-    first = func.min(contributions.c.at)
+    who = in_window.c.who
+    before = [
+        ~exists().where(table.c.community == community, member == who, at < start)
+        for table, member, at in kinds
+    ]
+    before.append(
+        ~exists()
+        .select_from(blog_posts)
+        .where(
+            feed_entries.c.community == community,
+            feeds.c.owner_ref == who,
+            own_posts,
+            feed_entries.c.published_at < start,
+        )
+    )
+    first = func.min(in_window.c.at)
     rows = await conn.execute(
-        select(contributions.c.who)
-        .where(contributions.c.at < end)
-        .group_by(contributions.c.who)
-        .having(first >= start)
-        .order_by(first, contributions.c.who)
+        select(who).where(who.is_not(None), *before).group_by(who).order_by(first, who)
     )
     return [row.who for row in rows]
 
@@ -203,7 +223,7 @@ async def activity(
     for kind, query in _count_queries(community, start, end).items():
         if members is not None:
             query = query.where(query.selected_columns[0].in_(list(members)))
-        for member_ref, number in await conn.execute(query):
+        for member_ref, number in (await conn.execute(query)).all():
             if member_ref is not None:
                 counts.setdefault(member_ref, {})[kind] = int(number)
     return {member_ref: Activity(**kinds) for member_ref, kinds in counts.items()}
@@ -270,6 +290,7 @@ async def cohort_histories(
     now: datetime,
     rules: DriftRules,
     facilitators: Collection[str] = (),
+    members: Sequence[Membership] | None = None,
 ) -> list[MemberHistory]:
     """Every member of `community` who is not a facilitator, with their recent and earlier
     activity as the drift rule reads it (`facilitators`: refs named in the config)."""
@@ -279,7 +300,9 @@ async def cohort_histories(
     recent = await activity(conn, community, recent_start, now + timedelta(seconds=1))
     earlier = await activity(conn, community, recent_start - period * EARLIER_PERIODS, recent_start)
     histories: list[MemberHistory] = []
-    for member in await community_members(conn, community):
+    if members is None:
+        members = await community_members(conn, community)
+    for member in members:
         if member.facilitator or member.member_ref in facilitators:
             continue
         histories.append(
@@ -300,9 +323,12 @@ async def drifting_members(
     now: datetime,
     rules: DriftRules,
     facilitators: Collection[str] = (),
+    members: Sequence[Membership] | None = None,
 ) -> list[Drift]:
-    """The members of `community` drifting away now (facilitators never count)."""
-    return drifting(await cohort_histories(conn, community, now, rules, facilitators), now, rules)
+    """The members of `community` drifting away now (facilitators never count; `members`:
+    the community's memberships, when the caller has read them already)."""
+    histories = await cohort_histories(conn, community, now, rules, facilitators, members)
+    return drifting(histories, now, rules)
 
 
 async def settle_nudge_answers(

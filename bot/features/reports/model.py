@@ -118,12 +118,16 @@ class ReportInputs:
 
 def week_stages(label: str, counts: Mapping[str, Activity], cohort: Iterable[str]) -> WeekStages:
     """How many cohort members were active in each stage (and at all) in one week."""
-    members = [counts.get(ref, NOTHING) for ref in cohort]
-    return WeekStages(
-        week=label,
-        active={stage: sum(1 for a in members if a.stage(stage) > 0) for stage in STAGES},
-        total=sum(1 for a in members if a.total > 0),
-    )
+    active = dict.fromkeys(STAGES, 0)
+    total = 0
+    for ref in cohort:
+        counts_of = counts.get(ref)
+        if counts_of is None:  # did nothing: most of a large cohort in most weeks
+            continue
+        for stage, number in counts_of.stages().items():
+            active[stage] += number > 0
+        total += counts_of.total > 0
+    return WeekStages(week=label, active=active, total=total)
 
 
 def is_new_voice(inputs: ReportInputs, member_ref: str) -> bool:

@@ -75,13 +75,18 @@ async def report_inputs(
     cohort = {m.member_ref: m.joined_at for m in members if m.member_ref not in facilitators}
     activity = [await engagement.activity(conn, community.name, s, e, only) for _, s, e in spans]
     drifts = await engagement.drifting_members(
-        conn, community.name, as_of, DriftRules.of(community.section(NudgeSettings)), facilitators
+        conn,
+        community.name,
+        as_of,
+        DriftRules.of(community.section(NudgeSettings)),
+        facilitators,
+        members,
     )
     sent = await _nudges(conn, community.name, end, community.section(NudgeSettings).answer_days)
     replies = await engagement.replies_received(conn, community.name, start, end)
     # Names only for whom the report names (and whoever else asks, e.g. /profile's caller).
     named_refs = {d.member_ref for d in drifts} | {n.member_ref for n in sent if n.sent_at >= start}
-    named_refs |= set(activity[-1]) | set(names_for)
+    named_refs |= set(names_for)
     people = await get_members(conn, sorted(named_refs))
     newcomers = await engagement.new_voices(conn, community.name, start, end)
     return ReportInputs(
