@@ -400,6 +400,17 @@ class PeerReviews:
         ]
         return [call.no_such(t("reviews.no_such", id=shown), offers, param="review")]
 
+    async def _unsent(
+        self, call: Invocation, tx: Transaction
+    ) -> tuple[AssignmentRecord, ReviewRecord, SubmissionRecord] | list[Action]:
+        """The caller's review the arguments name while it is not sent yet, or the answer."""
+        found = await self._own(call, tx)
+        if isinstance(found, list):
+            return found
+        if found[1].done:
+            return [call.answer(call.texts("reviews.already_sent", key=found[1].key))]
+        return found
+
     async def show(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Open a review: the work, then its first page of criteria still to choose."""
         found = await self._own(call, tx)
@@ -415,12 +426,10 @@ class PeerReviews:
     async def pick_level(self, call: Invocation, tx: Transaction) -> list[Action]:
         """Keep a level for one criterion and redraw the page."""
         t = call.texts
-        found = await self._own(call, tx)
+        found = await self._unsent(call, tx)
         if isinstance(found, list):
             return found
         record, item, work = found
-        if item.done:
-            return [call.answer(t("reviews.already_sent", key=item.key))]
         criteria = record.rubric.criteria
         number, level = int(call.arguments["criterion"]), int(call.arguments["level"])
         problem = level_problem(t, criteria, number, level)
@@ -483,12 +492,10 @@ class PeerReviews:
     async def finish(self, call: Invocation, tx: Transaction) -> list[Action]:
         """The review is complete: it is kept and sent to the author as the bot's message."""
         t = call.texts
-        found = await self._own(call, tx)
+        found = await self._unsent(call, tx)
         if isinstance(found, list):
             return found
         record, item, work = found
-        if item.done:
-            return [call.answer(t("reviews.already_sent", key=item.key))]
         missing = [i + 1 for i, level in enumerate(item.levels) if level is None]
         if missing:
             note = t("assignments.levels_missing", numbers=", ".join(map(str, missing)))

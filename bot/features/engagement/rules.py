@@ -20,9 +20,10 @@ Who is drifting (a nudge candidate), for a member who joined more than `joined_d
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Protocol
 
 STAGES = ("seek", "sense", "share", "presence")
@@ -72,34 +73,16 @@ class Activity:
 
     def stage(self, stage: str) -> int:
         """The member's count for one stage of the loop."""
-        return self.stages()[stage]
+        return sum(_STAGE_KINDS[stage](self))
 
     def stages(self) -> dict[str, int]:
-        """Counts for every stage, in loop order (as KIND_STAGE groups the kinds; written out,
-        since the report asks it of every member for every week)."""
-        return {
-            "seek": self.questions + self.links_found,
-            "sense": self.reflections + self.replies + self.annotations + self.reactions,
-            "share": self.links_shared + self.blog_posts,
-            "presence": self.rsvps + self.takeaways,
-        }
+        """Counts for every stage, in loop order."""
+        return {stage: sum(kinds(self)) for stage, kinds in _STAGE_KINDS.items()}
 
     @property
     def total(self) -> int:
         """Every action, stages and talk."""
-        return (
-            self.questions
-            + self.links_found
-            + self.reflections
-            + self.replies
-            + self.annotations
-            + self.reactions
-            + self.links_shared
-            + self.blog_posts
-            + self.rsvps
-            + self.takeaways
-            + self.messages
-        )
+        return sum(_ALL_KINDS(self))
 
     def __add__(self, other: Activity) -> Activity:
         return Activity(
@@ -114,6 +97,22 @@ class Activity:
         counts = self.stages()
         return min(STAGES, key=lambda stage: (counts[stage], STAGES.index(stage)))
 
+
+def _kinds_getter(kinds: Iterable[str]) -> Callable[[Activity], tuple[int, ...]]:
+    """The counts of these kinds in one C call (attrgetter of one name returns no tuple)."""
+    names = tuple(kinds)
+    if len(names) == 1:
+        return lambda activity: (getattr(activity, names[0]),)
+    return attrgetter(*names)
+
+
+# Each stage's kinds (as KIND_STAGE groups them) and every kind: the report asks them of every
+# member for every week.
+_STAGE_KINDS = {
+    stage: _kinds_getter(kind for kind, owner in KIND_STAGE.items() if owner == stage)
+    for stage in STAGES
+}
+_ALL_KINDS = _kinds_getter(kind.name for kind in fields(Activity))
 
 NOTHING = Activity()
 

@@ -58,15 +58,15 @@ NUDGED_MEMBER = and_(
 # --- activity -----------------------------------------------------------------------------
 
 
-def _contributions(community: str) -> list[tuple[Any, Any, Any]]:
-    """(table, who, when) of each kind of own contribution, with the community filter."""
-    return [
-        (shares, shares.c.member_ref, shares.c.shared_at),
-        (questions, questions.c.member_ref, questions.c.asked_at),
-        (reflections, reflections.c.member_ref, reflections.c.created_at),
-        (link_annotations, link_annotations.c.member_ref, link_annotations.c.created_at),
-        (takeaways, takeaways.c.member_ref, takeaways.c.at),
-    ]
+# (table, who, when) of each kind of own contribution kept in a table of its own (blog posts,
+# joined to their feed's owner, are added where they are read).
+_CONTRIBUTIONS = (
+    (shares, shares.c.member_ref, shares.c.shared_at),
+    (questions, questions.c.member_ref, questions.c.asked_at),
+    (reflections, reflections.c.member_ref, reflections.c.created_at),
+    (link_annotations, link_annotations.c.member_ref, link_annotations.c.created_at),
+    (takeaways, takeaways.c.member_ref, takeaways.c.at),
+)
 
 
 async def new_voices(
@@ -80,7 +80,6 @@ async def new_voices(
     """
     blog_posts = feed_entries.join(feeds, feeds.c.id == feed_entries.c.feed_id)
     own_posts = and_(feeds.c.owner_ref.is_not(None), feed_entries.c.hidden.is_(False))
-    kinds = _contributions(community)
     # Who contributed in the window (index ranges), then whether each did so before: the
     # cost follows the window and its contributors, not the community's whole history.
     in_window = union_all(
@@ -88,7 +87,7 @@ async def new_voices(
             select(who.label("who"), at.label("at")).where(
                 table.c.community == community, _in(at, start, end)
             )
-            for table, who, at in kinds
+            for table, who, at in _CONTRIBUTIONS
         ),
         select(feeds.c.owner_ref, feed_entries.c.published_at)
         .select_from(blog_posts)
@@ -101,7 +100,7 @@ async def new_voices(
     who = in_window.c.who
     before = [
         ~exists().where(table.c.community == community, member == who, at < start)
-        for table, member, at in kinds
+        for table, member, at in _CONTRIBUTIONS
     ]
     before.append(
         ~exists()

@@ -122,7 +122,7 @@ def week_stages(label: str, counts: Mapping[str, Activity], cohort: Iterable[str
     total = 0
     for ref in cohort:
         counts_of = counts.get(ref)
-        if counts_of is None:  # did nothing: most of a large cohort in most weeks
+        if counts_of is None:  # did nothing that week
             continue
         for stage, number in counts_of.stages().items():
             active[stage] += number > 0
